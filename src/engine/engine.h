@@ -71,11 +71,20 @@ class Module {
   // Name of defined-or-imported function `index` (name section, export, or "func[N]").
   std::string FunctionName(uint32_t index) const;
 
-  // Engine-internal.
+  // Engine-internal: the instrumented module's full import/export lists, in
+  // the order the backend uses (user-visible lists above are a filtered view).
+  struct Layout {
+    std::vector<ImportDesc> imports;
+    std::vector<ExportDesc> exports;
+    uint32_t func_shift = 0;  // functions the instrumentation prepended
+  };
   Module(Tier tier, Metering metering, std::string hash, std::vector<ImportDesc> imports,
-         std::vector<ExportDesc> exports, std::vector<std::string> func_names,
+         std::vector<ExportDesc> exports, std::vector<std::string> func_names, Layout layout,
          std::shared_ptr<ModuleBackend> backend);
   const std::shared_ptr<ModuleBackend>& backend() const { return backend_; }
+  const Layout& layout() const { return layout_; }
+  // Index of `name` in layout().exports, or -1.
+  int64_t InternalExportIndex(std::string_view name) const;
 
  private:
   Tier tier_;
@@ -84,6 +93,7 @@ class Module {
   std::vector<ImportDesc> imports_;
   std::vector<ExportDesc> exports_;
   std::vector<std::string> func_names_;
+  Layout layout_;
   std::shared_ptr<ModuleBackend> backend_;
 };
 

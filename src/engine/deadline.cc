@@ -1,0 +1,78 @@
+#include "engine/deadline.h"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace arcella::engine {
+
+struct DeadlineWatchdog::Impl {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::condition_variable fired_cv;
+  // (deadline, token) -> callback
+  std::map<std::pair<Clock::time_point, uint64_t>, std::function<void()>> pending;
+  std::map<uint64_t, Clock::time_point> by_token;
+  uint64_t next_token = 1;
+  uint64_t firing = 0;  // token whose callback runs now (0: none)
+  std::thread thread;
+
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      if (pending.empty()) {
+        cv.wait(lock);
+        continue;
+      }
+      auto it = pending.begin();
+      if (Clock::now() < it->first.first) {
+        cv.wait_until(lock, it->first.first);
+        continue;
+      }
+      uint64_t token = it->first.second;
+      auto fn = std::move(it->second);
+      pending.erase(it);
+      by_token.erase(token);
+      firing = token;
+      lock.unlock();
+      fn();
+      lock.lock();
+      firing = 0;
+      fired_cv.notify_all();
+    }
+  }
+};
+
+DeadlineWatchdog& DeadlineWatchdog::Get() {
+  static DeadlineWatchdog* w = new DeadlineWatchdog();  // never destroyed: thread runs forever
+  return *w;
+}
+
+DeadlineWatchdog::DeadlineWatchdog() : impl_(new Impl) {
+  impl_->thread = std::thread([this] { impl_->Loop(); });
+  impl_->thread.detach();
+}
+
+uint64_t DeadlineWatchdog::Arm(Clock::time_point when, std::function<void()> fire) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  uint64_t token = impl_->next_token++;
+  bool earliest = impl_->pending.empty() || when < impl_->pending.begin()->first.first;
+  impl_->pending.emplace(std::make_pair(when, token), std::move(fire));
+  impl_->by_token.emplace(token, when);
+  if (earliest) impl_->cv.notify_one();
+  return token;
+}
+
+void DeadlineWatchdog::Cancel(uint64_t token) {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  auto it = impl_->by_token.find(token);
+  if (it != impl_->by_token.end()) {
+    impl_->pending.erase(std::make_pair(it->second, token));
+    impl_->by_token.erase(it);
+    return;
+  }
+  impl_->fired_cv.wait(lock, [&] { return impl_->firing != token; });
+}
+
+}  // namespace arcella::engine

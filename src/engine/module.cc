@@ -1,0 +1,154 @@
+// Module::Compile: decode -> validate -> instrument -> pick a tier -> compile.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "common/sha256.h"
+#include "engine/backend.h"
+#include "engine/engine.h"
+#include "engine/instrument.h"
+#include "engine/loader.h"
+
+namespace arcella::engine {
+
+Module::Module(Tier tier, Metering metering, std::string hash, std::vector<ImportDesc> imports,
+               std::vector<ExportDesc> exports, std::vector<std::string> func_names, Layout layout,
+               std::shared_ptr<ModuleBackend> backend)
+    : tier_(tier),
+      metering_(metering),
+      hash_(std::move(hash)),
+      imports_(std::move(imports)),
+      exports_(std::move(exports)),
+      func_names_(std::move(func_names)),
+      layout_(std::move(layout)),
+      backend_(std::move(backend)) {}
+
+const ExportDesc* Module::FindExport(std::string_view name) const {
+  for (const auto& e : exports_)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+int64_t Module::InternalExportIndex(std::string_view name) const {
+  for (size_t i = 0; i < layout_.exports.size(); ++i)
+    if (layout_.exports[i].name == name) return static_cast<int64_t>(i);
+  return -1;
+}
+
+std::string Module::FunctionName(uint32_t index) const {
+  if (index < func_names_.size()) return func_names_[index];
+  return "func[" + std::to_string(index) + "]";
+}
+
+static std::string FindCompiler(const CompileOptions& options) {
+  if (!options.cc.empty()) return options.cc;
+  if (const char* cc = getenv("CC"); cc && *cc) return cc;
+  return "cc";
+}
+
+bool AotAvailable(const CompileOptions& options) {
+  std::string cc = FindCompiler(options);
+  if (cc.find('/') != std::string::npos) return access(cc.c_str(), X_OK) == 0;
+  const char* path = getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    std::string dir = p.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    if (access((dir + "/" + cc).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+static bool IsMeterImport(const ImportDesc& i) {
+  return i.module == kMeterModule && i.name == kMeterCheck;
+}
+static bool IsMeterExport(const ExportDesc& e) {
+  return e.name == kFuelExport || e.name == kInterruptExport;
+}
+
+Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> wasm,
+                                                      const CompileOptions& options) {
+  if (IsComponentBinary(wasm))
+    return Status::Unsupported(
+        "this is a WebAssembly component, not a core module (components are not runnable by "
+        "the core engine)");
+  ARCELLA_ASSIGN_OR_RETURN(DecodedModule decoded, Decode(wasm));
+  for (const auto& imp : decoded.imports)
+    if (imp.module == kMeterModule)
+      return Status::InvalidArgument("import module name \"" + std::string(kMeterModule) +
+                                     "\" is reserved for the engine");
+  for (const auto& exp : decoded.exports)
+    if (IsMeterExport(exp))
+      return Status::InvalidArgument("export name \"" + exp.name +
+                                     "\" is reserved for the engine");
+
+  Tier tier = options.tier;
+  if (tier == Tier::kAuto) {
+    tier = (decoded.uses_simd || !AotAvailable(options)) ? Tier::kInterp : Tier::kAot;
+  } else if (tier == Tier::kAot && decoded.uses_simd) {
+    return Status::Unsupported(
+        "the AOT tier cannot run SIMD (v128) code; use --tier interp or --tier auto");
+  } else if (tier == Tier::kAot && !AotAvailable(options)) {
+    return Status::Unsupported("the AOT tier needs a C compiler (\"" + FindCompiler(options) +
+                               "\" not found); use --tier interp or --tier auto");
+  }
+
+  // User-visible view, taken before instrumentation.
+  std::vector<ImportDesc> user_imports = decoded.imports;
+  std::vector<ExportDesc> user_exports = decoded.exports;
+  std::vector<std::string> func_names = decoded.func_names;
+
+  BackendInput input;
+  input.uses_simd = decoded.uses_simd;
+  Layout layout;
+  if (options.metering != Metering::kNone) {
+    ARCELLA_RETURN_IF_ERROR(Instrument(decoded.ir.get(), options.metering));
+    ARCELLA_ASSIGN_OR_RETURN(input.wasm, Encode(*decoded.ir));
+    Describe(*decoded.ir, &decoded);
+    layout.func_shift = 1;
+  } else {
+    input.wasm.assign(wasm.begin(), wasm.end());
+  }
+  layout.imports = decoded.imports;
+  layout.exports = decoded.exports;
+  input.imports = layout.imports;
+  input.exports = layout.exports;
+  input.hash = Sha256Hex(std::span<const uint8_t>(input.wasm));
+
+  Result<std::shared_ptr<ModuleBackend>> backend =
+      tier == Tier::kAot ? CompileAot(input, options) : CompileInterp(input);
+  if (!backend.ok()) return backend.status();
+  return std::make_shared<const Module>(tier, options.metering, Sha256Hex(wasm),
+                                        std::move(user_imports), std::move(user_exports),
+                                        std::move(func_names), std::move(layout),
+                                        std::move(backend).value());
+}
+
+void Linker::DefineFunc(std::string module, std::string name, FuncType type, HostFunc fn) {
+  // A later definition of the same name replaces the earlier one.
+  for (auto& f : funcs_) {
+    if (f.module == module && f.name == name) {
+      f.type = std::move(type);
+      f.fn = std::move(fn);
+      return;
+    }
+  }
+  funcs_.push_back({std::move(module), std::move(name), std::move(type), std::move(fn)});
+}
+
+void Linker::DefineInstance(std::string module, std::shared_ptr<Instance> instance) {
+  for (auto& i : instances_) {
+    if (i.module == module) {
+      i.instance = std::move(instance);
+      return;
+    }
+  }
+  instances_.push_back({std::move(module), std::move(instance)});
+}
+
+}  // namespace arcella::engine
