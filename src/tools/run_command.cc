@@ -1,0 +1,261 @@
+#include "tools/run_command.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "tools/cli_values.h"
+#include "wasi/wasi.h"
+
+namespace arcella::tools {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: arcella run [OPTIONS] FILE.wasm [ARGS...]\n"
+    "\n"
+    "Runs a WebAssembly module once: its _start (WASI command), or --invoke NAME.\n"
+    "\n"
+    "options:\n"
+    "  --dir HOST[::GUEST]     grant a host directory (read-write) as GUEST (default: HOST)\n"
+    "  --dir-ro HOST[::GUEST]  grant a host directory read-only\n"
+    "  --env KEY=VALUE         set a guest environment variable (repeatable)\n"
+    "  --fuel N                stop after N executed instructions\n"
+    "  --max-memory SIZE       cap each linear memory (e.g. 64MiB)\n"
+    "  --max-stack N           cap the wasm call depth (default 10000)\n"
+    "  --timeout DURATION      wall-clock limit for the call (e.g. 500ms, 2s)\n"
+    "  --tier aot|interp|auto  execution tier (default auto)\n"
+    "  --invoke NAME           call export NAME; ARGS are its typed arguments\n"
+    "  -h, --help              show this help\n";
+
+struct RunOptions {
+  std::string file;
+  std::vector<std::string> args;
+  wasi::WasiConfig wasi;
+  std::optional<uint64_t> fuel;
+  uint64_t max_memory = 0;
+  uint32_t max_stack = 10'000;
+  std::chrono::nanoseconds timeout{0};
+  engine::Tier tier = engine::Tier::kAuto;
+  std::optional<std::string> invoke;
+};
+
+int Usage(const std::string& msg) {
+  fprintf(stderr, "arcella run: %s\n\n%s", msg.c_str(), kUsage);
+  return kExitUsage;
+}
+
+Status ParsePreopen(const std::string& spec, bool read_only, wasi::WasiConfig* cfg) {
+  if (spec.empty()) return Status::InvalidArgument("--dir needs HOST[::GUEST]");
+  size_t sep = spec.find("::");
+  wasi::WasiConfig::Preopen p;
+  p.host_path = sep == std::string::npos ? spec : spec.substr(0, sep);
+  p.guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
+  p.read_only = read_only;
+  if (p.host_path.empty() || p.guest_path.empty())
+    return Status::InvalidArgument("--dir \"" + spec + "\": empty host or guest path");
+  cfg->preopens.push_back(std::move(p));
+  return Status::Ok();
+}
+
+// Returns -1 on success, else the exit code for a usage error.
+int ParseArgs(int argc, char** argv, RunOptions* o) {
+  int i = 1;
+  auto need = [&](const std::string& opt) -> std::optional<std::string> {
+    if (i + 1 >= argc) return std::nullopt;
+    (void)opt;
+    return std::string(argv[++i]);
+  };
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-') break;  // FILE
+    std::string val;
+    size_t eq = a.find('=');
+    bool inline_val = a.rfind("--", 0) == 0 && eq != std::string::npos;
+    std::string name = inline_val ? a.substr(0, eq) : a;
+    auto value = [&]() -> std::optional<std::string> {
+      if (inline_val) return a.substr(eq + 1);
+      return need(name);
+    };
+    std::optional<std::string> v;
+    if (name == "--dir" || name == "--dir-ro") {
+      if (!(v = value())) return Usage(name + " needs a value");
+      if (auto st = ParsePreopen(*v, name == "--dir-ro", &o->wasi); !st.ok())
+        return Usage(st.message());
+    } else if (name == "--env") {
+      if (!(v = value())) return Usage("--env needs KEY=VALUE");
+      size_t e = v->find('=');
+      if (e == std::string::npos || e == 0)
+        return Usage("--env \"" + *v + "\": expected KEY=VALUE");
+      o->wasi.env.emplace_back(v->substr(0, e), v->substr(e + 1));
+    } else if (name == "--fuel") {
+      if (!(v = value())) return Usage("--fuel needs a number");
+      auto f = ParseValue(engine::ValType::kI64, *v);
+      if (!f.ok() || static_cast<int64_t>(f->i64) < 0)
+        return Usage("--fuel \"" + *v + "\": expected a non-negative integer");
+      o->fuel = f->i64;
+    } else if (name == "--max-memory") {
+      if (!(v = value())) return Usage("--max-memory needs a size");
+      auto s = ParseSize(*v);
+      if (!s.ok()) return Usage("--max-memory: " + s.status().message());
+      o->max_memory = *s;
+    } else if (name == "--max-stack") {
+      if (!(v = value())) return Usage("--max-stack needs a number");
+      auto s = ParseValue(engine::ValType::kI32, *v);
+      if (!s.ok() || s->i32 == 0 || static_cast<int32_t>(s->i32) < 0)
+        return Usage("--max-stack \"" + *v + "\": expected a positive integer");
+      o->max_stack = s->i32;
+    } else if (name == "--timeout") {
+      if (!(v = value())) return Usage("--timeout needs a duration");
+      auto d = ParseDuration(*v);
+      if (!d.ok()) return Usage("--timeout: " + d.status().message());
+      o->timeout = *d;
+    } else if (name == "--tier") {
+      if (!(v = value())) return Usage("--tier needs aot, interp or auto");
+      if (*v == "aot") o->tier = engine::Tier::kAot;
+      else if (*v == "interp") o->tier = engine::Tier::kInterp;
+      else if (*v == "auto") o->tier = engine::Tier::kAuto;
+      else return Usage("--tier \"" + *v + "\": expected aot, interp or auto");
+    } else if (name == "--invoke") {
+      if (!(v = value())) return Usage("--invoke needs an export name");
+      o->invoke = *v;
+    } else {
+      return Usage("unknown option " + name);
+    }
+  }
+  if (i >= argc) return Usage("missing FILE.wasm");
+  o->file = argv[i++];
+  for (; i < argc; ++i) o->args.push_back(argv[i]);
+  return -1;
+}
+
+int ReportTrap(const engine::Trap& trap, const std::string& what) {
+  if (trap.kind == engine::TrapKind::kExit) return trap.exit_code;
+  fprintf(stderr, "arcella run: %s: trap: %s\n", what.c_str(), trap.ToString().c_str());
+  return kExitTrap;
+}
+
+}  // namespace
+
+int RunCommand(int argc, char** argv) {
+  RunOptions o;
+  if (int rc = ParseArgs(argc, argv, &o); rc >= 0) return rc;
+
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) {
+    fprintf(stderr, "arcella run: cannot open %s\n", o.file.c_str());
+    return kExitLoadError;
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+
+  engine::CompileOptions copts;
+  copts.tier = o.tier;
+  copts.metering = o.fuel ? engine::Metering::kFuel
+                   : o.timeout.count() > 0 ? engine::Metering::kInterrupt
+                                           : engine::Metering::kNone;
+  auto mod = engine::Module::Compile(bytes, copts);
+  if (!mod.ok()) {
+    fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), mod.status().message().c_str());
+    return kExitLoadError;
+  }
+
+  // WASI: argv[0] is the file name (or the invoked function), like wasmtime.
+  o.wasi.args.clear();
+  o.wasi.args.push_back(o.invoke ? *o.invoke : o.file);
+  if (!o.invoke)
+    for (const auto& a : o.args) o.wasi.args.push_back(a);
+  o.wasi.stdin_fd = 0;
+  o.wasi.stdout_stream.host_fd = 1;
+  o.wasi.stderr_stream.host_fd = 2;
+  auto ctx = wasi::WasiCtx::Create(o.wasi);
+  if (!ctx.ok()) {
+    fprintf(stderr, "arcella run: %s\n", ctx.status().message().c_str());
+    return kExitLoadError;
+  }
+  engine::Linker linker;
+  if (auto st = (*ctx)->AddToLinker(linker); !st.ok()) {
+    fprintf(stderr, "arcella run: %s\n", st.message().c_str());
+    return kExitLoadError;
+  }
+
+  engine::InstanceOptions iopts;
+  iopts.limits.fuel = o.fuel;
+  iopts.limits.max_memory_bytes = o.max_memory;
+  iopts.limits.max_stack_depth = o.max_stack;
+  iopts.limits.deadline = o.timeout;
+  auto inst = engine::Instance::Create(*mod, linker, iopts);
+  if (!inst.ok()) {
+    fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), inst.status().message().c_str());
+    return kExitLoadError;
+  }
+
+  if (!o.invoke) {
+    const engine::ExportDesc* start = (*mod)->FindExport("_start");
+    if (!start || start->desc.kind != engine::ExternKind::kFunc) {
+      fprintf(stderr,
+              "arcella run: %s has no _start function (not a WASI command); use --invoke NAME\n",
+              o.file.c_str());
+      return kExitLoadError;
+    }
+    auto out = (*inst)->Call("_start", {});
+    if (!out.ok()) {
+      fprintf(stderr, "arcella run: %s\n", out.status().message().c_str());
+      return kExitLoadError;
+    }
+    if (out->trap) return ReportTrap(*out->trap, o.file);
+    return 0;
+  }
+
+  // Reactors are initialised before their exports are called.
+  if (const auto* init = (*mod)->FindExport("_initialize");
+      init && init->desc.kind == engine::ExternKind::kFunc) {
+    auto out = (*inst)->Call("_initialize", {});
+    if (out.ok() && out->trap) return ReportTrap(*out->trap, "_initialize");
+  }
+  const engine::ExportDesc* fn = (*mod)->FindExport(*o.invoke);
+  if (!fn || fn->desc.kind != engine::ExternKind::kFunc) {
+    std::string names;
+    for (const auto& e : (*mod)->exports())
+      if (e.desc.kind == engine::ExternKind::kFunc) names += (names.empty() ? "" : ", ") + e.name;
+    fprintf(stderr, "arcella run: %s exports no function \"%s\" (functions: %s)\n",
+            o.file.c_str(), o.invoke->c_str(), names.empty() ? "none" : names.c_str());
+    return kExitLoadError;
+  }
+  const auto& params = fn->desc.func.params;
+  if (o.args.size() != params.size()) {
+    fprintf(stderr, "arcella run: %s has type %s: expected %zu argument(s), got %zu\n",
+            o.invoke->c_str(), fn->desc.func.ToString().c_str(), params.size(), o.args.size());
+    return kExitUsage;
+  }
+  std::vector<engine::Value> args;
+  for (size_t k = 0; k < params.size(); ++k) {
+    auto v = ParseValue(params[k], o.args[k]);
+    if (!v.ok()) {
+      fprintf(stderr, "arcella run: argument %zu of %s: %s\n", k + 1, o.invoke->c_str(),
+              v.status().message().c_str());
+      return kExitUsage;
+    }
+    args.push_back(*v);
+  }
+  auto out = (*inst)->Call(*o.invoke, args);
+  if (!out.ok()) {
+    fprintf(stderr, "arcella run: %s\n", out.status().message().c_str());
+    return kExitLoadError;
+  }
+  if (out->trap) return ReportTrap(*out->trap, *o.invoke);
+  for (const auto& r : out->results) printf("%s\n", FormatValue(r).c_str());
+  return 0;
+}
+
+}  // namespace arcella::tools
