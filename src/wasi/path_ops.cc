@@ -91,7 +91,8 @@ Errno PathOpen(HostCall& c) {
 
   bool write = (base & right::kOpenForWrite) || (fdflags & kFdflagAppend);
   if (dir->read_only && (write || (oflags & (kOflagCreat | kOflagTrunc)))) return kRofs;
-  if ((base & ~dir->rights_inheriting) || (inh & ~dir->rights_inheriting)) return kNotcapable;
+  if (base & ~dir->rights_inheriting) return kNotcapable;
+  inh &= dir->rights_inheriting;
   bool read = base & (right::kFdRead | right::kFdReaddir);
 
   int flags = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
