@@ -1,0 +1,39 @@
+// Turning the modules of a .wast script into wasm binaries (libwabt's text
+// front-end). Internal to the spec-test runner.
+//
+// libwabt asserts on bad input, so text IR is name-resolved and validated
+// before it is serialised; a text module the front-end rejects is reported
+// in `rejected` instead of being encoded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace wabt {
+struct Module;
+class ScriptModule;
+}  // namespace wabt
+
+namespace arcella::wast {
+
+struct ModuleBytes {
+  std::vector<uint8_t> wasm;  // the binary, when `rejected` is empty
+  std::string rejected;       // why the text front-end refused the module
+  bool ok() const { return rejected.empty(); }
+};
+
+// Assembles the text of one module ("(module ...)" or bare fields).
+Result<std::vector<uint8_t>> WatToWasm(std::string_view wat, std::string_view filename = "<wat>");
+
+// Resolves names in, validates and serialises a parsed text module.
+ModuleBytes EncodeTextModule(wabt::Module* module);
+
+// Text module -> EncodeTextModule; binary module -> its bytes as written;
+// quoted module -> parse its text, then EncodeTextModule.
+ModuleBytes ScriptModuleBytes(wabt::ScriptModule* script_module);
+
+}  // namespace arcella::wast
