@@ -1,0 +1,334 @@
+// wasm -> C via wabt's c-writer, plus the engine glue (see codegen.h).
+#include "engine/aot/codegen.h"
+
+#include <wabt/apply-names.h>
+#include <wabt/binary-reader-ir.h>
+#include <wabt/binary-reader.h>
+#include <wabt/c-writer.h>
+#include <wabt/error-formatter.h>
+#include <wabt/feature.h>
+#include <wabt/generate-names.h>
+#include <wabt/ir.h>
+#include <wabt/stream.h>
+
+#include <sstream>
+
+namespace arcella::engine::aot {
+namespace {
+
+const char* CType(ValType t) {
+  switch (t) {
+    case ValType::kI32: return "u32";
+    case ValType::kI64: return "u64";
+    case ValType::kF32: return "f32";
+    case ValType::kF64: return "f64";
+    case ValType::kFuncRef: return "wasm_rt_funcref_t";
+    case ValType::kExternRef: return "wasm_rt_externref_t";
+    case ValType::kV128: break;
+  }
+  return "void";
+}
+
+char MultiLetter(ValType t) {
+  switch (t) {
+    case ValType::kI32: return 'i';
+    case ValType::kI64: return 'j';
+    case ValType::kF32: return 'f';
+    case ValType::kF64: return 'd';
+    case ValType::kFuncRef: return 'r';
+    case ValType::kExternRef: return 'e';
+    case ValType::kV128: break;
+  }
+  return '?';
+}
+
+// C type of a function's return value ("void", scalar, or multi struct).
+std::string RetType(const FuncType& ft) {
+  if (ft.results.empty()) return "void";
+  if (ft.results.size() == 1) return CType(ft.results[0]);
+  std::string s = "struct wasm_multi_";
+  for (ValType t : ft.results) s += MultiLetter(t);
+  return s;
+}
+
+// Expression reading slot `k` as type `t`.
+std::string FromSlot(ValType t, size_t k) {
+  std::string s = "s[" + std::to_string(k) + "]";
+  switch (t) {
+    case ValType::kI32: return "(u32)" + s;
+    case ValType::kI64: return "(u64)" + s;
+    case ValType::kF32: return "arcella_slot_f32(" + s + ")";
+    case ValType::kF64: return "arcella_slot_f64(" + s + ")";
+    case ValType::kFuncRef: return "arcella_funcref_unbox(" + s + ")";
+    case ValType::kExternRef: return "(wasm_rt_externref_t)(uintptr_t)" + s;
+    case ValType::kV128: break;
+  }
+  return s;
+}
+
+// Statement storing C expression `e` of type `t` into slot `k`.
+std::string ToSlot(ValType t, size_t k, const std::string& e) {
+  std::string s = "s[" + std::to_string(k) + "] = ";
+  switch (t) {
+    case ValType::kI32:
+    case ValType::kI64: return s + "(uint64_t)(" + e + ");";
+    case ValType::kF32: return s + "arcella_f32_slot(" + e + ");";
+    case ValType::kF64: return s + "arcella_f64_slot(" + e + ");";
+    case ValType::kFuncRef: return s + "arcella_funcref_box(" + e + ");";
+    case ValType::kExternRef: return s + "(uint64_t)(uintptr_t)(" + e + ");";
+    case ValType::kV128: break;
+  }
+  return s + "0;";
+}
+
+std::string ResultField(const FuncType& ft, size_t k) {
+  return std::string(1, MultiLetter(ft.results[k])) + std::to_string(k);
+}
+
+void EmitImportThunk(std::ostream& o, size_t i, const FuncType& ft) {
+  o << RetType(ft) << " Z_hZ_f" << i << "(struct Z_h_instance_t* p";
+  for (size_t k = 0; k < ft.params.size(); ++k) o << ", " << CType(ft.params[k]) << " a" << k;
+  o << ") {\n";
+  size_t n = std::max<size_t>({ft.params.size(), ft.results.size(), 1});
+  o << "  uint64_t s[" << n << "];\n";
+  for (size_t k = 0; k < ft.params.size(); ++k)
+    o << "  " << ToSlot(ft.params[k], k, "a" + std::to_string(k)) << "\n";
+  o << "  arcella_rt_host_call(p->c.self, " << i << "u, s);\n";
+  if (ft.results.size() == 1) {
+    o << "  return " << FromSlot(ft.results[0], 0) << ";\n";
+  } else if (ft.results.size() > 1) {
+    o << "  " << RetType(ft) << " r;\n";
+    for (size_t k = 0; k < ft.results.size(); ++k)
+      o << "  r." << ResultField(ft, k) << " = " << FromSlot(ft.results[k], k) << ";\n";
+    o << "  return r;\n";
+  }
+  o << "}\n";
+}
+
+void EmitExportWrapper(std::ostream& o, size_t i, const FuncType& ft) {
+  o << "static void arcella_call_e" << i << "(void* inst, uint64_t* s) {\n  ";
+  if (!ft.results.empty()) o << RetType(ft) << " r = ";
+  o << "Z_mZ_e" << i << "((Z_m_instance_t*)inst";
+  for (size_t k = 0; k < ft.params.size(); ++k) o << ", " << FromSlot(ft.params[k], k);
+  o << ");\n";
+  if (ft.results.size() == 1) {
+    o << "  " << ToSlot(ft.results[0], 0, "r") << "\n";
+  } else {
+    for (size_t k = 0; k < ft.results.size(); ++k)
+      o << "  " << ToSlot(ft.results[k], k, "r." + ResultField(ft, k)) << "\n";
+  }
+  o << "}\n";
+}
+
+// The struct field wasm2c uses for a defined entity, read from the body of
+// its export getter `Z_mZ_e<i>` ("return &instance->FIELD;").
+std::string ExportField(const std::string& c, size_t export_index) {
+  std::string needle = "Z_mZ_e" + std::to_string(export_index) + "(Z_m_instance_t* instance) {";
+  size_t p = c.find(needle);
+  if (p == std::string::npos) return "";
+  p = c.find("return &instance->", p);
+  if (p == std::string::npos) return "";
+  p += strlen("return &instance->");
+  size_t e = c.find(';', p);
+  return e == std::string::npos ? "" : c.substr(p, e - p);
+}
+
+bool IsIdent(char ch) { return isalnum(static_cast<unsigned char>(ch)) || ch == '_'; }
+
+// Makes every access to `instance->FIELD` (except taking its address) a
+// volatile access, so the compiler re-reads the interrupt flag every time.
+std::string MakeVolatile(const std::string& c, const std::string& field) {
+  std::string pat = "instance->" + field;
+  std::string out;
+  out.reserve(c.size() + 1024);
+  size_t pos = 0;
+  for (;;) {
+    size_t p = c.find(pat, pos);
+    if (p == std::string::npos) break;
+    bool word_end = p + pat.size() >= c.size() || !IsIdent(c[p + pat.size()]);
+    bool word_start = p == 0 || !IsIdent(c[p - 1]);
+    bool addr = p > 0 && c[p - 1] == '&';
+    out.append(c, pos, p - pos);
+    if (word_end && word_start && !addr) {
+      out += "(*(volatile u32*)&" + pat + ")";
+    } else {
+      out += pat;
+    }
+    pos = p + pat.size();
+  }
+  out.append(c, pos, std::string::npos);
+  return out;
+}
+
+// Replaces wasm2c's CALL_INDIRECT (one trap for every failure) with one that
+// tells an out-of-range index, a null element and a signature mismatch apart,
+// and makes the table helpers report table (not memory) out-of-bounds.
+Status RefineTraps(std::string* c) {
+  size_t p = c->find("#define CALL_INDIRECT(");
+  if (p == std::string::npos) return Status::Internal("wasm2c output has no CALL_INDIRECT macro");
+  size_t e = p;
+  for (;;) {
+    size_t nl = c->find('\n', e);
+    if (nl == std::string::npos) return Status::Internal("unterminated CALL_INDIRECT macro");
+    bool cont = nl > 0 && (*c)[nl - 1] == '\\';
+    e = nl + 1;
+    if (!cont) break;
+  }
+  c->replace(p, e - p,
+             "#define CALL_INDIRECT(table, t, ft, x, ...)                   \\\n"
+             "  ((LIKELY((x) < table.size) || TRAP(TABLE_OOB)),              \\\n"
+             "   (LIKELY(table.data[x].func != NULL) || TRAP(INDIRECT_NULL)), \\\n"
+             "   (LIKELY(table.data[x].func_type == func_types[ft]) ||        \\\n"
+             "    TRAP(CALL_INDIRECT)),                                       \\\n"
+             "   ((t)table.data[x].func)(__VA_ARGS__))\n");
+  size_t begin = c->find("static inline void funcref_table_init(");
+  size_t end = c->find("DEFINE_TABLE_FILL(externref)");
+  if (begin == std::string::npos || end == std::string::npos || end < begin)
+    return Status::Internal("wasm2c output lacks the table helpers");
+  const std::string from = "TRAP(OOB)", to = "TRAP(TABLE_OOB)";
+  for (size_t q = c->find(from, begin); q != std::string::npos && q < end;
+       q = c->find(from, q + to.size())) {
+    c->replace(q, from.size(), to);
+    end += to.size() - from.size();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache_key) {
+  wabt::Features features;
+  features.disable_simd();
+  wabt::ReadBinaryOptions ropts(features, nullptr, /*read_debug_names=*/false,
+                                /*stop_on_first_error=*/true,
+                                /*fail_on_custom_section_error=*/false);
+  wabt::Errors errors;
+  wabt::Module module;
+  if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", input.wasm.data(), input.wasm.size(), ropts,
+                                      &errors, &module))) {
+    return Status::InvalidArgument("aot: reading instrumented module: " +
+                                   wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
+  }
+  if (module.imports.size() != input.imports.size() ||
+      module.exports.size() != input.exports.size()) {
+    return Status::Internal("aot: import/export lists do not match the module");
+  }
+  // Function index of each export (for mapping trap addresses).
+  std::vector<uint32_t> export_func;
+  for (const wabt::Export* e : module.exports)
+    export_func.push_back(e->kind == wabt::ExternalKind::Func ? e->var.index() : UINT32_MAX);
+  const uint32_t start_func = module.starts.empty() ? UINT32_MAX : module.starts[0]->index();
+
+  // Predictable C names.
+  for (size_t i = 0; i < module.imports.size(); ++i) {
+    module.imports[i]->module_name = "h";
+    module.imports[i]->field_name = "f" + std::to_string(i);
+  }
+  for (size_t i = 0; i < module.exports.size(); ++i) module.exports[i]->name = "e" + std::to_string(i);
+  // Names (and their bindings: GenerateNames only binds names it creates).
+  auto name_all = [](auto& items, wabt::BindingHash* bindings, const char* prefix) {
+    bindings->clear();
+    for (size_t i = 0; i < items.size(); ++i) {
+      items[i]->name = std::string("$") + prefix + std::to_string(i);
+      bindings->emplace(items[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
+    }
+  };
+  name_all(module.funcs, &module.func_bindings, "f");
+  name_all(module.globals, &module.global_bindings, "g");
+  name_all(module.memories, &module.memory_bindings, "M");
+  name_all(module.tables, &module.table_bindings, "T");
+  name_all(module.data_segments, &module.data_segment_bindings, "d");
+  name_all(module.elem_segments, &module.elem_segment_bindings, "e");
+  name_all(module.types, &module.type_bindings, "t");
+  module.export_bindings.clear();
+  for (size_t i = 0; i < module.exports.size(); ++i)
+    module.export_bindings.emplace(module.exports[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
+
+  // wasm2c's writer wants every reference by name (as the wasm2c tool does).
+  if (wabt::Failed(wabt::GenerateNames(&module)) || wabt::Failed(wabt::ApplyNames(&module)))
+    return Status::Internal("aot: naming the module failed");
+
+  wabt::MemoryStream c_stream, h_stream;
+  wabt::WriteCOptions wopts;
+  wopts.module_name = "m";
+  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, "m.h", &module, wopts))) {
+    return Status::Unsupported("aot: wasm2c cannot translate this module");
+  }
+  GeneratedC out;
+  const auto& cb = c_stream.output_buffer().data;
+  const auto& hb = h_stream.output_buffer().data;
+  out.c.assign(cb.begin(), cb.end());
+  out.h.assign(hb.begin(), hb.end());
+  ARCELLA_RETURN_IF_ERROR(RefineTraps(&out.c));
+
+  std::ostringstream g;
+  g << "\n/* ---- arcella glue ---- */\n";
+  g << "struct Z_h_instance_t { arcella_host_ctx_t c; };\n";
+  std::string memory0;
+  for (size_t i = 0; i < input.imports.size(); ++i) {
+    const ExternDesc& d = input.imports[i].desc;
+    switch (d.kind) {
+      case ExternKind::kFunc: EmitImportThunk(g, i, d.func); break;
+      case ExternKind::kMemory:
+        g << "wasm_rt_memory_t* Z_hZ_f" << i << "(struct Z_h_instance_t* p) "
+          << "{ return (wasm_rt_memory_t*)p->c.self->imports[" << i << "]; }\n";
+        if (memory0.empty()) memory0 = "((Z_m_instance_t*)inst)->Z_hZ_f" + std::to_string(i);
+        break;
+      case ExternKind::kTable:
+        g << (d.value_type == ValType::kFuncRef ? "wasm_rt_funcref_table_t" : "wasm_rt_externref_table_t")
+          << "* Z_hZ_f" << i << "(struct Z_h_instance_t* p) { return p->c.self->imports[" << i
+          << "]; }\n";
+        break;
+      case ExternKind::kGlobal:
+        g << CType(d.value_type) << "* Z_hZ_f" << i
+          << "(struct Z_h_instance_t* p) { return p->c.self->imports[" << i << "]; }\n";
+        break;
+      case ExternKind::kTag: return Status::Unsupported("aot: exception tags are not supported");
+    }
+  }
+  if (memory0.empty() && !module.memories.empty()) memory0 = "&((Z_m_instance_t*)inst)->w2c_M0";
+
+  for (size_t i = 0; i < input.exports.size(); ++i) {
+    if (input.exports[i].desc.kind == ExternKind::kFunc) EmitExportWrapper(g, i, input.exports[i].desc.func);
+  }
+  g << "arcella_entry_fn arcella_export_fn(uint32_t i) {\n  switch (i) {\n";
+  for (size_t i = 0; i < input.exports.size(); ++i) {
+    if (input.exports[i].desc.kind == ExternKind::kFunc)
+      g << "    case " << i << ": return arcella_call_e" << i << ";\n";
+  }
+  g << "  }\n  return NULL;\n}\n";
+  g << "void* arcella_export_ptr(void* inst, uint32_t i) {\n  switch (i) {\n";
+  for (size_t i = 0; i < input.exports.size(); ++i) {
+    if (input.exports[i].desc.kind != ExternKind::kFunc)
+      g << "    case " << i << ": return (void*)Z_mZ_e" << i << "((Z_m_instance_t*)inst);\n";
+  }
+  g << "  }\n  return NULL;\n}\n";
+  g << "wasm_rt_memory_t* arcella_memory0(void* inst) { return "
+    << (memory0.empty() ? "NULL" : memory0) << "; }\n";
+  g << "uint32_t arcella_instance_size(void) { return (uint32_t)sizeof(Z_m_instance_t); }\n";
+  g << "void arcella_init_module(void) { Z_m_init_module(); }\n";
+  g << "void arcella_instantiate(void* inst, uint64_t* s) {\n"
+    << (module.imports.empty()
+            ? "  (void)s;\n  Z_m_instantiate((Z_m_instance_t*)inst);\n}\n"
+            : "  Z_m_instantiate((Z_m_instance_t*)inst, (struct Z_h_instance_t*)(uintptr_t)s[0]);\n}\n");
+  g << "void arcella_free(void* inst) { Z_m_free((Z_m_instance_t*)inst); }\n";
+  g << "const uint32_t arcella_export_func_index[] = {";
+  for (uint32_t f : export_func) g << f << "u, ";
+  g << start_func << "u};\n";
+  g << "uint32_t arcella_export_count(void) { return " << export_func.size() << "u; }\n";
+  g << "const char* arcella_cache_key(void) { return \"" << cache_key << "\"; }\n";
+  out.c += g.str();
+
+  // The interrupt flag: a volatile access every time it is read or written.
+  for (size_t i = 0; i < input.exports.size(); ++i) {
+    const ExportDesc& e = input.exports[i];
+    if (e.name == kInterruptExport && e.desc.kind == ExternKind::kGlobal) {
+      std::string field = ExportField(out.c, i);
+      if (field.empty()) return Status::Internal("aot: cannot find the interrupt global in wasm2c output");
+      out.c = MakeVolatile(out.c, field);
+    }
+  }
+  return out;
+}
+
+}  // namespace arcella::engine::aot

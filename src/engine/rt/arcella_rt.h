@@ -1,0 +1,55 @@
+/* Engine-side interface of the Arcella wasm runtime (src/engine/rt/).
+ *
+ * The generated code sees wasm-rt.h; the engine drives calls through these.
+ * All state is per thread except the memory registry and the func-type
+ * registry. Nothing here makes a syscall on the call path.
+ */
+#ifndef ARCELLA_RT_ARCELLA_RT_H_
+#define ARCELLA_RT_ARCELLA_RT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "include/wasm-rt.h"  /* ours, not /usr/include/wasm-rt.h */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Runs fn(inst, slots) as guest code on this thread. Returns 0, or the
+ * wasm_rt_trap_t that unwound it. Nests: host functions may call it again. */
+int arcella_rt_invoke(arcella_entry_fn fn, void* inst, uint64_t* slots);
+
+/* Code addresses of the last trap on this thread (innermost first): the
+ * faulting PC for signals, return addresses otherwise. */
+size_t arcella_rt_last_trap_pcs(const uintptr_t** pcs);
+
+/* Limits applied to memories and tables allocated by the next instantiation
+ * on this thread (0 = no extra cap). */
+void arcella_rt_set_alloc_limits(uint64_t max_memory_bytes, uint32_t max_table_elements);
+
+/* Installs the fault handler (once per process) and this thread's signal
+ * stack and stack bounds (once per thread). Called by arcella_rt_invoke. */
+void arcella_rt_thread_setup(void);
+
+/* For the fault handler: is `addr` inside a live memory reservation? */
+int arcella_rt_addr_in_memory(uintptr_t addr);
+
+/* Number of live memory reservations (for tests). */
+size_t arcella_rt_live_memories(void);
+
+/* Frees the boxes of funcrefs whose module_instance lies in [base, base+size)
+ * (called when an instance is freed). */
+void arcella_funcref_release(const void* base, size_t size);
+
+/* Thread-local trap state shared by the runtime's C files. */
+extern WASM_RT_TLS jmp_buf* arcella_rt_unwind_target;
+extern WASM_RT_TLS int arcella_rt_in_wasm;
+extern WASM_RT_TLS int arcella_rt_trap_code;
+WASM_RT_NO_RETURN void arcella_rt_unwind(int code, uintptr_t pc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
