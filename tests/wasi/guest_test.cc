@@ -176,3 +176,43 @@ INSTANTIATE_TEST_SUITE_P(Tiers, WasiGuest, ::testing::Values(Tier::kAot, Tier::k
 
 }  // namespace
 }  // namespace arcella::wasi
+
+namespace arcella::wasi {
+namespace {
+
+// Hand-written module: bad pointers passed to WASI come back as EFAULT
+// through the engine on both tiers, never as a trap or a host fault.
+TEST_P(WasiGuest, BadPointersGiveEfaultThroughEngine) {
+  auto wasm = arcella::test::Wat(R"((module
+    (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "random_get" (func $r (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "args_sizes_get" (func $a (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "\00\00\01\00\05\00\00\00")  ;; iovec {65536, 5}: past the end
+    (func (export "bad_iovec") (result i32) (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 0)))
+    (func (export "bad_random") (result i32) (call $r (i32.const 65535) (i32.const 2)))
+    (func (export "bad_out") (result i32) (call $a (i32.const -4) (i32.const 0)))
+    (func (export "ok_random") (result i32) (call $r (i32.const 65534) (i32.const 2)))))");
+  ASSERT_FALSE(wasm.empty());
+  engine::CompileOptions opts;
+  opts.tier = GetParam();
+  opts.cache_dir = CacheDir();
+  auto mod = engine::Module::Compile(wasm, opts);
+  ASSERT_TRUE(mod.ok()) << mod.status().ToString();
+  auto ctx = WasiCtx::Create({});
+  ASSERT_TRUE(ctx.ok());
+  engine::Linker linker;
+  ASSERT_TRUE((*ctx)->AddToLinker(linker).ok());
+  auto inst = engine::Instance::Create(*mod, linker, {});
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  for (auto [fn, expect] : {std::pair{"bad_iovec", 21u}, {"bad_random", 21u}, {"bad_out", 21u},
+                            {"ok_random", 0u}}) {
+    auto out = (*inst)->Call(fn, {});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    ASSERT_FALSE(out->trap) << fn << ": " << out->trap->ToString();
+    EXPECT_EQ(out->results.at(0).i32, expect) << fn;
+  }
+}
+
+}  // namespace
+}  // namespace arcella::wasi
