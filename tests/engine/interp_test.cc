@@ -238,6 +238,35 @@ TEST(InterpTest, RecursionDepthLimitIsExact) {
   EXPECT_EQ(t->trap.kind, TrapKind::kStackExhausted);
 }
 
+TEST(InterpTest, IndirectRecursionExhaustsStack) {
+  // wabt 1.0.32 swallows this trap in call_indirect; the tier must report it.
+  auto c = Compile(R"((module
+    (type $proc (func))
+    (table funcref (elem $runaway))
+    (func $runaway (export "runaway") (call_indirect (type $proc) (i32.const 0)))))");
+  auto inst = Inst(c);
+  std::vector<Value> out;
+  auto t = CallE(*inst, c, "runaway", {}, &out, 0);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->trap.kind, TrapKind::kStackExhausted);
+}
+
+TEST(InterpTest, ReexportedHostFunction) {
+  auto c = Compile(R"((module (func $two (import "env" "two") (result i32 i64)) (export "two" (func $two))))");
+  HostFunc two = [](Caller&, std::span<const Value>, std::span<Value> r) -> std::optional<Trap> {
+    r[0] = Value::I32(2);
+    r[1] = Value::I64(22);
+    return std::nullopt;
+  };
+  std::vector<BoundImport> imps(1);
+  imps[0].fn = &two;
+  auto inst = Inst(c, imps);
+  std::vector<Value> out;
+  ASSERT_FALSE(CallE(*inst, c, "two", {}, &out, 2));
+  EXPECT_EQ(out[0].i32, 2u);
+  EXPECT_EQ(out[1].i64, 22u);
+}
+
 TEST(InterpTest, DepthCountsAcrossNestedHostCalls) {
   auto c = Compile(R"((module
     (import "env" "reenter" (func $re (param i32) (result i32)))

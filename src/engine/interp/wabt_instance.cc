@@ -100,7 +100,10 @@ std::optional<GTrap> InstanceImpl::Run(const wi::Func::Ptr& func, const wi::Valu
   wi::Trap::Ptr trap;
   wabt::Result r = func->Call(thread, params, *results, &trap);
   ctx.active.pop_back();
-  if (wabt::Succeeded(r)) return std::nullopt;
+  // wabt 1.0.32 bug: when call_indirect hits the frame limit, Thread::DoCall
+  // sets *out_trap but reports success and the caller runs on. A trap object
+  // after a "successful" call is that swallowed trap: report it.
+  if (wabt::Succeeded(r) && !trap) return std::nullopt;
   if (!trap) return HostError("interpreter call failed");
   if (ctx.pending && ctx.pending_ref == trap.ref().index) {
     ctx.pending = false;
@@ -160,6 +163,7 @@ wabt::Result CallHost(HostBinding& b, wi::Thread& thread, const wi::Values& para
     std::vector<GValue> res(b.type.results.size());
     for (size_t i = 0; i < res.size(); ++i) res[i].type = b.type.results[i];
     trap = b.fn(caller->user(), args, res);
+    results.resize(res.size());  // wabt presizes only for calls from wasm
     for (size_t i = 0; !trap && i < res.size(); ++i) {
       if (res[i].type != b.type.results[i]) {
         trap = Trap{TrapKind::kHostError, "",
