@@ -1,5 +1,6 @@
 // fd_read, fd_write, fd_pread, fd_pwrite, fd_seek, fd_tell, fd_close, fd_renumber.
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -61,6 +62,14 @@ Errno FdRead(HostCall& c) {
       got += n;
     }
   } else if (e->host_fd() >= 0) {
+    if (e->kind == FdEntry::Kind::kStdin && c.st.config().interrupted) {
+      // Wait in slices so a deadline or interrupt can end a blocked read.
+      struct pollfd p = {e->host_fd(), POLLIN, 0};
+      while (poll(&p, 1, 10) == 0 || (p.revents == 0)) {
+        if (c.st.config().interrupted()) return kIntr;
+        p.revents = 0;
+      }
+    }
     ssize_t r = readv(e->host_fd(), v.data(), static_cast<int>(v.size()));
     if (r < 0) return FromHostErrno(errno);
     got = static_cast<size_t>(r);

@@ -17,6 +17,8 @@
 namespace arcella::wasi {
 namespace {
 
+constexpr uint64_t kSliceNs = 10'000'000;  // interrupt polling period
+
 struct Event {
   uint64_t userdata = 0;
   uint16_t error = 0;
@@ -136,6 +138,7 @@ Errno PollOneoff(HostCall& c) {
 
   // Wait: not at all if something is ready, else until the first clock
   // deadline (or forever if there is none).
+  const auto& interrupted = c.st.config().interrupted;
   for (;;) {
     uint64_t t = NowNs(CLOCK_MONOTONIC);
     bool have_deadline = false;
@@ -144,12 +147,16 @@ Errno PollOneoff(HostCall& c) {
       have_deadline = true;
       first = std::min(first, ck.deadline);
     }
-    bool expired = have_deadline && first <= t;
-    bool no_wait = !ready.empty() || expired;
+    bool no_wait = !ready.empty() || (have_deadline && first <= t);
+    if (!no_wait && interrupted && interrupted()) return kIntr;
+    uint64_t wait_ns = no_wait         ? 0
+                       : have_deadline ? first - t
+                                       : std::numeric_limits<uint64_t>::max();
+    if (interrupted) wait_ns = std::min<uint64_t>(wait_ns, kSliceNs);
+    bool forever = wait_ns == std::numeric_limits<uint64_t>::max();
     if (!pfds.empty()) {
-      struct timespec ts = ToTs(no_wait ? 0 : (have_deadline ? first - t : 0));
-      int r = ppoll(pfds.data(), pfds.size(), (no_wait || have_deadline) ? &ts : nullptr,
-                    nullptr);
+      struct timespec ts = ToTs(wait_ns);
+      int r = ppoll(pfds.data(), pfds.size(), forever ? nullptr : &ts, nullptr);
       if (r < 0 && errno != EINTR) return FromHostErrno(errno);
       bool any = false;
       for (size_t i = 0; i < pfds.size(); ++i) {
@@ -163,15 +170,13 @@ Errno PollOneoff(HostCall& c) {
         if (ev.type == kEventFdRead && ioctl(pfds[i].fd, FIONREAD, &avail) == 0 && avail > 0)
           ev.nbytes = static_cast<uint64_t>(avail);
         ready.push_back(ev);
-        pfds[i].revents = 0;
         any = true;
       }
       if (any) pfds.clear();
-    } else if (!no_wait) {
-      if (!have_deadline) return kInval;  // unreachable: nsubs > 0
-      struct timespec ts = ToTs(first);
-      int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
-      if (r != 0 && r != EINTR) return FromHostErrno(r);
+    } else if (wait_ns > 0) {
+      if (forever) return kInval;  // unreachable: nsubs > 0 and nothing to wait on
+      struct timespec ts = ToTs(wait_ns);
+      nanosleep(&ts, nullptr);  // EINTR: recompute and sleep again
     }
     t = NowNs(CLOCK_MONOTONIC);
     for (auto& ck : clocks)

@@ -61,6 +61,11 @@ struct WasiConfig {
   // Clock readings are rounded down to a multiple of this (>= 1). The
   // default grants microseconds, not the host's full precision.
   uint64_t clock_granularity_ns = 1000;
+
+  // Polled (about every 10 ms) while the guest blocks in poll_oneoff or reads
+  // a host stdin fd; returning true ends the wait with EINTR so the engine's
+  // deadline/interrupt check can stop the guest. Unset: waits are not sliced.
+  std::function<bool()> interrupted;
 };
 
 class WasiState;  // internal

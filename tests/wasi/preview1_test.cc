@@ -1,5 +1,7 @@
 // Direct calls of the preview1 host functions: args, environ, stdio, clocks,
 // random, poll, proc, sockets, bounds checks.
+#include <unistd.h>
+
 #include <chrono>
 #include <set>
 #include <string>
@@ -236,6 +238,30 @@ TEST(Preview1, PollFdsReadyAndErrors) {
   EXPECT_EQ(h.Call("poll_oneoff", {I(1000), I(2000), I(0), I(3000)}), (uint32_t)kInval);
   EXPECT_EQ(h.Call("poll_oneoff", {I(65500), I(2000), I(2), I(3000)}), (uint32_t)kFault);
   EXPECT_EQ(h.Call("poll_oneoff", {I(1000), I(65500), I(2), I(3000)}), (uint32_t)kFault);
+}
+
+TEST(Preview1, BlockingWaitsEndWhenInterrupted) {
+  auto start = std::chrono::steady_clock::now();
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  WasiConfig cfg;
+  cfg.stdin_fd = pipefd[0];  // nobody ever writes: a read would block forever
+  cfg.interrupted = [&] { return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(50); };
+  Harness h(cfg);
+  PutClockSub(h, 1000, 1, 3'600'000'000'000ull);  // an hour
+  ASSERT_EQ(h.Call("poll_oneoff", {I(1000), I(2000), I(1), I(3000)}), (uint32_t)kIntr);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  PutFdSub(h, 1000, 1, kEventFdRead, 0);
+  ASSERT_EQ(h.Call("poll_oneoff", {I(1000), I(2000), I(1), I(3000)}), (uint32_t)kIntr);
+  std::string got;
+  EXPECT_EQ(h.Read(0, 10, &got), (uint32_t)kIntr);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // Data present: the read completes.
+  ASSERT_EQ(write(pipefd[1], "xy", 2), 2);
+  ASSERT_EQ(h.Read(0, 10, &got), 0u);
+  EXPECT_EQ(got, "xy");
+  close(pipefd[0]);
+  close(pipefd[1]);
 }
 
 TEST(Preview1, ProcExitTraps) {
