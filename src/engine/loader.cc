@@ -1,6 +1,8 @@
 // Decoding, validation, description and encoding of core wasm modules.
 #include "engine/loader.h"
 
+#include "engine/loader_internal.h"
+
 #include <cstdio>
 #include <cstring>
 
@@ -316,6 +318,8 @@ Result<DecodedModule> Decode(std::span<const uint8_t> wasm) {
     return Status::InvalidArgument(buf);
   }
 
+  ARCELLA_RETURN_IF_ERROR(loader_internal::PrescanConstExprs(wasm));
+
   wabt::Features features = CoreFeatures();
   wabt::ReadBinaryOptions options(features, /*log_stream=*/nullptr, /*read_debug_names=*/true,
                                   /*stop_on_first_error=*/true,
@@ -326,6 +330,8 @@ Result<DecodedModule> Decode(std::span<const uint8_t> wasm) {
                                       ir.get()))) {
     return FormatErrors(errors, "malformed binary");
   }
+  ARCELLA_RETURN_IF_ERROR(loader_internal::CheckCoreTypes(*ir));
+  loader_internal::SanitizeNames(ir.get());
   errors.clear();
   wabt::ValidateOptions vopts(features);
   if (wabt::Failed(wabt::ValidateModule(ir.get(), &errors, vopts))) {

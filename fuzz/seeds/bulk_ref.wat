@@ -1,0 +1,12 @@
+(module
+  (memory 1)
+  (table $t 2 externref)
+  (data $d "abcdef")
+  (func (export "bulk") (param externref) (result i32)
+    (memory.init $d (i32.const 0) (i32.const 0) (i32.const 6))
+    (data.drop $d)
+    (memory.copy (i32.const 8) (i32.const 0) (i32.const 6))
+    (memory.fill (i32.const 20) (i32.const 1) (i32.const 4))
+    (table.set $t (i32.const 0) (local.get 0))
+    (drop (table.grow $t (ref.null extern) (i32.const 1)))
+    (i32.add (table.size $t) (i32.extend8_s (i32.trunc_sat_f32_s (f32.const 3.5))))))

@@ -1,0 +1,299 @@
+// Guards around libwabt's reader (see loader_internal.h).
+#include <cstdio>
+#include <string>
+
+#include "engine/loader_internal.h"
+#include "wabt/cast.h"
+#include "wabt/ir.h"
+
+namespace arcella::engine::loader_internal {
+namespace {
+
+std::string Hex(size_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%zx", v);
+  return buf;
+}
+
+// A bounds-checked cursor. Any read past the end sets `bail`.
+struct Cursor {
+  std::span<const uint8_t> b;
+  size_t pos = 0;
+  size_t end = 0;
+  bool bail = false;
+
+  bool Byte(uint8_t* out) {
+    if (bail || pos >= end) return !(bail = true);
+    *out = b[pos++];
+    return true;
+  }
+  bool Skip(size_t n) {
+    if (bail || end - pos < n) return !(bail = true);
+    pos += n;
+    return true;
+  }
+  bool Leb(unsigned max_bytes, uint64_t* out = nullptr) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < max_bytes; ++i) {
+      uint8_t byte;
+      if (!Byte(&byte)) return false;
+      v |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
+      if ((byte & 0x80) == 0) {
+        if (out) *out = v;
+        return true;
+      }
+    }
+    return !(bail = true);
+  }
+  bool U32(uint32_t* out) {
+    uint64_t v;
+    if (!Leb(5, &v)) return false;
+    *out = static_cast<uint32_t>(v);
+    return true;
+  }
+};
+
+// Scans one constant expression. Returns a non-OK status to reject the module;
+// sets c->bail if it cannot parse (wabt will report that).
+Status ConstExpr(Cursor* c) {
+  for (;;) {
+    size_t at = c->pos;
+    uint8_t op;
+    if (!c->Byte(&op)) return Status::Ok();
+    bool ok = true;
+    switch (op) {
+      case 0x0b: return Status::Ok();  // end
+      case 0x41: c->Leb(5); break;    // i32.const
+      case 0x42: c->Leb(10); break;   // i64.const
+      case 0x43: c->Skip(4); break;   // f32.const
+      case 0x44: c->Skip(8); break;   // f64.const
+      case 0xd0: c->Skip(1); break;   // ref.null t
+      case 0xd2:                      // ref.func x
+      case 0x23: c->Leb(5); break;    // global.get x
+      case 0xfd: {                    // v128.const
+        uint32_t sub = 0;
+        if (c->U32(&sub)) ok = sub == 12 && c->Skip(16);
+        break;
+      }
+      default: ok = false; break;
+    }
+    if (c->bail) return Status::Ok();
+    if (!ok) {
+      return Status::InvalidArgument("invalid module at byte " + Hex(at) +
+                                     ": constant expression required (opcode " + Hex(op) + ")");
+    }
+  }
+}
+
+// vec(funcidx) or vec(expr).
+Status ElemInits(Cursor* c, bool exprs) {
+  uint32_t n = 0;
+  if (!c->U32(&n)) return Status::Ok();
+  for (uint32_t i = 0; i < n && !c->bail; ++i) {
+    if (exprs) {
+      ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
+    } else {
+      c->Leb(5);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Elem(Cursor* c) {
+  uint32_t flags = 0;
+  if (!c->U32(&flags)) return Status::Ok();
+  bool exprs = (flags & 4) != 0;
+  switch (flags) {
+    case 0: case 4:
+      ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
+      return ElemInits(c, exprs);
+    case 1: case 3: case 5: case 7:
+      c->Skip(1);  // elemkind / reftype
+      return ElemInits(c, exprs);
+    case 2: case 6:
+      c->Leb(5);  // table index
+      ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
+      c->Skip(1);
+      return ElemInits(c, exprs);
+    default:
+      c->bail = true;
+      return Status::Ok();
+  }
+}
+
+Status Data(Cursor* c) {
+  uint32_t flags = 0, n = 0;
+  if (!c->U32(&flags)) return Status::Ok();
+  if (flags == 2) c->Leb(5);  // memory index
+  if (flags == 0 || flags == 2) {
+    ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
+  } else if (flags != 1) {
+    c->bail = true;
+  }
+  if (c->U32(&n)) c->Skip(n);
+  return Status::Ok();
+}
+
+Status Global(Cursor* c) {
+  uint8_t type = 0, mut = 0;
+  if (!c->Byte(&type) || !c->Byte(&mut)) return Status::Ok();
+  switch (type) {
+    case 0x7f: case 0x7e: case 0x7d: case 0x7c: case 0x7b: case 0x70: case 0x6f:
+      return ConstExpr(c);
+    default:
+      c->bail = true;  // not a 2.0 value type: wabt reports it
+      return Status::Ok();
+  }
+}
+
+bool IsCore(wabt::Type t) {
+  switch (t) {
+    case wabt::Type::I32: case wabt::Type::I64: case wabt::Type::F32: case wabt::Type::F64:
+    case wabt::Type::V128: case wabt::Type::FuncRef: case wabt::Type::ExternRef:
+      return true;
+    default:
+      return false;
+  }
+}
+bool IsRef(wabt::Type t) { return t == wabt::Type::FuncRef || t == wabt::Type::ExternRef; }
+
+Status NotCore(const std::string& what, wabt::Type t) {
+  return Status::InvalidArgument("invalid module: " + what + " uses type " + t.GetName() +
+                                 ", which is not part of WebAssembly 2.0");
+}
+
+Status CheckSig(const std::string& what, const wabt::FuncSignature& sig) {
+  for (wabt::Type t : sig.param_types)
+    if (!IsCore(t)) return NotCore(what, t);
+  for (wabt::Type t : sig.result_types)
+    if (!IsCore(t)) return NotCore(what, t);
+  return Status::Ok();
+}
+
+Status CheckExprs(const std::string& what, const wabt::ExprList& exprs) {
+  using namespace wabt;
+  for (const Expr& e : exprs) {
+    switch (e.type()) {
+      case ExprType::Block:
+      case ExprType::Loop: {
+        const Block& b = e.type() == ExprType::Block ? cast<BlockExpr>(&e)->block
+                                                     : cast<LoopExpr>(&e)->block;
+        ARCELLA_RETURN_IF_ERROR(CheckSig(what, b.decl.sig));
+        ARCELLA_RETURN_IF_ERROR(CheckExprs(what, b.exprs));
+        break;
+      }
+      case ExprType::If: {
+        auto* ie = cast<IfExpr>(&e);
+        ARCELLA_RETURN_IF_ERROR(CheckSig(what, ie->true_.decl.sig));
+        ARCELLA_RETURN_IF_ERROR(CheckExprs(what, ie->true_.exprs));
+        ARCELLA_RETURN_IF_ERROR(CheckExprs(what, ie->false_));
+        break;
+      }
+      case ExprType::Select:
+        for (Type t : cast<SelectExpr>(&e)->result_type)
+          if (!IsCore(t)) return NotCore(what, t);
+        break;
+      case ExprType::RefNull:
+        if (!IsRef(cast<RefNullExpr>(&e)->type)) return NotCore(what, cast<RefNullExpr>(&e)->type);
+        break;
+      case ExprType::CallIndirect:
+        ARCELLA_RETURN_IF_ERROR(CheckSig(what, cast<CallIndirectExpr>(&e)->decl.sig));
+        break;
+      default:
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+template <typename Vec>
+void DropStale(wabt::BindingHash* h, const Vec& v) {
+  for (auto it = h->begin(); it != h->end();) {
+    it = static_cast<size_t>(it->second.index) >= v.size() ? h->erase(it) : std::next(it);
+  }
+}
+
+}  // namespace
+
+Status PrescanConstExprs(std::span<const uint8_t> wasm) {
+  Cursor c{wasm, 8, wasm.size()};
+  while (c.pos < wasm.size()) {
+    uint8_t id = 0;
+    uint32_t size = 0;
+    if (!c.Byte(&id) || !c.U32(&size) || wasm.size() - c.pos < size) return Status::Ok();
+    size_t section_end = c.pos + size;
+    if (id == 6 || id == 9 || id == 11) {
+      Cursor s{wasm, c.pos, section_end};
+      uint32_t n = 0;
+      if (s.U32(&n)) {
+        for (uint32_t i = 0; i < n && !s.bail; ++i) {
+          ARCELLA_RETURN_IF_ERROR(id == 6 ? Global(&s) : id == 9 ? Elem(&s) : Data(&s));
+        }
+      }
+    }
+    c.pos = section_end;
+  }
+  return Status::Ok();
+}
+
+Status CheckCoreTypes(const wabt::Module& m) {
+  using namespace wabt;
+  if (!m.tags.empty()) return Status::InvalidArgument("invalid module: tags (exception handling) are not part of WebAssembly 2.0");
+  for (Index i = 0; i < m.types.size(); ++i) {
+    auto* ft = dyn_cast<wabt::FuncType>(m.types[i]);
+    if (ft == nullptr) return Status::InvalidArgument("invalid module: type " + std::to_string(i) + " is not a function type");
+    ARCELLA_RETURN_IF_ERROR(CheckSig("type " + std::to_string(i), ft->sig));
+  }
+  for (Index i = 0; i < m.funcs.size(); ++i) {
+    const Func* f = m.funcs[i];
+    std::string what = "function " + std::to_string(i);
+    ARCELLA_RETURN_IF_ERROR(CheckSig(what, f->decl.sig));
+    for (Type t : f->local_types)
+      if (!IsCore(t)) return NotCore(what, t);
+    ARCELLA_RETURN_IF_ERROR(CheckExprs(what, f->exprs));
+  }
+  for (Index i = 0; i < m.tables.size(); ++i) {
+    const Table* t = m.tables[i];
+    std::string what = "table " + std::to_string(i);
+    if (!IsRef(t->elem_type)) return NotCore(what, t->elem_type);
+    if (t->elem_limits.is_shared || t->elem_limits.is_64)
+      return Status::InvalidArgument("invalid module: " + what + " is shared or 64-bit");
+  }
+  for (Index i = 0; i < m.memories.size(); ++i) {
+    const wabt::Limits& l = m.memories[i]->page_limits;
+    if (l.is_shared || l.is_64)
+      return Status::InvalidArgument("invalid module: memory " + std::to_string(i) +
+                                     " is shared or 64-bit (threads/memory64 are not supported)");
+  }
+  for (Index i = 0; i < m.globals.size(); ++i) {
+    std::string what = "global " + std::to_string(i);
+    if (!IsCore(m.globals[i]->type)) return NotCore(what, m.globals[i]->type);
+    ARCELLA_RETURN_IF_ERROR(CheckExprs(what, m.globals[i]->init_expr));
+  }
+  for (Index i = 0; i < m.elem_segments.size(); ++i) {
+    const ElemSegment* s = m.elem_segments[i];
+    std::string what = "element segment " + std::to_string(i);
+    if (!IsRef(s->elem_type)) return NotCore(what, s->elem_type);
+    for (const ExprList& el : s->elem_exprs) ARCELLA_RETURN_IF_ERROR(CheckExprs(what, el));
+  }
+  return Status::Ok();
+}
+
+void SanitizeNames(wabt::Module* m) {
+  DropStale(&m->func_bindings, m->funcs);
+  DropStale(&m->global_bindings, m->globals);
+  DropStale(&m->type_bindings, m->types);
+  DropStale(&m->table_bindings, m->tables);
+  DropStale(&m->memory_bindings, m->memories);
+  DropStale(&m->data_segment_bindings, m->data_segments);
+  DropStale(&m->elem_segment_bindings, m->elem_segments);
+  DropStale(&m->tag_bindings, m->tags);
+  DropStale(&m->export_bindings, m->exports);
+  for (wabt::Func* f : m->funcs) {
+    wabt::Index n = f->GetNumParamsAndLocals();
+    for (auto it = f->bindings.begin(); it != f->bindings.end();)
+      it = it->second.index >= n ? f->bindings.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace arcella::engine::loader_internal
