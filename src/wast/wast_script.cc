@@ -145,6 +145,10 @@ void ScriptRunner::DoModule(uint32_t index, int line, const std::string& name,
   auto instance = Instantiate(c.module);
   if (!instance.ok()) return Fail(line, "module", "instantiation failed: " + instance.status().ToString());
   current_ = *instance;
+  if (options_.verbose) {
+    log_ << file_ << ":" << line << ": module" << (name.empty() ? "" : " " + name) << " on "
+         << engine::TierName(c.module->tier()) << "\n";
+  }
   by_command_[index] = current_;
   if (!name.empty()) by_name_[name] = current_;
   Pass();
