@@ -113,10 +113,13 @@ Errno FdFilestatGet(HostCall& c) {
   uint32_t ptr = c.u32(1);
   if (!c.mem.Ok(ptr, kFilestatSize)) return kFault;
   struct stat st = {};
-  if (e->host_fd() >= 0) {
+  if (e->kind == FdEntry::Kind::kFile || e->kind == FdEntry::Kind::kDir) {
     if (fstat(e->host_fd(), &st) != 0) return FromHostErrno(errno);
   } else {
-    st.st_mode = S_IFCHR;  // a virtual stdio stream
+    // Stdio: only the type, never the host's device/inode/times.
+    st.st_mode = e->filetype == kFtRegularFile ? S_IFREG
+                 : e->filetype == kFtUnknown   ? S_IFIFO
+                 : e->filetype == kFtSocketStream ? S_IFSOCK : S_IFCHR;
   }
   StoreFilestat(c.mem, ptr, st);
   return kSuccess;

@@ -127,6 +127,11 @@ TEST(Preview1, StdioThroughSinksAndStdinData) {
   EXPECT_EQ(h.mem[600], kFtCharDevice);
   EXPECT_TRUE(h.U64(608) & right::kFdWrite);
   EXPECT_FALSE(h.U64(608) & right::kFdRead);
+  // filestat of a stream reveals only its type.
+  ASSERT_EQ(h.Call("fd_filestat_get", {I(1), I(700)}), 0u);
+  EXPECT_EQ(h.mem[716], kFtCharDevice);
+  EXPECT_EQ(h.U64(700), 0u);
+  EXPECT_EQ(h.U64(708), 0u);
 }
 
 TEST(Preview1, IovecBoundsChecked) {
