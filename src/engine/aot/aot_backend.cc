@@ -179,12 +179,14 @@ std::optional<BackendTrap> AotInstance::TrapFromCode(int code) {
     case WASM_RT_TRAP_TABLE_OOB: bt.trap.kind = TrapKind::kTableOutOfBounds; break;
     case WASM_RT_TRAP_INDIRECT_NULL: bt.trap.kind = TrapKind::kIndirectCallNull; break;
     case WASM_RT_TRAP_HOST:
+      // Attributed to the guest function that called the import (below),
+      // else to the import itself.
       if (t_host_trap) {
         bt = std::move(*t_host_trap);
         t_host_trap.reset();
-        return bt;
+      } else {
+        bt.trap.kind = TrapKind::kHostError;
       }
-      bt.trap.kind = TrapKind::kHostError;
       break;
     default:
       bt.trap.kind = TrapKind::kHostError;

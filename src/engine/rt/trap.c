@@ -45,10 +45,14 @@ static _Unwind_Reason_Code collect_pc(struct _Unwind_Context* ctx, void* arg) {
   return _URC_NO_REASON;
 }
 
-void wasm_rt_trap(wasm_rt_trap_t code) {
-  /* Slow path only: remember where the trap came from. */
+/* Slow path only: remember where a trap came from. */
+static void record_backtrace(void) {
   trap_npcs = 0;
   _Unwind_Backtrace(collect_pc, NULL);
+}
+
+void wasm_rt_trap(wasm_rt_trap_t code) {
+  record_backtrace();
   arcella_rt_unwind((int)code, 0);
 }
 
@@ -83,7 +87,7 @@ void arcella_rt_host_call(arcella_host_ctx_t* ctx, uint32_t index, uint64_t* slo
   int rc = ctx->call(ctx->host, index, slots);
   arcella_rt_in_wasm = prev;
   if (rc != 0) {
-    trap_npcs = 0;
+    record_backtrace(); /* the guest function that called the import */
     arcella_rt_unwind(WASM_RT_TRAP_HOST, 0);
   }
 }
