@@ -199,6 +199,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // Makes the running (or next) call trap with kInterrupted at the next
   // function entry or loop header. Thread-safe. Needs Metering >= kInterrupt.
   void Interrupt();
+  // True while an Interrupt() or an expired deadline waits to stop the
+  // current call. Host functions that block (sleep, poll) poll this.
+  bool InterruptPending() const;
 
   const Module& module() const { return *module_; }
   const std::shared_ptr<const Module>& module_ptr() const { return module_; }

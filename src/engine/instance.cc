@@ -154,7 +154,19 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
       } else if (!(host->type == imp.desc.func)) {
         problems.push_back(what + ": host function has type " + host->type.ToString());
       } else {
-        m.host_funcs.push_back(host->fn);
+        if (module->metering() == Metering::kNone) {
+          m.host_funcs.push_back(host->fn);
+        } else {
+          // A host call that returns because of an interrupt or deadline
+          // (e.g. a sleep cut short) stops the guest right there.
+          HostFunc fn = host->fn;
+          m.host_funcs.push_back([self, fn](Caller& c, std::span<const Value> a,
+                                            std::span<Value> r) -> std::optional<Trap> {
+            auto t = fn(c, a, r);
+            if (!t && self->InterruptPending()) return MeteringAccess::Check(*self);
+            return t;
+          });
+        }
         b.fn = &m.host_funcs.back();
         b.type = imp.desc.func;
       }
@@ -352,6 +364,10 @@ uint64_t Instance::fuel_consumed() const {
   if (meter_->fuel_export < 0) return 0;
   auto cur = static_cast<int64_t>(backend_->GetGlobal(static_cast<uint32_t>(meter_->fuel_export)).i64);
   return meter_->fuel_added - static_cast<uint64_t>(cur);
+}
+
+bool Instance::InterruptPending() const {
+  return meter_->user_interrupt.load() || meter_->deadline_fired.load();
 }
 
 void Instance::Interrupt() {

@@ -64,9 +64,6 @@ bool AotAvailable(const CompileOptions& options) {
   return false;
 }
 
-static bool IsMeterImport(const ImportDesc& i) {
-  return i.module == kMeterModule && i.name == kMeterCheck;
-}
 static bool IsMeterExport(const ExportDesc& e) {
   return e.name == kFuelExport || e.name == kInterruptExport;
 }

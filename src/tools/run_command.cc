@@ -178,6 +178,13 @@ int RunCommand(int argc, char** argv) {
   o.wasi.stdin_fd = 0;
   o.wasi.stdout_stream.host_fd = 1;
   o.wasi.stderr_stream.host_fd = 2;
+  // Blocking WASI calls (sleep, poll, stdin) give up when the deadline passes.
+  // (A weak reference: the instance owns the WASI context through its imports.)
+  auto current = std::make_shared<std::weak_ptr<engine::Instance>>();
+  o.wasi.interrupted = [current] {
+    auto i = current->lock();
+    return i && i->InterruptPending();
+  };
   auto ctx = wasi::WasiCtx::Create(o.wasi);
   if (!ctx.ok()) {
     fprintf(stderr, "arcella run: %s\n", ctx.status().message().c_str());
@@ -199,6 +206,7 @@ int RunCommand(int argc, char** argv) {
     fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), inst.status().message().c_str());
     return kExitLoadError;
   }
+  *current = *inst;
 
   if (!o.invoke) {
     const engine::ExportDesc* start = (*mod)->FindExport("_start");
