@@ -323,7 +323,7 @@ Result<DecodedModule> Decode(std::span<const uint8_t> wasm) {
   wabt::Features features = CoreFeatures();
   wabt::ReadBinaryOptions options(features, /*log_stream=*/nullptr, /*read_debug_names=*/true,
                                   /*stop_on_first_error=*/true,
-                                  /*fail_on_custom_section_error=*/true);
+                                  /*fail_on_custom_section_error=*/false);
   wabt::Errors errors;
   auto ir = std::make_unique<wabt::Module>();
   if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), options, &errors,

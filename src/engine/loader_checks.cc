@@ -213,6 +213,51 @@ void DropStale(wabt::BindingHash* h, const Vec& v) {
   }
 }
 
+// True if bytes [p, end) are well-formed UTF-8 (no overlongs, surrogates
+// or code points above U+10FFFF).
+bool ValidUtf8(const uint8_t* p, const uint8_t* end) {
+  while (p < end) {
+    uint8_t b = *p;
+    int n;
+    uint32_t cp;
+    if (b < 0x80) { ++p; continue; }
+    if ((b & 0xe0) == 0xc0) { n = 1; cp = b & 0x1f; }
+    else if ((b & 0xf0) == 0xe0) { n = 2; cp = b & 0x0f; }
+    else if ((b & 0xf8) == 0xf0) { n = 3; cp = b & 0x07; }
+    else return false;
+    if (end - p <= n) return false;
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    static const uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+// A custom section's header (its name) is part of the binary format: a
+// length past the section or a name that is not UTF-8 makes the module
+// malformed. Its contents (e.g. a broken "name" section) are not, and wabt
+// is told to ignore errors there.
+Status CustomSectionName(std::span<const uint8_t> wasm, size_t start, size_t end) {
+  Cursor s{wasm, start, end};
+  uint64_t len = 0;
+  // A strict u32 LEB: at most 5 bytes, no bits beyond 32 in the last one.
+  bool leb_ok = s.Leb(5, &len) && (s.pos - start < 5 || (wasm[s.pos - 1] & 0x70) == 0);
+  if (!leb_ok)
+    return Status::InvalidArgument("invalid module at byte " + Hex(start) +
+                                   ": custom section name length: integer too large");
+  if (end - s.pos < len)
+    return Status::InvalidArgument("invalid module at byte " + Hex(start) +
+                                   ": custom section name length out of bounds");
+  if (!ValidUtf8(wasm.data() + s.pos, wasm.data() + s.pos + len))
+    return Status::InvalidArgument("invalid module at byte " + Hex(s.pos) +
+                                   ": custom section name is not valid UTF-8");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status PrescanConstExprs(std::span<const uint8_t> wasm) {
@@ -222,6 +267,7 @@ Status PrescanConstExprs(std::span<const uint8_t> wasm) {
     uint32_t size = 0;
     if (!c.Byte(&id) || !c.U32(&size) || wasm.size() - c.pos < size) return Status::Ok();
     size_t section_end = c.pos + size;
+    if (id == 0) ARCELLA_RETURN_IF_ERROR(CustomSectionName(wasm, c.pos, section_end));
     if (id == 6 || id == 9 || id == 11) {
       Cursor s{wasm, c.pos, section_end};
       uint32_t n = 0;

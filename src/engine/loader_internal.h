@@ -19,7 +19,9 @@ namespace arcella::engine::loader_internal {
 // header was checked: every constant expression must consist of constant
 // instructions only (t.const, v128.const, ref.null, ref.func, global.get)
 // ended by `end`. (wabt's IR reader aborts on e.g. a `block` there.) Parts it
-// cannot parse are left to wabt, which reports them.
+// cannot parse are left to wabt, which reports them. Also checks every custom
+// section's name (length in bounds, valid UTF-8), which wabt only checks when
+// told to fail on any custom-section error.
 Status PrescanConstExprs(std::span<const uint8_t> wasm);
 
 // Rejects types outside WebAssembly 2.0 that wabt's reader lets through

@@ -177,10 +177,10 @@ TEST(Loader, FuzzCorpusDecodesOrFailsCleanly) {
     std::string err = DecodeError(test::ReadFile(dir + name));
     EXPECT_EQ(err.rfind("invalid module", 0), 0u) << name << ": " << err;
   }
-  // A malformed name section is ignored; the module still encodes.
-  auto r = Decode(test::ReadFile(dir + "regress_stale_name_binding.wasm"));
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_TRUE(Encode(*r->ir).ok());
+  // This one also has a custom section whose name length runs past the
+  // section: malformed by the spec, rejected before wabt sees it.
+  std::string stale = DecodeError(test::ReadFile(dir + "regress_stale_name_binding.wasm"));
+  EXPECT_NE(stale.find("custom section name"), std::string::npos) << stale;
   for (const char* name : {"control.wasm", "bulk_ref.wasm", "simd_multi.wasm", "empty_module.wasm"})
     EXPECT_TRUE(Decode(test::ReadFile(dir + name)).ok()) << name;
   EXPECT_FALSE(Decode(test::ReadFile(dir + "truncated.wasm")).ok());
