@@ -1,0 +1,28 @@
+#include "platform/spec.h"
+
+namespace arcella::platform {
+
+const char* IsolationName(Isolation i) { return i == Isolation::kMain ? "main" : "worker"; }
+
+const char* RestartPolicyName(RestartPolicy p) {
+  switch (p) {
+    case RestartPolicy::kNever: return "never";
+    case RestartPolicy::kOnFailure: return "on-failure";
+    case RestartPolicy::kAlways: return "always";
+  }
+  return "?";
+}
+
+const char* StateName(State s) {
+  switch (s) {
+    case State::kInstalled: return "installed";
+    case State::kResolved: return "resolved";
+    case State::kStarting: return "starting";
+    case State::kActive: return "active";
+    case State::kStopping: return "stopping";
+    case State::kFailed: return "failed";
+  }
+  return "?";
+}
+
+}  // namespace arcella::platform
