@@ -1,0 +1,179 @@
+// Instantiation time, RSS per instance and host->guest call cost through the
+// public engine API (Module::Compile, Instance::Create, Instance::Call).
+//
+//   instantiate_bench --inst [--tier aot|interp] [--module mem1|mem1_data] [--n N] [--rounds R]
+//   instantiate_bench --call [--tier aot|interp] [--calls M]
+//   instantiate_bench --emit DIR
+//
+// Run one case per process so RSS deltas are not skewed by memory that an
+// earlier case freed.
+//
+// Prints one JSON object per line:
+//   {"kind":"inst","engine":"aot","module":"mem1","n":1000,"us":..,"free_us":..,"rss_kib":..}
+//   {"kind":"call","engine":"aot","export":"nop","calls":..,"ns":..}
+// --emit DIR writes the two modules (mem1.wasm, mem1_data.wasm) for node.
+// The AOT compile happens before any timing (and is cached across runs).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "bench_modules.h"
+#include "engine/engine.h"
+
+namespace ae = arcella::engine;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+long RssKib() {
+  long pages_total = 0, pages_res = 0;
+  FILE* f = fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  if (fscanf(f, "%ld %ld", &pages_total, &pages_res) != 2) pages_res = 0;
+  fclose(f);
+  return pages_res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+double Us(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+[[noreturn]] void Die(const std::string& what) {
+  fprintf(stderr, "instantiate_bench: %s\n", what.c_str());
+  exit(1);
+}
+
+ae::Linker MakeLinker() {
+  ae::Linker linker;
+  linker.DefineFunc("env", "host", {{ae::ValType::kI32}, {ae::ValType::kI32}},
+                    [](ae::Caller&, std::span<const ae::Value> args,
+                       std::span<ae::Value> results) -> std::optional<ae::Trap> {
+                      results[0] = ae::Value::I32(args[0].i32 + 1);
+                      return std::nullopt;
+                    });
+  return linker;
+}
+
+std::shared_ptr<const ae::Module> Compile(const std::vector<uint8_t>& bytes, ae::Tier tier) {
+  ae::CompileOptions options;
+  options.tier = tier;
+  auto mod = ae::Module::Compile(bytes, options);
+  if (!mod.ok()) Die("compile: " + mod.status().message());
+  if ((*mod)->tier() != tier) Die("module did not get the requested tier");
+  return *mod;
+}
+
+// N live instances at once: time per Create, RSS growth per instance, time per free.
+void BenchInstantiate(const char* engine, const char* name, std::shared_ptr<const ae::Module> mod,
+                      int n, int rounds) {
+  ae::Linker linker = MakeLinker();
+  double best_us = 1e30, best_free_us = 1e30;
+  long rss_kib = -1;
+  {  // warm-up: first-touch costs of the allocator and the code
+    std::vector<std::shared_ptr<ae::Instance>> warm;
+    for (int i = 0; i < 16; i++) {
+      auto inst = ae::Instance::Create(mod, linker, {});
+      if (!inst.ok()) Die(std::string("instantiate: ") + inst.status().message());
+      warm.push_back(*inst);
+    }
+  }
+  for (int r = 0; r < rounds; r++) {
+    std::vector<std::shared_ptr<ae::Instance>> live;
+    live.reserve(n);
+    long rss0 = RssKib();
+    auto t0 = Clock::now();
+    for (int i = 0; i < n; i++) {
+      auto inst = ae::Instance::Create(mod, linker, {});
+      if (!inst.ok()) Die(std::string("instantiate: ") + inst.status().message());
+      live.push_back(std::move(*inst));
+    }
+    auto t1 = Clock::now();
+    long rss1 = RssKib();
+    // Sanity: every instance really has its own initialized memory.
+    auto mem = live.back()->memory();
+    if (mem.size() != 16 * 65536) Die("unexpected memory size");
+    live.clear();
+    auto t2 = Clock::now();
+    best_us = std::min(best_us, Us(t1 - t0) / n);
+    best_free_us = std::min(best_free_us, Us(t2 - t1) / n);
+    if (r == 0) rss_kib = rss1 - rss0;  // first round: nothing recycled yet
+  }
+  printf("{\"kind\":\"inst\",\"engine\":\"%s\",\"module\":\"%s\",\"n\":%d,\"us\":%.3f,"
+         "\"free_us\":%.3f,\"rss_kib\":%.2f}\n",
+         engine, name, n, best_us, best_free_us, static_cast<double>(rss_kib) / n);
+  fflush(stdout);
+}
+
+void BenchCalls(const char* engine, std::shared_ptr<const ae::Module> mod, long calls) {
+  ae::Linker linker = MakeLinker();
+  auto inst_r = ae::Instance::Create(mod, linker, {});
+  if (!inst_r.ok()) Die("instantiate: " + inst_r.status().message());
+  auto inst = *inst_r;
+  struct Case { const char* name; std::vector<ae::Value> args; };
+  const Case cases[] = {{"nop", {}}, {"inc", {ae::Value::I32(41)}},
+                        {"call_host", {ae::Value::I32(41)}}};
+  for (const Case& c : cases) {
+    double best = 1e30;
+    for (int rep = 0; rep < 3; rep++) {
+      auto t0 = Clock::now();
+      for (long i = 0; i < calls; i++) {
+        auto out = inst->Call(c.name, c.args);
+        if (!out.ok() || !out->ok()) Die(std::string("call ") + c.name + " failed");
+        if (!c.args.empty() && out->results[0].i32 != 42) Die("wrong result");
+      }
+      best = std::min(best, Us(Clock::now() - t0) * 1000.0 / calls);
+    }
+    printf("{\"kind\":\"call\",\"engine\":\"%s\",\"export\":\"%s\",\"calls\":%ld,\"ns\":%.1f}\n",
+           engine, c.name, calls, best);
+    fflush(stdout);
+  }
+}
+
+void Emit(const std::string& dir) {
+  for (bool data : {false, true}) {
+    auto bytes = arcella::bench::BuildBenchModule(data);
+    std::string path = dir + (data ? "/mem1_data.wasm" : "/mem1.wasm");
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!f) Die("cannot write " + path);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = 1000, rounds = 3;
+  long calls = 1'000'000;
+  std::string what = "inst", tier_name = "aot", module = "mem1";
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) Die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--n") n = std::atoi(next().c_str());
+    else if (a == "--rounds") rounds = std::atoi(next().c_str());
+    else if (a == "--calls") calls = std::atol(next().c_str());
+    else if (a == "--tier") tier_name = next();
+    else if (a == "--module") module = next();
+    else if (a == "--inst") what = "inst";
+    else if (a == "--call") what = "call";
+    else if (a == "--emit") { Emit(next()); return 0; }
+    else Die("unknown option " + a);
+  }
+  if (n <= 0 || rounds <= 0 || calls <= 0) Die("counts must be positive");
+  if (module != "mem1" && module != "mem1_data") Die("--module is mem1 or mem1_data");
+  ae::Tier tier;
+  if (tier_name == "aot") tier = ae::Tier::kAot;
+  else if (tier_name == "interp") tier = ae::Tier::kInterp;
+  else Die("--tier is aot or interp");
+  if (tier == ae::Tier::kAot && !ae::AotAvailable()) Die("no C compiler for the aot tier");
+  auto mod = Compile(arcella::bench::BuildBenchModule(module == "mem1_data"), tier);
+  if (what == "inst") BenchInstantiate(tier_name.c_str(), module.c_str(), mod, n, rounds);
+  else BenchCalls(tier_name.c_str(), mod, calls);
+  return 0;
+}
