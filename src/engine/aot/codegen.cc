@@ -225,6 +225,26 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
     module.imports[i]->field_name = "f" + std::to_string(i);
   }
   for (size_t i = 0; i < module.exports.size(); ++i) module.exports[i]->name = "e" + std::to_string(i);
+  // Data segments without any memory (legal when passive and only dropped)
+  // still refer to memory 0 in wabt's IR, which its name pass rejects: give
+  // such modules an unexported, empty memory (never reported as memory 0).
+  const bool had_memory = !module.memories.empty();
+  if (!had_memory && !module.data_segments.empty()) {
+    auto field = std::make_unique<wabt::MemoryModuleField>();
+    field->memory.page_limits.initial = 0;
+    field->memory.page_limits.max = 0;
+    field->memory.page_limits.has_max = true;
+    module.AppendField(std::move(field));
+  }
+
+  if (module.tables.empty() && !module.elem_segments.empty()) {  // likewise for tables
+    auto field = std::make_unique<wabt::TableModuleField>();
+    field->table.elem_limits.initial = 0;
+    field->table.elem_limits.max = 0;
+    field->table.elem_limits.has_max = true;
+    module.AppendField(std::move(field));
+  }
+
   // Names (and their bindings: GenerateNames only binds names it creates).
   auto name_all = [](auto& items, wabt::BindingHash* bindings, const char* prefix) {
     bindings->clear();
@@ -237,8 +257,6 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   name_all(module.globals, &module.global_bindings, "g");
   name_all(module.memories, &module.memory_bindings, "M");
   name_all(module.tables, &module.table_bindings, "T");
-  name_all(module.data_segments, &module.data_segment_bindings, "d");
-  name_all(module.elem_segments, &module.elem_segment_bindings, "e");
   name_all(module.types, &module.type_bindings, "t");
   module.export_bindings.clear();
   for (size_t i = 0; i < module.exports.size(); ++i)
@@ -286,7 +304,7 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
       case ExternKind::kTag: return Status::Unsupported("aot: exception tags are not supported");
     }
   }
-  if (memory0.empty() && !module.memories.empty()) memory0 = "&((Z_m_instance_t*)inst)->w2c_M0";
+  if (memory0.empty() && had_memory) memory0 = "&((Z_m_instance_t*)inst)->w2c_M0";
 
   for (size_t i = 0; i < input.exports.size(); ++i) {
     if (input.exports[i].desc.kind == ExternKind::kFunc) EmitExportWrapper(g, i, input.exports[i].desc.func);

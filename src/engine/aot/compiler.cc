@@ -24,7 +24,8 @@ extern "C" char** environ;
 namespace arcella::engine::aot {
 namespace {
 
-constexpr char kFlags[] = "-O1 -fno-optimize-sibling-calls -fPIC -shared -DNDEBUG -w";
+constexpr char kFlags[] =
+    "-O1 -fno-optimize-sibling-calls -fsignaling-nans -fPIC -shared -DNDEBUG -w";
 constexpr char kMagic[16] = {'A', 'R', 'C', 'E', 'L', 'L', 'A', '-', 'A', 'O', 'T', '-', 'S', 'O', '1', '\n'};
 constexpr size_t kFooter = 32 + sizeof kMagic;
 
