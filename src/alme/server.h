@@ -46,7 +46,10 @@ struct ServerOptions {
   std::string socket_path;                 // $ARCELLA_HOME/alme
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   int worker_threads = 4;                  // request pool (streams get their own)
-  int max_connections = 256;
+  int max_connections = 256;               // more get one `unavailable` frame
+  // A connection whose unsent responses exceed this (the peer does not read)
+  // is dropped, so a stuck client cannot hold the daemon's memory.
+  size_t max_write_queue_bytes = 32u << 20;
 };
 
 class Server {
