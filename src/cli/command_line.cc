@@ -1,0 +1,297 @@
+#include "cli/command_line.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/exit_codes.h"
+
+namespace arcella::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A failure while turning parsed options into a request.
+struct BuildError : std::runtime_error {
+  BuildError(int code, const std::string& m) : std::runtime_error(m), exit_code(code) {}
+  int exit_code;
+};
+
+std::string Absolute(const std::string& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  if (ec) throw BuildError(kExitInvalid, path + ": " + ec.message());
+  return abs.lexically_normal().string();
+}
+
+// Reads a local file the daemon gets as text (deployment or manifest TOML).
+std::string ReadLocalFile(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw BuildError(kExitInvalid, std::string(what) + " " + path + ": no such file");
+  if (fs::is_directory(path, ec))
+    throw BuildError(kExitInvalid, std::string(what) + " " + path + ": is a directory");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in && !in.eof())
+    throw BuildError(kExitInvalid, std::string("cannot read ") + what + " " + path);
+  return ss.str();
+}
+
+// Subcommand-local option values. CLI11 binds options to these addresses.
+struct Values {
+  // install
+  std::string path, manifest;
+  bool force = false;
+  // deploy / lifecycle
+  std::string target, file, group, isolation, max_memory, timeout, restart;
+  int64_t replicas = 0;
+  uint64_t fuel = 0;
+  bool trusted = false;
+  std::vector<std::string> dirs, env;
+  // call
+  std::string export_name;
+  std::vector<std::string> call_args;
+  // logs
+  bool follow = false;
+  int64_t tail = 100;
+  // status
+  bool verbose = false;
+};
+
+Json MemoryValue(const std::string& s) {
+  // Plain digits are bytes (an integer on the wire); "64MiB" goes as text.
+  if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    try {
+      return Json(std::stoull(s));
+    } catch (const std::exception&) {
+      throw BuildError(kExitUsage, "--max-memory: " + s + " is out of range");
+    }
+  }
+  return Json(s);
+}
+
+Json EnvMap(const std::vector<std::string>& env) {
+  Json m = Json::object();
+  for (const std::string& kv : env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw BuildError(kExitUsage, "--env: expected KEY=VALUE, got '" + kv + "'");
+    m[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return m;
+}
+
+void CheckDirs(const std::vector<std::string>& dirs) {
+  for (const std::string& d : dirs) {
+    size_t sep = d.find("::");
+    if (sep == std::string::npos || sep == 0 || sep + 2 >= d.size())
+      throw BuildError(kExitUsage, "--dir: expected HOST::GUEST or HOST::GUEST:ro, got '" + d + "'");
+  }
+}
+
+}  // namespace
+
+std::string ResolveSocketPath(const GlobalOptions& global) {
+  if (!global.socket.empty()) return global.socket;
+  if (!global.home.empty()) return (fs::path(global.home) / "alme").string();
+  if (const char* h = std::getenv("ARCELLA_HOME"); h != nullptr && *h != '\0')
+    return (fs::path(h) / "alme").string();
+  const char* home = std::getenv("HOME");
+  return (fs::path(home != nullptr ? home : "") / ".arcella" / "alme").string();
+}
+
+ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream& out,
+                              std::ostream& err) {
+  CLI::App app{"arcella-cli: manage a running arcella daemon over ALME", "arcella-cli"};
+  app.require_subcommand(1, 1);
+  app.fallthrough();  // global options also after the command
+#ifdef ARCELLA_VERSION
+  app.set_version_flag("--version", std::string("arcella-cli ") + ARCELLA_VERSION);
+#endif
+  GlobalOptions g;
+  Values v;
+  app.add_option("--home", g.home, "Arcella home (socket DIR/alme); default $ARCELLA_HOME or ~/.arcella");
+  app.add_option("--socket", g.socket, "ALME socket path (overrides --home)");
+  app.add_flag("--json", g.json, "print raw results as JSON, one object per line");
+  app.add_flag("-q,--quiet", g.quiet, "no progress or confirmation messages");
+
+  const std::vector<std::string> kTargetCmds = {"start", "stop", "scale", "undeploy"};
+  std::map<std::string, CLI::App*> sub;
+  auto add = [&](const std::string& name, const std::string& help) {
+    CLI::App* s = app.add_subcommand(name, help);
+    sub[name] = s;
+    return s;
+  };
+
+  CLI::App* install = add("install", "install a module (.wasm) from a file");
+  install->add_option("PATH", v.path, "the .wasm file")->required();
+  install->add_flag("--force", v.force, "replace an installed module with the same id");
+  install->add_option("--manifest", v.manifest, "component manifest TOML (default: NAME.component.toml beside PATH)");
+
+  add("list", "list installed modules");
+  add("inspect", "show a module: manifest, imports, exports, hash")
+      ->add_option("ID", v.target, "module id (name@x.y.z)")->required();
+  add("remove", "remove an installed module (refused while deployed)")
+      ->add_option("ID", v.target, "module id")->required();
+
+  CLI::App* deploy = add("deploy", "create a deployment (stopped) of an installed module");
+  CLI::Option* module_opt = deploy->add_option("MODULE_ID", v.target, "module id (name@x.y.z)");
+  CLI::Option* file_opt = deploy->add_option("-f,--file", v.file, "a *.deployment.toml file");
+  std::vector<CLI::Option*> deploy_flags = {
+      deploy->add_option("--group", v.group, "group (default \"default\")"),
+      deploy->add_option("--replicas", v.replicas, "number of replicas (default 1)"),
+      deploy->add_option("--isolation", v.isolation, "main | worker")
+          ->check(CLI::IsMember({"main", "worker"})),
+      deploy->add_flag("--trusted", v.trusted, "trusted (isolation main only)"),
+      deploy->add_option("--fuel", v.fuel, "fuel (instructions) per run or call"),
+      deploy->add_option("--max-memory", v.max_memory, "linear memory cap (bytes, 64MiB, 1GiB)"),
+      deploy->add_option("--timeout", v.timeout, "wall-clock limit per run or call (500ms, 2s)"),
+      deploy->add_option("--dir", v.dirs, "preopen HOST::GUEST[:ro] (repeatable)")
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
+      deploy->add_option("--env", v.env, "guest environment KEY=VALUE (repeatable)")
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
+      deploy->add_option("--restart", v.restart, "never | on-failure | always")
+          ->check(CLI::IsMember({"never", "on-failure", "always"})),
+  };
+
+  std::map<std::string, CLI::Option*> group_opts;
+  for (const std::string& name : kTargetCmds) {
+    CLI::App* s = add(name, name == "start"      ? "start a deployment, or all deployments of a module"
+                            : name == "stop"     ? "stop a deployment, or all deployments of a module"
+                            : name == "scale"    ? "change the number of replicas"
+                                                 : "stop and delete deployments");
+    s->add_option("TARGET", v.target, "deployment id (module@x.y.z/group) or module id")->required();
+    group_opts[name] = s->add_option("--group", v.group, "only the module's deployment in this group");
+    if (name == "scale")
+      s->add_option("--replicas", v.replicas, "new number of replicas")->required();
+  }
+
+  CLI::App* status = add("status", "show deployments and their replicas");
+  status->add_option("TARGET", v.target, "deployment id or module id");
+  status->add_flag("-v,--verbose", v.verbose, "show every replica");
+
+  CLI::App* call = add("call", "call an export of a deployment (one replica, round robin)");
+  call->add_option("TARGET", v.target, "deployment id or module id")->required();
+  call->add_option("EXPORT", v.export_name, "exported function")->required();
+  call->add_option("ARGS", v.call_args, "arguments, typed by the export's signature");
+  call->positionals_at_end();
+
+  CLI::App* logs = add("logs", "show captured guest output");
+  logs->add_option("TARGET", v.target, "deployment id or module id")->required();
+  logs->add_flag("-f,--follow", v.follow, "keep streaming new lines");
+  logs->add_option("--tail", v.tail, "lines of history (default 100)")
+      ->check(CLI::NonNegativeNumber);
+
+  add("events", "watch state changes (until interrupted)");
+  add("ping", "check that the daemon answers");
+  add("shutdown", "stop the daemon gracefully");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    app.exit(e, out, err);
+    return {std::nullopt, kExitOk};
+  } catch (const CLI::CallForAllHelp& e) {
+    app.exit(e, out, err);
+    return {std::nullopt, kExitOk};
+  } catch (const CLI::CallForVersion& e) {
+    app.exit(e, out, err);
+    return {std::nullopt, kExitOk};
+  } catch (const CLI::ParseError& e) {
+    err << "arcella-cli: " << e.what() << "\n"
+        << "run `arcella-cli --help` (or `arcella-cli COMMAND --help`) for usage\n";
+    return {std::nullopt, kExitUsage};
+  }
+
+  Invocation inv;
+  inv.global = g;
+  inv.verbose = v.verbose;
+  std::string name = app.get_subcommands().front()->get_name();
+  inv.command = name;
+  Json& p = inv.params;
+  try {
+    if (name == "install") {
+      std::error_code ec;
+      if (!fs::exists(v.path, ec)) throw BuildError(kExitInvalid, v.path + ": no such file");
+      inv.method = "module.install";
+      p["path"] = Absolute(v.path);
+      p["force"] = v.force;
+      if (!v.manifest.empty()) p["manifest"] = ReadLocalFile(v.manifest, "manifest");
+    } else if (name == "list") {
+      inv.method = "module.list";
+    } else if (name == "inspect" || name == "remove") {
+      inv.method = name == "inspect" ? "module.inspect" : "module.remove";
+      p["id"] = v.target;
+    } else if (name == "deploy") {
+      inv.method = "deployment.create";
+      bool has_file = file_opt->count() > 0, has_module = module_opt->count() > 0;
+      if (has_file == has_module)
+        throw BuildError(kExitUsage, "deploy: give either MODULE_ID or -f FILE.deployment.toml");
+      if (has_file) {
+        for (CLI::Option* o : deploy_flags)
+          if (o->count() > 0)
+            throw BuildError(kExitUsage, "deploy -f: " + o->get_name() +
+                                             " cannot be combined with a deployment file; put it in the file");
+        p["toml"] = ReadLocalFile(v.file, "deployment file");
+        p["file"] = Absolute(v.file);
+      } else {
+        p["module_id"] = v.target;
+        if (deploy_flags[0]->count()) p["group"] = v.group;
+        if (deploy_flags[1]->count()) p["replicas"] = v.replicas;
+        Json o = Json::object();
+        if (!v.isolation.empty()) o["isolation"] = v.isolation;
+        if (v.trusted) o["trusted"] = true;
+        if (deploy_flags[4]->count()) o["fuel"] = v.fuel;
+        if (!v.max_memory.empty()) o["max_memory"] = MemoryValue(v.max_memory);
+        if (!v.timeout.empty()) o["timeout"] = v.timeout;
+        if (!v.dirs.empty()) {
+          CheckDirs(v.dirs);
+          o["dirs"] = v.dirs;
+        }
+        if (!v.env.empty()) o["env"] = EnvMap(v.env);
+        if (!v.restart.empty()) o["restart"] = v.restart;
+        if (!o.empty()) p["overrides"] = o;
+      }
+    } else if (std::find(kTargetCmds.begin(), kTargetCmds.end(), name) != kTargetCmds.end()) {
+      inv.method = name == "undeploy" ? "deployment.remove" : "deployment." + name;
+      p["target"] = v.target;
+      if (group_opts[name]->count()) p["group"] = v.group;
+      if (name == "scale") p["replicas"] = v.replicas;
+    } else if (name == "status") {
+      inv.method = "status";
+      if (!v.target.empty()) p["target"] = v.target;
+    } else if (name == "call") {
+      inv.method = "call";
+      p["target"] = v.target;
+      p["export"] = v.export_name;
+      p["args"] = v.call_args;
+    } else if (name == "logs") {
+      inv.method = "logs";
+      p["target"] = v.target;
+      p["follow"] = v.follow;
+      p["tail"] = v.tail;
+    } else if (name == "events") {
+      inv.method = "events.watch";
+    } else if (name == "ping") {
+      inv.method = "ping";
+    } else if (name == "shutdown") {
+      inv.method = "daemon.shutdown";
+    }
+  } catch (const BuildError& e) {
+    err << "arcella-cli: " << e.what() << "\n";
+    return {std::nullopt, e.exit_code};
+  }
+  return {std::move(inv), kExitOk};
+}
+
+}  // namespace arcella::cli

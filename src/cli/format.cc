@@ -1,0 +1,246 @@
+#include "cli/format.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "cli/table.h"
+
+namespace arcella::cli {
+namespace {
+
+// A scalar as text: strings as-is, numbers and booleans printed, else "-".
+std::string Str(const Json& j, const char* key) {
+  if (!j.is_object()) return "-";
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+const Json& Arr(const Json& j, const char* key) {
+  static const Json kEmpty = Json::array();
+  if (!j.is_object()) return kEmpty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : kEmpty;
+}
+
+std::string Join(const Json& arr, const char* sep) {
+  std::string s;
+  for (const Json& e : arr) {
+    if (!s.empty()) s += sep;
+    s += e.is_string() ? e.get<std::string>() : e.dump();
+  }
+  return s.empty() ? "-" : s;
+}
+
+std::string SizeOf(const Json& j, const char* key) {
+  auto it = j.is_object() ? j.find(key) : j.end();
+  if (it != j.end() && it->is_number_unsigned()) return FormatSize(it->get<uint64_t>());
+  return Str(j, key);
+}
+
+size_t ReadyReplicas(const Json& d) {
+  size_t n = 0;
+  for (const Json& r : Arr(d, "replicas_detail"))
+    if (Str(r, "state") == "active") ++n;
+  return n;
+}
+
+bool HasFailure(const Json& d) {
+  if (Str(d, "state") == "failed") return true;
+  for (const Json& r : Arr(d, "replicas_detail"))
+    if (Str(r, "state") == "failed") return true;
+  return false;
+}
+
+std::string ReplicaDetail(const Json& d) {
+  Table t({"REPLICA", "STATE", "RESTARTS", "EXIT", "LAST ERROR"});
+  for (const Json& r : Arr(d, "replicas_detail"))
+    t.AddRow({"#" + Str(r, "index"), Str(r, "state"), Str(r, "restarts"), Str(r, "exit_code"),
+              Str(r, "last_error")});
+  if (t.empty()) return "  (no replicas)\n";
+  return t.Render("  ");
+}
+
+// "started http-logger@0.1.0/web: active, 10/10 replicas ready"
+std::string DeploymentLine(const std::string& verb, const Json& d) {
+  return verb + " " + Str(d, "id") + ": " + Str(d, "state") + ", " +
+         std::to_string(ReadyReplicas(d)) + "/" + Str(d, "replicas") + " replicas ready\n";
+}
+
+std::string Ts(const Json& item) {
+  auto it = item.is_object() ? item.find("ts_ms") : item.end();
+  if (it == item.end() || !it->is_number()) return "-";
+  int64_t ms = it->get<int64_t>();
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  localtime_r(&secs, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+}  // namespace
+
+std::string FormatSize(uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024.0;
+  int u = 0;
+  while (v >= 1024.0 && u < 3) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string FormatUptime(uint64_t ms) {
+  char buf[32];
+  uint64_t s = ms / 1000;
+  if (s == 0) return std::to_string(ms) + "ms";
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) std::snprintf(buf, sizeof buf, "%lum%02lus", (unsigned long)(s / 60), (unsigned long)(s % 60));
+  else if (s < 86400) std::snprintf(buf, sizeof buf, "%luh%02lum", (unsigned long)(s / 3600), (unsigned long)(s / 60 % 60));
+  else std::snprintf(buf, sizeof buf, "%lud%02luh", (unsigned long)(s / 86400), (unsigned long)(s / 3600 % 24));
+  return buf;
+}
+
+std::string FormatStatus(const Json& result, bool verbose) {
+  const Json& deps = Arr(result, "deployments");
+  std::string out;
+  if (verbose && result.contains("daemon")) {
+    const Json& d = result["daemon"];
+    auto up = d.find("uptime_ms");
+    out += "daemon: pid " + Str(d, "pid") + ", up " +
+           (up != d.end() && up->is_number_unsigned() ? FormatUptime(up->get<uint64_t>()) : "-") +
+           ", home " + Str(d, "home") + "\n";
+  }
+  if (deps.empty()) return out + "no deployments\n";
+  Table t({"DEPLOYMENT", "MODULE", "GROUP", "STATE", "REPLICAS", "ISOLATION"});
+  for (const Json& d : deps) {
+    std::string state = Str(d, "state");
+    std::string desired = Str(d, "desired");
+    // Show where the deployment is heading while it is not there yet.
+    if ((state == "starting" && desired == "stopped") || (state == "stopping" && desired == "started"))
+      state += " (desired " + desired + ")";
+    t.AddRow({Str(d, "id"), Str(d, "module_id"), Str(d, "group"), state,
+              std::to_string(ReadyReplicas(d)) + "/" + Str(d, "replicas"), Str(d, "isolation")});
+  }
+  out += t.Render();
+  for (const Json& d : deps) {
+    if (!verbose && !HasFailure(d)) continue;
+    out += "\n" + Str(d, "id") + " replicas:\n" + ReplicaDetail(d);
+  }
+  return out;
+}
+
+std::string FormatModuleList(const Json& result) {
+  const Json& mods = Arr(result, "modules");
+  if (mods.empty()) return "no modules installed\n";
+  Table t({"ID", "KIND", "TIER", "SIZE", "DEPLOYMENTS"});
+  for (const Json& m : mods)
+    t.AddRow({Str(m, "id"), Str(m, "kind"), Str(m, "tier"), SizeOf(m, "size"), Str(m, "deployments")});
+  return t.Render();
+}
+
+std::string FormatInspect(const Json& m) {
+  Table kv({"", ""});
+  std::string size = SizeOf(m, "size");
+  if (m.is_object() && m.contains("size") && m["size"].is_number_unsigned() &&
+      m["size"].get<uint64_t>() >= 1024)
+    size += " (" + m["size"].dump() + " bytes)";
+  kv.AddRow({"id:", Str(m, "id")});
+  kv.AddRow({"kind:", Str(m, "kind")});
+  kv.AddRow({"tier:", Str(m, "tier")});
+  kv.AddRow({"size:", size});
+  kv.AddRow({"hash:", Str(m, "hash")});
+  const Json& man = m.is_object() && m.contains("manifest") ? m["manifest"] : Json::object();
+  kv.AddRow({"manifest exports:", Join(Arr(man, "exports"), ", ")});
+  kv.AddRow({"manifest imports:", Join(Arr(man, "imports"), ", ")});
+  kv.AddRow({"deployments:", Join(Arr(m, "deployments"), ", ")});
+  std::string out = kv.Render();
+  out.erase(0, out.find('\n') + 1);  // drop the blank header line
+
+  Table imports({"MODULE", "NAME", "KIND", "TYPE"});
+  for (const Json& i : Arr(m, "imports"))
+    imports.AddRow({Str(i, "module"), Str(i, "name"), Str(i, "kind"), Str(i, "type")});
+  out += "\nimports:\n" + (imports.empty() ? "  (none)\n" : imports.Render("  "));
+  Table exports({"NAME", "KIND", "TYPE"});
+  for (const Json& e : Arr(m, "exports")) exports.AddRow({Str(e, "name"), Str(e, "kind"), Str(e, "type")});
+  out += "\nexports:\n" + (exports.empty() ? "  (none)\n" : exports.Render("  "));
+  if (m.is_object() && m.contains("wit") && m["wit"].is_string()) {
+    out += "\nwit:\n" + m["wit"].get<std::string>();
+    if (out.back() != '\n') out += '\n';
+  }
+  return out;
+}
+
+std::string FormatStreamItem(const std::string& command, const Json& item) {
+  if (command == "install") {
+    std::string stage = Str(item, "stage");
+    if (stage == "validate") return "validating...\n";
+    if (stage == "store") return "storing...\n";
+    if (stage == "compile") return "compiling...\n";
+    if (stage == "done") return "";
+    return stage + "...\n";
+  }
+  if (command == "logs") {
+    std::string stream = Str(item, "stream");
+    std::string tag = Str(item, "replica");
+    if (stream != "stdout") tag += " " + stream;
+    return "[" + tag + "] " + Str(item, "line") + "\n";
+  }
+  if (command == "events") {
+    std::string line = Ts(item) + "  " + Str(item, "kind") + "  " + Str(item, "id") + "  " +
+                       Str(item, "state");
+    if (item.is_object() && item.contains("message")) line += "  " + Str(item, "message");
+    return line + "\n";
+  }
+  return item.dump() + "\n";
+}
+
+std::string FormatResult(const Invocation& inv, const Json& r) {
+  const std::string& c = inv.command;
+  bool quiet = inv.global.quiet;
+  if (c == "status") return FormatStatus(r, inv.verbose);
+  if (c == "list") return FormatModuleList(r);
+  if (c == "inspect") return FormatInspect(r);
+  if (c == "call") {
+    std::string out;
+    for (const Json& v : Arr(r, "results")) out += (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
+    return out;
+  }
+  if (c == "ping") {
+    auto up = r.is_object() ? r.find("uptime_ms") : r.end();
+    return "arcella " + Str(r, "version") + " (protocol " + Str(r, "protocol") + "), pid " +
+           Str(r, "pid") + ", up " +
+           (up != r.end() && up->is_number_unsigned() ? FormatUptime(up->get<uint64_t>()) : "-") + "\n";
+  }
+  if (quiet) return "";
+  if (c == "install")
+    return "installed " + Str(r, "id") + " (" + Str(r, "kind") + ", " + SizeOf(r, "size") + ", tier " +
+           Str(r, "tier") + ")\n";
+  if (c == "remove") return "removed " + Str(r, "removed") + "\n";
+  if (c == "deploy")
+    return "deployed " + Str(r, "id") + " (" + Str(r, "replicas") + " replicas, " + Str(r, "state") +
+           "); start it with `arcella-cli start " + Str(r, "id") + "`\n";
+  if (c == "start" || c == "stop" || c == "scale") {
+    std::string verb = c == "start" ? "started" : c == "stop" ? "stopped" : "scaled";
+    std::string out;
+    for (const Json& d : Arr(r, "deployments")) out += DeploymentLine(verb, d);
+    return out.empty() ? "no deployments matched\n" : out;
+  }
+  if (c == "undeploy") {
+    std::string out;
+    for (const Json& id : Arr(r, "removed")) out += "undeployed " + (id.is_string() ? id.get<std::string>() : id.dump()) + "\n";
+    return out.empty() ? "no deployments matched\n" : out;
+  }
+  if (c == "shutdown") return "daemon shutting down\n";
+  if (c == "logs" || c == "events") return "";
+  return r.dump() + "\n";
+}
+
+}  // namespace arcella::cli

@@ -1,0 +1,90 @@
+#include "cli/run.h"
+
+#include <filesystem>
+#include <ostream>
+
+#include "alme/client.h"
+#include "alme/protocol.h"
+#include "cli/command_line.h"
+#include "cli/exit_codes.h"
+#include "cli/format.h"
+
+namespace arcella::cli {
+namespace {
+
+// "cannot connect to /x/alme: no such socket; is the daemon running? start it with `arcella`"
+std::string ConnectError(const std::string& socket, const GlobalOptions& g, const Status& st) {
+  std::error_code ec;
+  std::string why;
+  if (!std::filesystem::exists(socket, ec)) {
+    why = "no such socket";
+  } else {
+    why = st.message();
+    // The client may already ask the question; ask it once.
+    if (size_t q = why.find("is the daemon running"); q != std::string::npos) why.erase(q);
+    while (!why.empty() && (why.back() == ' ' || why.back() == ':' || why.back() == ';' ||
+                            why.back() == ',' || why.back() == '('))
+      why.pop_back();
+    if (why.empty()) why = "nothing is listening";
+  }
+  std::string start = "arcella";
+  if (!g.home.empty()) start += " --home " + g.home;
+  return "cannot connect to " + socket + ": " + why + "; is the daemon running? start it with `" +
+         start + "`";
+}
+
+}  // namespace
+
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  ParseOutcome parsed = ParseCommandLine(args, out, err);
+  if (!parsed.invocation) return parsed.exit_code;
+  const Invocation& inv = *parsed.invocation;
+  const GlobalOptions& g = inv.global;
+
+  std::string socket = ResolveSocketPath(g);
+  auto client = alme::Client::Connect(socket);
+  if (!client.ok()) {
+    err << "arcella-cli: " << ConnectError(socket, g, client.status()) << "\n";
+    return kExitUnreachable;
+  }
+
+  auto on_item = [&](const Json& item) {
+    if (g.json) {
+      out << item.dump() << "\n";
+      out.flush();
+    } else if (inv.command == "install") {
+      if (!g.quiet) err << FormatStreamItem(inv.command, item) << std::flush;
+    } else {
+      out << FormatStreamItem(inv.command, item) << std::flush;
+    }
+    return true;  // streams end on their own or when the user interrupts us
+  };
+
+  alme::RemoteError remote{static_cast<alme::ErrorCode>(0), {}};
+  Result<Json> result = (*client)->Call(inv.method, inv.params, &remote, on_item);
+  if (!result.ok()) {
+    if (static_cast<int>(remote.code) != 0) {
+      err << "arcella-cli: " << (remote.message.empty() ? alme::ErrorCodeName(remote.code) : remote.message)
+          << "\n";
+      return ExitCodeFor(remote.code);
+    }
+    err << "arcella-cli: lost the connection to the daemon at " << socket << ": "
+        << result.status().message() << "\n";
+    return kExitUnreachable;
+  }
+
+  const Json& r = *result;
+  if (g.json) {
+    out << r.dump() << "\n";
+  } else {
+    out << FormatResult(inv, r);
+  }
+  if (inv.command == "ping" && r.is_object() && r.contains("protocol") &&
+      r["protocol"] != alme::kProtocolVersion)
+    err << "arcella-cli: warning: the daemon speaks ALME protocol " << r["protocol"].dump()
+        << ", this client " << alme::kProtocolVersion << "\n";
+  out.flush();
+  return kExitOk;
+}
+
+}  // namespace arcella::cli
