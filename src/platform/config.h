@@ -1,0 +1,69 @@
+// The daemon's configuration: built-in defaults, then config/arcella.toml,
+// then the files it includes. Every key is documented in docs/CONFIG.md.
+//
+//   includes = ["extra.toml", "conf.d/"]   # files, or directories of *.toml
+//
+// Includes are relative to the including file and applied after it, in
+// order (a directory's *.toml files in name order); included files may
+// include more. Cycles, missing includes, unknown keys and bad values are
+// errors naming the file, the key and what is allowed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace arcella::platform {
+
+struct Config {
+  struct Daemon {
+    std::string log_level = "info";  // trace|debug|info|warn|error|off
+    uint32_t executor_threads = 0;   // 0: one per CPU
+  } daemon;
+  struct Alme {
+    uint64_t max_frame_bytes = 16u << 20;
+    uint32_t max_connections = 256;
+  } alme;
+  // Defaults for deployments that set nothing (manifest and overrides win).
+  struct Limits {
+    uint64_t fuel = 0;                                      // 0: unlimited
+    uint64_t max_memory_bytes = 256ull << 20;
+    std::chrono::milliseconds timeout{0};                   // 0: no deadline
+    uint32_t max_replicas_per_deployment = 10000;
+  } limits;
+  struct Logs {
+    uint32_t ring_lines = 1000;          // per replica, in memory
+    uint64_t file_max_bytes = 10u << 20; // per log file before rotation
+    uint32_t file_count = 3;             // rotated files kept
+  } logs;
+  struct Deploy {
+    bool hot_deploy = true;
+    uint32_t scan_interval_ms = 1000;
+  } deploy;
+
+  // Files applied, in order (for `status` and debugging).
+  std::vector<std::string> sources;
+  // "section.key" -> file that set it last (keys left at defaults absent).
+  std::map<std::string, std::string> origin;
+};
+
+// Loads `path` and its includes over the defaults. A missing `path` yields
+// the defaults (sources empty).
+Result<Config> LoadConfig(const std::string& path);
+
+// Applies one TOML text (no includes allowed) over `base`; for tests and
+// ALME-supplied snippets. `file` names the text in messages.
+Result<Config> ApplyConfigText(const Config& base, std::string_view text, const std::string& file);
+
+// The commented default arcella.toml (every key, at its default).
+std::string DefaultConfigText();
+
+// Writes DefaultConfigText() to `path` (0600) if it does not exist yet;
+// sets *written accordingly.
+Status WriteDefaultConfigIfMissing(const std::string& path, bool* written = nullptr);
+
+}  // namespace arcella::platform
