@@ -29,7 +29,10 @@ class CheckSax : public nlohmann::json_sax<Json> {
   bool end_array() override { --depth_; return true; }
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& ex) override {
-    error = "invalid MessagePack at byte " + std::to_string(position) + " of the frame: " +
+    // nlohmann counts from 1; report the 0-based offset of the bad byte (the
+    // frame length when the input ended early).
+    error = "invalid MessagePack at byte " + std::to_string(position == 0 ? 0 : position - 1) +
+            " of the frame: " +
             Reason(ex.what());
     return false;
   }
