@@ -1,0 +1,291 @@
+#include "platform/inprocess_host.h"
+
+#include <algorithm>
+
+#include "platform/value_text.h"
+
+namespace arcella::platform {
+namespace {
+
+bool IsCommand(const engine::Module& m) {
+  const auto* start = m.FindExport("_start");
+  return start && start->desc.kind == engine::ExternKind::kFunc;
+}
+
+bool SamePreopens(const std::vector<wasi::WasiConfig::Preopen>& a,
+                  const std::vector<wasi::WasiConfig::Preopen>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].host_path != b[i].host_path || a[i].guest_path != b[i].guest_path ||
+        a[i].read_only != b[i].read_only)
+      return false;
+  return true;
+}
+
+// True if replicas made from `a` behave as those made from `b` would.
+bool SameRuntime(const DeploymentPlan& a, const DeploymentPlan& b) {
+  return a.module == b.module && a.module_id == b.module_id && a.fuel == b.fuel &&
+         a.max_memory_bytes == b.max_memory_bytes && a.timeout == b.timeout &&
+         a.env == b.env && a.restart == b.restart && SamePreopens(a.dirs, b.dirs);
+}
+
+Status CheckPlan(const DeploymentPlan& p) {
+  if (p.id.empty()) return Status::InvalidArgument("deployment plan: empty id");
+  if (!p.module) return Status::InvalidArgument("deployment " + p.id + ": no compiled module");
+  if (p.module->metering() == engine::Metering::kNone)
+    return Status::InvalidArgument("deployment " + p.id + ": module " + p.module_id +
+                                   " was compiled without metering; replicas need "
+                                   "Metering::kInterrupt or kFuel so they can be stopped");
+  if (p.fuel && p.module->metering() != engine::Metering::kFuel)
+    return Status::InvalidArgument("deployment " + p.id + ": fuel is set but module " +
+                                   p.module_id + " was compiled without Metering::kFuel");
+  return Status::Ok();
+}
+
+// The deployment's state from its replicas'.
+State Aggregate(bool started, const std::vector<ReplicaStatus>& rs) {
+  if (!started) {
+    for (const auto& r : rs)
+      if (r.state == State::kStopping) return State::kStopping;
+    return State::kResolved;
+  }
+  size_t active = 0, starting = 0, failed = 0, resolved = 0;
+  for (const auto& r : rs) {
+    if (r.state == State::kActive) ++active;
+    else if (r.state == State::kStarting || r.state == State::kStopping) ++starting;
+    else if (r.state == State::kFailed) ++failed;
+    else ++resolved;
+  }
+  if (starting) return State::kStarting;
+  if (failed && !active) return State::kFailed;
+  if (!active && resolved) return State::kResolved;  // commands that finished
+  return State::kActive;
+}
+
+}  // namespace
+
+InProcessHost::InProcessHost(LogHub* logs, EventBus* events, InProcessHostOptions options)
+    : events_(events), logs_(logs) {
+  ctx_.logs = logs;
+  ctx_.events = events;
+  ctx_.post = [this](std::function<void()> task) { Post(std::move(task)); };
+  ctx_.backoff_initial = options.backoff_initial;
+  ctx_.backoff_max = options.backoff_max;
+  ctx_.healthy_after = options.healthy_after;
+  size_t n = options.executor_threads;
+  if (n == 0) n = std::max<size_t>(2, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+InProcessHost::~InProcessHost() {
+  Shutdown();
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    quit_ = true;
+  }
+  queue_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void InProcessHost::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    queue_.push_back(std::move(task));
+  }
+  queue_cv_.notify_one();
+}
+
+void InProcessHost::WorkerLoop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return quit_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // quit_ and drained
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+void InProcessHost::PublishDeployment(const std::string& id, State s) {
+  if (!events_) return;
+  Event e;
+  e.kind = "deployment";
+  e.id = id;
+  e.state = StateName(s);
+  events_->Publish(std::move(e));
+}
+
+std::shared_ptr<InProcessHost::Deployment> InProcessHost::Find(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = deployments_.find(id);
+  return it == deployments_.end() ? nullptr : it->second;
+}
+
+Status InProcessHost::Apply(const DeploymentPlan& plan, bool started) {
+  ARCELLA_RETURN_IF_ERROR(CheckPlan(plan));
+  std::shared_ptr<Deployment> d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return Status::FailedPrecondition("the replica host is shutting down");
+    auto& slot = deployments_[plan.id];
+    if (!slot) slot = std::make_shared<Deployment>();
+    d = slot;
+  }
+  std::lock_guard<std::mutex> apply(d->apply_mu);
+  auto next = std::make_shared<const DeploymentPlan>(plan);
+  bool command = IsCommand(*plan.module);
+  uint32_t want = started ? plan.replicas : 0;
+
+  std::vector<std::shared_ptr<Replica>> retire;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    bool same = d->plan && SameRuntime(*d->plan, plan);
+    for (size_t i = 0; i < d->replicas.size(); ++i) {
+      auto& r = d->replicas[i];
+      if (!r) continue;
+      // Survivors keep running; changed settings, failed replicas and those
+      // past the new count are replaced/stopped.
+      if (i >= want || !same || r->state() == State::kFailed) retire.push_back(std::move(r));
+    }
+    d->replicas.resize(std::min<size_t>(d->replicas.size(), want));
+    d->plan = next;
+    d->started = started;
+    d->command = command;
+  }
+  if (!retire.empty()) PublishDeployment(plan.id, State::kStopping);
+  for (auto& r : retire) r->RequestStop();
+  for (auto& r : retire) r->Join();
+  retire.clear();
+
+  std::vector<std::shared_ptr<Replica>> fresh;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->replicas.resize(want);
+    for (uint32_t i = 0; i < want; ++i) {
+      if (d->replicas[i]) continue;
+      d->replicas[i] = std::make_shared<Replica>(next, i, command, &ctx_);
+      fresh.push_back(d->replicas[i]);
+    }
+  }
+  if (!fresh.empty()) PublishDeployment(plan.id, State::kStarting);
+  for (auto& r : fresh) r->Start();
+  if (!started) PublishDeployment(plan.id, State::kResolved);
+  return Status::Ok();
+}
+
+Status InProcessHost::Remove(const std::string& id) {
+  auto d = Find(id);
+  if (!d) return Status::NotFound("no deployment " + id + " in the replica host");
+  std::lock_guard<std::mutex> apply(d->apply_mu);
+  std::vector<std::shared_ptr<Replica>> all;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    all = std::move(d->replicas);
+    d->replicas.clear();
+    d->started = false;
+  }
+  PublishDeployment(id, State::kStopping);
+  for (auto& r : all) r->RequestStop();
+  for (auto& r : all) r->Join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = deployments_.find(id);
+    if (it != deployments_.end() && it->second == d) deployments_.erase(it);
+  }
+  if (logs_) logs_->Forget(id, 0);
+  PublishDeployment(id, State::kResolved);
+  return Status::Ok();
+}
+
+Result<DeploymentStatus> InProcessHost::GetStatus(const std::string& id) const {
+  auto d = Find(id);
+  if (!d) return Status::NotFound("no deployment " + id + " in the replica host");
+  DeploymentStatus st;
+  st.id = id;
+  std::vector<std::shared_ptr<Replica>> replicas;
+  uint32_t planned = 0;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    st.started = d->started;
+    st.command = d->command;
+    replicas = d->replicas;
+    planned = d->plan ? d->plan->replicas : 0;
+  }
+  st.replicas.reserve(std::max<size_t>(replicas.size(), planned));
+  for (const auto& r : replicas)
+    if (r) st.replicas.push_back(r->Snapshot());
+  // A stopped deployment still shows its planned replicas, resolved.
+  for (uint32_t i = static_cast<uint32_t>(st.replicas.size()); i < planned && !st.started; ++i)
+  {
+    ReplicaStatus r;
+    r.index = i;
+    st.replicas.push_back(std::move(r));
+  }
+  st.state = Aggregate(st.started, st.replicas);
+  return st;
+}
+
+std::vector<std::string> InProcessHost::Deployments() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  for (const auto& [id, d] : deployments_) ids.push_back(id);
+  return ids;
+}
+
+Result<CallResult> InProcessHost::Call(const std::string& id, const std::string& export_name,
+                                       const std::vector<std::string>& args) {
+  auto d = Find(id);
+  if (!d) return Status::NotFound("no deployment " + id);
+  std::shared_ptr<Replica> chosen;
+  std::shared_ptr<const DeploymentPlan> plan;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    plan = d->plan;
+    if (!d->started) return Status::FailedPrecondition("deployment " + id + " is stopped");
+    if (d->command)
+      return Status::FailedPrecondition("deployment " + id + " runs a command module (_start); "
+                                        "only reactor modules serve calls");
+    size_t n = d->replicas.size();
+    for (size_t k = 0; k < n && !chosen; ++k) {
+      auto& r = d->replicas[(d->next + k) % n];
+      if (r && r->state() == State::kActive) {
+        chosen = r;
+        d->next = (d->next + k + 1) % n;
+      }
+    }
+  }
+  const auto* fn = plan->module->FindExport(export_name);
+  if (!fn || fn->desc.kind != engine::ExternKind::kFunc) {
+    std::string names;
+    for (const auto& e : plan->module->exports())
+      if (e.desc.kind == engine::ExternKind::kFunc && e.name != "_initialize")
+        names += (names.empty() ? "" : ", ") + e.name;
+    return Status::NotFound("module " + plan->module_id + " exports no function \"" +
+                            export_name + "\" (functions: " + (names.empty() ? "none" : names) +
+                            ")");
+  }
+  ARCELLA_ASSIGN_OR_RETURN(auto values, ParseArgs(export_name, fn->desc.func, args));
+  if (!chosen)
+    return Status::FailedPrecondition("deployment " + id + " has no active replica");
+  ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->Call(export_name, values));
+  CallResult res;
+  res.replica = chosen->name();
+  res.trap = out.trap;
+  for (const auto& v : out.results) res.results.push_back(FormatValue(v));
+  return res;
+}
+
+void InProcessHost::Shutdown() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shut_down_ = true;
+    for (const auto& [id, d] : deployments_) ids.push_back(id);
+  }
+  for (const auto& id : ids) (void)Remove(id);
+}
+
+}  // namespace arcella::platform

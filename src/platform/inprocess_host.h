@@ -1,0 +1,77 @@
+// InProcessHost: a ReplicaHost that runs every replica inside the daemon.
+// Reactors are instantiated on a pool of executor threads and serve calls
+// on the caller's thread (one call at a time per replica, replicas in
+// parallel); each command replica runs `_start` on a thread of its own.
+// Engine limits (fuel, memory cap, deadline) apply per replica.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "platform/events.h"
+#include "platform/log_hub.h"
+#include "platform/replica.h"
+#include "platform/replica_host.h"
+
+namespace arcella::platform {
+
+struct InProcessHostOptions {
+  size_t executor_threads = 0;  // 0: the number of CPUs (at least 2)
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{30'000};
+  std::chrono::milliseconds healthy_after{10'000};
+};
+
+class InProcessHost : public ReplicaHost {
+ public:
+  // `logs` and `events` may be null; they must outlive the host.
+  InProcessHost(LogHub* logs, EventBus* events, InProcessHostOptions options = {});
+  ~InProcessHost() override;
+
+  Status Apply(const DeploymentPlan& plan, bool started) override;
+  Status Remove(const std::string& id) override;
+  Result<DeploymentStatus> GetStatus(const std::string& id) const override;
+  std::vector<std::string> Deployments() const override;
+  Result<CallResult> Call(const std::string& id, const std::string& export_name,
+                          const std::vector<std::string>& args) override;
+  void Shutdown() override;
+
+ private:
+  struct Deployment {
+    std::mutex apply_mu;  // one Apply/Remove at a time
+    mutable std::mutex mu;  // guards the fields below
+    std::shared_ptr<const DeploymentPlan> plan;
+    bool started = false;
+    bool command = false;
+    std::vector<std::shared_ptr<Replica>> replicas;  // by index
+    uint64_t next = 0;  // round robin
+  };
+  std::shared_ptr<Deployment> Find(const std::string& id) const;
+  void Post(std::function<void()> task);
+  void WorkerLoop();
+  void PublishDeployment(const std::string& id, State s);
+
+  ReplicaContext ctx_;
+  EventBus* events_;
+  LogHub* logs_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Deployment>> deployments_;
+  bool shut_down_ = false;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::function<void()>> queue_;
+  bool quit_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace arcella::platform

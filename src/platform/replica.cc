@@ -1,0 +1,246 @@
+#include "platform/replica.h"
+
+#include <algorithm>
+
+#include "wasi/wasi.h"
+
+namespace arcella::platform {
+namespace {
+
+bool ImportsWasi(const engine::Module& m) {
+  for (const auto& imp : m.imports())
+    if (imp.module == "wasi_snapshot_preview1") return true;
+  return false;
+}
+
+std::string ModuleName(const std::string& module_id) {
+  size_t at = module_id.find('@');
+  return at == std::string::npos ? module_id : module_id.substr(0, at);
+}
+
+}  // namespace
+
+Replica::Replica(std::shared_ptr<const DeploymentPlan> plan, uint32_t index, bool command,
+                 const ReplicaContext* ctx)
+    : plan_(std::move(plan)), index_(index), command_(command), ctx_(ctx) {}
+
+Replica::~Replica() { Join(); }
+
+void Replica::SetState(State s, const std::string& message) {
+  State old = state_.exchange(s, std::memory_order_acq_rel);
+  if (old == s || !ctx_->events) return;
+  Event e;
+  e.kind = "replica";
+  e.id = name();
+  e.state = StateName(s);
+  e.message = message;
+  ctx_->events->Publish(std::move(e));
+}
+
+void Replica::Log(const std::string& line) {
+  if (ctx_->logs) ctx_->logs->Line(plan_->id, index_, LogStream::kPlatform, line);
+}
+
+Result<std::shared_ptr<engine::Instance>> Replica::Instantiate() {
+  engine::Linker linker;
+  auto current = std::make_shared<std::weak_ptr<engine::Instance>>();
+  if (command_ || ImportsWasi(*plan_->module)) {
+    wasi::WasiConfig cfg;
+    cfg.args = {ModuleName(plan_->module_id)};
+    cfg.env = plan_->env;
+    cfg.preopens = plan_->dirs;
+    LogHub* logs = ctx_->logs;
+    std::string id = plan_->id;
+    uint32_t index = index_;
+    if (logs) {
+      cfg.stdout_stream.sink = [logs, id, index](std::string_view s) {
+        logs->Write(id, index, LogStream::kStdout, s);
+      };
+      cfg.stderr_stream.sink = [logs, id, index](std::string_view s) {
+        logs->Write(id, index, LogStream::kStderr, s);
+      };
+    }
+    // Blocking WASI calls end when the guest is interrupted (stop, deadline).
+    // Weak references: the instance owns this context through its imports.
+    std::weak_ptr<Replica> self = weak_from_this();
+    cfg.interrupted = [current, self] {
+      auto r = self.lock();
+      if (r && r->stopping()) return true;
+      auto i = current->lock();
+      return i && i->InterruptPending();
+    };
+    auto ctx = wasi::WasiCtx::Create(std::move(cfg));
+    if (!ctx.ok()) return ctx.status();
+    ARCELLA_RETURN_IF_ERROR((*ctx)->AddToLinker(linker));
+  }
+  engine::InstanceOptions opts;
+  opts.limits.fuel = plan_->fuel;
+  opts.limits.max_memory_bytes = plan_->max_memory_bytes;
+  opts.limits.deadline = plan_->timeout;
+  auto inst = engine::Instance::Create(plan_->module, linker, opts);
+  if (!inst.ok()) return inst.status();
+  *current = *inst;
+  return inst;
+}
+
+void Replica::Start() {
+  SetState(State::kStarting);
+  if (command_) {
+    thread_ = std::thread([this] { RunCommand(); });
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    init_pending_ = true;
+  }
+  auto self = shared_from_this();
+  ctx_->post([self] { self->RunReactorInit(); });
+}
+
+void Replica::RunReactorInit() {
+  std::string error;
+  if (!stopping()) {
+    auto inst = Instantiate();
+    if (!inst.ok()) {
+      error = inst.status().message();
+    } else if (const auto* init = plan_->module->FindExport("_initialize");
+               init && init->desc.kind == engine::ExternKind::kFunc) {
+      if (plan_->fuel) (void)(*inst)->SetFuel(*plan_->fuel);
+      auto out = (*inst)->Call("_initialize", {});
+      if (!out.ok()) error = "_initialize: " + out.status().message();
+      else if (out->trap) error = "_initialize: trap: " + out->trap->ToString();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error.empty()) instance_ = std::move(*inst);
+    else last_error_ = error;
+  }
+  if (!error.empty()) {
+    Log("failed to start: " + error);
+    SetState(State::kFailed, error);
+  } else if (!stopping()) {
+    SetState(State::kActive);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  init_pending_ = false;
+  cv_.notify_all();
+}
+
+void Replica::RunCommand() {
+  using Clock = std::chrono::steady_clock;
+  uint32_t failures = 0;  // consecutive quick runs, for the backoff
+  while (!stopping()) {
+    auto began = Clock::now();
+    bool failed = false;
+    std::string what;
+    {
+    auto inst = Instantiate();
+    if (!inst.ok()) {
+      failed = true;
+      what = "failed to start: " + inst.status().message();
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_ = inst.status().message();
+      exit_code_.reset();
+    } else {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        instance_ = *inst;
+      }
+      if (stopping()) (*inst)->Interrupt();  // RequestStop raced with Instantiate
+      SetState(State::kActive);
+      auto out = (*inst)->Call("_start", {});
+      std::lock_guard<std::mutex> lock(mu_);
+      instance_.reset();
+      if (!out.ok()) {
+        failed = true;
+        last_error_ = out.status().message();
+        exit_code_.reset();
+        what = "failed: " + last_error_;
+      } else if (out->trap && out->trap->kind != engine::TrapKind::kExit) {
+        failed = true;
+        last_error_ = "trap: " + out->trap->ToString();
+        exit_code_.reset();
+        what = last_error_;
+      } else {
+        exit_code_ = out->trap ? out->trap->exit_code : 0;
+        failed = *exit_code_ != 0;
+        what = "exited with code " + std::to_string(*exit_code_);
+      }
+    }
+    }  // the instance is destroyed here, outside the lock
+    if (ctx_->logs) ctx_->logs->Flush(plan_->id, index_);
+    if (stopping()) break;
+    RestartPolicy policy = plan_->restart;
+    bool again = policy == RestartPolicy::kAlways ||
+                 (policy == RestartPolicy::kOnFailure && failed);
+    if (!again) {
+      Log(what);
+      SetState(failed ? State::kFailed : State::kResolved, what);
+      return;
+    }
+    if (Clock::now() - began >= ctx_->healthy_after) failures = 0;
+    std::chrono::milliseconds delay = std::min<std::chrono::milliseconds>(
+        ctx_->backoff_initial * (1ll << std::min<uint32_t>(failures, 20)), ctx_->backoff_max);
+    ++failures;
+    Log(what + "; restarting in " + std::to_string(delay.count()) + " ms");
+    SetState(State::kStarting, what);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, delay, [this] { return stopping(); });
+    if (stopping()) break;
+    ++restarts_;
+  }
+  SetState(State::kStopping);
+}
+
+void Replica::RequestStop() {
+  if (stop_.exchange(true)) return;
+  State s = state();
+  if (s == State::kActive || s == State::kStarting) SetState(State::kStopping);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (instance_) instance_->Interrupt();
+  cv_.notify_all();
+}
+
+void Replica::Join() {
+  RequestStop();
+  if (thread_.joinable()) thread_.join();
+  std::shared_ptr<engine::Instance> dead;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !init_pending_; });
+  }
+  {
+    std::lock_guard<std::mutex> call(call_mu_);  // let a running call finish
+    std::lock_guard<std::mutex> lock(mu_);
+    dead = std::move(instance_);
+  }
+  dead.reset();
+  if (state() != State::kFailed) SetState(State::kResolved);
+}
+
+Result<engine::CallOutcome> Replica::Call(std::string_view name,
+                                         std::span<const engine::Value> args) {
+  std::lock_guard<std::mutex> call(call_mu_);
+  std::shared_ptr<engine::Instance> inst;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inst = instance_;
+  }
+  if (!inst || state() != State::kActive)
+    return Status::FailedPrecondition("replica " + this->name() + " is " +
+                                      StateName(state()) + ", not active");
+  if (plan_->fuel) ARCELLA_RETURN_IF_ERROR(inst->SetFuel(*plan_->fuel));
+  return inst->Call(name, args);
+}
+
+ReplicaStatus Replica::Snapshot() const {
+  ReplicaStatus s;
+  s.index = index_;
+  s.state = state();
+  std::lock_guard<std::mutex> lock(mu_);
+  s.restarts = restarts_;
+  s.exit_code = exit_code_;
+  s.last_error = last_error_;
+  return s;
+}
+
+}  // namespace arcella::platform

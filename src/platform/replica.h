@@ -1,0 +1,88 @@
+// Replica: one running copy of a deployment's module inside the daemon
+// (used by InProcessHost). A command replica owns a thread that runs
+// `_start` and applies the restart policy with exponential backoff; a
+// reactor replica is instantiated on the host's executor and then serves
+// Call() one call at a time. State changes go to the EventBus, guest output
+// and platform messages to the LogHub.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "engine/engine.h"
+#include "platform/events.h"
+#include "platform/log_hub.h"
+#include "platform/replica_host.h"
+
+namespace arcella::platform {
+
+// What replicas share with their host. Must outlive them.
+struct ReplicaContext {
+  LogHub* logs = nullptr;      // may be null: output discarded
+  EventBus* events = nullptr;  // may be null
+  // Runs a task on the host's executor threads.
+  std::function<void(std::function<void()>)> post;
+  std::chrono::milliseconds backoff_initial{100};  // first restart delay
+  std::chrono::milliseconds backoff_max{30'000};   // delays double up to this
+  std::chrono::milliseconds healthy_after{10'000}; // a run this long resets the delay
+};
+
+class Replica : public std::enable_shared_from_this<Replica> {
+ public:
+  Replica(std::shared_ptr<const DeploymentPlan> plan, uint32_t index, bool command,
+          const ReplicaContext* ctx);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Begins running (returns at once). Call once.
+  void Start();
+  // Asks the replica to stop and interrupts its guest (returns at once).
+  void RequestStop();
+  // Waits until stopped and releases the instance. Implies RequestStop().
+  void Join();
+
+  // Reactor: calls `name` with `args` (already typed), refilling fuel first.
+  // FailedPrecondition unless active.
+  Result<engine::CallOutcome> Call(std::string_view name, std::span<const engine::Value> args);
+
+  State state() const { return state_.load(std::memory_order_acquire); }
+  ReplicaStatus Snapshot() const;
+  const std::shared_ptr<const DeploymentPlan>& plan() const { return plan_; }
+  std::string name() const { return plan_->id + "#" + std::to_string(index_); }
+
+ private:
+  Result<std::shared_ptr<engine::Instance>> Instantiate();
+  void RunCommand();      // the command thread's body
+  void RunReactorInit();  // the reactor's executor task
+  void SetState(State s, const std::string& message = {});
+  void Log(const std::string& line);
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
+
+  const std::shared_ptr<const DeploymentPlan> plan_;
+  const uint32_t index_;
+  const bool command_;
+  const ReplicaContext* const ctx_;
+
+  std::atomic<State> state_{State::kResolved};
+  std::atomic<bool> stop_{false};
+
+  mutable std::mutex mu_;  // guards the fields below
+  std::condition_variable cv_;
+  std::shared_ptr<engine::Instance> instance_;
+  bool init_pending_ = false;  // reactor: executor task not finished
+  uint32_t restarts_ = 0;
+  std::optional<int32_t> exit_code_;
+  std::string last_error_;
+  std::thread thread_;
+
+  std::mutex call_mu_;  // one call at a time on the instance
+};
+
+}  // namespace arcella::platform

@@ -1,0 +1,102 @@
+// ReplicaHost: where the replicas of deployments live and run. The platform
+// turns desired state into DeploymentPlans and applies them here; the host
+// creates, starts, stops and scales replicas and serves calls.
+//
+// Implementations: InProcessHost (replicas on the daemon's own threads,
+// inprocess_host.h); a worker-process host comes later behind this same
+// interface.
+//
+// A replica is "<deployment id>#<index>", index 0..replicas-1. What it runs
+// depends on the module:
+//  - command (exports `_start`): runs `_start` once per replica with WASI,
+//    then the restart policy decides (never / on-failure / always, backoff);
+//  - reactor (no `_start`): instantiated once (`_initialize` if exported) and
+//    kept to serve Call(), one call at a time per replica.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/engine.h"
+#include "platform/spec.h"
+#include "wasi/wasi.h"
+
+namespace arcella::platform {
+
+// Everything a host needs to run one deployment, resolved by the platform.
+struct DeploymentPlan {
+  std::string id;         // "<module id>/<group>"
+  std::string module_id;  // "name@x.y.z"; argv[0] of commands is the name
+  // Compiled with Metering::kInterrupt or kFuel (kFuel if `fuel` is set):
+  // stopping a replica interrupts its guest.
+  std::shared_ptr<const engine::Module> module;
+  uint32_t replicas = 1;
+  std::optional<uint64_t> fuel;        // per call (reactor) / per run (command)
+  uint64_t max_memory_bytes = 0;       // per linear memory; 0 = engine default
+  std::chrono::milliseconds timeout{0};  // per call / per run; 0 = none
+  std::vector<wasi::WasiConfig::Preopen> dirs;
+  std::vector<std::pair<std::string, std::string>> env;
+  RestartPolicy restart = RestartPolicy::kOnFailure;  // commands only
+};
+
+struct ReplicaStatus {
+  uint32_t index = 0;
+  State state = State::kResolved;  // starting, active, stopping, failed, resolved
+  uint32_t restarts = 0;           // runs after the first (commands)
+  std::optional<int32_t> exit_code;  // of the last run (commands)
+  std::string last_error;          // last trap or instantiation error
+};
+
+struct DeploymentStatus {
+  std::string id;
+  bool started = false;  // desired state as last applied
+  bool command = false;  // module is a command (_start)
+  State state = State::kResolved;
+  std::vector<ReplicaStatus> replicas;  // by index
+};
+
+struct CallResult {
+  std::string replica;               // "<deployment id>#<index>" that served it
+  std::vector<std::string> results;  // FormatValue() of each result
+  // Set if the guest trapped; `results` is empty then. error() says it.
+  std::optional<engine::Trap> trap;
+  std::string error() const { return trap ? "trap: " + trap->ToString() : std::string(); }
+};
+
+class ReplicaHost {
+ public:
+  virtual ~ReplicaHost() = default;
+
+  // Makes deployment `plan.id` match the plan. Idempotent. started=false:
+  // every replica stops (the deployment is kept, resolved). started=true:
+  // missing replicas are created and started, those with index >= replicas
+  // stop, surviving replicas keep running untouched; failed replicas are
+  // retried. A different module restarts all replicas.
+  virtual Status Apply(const DeploymentPlan& plan, bool started) = 0;
+
+  // Stops every replica (running calls and runs are interrupted), waits for
+  // them, and forgets the deployment. NotFound if unknown.
+  virtual Status Remove(const std::string& id) = 0;
+
+  virtual Result<DeploymentStatus> GetStatus(const std::string& id) const = 0;
+  virtual std::vector<std::string> Deployments() const = 0;
+
+  // Calls function `export_name` on the next active replica (round robin).
+  // `args` are parsed by the export's signature (value_text.h). Errors:
+  // NotFound (deployment or export), InvalidArgument (arguments),
+  // FailedPrecondition (stopped, a command module, or no active replica).
+  // A trap is not an error Status: it is CallResult::trap.
+  virtual Result<CallResult> Call(const std::string& id, const std::string& export_name,
+                                  const std::vector<std::string>& args) = 0;
+
+  // Removes every deployment. Later calls fail with FailedPrecondition.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace arcella::platform
