@@ -224,6 +224,26 @@ TEST_F(HostTest, PlansAreChecked) {
   EXPECT_FALSE(host_.Apply(MakePlan(kId, nullptr, 1), true).ok());
 }
 
+TEST_F(HostTest, InterpreterTierServesCallsAndStops) {
+  counter_ = LoadFixture("reactor_counter.wasm", engine::Metering::kFuel, engine::Tier::kInterp);
+  ASSERT_EQ(counter_->tier(), engine::Tier::kInterp);
+  StartCounter(2, 100'000);
+  EXPECT_EQ(MustCall("next").results.at(0), "1");
+  EXPECT_EQ(MustCall("next").results.at(0), "1");
+  EXPECT_EQ(MustCall("add", {"20", "22"}).results.at(0), "42");
+  EXPECT_EQ(MustCall("spin").trap->kind, engine::TrapKind::kOutOfFuel);
+  EXPECT_EQ(MustCall("boom").trap->kind, engine::TrapKind::kUnreachable);
+  // Without fuel a spinning call runs until the deployment is removed.
+  ASSERT_TRUE(host_.Apply(MakePlan(kId, counter_, 1), true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(host_, kId, State::kActive, 1); }));
+  auto running = std::async(std::launch::async, [&] { return host_.Call(kId, "spin", {}); });
+  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(host_.Remove(kId).ok());
+  auto r = running.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->trap->kind, engine::TrapKind::kInterrupted);
+}
+
 TEST(HostScale, ThousandReplicasOfASmallReactor) {
   auto small = LoadFixture("reactor_small.wasm", engine::Metering::kInterrupt);
   ASSERT_NE(small, nullptr);

@@ -17,10 +17,12 @@ namespace arcella::platform::testing {
 
 // Compiles fixture `name` (AOT when available), with a cache beside the fixtures.
 inline std::shared_ptr<const engine::Module> LoadFixture(
-    const std::string& name, engine::Metering metering = engine::Metering::kFuel) {
+    const std::string& name, engine::Metering metering = engine::Metering::kFuel,
+    engine::Tier tier = engine::Tier::kAuto) {
   auto bytes = test::ReadFile(test::FixturePath(name));
   engine::CompileOptions o;
   o.metering = metering;
+  o.tier = tier;
   o.cache_dir = test::FixturePath("../runtime-test-cache");
   auto m = engine::Module::Compile(bytes, o);
   EXPECT_TRUE(m.ok()) << name << ": " << m.status().ToString();
