@@ -9,7 +9,8 @@ import process from 'node:process';
 const [what, file, ...rest] = process.argv.slice(2);
 const module = new WebAssembly.Module(readFileSync(file));
 const imports = { env: { host: (x) => (x + 1) | 0 } };
-const now = () => Number(process.hrtime.bigint()) / 1e3;  // µs
+// Process CPU time (user+sys, all threads) in µs, like instantiate_bench.
+const now = () => { const u = process.cpuUsage(); return u.user + u.system; };
 const gc = globalThis.gc ?? (() => {});
 
 if (what === '--inst') {
