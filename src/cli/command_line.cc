@@ -115,7 +115,8 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
   app.require_subcommand(1, 1);
   app.fallthrough();  // global options also after the command
 #ifdef ARCELLA_VERSION
-  app.set_version_flag("--version", std::string("arcella-cli ") + ARCELLA_VERSION);
+  bool version = false;
+  app.add_flag("--version", version, "print the version and exit");
 #endif
   GlobalOptions g;
   Values v;
@@ -156,8 +157,10 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
       deploy->add_option("--max-memory", v.max_memory, "linear memory cap (bytes, 64MiB, 1GiB)"),
       deploy->add_option("--timeout", v.timeout, "wall-clock limit per run or call (500ms, 2s)"),
       deploy->add_option("--dir", v.dirs, "preopen HOST::GUEST[:ro] (repeatable)")
+          ->allow_extra_args(false)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
       deploy->add_option("--env", v.env, "guest environment KEY=VALUE (repeatable)")
+          ->allow_extra_args(false)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
       deploy->add_option("--restart", v.restart, "never | on-failure | always")
           ->check(CLI::IsMember({"never", "on-failure", "always"})),
@@ -195,19 +198,34 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
   add("ping", "check that the daemon answers");
   add("shutdown", "stop the daemon gracefully");
 
+  if (args.empty()) {
+    err << app.help();
+    return {std::nullopt, kExitUsage};
+  }
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
+#ifdef ARCELLA_VERSION
     app.parse(reversed);
+    if (version) {
+      out << "arcella-cli " << ARCELLA_VERSION << "\n";
+      return {std::nullopt, kExitOk};
+    }
+#else
+    app.parse(reversed);
+#endif
   } catch (const CLI::CallForHelp& e) {
     app.exit(e, out, err);
     return {std::nullopt, kExitOk};
   } catch (const CLI::CallForAllHelp& e) {
     app.exit(e, out, err);
     return {std::nullopt, kExitOk};
-  } catch (const CLI::CallForVersion& e) {
-    app.exit(e, out, err);
-    return {std::nullopt, kExitOk};
   } catch (const CLI::ParseError& e) {
+#ifdef ARCELLA_VERSION
+    if (version) {  // `--version` alone: no command needed
+      out << "arcella-cli " << ARCELLA_VERSION << "\n";
+      return {std::nullopt, kExitOk};
+    }
+#endif
     err << "arcella-cli: " << e.what() << "\n"
         << "run `arcella-cli --help` (or `arcella-cli COMMAND --help`) for usage\n";
     return {std::nullopt, kExitUsage};
@@ -274,6 +292,9 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
       inv.method = "call";
       p["target"] = v.target;
       p["export"] = v.export_name;
+      // CLI11 keeps a "--" separator among the positionals; it is not an argument.
+      if (auto dd = std::find(v.call_args.begin(), v.call_args.end(), "--"); dd != v.call_args.end())
+        v.call_args.erase(dd);
       p["args"] = v.call_args;
     } else if (name == "logs") {
       inv.method = "logs";

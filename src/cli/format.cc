@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "cli/table.h"
 
@@ -33,10 +34,24 @@ std::string Join(const Json& arr, const char* sep) {
   return s.empty() ? "-" : s;
 }
 
-std::string SizeOf(const Json& j, const char* key) {
+// A non-negative integer member (MessagePack may decode it signed or not).
+std::optional<uint64_t> UInt(const Json& j, const char* key) {
   auto it = j.is_object() ? j.find(key) : j.end();
-  if (it != j.end() && it->is_number_unsigned()) return FormatSize(it->get<uint64_t>());
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  int64_t v = it->get<int64_t>();
+  if (v < 0) return std::nullopt;
+  return static_cast<uint64_t>(v);
+}
+
+std::string SizeOf(const Json& j, const char* key) {
+  if (auto v = UInt(j, key)) return FormatSize(*v);
   return Str(j, key);
+}
+
+std::string UptimeOf(const Json& j) {
+  if (auto v = UInt(j, "uptime_ms")) return FormatUptime(*v);
+  return "-";
 }
 
 size_t ReadyReplicas(const Json& d) {
@@ -113,10 +128,7 @@ std::string FormatStatus(const Json& result, bool verbose) {
   std::string out;
   if (verbose && result.contains("daemon")) {
     const Json& d = result["daemon"];
-    auto up = d.find("uptime_ms");
-    out += "daemon: pid " + Str(d, "pid") + ", up " +
-           (up != d.end() && up->is_number_unsigned() ? FormatUptime(up->get<uint64_t>()) : "-") +
-           ", home " + Str(d, "home") + "\n";
+    out += "daemon: pid " + Str(d, "pid") + ", up " + UptimeOf(d) + ", home " + Str(d, "home") + "\n";
   }
   if (deps.empty()) return out + "no deployments\n";
   Table t({"DEPLOYMENT", "MODULE", "GROUP", "STATE", "REPLICAS", "ISOLATION"});
@@ -149,9 +161,8 @@ std::string FormatModuleList(const Json& result) {
 std::string FormatInspect(const Json& m) {
   Table kv({"", ""});
   std::string size = SizeOf(m, "size");
-  if (m.is_object() && m.contains("size") && m["size"].is_number_unsigned() &&
-      m["size"].get<uint64_t>() >= 1024)
-    size += " (" + m["size"].dump() + " bytes)";
+  if (auto bytes = UInt(m, "size"); bytes && *bytes >= 1024)
+    size += " (" + std::to_string(*bytes) + " bytes)";
   kv.AddRow({"id:", Str(m, "id")});
   kv.AddRow({"kind:", Str(m, "kind")});
   kv.AddRow({"tier:", Str(m, "tier")});
@@ -214,10 +225,8 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
     return out;
   }
   if (c == "ping") {
-    auto up = r.is_object() ? r.find("uptime_ms") : r.end();
     return "arcella " + Str(r, "version") + " (protocol " + Str(r, "protocol") + "), pid " +
-           Str(r, "pid") + ", up " +
-           (up != r.end() && up->is_number_unsigned() ? FormatUptime(up->get<uint64_t>()) : "-") + "\n";
+           Str(r, "pid") + ", up " + UptimeOf(r) + "\n";
   }
   if (quiet) return "";
   if (c == "install")

@@ -19,9 +19,13 @@ std::string ConnectError(const std::string& socket, const GlobalOptions& g, cons
   if (!std::filesystem::exists(socket, ec)) {
     why = "no such socket";
   } else {
+    // Keep only the OS's reason from the client's message: it may repeat
+    // the path and already ask the question, which we ask once, below.
     why = st.message();
-    // The client may already ask the question; ask it once.
-    if (size_t q = why.find("is the daemon running"); q != std::string::npos) why.erase(q);
+    std::string prefix = "cannot connect to " + socket + ": ";
+    if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+    for (const char* tail : {" \u2014 ", " - ", "is the daemon running"})
+      if (size_t q = why.find(tail); q != std::string::npos) why.erase(q);
     while (!why.empty() && (why.back() == ' ' || why.back() == ':' || why.back() == ';' ||
                             why.back() == ',' || why.back() == '('))
       why.pop_back();
