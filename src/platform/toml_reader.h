@@ -42,7 +42,13 @@ inline std::string Render(const toml::node& n) {
   if (n.is_string()) {
     std::string s = *n.value<std::string>();
     if (s.size() > 60) s = s.substr(0, 57) + "...";
-    os << toml::value<std::string>(s);
+    os << '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\') os << '\\' << c;
+      else if (static_cast<unsigned char>(c) < 0x20) os << "\\x" << std::hex << int(c) << std::dec;
+      else os << c;
+    }
+    os << '"';
   } else if (n.is_array()) {
     os << "[...]";
   } else if (n.is_table()) {
