@@ -107,12 +107,16 @@ void Replica::RunReactorInit() {
                init && init->desc.kind == engine::ExternKind::kFunc) {
       if (plan_->fuel) (void)(*inst)->SetFuel(*plan_->fuel);
       auto out = (*inst)->Call("_initialize", {});
-      if (!out.ok()) error = "_initialize: " + out.status().message();
-      else if (out->trap) error = "_initialize: trap: " + out->trap->ToString();
+      if (!out.ok())
+        error = "_initialize: " + out.status().message();
+      else if (out->trap)
+        error = "_initialize: trap: " + out->trap->ToString();
     }
     std::lock_guard<std::mutex> lock(mu_);
-    if (error.empty()) instance_ = std::move(*inst);
-    else last_error_ = error;
+    if (error.empty())
+      instance_ = std::move(*inst);
+    else
+      last_error_ = error;
   }
   if (!error.empty()) {
     Log("failed to start: " + error);
@@ -125,53 +129,58 @@ void Replica::RunReactorInit() {
   cv_.notify_all();
 }
 
+bool Replica::RunOnce(std::string* what_out) {
+  bool failed = false;
+  std::string what;
+  auto inst = Instantiate();
+  if (!inst.ok()) {
+    failed = true;
+    what = "failed to start: " + inst.status().message();
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_ = inst.status().message();
+    exit_code_.reset();
+  } else {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      instance_ = *inst;
+    }
+    if (stopping()) (*inst)->Interrupt();  // RequestStop raced with Instantiate
+    SetState(State::kActive);
+    auto out = (*inst)->Call("_start", {});
+    std::lock_guard<std::mutex> lock(mu_);
+    instance_.reset();
+    if (!out.ok()) {
+      failed = true;
+      last_error_ = out.status().message();
+      exit_code_.reset();
+      what = "failed: " + last_error_;
+    } else if (out->trap && out->trap->kind != engine::TrapKind::kExit) {
+      failed = true;
+      last_error_ = "trap: " + out->trap->ToString();
+      exit_code_.reset();
+      what = last_error_;
+    } else {
+      exit_code_ = out->trap ? out->trap->exit_code : 0;
+      failed = *exit_code_ != 0;
+      what = "exited with code " + std::to_string(*exit_code_);
+    }
+  }
+  *what_out = what;
+  return failed;
+}  // the instance is destroyed here, outside the lock
+
 void Replica::RunCommand() {
   using Clock = std::chrono::steady_clock;
   uint32_t failures = 0;  // consecutive quick runs, for the backoff
   while (!stopping()) {
     auto began = Clock::now();
-    bool failed = false;
     std::string what;
-    {
-    auto inst = Instantiate();
-    if (!inst.ok()) {
-      failed = true;
-      what = "failed to start: " + inst.status().message();
-      std::lock_guard<std::mutex> lock(mu_);
-      last_error_ = inst.status().message();
-      exit_code_.reset();
-    } else {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        instance_ = *inst;
-      }
-      if (stopping()) (*inst)->Interrupt();  // RequestStop raced with Instantiate
-      SetState(State::kActive);
-      auto out = (*inst)->Call("_start", {});
-      std::lock_guard<std::mutex> lock(mu_);
-      instance_.reset();
-      if (!out.ok()) {
-        failed = true;
-        last_error_ = out.status().message();
-        exit_code_.reset();
-        what = "failed: " + last_error_;
-      } else if (out->trap && out->trap->kind != engine::TrapKind::kExit) {
-        failed = true;
-        last_error_ = "trap: " + out->trap->ToString();
-        exit_code_.reset();
-        what = last_error_;
-      } else {
-        exit_code_ = out->trap ? out->trap->exit_code : 0;
-        failed = *exit_code_ != 0;
-        what = "exited with code " + std::to_string(*exit_code_);
-      }
-    }
-    }  // the instance is destroyed here, outside the lock
+    bool failed = RunOnce(&what);
     if (ctx_->logs) ctx_->logs->Flush(plan_->id, index_);
     if (stopping()) break;
     RestartPolicy policy = plan_->restart;
-    bool again = policy == RestartPolicy::kAlways ||
-                 (policy == RestartPolicy::kOnFailure && failed);
+    bool again =
+        policy == RestartPolicy::kAlways || (policy == RestartPolicy::kOnFailure && failed);
     if (!again) {
       Log(what);
       SetState(failed ? State::kFailed : State::kResolved, what);
@@ -218,7 +227,7 @@ void Replica::Join() {
 }
 
 Result<engine::CallOutcome> Replica::Call(std::string_view name,
-                                         std::span<const engine::Value> args) {
+                                          std::span<const engine::Value> args) {
   std::lock_guard<std::mutex> call(call_mu_);
   std::shared_ptr<engine::Instance> inst;
   {
@@ -226,8 +235,8 @@ Result<engine::CallOutcome> Replica::Call(std::string_view name,
     inst = instance_;
   }
   if (!inst || state() != State::kActive)
-    return Status::FailedPrecondition("replica " + this->name() + " is " +
-                                      StateName(state()) + ", not active");
+    return Status::FailedPrecondition("replica " + this->name() + " is " + StateName(state()) +
+                                      ", not active");
   if (plan_->fuel) ARCELLA_RETURN_IF_ERROR(inst->SetFuel(*plan_->fuel));
   return inst->Call(name, args);
 }

@@ -60,6 +60,7 @@ class Replica : public std::enable_shared_from_this<Replica> {
  private:
   Result<std::shared_ptr<engine::Instance>> Instantiate();
   void RunCommand();      // the command thread's body
+  bool RunOnce(std::string* what);  // one run of _start; true if it failed
   void RunReactorInit();  // the reactor's executor task
   void SetState(State s, const std::string& message = {});
   void Log(const std::string& line);

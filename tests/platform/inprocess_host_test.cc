@@ -244,6 +244,16 @@ TEST_F(HostTest, InterpreterTierServesCallsAndStops) {
   EXPECT_EQ(r->trap->kind, engine::TrapKind::kInterrupted);
 }
 
+long RssKiB() {
+  FILE* f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  if (f) fclose(f);
+  return kib;
+}
+
 TEST(HostScale, ThousandReplicasOfASmallReactor) {
   auto small = LoadFixture("reactor_small.wasm", engine::Metering::kInterrupt);
   ASSERT_NE(small, nullptr);
@@ -252,6 +262,7 @@ TEST(HostScale, ThousandReplicasOfASmallReactor) {
   const std::string id = "small@1.0.0/bench";
   auto plan = MakePlan(id, small, 1000);
   for (int round = 0; round < 2; ++round) {
+    long rss0 = RssKiB();
     auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE(host.Apply(plan, true).ok());
     double applied = MsSince(t0);
@@ -260,6 +271,7 @@ TEST(HostScale, ThousandReplicasOfASmallReactor) {
     auto s0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(host.GetStatus(id).ok());
     double status_ms = MsSince(s0) / 100;
+    long rss1 = RssKiB();
     std::set<std::string> served;
     for (int i = 0; i < 1000; ++i) served.insert(host.Call(id, "next", {})->replica);
     EXPECT_EQ(served.size(), 1000u);
@@ -270,8 +282,8 @@ TEST(HostScale, ThousandReplicasOfASmallReactor) {
     plan.replicas = 1000;
     EXPECT_EQ(host.GetStatus(id)->replicas.size(), 0u);
     printf("[ %s tier, round %d: scale 0->1000 applied %.1f ms, all active %.1f ms; "
-           "status(1000) %.3f ms; scale 1000->0 %.1f ms ]\n",
-           engine::TierName(small->tier()), round, applied, active, status_ms, down);
+           "status(1000) %.3f ms; scale 1000->0 %.1f ms; RSS +%ld KiB for 1000 ]\n",
+           engine::TierName(small->tier()), round, applied, active, status_ms, down, rss1 - rss0);
     EXPECT_LT(active, 5000);  // target 100 ms; the printed figure is the report
   }
 }
