@@ -1,4 +1,5 @@
-// `arcella`: the Arcella command. Subcommands:
+// `arcella`: the Arcella command.
+//   arcella [--home DIR]                        start the daemon (foreground)
 //   arcella run [OPTIONS] FILE.wasm [ARGS...]   one-shot execution
 //   arcella wast FILE.wast... [--tier T]        run spec-test scripts
 //   arcella version
@@ -6,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "daemon/daemon.h"
 #include "tools/run_command.h"
 #include "tools/wast_command.h"
 
@@ -15,6 +17,8 @@ constexpr const char* kHelp =
     "Arcella — a modular WebAssembly application platform\n"
     "\n"
     "usage:\n"
+    "  arcella [--home DIR]                        start the daemon in the foreground\n"
+    "                                              (manage it with arcella-cli)\n"
     "  arcella run [OPTIONS] FILE.wasm [ARGS...]   run a module once (see arcella run --help)\n"
     "  arcella wast FILE.wast... [--tier T]        run WebAssembly spec-test scripts\n"
     "  arcella version                             print the version\n"
@@ -26,10 +30,24 @@ constexpr const char* kHelp =
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-      !strcmp(argv[1], "help")) {
+  if (argc < 2 || !strcmp(argv[1], "--home") || !strncmp(argv[1], "--home=", 7)) {
+    arcella::daemon::DaemonOptions o;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--home" && i + 1 < argc) {
+        o.home = argv[++i];
+      } else if (a.rfind("--home=", 0) == 0) {
+        o.home = a.substr(7);
+      } else {
+        fprintf(stderr, "arcella: unexpected argument \"%s\"\n\n%s", a.c_str(), kHelp);
+        return arcella::tools::kExitUsage;
+      }
+    }
+    return arcella::daemon::RunDaemon(o);
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
     fputs(kHelp, stdout);
-    return argc < 2 ? arcella::tools::kExitUsage : 0;
+    return 0;
   }
   std::string cmd = argv[1];
   if (cmd == "run") return arcella::tools::RunCommand(argc - 1, argv + 1);

@@ -1,0 +1,453 @@
+#include "daemon/alme_handler.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "platform/manifest.h"
+
+namespace arcella::daemon {
+namespace {
+
+using alme::ErrorCode;
+using Json = alme::Json;
+
+// A parameter problem, answered as invalid_params.
+struct ParamError {
+  std::string message;
+};
+
+ErrorCode CodeFor(const Status& st, ErrorCode invalid) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument: return invalid;
+    case StatusCode::kNotFound: return ErrorCode::kNotFound;
+    case StatusCode::kAlreadyExists: return ErrorCode::kAlreadyExists;
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kUnsupported: return ErrorCode::kFailedPrecondition;
+    case StatusCode::kIoError:
+    case StatusCode::kCorruption: return ErrorCode::kIoError;
+    default: return ErrorCode::kInternal;
+  }
+}
+
+void FailWith(const std::shared_ptr<alme::Responder>& r, const Status& st,
+              ErrorCode invalid = ErrorCode::kInvalidParams) {
+  r->Fail(CodeFor(st, invalid), st.message());
+}
+
+const Json* Field(const Json& p, const char* key) {
+  if (!p.is_object()) return nullptr;
+  auto it = p.find(key);
+  return it == p.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string Str(const Json& p, const char* key, bool required, const std::string& def = "") {
+  const Json* v = Field(p, key);
+  if (!v) {
+    if (required) throw ParamError{std::string("params.") + key + " is required"};
+    return def;
+  }
+  if (!v->is_string()) throw ParamError{std::string("params.") + key + ": expected a string"};
+  return v->get<std::string>();
+}
+
+bool Bool(const Json& p, const char* key, bool def) {
+  const Json* v = Field(p, key);
+  if (!v) return def;
+  if (!v->is_boolean()) throw ParamError{std::string("params.") + key + ": expected true or false"};
+  return v->get<bool>();
+}
+
+int64_t Int(const Json& p, const char* key, bool required, int64_t def, int64_t min, int64_t max) {
+  const Json* v = Field(p, key);
+  if (!v) {
+    if (required) throw ParamError{std::string("params.") + key + " is required"};
+    return def;
+  }
+  if (!v->is_number_integer())
+    throw ParamError{std::string("params.") + key + ": expected an integer"};
+  int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX)
+                  ? INT64_MAX : v->get<int64_t>();
+  if (x < min || x > max)
+    throw ParamError{std::string("params.") + key + " = " + std::to_string(x) +
+                     ": expected " + std::to_string(min) + ".." + std::to_string(max)};
+  return x;
+}
+
+Json ModuleJson(const platform::ModuleRecord& m) {
+  return Json{{"id", m.id},     {"name", m.name}, {"version", m.version},
+              {"kind", m.kind}, {"size", m.size}, {"hash", m.hash},
+              {"tier", m.tier}, {"installed_at", m.installed_at_ms}};
+}
+
+std::string ExternType(const engine::ExternDesc& d) {
+  switch (d.kind) {
+    case engine::ExternKind::kFunc: return d.func.ToString();
+    case engine::ExternKind::kGlobal:
+      return std::string(d.mut ? "mut " : "") + engine::ValTypeName(d.value_type);
+    case engine::ExternKind::kMemory:
+    case engine::ExternKind::kTable: {
+      std::string s = std::to_string(d.limits.min);
+      if (d.limits.has_max) s += ".." + std::to_string(d.limits.max);
+      return d.kind == engine::ExternKind::kTable
+                 ? std::string(engine::ValTypeName(d.value_type)) + " " + s : s + " pages";
+    }
+    default: return "";
+  }
+}
+
+Json InfoJson(const platform::ModuleInfo& info) {
+  Json j = ModuleJson(info.record);
+  j["manifest"] = Json{{"name", info.manifest.name},
+                       {"version", info.manifest.version},
+                       {"exports", info.manifest.exports},
+                       {"imports", info.manifest.imports},
+                       {"description", info.manifest.description},
+                       {"toml", info.record.manifest_toml}};
+  Json imports = Json::array(), exports = Json::array();
+  for (const auto& i : info.imports)
+    imports.push_back({{"module", i.module}, {"name", i.name},
+                       {"kind", engine::ExternKindName(i.desc.kind)}, {"type", ExternType(i.desc)}});
+  for (const auto& e : info.exports)
+    exports.push_back({{"name", e.name}, {"kind", engine::ExternKindName(e.desc.kind)},
+                       {"type", ExternType(e.desc)}});
+  j["imports"] = imports;
+  j["exports"] = exports;
+  j["deployments"] = info.deployments;
+  return j;
+}
+
+Json DeploymentJson(const platform::DeploymentView& v) {
+  const auto& o = v.spec.overrides;
+  Json reps = Json::array();
+  int ready = 0;
+  for (const auto& r : v.replicas) {
+    Json x = {{"index", r.index}, {"state", platform::StateName(r.state)}, {"restarts", r.restarts}};
+    if (r.exit_code) x["exit_code"] = *r.exit_code;
+    if (!r.last_error.empty()) x["last_error"] = r.last_error;
+    if (r.state == platform::State::kActive) ++ready;
+    reps.push_back(std::move(x));
+  }
+  Json j = {{"id", v.record.id},
+            {"module_id", v.record.module_id},
+            {"group", v.record.group},
+            {"replicas", v.record.replicas},
+            {"ready", ready},
+            {"desired", platform::DesiredName(v.record.desired)},
+            {"state", platform::StateName(v.state)},
+            {"isolation", platform::IsolationName(o.isolation.value_or(platform::Isolation::kWorker))},
+            {"trusted", o.trusted.value_or(false)},
+            {"async", o.async.value_or(false)},
+            {"replicas_detail", reps}};
+  if (!v.error.empty()) j["error"] = v.error;
+  return j;
+}
+
+Json DeploymentsJson(const std::vector<platform::DeploymentView>& vs) {
+  Json a = Json::array();
+  for (const auto& v : vs) a.push_back(DeploymentJson(v));
+  return Json{{"deployments", a}};
+}
+
+// Overrides from ALME params (docs/ALME.md deployment.create).
+platform::DeploymentSpec SpecFromParams(const Json& p) {
+  platform::DeploymentSpec s;
+  s.module_id = Str(p, "module_id", true);
+  s.group = Str(p, "group", false, "default");
+  s.replicas = static_cast<uint32_t>(Int(p, "replicas", false, 1, 0, UINT32_MAX));
+  const Json* o = Field(p, "overrides");
+  if (!o) return s;
+  if (!o->is_object()) throw ParamError{"params.overrides: expected a map"};
+  auto& ov = s.overrides;
+  std::string iso = Str(*o, "isolation", false);
+  if (!iso.empty()) {
+    if (iso == "main") ov.isolation = platform::Isolation::kMain;
+    else if (iso == "worker") ov.isolation = platform::Isolation::kWorker;
+    else throw ParamError{"params.overrides.isolation = \"" + iso + "\": expected \"main\" or \"worker\""};
+  }
+  if (Field(*o, "trusted")) ov.trusted = Bool(*o, "trusted", false);
+  if (Field(*o, "async")) ov.async = Bool(*o, "async", false);
+  if (Field(*o, "fuel")) ov.fuel = static_cast<uint64_t>(Int(*o, "fuel", false, 0, 1, INT64_MAX));
+  if (const Json* m = Field(*o, "max_memory")) {
+    if (m->is_number_integer()) {
+      ov.max_memory_bytes = static_cast<uint64_t>(Int(*o, "max_memory", false, 0, 1, INT64_MAX));
+    } else {
+      auto b = platform::ParseByteSize(Str(*o, "max_memory", false));
+      if (!b.ok()) throw ParamError{"params.overrides.max_memory: " + b.status().message()};
+      ov.max_memory_bytes = *b;
+    }
+  }
+  if (Field(*o, "timeout")) {
+    auto d = platform::ParseDuration(Str(*o, "timeout", false));
+    if (!d.ok()) throw ParamError{"params.overrides.timeout: " + d.status().message()};
+    ov.timeout = *d;
+  }
+  if (const Json* dirs = Field(*o, "dirs")) {
+    if (!dirs->is_array()) throw ParamError{"params.overrides.dirs: expected a list of strings"};
+    for (const auto& d : *dirs) {
+      if (!d.is_string()) throw ParamError{"params.overrides.dirs: expected a list of strings"};
+      ov.dirs.push_back(d.get<std::string>());
+    }
+  }
+  if (const Json* env = Field(*o, "env")) {
+    if (!env->is_object()) throw ParamError{"params.overrides.env: expected a map of strings"};
+    for (auto it = env->begin(); it != env->end(); ++it) {
+      if (!it->is_string()) throw ParamError{"params.overrides.env." + it.key() + ": expected a string"};
+      ov.env[it.key()] = it->get<std::string>();
+    }
+  }
+  std::string restart = Str(*o, "restart", false);
+  if (!restart.empty()) {
+    if (restart == "never") ov.restart = platform::RestartPolicy::kNever;
+    else if (restart == "on-failure") ov.restart = platform::RestartPolicy::kOnFailure;
+    else if (restart == "always") ov.restart = platform::RestartPolicy::kAlways;
+    else throw ParamError{"params.overrides.restart = \"" + restart +
+                          "\": expected \"never\", \"on-failure\" or \"always\""};
+  }
+  return s;
+}
+
+}  // namespace
+
+AlmeHandler::AlmeHandler(platform::Platform* platform, std::string home,
+                         std::function<void()> request_shutdown)
+    : platform_(platform),
+      home_(std::move(home)),
+      request_shutdown_(std::move(request_shutdown)),
+      started_(std::chrono::steady_clock::now()) {}
+
+void AlmeHandler::Handle(const std::string& method, const Json& params, Reply r) {
+  try {
+    if (!params.is_null() && !params.is_object()) throw ParamError{"params: expected a map"};
+    if (method == "ping") Ping(params, r);
+    else if (method == "module.install") Install(params, r);
+    else if (method == "module.list") ModuleList(params, r);
+    else if (method == "module.inspect") ModuleInspect(params, r);
+    else if (method == "module.remove") ModuleRemove(params, r);
+    else if (method == "deployment.create") DeploymentCreate(params, r);
+    else if (method == "deployment.start" || method == "deployment.stop" ||
+             method == "deployment.scale")
+      Lifecycle(method, params, r);
+    else if (method == "deployment.remove") DeploymentRemove(params, r);
+    else if (method == "status") StatusMethod(params, r);
+    else if (method == "call") Call(params, r);
+    else if (method == "logs") Logs(params, r);
+    else if (method == "events.watch") Watch(params, r);
+    else if (method == "daemon.shutdown") {
+      r->Finish(Json{{"shutting_down", true}});
+      if (request_shutdown_) request_shutdown_();
+    } else {
+      r->Fail(ErrorCode::kUnknownMethod, "unknown method \"" + method + "\" (see docs/ALME.md)");
+    }
+  } catch (const ParamError& e) {
+    r->Fail(ErrorCode::kInvalidParams, e.message);
+  } catch (const std::exception& e) {
+    r->Fail(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  }
+}
+
+void AlmeHandler::Ping(const Json&, const Reply& r) {
+  auto up = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started_).count();
+  r->Finish(Json{{"protocol", alme::kProtocolVersion}, {"version", ARCELLA_VERSION_STRING},
+                 {"pid", getpid()}, {"uptime_ms", up}, {"home", home_}});
+}
+
+void AlmeHandler::Install(const Json& p, const Reply& r) {
+  std::string path = Str(p, "path", true);
+  if (path.empty() || path[0] != '/')
+    throw ParamError{"params.path = \"" + path + "\": expected an absolute path"};
+  bool force = Bool(p, "force", false);
+  std::string manifest = Str(p, "manifest", false);
+  auto info = platform_->Install(path, force, manifest, [&](const std::string& stage) {
+    r->Stream(Json{{"stage", stage}});
+  });
+  if (!info.ok()) return FailWith(r, info.status(), ErrorCode::kInvalidInput);
+  r->Finish(InfoJson(*info));
+}
+
+void AlmeHandler::ModuleList(const Json&, const Reply& r) {
+  auto mods = platform_->ListModules();
+  if (!mods.ok()) return FailWith(r, mods.status());
+  auto deps = platform_->StatusOf("");
+  Json a = Json::array();
+  for (const auto& m : *mods) {
+    Json j = ModuleJson(m);
+    int n = 0;
+    if (deps.ok())
+      for (const auto& d : *deps) n += d.record.module_id == m.id;
+    j["deployments"] = n;
+    a.push_back(std::move(j));
+  }
+  r->Finish(Json{{"modules", a}});
+}
+
+void AlmeHandler::ModuleInspect(const Json& p, const Reply& r) {
+  auto info = platform_->Inspect(Str(p, "id", true));
+  if (!info.ok()) return FailWith(r, info.status());
+  r->Finish(InfoJson(*info));
+}
+
+void AlmeHandler::ModuleRemove(const Json& p, const Reply& r) {
+  std::string id = Str(p, "id", true);
+  Status st = platform_->RemoveModule(id);
+  if (!st.ok()) return FailWith(r, st);
+  r->Finish(Json{{"removed", id}});
+}
+
+void AlmeHandler::DeploymentCreate(const Json& p, const Reply& r) {
+  Result<platform::DeploymentView> v = Status::Internal("unset");
+  if (Field(p, "toml")) {
+    std::string file = Str(p, "file", false, "deployment.toml");
+    auto spec = platform::ParseDeploymentSpec(Str(p, "toml", true), file);
+    if (!spec.ok()) return FailWith(r, spec.status(), ErrorCode::kInvalidInput);
+    v = platform_->Deploy(*spec, platform::KeyStyle::kToml, file);
+    if (!v.ok()) return FailWith(r, v.status(), ErrorCode::kInvalidInput);
+  } else {
+    platform::DeploymentSpec spec = SpecFromParams(p);
+    v = platform_->Deploy(spec, platform::KeyStyle::kAlmeParams, "deploy");
+    if (!v.ok()) return FailWith(r, v.status(), ErrorCode::kInvalidParams);
+  }
+  r->Finish(DeploymentJson(*v));
+}
+
+void AlmeHandler::Lifecycle(const std::string& method, const Json& p, const Reply& r) {
+  std::string target = Str(p, "target", true);
+  std::string group = Str(p, "group", false);
+  Result<std::vector<platform::DeploymentView>> out = Status::Internal("unset");
+  if (method == "deployment.start") {
+    out = platform_->Start(target, group);
+  } else if (method == "deployment.stop") {
+    out = platform_->Stop(target, group);
+  } else {
+    auto n = Int(p, "replicas", true, 0, 1, UINT32_MAX);
+    out = platform_->Scale(target, group, static_cast<uint32_t>(n));
+  }
+  if (!out.ok()) return FailWith(r, out.status());
+  r->Finish(DeploymentsJson(*out));
+}
+
+void AlmeHandler::DeploymentRemove(const Json& p, const Reply& r) {
+  auto out = platform_->Undeploy(Str(p, "target", true), Str(p, "group", false));
+  if (!out.ok()) return FailWith(r, out.status());
+  r->Finish(Json{{"removed", *out}});
+}
+
+void AlmeHandler::StatusMethod(const Json& p, const Reply& r) {
+  auto out = platform_->StatusOf(Str(p, "target", false));
+  if (!out.ok()) return FailWith(r, out.status());
+  Json j = DeploymentsJson(*out);
+  auto up = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started_).count();
+  j["daemon"] = Json{{"pid", getpid()}, {"uptime_ms", up}, {"home", home_},
+                     {"version", ARCELLA_VERSION_STRING}};
+  r->Finish(j);
+}
+
+void AlmeHandler::Call(const Json& p, const Reply& r) {
+  std::string target = Str(p, "target", true);
+  std::string fn = Str(p, "export", true);
+  std::vector<std::string> args;
+  if (const Json* a = Field(p, "args")) {
+    if (!a->is_array()) throw ParamError{"params.args: expected a list of strings"};
+    for (const auto& x : *a) {
+      if (x.is_string()) args.push_back(x.get<std::string>());
+      else if (x.is_number() || x.is_boolean()) args.push_back(x.dump());
+      else throw ParamError{"params.args: expected a list of strings"};
+    }
+  }
+  auto out = platform_->Call(target, fn, args);
+  if (!out.ok()) return FailWith(r, out.status());
+  if (out->trap)
+    return r->Fail(ErrorCode::kTrapped, out->replica + ": " + out->trap->ToString());
+  r->Finish(Json{{"replica", out->replica}, {"results", out->results}});
+}
+
+void AlmeHandler::Logs(const Json& p, const Reply& r) {
+  std::string target = Str(p, "target", true);
+  bool follow = Bool(p, "follow", false);
+  auto tail = static_cast<size_t>(Int(p, "tail", false, 100, 0, 1'000'000));
+  auto known = platform_->StatusOf(target);  // validates the target
+  if (!known.ok()) return FailWith(r, known.status());
+  platform::LogHub* hub = platform_->logs();
+  auto item = [](const platform::LogLine& l) {
+    return Json{{"replica", l.replica}, {"stream", platform::LogStreamName(l.stream)},
+                {"ts_ms", l.ts_ms}, {"line", l.line}};
+  };
+  size_t sent = 0;
+  if (!hub) return r->Finish(Json{{"lines", 0}});
+  if (!follow) {
+    for (const auto& l : hub->Tail(target, tail)) {
+      if (!r->Stream(item(l))) break;
+      ++sent;
+    }
+    return r->Finish(Json{{"lines", sent}});
+  }
+  // Follow: subscribe first, then send the tail, so nothing falls between.
+  // The state is shared: callbacks may outlive this frame by a little.
+  struct Follow {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::vector<platform::LogLine> pending;
+  };
+  auto f = std::make_shared<Follow>();
+  uint64_t token = hub->Subscribe(target, [f](const platform::LogLine& l) {
+    std::lock_guard<std::mutex> lock(f->mu);
+    if (f->pending.size() < 100'000) f->pending.push_back(l);  // a stuck client loses lines
+    f->cv.notify_one();
+  });
+  r->OnCancel([f] {
+    std::lock_guard<std::mutex> lock(f->mu);
+    f->done = true;
+    f->cv.notify_one();
+  });
+  uint64_t last_seq = 0;
+  for (const auto& l : hub->Tail(target, tail)) {
+    if (!r->Stream(item(l))) break;
+    last_seq = l.seq;
+  }
+  std::unique_lock<std::mutex> lock(f->mu);
+  while (!f->done && !r->cancelled()) {
+    f->cv.wait_for(lock, std::chrono::milliseconds(500));
+    auto batch = std::move(f->pending);
+    f->pending.clear();
+    lock.unlock();
+    for (const auto& l : batch) {
+      if (l.seq <= last_seq) continue;
+      if (!r->Stream(item(l))) break;
+      last_seq = l.seq;
+    }
+    lock.lock();
+  }
+  lock.unlock();
+  hub->Unsubscribe(token);
+  r->Finish(Json{{"cancelled", true}});
+}
+
+void AlmeHandler::Watch(const Json&, const Reply& r) {
+  platform::EventBus* bus = platform_->events();
+  if (!bus) return r->Finish(Json{{"cancelled", true}});
+  auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+  auto done = std::make_shared<bool>(false);
+  std::weak_ptr<alme::Responder> weak = r;
+  uint64_t token = bus->Subscribe([weak](const platform::Event& e) {
+    if (auto resp = weak.lock())
+      resp->Stream(Json{{"ts_ms", e.ts_ms}, {"kind", e.kind}, {"id", e.id},
+                        {"state", e.state}, {"message", e.message}});
+  });
+  r->OnCancel([state, done] {
+    std::lock_guard<std::mutex> lock(state->first);
+    *done = true;
+    state->second.notify_one();
+  });
+  {
+    std::unique_lock<std::mutex> lock(state->first);
+    state->second.wait(lock, [&] { return *done || r->cancelled(); });
+  }
+  bus->Unsubscribe(token);
+  r->Finish(Json{{"cancelled", true}});
+}
+
+}  // namespace arcella::daemon

@@ -1,0 +1,128 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "alme/server.h"
+#include "daemon/alme_handler.h"
+#include "daemon/hot_deploy.h"
+#include "platform/config.h"
+#include "platform/home.h"
+#include "platform/platform.h"
+
+namespace arcella::daemon {
+namespace {
+
+std::atomic<bool> g_shutdown_requested{false};
+
+int Fail(const std::string& msg) {
+  fprintf(stderr, "arcella: %s\n", msg.c_str());
+  return 1;
+}
+
+void SetUpLogging(const platform::Home& home, const platform::Config& cfg) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  try {
+    sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+        home.log_dir() + "/arcella.log", cfg.logs.file_max_bytes, cfg.logs.file_count));
+  } catch (const spdlog::spdlog_ex& e) {
+    fprintf(stderr, "arcella: cannot open the log file: %s\n", e.what());
+  }
+  auto logger = std::make_shared<spdlog::logger>("arcella", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::from_str(cfg.daemon.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonOptions& options) {
+  // Signals are handled by this thread only (sigtimedwait below): block them
+  // before any other thread starts, so every thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  umask(077);  // everything the daemon creates is private to its user
+
+  auto root = platform::Home::ResolvePath(options.home);
+  if (!root.ok()) return Fail(root.status().message());
+  platform::Home home(*root);
+  if (auto st = home.Create(); !st.ok()) return Fail(st.message());
+  auto lock = platform::HomeLock::Acquire(home);
+  if (!lock.ok()) return Fail(lock.status().message());
+
+  bool wrote = false;
+  if (auto st = platform::WriteDefaultConfigIfMissing(home.config_file(), &wrote); !st.ok())
+    return Fail(st.message());
+  auto cfg = platform::LoadConfig(home.config_file());
+  if (!cfg.ok()) return Fail(cfg.status().message());
+  SetUpLogging(home, *cfg);
+  spdlog::info("arcella {} starting in {} (pid {})", ARCELLA_VERSION_STRING, home.root(), getpid());
+  if (wrote) spdlog::info("wrote the default configuration to {}", home.config_file());
+
+  // The engine's AOT cache lives in this home.
+  setenv("ARCELLA_HOME", home.root().c_str(), 1);
+
+  platform::EventBus events;
+  platform::LogHubOptions lo;
+  lo.ring_lines = cfg->logs.ring_lines;
+  lo.max_file_bytes = cfg->logs.file_max_bytes;
+  lo.max_files = static_cast<int>(cfg->logs.file_count);
+  platform::LogHub logs(home.log_dir() + "/deployments", lo);
+  auto platform = platform::Platform::Open(home, *cfg, &events, &logs);
+  if (!platform.ok()) {
+    spdlog::error("{}", platform.status().message());
+    return 1;
+  }
+  if (auto st = (*platform)->Reconcile(); !st.ok()) spdlog::error("reconcile: {}", st.message());
+
+  auto handler = std::make_shared<AlmeHandler>(platform->get(), home.root(),
+                                               [] { g_shutdown_requested = true; });
+  alme::ServerOptions so;
+  so.socket_path = home.alme_socket();
+  so.max_frame_bytes = static_cast<uint32_t>(cfg->alme.max_frame_bytes);
+  so.max_connections = static_cast<int>(cfg->alme.max_connections);
+  auto server = alme::Server::Start(so, handler);
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().message());
+    (*platform)->Shutdown();
+    return 1;
+  }
+  spdlog::info("ALME listening on {}", so.socket_path);
+
+  std::unique_ptr<HotDeploy> hot;
+  if (cfg->deploy.hot_deploy) {
+    hot = std::make_unique<HotDeploy>(platform->get(), home.deploy_dir(),
+                                      cfg->deploy.scan_interval_ms);
+    hot->Start();
+  }
+
+  timespec tick{0, 200'000'000};
+  while (!g_shutdown_requested) {
+    int sig = sigtimedwait(&sigs, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    if (sig == SIGHUP) spdlog::info("SIGHUP ignored (restart the daemon to reload arcella.toml)");
+  }
+  if (hot) hot->Stop();
+  (*server)->Stop();          // no new requests; open streams end
+  (*platform)->Shutdown();    // replicas stop gracefully
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace arcella::daemon

@@ -1,0 +1,18 @@
+// The `arcella` daemon: home lock, configuration, logging, state
+// reconciliation, the ALME socket, the hot-deploy folder, and a clean
+// shutdown on SIGTERM/SIGINT (or ALME daemon.shutdown).
+#pragma once
+
+#include <string>
+
+namespace arcella::daemon {
+
+struct DaemonOptions {
+  std::string home;  // empty: $ARCELLA_HOME, else ~/.arcella
+};
+
+// Runs in the foreground until asked to stop. Returns the process exit code:
+// 0 after a clean shutdown, 1 if it could not start (message on stderr).
+int RunDaemon(const DaemonOptions& options);
+
+}  // namespace arcella::daemon

@@ -1,0 +1,124 @@
+// Platform: the daemon's core. Owns the desired state (StateStore, module
+// blobs), compiles modules, turns deployments into DeploymentPlans and
+// applies them to a ReplicaHost, and reconciles after a restart.
+//
+// Every operation persists the desired state first (one transaction), then
+// applies it; after a crash, Reconcile() makes reality match again.
+//
+// Targets (start/stop/scale/undeploy/status/call): a deployment id
+// "<module id>/<group>", or a module id meaning all its deployments,
+// optionally narrowed by a group. Thread-safe: operations are serialised.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/engine.h"
+#include "platform/config.h"
+#include "platform/events.h"
+#include "platform/home.h"
+#include "platform/log_hub.h"
+#include "platform/manifest.h"
+#include "platform/replica_host.h"
+#include "platform/spec.h"
+#include "platform/state_store.h"
+
+namespace arcella::platform {
+
+class BlobStore;
+
+struct ModuleInfo {
+  ModuleRecord record;
+  ComponentManifest manifest;
+  std::vector<engine::ImportDesc> imports;  // core modules only
+  std::vector<engine::ExportDesc> exports;
+  std::vector<std::string> deployments;     // ids
+};
+
+struct DeploymentView {
+  DeploymentRecord record;
+  DeploymentSpec spec;
+  State state = State::kResolved;       // aggregate
+  std::vector<ReplicaStatus> replicas;  // by index (empty while stopped)
+  std::string error;                    // why it cannot run, if so
+};
+
+class Platform {
+ public:
+  // Opens the state database and blob store under `home` (which must exist).
+  // `events` and `logs` must outlive the platform.
+  static Result<std::unique_ptr<Platform>> Open(const Home& home, const Config& config,
+                                                EventBus* events, LogHub* logs);
+  ~Platform();
+
+  // Compiles and applies every deployment to its desired state (after start).
+  // Problems with single deployments are logged and leave them failed.
+  Status Reconcile();
+
+  using Progress = std::function<void(const std::string& stage)>;
+  // Installs a binary (core module or component). Manifest: `manifest_text`
+  // if non-empty, else NAME.component.toml beside the file, else the file
+  // name name@version.wasm. AOT compilation happens here. AlreadyExists
+  // unless `force` (which keeps the module's deployments and restarts them).
+  Result<ModuleInfo> Install(const std::string& path, bool force, const std::string& manifest_text,
+                             const Progress& progress = {});
+  Result<std::vector<ModuleRecord>> ListModules();
+  Result<ModuleInfo> Inspect(const std::string& module_id);
+  // FailedPrecondition naming the deployments while deployed.
+  Status RemoveModule(const std::string& module_id);
+
+  // Creates a deployment (stopped). `origin` names the source in errors.
+  Result<DeploymentView> Deploy(const DeploymentSpec& spec, KeyStyle style,
+                                const std::string& origin);
+  Result<std::vector<DeploymentView>> Start(const std::string& target, const std::string& group);
+  Result<std::vector<DeploymentView>> Stop(const std::string& target, const std::string& group);
+  Result<std::vector<DeploymentView>> Scale(const std::string& target, const std::string& group,
+                                            uint32_t replicas);
+  Result<std::vector<std::string>> Undeploy(const std::string& target, const std::string& group);
+  // All deployments, or those selected by target (empty: all).
+  Result<std::vector<DeploymentView>> StatusOf(const std::string& target = "");
+  Result<CallResult> Call(const std::string& target, const std::string& export_name,
+                          const std::vector<std::string>& args);
+
+  // Stops every replica (gracefully) and refuses further operations.
+  void Shutdown();
+
+  const Config& config() const { return config_; }
+  LogHub* logs() const { return logs_; }
+  EventBus* events() const { return events_; }
+
+ private:
+  Platform(Home home, Config config, std::unique_ptr<StateStore> store,
+           std::unique_ptr<BlobStore> blobs, EventBus* events, LogHub* logs);
+
+  Result<std::vector<DeploymentRecord>> Select(const std::string& target, const std::string& group);
+  Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m,
+                                                               engine::Metering metering);
+  Result<DeploymentPlan> PlanFor(const DeploymentRecord& d, const DeploymentSpec& spec);
+  Status ApplyRecord(const DeploymentRecord& d);
+  DeploymentView ViewOf(const DeploymentRecord& d);
+  void Publish(const std::string& kind, const std::string& id, const std::string& state,
+               const std::string& message = "");
+
+  Home home_;
+  Config config_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<BlobStore> blobs_;
+  EventBus* events_;
+  LogHub* logs_;
+  std::unique_ptr<ReplicaHost> host_;
+  std::recursive_mutex mu_;
+  bool shut_down_ = false;
+  // (hash, metering) -> compiled module
+  std::map<std::pair<std::string, int>, std::shared_ptr<const engine::Module>> compiled_;
+  // deployment id -> why it could not be applied
+  std::map<std::string, std::string> errors_;
+};
+
+}  // namespace arcella::platform
