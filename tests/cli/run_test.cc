@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -83,6 +84,13 @@ class RecordingHandler : public alme::Handler {
       r->Stream({{"replica", "h@0.1.0/web#1"}, {"stream", "stderr"}, {"ts_ms", 2}, {"line", "oops"}});
       return r->Finish({{"lines", 2}});
     }
+    if (method == "events.watch") {
+      r->Stream({{"ts_ms", 1000}, {"kind", "deployment"}, {"id", "h@0.1.0/web"}, {"state", "starting"}});
+      r->Stream({{"ts_ms", 2000}, {"kind", "replica"}, {"id", "h@0.1.0/web#0"}, {"state", "failed"},
+                 {"message", "exit code 1"}});
+      return r->Finish({{"cancelled", true}});  // the real watch runs until cancelled
+    }
+    if (method == "daemon.shutdown") return r->Finish({{"shutting_down", true}});
     r->Fail(ErrorCode::kUnknownMethod, "unknown method " + method);
   }
 
@@ -159,8 +167,9 @@ TEST_F(CliServerTest, DaemonErrorsMapToExitCodes) {
   Output trap = Cli({"call", "calc@1.0.0", "boom"});
   EXPECT_EQ(trap.code, kExitTrapped);
   EXPECT_EQ(trap.err, "arcella-cli: unreachable in boom\n");
-  Output unk = Cli({"events"});  // the test handler does not know events.watch
+  Output unk = Cli({"list"});  // the test handler does not know module.list
   EXPECT_EQ(unk.code, kExitError);
+  EXPECT_EQ(unk.err, "arcella-cli: unknown method module.list\n");
 }
 
 TEST_F(CliServerTest, StatusTableAndJson) {
@@ -186,14 +195,35 @@ TEST_F(CliServerTest, LogsStreamAndCall) {
   EXPECT_EQ(reqs.back().params, (Json{{"target", "calc@1.0.0"}, {"export", "add"}, {"args", {"1", "-2"}}}));
 }
 
+TEST_F(CliServerTest, EventsPingShutdown) {
+  Output e = Cli({"events"});
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("  deployment  h@0.1.0/web  starting\n"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("  replica  h@0.1.0/web#0  failed  exit code 1\n"), std::string::npos) << e.out;
+  Output ej = Cli({"--json", "events"});
+  EXPECT_EQ(std::count(ej.out.begin(), ej.out.end(), '\n'), 3);  // 2 items + the result
+  Output p = Cli({"ping"});
+  EXPECT_EQ(p.out, "arcella 0.1.0 (protocol 1), pid 1, up 5ms\n");
+  EXPECT_EQ(Cli({"shutdown"}).out, "daemon shutting down\n");
+  EXPECT_EQ(handler_->Requests().back().method, "daemon.shutdown");
+}
+
 // The built binary, as a user runs it: exit status, stdout, stderr.
 struct Proc {
   int code;
   std::string out, err;
 };
+// $ARCELLA_CLI_BIN, else arcella-cli beside this test binary (the build dir).
+std::string CliBin() {
+  if (const char* b = getenv("ARCELLA_CLI_BIN"); b != nullptr && *b != '\0') return b;
+  std::error_code ec;
+  auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "arcella-cli";
+  return !ec && std::filesystem::exists(beside) ? beside.string() : "";
+}
+
 Proc RunBinary(const std::string& args, const std::string& env = "") {
-  const char* bin = getenv("ARCELLA_CLI_BIN");
-  if (bin == nullptr) return {-1, "", "ARCELLA_CLI_BIN is not set"};
+  std::string bin = CliBin();
+  if (bin.empty()) return {-1, "", "arcella-cli not found (set ARCELLA_CLI_BIN)"};
   std::string dir = test::TempDir("cli-proc");
   std::string cmd = env + " " + bin + " " + args + " >" + dir + "/out 2>" + dir + "/err";
   int st = system(cmd.c_str());
@@ -209,7 +239,7 @@ Proc RunBinary(const std::string& args, const std::string& env = "") {
 }
 
 TEST_F(CliServerTest, SeedQuickStartVerbatimWithTheBinary) {
-  if (!getenv("ARCELLA_CLI_BIN")) GTEST_SKIP() << "ARCELLA_CLI_BIN not set";
+  if (CliBin().empty()) GTEST_SKIP() << "arcella-cli not built (set ARCELLA_CLI_BIN)";
   std::ofstream(home_ + "/http-logger.wasm") << "x";
   const std::string env = "cd " + home_ + " && ARCELLA_HOME=" + home_;
   const std::vector<std::pair<std::string, std::string>> lines = {
@@ -238,7 +268,7 @@ TEST_F(CliServerTest, SeedQuickStartVerbatimWithTheBinary) {
 }
 
 TEST(CliProcess, DaemonNotRunning) {
-  if (!getenv("ARCELLA_CLI_BIN")) GTEST_SKIP() << "ARCELLA_CLI_BIN not set";
+  if (CliBin().empty()) GTEST_SKIP() << "arcella-cli not built (set ARCELLA_CLI_BIN)";
   Proc p = RunBinary("--socket /nonexistent/arcella/alme status");
   EXPECT_EQ(p.code, kExitUnreachable);
   EXPECT_EQ(p.out, "");
@@ -259,7 +289,7 @@ TEST(CliProcess, DaemonNotRunning) {
 }
 
 TEST(CliProcess, UsageErrorsExitTwo) {
-  if (!getenv("ARCELLA_CLI_BIN")) GTEST_SKIP() << "ARCELLA_CLI_BIN not set";
+  if (CliBin().empty()) GTEST_SKIP() << "arcella-cli not built (set ARCELLA_CLI_BIN)";
   for (const char* args : {"", "nosuchcommand", "deploy", "scale a@1.0.0", "deploy a@1.0.0 --isolation x"}) {
     Proc p = RunBinary(args);
     EXPECT_EQ(p.code, kExitUsage) << args;
