@@ -55,6 +55,7 @@ std::string UptimeOf(const Json& j) {
 }
 
 size_t ReadyReplicas(const Json& d) {
+  if (auto ready = UInt(d, "ready")) return *ready;  // the daemon's own count, if sent
   size_t n = 0;
   for (const Json& r : Arr(d, "replicas_detail"))
     if (Str(r, "state") == "active") ++n;
@@ -207,7 +208,7 @@ std::string FormatStreamItem(const std::string& command, const Json& item) {
   if (command == "events") {
     std::string line = Ts(item) + "  " + Str(item, "kind") + "  " + Str(item, "id") + "  " +
                        Str(item, "state");
-    if (item.is_object() && item.contains("message")) line += "  " + Str(item, "message");
+    if (std::string msg = Str(item, "message"); msg != "-" && !msg.empty()) line += "  " + msg;
     return line + "\n";
   }
   return item.dump() + "\n";

@@ -82,6 +82,8 @@ TEST(Format, StatusShowsFailedReplicasWithoutVerbose) {
   EXPECT_NE(s.find("a@1.0.0/default  a@1.0.0  default  failed  1/2       worker\n"), std::string::npos) << s;
   EXPECT_NE(s.find("  #1       failed  3         1     trap: out of fuel in run\n"), std::string::npos) << s;
   EXPECT_EQ(FormatStatus(Json{{"deployments", Json::array()}}, false), "no deployments\n");
+  r["deployments"][0]["ready"] = 2;  // the daemon's count wins when sent
+  EXPECT_NE(FormatStatus(r, false).find("failed  2/2"), std::string::npos);
 }
 
 TEST(Format, ModuleList) {
@@ -148,6 +150,9 @@ TEST(Format, StreamItems) {
   std::string e = FormatStreamItem("events", Json{{"ts_ms", 1000}, {"kind", "replica"}, {"id", "a#0"},
                                                   {"state", "failed"}, {"message", "exit 1"}});
   EXPECT_NE(e.find("  replica  a#0  failed  exit 1\n"), std::string::npos) << e;
+  std::string quiet = FormatStreamItem("events", Json{{"kind", "deployment"}, {"id", "d"}, {"state", "active"},
+                                                      {"message", ""}});
+  EXPECT_EQ(quiet, "-  deployment  d  active\n");  // no trailing blanks for an empty message
 }
 
 TEST(Format, SizesAndUptimes) {
