@@ -23,8 +23,14 @@ inline std::string Bin(const char* env, const char* fallback) {
   const char* p = getenv(env);
   return p ? p : fallback;
 }
-inline std::string DaemonBin() { return Bin("ARCELLA_BIN", "arcella"); }
-inline std::string CliBin() { return Bin("ARCELLA_CLI_BIN", "arcella-cli"); }
+#ifndef ARCELLA_BIN_PATH
+#define ARCELLA_BIN_PATH "arcella"
+#endif
+#ifndef ARCELLA_CLI_BIN_PATH
+#define ARCELLA_CLI_BIN_PATH "arcella-cli"
+#endif
+inline std::string DaemonBin() { return Bin("ARCELLA_BIN", ARCELLA_BIN_PATH); }
+inline std::string CliBin() { return Bin("ARCELLA_CLI_BIN", ARCELLA_CLI_BIN_PATH); }
 
 struct CmdResult {
   int code = -1;
