@@ -11,6 +11,8 @@ JOBS=${JOBS:-$(nproc)}
 "$ROOT/scripts/bootstrap.sh"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$JOBS"
+# Every fuzz target (clang, libFuzzer) replays its corpus: a regression check.
+"$ROOT/scripts/fuzz.sh"
 # Tests run with their own ARCELLA_HOME under the build tree, never ~/.arcella.
 export ARCELLA_HOME="$BUILD/test-home"
 mkdir -p "$ARCELLA_HOME"
