@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -83,10 +84,15 @@ class Module {
          std::shared_ptr<ModuleBackend> backend);
   const std::shared_ptr<ModuleBackend>& backend() const { return backend_; }
   const Layout& layout() const { return layout_; }
-  // Index of `name` in layout().exports, or -1.
+  // Index of `name` in layout().exports, or -1. O(1).
   int64_t InternalExportIndex(std::string_view name) const;
 
  private:
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using NameIndex = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
   Tier tier_;
   Metering metering_;
   std::string hash_;
@@ -95,6 +101,8 @@ class Module {
   std::vector<std::string> func_names_;
   Layout layout_;
   std::shared_ptr<ModuleBackend> backend_;
+  NameIndex export_index_;    // name -> index in exports_
+  NameIndex internal_index_;  // name -> index in layout_.exports
 };
 
 class Instance;
@@ -169,6 +177,22 @@ struct CallOutcome {
   bool ok() const { return !trap.has_value(); }
 };
 
+// A function export resolved once by Instance::GetFunc, for repeated calls
+// through Instance::Invoke without a name lookup or allocation. A plain
+// value; valid while the instance that made it lives, usable only with it.
+class FuncHandle {
+ public:
+  FuncHandle() = default;
+  bool valid() const { return type_ != nullptr; }
+  const FuncType& type() const { return *type_; }  // only if valid()
+
+ private:
+  friend class Instance;
+  const Instance* owner_ = nullptr;
+  const FuncType* type_ = nullptr;
+  uint32_t export_index_ = 0;  // in module().layout().exports
+};
+
 class Instance : public std::enable_shared_from_this<Instance> {
  public:
   // Links imports through `linker`, instantiates (data/elem segments, start
@@ -182,6 +206,17 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // Calls export `name`. Wrong name or argument types -> error Status.
   // A trap -> outcome.trap. The instance stays usable after a trap.
   Result<CallOutcome> Call(std::string_view name, std::span<const Value> args);
+
+  // Fast path. GetFunc resolves function export `name` once (NotFound /
+  // InvalidArgument like Call). Invoke then calls it with no lookup and no
+  // allocation: `args` must match type().params and `results` must have
+  // type().results.size() elements (written on success, types set); a
+  // mismatch, or a FuncHandle of another instance, returns a kHostError trap
+  // before any guest code runs. Deadlines, fuel and Interrupt() apply as in
+  // Call. Same thread rules as Call.
+  Result<FuncHandle> GetFunc(std::string_view name) const;
+  std::optional<Trap> Invoke(const FuncHandle& func, std::span<const Value> args,
+                             std::span<Value> results);
 
   Result<Value> GetGlobal(std::string_view export_name) const;
   Status SetGlobal(std::string_view export_name, const Value& v);

@@ -1,7 +1,6 @@
 // Instance: import resolution, metering (fuel, deadlines, interrupts), calls.
 #include <atomic>
 #include <climits>
-#include <deque>
 #include <mutex>
 
 #include "engine/backend.h"
@@ -15,7 +14,7 @@ void* Caller::user_data() { return instance().user_data(); }
 // Engine-internal state of an instance: bound host functions (owned copies)
 // and metering.
 struct Instance::MeterState {
-  std::deque<HostFunc> host_funcs;                    // stable addresses
+  std::vector<HostFunc> host_funcs;  // reserved up front: addresses stay stable
   std::vector<std::shared_ptr<Instance>> linked;      // keep importees alive
   int64_t fuel_export = -1;
   int64_t interrupt_export = -1;
@@ -66,6 +65,38 @@ bool LimitsMatch(const Limits& actual, const Limits& required) {
 
 class MeteringAccess {
  public:
+  // Runs function export `idx` (args already checked, results presized with
+  // their types) under the instance's deadline, and names the trapping
+  // function. No syscall or lock unless a deadline is set.
+  static std::optional<Trap> RunExport(Instance& inst, uint32_t idx, std::span<const Value> args,
+                                       std::span<Value> results) {
+    Instance::MeterState& m = *inst.meter_;
+    InstanceBackend* b = inst.backend_.get();
+    uint64_t token = 0;
+    if (inst.options_.limits.deadline.count() > 0 && m.interrupt_export >= 0) {
+      m.deadline_fired.store(false);
+      auto when = DeadlineWatchdog::Clock::now() + inst.options_.limits.deadline;
+      auto flag = static_cast<uint32_t>(m.interrupt_export);
+      token = DeadlineWatchdog::Get().Arm(when, [&m, b, flag] {
+        m.deadline_fired.store(true);
+        b->SetInterruptFlag(flag, 1);
+      });
+    }
+    std::optional<BackendTrap> trap = b->Call(idx, args, results);
+    if (token) {
+      DeadlineWatchdog::Get().Cancel(token);
+      if (m.deadline_fired.exchange(false) && !m.user_interrupt.load())
+        b->SetInterruptFlag(static_cast<uint32_t>(m.interrupt_export), 0);
+    }
+    if (!trap) return std::nullopt;
+    Trap t = std::move(trap->trap);
+    const Module& mod = *inst.module_;
+    if (t.function.empty() && trap->func_index >= static_cast<int64_t>(mod.layout().func_shift))
+      t.function =
+          mod.FunctionName(static_cast<uint32_t>(trap->func_index - mod.layout().func_shift));
+    return t;
+  }
+
   // The host side of the "arcella_rt.check" import.
   static std::optional<Trap> Check(Instance& inst) {
     auto& m = *inst.meter_;
@@ -133,10 +164,18 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
   std::vector<BoundImport> bound(layout.imports.size());
   std::vector<std::string> problems;
   Instance* self = inst.get();
+  size_t func_imports = 0;
+  for (const ImportDesc& imp : layout.imports)
+    if (imp.desc.kind == ExternKind::kFunc) ++func_imports;
+  m.host_funcs.reserve(func_imports);  // at most one per function import: no reallocation
+  const auto& host_funcs = linker.funcs();
   for (size_t i = 0; i < layout.imports.size(); ++i) {
     const ImportDesc& imp = layout.imports[i];
     BoundImport& b = bound[i];
-    std::string what = imp.module + "." + imp.name + " (" + DescribeExtern(imp.desc) + ")";
+    // Built only for error messages.
+    auto what_fn = [&imp] {
+      return imp.module + "." + imp.name + " (" + DescribeExtern(imp.desc) + ")";
+    };
     if (imp.module == kMeterModule && imp.name == kMeterCheck) {
       m.host_funcs.push_back([self](Caller&, std::span<const Value>, std::span<Value>) {
         return MeteringAccess::Check(*self);
@@ -146,13 +185,18 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
       continue;
     }
     const Linker::HostEntry* host = nullptr;
-    for (const auto& f : linker.funcs())
-      if (f.module == imp.module && f.name == imp.name) host = &f;
+    for (size_t k = host_funcs.size(); k-- > 0;) {  // the last definition wins
+      const auto& f = host_funcs[k];
+      if (f.name == imp.name && f.module == imp.module) {
+        host = &f;
+        break;
+      }
+    }
     if (host) {
       if (imp.desc.kind != ExternKind::kFunc) {
-        problems.push_back(what + ": host defines a function");
+        problems.push_back(what_fn() + ": host defines a function");
       } else if (!(host->type == imp.desc.func)) {
-        problems.push_back(what + ": host function has type " + host->type.ToString());
+        problems.push_back(what_fn() + ": host function has type " + host->type.ToString());
       } else {
         if (module->metering() == Metering::kNone) {
           m.host_funcs.push_back(host->fn);
@@ -173,21 +217,25 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
       continue;
     }
     std::shared_ptr<Instance> from;
-    for (const auto& e : linker.instances())
-      if (e.module == imp.module) from = e.instance;
+    for (size_t k = linker.instances().size(); k-- > 0;) {  // the last definition wins
+      if (linker.instances()[k].module == imp.module) {
+        from = linker.instances()[k].instance;
+        break;
+      }
+    }
     const ExportDesc* exp = from ? from->module().FindExport(imp.name) : nullptr;
     if (!exp) {
-      problems.push_back(what + ": unresolved");
+      problems.push_back(what_fn() + ": unresolved");
       continue;
     }
     if (exp->desc.kind != imp.desc.kind) {
-      problems.push_back(what + ": " + imp.module + " exports a " +
+      problems.push_back(what_fn() + ": " + imp.module + " exports a " +
                          ExternKindName(exp->desc.kind));
       continue;
     }
     if (imp.desc.kind == ExternKind::kFunc) {
       if (!(exp->desc.func == imp.desc.func)) {
-        problems.push_back(what + ": export has type " + exp->desc.func.ToString());
+        problems.push_back(what_fn() + ": export has type " + exp->desc.func.ToString());
         continue;
       }
       std::string name = imp.name;
@@ -207,7 +255,7 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
       continue;
     }
     if (from->module().tier() != module->tier()) {
-      problems.push_back(what + ": cannot share a " + ExternKindName(imp.desc.kind) +
+      problems.push_back(what_fn() + ": cannot share a " + ExternKindName(imp.desc.kind) +
                          " across tiers (" + TierName(from->module().tier()) + " vs " +
                          TierName(module->tier()) + ")");
       continue;
@@ -215,7 +263,7 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
     int64_t from_idx = from->module().InternalExportIndex(imp.name);
     if (imp.desc.kind == ExternKind::kGlobal) {
       if (exp->desc.value_type != imp.desc.value_type || exp->desc.mut != imp.desc.mut) {
-        problems.push_back(what + ": export is " + DescribeExtern(exp->desc));
+        problems.push_back(what_fn() + ": export is " + DescribeExtern(exp->desc));
         continue;
       }
     } else if (imp.desc.kind == ExternKind::kMemory || imp.desc.kind == ExternKind::kTable) {
@@ -226,7 +274,7 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
       }
       if ((imp.desc.kind == ExternKind::kTable && exp->desc.value_type != imp.desc.value_type) ||
           !LimitsMatch(actual, imp.desc.limits)) {
-        problems.push_back(what + ": incompatible limits or type");
+        problems.push_back(what_fn() + ": incompatible limits or type");
         continue;
       }
     }
@@ -263,7 +311,7 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
   return inst;
 }
 
-Result<CallOutcome> Instance::Call(std::string_view name, std::span<const Value> args) {
+Result<FuncHandle> Instance::GetFunc(std::string_view name) const {
   int64_t idx = module_->InternalExportIndex(name);
   const ExportDesc* user = module_->FindExport(name);
   if (idx < 0 || !user) return Status::NotFound("no export named \"" + std::string(name) + "\"");
@@ -271,7 +319,32 @@ Result<CallOutcome> Instance::Call(std::string_view name, std::span<const Value>
   if (exp.desc.kind != ExternKind::kFunc)
     return Status::InvalidArgument("export \"" + std::string(name) + "\" is a " +
                                    ExternKindName(exp.desc.kind) + ", not a function");
-  const FuncType& ft = exp.desc.func;
+  FuncHandle f;
+  f.owner_ = this;
+  f.type_ = &exp.desc.func;
+  f.export_index_ = static_cast<uint32_t>(idx);
+  return f;
+}
+
+std::optional<Trap> Instance::Invoke(const FuncHandle& func, std::span<const Value> args,
+                                     std::span<Value> results) {
+  if (func.owner_ != this || func.type_ == nullptr)
+    return Trap{TrapKind::kHostError, "", "Invoke: the FuncHandle belongs to another instance", 0};
+  const FuncType& ft = *func.type_;
+  bool ok = args.size() == ft.params.size() && results.size() == ft.results.size();
+  for (size_t i = 0; ok && i < args.size(); ++i) ok = args[i].type == ft.params[i];
+  if (!ok)
+    return Trap{TrapKind::kHostError, "",
+                "Invoke: function has type " + ft.ToString() + ", called with " + TypesOf(args) +
+                    " and " + std::to_string(results.size()) + " result slot(s)",
+                0};
+  for (size_t i = 0; i < results.size(); ++i) results[i].type = ft.results[i];
+  return MeteringAccess::RunExport(*this, func.export_index_, args, results);
+}
+
+Result<CallOutcome> Instance::Call(std::string_view name, std::span<const Value> args) {
+  ARCELLA_ASSIGN_OR_RETURN(FuncHandle f, GetFunc(name));
+  const FuncType& ft = *f.type_;
   bool types_ok = args.size() == ft.params.size();
   for (size_t i = 0; types_ok && i < args.size(); ++i) types_ok = ValueMatches(args[i], ft.params[i]);
   if (!types_ok)
@@ -280,32 +353,8 @@ Result<CallOutcome> Instance::Call(std::string_view name, std::span<const Value>
   CallOutcome out;
   out.results.resize(ft.results.size());
   for (size_t i = 0; i < ft.results.size(); ++i) out.results[i].type = ft.results[i];
-
-  MeterState& m = *meter_;
-  uint64_t token = 0;
-  if (options_.limits.deadline.count() > 0 && m.interrupt_export >= 0) {
-    m.deadline_fired.store(false);
-    auto when = DeadlineWatchdog::Clock::now() + options_.limits.deadline;
-    InstanceBackend* b = backend_.get();
-    auto flag = static_cast<uint32_t>(m.interrupt_export);
-    token = DeadlineWatchdog::Get().Arm(when, [&m, b, flag] {
-      m.deadline_fired.store(true);
-      b->SetInterruptFlag(flag, 1);
-    });
-  }
-  std::optional<BackendTrap> trap = backend_->Call(static_cast<uint32_t>(idx), args, out.results);
-  if (token) {
-    DeadlineWatchdog::Get().Cancel(token);
-    if (m.deadline_fired.exchange(false) && !m.user_interrupt.load())
-      backend_->SetInterruptFlag(static_cast<uint32_t>(m.interrupt_export), 0);
-  }
-  if (trap) {
-    out.results.clear();
-    out.trap = std::move(trap->trap);
-    if (out.trap->function.empty() && trap->func_index >= static_cast<int64_t>(module_->layout().func_shift))
-      out.trap->function =
-          module_->FunctionName(static_cast<uint32_t>(trap->func_index - module_->layout().func_shift));
-  }
+  out.trap = MeteringAccess::RunExport(*this, f.export_index_, args, out.results);
+  if (out.trap) out.results.clear();
   return out;
 }
 

@@ -22,18 +22,22 @@ Module::Module(Tier tier, Metering metering, std::string hash, std::vector<Impor
       exports_(std::move(exports)),
       func_names_(std::move(func_names)),
       layout_(std::move(layout)),
-      backend_(std::move(backend)) {}
+      backend_(std::move(backend)) {
+  // Export names are unique (validated), so the first index wins anyway.
+  for (size_t i = 0; i < exports_.size(); ++i)
+    export_index_.emplace(exports_[i].name, static_cast<uint32_t>(i));
+  for (size_t i = 0; i < layout_.exports.size(); ++i)
+    internal_index_.emplace(layout_.exports[i].name, static_cast<uint32_t>(i));
+}
 
 const ExportDesc* Module::FindExport(std::string_view name) const {
-  for (const auto& e : exports_)
-    if (e.name == name) return &e;
-  return nullptr;
+  auto it = export_index_.find(name);
+  return it == export_index_.end() ? nullptr : &exports_[it->second];
 }
 
 int64_t Module::InternalExportIndex(std::string_view name) const {
-  for (size_t i = 0; i < layout_.exports.size(); ++i)
-    if (layout_.exports[i].name == name) return static_cast<int64_t>(i);
-  return -1;
+  auto it = internal_index_.find(name);
+  return it == internal_index_.end() ? -1 : static_cast<int64_t>(it->second);
 }
 
 std::string Module::FunctionName(uint32_t index) const {

@@ -38,6 +38,9 @@ int arcella_rt_addr_in_memory(uintptr_t addr);
 /* Number of live memory reservations (for tests). */
 size_t arcella_rt_live_memories(void);
 
+/* Number of freed reservations kept for reuse (at most 64; for tests). */
+size_t arcella_rt_pooled_memories(void);
+
 /* Frees the boxes of funcrefs whose module_instance lies in [base, base+size)
  * (called when an instance is freed). */
 void arcella_funcref_release(const void* base, size_t size);
