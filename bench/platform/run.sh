@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Platform benchmark: one command, not part of the tests.
-#   bench/platform/run.sh [--requests N] [--clients C] [--replicas R] [--json FILE]
+#   bench/platform/run.sh [--requests N] [--clients C] [--replicas R] [--rounds K] [--json FILE]
 # Builds arcella, arcella-cli, alme_bench and the examples into $BUILD_DIR
-# (default <repo>/build), starts a real daemon in a temporary ARCELLA_HOME,
-# installs and deploys examples/http-logger (a small reactor) with
-# arcella-cli, runs alme_bench (ALME round trips, scale 1 -> 1000 -> 1,
+# (default <repo>/build; NO_BUILD=1 skips the build), starts a real daemon
+# in a temporary ARCELLA_HOME, installs and deploys examples/http-logger (a
+# small reactor) with arcella-cli, runs alme_bench (ALME round trips, scale 1 -> 1000 -> 1,
 # start/stop 0 -> 1000 -> 0, status with 1000 replicas, calls, daemon RSS)
 # and stops the daemon. See bench/README.md, section "Platform".
 set -euo pipefail
@@ -13,16 +13,20 @@ repo="$(cd "$here/../.." && pwd)"
 build="${BUILD_DIR:-$repo/build}"
 jobs="${JOBS:-2}"
 
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-echo "building arcella, arcella-cli, alme_bench and the examples in $build ..." >&2
-log="$build/platform-bench-build.log"
-if ! cmake --build "$build" -j"$jobs" --target arcella arcella-cli alme_bench examples \
-    >"$log" 2>&1; then
-  tail -40 "$log" >&2
-  echo "platform bench: build failed (full log: $log)" >&2
-  exit 1
+if [ -n "${NO_BUILD:-}" ]; then
+  echo "NO_BUILD is set: using the binaries already in $build" >&2
+else
+  if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  echo "building arcella, arcella-cli, alme_bench and the examples in $build ..." >&2
+  log="$build/platform-bench-build.log"
+  if ! cmake --build "$build" -j"$jobs" --target arcella arcella-cli alme_bench examples \
+      >"$log" 2>&1; then
+    tail -40 "$log" >&2
+    echo "platform bench: build failed (full log: $log)" >&2
+    exit 1
+  fi
 fi
 
 ARCELLA="$build/arcella"
