@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "platform/value_text.h"
+#include "engine/value_text.h"
 
 namespace arcella::platform {
 namespace {
@@ -267,14 +267,14 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
                             export_name + "\" (functions: " + (names.empty() ? "none" : names) +
                             ")");
   }
-  ARCELLA_ASSIGN_OR_RETURN(auto values, ParseArgs(export_name, fn->desc.func, args));
+  ARCELLA_ASSIGN_OR_RETURN(auto values, engine::ParseArgs(export_name, fn->desc.func, args));
   if (!chosen)
     return Status::FailedPrecondition("deployment " + id + " has no active replica");
   ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->Call(export_name, values));
   CallResult res;
   res.replica = chosen->name();
   res.trap = out.trap;
-  for (const auto& v : out.results) res.results.push_back(FormatValue(v));
+  for (const auto& v : out.results) res.results.push_back(engine::FormatValue(v));
   return res;
 }
 

@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "tools/cli_values.h"
+#include "engine/value_text.h"
+#include "platform/manifest.h"
 #include "wasi/wasi.h"
 
 namespace arcella::tools {
@@ -62,7 +63,7 @@ Status ParsePreopen(const std::string& spec, bool read_only, wasi::WasiConfig* c
 }
 
 // Returns -1 on success, else the exit code for a usage error.
-int ParseArgs(int argc, char** argv, RunOptions* o) {
+int ParseCommandLine(int argc, char** argv, RunOptions* o) {
   int i = 1;
   auto need = [&](const std::string& opt) -> std::optional<std::string> {
     if (i + 1 >= argc) return std::nullopt;
@@ -101,24 +102,24 @@ int ParseArgs(int argc, char** argv, RunOptions* o) {
       o->wasi.env.emplace_back(v->substr(0, e), v->substr(e + 1));
     } else if (name == "--fuel") {
       if (!(v = value())) return Usage("--fuel needs a number");
-      auto f = ParseValue(engine::ValType::kI64, *v);
+      auto f = engine::ParseValue(engine::ValType::kI64, *v);
       if (!f.ok() || static_cast<int64_t>(f->i64) < 0)
         return Usage("--fuel \"" + *v + "\": expected a non-negative integer");
       o->fuel = f->i64;
     } else if (name == "--max-memory") {
       if (!(v = value())) return Usage("--max-memory needs a size");
-      auto s = ParseSize(*v);
+      auto s = platform::ParseByteSize(*v);
       if (!s.ok()) return Usage("--max-memory: " + s.status().message());
       o->max_memory = *s;
     } else if (name == "--max-stack") {
       if (!(v = value())) return Usage("--max-stack needs a number");
-      auto s = ParseValue(engine::ValType::kI32, *v);
+      auto s = engine::ParseValue(engine::ValType::kI32, *v);
       if (!s.ok() || s->i32 == 0 || static_cast<int32_t>(s->i32) < 0)
         return Usage("--max-stack \"" + *v + "\": expected a positive integer");
       o->max_stack = s->i32;
     } else if (name == "--timeout") {
       if (!(v = value())) return Usage("--timeout needs a duration");
-      auto d = ParseDuration(*v);
+      auto d = platform::ParseDuration(*v);
       if (!d.ok()) return Usage("--timeout: " + d.status().message());
       o->timeout = *d;
     } else if (name == "--tier") {
@@ -150,7 +151,7 @@ int ReportTrap(const engine::Trap& trap, const std::string& what) {
 
 int RunCommand(int argc, char** argv) {
   RunOptions o;
-  if (int rc = ParseArgs(argc, argv, &o); rc >= 0) return rc;
+  if (int rc = ParseCommandLine(argc, argv, &o); rc >= 0) return rc;
 
   std::ifstream in(o.file, std::ios::binary);
   if (!in) {
@@ -240,29 +241,18 @@ int RunCommand(int argc, char** argv) {
             o.file.c_str(), o.invoke->c_str(), names.empty() ? "none" : names.c_str());
     return kExitLoadError;
   }
-  const auto& params = fn->desc.func.params;
-  if (o.args.size() != params.size()) {
-    fprintf(stderr, "arcella run: %s has type %s: expected %zu argument(s), got %zu\n",
-            o.invoke->c_str(), fn->desc.func.ToString().c_str(), params.size(), o.args.size());
+  auto args = engine::ParseArgs(*o.invoke, fn->desc.func, o.args);
+  if (!args.ok()) {
+    fprintf(stderr, "arcella run: %s\n", args.status().message().c_str());
     return kExitUsage;
   }
-  std::vector<engine::Value> args;
-  for (size_t k = 0; k < params.size(); ++k) {
-    auto v = ParseValue(params[k], o.args[k]);
-    if (!v.ok()) {
-      fprintf(stderr, "arcella run: argument %zu of %s: %s\n", k + 1, o.invoke->c_str(),
-              v.status().message().c_str());
-      return kExitUsage;
-    }
-    args.push_back(*v);
-  }
-  auto out = (*inst)->Call(*o.invoke, args);
+  auto out = (*inst)->Call(*o.invoke, *args);
   if (!out.ok()) {
     fprintf(stderr, "arcella run: %s\n", out.status().message().c_str());
     return kExitLoadError;
   }
   if (out->trap) return ReportTrap(*out->trap, *o.invoke);
-  for (const auto& r : out->results) printf("%s\n", FormatValue(r).c_str());
+  for (const auto& r : out->results) printf("%s\n", engine::FormatValue(r).c_str());
   return 0;
 }
 

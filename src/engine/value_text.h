@@ -9,7 +9,7 @@
 #include "common/status.h"
 #include "engine/types.h"
 
-namespace arcella::platform {
+namespace arcella::engine {
 
 // A value of `type` from text: i32/i64 decimal (signed or unsigned, `_`
 // separators allowed) or 0x-hex; f32/f64 decimal, "inf", "-inf", "nan";
@@ -25,4 +25,4 @@ std::string FormatValue(const engine::Value& v);
 Result<std::vector<engine::Value>> ParseArgs(std::string_view name, const engine::FuncType& fn,
                                              const std::vector<std::string>& texts);
 
-}  // namespace arcella::platform
+}  // namespace arcella::engine

@@ -1,4 +1,4 @@
-#include "platform/value_text.h"
+#include "engine/value_text.h"
 
 #include <cctype>
 #include <cerrno>
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace arcella::platform {
+namespace arcella::engine {
 namespace {
 
 // Unsigned magnitude and sign of a decimal or 0x-hex integer.
@@ -119,4 +119,4 @@ Result<std::vector<engine::Value>> ParseArgs(std::string_view name, const engine
   return out;
 }
 
-}  // namespace arcella::platform
+}  // namespace arcella::engine
