@@ -12,6 +12,9 @@
 
 namespace arcella::engine {
 
+// Up to this many exports, name lookups scan instead of hashing.
+constexpr size_t kScanExports = 8;
+
 Module::Module(Tier tier, Metering metering, std::string hash, std::vector<ImportDesc> imports,
                std::vector<ExportDesc> exports, std::vector<std::string> func_names, Layout layout,
                std::shared_ptr<ModuleBackend> backend)
@@ -23,19 +26,32 @@ Module::Module(Tier tier, Metering metering, std::string hash, std::vector<Impor
       func_names_(std::move(func_names)),
       layout_(std::move(layout)),
       backend_(std::move(backend)) {
+  // Hash indexes only pay off past a few exports; below that a scan is faster.
   // Export names are unique (validated), so the first index wins anyway.
-  for (size_t i = 0; i < exports_.size(); ++i)
-    export_index_.emplace(exports_[i].name, static_cast<uint32_t>(i));
-  for (size_t i = 0; i < layout_.exports.size(); ++i)
-    internal_index_.emplace(layout_.exports[i].name, static_cast<uint32_t>(i));
+  if (exports_.size() > kScanExports)
+    for (size_t i = 0; i < exports_.size(); ++i)
+      export_index_.emplace(exports_[i].name, static_cast<uint32_t>(i));
+  if (layout_.exports.size() > kScanExports)
+    for (size_t i = 0; i < layout_.exports.size(); ++i)
+      internal_index_.emplace(layout_.exports[i].name, static_cast<uint32_t>(i));
 }
 
 const ExportDesc* Module::FindExport(std::string_view name) const {
+  if (exports_.size() <= kScanExports) {
+    for (const auto& e : exports_)
+      if (e.name == name) return &e;
+    return nullptr;
+  }
   auto it = export_index_.find(name);
   return it == export_index_.end() ? nullptr : &exports_[it->second];
 }
 
 int64_t Module::InternalExportIndex(std::string_view name) const {
+  if (layout_.exports.size() <= kScanExports) {
+    for (size_t i = 0; i < layout_.exports.size(); ++i)
+      if (layout_.exports[i].name == name) return static_cast<int64_t>(i);
+    return -1;
+  }
   auto it = internal_index_.find(name);
   return it == internal_index_.end() ? -1 : static_cast<int64_t>(it->second);
 }

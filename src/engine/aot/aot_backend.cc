@@ -1,5 +1,6 @@
 #include "engine/aot/aot_backend.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -38,7 +39,7 @@ namespace {
 // Host trap details travel beside the longjmp, per thread.
 thread_local std::optional<BackendTrap> t_host_trap;
 
-uint64_t ToSlot(const Value& v) {
+inline uint64_t ToSlot(const Value& v) {
   switch (v.type) {
     case ValType::kI32: return v.i32;
     case ValType::kF32: return v.i32;
@@ -51,7 +52,7 @@ uint64_t ToSlot(const Value& v) {
   return 0;
 }
 
-Value FromSlot(ValType t, uint64_t s) {
+inline Value FromSlot(ValType t, uint64_t s) {
   switch (t) {
     case ValType::kI32: return Value::I32(static_cast<uint32_t>(s));
     case ValType::kF32: return Value::F32Bits(static_cast<uint32_t>(s));
@@ -93,13 +94,6 @@ class AotCaller final : public Caller {
  private:
   std::span<uint8_t> mem_;
   Instance* owner_;
-};
-
-struct SlotBuf {
-  explicit SlotBuf(size_t n) : heap(n > 16 ? n : 0) { p = n > 16 ? heap.data() : local; }
-  uint64_t local[16] = {};
-  std::vector<uint64_t> heap;
-  uint64_t* p;
 };
 
 }  // namespace
@@ -247,12 +241,21 @@ std::optional<BackendTrap> AotInstance::Call(uint32_t export_index, std::span<co
   const FuncType& ft = module_->exports[export_index].desc.func;
   arcella_entry_fn fn = module_->obj->export_fn(export_index);
   if (fn == nullptr) return BackendTrap{Trap{TrapKind::kHostError, "", "not a function export", 0}, -1};
-  SlotBuf buf(std::max({ft.params.size(), ft.results.size(), size_t{1}}));
-  for (size_t i = 0; i < args.size() && i < ft.params.size(); ++i) buf.p[i] = ToSlot(args[i]);
-  int rc = Invoke(fn, buf.p);
+  // Slots on the stack; the heap only for signatures wider than 16.
+  const size_t n = std::max({ft.params.size(), ft.results.size(), size_t{1}});
+  uint64_t local[16];
+  std::unique_ptr<uint64_t[]> heap;
+  uint64_t* slots = local;
+  if (n > 16) {
+    heap.reset(new uint64_t[n]());
+    slots = heap.get();
+  }
+  slots[0] = 0;
+  for (size_t i = 0; i < args.size() && i < ft.params.size(); ++i) slots[i] = ToSlot(args[i]);
+  int rc = Invoke(fn, slots);
   if (rc != 0) return TrapFromCode(rc);
   for (size_t i = 0; i < ft.results.size() && i < results.size(); ++i)
-    results[i] = FromSlot(ft.results[i], buf.p[i]);
+    results[i] = FromSlot(ft.results[i], slots[i]);
   return std::nullopt;
 }
 
