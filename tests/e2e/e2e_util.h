@@ -15,6 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "alme/client.h"
 #include "test_util.h"
 
 namespace arcella::e2e {
@@ -70,6 +73,7 @@ class Daemon {
   pid_t pid() const { return pid_; }
 
   void Start() {
+    fflush(nullptr);  // the child must not flush the test's buffered output again
     pid_ = fork();
     if (pid_ == 0) {
       std::string log = home_ + "/daemon.out";
@@ -112,6 +116,9 @@ class Daemon {
     pid_ = -1;
   }
 
+  // The process was reaped by the caller (e.g. after `arcella-cli shutdown`).
+  void Forget() { pid_ = -1; }
+
   // arcella-cli with this home; `args` is a shell-ready argument string.
   CmdResult Cli(const std::string& args) const {
     return Sh(CliBin() + " --home " + ShellQuote(home_) + " " + args);
@@ -121,5 +128,95 @@ class Daemon {
   std::string home_;
   pid_t pid_ = -1;
 };
+
+// ---- Additions used by the e2e tests (files, JSON, waiting, clients).
+
+using Json = nlohmann::json;
+
+// build/examples (beside build/fixtures), or $ARCELLA_EXAMPLES.
+inline std::string ExamplesDir() {
+  if (const char* e = getenv("ARCELLA_EXAMPLES")) return e;
+  std::string f = test::FixturePath("");
+  while (!f.empty() && f.back() == '/') f.pop_back();
+  return f.substr(0, f.rfind('/')) + "/examples";
+}
+
+inline void CopyFile(const std::string& from, const std::string& to) {
+  auto r = Sh("cp " + ShellQuote(from) + " " + ShellQuote(to));
+  ASSERT_EQ(r.code, 0) << r.out;
+}
+
+inline void WriteText(const std::string& path, const std::string& text) {
+  FILE* f = fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr) << path;
+  fwrite(text.data(), 1, text.size(), f);
+  fclose(f);
+}
+
+inline bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// Every line of `out` that parses as JSON (for `--json` outputs).
+inline std::vector<Json> JsonLines(const std::string& out) {
+  std::vector<Json> v;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t nl = out.find('\n', pos);
+    if (nl == std::string::npos) nl = out.size();
+    std::string line = out.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
+    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded()) v.push_back(std::move(j));
+  }
+  return v;
+}
+
+// Polls `pred` every 50 ms for up to `ms`; true once it holds.
+template <typename Pred>
+bool WaitFor(Pred pred, int ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// An ALME client on the daemon's socket (fails the test if it cannot connect).
+inline std::unique_ptr<alme::Client> Connect(const Daemon& d) {
+  auto c = alme::Client::Connect(d.socket());
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+// One request through a fresh client; the result, or {"error": {code, message}}.
+inline Json Request(const Daemon& d, const std::string& method, const Json& params = Json::object()) {
+  auto c = Connect(d);
+  if (!c) return Json{{"error", {{"code", -1}, {"message", "connect failed"}}}};
+  alme::RemoteError remote{};
+  auto r = c->Call(method, params, &remote);
+  if (r.ok()) return *r;
+  if (remote.code != alme::ErrorCode{})
+    return Json{{"error", {{"code", int(remote.code)}, {"message", remote.message}}}};
+  return Json{{"error", {{"code", -1}, {"message", r.status().message()}}}};
+}
+
+// The desired-and-observed state of every deployment, without pids, times
+// and restart counters: what must survive a daemon restart.
+inline Json StateOf(const Json& status) {
+  Json out = Json::array();
+  for (const auto& d : status.value("deployments", Json::array())) {
+    Json reps = Json::array();
+    for (const auto& r : d.value("replicas_detail", Json::array()))
+      reps.push_back({r.value("index", -1), r.value("state", "")});
+    out.push_back({{"id", d.value("id", "")}, {"replicas", d.value("replicas", 0)},
+                   {"desired", d.value("desired", "")}, {"state", d.value("state", "")},
+                   {"isolation", d.value("isolation", "")}, {"replicas_detail", reps}});
+  }
+  return out;
+}
 
 }  // namespace arcella::e2e
