@@ -359,6 +359,11 @@ void AlmeHandler::Call(const Json& p, const Reply& r) {
   }
   auto out = platform_->Call(target, fn, args);
   if (!out.ok()) return FailWith(r, out.status());
+  // kInterrupted only comes from the platform stopping the replica (stop,
+  // scale down, shutdown) while the call ran: not the guest's fault.
+  if (out->trap && out->trap->kind == engine::TrapKind::kInterrupted)
+    return r->Fail(ErrorCode::kFailedPrecondition,
+                   out->replica + " was stopped during the call (stop, scale down or shutdown)");
   if (out->trap)
     return r->Fail(ErrorCode::kTrapped, out->replica + ": " + out->trap->ToString());
   r->Finish(Json{{"replica", out->replica}, {"results", out->results}});
