@@ -1,6 +1,7 @@
 // The seed README's quick start, verbatim, against a real daemon; then the
 // rest of the module/deployment commands (deploy -f, list, inspect, call,
 // logs, undeploy, remove) and their --json forms.
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -80,6 +81,17 @@ TEST_F(QuickStart, SeedCommandsVerbatim) {
   EXPECT_EQ(st["deployments"][0]["desired"], "stopped");
   EXPECT_EQ(st["deployments"][0]["state"], "resolved") << st.dump();
   EXPECT_EQ(st["deployments"][0]["replicas"], 20);  // the count is kept for the next start
+
+  // install --json: one line per progress item, then the module object.
+  r = Sh("cd " + ShellQuote(work_) + " && " + CliBin() + " --home " + ShellQuote(d.home()) +
+         " --json install --force ./http-logger.wasm 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto lines = JsonLines(r.out);
+  ASSERT_GE(lines.size(), 2u) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), long(lines.size())) << "non-JSON line in:\n" << r.out;
+  EXPECT_TRUE(lines[0].contains("stage")) << r.out;
+  EXPECT_EQ(lines.back()["id"], "http-logger@0.1.0");
+  EXPECT_EQ(lines.back()["deployments"], Json::array({"http-logger@0.1.0/web"}));
 }
 
 TEST_F(QuickStart, DeploymentFileAndTheOtherCommands) {
