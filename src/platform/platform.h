@@ -45,7 +45,7 @@ struct DeploymentView {
   DeploymentRecord record;
   DeploymentSpec spec;
   State state = State::kResolved;       // aggregate
-  std::vector<ReplicaStatus> replicas;  // by index (empty while stopped)
+  std::vector<ReplicaStatus> replicas;  // by index ("resolved" while stopped)
   std::string error;                    // why it cannot run, if so
 };
 
