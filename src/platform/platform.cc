@@ -325,33 +325,31 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec, KeyStyle sty
   return ViewOf(d);
 }
 
-Result<std::vector<DeploymentView>> Platform::Start(const std::string& target,
-                                                    const std::string& group) {
+Result<std::vector<DeploymentView>> Platform::SetDesired(const std::string& target,
+                                                         const std::string& group,
+                                                         Desired desired) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
+  if (shut_down_ && desired == Desired::kStarted)
+    return Status::FailedPrecondition("the daemon is shutting down");
   ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, group));
   std::vector<DeploymentView> out;
   for (auto& d : deps) {
-    ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, std::nullopt, Desired::kStarted));
-    d.desired = Desired::kStarted;
+    ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, std::nullopt, desired));
+    d.desired = desired;
     (void)ApplyRecord(d);
     out.push_back(ViewOf(d));
   }
   return out;
 }
 
+Result<std::vector<DeploymentView>> Platform::Start(const std::string& target,
+                                                    const std::string& group) {
+  return SetDesired(target, group, Desired::kStarted);
+}
+
 Result<std::vector<DeploymentView>> Platform::Stop(const std::string& target,
                                                    const std::string& group) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, group));
-  std::vector<DeploymentView> out;
-  for (auto& d : deps) {
-    ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, std::nullopt, Desired::kStopped));
-    d.desired = Desired::kStopped;
-    (void)ApplyRecord(d);
-    out.push_back(ViewOf(d));
-  }
-  return out;
+  return SetDesired(target, group, Desired::kStopped);
 }
 
 Result<std::vector<DeploymentView>> Platform::Scale(const std::string& target,

@@ -97,6 +97,8 @@ class Platform {
   Platform(Home home, Config config, std::unique_ptr<StateStore> store,
            std::unique_ptr<BlobStore> blobs, EventBus* events, LogHub* logs);
 
+  Result<std::vector<DeploymentView>> SetDesired(const std::string& target,
+                                                 const std::string& group, Desired desired);
   Result<std::vector<DeploymentRecord>> Select(const std::string& target, const std::string& group);
   Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m,
                                                                engine::Metering metering);
