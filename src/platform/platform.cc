@@ -410,14 +410,15 @@ Result<CallResult> Platform::Call(const std::string& target, const std::string& 
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
     ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, ""));
-    if (deps.size() != 1) {
-      std::string names;
-      for (const auto& d : deps) names += (names.empty() ? "" : ", ") + d.id;
-      return Status::InvalidArgument("target " + target + " names " +
-                                     std::to_string(deps.size()) +
-                                     " deployments; call one of: " + names);
-    }
-    id = deps[0].id;
+    // A module target spreads calls over its started deployments in turn;
+    // the host then balances over the replicas of the chosen one.
+    std::vector<std::string> started;
+    for (const auto& d : deps)
+      if (d.desired == Desired::kStarted) started.push_back(d.id);
+    if (started.empty())
+      return Status::FailedPrecondition(target + " is not started (start it with `arcella-cli start " +
+                                        target + "`)");
+    id = started[call_turn_[target]++ % started.size()];
   }
   // Outside the platform lock: a long call must not block management.
   return host_->Call(id, export_name, args);

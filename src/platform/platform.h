@@ -83,6 +83,8 @@ class Platform {
   Result<std::vector<std::string>> Undeploy(const std::string& target, const std::string& group);
   // All deployments, or those selected by target (empty: all).
   Result<std::vector<DeploymentView>> StatusOf(const std::string& target = "");
+  // Calls an export on one replica: round robin over the replicas of a
+  // deployment; a module target takes its started deployments in turn.
   Result<CallResult> Call(const std::string& target, const std::string& export_name,
                           const std::vector<std::string>& args);
 
@@ -119,6 +121,8 @@ class Platform {
   bool shut_down_ = false;
   // (hash, metering) -> compiled module
   std::map<std::pair<std::string, int>, std::shared_ptr<const engine::Module>> compiled_;
+  // target -> next turn, for calls spread over a module's deployments
+  std::map<std::string, uint64_t> call_turn_;
   // deployment id -> why it could not be applied
   std::map<std::string, std::string> errors_;
 };
