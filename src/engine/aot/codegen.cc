@@ -1,6 +1,8 @@
 // wasm -> C via wabt's c-writer, plus the engine glue (see codegen.h).
 #include "engine/aot/codegen.h"
 
+#include "engine/aot/mem_image.h"
+
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader.h>
@@ -266,6 +268,8 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   if (wabt::Failed(wabt::GenerateNames(&module)) || wabt::Failed(wabt::ApplyNames(&module)))
     return Status::Internal("aot: naming the module failed");
 
+  const long image_segments = ImageSegmentCount(module);
+
   wabt::MemoryStream c_stream, h_stream;
   wabt::WriteCOptions wopts;
   wopts.module_name = "m";
@@ -279,8 +283,12 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   out.h.assign(hb.begin(), hb.end());
   ARCELLA_RETURN_IF_ERROR(RefineTraps(&out.c));
 
+  std::string image_glue;
+  if (image_segments > 0) RewriteForImage(&out.c, image_segments, &image_glue);
+
   std::ostringstream g;
   g << "\n/* ---- arcella glue ---- */\n";
+  g << image_glue;
   g << "struct Z_h_instance_t { arcella_host_ctx_t c; };\n";
   std::string memory0;
   for (size_t i = 0; i < input.imports.size(); ++i) {

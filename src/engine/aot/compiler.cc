@@ -28,6 +28,8 @@ constexpr char kFlags[] =
     "-O1 -fno-optimize-sibling-calls -fsignaling-nans -fPIC -shared -DNDEBUG -w";
 constexpr char kMagic[16] = {'A', 'R', 'C', 'E', 'L', 'L', 'A', '-', 'A', 'O', 'T', '-', 'S', 'O', '1', '\n'};
 constexpr size_t kFooter = 32 + sizeof kMagic;
+// Bumped when the generated code changes (part of the cache key).
+constexpr char kCodegenVersion[] = "codegen-cow1";
 
 // Runtime entry points referenced only by generated code: naming them here
 // links their objects into every executable that can load AOT modules.
@@ -35,6 +37,8 @@ extern "C" const void* const arcella_rt_keep[] = {
     reinterpret_cast<const void*>(&wasm_rt_allocate_memory),
     reinterpret_cast<const void*>(&wasm_rt_grow_memory),
     reinterpret_cast<const void*>(&wasm_rt_free_memory),
+    reinterpret_cast<const void*>(&arcella_rt_allocate_memory_image),
+    reinterpret_cast<const void*>(&arcella_rt_release_image),
     reinterpret_cast<const void*>(&wasm_rt_allocate_funcref_table),
     reinterpret_cast<const void*>(&wasm_rt_allocate_externref_table),
     reinterpret_cast<const void*>(&wasm_rt_grow_funcref_table),
@@ -72,6 +76,10 @@ std::string CacheKey(const BackendInput& in, const std::string& cc) {
   material += cc;
   material += '\0';
   material += kFlags;
+  material += '\0';
+  material += arcella_wasm_rt_h_text;  // the generated code's ABI
+  material += '\0';
+  material += kCodegenVersion;
   uint8_t d[32];
   Sha256(material.data(), material.size(), d);
   return Hex(d, 32);
@@ -150,6 +158,7 @@ std::shared_ptr<LoadedObject> TryLoad(const std::string& path, const std::string
   std::span<const uint32_t> exports;
   if (Sym(h, "arcella_export_func_index", &export_func) && Sym(h, "arcella_export_count", &export_count))
     exports = std::span<const uint32_t>(export_func, export_count() + 1);  // + start
+  Sym(h, "arcella_release_images", &obj->release_images);
   obj->ranges = FunctionRanges(std::span<const uint8_t>(file.data(), file.size() - kFooter), base, exports);
   return obj;
 }
@@ -241,7 +250,10 @@ void LoadedObject::EnsureInit() {
 }
 
 LoadedObject::~LoadedObject() {
-  if (handle != nullptr) dlclose(handle);
+  if (handle != nullptr) {
+    if (release_images != nullptr) release_images();
+    dlclose(handle);
+  }
 }
 
 std::string ResolveCacheDir(const CompileOptions& options) {

@@ -30,6 +30,7 @@ struct LoadedObject {
   wasm_rt_memory_t* (*memory0)(void*) = nullptr;
   void* (*export_ptr)(void*, uint32_t) = nullptr;
   arcella_entry_fn (*export_fn)(uint32_t) = nullptr;
+  void (*release_images)() = nullptr;  // optional: drops the module's memory images
 
   // Code ranges of the module's functions (from the .so's symbol table).
   struct Range {

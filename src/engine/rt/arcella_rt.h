@@ -41,6 +41,13 @@ size_t arcella_rt_live_memories(void);
 /* Number of freed reservations kept for reuse (at most 64; for tests). */
 size_t arcella_rt_pooled_memories(void);
 
+/* Image internals (image.c / memory.c): builds `img` on first use; returns 1
+ * if it is ready for a memory of `mem_bytes`. */
+int arcella_rt_image_ready(arcella_mem_image_t* img, uint64_t mem_bytes, const arcella_data_seg_t* segs,
+                           uint32_t nsegs);
+/* Turns pooled reservations still mapping image `id` back into plain memory. */
+void arcella_rt_pool_forget_image(uint64_t id);
+
 /* Frees the boxes of funcrefs whose module_instance lies in [base, base+size)
  * (called when an instance is freed). */
 void arcella_funcref_release(const void* base, size_t size);

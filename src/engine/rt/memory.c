@@ -10,6 +10,13 @@
  * the next memory costs no mmap, no registry scan and, if it has the same
  * initial size, no mprotect either. Beyond POOL_MAX they are unmapped, so
  * address space stays bounded.
+ *
+ * A memory may start with a copy-on-write image (image.c) mapped privately
+ * over [0, image_bytes) instead of zero pages. Freeing it drops its pages the
+ * same way: MADV_DONTNEED on a private file mapping reverts them to the image,
+ * so a pooled reservation stays tagged with its image id and the next memory
+ * of the same module reuses it as is. Any other memory first maps zero pages
+ * back over the image (a failed MAP_FIXED releases the whole reservation).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -34,12 +41,22 @@ static _Atomic uint32_t registry_hint; /* no free slot below this (best effort) 
 static _Atomic size_t live_memories;
 
 /* A pooled reservation: registered in `slot`, [base, base+rw) readable and
- * writable (all zero pages), the rest PROT_NONE. */
+ * writable, the rest PROT_NONE; [0, img_bytes) maps image img_id (if not 0)
+ * with the image's contents, the rest zero pages. img_bytes <= rw. */
 typedef struct {
   uint8_t* base;
   uint64_t rw;
   uint32_t slot;
+  uint64_t img_id;
+  uint64_t img_bytes;
 } pooled_t;
+
+/* The image a new memory wants: id 0 = none. */
+typedef struct {
+  uint64_t id;
+  uint64_t bytes;
+  int fd;
+} want_image_t;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pooled_t pool[POOL_MAX];
@@ -102,11 +119,21 @@ size_t arcella_rt_pooled_memories(void) {
   return n;
 }
 
-static int pool_take(pooled_t* out) {
+/* Takes a pooled reservation, preferring one that maps image `img_id`
+ * (0: one without an image), else the most recently pooled one. */
+static int pool_take(pooled_t* out, uint64_t img_id) {
   int got = 0;
   pthread_mutex_lock(&pool_lock);
   if (pool_count > 0) {
-    *out = pool[--pool_count];
+    size_t i = pool_count - 1;
+    for (size_t k = pool_count; k-- > 0;) {
+      if (pool[k].img_id == img_id) {
+        i = k;
+        break;
+      }
+    }
+    *out = pool[i];
+    pool[i] = pool[--pool_count];
     got = 1;
   }
   pthread_mutex_unlock(&pool_lock);
@@ -130,25 +157,83 @@ static void release(uint8_t* base, uint32_t slot) {
   munmap(base, RESERVE_BYTES);
 }
 
-/* A registered reservation with exactly [0, bytes) accessible, or 0. */
-static int acquire(uint64_t bytes, uint8_t** base_out, uint32_t* slot_out) {
+/* Maps zero pages back over r's image. 0 = failed (the range may be gone). */
+static int drop_image(pooled_t* r) {
+  if (r->img_id == 0) return 1;
+  if (mmap(r->base, r->img_bytes, PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+    return 0;
+  r->img_id = 0;
+  r->img_bytes = 0;
+  return 1;
+}
+
+static int map_image(uint8_t* base, const want_image_t* img) {
+  return mmap(base, img->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, img->fd,
+              0) != MAP_FAILED;
+}
+
+void arcella_rt_pool_forget_image(uint64_t id) {
+  pthread_mutex_lock(&pool_lock);
+  for (size_t i = 0; i < pool_count;) {
+    if (pool[i].img_id == id && !drop_image(&pool[i])) {
+      release(pool[i].base, pool[i].slot);
+      pool[i] = pool[--pool_count];
+      continue;
+    }
+    ++i;
+  }
+  pthread_mutex_unlock(&pool_lock);
+}
+
+/* A registered reservation with exactly [0, bytes) accessible, or 0. With
+ * `img` (id != 0, img->bytes <= bytes), *mapped tells whether [0, img->bytes)
+ * maps the image; otherwise all of [0, bytes) is zero pages. */
+static int acquire(uint64_t bytes, const want_image_t* img, uint8_t** base_out, uint32_t* slot_out,
+                   int* mapped) {
   pooled_t r;
-  if (pool_take(&r)) {
+  *mapped = 0;
+  if (pool_take(&r, img->id)) {
     int ok = 1;
-    if (r.rw > bytes)
+    if (r.img_id != img->id) {
+      ok = drop_image(&r);
+      if (ok && img->id != 0 && map_image(r.base, img)) {
+        r.img_id = img->id;
+        r.img_bytes = img->bytes;
+        if (r.rw < img->bytes) r.rw = img->bytes;
+      } else if (ok && img->id != 0) {
+        ok = 0;  /* the failed MAP_FIXED may have unmapped part of the range */
+      }
+    }
+    if (!ok) {
+      /* fall through to a fresh reservation */
+    } else if (r.rw > bytes)
       ok = mprotect(r.base + bytes, r.rw - bytes, PROT_NONE) == 0;
     else if (r.rw < bytes)
       ok = mprotect(r.base + r.rw, bytes - r.rw, PROT_READ | PROT_WRITE) == 0;
     if (ok) {
       *base_out = r.base;
       *slot_out = r.slot;
+      *mapped = r.img_id != 0;
       return 1;
     }
     release(r.base, r.slot);
   }
   void* p = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return 0;
-  if (bytes && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
+  uint64_t zero_from = 0;
+  if (img->id != 0) {
+    if (map_image(p, img)) {
+      *mapped = 1;
+      zero_from = img->bytes;
+    } else {  /* start over without the image */
+      munmap(p, RESERVE_BYTES);
+      p = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED) return 0;
+    }
+  }
+  if (bytes > zero_from &&
+      mprotect((uint8_t*)p + zero_from, bytes - zero_from, PROT_READ | PROT_WRITE) != 0) {
     munmap(p, RESERVE_BYTES);
     return 0;
   }
@@ -160,16 +245,23 @@ static int acquire(uint64_t bytes, uint8_t** base_out, uint32_t* slot_out) {
   return 1;
 }
 
-void wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_pages) {
+/* Allocates `mem`, mapping image `img` if given and possible: returns 1 if
+ * it was mapped. */
+static int allocate(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_pages,
+                    arcella_mem_image_t* img, const arcella_data_seg_t* segs, uint32_t nsegs) {
   memset(mem, 0, sizeof *mem);
   uint64_t cap = limit_memory_bytes ? limit_memory_bytes / PAGE_SIZE_WASM : 65536;
   if (cap > 65536) cap = 65536;
   if (max_pages > 65536) max_pages = 65536;
   if (initial_pages > cap || initial_pages > max_pages) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
   uint64_t bytes = (uint64_t)initial_pages * PAGE_SIZE_WASM;
+  want_image_t want = {0, 0, -1};
+  if (img != NULL && arcella_rt_image_ready(img, bytes, segs, nsegs))
+    want = (want_image_t){img->id, img->bytes, img->fd};
   uint8_t* p;
   uint32_t slot;
-  if (!acquire(bytes, &p, &slot)) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
+  int mapped;
+  if (!acquire(bytes, &want, &p, &slot, &mapped)) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
   atomic_fetch_add(&live_memories, 1);
   mem->data = p;
   mem->pages = initial_pages;
@@ -177,6 +269,21 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages, uint
   mem->size = bytes;
   mem->cap_pages = (uint32_t)(cap < 65536 ? cap : 65536);
   mem->slot = slot;
+  if (mapped) {
+    mem->image_id = want.id;
+    mem->image_bytes = want.bytes;
+  }
+  return mapped;
+}
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_pages) {
+  allocate(mem, initial_pages, max_pages, NULL, NULL, 0);
+}
+
+int arcella_rt_allocate_memory_image(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_pages,
+                                     arcella_mem_image_t* img, const arcella_data_seg_t* segs,
+                                     uint32_t nsegs) {
+  return allocate(mem, initial_pages, max_pages, img, segs, nsegs);
 }
 
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta) {
@@ -196,7 +303,7 @@ void wasm_rt_free_memory(wasm_rt_memory_t* mem) {
   if (mem->data == NULL) return;
   /* Drop the pages (private anonymous: they read back as zeros) and keep the
    * reservation, registered and with its protection, for the next memory. */
-  pooled_t r = {mem->data, mem->size, mem->slot};
+  pooled_t r = {mem->data, mem->size, mem->slot, mem->image_id, mem->image_bytes};
   if (r.rw == 0 || madvise(r.base, r.rw, MADV_DONTNEED) == 0) {
     if (!pool_put(&r)) release(r.base, r.slot);
   } else {
@@ -206,6 +313,8 @@ void wasm_rt_free_memory(wasm_rt_memory_t* mem) {
   mem->data = NULL;
   mem->pages = 0;
   mem->size = 0;
+  mem->image_id = 0;
+  mem->image_bytes = 0;
 }
 
 /* ---- tables ---- */

@@ -84,6 +84,8 @@ typedef struct {
   uint64_t size;       /* pages * 65536 */
   uint32_t cap_pages;  /* instance limit (InstanceLimits.max_memory_bytes) */
   uint32_t slot;       /* registry slot of the reservation */
+  uint64_t image_id;   /* 0, or the copy-on-write image mapped at data[0..image_bytes) */
+  uint64_t image_bytes;
 } wasm_rt_memory_t;
 
 typedef struct {
@@ -141,6 +143,36 @@ typedef struct arcella_host_ctx {
 /* Calls ctx->call outside "wasm mode"; traps (WASM_RT_TRAP_HOST) on failure,
  * after the host frames have returned. */
 void arcella_rt_host_call(arcella_host_ctx_t* ctx, uint32_t index, uint64_t* slots);
+
+/* Copy-on-write initial memory images. A module whose memory 0 is defined
+ * and whose active data segments all have constant, in-bounds offsets keeps
+ * one zero-initialised arcella_mem_image_t (static, owned by the runtime) and
+ * a table of its segments. The first instantiation builds a memfd holding the
+ * initial contents; each instantiation maps it privately over the memory, so
+ * untouched pages are shared and writes copy. */
+typedef struct {
+  uint32_t offset;
+  uint32_t size;
+  const uint8_t* data;
+} arcella_data_seg_t;
+
+typedef struct {
+  uint32_t state;  /* runtime-private: 0 = not built, 1 = ready, 2 = unusable */
+  int32_t fd;
+  uint64_t id;     /* unique per built image */
+  uint64_t bytes;  /* mapped length: a multiple of 64 KiB, <= the initial size */
+} arcella_mem_image_t;
+
+/* Like wasm_rt_allocate_memory; returns 1 if `img` (the initial contents:
+ * `segs` applied in order over zeros) was mapped, 0 if the caller must load
+ * the active segments itself. Every segment must lie within initial_pages. */
+int arcella_rt_allocate_memory_image(wasm_rt_memory_t*, uint32_t initial_pages, uint32_t max_pages,
+                                     arcella_mem_image_t* img, const arcella_data_seg_t* segs,
+                                     uint32_t nsegs);
+
+/* Drops `img` (its memfd and pooled memories still mapping it); called when
+ * the module is unloaded, after all of its memories were freed. */
+void arcella_rt_release_image(arcella_mem_image_t* img);
 
 /* Funcref <-> 64-bit slot (0 = null); boxes live until their instance dies. */
 uint64_t arcella_funcref_box(wasm_rt_funcref_t f);
