@@ -169,8 +169,9 @@ TEST_F(CowTest, GrowPastTheImage) {
 }
 
 TEST_F(CowTest, ReusedByOtherModulesAsZeroMemory) {
-  // Image-backed reservations are pooled; a module without data that takes
-  // one must see zeros only, and one with another image its own data.
+  // Image-backed reservations are pooled; with the pool full of them, other
+  // modules evict them: one without data must see zeros only, one with
+  // another image its own data.
   auto plain = CompileWat(R"((module (memory 3)
     (func (export "sum") (result i32) (local i32 i32)
       (loop (local.set 1 (i32.add (local.get 1) (i32.load8_u (local.get 0))))
@@ -185,12 +186,13 @@ TEST_F(CowTest, ReusedByOtherModulesAsZeroMemory) {
   std::vector<Value> r(1);
   for (int round = 0; round < 3; ++round) {
     std::vector<std::unique_ptr<InstanceBackend>> mine;
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < 70; ++i) {  // more than the pool holds (64)
       mine.push_back(Inst(*mod_));
       Store(*mine.back(), 16, 'Q');
       Store(*mine.back(), 30000, 'Q');
     }
     mine.clear();
+    EXPECT_EQ(arcella_rt_pooled_memories(), 64u);
     for (int i = 0; i < 4; ++i) {
       auto p = Inst(*plain);
       ASSERT_TRUE(p);

@@ -15,8 +15,7 @@
  * over [0, image_bytes) instead of zero pages. Freeing it drops its pages the
  * same way: MADV_DONTNEED on a private file mapping reverts them to the image,
  * so a pooled reservation stays tagged with its image id and the next memory
- * of the same module reuses it as is. Any other memory first maps zero pages
- * back over the image (a failed MAP_FIXED releases the whole reservation).
+ * of the same module reuses it as is; other memories do not reuse it.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -41,8 +40,9 @@ static _Atomic uint32_t registry_hint; /* no free slot below this (best effort) 
 static _Atomic size_t live_memories;
 
 /* A pooled reservation: registered in `slot`, [base, base+rw) readable and
- * writable, the rest PROT_NONE; [0, img_bytes) maps image img_id (if not 0)
- * with the image's contents, the rest zero pages. img_bytes <= rw. */
+ * writable, the rest PROT_NONE; with img_id != 0 it maps that image as in
+ * fresh_image() ([0, img_bytes) the image's contents, [img_bytes, rw) zero
+ * pages). img_bytes <= rw. */
 typedef struct {
   uint8_t* base;
   uint64_t rw;
@@ -119,19 +119,21 @@ size_t arcella_rt_pooled_memories(void) {
   return n;
 }
 
-/* Takes a pooled reservation, preferring one that maps image `img_id`
- * (0: one without an image), else the most recently pooled one. */
+/* Takes a pooled reservation that maps image `img_id` (0: none). If there is
+ * none and the pool is full, takes its oldest entry (the caller releases a
+ * mismatch), so that the pool follows what is being instantiated. */
 static int pool_take(pooled_t* out, uint64_t img_id) {
   int got = 0;
   pthread_mutex_lock(&pool_lock);
-  if (pool_count > 0) {
-    size_t i = pool_count - 1;
-    for (size_t k = pool_count; k-- > 0;) {
-      if (pool[k].img_id == img_id) {
-        i = k;
-        break;
-      }
+  size_t i = pool_count;
+  for (size_t k = pool_count; k-- > 0;) {
+    if (pool[k].img_id == img_id) {
+      i = k;
+      break;
     }
+  }
+  if (i == pool_count && pool_count == POOL_MAX) i = 0;
+  if (i < pool_count) {
     *out = pool[i];
     pool[i] = pool[--pool_count];
     got = 1;
@@ -157,26 +159,18 @@ static void release(uint8_t* base, uint32_t slot) {
   munmap(base, RESERVE_BYTES);
 }
 
-/* Maps zero pages back over r's image. 0 = failed (the range may be gone). */
-static int drop_image(pooled_t* r) {
-  if (r->img_id == 0) return 1;
-  if (mmap(r->base, r->img_bytes, PROT_READ | PROT_WRITE,
-           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
-    return 0;
-  r->img_id = 0;
-  r->img_bytes = 0;
-  return 1;
-}
-
-static int map_image(uint8_t* base, const want_image_t* img) {
-  return mmap(base, img->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, img->fd,
-              0) != MAP_FAILED;
+/* Zero pages, read-write, over [base+from, base+to) (replacing whatever is
+ * mapped there). */
+static int map_zero(uint8_t* base, uint64_t from, uint64_t to) {
+  if (to <= from) return 1;
+  return mmap(base + from, to - from, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) != MAP_FAILED;
 }
 
 void arcella_rt_pool_forget_image(uint64_t id) {
   pthread_mutex_lock(&pool_lock);
   for (size_t i = 0; i < pool_count;) {
-    if (pool[i].img_id == id && !drop_image(&pool[i])) {
+    if (pool[i].img_id == id) {
       release(pool[i].base, pool[i].slot);
       pool[i] = pool[--pool_count];
       continue;
@@ -186,31 +180,41 @@ void arcella_rt_pool_forget_image(uint64_t id) {
   pthread_mutex_unlock(&pool_lock);
 }
 
+/* A fresh reservation whose whole range maps the image file (PROT_NONE),
+ * [0, img->bytes) read-write and [img->bytes, bytes) zero pages; NULL if
+ * that fails. One mapping of the file for the whole reservation costs less
+ * than mapping it over part of an anonymous reservation; only pages of
+ * [0, img->bytes) are ever accessible from the file: everything made
+ * accessible beyond it (initial size, grow) is anonymous zero pages. */
+static uint8_t* fresh_image(uint64_t bytes, const want_image_t* img) {
+  void* p = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE, img->fd, 0);
+  if (p == MAP_FAILED) return NULL;
+  if (mprotect(p, img->bytes, PROT_READ | PROT_WRITE) != 0 || !map_zero(p, img->bytes, bytes)) {
+    munmap(p, RESERVE_BYTES);
+    return NULL;
+  }
+  return p;
+}
+
 /* A registered reservation with exactly [0, bytes) accessible, or 0. With
- * `img` (id != 0, img->bytes <= bytes), *mapped tells whether [0, img->bytes)
- * maps the image; otherwise all of [0, bytes) is zero pages. */
+ * an image (img->id != 0, img->bytes <= bytes), *mapped tells whether it is
+ * mapped as in fresh_image(); otherwise all of [0, bytes) is zero pages.
+ * Pooled reservations are reused only by memories with the same image (or
+ * none); a mismatched one is released. */
 static int acquire(uint64_t bytes, const want_image_t* img, uint8_t** base_out, uint32_t* slot_out,
                    int* mapped) {
   pooled_t r;
   *mapped = 0;
   if (pool_take(&r, img->id)) {
-    int ok = 1;
-    if (r.img_id != img->id) {
-      ok = drop_image(&r);
-      if (ok && img->id != 0 && map_image(r.base, img)) {
-        r.img_id = img->id;
-        r.img_bytes = img->bytes;
-        if (r.rw < img->bytes) r.rw = img->bytes;
-      } else if (ok && img->id != 0) {
-        ok = 0;  /* the failed MAP_FIXED may have unmapped part of the range */
-      }
-    }
+    int ok = r.img_id == img->id;
     if (!ok) {
-      /* fall through to a fresh reservation */
-    } else if (r.rw > bytes)
+      /* released below */
+    } else if (r.rw > bytes) {
       ok = mprotect(r.base + bytes, r.rw - bytes, PROT_NONE) == 0;
-    else if (r.rw < bytes)
-      ok = mprotect(r.base + r.rw, bytes - r.rw, PROT_READ | PROT_WRITE) == 0;
+    } else if (r.rw < bytes) {
+      ok = r.img_id ? map_zero(r.base, r.rw, bytes)
+                    : mprotect(r.base + r.rw, bytes - r.rw, PROT_READ | PROT_WRITE) == 0;
+    }
     if (ok) {
       *base_out = r.base;
       *slot_out = r.slot;
@@ -219,26 +223,20 @@ static int acquire(uint64_t bytes, const want_image_t* img, uint8_t** base_out, 
     }
     release(r.base, r.slot);
   }
-  void* p = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return 0;
-  uint64_t zero_from = 0;
-  if (img->id != 0) {
-    if (map_image(p, img)) {
-      *mapped = 1;
-      zero_from = img->bytes;
-    } else {  /* start over without the image */
+  void* p = img->id != 0 ? fresh_image(bytes, img) : NULL;
+  if (p != NULL) {
+    *mapped = 1;
+  } else {
+    p = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    if (bytes && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
       munmap(p, RESERVE_BYTES);
-      p = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (p == MAP_FAILED) return 0;
+      return 0;
     }
-  }
-  if (bytes > zero_from &&
-      mprotect((uint8_t*)p + zero_from, bytes - zero_from, PROT_READ | PROT_WRITE) != 0) {
-    munmap(p, RESERVE_BYTES);
-    return 0;
   }
   if (!registry_add((uintptr_t)p, slot_out)) {
     munmap(p, RESERVE_BYTES);
+    *mapped = 0;
     return 0;
   }
   *base_out = p;
@@ -292,8 +290,20 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta) {
   uint64_t want = (uint64_t)old + delta;
   if (want > limit) return (uint32_t)-1;
   if (delta == 0) return old;
-  if (mprotect(mem->data + mem->size, (uint64_t)delta * PAGE_SIZE_WASM, PROT_READ | PROT_WRITE) != 0)
+  uint64_t add = (uint64_t)delta * PAGE_SIZE_WASM;
+  if (mem->image_id != 0) {
+    /* Beyond the image the reservation maps the file: new pages must be
+     * anonymous. A failed MAP_FIXED may leave a hole in the guard region:
+     * cover it again or stop (a hole could receive another mapping). */
+    if (!map_zero(mem->data, mem->size, mem->size + add)) {
+      if (mmap(mem->data + mem->size, add, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+               -1, 0) == MAP_FAILED)
+        abort();
+      return (uint32_t)-1;
+    }
+  } else if (mprotect(mem->data + mem->size, add, PROT_READ | PROT_WRITE) != 0) {
     return (uint32_t)-1;
+  }
   mem->pages = (uint32_t)want;
   mem->size = want * PAGE_SIZE_WASM;
   return old;
