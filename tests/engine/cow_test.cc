@@ -209,6 +209,40 @@ TEST_F(CowTest, ReusedByOtherModulesAsZeroMemory) {
   }
 }
 
+TEST_F(CowTest, LargeMemoryImageCoversOnlyTheData) {
+  // 20 MiB initial: the image ends after the data (page 1); the rest of the
+  // initial memory and grown pages are anonymous zero pages.
+  const char* wat = R"((module (memory 320)
+    (data (i32.const 65530) "edge!!")
+    (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+    (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))))";
+  BackendInput in = InputFor(test::Wat(wat));
+  auto m = CompileAot(in, OptionsIn(cache_));
+  ASSERT_TRUE(m.ok());
+  std::vector<Value> r(1);
+  for (int round = 0; round < 3; ++round) {
+    auto i = Inst(**m);
+    ASSERT_TRUE(i);
+    auto mem = i->DefaultMemory();
+    ASSERT_EQ(mem.size(), 320u * 65536);
+    EXPECT_TRUE(ImageBacked(*i));
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(mem.data()) + 65530, 6), "edge!!");
+    EXPECT_EQ(mem[2 * 65536], 0);
+    EXPECT_EQ(MappingOf(mem.data() + 10 * 65536).find("memfd"), std::string::npos);
+    EXPECT_EQ(mem[319 * 65536 + 5], 0);
+    ASSERT_FALSE(i->Call(ExportIndex(in, "store"), std::vector<Value>{Value::I32(10 * 65536), Value::I32(3)}, {}));
+    ASSERT_FALSE(i->Call(ExportIndex(in, "store"), std::vector<Value>{Value::I32(65531), Value::I32(3)}, {}));
+    ASSERT_FALSE(i->Call(ExportIndex(in, "grow"), std::vector<Value>{Value::I32(2)}, r));
+    EXPECT_EQ(r[0].i32, 320u);
+    ASSERT_FALSE(i->Call(ExportIndex(in, "load"), std::vector<Value>{Value::I32(321 * 65536)}, r));
+    EXPECT_EQ(r[0].i32, 0u);
+    auto t = i->Call(ExportIndex(in, "load"), std::vector<Value>{Value::I32(322 * 65536)}, r);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->trap.kind, TrapKind::kMemoryOutOfBounds);
+  }
+}
+
 TEST_F(CowTest, OutOfBoundsActiveSegmentStillTraps) {
   for (const char* wat : {
            R"((module (memory 1) (data (i32.const 65535) "ab")))",
