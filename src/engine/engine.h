@@ -245,6 +245,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   // Engine-internal.
   InstanceBackend* backend() const { return backend_.get(); }
+  // Called by a tier once its instance can take SetInterruptFlag/GetGlobal/
+  // SetGlobal, before any guest code (the start function) runs.
+  void AttachBackend(InstanceBackend* backend);
   Instance(std::shared_ptr<const Module> module, InstanceOptions options);
   struct MeterState;  // engine-internal metering state
 

@@ -23,6 +23,9 @@ struct Instance::MeterState {
   bool unlimited_fuel = true;
   std::atomic<bool> user_interrupt{false};
   std::atomic<bool> deadline_fired{false};
+  // The tier's instance, known from just before the start function runs
+  // (backend_ is set only once Instantiate returns).
+  std::atomic<InstanceBackend*> attached{nullptr};
 };
 
 namespace {
@@ -71,7 +74,7 @@ class MeteringAccess {
   static std::optional<Trap> RunExport(Instance& inst, uint32_t idx, std::span<const Value> args,
                                        std::span<Value> results) {
     Instance::MeterState& m = *inst.meter_;
-    InstanceBackend* b = inst.backend_.get();
+    InstanceBackend* b = inst.meter_->attached.load();
     uint64_t token = 0;
     if (inst.options_.limits.deadline.count() > 0 && m.interrupt_export >= 0) {
       m.deadline_fired.store(false);
@@ -100,7 +103,7 @@ class MeteringAccess {
   // The host side of the "arcella_rt.check" import.
   static std::optional<Trap> Check(Instance& inst) {
     auto& m = *inst.meter_;
-    InstanceBackend* b = inst.backend_.get();
+    InstanceBackend* b = m.attached.load();
     if (m.interrupt_export >= 0 &&
         b->GetGlobal(static_cast<uint32_t>(m.interrupt_export)).i32 != 0) {
       if (m.user_interrupt.exchange(false)) {
@@ -288,10 +291,27 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
     return Status::FailedPrecondition(msg);
   }
 
+  // The start function runs inside Instantiate: it gets the per-call
+  // deadline too, and Interrupt() reaches it once the tier attaches.
+  uint64_t token = 0;
+  if (lim.deadline.count() > 0 && m.interrupt_export >= 0) {
+    auto flag = static_cast<uint32_t>(m.interrupt_export);
+    token = DeadlineWatchdog::Get().Arm(DeadlineWatchdog::Clock::now() + lim.deadline,
+                                        [&m, flag] {
+                                          m.deadline_fired.store(true);
+                                          if (InstanceBackend* b = m.attached.load())
+                                            b->SetInterruptFlag(flag, 1);
+                                        });
+  }
   std::optional<BackendTrap> start_trap;
   auto backend = module->backend()->Instantiate(bound, lim, self, &start_trap);
+  if (token) DeadlineWatchdog::Get().Cancel(token);
+  m.deadline_fired.store(false);
   if (!backend.ok()) return backend.status();
   inst->backend_ = std::move(backend).value();
+  m.attached.store(inst->backend_.get());
+  if (m.interrupt_export >= 0 && !m.user_interrupt.load())
+    inst->backend_->SetInterruptFlag(static_cast<uint32_t>(m.interrupt_export), 0);
   if (start_trap) {
     Trap t = start_trap->trap;
     if (t.function.empty() && start_trap->func_index >= 0)
@@ -420,9 +440,18 @@ bool Instance::InterruptPending() const {
 }
 
 void Instance::Interrupt() {
-  if (meter_->interrupt_export < 0 || !backend_) return;
+  if (meter_->interrupt_export < 0) return;
   meter_->user_interrupt.store(true);
-  backend_->SetInterruptFlag(static_cast<uint32_t>(meter_->interrupt_export), 1);
+  if (InstanceBackend* b = meter_->attached.load())
+    b->SetInterruptFlag(static_cast<uint32_t>(meter_->interrupt_export), 1);
+}
+
+void Instance::AttachBackend(InstanceBackend* backend) {
+  meter_->attached.store(backend);
+  // An interrupt or deadline that came before the tier attached.
+  if (meter_->interrupt_export >= 0 &&
+      (meter_->user_interrupt.load() || meter_->deadline_fired.load()))
+    backend->SetInterruptFlag(static_cast<uint32_t>(meter_->interrupt_export), 1);
 }
 
 }  // namespace arcella::engine

@@ -363,6 +363,37 @@ TEST_P(EngineTest, StartFunctionTrapIsAnError) {
   EXPECT_NE(r.status().message().find("unreachable"), std::string::npos) << r.status().message();
 }
 
+// The start function runs under the instance's limits: fuel is counted (and
+// the metering check works before Create returns), deadlines stop it.
+TEST_P(EngineTest, StartFunctionRunsUnderLimits) {
+  auto sets = Compile(R"((module (global $g (mut i32) (i32.const 0))
+    (func $s (global.set $g (i32.const 7))) (start $s)
+    (func (export "g") (result i32) global.get $g)))", Metering::kFuel);
+  ASSERT_TRUE(sets);
+  InstanceOptions o;
+  o.limits.fuel = 1000;
+  auto inst = Make(sets, o);
+  ASSERT_TRUE(inst);
+  EXPECT_EQ(inst->fuel_consumed(), 2u);  // i32.const, global.set
+  auto r = inst->Call("g", {});
+  ASSERT_TRUE(r.ok() && r->ok());
+  EXPECT_EQ(r->results[0].i32, 7u);
+
+  auto spins = Compile("(module (func $s (loop $l (br $l))) (start $s) (func (export \"f\")))",
+                       Metering::kFuel);
+  ASSERT_TRUE(spins);
+  auto bad = Instance::Create(spins, Linker(), o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("out of fuel"), std::string::npos)
+      << bad.status().message();
+  InstanceOptions d;
+  d.limits.deadline = std::chrono::milliseconds(50);
+  bad = Instance::Create(spins, Linker(), d);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("deadline exceeded"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST_P(EngineTest, InstancesLinkToInstances) {
   auto lib = Compile(R"((module (memory (export "mem") 1)
     (global (export "g") (mut i32) (i32.const 5))

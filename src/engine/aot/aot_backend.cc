@@ -148,6 +148,8 @@ Status AotInstance::Init(const std::vector<BoundImport>& imports,
     if (ctx_->imports[i] == nullptr)
       return Status::InvalidArgument("aot: import " + imp.module + "." + imp.name + " not found");
   }
+  // The start function may call the metering check: the facade must know us.
+  if (owner_) owner_->AttachBackend(this);
   arcella_rt_set_alloc_limits(limits_.max_memory_bytes, limits_.max_table_elements);
   uint64_t slots[1] = {reinterpret_cast<uint64_t>(ctx_)};
   int rc = Invoke(obj.instantiate, slots);

@@ -121,6 +121,8 @@ Result<std::unique_ptr<InstanceBackend>> InterpModule::Instantiate(
     }
   }
   self->set_glue(std::move(g));
+  // The start function may call the metering check: the facade must know us.
+  if (owner) owner->AttachBackend(self.get());
   *start_trap = ToBackend(self->glue()->RunStart());
   return std::unique_ptr<InstanceBackend>(std::move(self));
 }
