@@ -169,6 +169,10 @@ struct InstanceOptions {
   // Called when fuel runs out: return more fuel to continue (time slicing),
   // or 0 to trap with kOutOfFuel. Unset: trap.
   std::function<uint64_t(Instance&)> on_out_of_fuel;
+  // Called on the creating thread once the instance exists, before its start
+  // function runs: keep it (shared_from_this) to Interrupt() a start function
+  // that runs long, before Create returns.
+  std::function<void(Instance&)> on_attach;
 };
 
 struct CallOutcome {

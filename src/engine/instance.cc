@@ -452,6 +452,7 @@ void Instance::AttachBackend(InstanceBackend* backend) {
   if (meter_->interrupt_export >= 0 &&
       (meter_->user_interrupt.load() || meter_->deadline_fired.load()))
     backend->SetInterruptFlag(static_cast<uint32_t>(meter_->interrupt_export), 1);
+  if (options_.on_attach) options_.on_attach(*this);
 }
 
 }  // namespace arcella::engine

@@ -77,6 +77,14 @@ Result<std::shared_ptr<engine::Instance>> Replica::Instantiate() {
   opts.limits.fuel = plan_->fuel;
   opts.limits.max_memory_bytes = plan_->max_memory_bytes;
   opts.limits.deadline = plan_->timeout;
+  std::weak_ptr<Replica> weak = weak_from_this();
+  opts.on_attach = [weak](engine::Instance& i) {
+    auto r = weak.lock();
+    if (!r) return;
+    std::lock_guard<std::mutex> lock(r->mu_);
+    r->booting_ = i.shared_from_this();
+    if (r->stopping()) i.Interrupt();
+  };
   auto inst = engine::Instance::Create(plan_->module, linker, opts);
   if (!inst.ok()) return inst.status();
   *current = *inst;
@@ -206,6 +214,7 @@ void Replica::RequestStop() {
   if (s == State::kActive || s == State::kStarting) SetState(State::kStopping);
   std::lock_guard<std::mutex> lock(mu_);
   if (instance_) instance_->Interrupt();
+  if (auto b = booting_.lock()) b->Interrupt();  // start function, _initialize
   cv_.notify_all();
 }
 

@@ -77,6 +77,9 @@ class Replica : public std::enable_shared_from_this<Replica> {
   mutable std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
   std::shared_ptr<engine::Instance> instance_;
+  // The instance being created or initialised (start function, _initialize):
+  // RequestStop interrupts it too.
+  std::weak_ptr<engine::Instance> booting_;
   bool init_pending_ = false;  // reactor: executor task not finished
   uint32_t restarts_ = 0;
   std::optional<int32_t> exit_code_;

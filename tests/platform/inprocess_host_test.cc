@@ -290,3 +290,35 @@ TEST(HostScale, ThousandReplicasOfASmallReactor) {
 
 }  // namespace
 }  // namespace arcella::platform
+
+namespace arcella::platform {
+namespace {
+
+// A replica stuck in its start function or in _initialize (no deadline) is
+// still stopped promptly: stop interrupts the instance while it is created.
+TEST(HostBoot, StopInterruptsLoopingStartAndInitialize) {
+  using namespace testing;  // NOLINT
+  LogHub logs(test::TempDir("boot-logs"));
+  EventBus events;
+  InProcessHost host(&logs, &events);
+  for (const char* fixture : {"boot_loop_init.wasm", "boot_loop_start.wasm"}) {
+    for (auto metering : {engine::Metering::kInterrupt, engine::Metering::kFuel}) {
+      auto mod = LoadFixture(fixture, metering);
+      ASSERT_NE(mod, nullptr);
+      std::string id = std::string("boot@1.0.0/") + (metering == engine::Metering::kFuel ? "f" : "i");
+      auto plan = MakePlan(id, mod, 2);
+      ASSERT_TRUE(host.Apply(plan, true).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto st = host.GetStatus(id);
+      ASSERT_TRUE(st.ok());
+      for (const auto& r : st->replicas) EXPECT_EQ(r.state, State::kStarting) << fixture;
+      auto t0 = std::chrono::steady_clock::now();
+      ASSERT_TRUE(host.Apply(plan, false).ok()) << fixture;
+      EXPECT_LT(MsSince(t0), 2000) << fixture;
+      ASSERT_TRUE(host.Remove(id).ok());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace arcella::platform
