@@ -118,8 +118,10 @@ int RunDaemon(const DaemonOptions& options) {
     if (sig == SIGHUP) spdlog::info("SIGHUP ignored (restart the daemon to reload arcella.toml)");
   }
   if (hot) hot->Stop();
-  (*server)->Stop();          // no new requests; open streams end
-  (*platform)->Shutdown();    // replicas stop gracefully
+  // Replicas first: running calls are interrupted, so the ALME handlers
+  // waiting on them return and the server can join its threads.
+  (*platform)->Shutdown();    // replicas stop gracefully; new requests are refused
+  (*server)->Stop();          // connections close, open streams end
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;

@@ -54,3 +54,32 @@ TEST(Call, ModuleTargetTakesStartedDeploymentsInTurn) {
 
 }  // namespace
 }  // namespace arcella::e2e
+
+namespace arcella::e2e {
+namespace {
+
+// SIGTERM while a call is running: the call is interrupted and answered, the
+// daemon exits 0 promptly and removes its socket.
+TEST(Call, ShutdownInterruptsARunningCall) {
+  Daemon d;
+  std::string dir = test::TempDir("call-spin");
+  CopyFile(test::FixturePath("reactor_counter.wasm"), dir + "/counter@1.0.0.wasm");
+  ASSERT_EQ(d.Cli("install " + ShellQuote(dir + "/counter@1.0.0.wasm")).code, 0);
+  ASSERT_EQ(d.Cli("deploy counter@1.0.0 --group g --replicas 1").code, 0);
+  ASSERT_EQ(d.Cli("start counter@1.0.0").code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Request(d, "status")["deployments"][0].value("ready", 0) == 1; },
+                      10'000));
+  std::thread caller([&] { (void)d.Cli("call counter@1.0.0/g spin"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto t0 = std::chrono::steady_clock::now();
+  int code = d.Stop();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0).count();
+  caller.join();
+  EXPECT_EQ(code, 0);
+  EXPECT_LT(ms, 5000);
+  EXPECT_FALSE(Exists(d.socket()));
+}
+
+}  // namespace
+}  // namespace arcella::e2e
