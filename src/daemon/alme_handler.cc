@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -408,10 +409,13 @@ void AlmeHandler::Logs(const Json& p, const Reply& r) {
     f->done = true;
     f->cv.notify_one();
   });
-  uint64_t last_seq = 0;
+  // Lines up to the tail's last one were sent by the tail; later ones come
+  // from the subscription. Writers deliver outside the hub's lock, so a batch
+  // may be out of order: sort it, and never drop a line for being late.
+  uint64_t tail_seq = 0;
   for (const auto& l : hub->Tail(target, tail)) {
     if (!r->Stream(item(l))) break;
-    last_seq = l.seq;
+    tail_seq = l.seq;
   }
   std::unique_lock<std::mutex> lock(f->mu);
   while (!f->done && !r->cancelled()) {
@@ -419,10 +423,11 @@ void AlmeHandler::Logs(const Json& p, const Reply& r) {
     auto batch = std::move(f->pending);
     f->pending.clear();
     lock.unlock();
+    std::sort(batch.begin(), batch.end(),
+              [](const platform::LogLine& a, const platform::LogLine& b) { return a.seq < b.seq; });
     for (const auto& l : batch) {
-      if (l.seq <= last_seq) continue;
+      if (l.seq <= tail_seq) continue;
       if (!r->Stream(item(l))) break;
-      last_seq = l.seq;
     }
     lock.lock();
   }
