@@ -114,6 +114,13 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     return Status::AlreadyExists("module " + rec.id +
                                  " is already installed (use --force to replace it)");
 
+  if (existing.ok() && existing->kind != (engine::IsComponentBinary(bytes) ? "component" : "core")) {
+    auto deps = store_->ListDeployments(rec.id);
+    if (deps.ok() && !deps->empty())
+      return Status::FailedPrecondition("module " + rec.id + " is deployed as a " + existing->kind +
+                                        "; undeploy it before replacing it with a " +
+                                        (existing->kind == "core" ? "component" : "core module"));
+  }
   std::shared_ptr<const engine::Module> compiled;
   if (engine::IsComponentBinary(bytes)) {
     rec.kind = "component";
@@ -143,7 +150,7 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
   }
   if (existing.ok() && existing->hash != rec.hash) {
     auto refs = store_->CountModulesWithHash(existing->hash);
-    if (refs.ok() && *refs == 0) (void)blobs_->Remove(existing->hash);
+    if (refs.ok() && *refs == 0) DropBlob(existing->hash);
   }
   spdlog::info("installed {} ({}, {} bytes, tier {}){}", rec.id, rec.kind, rec.size, rec.tier,
                manifest_file.empty() ? "" : " manifest " + manifest_file);
@@ -156,6 +163,12 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
   }
   step("done");
   return Inspect(rec.id);
+}
+
+void Platform::DropBlob(const std::string& hash) {
+  (void)blobs_->Remove(hash);
+  for (auto it = compiled_.begin(); it != compiled_.end();)
+    it = it->first.first == hash ? compiled_.erase(it) : std::next(it);
 }
 
 Result<std::vector<ModuleRecord>> Platform::ListModules() {
@@ -186,11 +199,7 @@ Status Platform::RemoveModule(const std::string& module_id) {
   ARCELLA_ASSIGN_OR_RETURN(ModuleRecord m, store_->GetModule(module_id));
   ARCELLA_RETURN_IF_ERROR(store_->RemoveModule(module_id));
   auto refs = store_->CountModulesWithHash(m.hash);
-  if (refs.ok() && *refs == 0) {
-    (void)blobs_->Remove(m.hash);
-    for (auto it = compiled_.begin(); it != compiled_.end();)
-      it = it->first.first == m.hash ? compiled_.erase(it) : std::next(it);
-  }
+  if (refs.ok() && *refs == 0) DropBlob(m.hash);
   Publish("module", module_id, "uninstalled");
   return Status::Ok();
 }
@@ -229,6 +238,12 @@ Status Platform::ApplyRecord(const DeploymentRecord& d) {
     auto plan = PlanFor(d, s);
     st = plan.status();
     if (st.ok()) st = host_->Apply(*plan, d.desired == Desired::kStarted);
+  }
+  if (!st.ok() && d.desired == Desired::kStopped) {
+    // Stopping must not depend on the module still compiling: replicas of
+    // an earlier plan stop regardless.
+    Status rm = host_->Remove(d.id);
+    if (rm.ok() || rm.code() == StatusCode::kNotFound) st = Status::Ok();
   }
   if (st.ok()) {
     errors_.erase(d.id);
@@ -362,12 +377,15 @@ Result<std::vector<DeploymentView>> Platform::Scale(const std::string& target,
     return Status::InvalidArgument("replicas = " + std::to_string(replicas) + ": at most " +
                                    std::to_string(config_.limits.max_replicas_per_deployment) +
                                    " (limits.max_replicas_per_deployment)");
-  std::vector<DeploymentView> out;
-  for (auto& d : deps) {
+  // Check every deployment before changing any: all or nothing.
+  for (const auto& d : deps) {
     auto spec = ParseDeploymentSpec(d.spec_toml, d.id);
     if (spec.ok() && spec->overrides.isolation == Isolation::kMain && replicas != 1)
       return Status::InvalidArgument("deployment " + d.id +
                                      " has isolation = \"main\", which requires replicas = 1");
+  }
+  std::vector<DeploymentView> out;
+  for (auto& d : deps) {
     ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, replicas, std::nullopt));
     d.replicas = replicas;
     (void)ApplyRecord(d);

@@ -106,6 +106,8 @@ class Platform {
                                                                engine::Metering metering);
   Result<DeploymentPlan> PlanFor(const DeploymentRecord& d, const DeploymentSpec& spec);
   Status ApplyRecord(const DeploymentRecord& d);
+  // Removes an unreferenced blob and the modules compiled from it.
+  void DropBlob(const std::string& hash);
   DeploymentView ViewOf(const DeploymentRecord& d);
   void Publish(const std::string& kind, const std::string& id, const std::string& state,
                const std::string& message = "");

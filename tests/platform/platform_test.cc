@@ -1,0 +1,84 @@
+// Platform (the daemon's core) without the socket: all-or-nothing changes,
+// and what a forced reinstall may replace.
+#include "platform/platform.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "test_util.h"
+
+namespace arcella::platform {
+namespace {
+
+class PlatformTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = std::make_unique<Home>(test::TempDir("platform-home"));
+    ASSERT_TRUE(home_->Create().ok());
+    logs_ = std::make_unique<LogHub>(home_->log_dir());
+    auto p = Platform::Open(*home_, Config{}, &events_, logs_.get());
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    platform_ = std::move(*p);
+    dir_ = test::TempDir("platform-files");
+    std::string ex = test::FixturePath("../examples/");
+    ASSERT_EQ(system(("cp " + ex + "http-logger.wasm " + ex + "http-logger.component.toml " + dir_)
+                         .c_str()),
+              0);
+    auto info = platform_->Install(dir_ + "/http-logger.wasm", false, "");
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+  }
+  DeploymentSpec Spec(const std::string& group, uint32_t replicas, bool main = false) {
+    DeploymentSpec s;
+    s.module_id = "http-logger@0.1.0";
+    s.group = group;
+    s.replicas = replicas;
+    if (main) s.overrides.isolation = Isolation::kMain;
+    return s;
+  }
+
+  std::unique_ptr<Home> home_;
+  EventBus events_;
+  std::unique_ptr<LogHub> logs_;
+  std::unique_ptr<Platform> platform_;
+  std::string dir_;
+};
+
+TEST_F(PlatformTest, ScaleOfAModuleTargetIsAllOrNothing) {
+  ASSERT_TRUE(platform_->Deploy(Spec("a", 1, /*main=*/true), KeyStyle::kAlmeParams, "t").ok());
+  ASSERT_TRUE(platform_->Deploy(Spec("b", 2), KeyStyle::kAlmeParams, "t").ok());
+  auto r = platform_->Scale("http-logger@0.1.0", "", 3);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("requires replicas = 1"), std::string::npos);
+  auto st = platform_->StatusOf("http-logger@0.1.0");
+  ASSERT_TRUE(st.ok());
+  for (const auto& v : *st) EXPECT_EQ(v.record.replicas, v.record.group == "a" ? 1u : 2u);
+  // Narrowed to the worker group it works.
+  ASSERT_TRUE(platform_->Scale("http-logger@0.1.0", "b", 3).ok());
+}
+
+TEST_F(PlatformTest, ForcedReinstallCannotTurnADeployedModuleIntoAComponent) {
+  ASSERT_TRUE(platform_->Deploy(Spec("web", 1), KeyStyle::kAlmeParams, "t").ok());
+  ASSERT_TRUE(platform_->Start("http-logger@0.1.0", "").ok());
+  {
+    std::ofstream f(dir_ + "/http-logger.wasm", std::ios::binary | std::ios::trunc);
+    const char component[] = {0, 'a', 's', 'm', 0x0d, 0, 0x01, 0};
+    f.write(component, sizeof component);
+  }
+  auto r = platform_->Install(dir_ + "/http-logger.wasm", /*force=*/true, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  auto info = platform_->Inspect("http-logger@0.1.0");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->record.kind, "core");
+  // Still serving.
+  auto call = platform_->Call("http-logger@0.1.0/web", "count", {});
+  for (int i = 0; i < 100 && !call.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    call = platform_->Call("http-logger@0.1.0/web", "count", {});
+  }
+  EXPECT_TRUE(call.ok()) << call.status().ToString();
+}
+
+}  // namespace
+}  // namespace arcella::platform
