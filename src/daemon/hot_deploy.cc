@@ -104,8 +104,8 @@ void HotDeploy::ApplyWasm(const std::string& path) {
     if (spec.ok() && spec->module_id == id) return;
   }
   if (!info->deployments.empty()) {
-    // Already deployed (e.g. after a daemon restart): make sure it runs.
-    for (const auto& d : info->deployments) (void)platform_->Start(d, "");
+    // Already deployed (e.g. after a daemon restart): the stored desired
+    // state (started or stopped, replicas) stands.
     return;
   }
   platform::DeploymentSpec spec;
@@ -127,6 +127,17 @@ void HotDeploy::ApplyDeployment(const std::string& path) {
     return;
   }
   const std::string id = spec->id();
+  // Already deployed with this very spec (e.g. after a daemon restart): keep
+  // it as the user left it (stopped, scaled).
+  if (auto cur = platform_->StatusOf(id); cur.ok() && cur->size() == 1) {
+    platform::DeploymentSpec stored = (*cur)[0].spec;
+    stored.replicas = spec->replicas;
+    if (platform::ToToml(stored) == platform::ToToml(*spec) &&
+        !deployments_.count(path)) {
+      deployments_[path] = id;
+      return;
+    }
+  }
   // A changed file replaces its deployment.
   if (auto it = deployments_.find(path); it != deployments_.end())
     (void)platform_->Undeploy(it->second, "");
@@ -167,11 +178,13 @@ void HotDeploy::Forget(const std::string& path) {
     implicit_.erase(it);
   }
   if (auto it = modules_.find(path); it != modules_.end()) {
-    // Undeploy what remains of the module, then remove it.
-    (void)platform_->Undeploy(it->second, "");
+    // Only what this file did is undone (its default deployment, above);
+    // a module still deployed by a *.deployment.toml or by hand stays.
     Status st = platform_->RemoveModule(it->second);
-    spdlog::info("hot-deploy: {} deleted, removed {}{}", path, it->second,
-                 st.ok() ? "" : " (" + st.message() + ")");
+    if (st.ok())
+      spdlog::info("hot-deploy: {} deleted, removed {}", path, it->second);
+    else
+      spdlog::info("hot-deploy: {} deleted; {} kept: {}", path, it->second, st.message());
     modules_.erase(it);
   }
 }

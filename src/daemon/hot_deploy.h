@@ -5,8 +5,12 @@
 //     and started;
 //   - dropping y.deployment.toml deploys (or redeploys, when it changes) and
 //     starts it;
-//   - deleting a file undoes what it did (undeploy; remove the module when
-//     its last deployment is gone and nothing else deployed it).
+//   - deleting a file undoes what it did: a deployment file's deployment is
+//     undeployed; a .wasm's default deployment is undeployed and the module
+//     removed, unless other deployments still use it (then it stays).
+// After a daemon restart the first scan keeps deployments that already exist
+// with the same spec as they were (stopped, scaled): files are re-applied only
+// when they change.
 // Files are picked up once their size and mtime are stable across two scans,
 // so half-copied files are never read. Errors are logged, never fatal.
 #pragma once
