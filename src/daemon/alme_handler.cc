@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -10,6 +11,23 @@
 
 namespace arcella::daemon {
 namespace {
+
+// Open `logs -f` / `events.watch` streams each hold a handler thread until
+// cancelled. Capped well below the server's handler-pool limit, so streams can
+// never starve ordinary requests.
+constexpr int kMaxOpenStreams = 256;
+std::atomic<int> g_open_streams{0};
+
+// Counts an open stream for its lifetime; false if the cap is reached.
+class StreamSlot {
+ public:
+  StreamSlot() : ok_(g_open_streams.fetch_add(1) < kMaxOpenStreams) {}
+  ~StreamSlot() { g_open_streams.fetch_sub(1); }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_;
+};
 
 using alme::ErrorCode;
 using Json = alme::Json;
@@ -390,6 +408,11 @@ void AlmeHandler::Logs(const Json& p, const Reply& r) {
     }
     return r->Finish(Json{{"lines", sent}});
   }
+  StreamSlot slot;
+  if (!slot.ok())
+    return r->Fail(ErrorCode::kUnavailable,
+                   "too many open streams (" + std::to_string(kMaxOpenStreams) +
+                       "); cancel some `logs -f` or `events` first");
   // Follow: subscribe first, then send the tail, so nothing falls between.
   // The state is shared: callbacks may outlive this frame by a little.
   struct Follow {
@@ -439,6 +462,11 @@ void AlmeHandler::Logs(const Json& p, const Reply& r) {
 void AlmeHandler::Watch(const Json&, const Reply& r) {
   platform::EventBus* bus = platform_->events();
   if (!bus) return r->Finish(Json{{"cancelled", true}});
+  StreamSlot slot;
+  if (!slot.ok())
+    return r->Fail(ErrorCode::kUnavailable,
+                   "too many open streams (" + std::to_string(kMaxOpenStreams) +
+                       "); cancel some `logs -f` or `events` first");
   auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
   auto done = std::make_shared<bool>(false);
   std::weak_ptr<alme::Responder> weak = r;

@@ -273,3 +273,46 @@ TEST_F(BadInput, InstallNonWasmMissingManifestAndDuplicates) {
 
 }  // namespace
 }  // namespace arcella::e2e
+
+namespace arcella::e2e {
+namespace {
+
+// Following streams are capped (docs/ALME.md): the 257th is refused with
+// `unavailable`, ordinary requests keep working, and closing streams frees
+// their slots.
+TEST(Streams, OpenStreamsAreCappedAndNeverStarveRequests) {
+  Daemon d;
+  std::vector<std::unique_ptr<Raw>> streams;
+  // 8 connections x 32 streams (well under the connection cap).
+  for (int c = 0; c < 8; ++c) {
+    streams.push_back(std::make_unique<Raw>(d.socket()));
+    for (int i = 0; i < 32; ++i)
+      streams.back()->Send(Raw::Frame(Raw::Msgpack({{"id", i}, {"method", "events.watch"}})));
+  }
+  // Let the daemon take them all up.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Json refused = Request(d, "events.watch");
+  ASSERT_TRUE(refused.contains("error")) << refused.dump();
+  EXPECT_EQ(refused["error"]["code"], int(alme::ErrorCode::kUnavailable)) << refused.dump();
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("too many open streams"),
+            std::string::npos) << refused.dump();
+  EXPECT_EQ(Request(d, "ping").value("protocol", 0), 1);
+  streams.clear();  // closing the connections ends the streams
+  // A new stream is accepted again once the slots are freed: it ends with
+  // {"cancelled": true} when cancelled, not with `unavailable`.
+  EXPECT_TRUE(WaitFor([&] {
+    Raw raw(d.socket());
+    raw.Send(Raw::Frame(Raw::Msgpack({{"id", 1}, {"method", "events.watch"}})));
+    raw.Send(Raw::Frame(Raw::Msgpack({{"id", 2}, {"method", "cancel"}, {"params", {{"target", 1}}}})));
+    for (int i = 0; i < 4; ++i) {
+      Json f = raw.Read();
+      if (f.is_null()) return false;
+      if (f.value("id", Json()) == 1 && (f.contains("result") || f.contains("error")))
+        return f.contains("result") && f["result"].value("cancelled", false);
+    }
+    return false;
+  }, 5000));
+}
+
+}  // namespace
+}  // namespace arcella::e2e
