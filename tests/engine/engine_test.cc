@@ -8,6 +8,7 @@
 #include <atomic>
 #include <thread>
 
+#include "engine/tier_test.h"
 #include "test_util.h"
 
 namespace arcella::engine {
@@ -15,27 +16,7 @@ namespace {
 
 using test::Wat;
 
-class EngineTest : public ::testing::TestWithParam<Tier> {
- protected:
-  std::shared_ptr<const Module> Compile(const std::string& wat,
-                                        Metering metering = Metering::kNone) {
-    auto bytes = Wat(wat);
-    CompileOptions o;
-    o.tier = GetParam();
-    o.metering = metering;
-    auto m = Module::Compile(bytes, o);
-    EXPECT_TRUE(m.ok()) << m.status().ToString();
-    if (!m.ok()) return nullptr;
-    EXPECT_EQ((*m)->tier(), GetParam());
-    return *m;
-  }
-  std::shared_ptr<Instance> Make(std::shared_ptr<const Module> m, InstanceOptions o = {},
-                                 const Linker& linker = Linker()) {
-    auto i = Instance::Create(std::move(m), linker, o);
-    EXPECT_TRUE(i.ok()) << i.status().ToString();
-    return i.ok() ? *i : nullptr;
-  }
-};
+class EngineTest : public TierTest {};
 
 TEST_P(EngineTest, MalformedInputIsAnErrorWithOffset) {
   CompileOptions o;

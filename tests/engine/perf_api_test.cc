@@ -9,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "engine/rt/arcella_rt.h"
+#include "engine/tier_test.h"
 #include "test_util.h"
 
 namespace arcella::engine {
@@ -16,26 +17,7 @@ namespace {
 
 using test::Wat;
 
-class PerfApiTest : public ::testing::TestWithParam<Tier> {
- protected:
-  std::shared_ptr<const Module> Compile(const std::string& wat,
-                                        Metering metering = Metering::kNone) {
-    CompileOptions o;
-    o.tier = GetParam();
-    o.metering = metering;
-    auto m = Module::Compile(Wat(wat), o);
-    EXPECT_TRUE(m.ok()) << m.status().ToString();
-    if (!m.ok()) return nullptr;
-    EXPECT_EQ((*m)->tier(), GetParam());
-    return *m;
-  }
-  std::shared_ptr<Instance> Make(std::shared_ptr<const Module> m, InstanceOptions o = {},
-                                 const Linker& linker = Linker()) {
-    auto i = Instance::Create(std::move(m), linker, o);
-    EXPECT_TRUE(i.ok()) << i.status().ToString();
-    return i.ok() ? *i : nullptr;
-  }
-};
+class PerfApiTest : public TierTest {};
 
 TEST_P(PerfApiTest, InvokeReturnsResultsAndChecksTypes) {
   auto m = Compile(R"((module
