@@ -21,6 +21,7 @@ Json ErrorMessage(const Json& id, ErrorCode code, const std::string& message) {
 }
 
 RequestResponder::~RequestResponder() {
+  std::lock_guard<std::recursive_mutex> send(send_mu_);
   bool unanswered;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -34,6 +35,7 @@ RequestResponder::~RequestResponder() {
 }
 
 bool RequestResponder::Stream(const Json& item) {
+  std::lock_guard<std::recursive_mutex> send(send_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_ || cancelled_) return false;
@@ -58,6 +60,7 @@ void RequestResponder::SendFinal(const Json& msg) {
 }
 
 void RequestResponder::Finish(const Json& result) {
+  std::lock_guard<std::recursive_mutex> send(send_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_) return;
@@ -67,6 +70,7 @@ void RequestResponder::Finish(const Json& result) {
 }
 
 void RequestResponder::Fail(ErrorCode code, const std::string& message) {
+  std::lock_guard<std::recursive_mutex> send(send_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_) return;
@@ -100,15 +104,18 @@ bool RequestResponder::Cancel(bool answer) {
   std::vector<std::function<void()>> fns;
   bool was_open;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    was_open = !finished_;
-    if (answer) finished_ = true;
-    if (cancelled_) return false;
-    cancelled_ = true;
-    fns.swap(on_cancel_);
+    std::lock_guard<std::recursive_mutex> send(send_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      was_open = !finished_;
+      if (answer) finished_ = true;
+      if (cancelled_) return false;
+      cancelled_ = true;
+      fns.swap(on_cancel_);
+    }
+    if (answer && was_open) SendFinal(Json{{"id", id_}, {"result", {{"cancelled", true}}}});
   }
-  if (answer && was_open) SendFinal(Json{{"id", id_}, {"result", {{"cancelled", true}}}});
-  for (auto& fn : fns) fn();
+  for (auto& fn : fns) fn();  // outside send_mu_: they may Finish from other threads
   return was_open;
 }
 

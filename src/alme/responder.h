@@ -41,6 +41,11 @@ class RequestResponder : public Responder {
   const Json id_;
   const std::string key_;
   mutable std::mutex mu_;
+  // Held across "still open?" and the send of a frame, so no stream item can
+  // follow the final response. Never held while calling the connection back
+  // into a responder (Connection::Send only queues); recursive because a
+  // send may close the connection inline on the I/O thread.
+  std::recursive_mutex send_mu_;
   bool finished_ = false;
   bool cancelled_ = false;
   std::vector<std::function<void()>> on_cancel_;
