@@ -18,7 +18,7 @@ if (what === '--inst') {
   const n = Number(rest[1] ?? 1000), rounds = Number(rest[2] ?? 3);
   { const warm = []; for (let i = 0; i < 16; i++) warm.push(new WebAssembly.Instance(module, imports)); }
   gc();
-  let best = Infinity, bestFree = Infinity, rssKib = -1;
+  let best = Infinity, bestFree = Infinity, rssKib = -1, cold = 0;
   for (let r = 0; r < rounds; r++) {
     let live = new Array(n);
     const rss0 = process.memoryUsage.rss();
@@ -31,11 +31,12 @@ if (what === '--inst') {
     gc();
     const t2 = now();
     best = Math.min(best, (t1 - t0) / n);
+    if (r === 0) cold = (t1 - t0) / n;
     bestFree = Math.min(bestFree, (t2 - t1) / n);
     if (r === 0) rssKib = (rss1 - rss0) / 1024 / n;
   }
   console.log(JSON.stringify({ kind: 'inst', engine: 'node', module: name, n,
-    us: +best.toFixed(3), free_us: +bestFree.toFixed(3), rss_kib: +rssKib.toFixed(2) }));
+    us: +best.toFixed(3), cold_us: +cold.toFixed(3), free_us: +bestFree.toFixed(3), rss_kib: +rssKib.toFixed(2) }));
 } else if (what === '--call') {
   const calls = Number(rest[0] ?? 1000000);
   const ex = new WebAssembly.Instance(module, imports).exports;

@@ -40,6 +40,8 @@ size_t arcella_rt_live_memories(void);
 
 /* Number of freed reservations kept for reuse (at most 64; for tests). */
 size_t arcella_rt_pooled_memories(void);
+/* How many freed reservations the pool keeps at most. */
+size_t arcella_rt_pool_capacity(void);
 
 /* Image internals (image.c / memory.c): builds `img` on first use; returns 1
  * if it is ready for a memory of `mem_bytes`. */

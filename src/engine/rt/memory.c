@@ -27,7 +27,10 @@
 #define PAGE_SIZE_WASM 65536ull
 #define RESERVE_BYTES ((8ull << 30) + PAGE_SIZE_WASM)
 #define MAX_RESERVATIONS 16384
-#define POOL_MAX 64
+/* 1024: a deployment scaled to ~1000 replicas and back reuses reservations
+ * instead of remapping them (instantiation then makes no syscall). Costs at
+ * most 8 TiB of PROT_NONE address space kept (no memory, no page tables). */
+#define POOL_MAX 1024
 
 typedef struct {
   _Atomic uintptr_t base; /* 0 = free slot */
@@ -111,6 +114,8 @@ int arcella_rt_addr_in_memory(uintptr_t addr) {
 }
 
 size_t arcella_rt_live_memories(void) { return atomic_load(&live_memories); }
+
+size_t arcella_rt_pool_capacity(void) { return POOL_MAX; }
 
 size_t arcella_rt_pooled_memories(void) {
   pthread_mutex_lock(&pool_lock);
