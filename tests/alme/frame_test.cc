@@ -109,8 +109,12 @@ TEST(Frame, RandomBytesNeverThrow) {
     for (int i = 0; i < 1000; ++i) {
       auto ev = d.Next(&f, &code, &msg);
       if (ev == FrameDecoder::Event::kNone) break;
-      if (ev == FrameDecoder::Event::kFrame) EXPECT_TRUE(f.is_object());
-      if (ev == FrameDecoder::Event::kError) EXPECT_FALSE(msg.empty());
+      if (ev == FrameDecoder::Event::kFrame) {
+        EXPECT_TRUE(f.is_object());
+      }
+      if (ev == FrameDecoder::Event::kError) {
+        EXPECT_FALSE(msg.empty());
+      }
     }
   }
 }

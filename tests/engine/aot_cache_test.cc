@@ -83,7 +83,9 @@ TEST(AotCacheTest, CorruptEntryIsRebuilt) {
         f.put('X');
       }
     }
-    if (mode == 2) ASSERT_EQ(truncate(path.c_str(), 1000), 0);
+    if (mode == 2) {
+      ASSERT_EQ(truncate(path.c_str(), 1000), 0);
+    }
     bool hit = true;
     auto obj = aot::CompileAndLoad(in, OptionsIn(dir), &hit);
     ASSERT_TRUE(obj.ok()) << obj.status().ToString();
