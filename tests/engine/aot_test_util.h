@@ -1,6 +1,8 @@
 // Helpers for the AOT tier tests: compile WAT straight through CompileAot.
 #pragma once
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -12,6 +14,15 @@
 #include "test_util.h"
 
 namespace arcella::engine::aot_test {
+
+// A value in KiB from /proc/self/status ("VmSize", "VmRSS"), 0 if absent.
+inline uint64_t StatusKb(const std::string& key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
+  return 0;
+}
 
 inline BackendInput InputFor(const std::vector<uint8_t>& wasm) {
   BackendInput in;

@@ -13,14 +13,6 @@
 namespace arcella::engine::aot_test {
 namespace {
 
-uint64_t StatusKb(const std::string& key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
-  return 0;
-}
-
 // The /proc/self/maps line of the mapping containing `p` ("" if none).
 std::string MappingOf(const void* p) {
   std::ifstream f("/proc/self/maps");

@@ -11,15 +11,6 @@
 namespace arcella::engine::aot_test {
 namespace {
 
-// VmSize / VmRSS in KiB from /proc/self/status.
-uint64_t StatusKb(const std::string& key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
-  return 0;
-}
-
 class RuntimeTest : public ::testing::Test {
  protected:
   std::string cache_ = test::TempDir("aot-rt-cache");
