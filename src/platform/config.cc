@@ -120,6 +120,12 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.limits.max_replicas_per_deployment); }},
+    {"limits", "max_module_bytes",
+     "largest module binary install and deploy/ read (bytes or \"256MiB\"); larger files are refused",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       return Size(r, n, k, 1024, 1ull << 40, &c->limits.max_module_bytes);
+     },
+     [](const Config& c) { return std::to_string(c.limits.max_module_bytes); }},
     {"logs", "ring_lines", "guest output lines kept in memory per replica",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        uint64_t v;

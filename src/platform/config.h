@@ -34,6 +34,8 @@ struct Config {
     uint64_t max_memory_bytes = 256ull << 20;
     std::chrono::milliseconds timeout{0};                   // 0: no deadline
     uint32_t max_replicas_per_deployment = 10000;
+    // Largest module binary `install` and the hot-deploy folder read.
+    uint64_t max_module_bytes = 256ull << 20;
   } limits;
   struct Logs {
     uint32_t ring_lines = 1000;          // per replica, in memory

@@ -10,18 +10,11 @@
 
 #include "engine/loader.h"
 #include "platform/blob_store.h"
+#include "platform/file_read.h"
 #include "platform/inprocess_host.h"
 
 namespace arcella::platform {
 namespace {
-
-Result<std::vector<uint8_t>> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot open " + path + ": " + strerror(errno));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) return Status::IoError("reading " + path + " failed");
-  return bytes;
-}
 
 // "HOST::GUEST" or "HOST::GUEST:ro" (validated by ValidateDirGrant).
 wasi::WasiConfig::Preopen ParseGrant(const std::string& g) {
@@ -102,7 +95,10 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
   } else {
     ARCELLA_ASSIGN_OR_RETURN(manifest, ResolveManifestForBinary(path, &manifest_file));
   }
-  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWhole(path));
+  // Regular files only, at most limits.max_module_bytes, streaming (file_read.h).
+  ARCELLA_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> bytes,
+      ReadRegularFile(path, {config_.limits.max_module_bytes, "limits.max_module_bytes"}));
   ModuleRecord rec;
   rec.id = manifest.name + "@" + manifest.version;
   rec.name = manifest.name;
