@@ -104,8 +104,8 @@ int RunDaemon(const DaemonOptions& options) {
   std::unique_ptr<HotDeploy> hot;
   if (cfg->deploy.hot_deploy) {
     hot = std::make_unique<HotDeploy>(platform->get(), home.deploy_dir(),
-                                      cfg->deploy.scan_interval_ms);
-    hot->Start();
+                                      cfg->deploy.scan_interval_ms, home.state_db());
+    if (auto st = hot->Start(); !st.ok()) spdlog::error("{}", st.message());
   }
 
   timespec tick{0, 200'000'000};
