@@ -303,7 +303,7 @@ TEST(Manifest, FromFileNameAndResolution) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("component.name = 1: expected a string"), std::string::npos);
   auto missing = LoadDeploymentSpec(dir + "/none.deployment.toml");
-  EXPECT_EQ(missing.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace
