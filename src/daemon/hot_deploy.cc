@@ -177,19 +177,20 @@ void HotDeploy::ApplyWasm(const std::string& name) {
   const std::string path = PathOf(name);
   const uint64_t cap = platform_->config().limits.max_module_bytes;
   auto rec = records_.find(name);
+  std::string file_hash;
   {
     auto bytes = platform::ReadRegularFile(path, {cap, "limits.max_module_bytes"});
     if (!bytes.ok()) {
       spdlog::error("hot-deploy: {}", bytes.status().message());
       return;
     }
-    // Unchanged since it was applied (e.g. across a restart): adopt it as
-    // it is, deployments stopped or scaled by hand included.
-    if (rec != records_.end() && rec->second.kind == "wasm" &&
-        rec->second.file_hash == Sha256Hex(*bytes)) {
-      auto m = platform_->Inspect(rec->second.module_id);
-      if (m.ok() && m->record.hash == rec->second.module_hash) return;
-    }
+    file_hash = Sha256Hex(*bytes);
+  }  // freed before Install reads the file again
+  // Unchanged since it was applied (e.g. across a restart): adopt it as it
+  // is, deployments stopped or scaled by hand included.
+  if (rec != records_.end() && rec->second.kind == "wasm" && rec->second.file_hash == file_hash) {
+    auto m = platform_->Inspect(rec->second.module_id);
+    if (m.ok() && m->record.hash == rec->second.module_hash) return;
   }
   auto manifest = platform::ResolveManifestForBinary(path);
   if (!manifest.ok()) {
@@ -211,6 +212,17 @@ void HotDeploy::ApplyWasm(const std::string& name) {
     Refuse(name, id, not_ours);
     return;
   }
+  // Recorded before installing (the module's hash is the file's sha256): a
+  // daemon killed between the install and the record must not find its own
+  // module "installed by hand" at the next start.
+  platform::HotDeployFile f;
+  f.file = name;
+  f.kind = "wasm";
+  f.file_hash = file_hash;
+  f.module_id = id;
+  f.module_hash = file_hash;
+  if (rec != records_.end()) f.deployment_id = rec->second.deployment_id;
+  Record(f);
   auto info = platform_->Install(path, /*force=*/exists, "");
   if (!info.ok()) {
     if (info.status().code() == StatusCode::kAlreadyExists)
@@ -219,13 +231,10 @@ void HotDeploy::ApplyWasm(const std::string& name) {
       spdlog::error("hot-deploy {}: {}", path, info.status().message());
     return;
   }
-  platform::HotDeployFile f;
-  f.file = name;
-  f.kind = "wasm";
-  f.file_hash = info->record.hash;
-  f.module_id = id;
-  f.module_hash = info->record.hash;
-  if (rec != records_.end()) f.deployment_id = rec->second.deployment_id;
+  if (info->record.hash != file_hash) {  // the file changed in between
+    f.file_hash = f.module_hash = info->record.hash;
+    Record(f);
+  }
   spdlog::info("hot-deploy: installed {} from {}", id, path);
   // Deployment files in the folder that name this module take over.
   for (const auto& [p, s] : seen_) {
@@ -246,14 +255,15 @@ void HotDeploy::ApplyWasm(const std::string& name) {
   }
   platform::DeploymentSpec spec;
   spec.module_id = id;
+  f.deployment_id = spec.id();  // recorded first, as above
+  Record(f);
   auto v = platform_->Deploy(spec, platform::KeyStyle::kToml, "hot-deploy:" + path);
   if (!v.ok()) {
+    f.deployment_id.clear();
     Record(f);
     spdlog::error("hot-deploy {}: {}", path, v.status().message());
     return;
   }
-  f.deployment_id = v->record.id;
-  Record(f);
   auto st = platform_->Start(v->record.id, "");
   if (!st.ok()) spdlog::error("hot-deploy {}: {}", path, st.status().message());
 }
@@ -300,17 +310,7 @@ void HotDeploy::ApplyDeployment(const std::string& name) {
       spdlog::error("hot-deploy: {}", st.message());
     r = updated;
   }
-  auto v = platform_->Deploy(*spec, platform::KeyStyle::kToml, "hot-deploy:" + path);
-  if (!v.ok()) {
-    spdlog::error("hot-deploy: {}", v.status().message());
-    if (rec != records_.end()) {
-      (void)store_->RemoveHotDeployFile(name);
-      records_.erase(name);
-    }
-    // Retry on the next scan if the module is not installed yet.
-    if (v.status().code() == StatusCode::kNotFound) seen_[name].applied = false;
-    return;
-  }
+  // Recorded before deploying, so a crash in between leaves it ours.
   platform::HotDeployFile f;
   f.file = name;
   f.kind = "deployment";
@@ -318,6 +318,16 @@ void HotDeploy::ApplyDeployment(const std::string& name) {
   f.module_id = spec->module_id;
   f.deployment_id = id;
   Record(f);
+  auto v = platform_->Deploy(*spec, platform::KeyStyle::kToml, "hot-deploy:" + path);
+  if (!v.ok()) {
+    spdlog::error("hot-deploy: {}", v.status().message());
+    if (Status st = store_->RemoveHotDeployFile(name); !st.ok())
+      spdlog::error("hot-deploy: {}", st.message());
+    records_.erase(name);
+    // Retry on the next scan if the module is not installed yet.
+    if (v.status().code() == StatusCode::kNotFound) seen_[name].applied = false;
+    return;
+  }
   auto st = platform_->Start(id, "");
   if (!st.ok())
     spdlog::error("hot-deploy {}: {}", path, st.status().message());

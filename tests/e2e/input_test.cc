@@ -239,6 +239,15 @@ TEST(Input, HotDeployFileCannotReplaceAModuleInstalledByHand) {
   WaitTwoScans(d, "marker");
   EXPECT_EQ(Answer(d, "answer@1.0.0/prod"), "[\"7\"]");
   EXPECT_EQ(NoMarkers(Deployments(d)), "answer@1.0.0/prod active 1;");
+  // Nor a deployment created by hand.
+  WriteText(work + "/prod.deployment.toml",
+            "[deployment]\nmodule_id = \"answer@1.0.0\"\ngroup = \"prod\"\nreplicas = 3\n");
+  Drop(work + "/prod.deployment.toml", d.home() + "/deploy", "prod.deployment.toml");
+  ASSERT_TRUE(WaitFor([&] {
+    return LogHas(d, "prod.deployment.toml: deployment answer@1.0.0/prod was created by hand");
+  }, kFewSeconds)) << DaemonLog(d);
+  WaitTwoScans(d, "marker1");
+  EXPECT_EQ(NoMarkers(Deployments(d)), "answer@1.0.0/prod active 1;");
   // Deleting the impostor does not remove the user's module either.
   ASSERT_EQ(unlink((d.home() + "/deploy/answer@1.0.0.wasm").c_str()), 0);
   WaitTwoScans(d, "marker2");
