@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "platform/config.h"
 #include "test_util.h"
 
 namespace arcella::platform {
@@ -100,6 +101,31 @@ TEST(InputFileRead, OpenForWritingElsewhereSeesAWriter) {
   EXPECT_TRUE(OpenForWritingElsewhere(p));
   ::close(w);
   EXPECT_FALSE(OpenForWritingElsewhere(p));
+}
+
+}  // namespace
+}  // namespace arcella::platform
+
+namespace arcella::platform {
+namespace {
+
+// Configuration files go through the same reader: a FIFO or device named by
+// `includes` (or in place of arcella.toml) is refused, never waited on.
+TEST(InputFileRead, ConfigIncludesOfSpecialFilesRefused) {
+  std::string d = test::TempDir();
+  ASSERT_EQ(::mkfifo((d + "/fifo.toml").c_str(), 0600), 0);
+  std::ofstream(d + "/a.toml") << "includes = [\"fifo.toml\"]\n";
+  std::ofstream(d + "/b.toml") << "includes = [\"/dev/zero\"]\n";
+  auto t0 = std::chrono::steady_clock::now();
+  auto a = LoadConfig(d + "/a.toml");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().message(), d + "/fifo.toml is a FIFO (named pipe), not a regular file");
+  auto b = LoadConfig(d + "/b.toml");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message(), "/dev/zero is a character device, not a regular file");
+  auto c = LoadConfig(d + "/fifo.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
 }  // namespace
