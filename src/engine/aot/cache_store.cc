@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 namespace arcella::engine::aot {
@@ -162,7 +164,16 @@ Result<std::unique_ptr<CacheStore>> CacheStore::Open(const std::string& path) {
   if (fstat(fd, &st) != 0) return Status::IoError("aot cache: " + path + ": " + Errno(errno));
   ARCELLA_RETURN_IF_ERROR(CheckOwnerMode(path, st, /*file=*/false));  // the one we opened
   ARCELLA_RETURN_IF_ERROR(store->LoadOrCreateKey());
-  store->CleanStaleTempDirs();
+  // Leftovers are looked for once per directory and process (a cache may hold
+  // thousands of entries); PrepareCache looks again on demand.
+  static std::mutex mu;
+  static std::set<std::string> cleaned;
+  bool first;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    first = cleaned.insert(path).second;
+  }
+  if (first) store->CleanStaleTempDirs();
   return store;
 }
 

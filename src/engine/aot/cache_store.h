@@ -27,7 +27,8 @@ class CacheStore {
   static constexpr size_t kFooterSize = kMacSize + kMagicSize;
 
   // Creates `path` (0700, parents 0700) if missing, checks owner and mode,
-  // loads or creates the key and removes compile folders of dead processes.
+  // loads or creates the key and, the first time this process opens `path`,
+  // removes compile folders of dead processes.
   // Errors name the path, its owner and its mode.
   static Result<std::unique_ptr<CacheStore>> Open(const std::string& path);
   ~CacheStore();

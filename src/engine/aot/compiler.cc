@@ -274,7 +274,9 @@ std::string DefaultCacheDir() {
 Status PrepareCache(const CompileOptions& options) {
   const std::string dir = ResolveCacheDir(options);
   if (dir.empty()) return Status::FailedPrecondition("aot cache: no cache directory (set ARCELLA_HOME or HOME)");
-  return CacheStore::Open(dir).status();
+  ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(dir));
+  store->CleanStaleTempDirs();
+  return Status::Ok();
 }
 
 std::string ResolveCompiler(const CompileOptions& options) {
