@@ -39,41 +39,30 @@ void ResetSignals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-void KillGroup(int) { kill(0, SIGKILL); }
+// The supervisor: /bin/sh leading the compiler's process group. On SIGTERM
+// (sent by PR_SET_PDEATHSIG when this process dies), SIGHUP or SIGINT it
+// kills the whole group, itself included; otherwise it exits with the
+// compiler's status. A shell, not a fork of this process, so the daemon's
+// memory is not kept alive (copy-on-write) for the length of a compile.
+constexpr char kSupervisor[] = "trap 'kill -9 0' TERM HUP INT; \"$@\" & wait $!";
 
-[[noreturn]] void Supervise(pid_t parent, const char* path, char* const* argv, const char* log_path) {
+[[noreturn]] void StartSupervisor(pid_t parent, char* const* argv, const char* log_path) {
   setpgid(0, 0);
   ResetSignals();
-  // The parent's death (or a SIGTERM) takes the whole group down.
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = KillGroup;
-  sigaction(SIGTERM, &sa, nullptr);
   prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != parent) KillGroup(0);  // the parent died before prctl
-  CloseFrom3();
+  if (getppid() != parent) _exit(126);  // the parent died before prctl: start nothing
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (null_fd < 0 || log_fd < 0) _exit(126);
-  pid_t cc = fork();
-  if (cc < 0) _exit(126);
-  if (cc == 0) {
-    signal(SIGTERM, SIG_DFL);
-    dup2(null_fd, 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    CloseFrom3();
-    execve(path, argv, environ);
-    static const char msg[] = "arcella: cannot execute the C compiler\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(cc, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-  _exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+  dup2(null_fd, 0);
+  dup2(log_fd, 1);
+  dup2(log_fd, 2);
+  CloseFrom3();
+  execve("/bin/sh", argv, environ);
+  static const char msg[] = "arcella: cannot execute /bin/sh\n";
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+  _exit(127);
 }
 
 }  // namespace
@@ -103,15 +92,16 @@ Status RunCompilerProcess(const std::vector<std::string>& args, const std::strin
   const std::string path = FindExecutable(args[0]);
   if (path.empty())
     return Status::Unsupported("aot: cannot run C compiler '" + args[0] + "': not found or not executable");
-  // Everything the children need is prepared before fork.
-  std::vector<std::string> copy = args;
+  // Everything the child needs is prepared before fork.
+  std::vector<std::string> copy = {"sh", "-c", kSupervisor, "sh", path};
+  copy.insert(copy.end(), args.begin() + 1, args.end());
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::Internal(std::string("aot: fork: ") + strerror(errno));
-  if (pid == 0) Supervise(parent, path.c_str(), argv.data(), log_path.c_str());
+  if (pid == 0) StartSupervisor(parent, argv.data(), log_path.c_str());
   setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
   // Wait without reaping, kill what is left of the group while the leader's
   // pid still pins the group id, then reap.

@@ -1,12 +1,13 @@
 // Runs the C compiler as a supervised child process.
 //
-// The child is a small supervisor (a fork of this process that only makes
-// system calls) leading its own process group; it gets PR_SET_PDEATHSIG, so
-// when this process dies -- even by SIGKILL -- it kills its whole group,
-// the compiler and everything the compiler started. The compiler inherits
-// only stdin (/dev/null), stdout and stderr (the log file): no descriptor of
-// this process (sockets, the home lock) leaks into it. The group is killed and
-// the supervisor always reaped, whatever the outcome.
+// The child is a tiny /bin/sh supervisor leading its own process group, with
+// PR_SET_PDEATHSIG(SIGTERM) (and a getppid check for the race); on that
+// signal it kills its whole group -- the compiler and everything the compiler
+// started -- so nothing outlives this process, even after a SIGKILL. The
+// group inherits only stdin (/dev/null), stdout and stderr (the log file): no
+// descriptor of this process (sockets, the home lock) leaks into it; signal
+// mask and dispositions are reset. The group is killed and the supervisor
+// reaped whatever the outcome.
 #pragma once
 
 #include <string>
