@@ -272,9 +272,15 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
            Str(r, "pid") + ", up " + UptimeOf(r) + "\n";
   }
   if (quiet) return "";
-  if (c == "install")
-    return "installed " + Str(r, "id") + " (" + Str(r, "kind") + ", " + SizeOf(r, "size") + ", tier " +
-           Str(r, "tier") + ")\n";
+  if (c == "install") {
+    std::string out = "installed " + Str(r, "id") + " (" + Str(r, "kind") + ", " + SizeOf(r, "size") +
+                      ", tier " + Str(r, "tier") + ")\n";
+    const Json& req = Arr(Member(Member(r, "manifest"), "requests"), "dirs");
+    if (!req.empty())
+      out += "  its manifest requests dirs " + Join(req, ", ") +
+             ": not granted unless you grant them (deploy --dir HOST::GUEST[:ro])\n";
+    return out;
+  }
   if (c == "remove") return "removed " + Str(r, "removed") + "\n";
   if (c == "deploy")
     return "deployed " + Str(r, "id") + " (" + Str(r, "replicas") + " replicas, " + Str(r, "state") +

@@ -58,5 +58,16 @@ TEST(GrantsFormat, InspectShowsRequestsAndDeploymentGrants) {
   EXPECT_NE(out.find("grants of m@1.0.0/web (made by the operator):"), std::string::npos) << out;
 }
 
+TEST(GrantsFormat, InstallSaysRequestsAreNotGrants) {
+  Invocation inv;
+  inv.command = "install";
+  Json r = {{"id", "m@1.0.0"}, {"kind", "core"}, {"size", 10}, {"tier", "aot"},
+            {"manifest", {{"requests", {{"dirs", Json::array({"/::/host"})}}}}}};
+  std::string out = FormatResult(inv, r);
+  EXPECT_NE(out.find("its manifest requests dirs /::/host: not granted"), std::string::npos) << out;
+  r["manifest"]["requests"]["dirs"] = Json::array();
+  EXPECT_EQ(FormatResult(inv, r).find("requests"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace arcella::cli
