@@ -46,6 +46,18 @@ struct Config {
     bool hot_deploy = true;
     uint32_t scan_interval_ms = 1000;
   } deploy;
+  // What any deployment may be granted (grants.h, docs/SECURITY.md).
+  // Deny by default: no directory may be granted until listed here. Entries
+  // are absolute host directories; a grant must lie at or below one (both
+  // compared after resolving symlinks). No grant may ever contain or lie
+  // inside the daemon home, whatever is listed.
+  struct Policy {
+    std::vector<std::string> allow_dirs;             // grantable read-write or read-only
+    std::vector<std::string> allow_dirs_ro;          // grantable read-only only
+    std::vector<std::string> hot_deploy_allow_dirs;  // what deploy/ files may grant (also
+                                                     // bounded by the two lists above)
+    bool hot_deploy_allow_env = false;               // deploy/ files may set env
+  } policy;
 
   // Files applied, in order (for `status` and debugging).
   std::vector<std::string> sources;

@@ -16,20 +16,6 @@
 namespace arcella::platform {
 namespace {
 
-// "HOST::GUEST" or "HOST::GUEST:ro" (validated by ValidateDirGrant).
-wasi::WasiConfig::Preopen ParseGrant(const std::string& g) {
-  wasi::WasiConfig::Preopen p;
-  size_t sep = g.find("::");
-  p.host_path = g.substr(0, sep);
-  std::string guest = sep == std::string::npos ? g : g.substr(sep + 2);
-  if (guest.size() > 3 && guest.compare(guest.size() - 3, 3, ":ro") == 0) {
-    p.read_only = true;
-    guest.resize(guest.size() - 3);
-  }
-  p.guest_path = guest;
-  return p;
-}
-
 bool IsModuleTarget(const std::string& target) { return target.find('/') == std::string::npos; }
 
 }  // namespace
@@ -215,10 +201,15 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
                           : mf.max_memory_bytes ? *mf.max_memory_bytes
                                                 : config_.limits.max_memory_bytes;
   plan.timeout = o.timeout ? *o.timeout : mf.timeout ? *mf.timeout : config_.limits.timeout;
-  for (const auto& g : mf.dirs) plan.dirs.push_back(ParseGrant(g));
-  for (const auto& g : o.dirs) plan.dirs.push_back(ParseGrant(g));
-  for (const auto& [k, v] : mf.env) plan.env.emplace_back(k, v);
-  for (const auto& [k, v] : o.env) plan.env.emplace_back(k, v);
+  // Grants: only what the operator granted within the policy, never the
+  // home; re-checked at every apply (a symlink may have changed).
+  auto grants = ResolveGrants(mf, spec, config_.policy, home_.root(), spec.origin,
+                              KeyStyle::kToml, d.id);
+  grants_[d.id] = grants.ok() ? *grants : NothingGranted(mf, spec, grants.status().message());
+  if (!grants.ok()) return grants.status();
+  for (const DirGrant& g : grants->dirs)
+    plan.dirs.push_back({g.real_host, g.guest, g.read_only, /*no_symlinks=*/true});
+  plan.env = grants->env;
   plan.restart = o.restart ? *o.restart : RestartPolicy::kOnFailure;
   ARCELLA_ASSIGN_OR_RETURN(
       plan.module,
@@ -302,11 +293,14 @@ DeploymentView Platform::ViewOf(const DeploymentRecord& d) {
     v.state = State::kFailed;
     v.error = it->second;
   }
+  if (auto it = grants_.find(d.id); it != grants_.end()) v.grants = it->second;
   return v;
 }
 
-Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec, KeyStyle style,
-                                        const std::string& origin) {
+Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec_in, KeyStyle style,
+                                        const std::string& origin, GrantOrigin grant_origin) {
+  DeploymentSpec spec = spec_in;
+  spec.origin = grant_origin;  // who asks, never what a file claims
   std::lock_guard<std::recursive_mutex> lock(mu_);
   if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
   ARCELLA_RETURN_IF_ERROR(ValidateDeploymentSpec(spec, style, origin));
@@ -323,6 +317,13 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec, KeyStyle sty
     return Status::Unsupported(spec.module_id +
                                " is a component; running components comes with the Component "
                                "Model milestone");
+  if (auto mf = ParseComponentManifest(m->manifest_toml, m->id); mf.ok()) {
+    auto grants = ResolveGrants(*mf, spec, config_.policy, home_.root(), grant_origin, style, origin);
+    if (!grants.ok()) {
+      Publish("deployment", spec.id(), "refused", grants.status().message());
+      return grants.status();
+    }
+  }
   DeploymentRecord d;
   d.id = spec.id();
   d.module_id = spec.module_id;
@@ -402,6 +403,7 @@ Result<std::vector<std::string>> Platform::Undeploy(const std::string& target,
     if (!st.ok() && st.code() != StatusCode::kNotFound)
       spdlog::warn("undeploy {}: {}", d.id, st.message());
     errors_.erase(d.id);
+    grants_.erase(d.id);
     if (logs_) logs_->Forget(d.id, 0);
     Publish("deployment", d.id, "uninstalled");
     out.push_back(d.id);

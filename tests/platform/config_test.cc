@@ -52,7 +52,7 @@ TEST(Config, DefaultFileIsWrittenOnceAndParsesToDefaults) {
   }
   auto full = ApplyConfigText(Config(), uncommented, "uncommented.toml");
   ASSERT_TRUE(full.ok()) << full.status().ToString() << "\n" << uncommented;
-  EXPECT_EQ(full->origin.size(), 14u);  // + limits.max_module_bytes
+  EXPECT_EQ(full->origin.size(), 18u);  // 13 + limits.max_module_bytes + 4 [policy] keys
   EXPECT_EQ(full->limits.max_memory_bytes, Config().limits.max_memory_bytes);
   // Not overwritten the second time.
   Write(path, "[daemon]\nlog_level = \"debug\"\n");
