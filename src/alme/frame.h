@@ -19,12 +19,28 @@ using Json = nlohmann::json;
 // it bounds the decoder's recursion).
 inline constexpr int kMaxFrameDepth = 128;
 
+// Decoding a frame may use at most this many bytes of heap per frame byte,
+// plus a base (estimated by ScanFrameBody before anything is built).
+inline constexpr uint64_t kDecodeBytesPerFrameByte = 8;
+inline constexpr uint64_t kDecodeBytesBase = 64u << 10;
+
+// What a frame body would cost to decode, found by a walk over its bytes
+// that allocates only a stack of open containers (<= kMaxFrameDepth).
+struct FrameScan {
+  enum Status { kOk, kMalformed, kTooDeep } status = kOk;
+  const char* root = nullptr;  // "a map", "an array", "a scalar"
+  uint64_t items = 0;          // values and keys
+  uint64_t cost = 0;           // estimated heap bytes of the decoded tree
+};
+FrameScan ScanFrameBody(const uint8_t* data, size_t size);
+
 // Length prefix + MessagePack encoding of `msg`.
 std::string EncodeFrame(const Json& msg);
 
 // Decodes one frame body (without the length prefix). On failure returns
-// false and sets `*error` to a message naming the byte offset.
-// `*error_code` is kParseError. Never throws.
+// false and sets `*error` to a message naming the byte offset. Refuses a
+// frame that is nested too deep or would take more than
+// kDecodeBytesPerFrameByte x its size (+ base) decoded. Never throws.
 bool DecodeFrameBody(const uint8_t* data, size_t size, Json* out, std::string* error);
 
 // Incremental decoder: Feed() bytes as they arrive, then Next() until it
