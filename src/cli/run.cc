@@ -46,7 +46,17 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   const GlobalOptions& g = inv.global;
 
   std::string socket = ResolveSocketPath(g);
-  auto client = alme::Client::Connect(socket);
+  auto timeout_hint = [&] {
+    return inv.global.timeout ? std::string(" (--timeout)")
+                              : std::string(" (--timeout DURATION or ARCELLA_TIMEOUT changes it; 0 "
+                                            "waits forever)");
+  };
+  auto client = alme::Client::Connect(socket, inv.ConnectTimeout());
+  // Connect reports a timeout as an IoError starting "timed out".
+  if (!client.ok() && client.status().message().rfind("timed out", 0) == 0) {
+    err << "arcella-cli: " << client.status().message() << timeout_hint() << "\n";
+    return kExitTimeout;
+  }
   if (!client.ok()) {
     err << "arcella-cli: " << ConnectError(socket, g, client.status()) << "\n";
     return kExitUnreachable;
@@ -65,7 +75,12 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   };
 
   alme::RemoteError remote{static_cast<alme::ErrorCode>(0), {}};
+  (*client)->SetCallTimeout(inv.CallTimeout());
   Result<Json> result = (*client)->Call(inv.method, inv.params, &remote, on_item);
+  if (!result.ok() && (*client)->timed_out()) {
+    err << "arcella-cli: " << result.status().message() << timeout_hint() << "\n";
+    return kExitTimeout;
+  }
   if (!result.ok()) {
     if (static_cast<int>(remote.code) != 0) {
       err << "arcella-cli: " << (remote.message.empty() ? alme::ErrorCodeName(remote.code) : remote.message)
