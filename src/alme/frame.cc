@@ -209,7 +209,8 @@ std::string EncodeFrame(const Json& msg) {
   return out;
 }
 
-bool DecodeFrameBody(const uint8_t* data, size_t size, Json* out, std::string* error) {
+bool DecodeFrameBody(const uint8_t* data, size_t size, Json* out, std::string* error,
+                     bool bound_memory) {
   // A cheap walk first: nesting and what the tree would cost, before
   // anything is built (a frame of 16 MiB of nils is 16 million nodes).
   FrameScan scan = ScanFrameBody(data, size);
@@ -218,11 +219,12 @@ bool DecodeFrameBody(const uint8_t* data, size_t size, Json* out, std::string* e
     return false;
   }
   uint64_t budget = kDecodeBytesPerFrameByte * uint64_t{size} + kDecodeBytesBase;
-  if (scan.status == FrameScan::kOk && scan.cost > budget) {
+  if (bound_memory && scan.status == FrameScan::kOk && scan.cost > budget) {
     *error = "the frame's " + std::to_string(scan.items) + " MessagePack items would take about " +
              std::to_string(scan.cost >> 10) + " KiB decoded, more than " +
              std::to_string(kDecodeBytesPerFrameByte) + " times the frame's " +
-             std::to_string(size) + " bytes; send fewer, larger values";
+             std::to_string(size) + " bytes + " + std::to_string(kDecodeBytesBase >> 10) +
+             " KiB; send fewer, larger values";
     return false;
   }
   try {
@@ -283,7 +285,7 @@ FrameDecoder::Event FrameDecoder::Next(Json* frame, ErrorCode* code, std::string
     return Event::kError;
   }
   std::string err;
-  if (!DecodeFrameBody(p + 4, n, frame, &err)) {
+  if (!DecodeFrameBody(p + 4, n, frame, &err, bound_memory_)) {
     *code = ErrorCode::kParseError;
     *message = "frame at stream offset " + std::to_string(offset) + ": " + err;
     return Event::kError;
