@@ -117,6 +117,7 @@ std::string Connection::Admit(Lane lane) {
       }
       break;
     default:
+      if (lane == Lane::kInline) break;  // answered before the next frame is read
       if (lane_count_[static_cast<int>(Lane::kManagement)].load() +
               lane_count_[static_cast<int>(Lane::kInstall)].load() >=
           o.max_requests_per_connection)
@@ -236,6 +237,15 @@ void Connection::OnFrame(Json msg) {
   }
   if (std::string refused = Admit(lane); !refused.empty())
     return responder->Fail(ErrorCode::kUnavailable, method + ": " + refused);
+  if (lane == Lane::kInline) {  // no thread hop: e.g. `ping` stays fast under any load
+    try {
+      handler->Handle(method, params, responder);
+    } catch (const std::exception& e) {
+      responder->Fail(ErrorCode::kInternal, "handler of " + method + " threw: " + e.what());
+    }
+    responder.reset();
+    return Release(lane);
+  }
   bool queued = config_.shared->pools[static_cast<int>(lane)]->Submit(
       [self = shared_from_this(), lane, handler, method = std::move(method),
        params = std::move(params), responder]() mutable {

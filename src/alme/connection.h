@@ -28,7 +28,7 @@ class RequestResponder;
 // What all connections of a server share: one pool per Lane, the totals
 // over all connections, and the bounds (ServerOptions).
 struct ServerShared {
-  ElasticPool* pools[4] = {};  // indexed by Lane
+  ElasticPool* pools[4] = {};  // indexed by Lane (kInline has none)
   std::atomic<int> calls{0};    // in-flight calls, all connections
   std::atomic<int> streams{0};  // open streams, all connections
   const ServerOptions* options = nullptr;
@@ -90,7 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::map<std::string, std::weak_ptr<RequestResponder>> inflight_;
 
   // Handlers running or queued, by lane (see Admit/Release).
-  std::atomic<int> lane_count_[4] = {};
+  std::atomic<int> lane_count_[5] = {};
   std::atomic<int64_t> last_active_ns_{0};  // steady clock
   boost::asio::steady_timer idle_timer_;
 };

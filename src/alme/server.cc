@@ -47,7 +47,7 @@ class ServerImpl : public Server {
         handler_(std::move(handler)),
         mgmt_pool_(options_.worker_threads, options_.worker_threads + 124),
         call_pool_(std::min(4, std::max(1, options_.call_threads)), options_.call_threads,
-                   /*nice=*/10),
+                   /*nice=*/19),
         install_pool_(1, options_.install_threads),
         stream_pool_(1, options_.max_streams + 4),
         acceptor_(io_),

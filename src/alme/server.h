@@ -41,6 +41,7 @@ enum class Lane {
   kCall,        // guest calls: bounded per connection and in total
   kInstall,     // compiles (seconds): a few threads of their own
   kStream,      // long-lived streams (`logs -f`, `events.watch`)
+  kInline,      // answered on the I/O thread itself (e.g. `ping`): must never block
 };
 
 // Implemented by the platform. Called on a pool thread of the request's
