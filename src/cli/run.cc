@@ -64,7 +64,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   auto on_item = [&](const Json& item) {
     if (g.json) {
-      out << item.dump() << "\n";
+      out << DumpJson(item) << "\n";
       out.flush();
     } else if (inv.command == "install") {
       if (!g.quiet) err << FormatStreamItem(inv.command, item) << std::flush;
@@ -94,13 +94,13 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   const Json& r = *result;
   if (g.json) {
-    out << r.dump() << "\n";
+    out << DumpJson(r) << "\n";
   } else {
     out << FormatResult(inv, r);
   }
   if (inv.command == "ping" && r.is_object() && r.contains("protocol") &&
       r["protocol"] != alme::kProtocolVersion)
-    err << "arcella-cli: warning: the daemon speaks ALME protocol " << r["protocol"].dump()
+    err << "arcella-cli: warning: the daemon speaks ALME protocol " << DumpJson(r["protocol"])
         << ", this client " << alme::kProtocolVersion << "\n";
   out.flush();
   return kExitOk;

@@ -335,6 +335,29 @@ TEST(ControlPlane, NonUtf8StringsAreRefused) {
   EXPECT_EQ(f["results"][0], "7") << f.dump();
 }
 
+// Guest output that is not UTF-8 is shown by `logs` and `logs --json`
+// (U+FFFD in JSON) instead of breaking the CLI.
+TEST(ControlPlane, NonUtf8GuestOutputIsPrintable) {
+  Daemon d;
+  std::string dir = test::TempDir("control-utf8");
+  CopyFile(test::FixturePath("control_bad_utf8.wasm"), dir + "/bad-out@1.0.0.wasm");
+  ASSERT_EQ(d.Cli("install " + ShellQuote(dir + "/bad-out@1.0.0.wasm")).code, 0);
+  ASSERT_EQ(d.Cli("deploy bad-out@1.0.0 --group g").code, 0);
+  ASSERT_EQ(d.Cli("start bad-out@1.0.0/g").code, 0);
+  ASSERT_TRUE(WaitFor([&] { return d.Cli("call bad-out@1.0.0/g say").code == 0; }, 20'000));
+  CmdResult r;
+  ASSERT_TRUE(WaitFor([&] {
+    r = d.Cli("--json logs bad-out@1.0.0/g");
+    return r.out.find("hi") != std::string::npos;
+  }, 10'000)) << r.out;
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\xef\xbf\xbdhi"), std::string::npos) << r.out;  // U+FFFD
+  r = d.Cli("logs bad-out@1.0.0/g");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\xff\xfehi"), std::string::npos) << r.out;  // the bytes as written
+  EXPECT_EQ(d.Cli("ping").code, 0);
+}
+
 // SIGTERM with 200 spinning guests, each in a call, finishes within the
 // grace period (plus the watchdog's margin).
 TEST(ControlPlane, SigtermWithSpinningGuestsEndsWithinGrace) {
