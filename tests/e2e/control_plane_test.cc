@@ -7,6 +7,7 @@
 // daemon's memory, non-UTF-8 strings are refused at the boundary, and
 // SIGTERM completes within its grace period.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -383,6 +384,53 @@ TEST(ControlPlane, SigtermWithSpinningGuestsEndsWithinGrace) {
   EXPECT_LE(secs, 3 + 2 + 5);
   ASSERT_TRUE(WIFEXITED(st));
   EXPECT_TRUE(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 3) << WEXITSTATUS(st);
+}
+
+// A guest blocked inside the host (reading a FIFO whose writer never writes:
+// no wasm interrupt check can reach it) cannot hold SIGTERM hostage: the daemon exits
+// within daemon.shutdown_grace + 2 s, logging what it abandoned (exit 3) if
+// the replica did not stop.
+TEST(ControlPlane, SigtermForcesExitWhenAGuestIsBlockedInTheHost) {
+  Daemon d(HomeWithConfig("[daemon]\nshutdown_grace = \"2s\"\n"));
+  std::string data = test::TempDir("control-fifo");
+  ASSERT_EQ(::mkfifo((data + "/fifo").c_str(), 0600), 0);
+  std::string dir = test::TempDir("control-fifo-mod");
+  CopyFile(test::FixturePath("control_fifo_block.wasm"), dir + "/fifo-block@1.0.0.wasm");
+  ASSERT_EQ(d.Cli("install " + ShellQuote(dir + "/fifo-block@1.0.0.wasm")).code, 0);
+  auto r = d.Cli("deploy fifo-block@1.0.0 --group g --dir " + ShellQuote(data + "::/data"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(d.Cli("start fifo-block@1.0.0/g").code, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    return Request(d, "status")["deployments"][0].value("ready", 0) == 1;
+  }, 20'000));
+  // A writer that never writes: the guest's read waits for data.
+  int writer = ::open((data + "/fifo").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  RawPeer caller(d.socket());
+  ASSERT_TRUE(caller.Send(Json{{"id", 1}, {"method", "call"},
+                               {"params", {{"target", "fifo-block@1.0.0/g"}, {"export", "block"}}}}));
+  EXPECT_TRUE(Silent(caller, 500));  // blocked in read(): no answer
+  EXPECT_EQ(d.Cli("--timeout 10s ping").code, 0);  // management still answers
+  pid_t pid = d.pid();
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int st = 0;
+  bool exited = WaitFor([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, 20'000);
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::steady_clock::now() - t0).count();
+  ::close(writer);  // EOF for the guest, should the daemon still be waiting
+  ASSERT_TRUE(exited) << "the daemon did not exit within 20 s of SIGTERM";
+  d.Forget();
+  EXPECT_LE(secs, 2 + 2 + 5);
+  ASSERT_TRUE(WIFEXITED(st));
+  // 3 when the replica was abandoned; 0 once blocking WASI reads are
+  // interruptible by shutdown (then the replica stops in time).
+  int code = WEXITSTATUS(st);
+  EXPECT_TRUE(code == 0 || code == 3) << code;
+  if (code == 3) {
+    std::string log = Sh("cat " + ShellQuote(d.home() + "/daemon.out")).out;
+    EXPECT_NE(log.find("shutdown did not finish"), std::string::npos) << log;
+  }
 }
 
 }  // namespace
