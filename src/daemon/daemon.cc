@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "alme/server.h"
@@ -63,13 +64,36 @@ class ShutdownWatchdog {
   }
 
  private:
+  // Polls every 100 ms: done, past the deadline, or a second SIGTERM/SIGINT
+  // (signals are blocked in every thread; this one takes them now).
   void Run() {
     auto limit = grace_ + kMargin;
-    std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, limit, [this] { return done_; })) return;
-    spdlog::error("shutdown did not finish within {} ms (daemon.shutdown_grace {} ms + {} ms); "
-                  "exiting now, abandoning the replicas and requests still running",
-                  limit.count(), grace_.count(), kMargin.count());
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return done_; })) return;
+      }
+      timespec zero{0, 0};
+      int sig = sigtimedwait(&sigs, nullptr, &zero);
+      if (sig == SIGTERM || sig == SIGINT) {
+        Force(std::string("received a second ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+              " during the shutdown");
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        Force("shutdown did not finish within " + std::to_string(limit.count()) +
+              " ms (daemon.shutdown_grace " + std::to_string(grace_.count()) + " ms + " +
+              std::to_string(kMargin.count()) + " ms)");
+      }
+    }
+  }
+
+  [[noreturn]] static void Force(const std::string& why) {
+    spdlog::error("{}; exiting now, abandoning the replicas and requests still running", why);
     spdlog::default_logger()->flush();
     std::_Exit(kForcedExitCode);
   }

@@ -87,7 +87,7 @@ uint64_t VmHwmKiB(pid_t pid) {
 // while every call is still in flight, and stop ends them all.
 TEST(ControlPlane, PipelinedSlowCallsLeaveManagementAnswering) {
   Daemon d(HomeWithConfig("[alme]\nmax_calls_per_connection = 1000\n"));
-  DeployReactor(d, 1);
+  ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 1));
   RawPeer calls(d.socket());
   ASSERT_TRUE(calls.ok());
   std::string burst;
@@ -125,7 +125,7 @@ TEST(ControlPlane, PipelinedSlowCallsLeaveManagementAnswering) {
 // replica becomes free and serves the next call.
 TEST(ControlPlane, DisconnectInterruptsTheCallItStarted) {
   Daemon d;
-  DeployReactor(d, 1);
+  ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 1));
   auto spinner = std::make_unique<RawPeer>(d.socket());
   ASSERT_TRUE(spinner->Send(CallReq(1, "spin")));
   // A second client's call queues behind the spinning one...
@@ -164,7 +164,7 @@ TEST(ControlPlane, DisconnectInterruptsTheCallItStarted) {
 // `unavailable` naming the bound; management requests still answer.
 TEST(ControlPlane, InFlightCallsAreBoundedPerConnectionAndInTotal) {
   Daemon d(HomeWithConfig("[alme]\nmax_calls_per_connection = 4\nmax_calls = 6\n"));
-  DeployReactor(d, 1);
+  ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 1));
   auto a = std::make_unique<RawPeer>(d.socket());
   for (uint64_t i = 1; i <= 5; ++i) ASSERT_TRUE(a->Send(CallReq(i, "spin")));
   Json msg;
@@ -203,7 +203,7 @@ TEST(ControlPlane, InFlightCallsAreBoundedPerConnectionAndInTotal) {
 // why); one with a call in flight is not.
 TEST(ControlPlane, IdleConnectionsTimeOut) {
   Daemon d(HomeWithConfig("[alme]\nidle_timeout = \"1s\"\n"));
-  DeployReactor(d, 1);
+  ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 1));
   RawPeer idle(d.socket());
   RawPeer busy(d.socket());
   ASSERT_TRUE(busy.Send(CallReq(1, "spin")));
@@ -243,7 +243,7 @@ TEST(ControlPlane, IdleConnectionsDoNotLockOutTheCli) {
 // and a clear message; its disconnect cancels the call it started.
 TEST(ControlPlane, CliTimeout) {
   Daemon d;
-  DeployReactor(d, 1);
+  ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 1));
   auto r = d.Cli("--timeout 1s call ctl@1.0.0/g spin");
   EXPECT_EQ(r.code, 8) << r.out;
   EXPECT_NE(r.out.find("timed out after 1 s"), std::string::npos) << r.out;
@@ -299,7 +299,7 @@ TEST(ControlPlane, FrameOfTinyElementsIsRefusedWithoutBlowingMemory) {
 // invalid_params naming the field; nothing is stored, the daemon serves on.
 TEST(ControlPlane, NonUtf8StringsAreRefused) {
   Daemon d;
-  DeployReactor(d, 1);
+  ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 1));
   Json before = StateOf(Request(d, "status"));
   RawPeer raw(d.socket());
   const std::string bad = "gr\xff\xfeoup";
@@ -363,7 +363,7 @@ TEST(ControlPlane, NonUtf8GuestOutputIsPrintable) {
 // grace period (plus the watchdog's margin).
 TEST(ControlPlane, SigtermWithSpinningGuestsEndsWithinGrace) {
   Daemon d(HomeWithConfig("[daemon]\nshutdown_grace = \"3s\"\n[alme]\ncall_threads = 256\n"));
-  DeployReactor(d, 200);
+  ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 200));
   std::vector<std::unique_ptr<RawPeer>> peers;
   for (int p = 0; p < 4; ++p) {
     peers.push_back(std::make_unique<RawPeer>(d.socket()));
@@ -386,12 +386,21 @@ TEST(ControlPlane, SigtermWithSpinningGuestsEndsWithinGrace) {
   EXPECT_TRUE(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 3) << WEXITSTATUS(st);
 }
 
-// A guest blocked inside the host (reading a FIFO whose writer never writes:
-// no wasm interrupt check can reach it) cannot hold SIGTERM hostage: the daemon exits
-// within daemon.shutdown_grace + 2 s, logging what it abandoned (exit 3) if
-// the replica did not stop.
-TEST(ControlPlane, SigtermForcesExitWhenAGuestIsBlockedInTheHost) {
-  Daemon d(HomeWithConfig("[daemon]\nshutdown_grace = \"2s\"\n"));
+// A daemon whose only replica is blocked inside the host, in a call: the
+// guest reads a FIFO whose writer (held open by the test) never writes, so
+// no wasm interrupt check can reach it.
+struct BlockedGuest {
+  std::unique_ptr<Daemon> d;
+  std::unique_ptr<RawPeer> caller;
+  int writer = -1;
+  ~BlockedGuest() {
+    if (writer >= 0) ::close(writer);  // EOF for the guest, should it still wait
+  }
+};
+
+void StartBlockedGuest(BlockedGuest* b, const std::string& grace) {
+  b->d = std::make_unique<Daemon>(HomeWithConfig("[daemon]\nshutdown_grace = \"" + grace + "\"\n"));
+  Daemon& d = *b->d;
   std::string data = test::TempDir("control-fifo");
   ASSERT_EQ(::mkfifo((data + "/fifo").c_str(), 0600), 0);
   std::string dir = test::TempDir("control-fifo-mod");
@@ -403,33 +412,65 @@ TEST(ControlPlane, SigtermForcesExitWhenAGuestIsBlockedInTheHost) {
   ASSERT_TRUE(WaitFor([&] {
     return Request(d, "status")["deployments"][0].value("ready", 0) == 1;
   }, 20'000));
-  // A writer that never writes: the guest's read waits for data.
-  int writer = ::open((data + "/fifo").c_str(), O_RDWR | O_CLOEXEC);
-  ASSERT_GE(writer, 0);
-  RawPeer caller(d.socket());
-  ASSERT_TRUE(caller.Send(Json{{"id", 1}, {"method", "call"},
-                               {"params", {{"target", "fifo-block@1.0.0/g"}, {"export", "block"}}}}));
-  EXPECT_TRUE(Silent(caller, 500));  // blocked in read(): no answer
-  EXPECT_EQ(d.Cli("--timeout 10s ping").code, 0);  // management still answers
+  b->writer = ::open((data + "/fifo").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(b->writer, 0);
+  b->caller = std::make_unique<RawPeer>(d.socket());
+  ASSERT_TRUE(b->caller->Send(Json{{"id", 1}, {"method", "call"},
+                                   {"params", {{"target", "fifo-block@1.0.0/g"},
+                                               {"export", "block"}}}}));
+  EXPECT_TRUE(Silent(*b->caller, 500));              // blocked in read(): no answer
+  EXPECT_EQ(d.Cli("--timeout 10s ping").code, 0);   // management still answers
+}
+
+// Waits (up to 20 s) for the daemon to exit; its exit status, or -1.
+int WaitExit(Daemon& d, int64_t* secs) {
   pid_t pid = d.pid();
   auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
   int st = 0;
   bool exited = WaitFor([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, 20'000);
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::steady_clock::now() - t0).count();
-  ::close(writer);  // EOF for the guest, should the daemon still be waiting
-  ASSERT_TRUE(exited) << "the daemon did not exit within 20 s of SIGTERM";
+  *secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0)
+              .count();
+  if (!exited) return -1;
   d.Forget();
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// SIGTERM with a guest blocked in the host: the daemon exits within
+// daemon.shutdown_grace + 2 s, logging the forced exit (status 3) if the
+// replica did not stop; 0 once blocking WASI reads are interruptible by
+// shutdown (then the replica stops in time).
+TEST(ControlPlane, SigtermForcesExitWhenAGuestIsBlockedInTheHost) {
+  BlockedGuest b;
+  ASSERT_NO_FATAL_FAILURE(StartBlockedGuest(&b, "2s"));
+  ASSERT_EQ(::kill(b.d->pid(), SIGTERM), 0);
+  int64_t secs = 0;
+  int code = WaitExit(*b.d, &secs);
+  ASSERT_NE(code, -1) << "the daemon did not exit within 20 s of SIGTERM";
   EXPECT_LE(secs, 2 + 2 + 5);
-  ASSERT_TRUE(WIFEXITED(st));
-  // 3 when the replica was abandoned; 0 once blocking WASI reads are
-  // interruptible by shutdown (then the replica stops in time).
-  int code = WEXITSTATUS(st);
   EXPECT_TRUE(code == 0 || code == 3) << code;
   if (code == 3) {
-    std::string log = Sh("cat " + ShellQuote(d.home() + "/daemon.out")).out;
+    std::string log = Sh("cat " + ShellQuote(b.d->home() + "/daemon.out")).out;
     EXPECT_NE(log.find("shutdown did not finish"), std::string::npos) << log;
+  }
+}
+
+// A second SIGTERM during a long grace period ends the daemon at once.
+TEST(ControlPlane, SecondSigtermForcesExit) {
+  BlockedGuest b;
+  ASSERT_NO_FATAL_FAILURE(StartBlockedGuest(&b, "60s"));
+  ASSERT_EQ(::kill(b.d->pid(), SIGTERM), 0);
+  // Wait until the first signal was taken (the daemon logs it), then repeat.
+  std::string out = b.d->home() + "/daemon.out";
+  ASSERT_TRUE(WaitFor([&] {
+    return Sh("cat " + ShellQuote(out)).out.find("received SIGTERM") != std::string::npos;
+  }, 10'000));
+  ASSERT_EQ(::kill(b.d->pid(), SIGTERM), 0);
+  int64_t secs = 0;
+  int code = WaitExit(*b.d, &secs);
+  ASSERT_NE(code, -1) << "the daemon did not exit within 20 s of a second SIGTERM";
+  EXPECT_TRUE(code == 0 || code == 3) << code;
+  if (code == 3) {
+    EXPECT_NE(Sh("cat " + ShellQuote(out)).out.find("second SIGTERM"), std::string::npos);
   }
 }
 
