@@ -227,7 +227,8 @@ void Replica::Join() {
     cv_.wait(lock, [this] { return !init_pending_; });
   }
   {
-    std::lock_guard<std::mutex> call(call_mu_);  // let a running call finish
+    std::unique_lock<std::mutex> call(call_mu_);
+    call_cv_.wait(call, [this] { return !call_busy_; });  // let a running call finish
     std::lock_guard<std::mutex> lock(mu_);
     dead = std::move(instance_);
   }
