@@ -4,7 +4,10 @@
 // first byte, as a socket would deliver it. The decoder must never throw or
 // crash; every event must be a map or a non-empty error; after a fatal error
 // nothing more is decoded; the buffer never exceeds the cap + 4 bytes; and
-// every decoded frame must re-encode and decode to the same value.
+// every decoded frame must re-encode and decode to the same value. A frame
+// of many tiny items is refused by the pre-decode scan (ScanFrameBody)
+// before any tree is built; the scan must agree with the decoder that the
+// bytes are well formed.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -46,8 +49,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string again = arcella::alme::EncodeFrame(frame);
       Json back;
       std::string err;
-      Check(arcella::alme::DecodeFrameBody(reinterpret_cast<const uint8_t*>(again.data()) + 4,
-                                           again.size() - 4, &back, &err));
+      // The re-encoding may be smaller than the input (shorter length
+      // forms), so only the decode budget may refuse it.
+      if (!arcella::alme::DecodeFrameBody(reinterpret_cast<const uint8_t*>(again.data()) + 4,
+                                          again.size() - 4, &back, &err)) {
+        Check(err.find("decoded") != std::string::npos);
+        continue;
+      }
       Check(back == frame || frame.dump(-1, ' ', false, Json::error_handler_t::replace) ==
                                  back.dump(-1, ' ', false, Json::error_handler_t::replace));
     }

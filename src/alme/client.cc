@@ -1,44 +1,86 @@
 #include "alme/client.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <utility>  // before Asio: Boost 1.74 needs std::exchange under C++20
-#include <boost/asio.hpp>
+#include <cstring>
 
 #include "alme/frame.h"
 
 namespace arcella::alme {
 
-namespace asio = boost::asio;
-using Local = asio::local::stream_protocol;
-
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Responses may be larger than requests (status of many replicas, logs).
 constexpr uint32_t kClientMaxFrameBytes = 256u << 20;
 
+std::string Seconds(std::chrono::milliseconds d) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%g s", static_cast<double>(d.count()) / 1000.0);
+  return buf;
+}
+
 class SocketClient : public Client {
  public:
-  explicit SocketClient(std::string path)
-      : path_(std::move(path)), socket_(io_), decoder_(kClientMaxFrameBytes) {}
+  explicit SocketClient(std::string path) : path_(std::move(path)), decoder_(kClientMaxFrameBytes, /*bound_memory=*/false) {}
+  ~SocketClient() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
 
-  Status Open() {
-    boost::system::error_code ec;
-    socket_.connect(Local::endpoint(path_), ec);
-    if (!ec) return Status::Ok();
-    std::string msg = "cannot connect to " + path_ + ": " + ec.message() +
-                      " — is the daemon running? (start it with `arcella`)";
-    if (ec == asio::error::not_found || ec.value() == ENOENT || ec.value() == ECONNREFUSED) {
-      return Status::NotFound(msg);
+  Status Open(std::chrono::milliseconds timeout) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return Status::IoError(std::string("socket: ") + std::strerror(errno));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof(addr.sun_path))
+      return Status::InvalidArgument("socket path " + path_ + " is too long");
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    // A Unix-socket connect blocks while the daemon's listen queue is full;
+    // SO_SNDTIMEO bounds that wait (EAGAIN when it runs out).
+    if (timeout.count() > 0) {
+      timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                 static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
+    int rc;
+    do {
+      rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0) {
+      timeval zero{0, 0};
+      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+      return Status::Ok();
+    }
+    int e = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (timeout.count() > 0 && (e == EAGAIN || e == EINPROGRESS || e == ETIMEDOUT)) {
+      timed_out_ = true;
+      return Status::IoError("timed out after " + Seconds(timeout) + " connecting to " + path_ +
+                             " (the daemon does not accept connections)");
+    }
+    std::string msg = "cannot connect to " + path_ + ": " + std::strerror(e) +
+                      " — is the daemon running? (start it with `arcella`)";
+    if (e == ENOENT || e == ECONNREFUSED) return Status::NotFound(msg);
     return Status::IoError(msg);
   }
+
+  void SetCallTimeout(std::chrono::milliseconds timeout) override { timeout_ = timeout; }
+  bool timed_out() const override { return timed_out_; }
 
   Result<Json> Call(const std::string& method, const Json& params, RemoteError* remote,
                     const std::function<bool(const Json&)>& on_item) override {
     if (broken_) return Status::IoError("connection to " + path_ + " is closed");
+    deadline_ = timeout_.count() > 0 ? Clock::now() + timeout_ : Clock::time_point::max();
+    method_ = method;
     uint64_t id = next_id_++;
     Json req{{"id", id}, {"method", method}};
     if (!params.is_null()) req["params"] = params;
@@ -76,13 +118,45 @@ class SocketClient : public Client {
   }
 
  private:
+  // Waits until `fd_` is ready for `events` or the call's deadline passes.
+  Status Wait(short events) {
+    for (;;) {
+      int ms = -1;
+      if (deadline_ != Clock::time_point::max()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+        if (left.count() <= 0) return TimedOut();
+        ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
+      }
+      pollfd p{fd_, events, 0};
+      int rc = ::poll(&p, 1, ms);
+      if (rc > 0) return Status::Ok();
+      if (rc < 0 && errno != EINTR) {
+        broken_ = true;
+        return Status::IoError(std::string("poll: ") + std::strerror(errno));
+      }
+    }
+  }
+
+  Status TimedOut() {
+    broken_ = true;
+    timed_out_ = true;
+    ::shutdown(fd_, SHUT_RDWR);  // the daemon cancels what this connection started
+    return Status::IoError("timed out after " + Seconds(timeout_) + " waiting for the answer to " +
+                           method_ + " from " + path_);
+  }
+
   Status Write(const Json& msg) {
     std::string frame = EncodeFrame(msg);
-    boost::system::error_code ec;
-    asio::write(socket_, asio::buffer(frame), ec);
-    if (ec) {
-      broken_ = true;
-      return Status::IoError("writing to " + path_ + ": " + ec.message());
+    size_t off = 0;
+    while (off < frame.size()) {
+      ARCELLA_RETURN_IF_ERROR(Wait(POLLOUT));
+      ssize_t n = ::send(fd_, frame.data() + off, frame.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n <= 0) {
+        broken_ = true;
+        return Status::IoError("writing to " + path_ + ": " + std::strerror(errno));
+      }
+      off += static_cast<size_t>(n);
     }
     return Status::Ok();
   }
@@ -98,33 +172,36 @@ class SocketClient : public Client {
           return Status::IoError("bad frame from the daemon at " + path_ + ": " + message);
         case FrameDecoder::Event::kNone: break;
       }
-      boost::system::error_code ec;
-      size_t n = socket_.read_some(asio::buffer(buf_), ec);
-      if (ec) {
+      ARCELLA_RETURN_IF_ERROR(Wait(POLLIN));
+      ssize_t n = ::recv(fd_, buf_, sizeof buf_, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n <= 0) {
         broken_ = true;
-        if (ec == asio::error::eof) {
-          return Status::IoError("the daemon at " + path_ + " closed the connection");
-        }
-        return Status::IoError("reading from " + path_ + ": " + ec.message());
+        if (n == 0) return Status::IoError("the daemon at " + path_ + " closed the connection");
+        return Status::IoError("reading from " + path_ + ": " + std::strerror(errno));
       }
-      decoder_.Feed(buf_, n);
+      decoder_.Feed(buf_, static_cast<size_t>(n));
     }
   }
 
   std::string path_;
-  asio::io_context io_;
-  Local::socket socket_;
+  int fd_ = -1;
   FrameDecoder decoder_;
   uint8_t buf_[64 * 1024];
   uint64_t next_id_ = 1;
   bool broken_ = false;
+  bool timed_out_ = false;
+  std::chrono::milliseconds timeout_{0};
+  Clock::time_point deadline_ = Clock::time_point::max();
+  std::string method_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Client>> Client::Connect(const std::string& socket_path) {
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& socket_path,
+                                                std::chrono::milliseconds connect_timeout) {
   auto c = std::make_unique<SocketClient>(socket_path);
-  ARCELLA_RETURN_IF_ERROR(c->Open());
+  ARCELLA_RETURN_IF_ERROR(c->Open(connect_timeout));
   return std::unique_ptr<Client>(std::move(c));
 }
 

@@ -2,6 +2,7 @@
 // at a time per Client; open several Clients for concurrency.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,9 +25,19 @@ struct RemoteError {
 class Client {
  public:
   // Connects to the socket. NotFound / IoError("is the daemon running?")
-  // when nothing listens there.
-  static Result<std::unique_ptr<Client>> Connect(const std::string& socket_path);
+  // when nothing listens there. A positive `connect_timeout` bounds the
+  // connect (a daemon whose listen queue is full); then timed_out().
+  static Result<std::unique_ptr<Client>> Connect(
+      const std::string& socket_path,
+      std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(0));
   virtual ~Client() = default;
+
+  // Bounds each later Call (zero: none): past it the call fails with an
+  // IoError, timed_out() is true and the connection is closed (the daemon
+  // then cancels the request).
+  virtual void SetCallTimeout(std::chrono::milliseconds timeout) = 0;
+  // True once a connect or call failed because its time ran out.
+  virtual bool timed_out() const = 0;
 
   // Sends a request and waits for its result. On a daemon error, returns a
   // Status with code kFailedPrecondition and fills `*remote` (if given).

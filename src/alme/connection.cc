@@ -1,8 +1,10 @@
 #include "alme/connection.h"
 
+#include <cstdio>
 #include <vector>
 
 #include "alme/responder.h"
+#include "alme/utf8.h"
 
 namespace arcella::alme {
 
@@ -32,12 +34,107 @@ const char* TypeName(const Json& v) {
 Connection::Connection(LocalSocket socket, ConnectionConfig config)
     : socket_(std::move(socket)),
       config_(std::move(config)),
-      decoder_(config_.max_frame_bytes) {}
+      decoder_(config_.max_frame_bytes),
+      idle_timer_(socket_.get_executor()) {
+  Touch();
+}
 
 Connection::~Connection() = default;
 
 void Connection::Start() {
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->ReadMore(); });
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+    self->ReadMore();
+    auto idle = self->config_.shared->options->idle_timeout;
+    if (idle.count() > 0) self->ArmIdleTimer(idle);
+  });
+}
+
+void Connection::Touch() {
+  last_active_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+std::chrono::steady_clock::time_point Connection::last_active() const {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(last_active_ns_.load()));
+}
+
+bool Connection::idle() const {
+  for (const auto& c : lane_count_) {
+    if (c.load() != 0) return false;
+  }
+  return true;
+}
+
+void Connection::ArmIdleTimer(std::chrono::steady_clock::duration after) {
+  idle_timer_.expires_after(after);
+  idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (self->closed_ || self->close_after_flush_) return;
+    }
+    auto limit = self->config_.shared->options->idle_timeout;
+    auto quiet = std::chrono::steady_clock::now() - self->last_active();
+    if (self->idle() && quiet >= limit) {
+      auto secs = std::chrono::duration_cast<std::chrono::milliseconds>(limit).count() / 1000.0;
+      char buf[32];
+      snprintf(buf, sizeof buf, "%g", secs);
+      return self->Reject(ErrorCode::kUnavailable,
+                          std::string("connection idle for ") + buf +
+                              " s with no request in flight and no open stream; closed "
+                              "(alme.idle_timeout)");
+    }
+    self->ArmIdleTimer(self->idle() ? limit - quiet : limit);
+  });
+}
+
+std::string Connection::Admit(Lane lane) {
+  const ServerOptions& o = *config_.shared->options;
+  auto& mine = lane_count_[static_cast<int>(lane)];
+  switch (lane) {
+    case Lane::kCall:
+      if (mine.load() >= o.max_calls_per_connection)
+        return "too many calls in flight on this connection (the bound is " +
+               std::to_string(o.max_calls_per_connection) +
+               ", alme.max_calls_per_connection); wait for some to finish or open "
+               "another connection";
+      if (config_.shared->calls.fetch_add(1) >= o.max_calls) {
+        config_.shared->calls.fetch_sub(1);
+        return "too many calls in flight in the daemon (the bound is " +
+               std::to_string(o.max_calls) + ", alme.max_calls); retry later";
+      }
+      break;
+    case Lane::kStream:
+      if (mine.load() >= o.max_streams_per_connection)
+        return "too many open streams on this connection (the bound is " +
+               std::to_string(o.max_streams_per_connection) +
+               "); cancel some `logs -f` or `events` first";
+      if (config_.shared->streams.fetch_add(1) >= o.max_streams) {
+        config_.shared->streams.fetch_sub(1);
+        return "too many open streams in the daemon (the bound is " +
+               std::to_string(o.max_streams) + "); cancel some `logs -f` or `events` first";
+      }
+      break;
+    default:
+      if (lane == Lane::kInline) break;  // answered before the next frame is read
+      if (lane_count_[static_cast<int>(Lane::kManagement)].load() +
+              lane_count_[static_cast<int>(Lane::kInstall)].load() >=
+          o.max_requests_per_connection)
+        return "too many requests in flight on this connection (the bound is " +
+               std::to_string(o.max_requests_per_connection) +
+               " besides calls and streams); wait for some to finish";
+      break;
+  }
+  mine.fetch_add(1);
+  return {};
+}
+
+void Connection::Release(Lane lane) {
+  if (lane == Lane::kCall) config_.shared->calls.fetch_sub(1);
+  if (lane == Lane::kStream) config_.shared->streams.fetch_sub(1);
+  Touch();
+  lane_count_[static_cast<int>(lane)].fetch_sub(1);
 }
 
 void Connection::ReadMore() {
@@ -77,6 +174,7 @@ void Connection::SendError(const Json& id, ErrorCode code, const std::string& me
 }
 
 void Connection::OnFrame(Json msg) {
+  Touch();
   Json id = nullptr;
   auto it = msg.find("id");
   if (it == msg.end()) {
@@ -88,6 +186,8 @@ void Connection::OnFrame(Json msg) {
                      std::string("\"id\" must be an unsigned integer or a string, not ") +
                          TypeName(*it));
   }
+  if (std::string bad = FindInvalidUtf8(*it, "id"); !bad.empty())
+    return SendError(nullptr, ErrorCode::kInvalidRequest, bad);
   id = *it;
   auto m = msg.find("method");
   if (m == msg.end()) {
@@ -98,6 +198,8 @@ void Connection::OnFrame(Json msg) {
                      std::string("\"method\" must be a string, not ") + TypeName(*m));
   }
   std::string method = m->get<std::string>();
+  if (std::string bad = FindInvalidUtf8(*m, "method"); !bad.empty())
+    return SendError(id, ErrorCode::kInvalidRequest, bad);
   Json params = Json::object();
   auto p = msg.find("params");
   if (p != msg.end() && !p->is_null()) {
@@ -107,6 +209,8 @@ void Connection::OnFrame(Json msg) {
     }
     params = std::move(*p);
   }
+  if (std::string bad = FindInvalidUtf8(params, "params"); !bad.empty())
+    return SendError(id, ErrorCode::kInvalidParams, method + ": " + bad);
   if (method == "cancel") return Cancel(id, params);
 
   std::string key = IdKey(id);
@@ -126,17 +230,43 @@ void Connection::OnFrame(Json msg) {
                          " is already used by a request in flight on this connection");
   }
   auto handler = config_.handler;
-  bool queued = config_.pool->Submit(
-      [handler, method = std::move(method), params = std::move(params), responder]() mutable {
-        try {
-          handler->Handle(method, params, responder);
-        } catch (const std::exception& e) {
-          responder->Fail(ErrorCode::kInternal, "handler of " + method + " threw: " + e.what());
-        } catch (...) {
-          responder->Fail(ErrorCode::kInternal, "handler of " + method + " threw");
+  Lane lane = Lane::kManagement;
+  try {
+    lane = handler->LaneOf(method, params);
+  } catch (...) {
+  }
+  if (std::string refused = Admit(lane); !refused.empty())
+    return responder->Fail(ErrorCode::kUnavailable, method + ": " + refused);
+  if (lane == Lane::kInline) {  // no thread hop: e.g. `ping` stays fast under any load
+    try {
+      handler->Handle(method, params, responder);
+    } catch (const std::exception& e) {
+      responder->Fail(ErrorCode::kInternal, "handler of " + method + " threw: " + e.what());
+    }
+    responder.reset();
+    return Release(lane);
+  }
+  bool queued = config_.shared->pools[static_cast<int>(lane)]->Submit(
+      [self = shared_from_this(), lane, handler, method = std::move(method),
+       params = std::move(params), responder]() mutable {
+        if (responder->cancelled()) {  // cancelled (or disconnected) while queued
+          responder->Fail(ErrorCode::kUnavailable, method + ": cancelled before it started");
+        } else {
+          try {
+            handler->Handle(method, params, responder);
+          } catch (const std::exception& e) {
+            responder->Fail(ErrorCode::kInternal, "handler of " + method + " threw: " + e.what());
+          } catch (...) {
+            responder->Fail(ErrorCode::kInternal, "handler of " + method + " threw");
+          }
         }
+        responder.reset();
+        self->Release(lane);
       });
-  if (!queued) responder->Fail(ErrorCode::kUnavailable, "the daemon is shutting down");
+  if (!queued) {
+    Release(lane);
+    responder->Fail(ErrorCode::kUnavailable, "the daemon is shutting down");
+  }
 }
 
 void Connection::Cancel(const Json& id, const Json& params) {
@@ -250,6 +380,7 @@ void Connection::CloseOnStrand() {
     inflight_.clear();
   }
   boost::system::error_code ignored;
+  idle_timer_.cancel();
   socket_.shutdown(LocalSocket::shutdown_both, ignored);
   socket_.close(ignored);
   for (auto& r : inflight) r->Cancel(/*answer=*/false);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -24,11 +25,20 @@ namespace arcella::alme {
 using LocalSocket = boost::asio::local::stream_protocol::socket;
 class RequestResponder;
 
+// What all connections of a server share: one pool per Lane, the totals
+// over all connections, and the bounds (ServerOptions).
+struct ServerShared {
+  ElasticPool* pools[4] = {};  // indexed by Lane (kInline has none)
+  std::atomic<int> calls{0};    // in-flight calls, all connections
+  std::atomic<int> streams{0};  // open streams, all connections
+  const ServerOptions* options = nullptr;
+};
+
 struct ConnectionConfig {
   uint32_t max_frame_bytes;
   size_t max_write_queue_bytes;
   std::shared_ptr<Handler> handler;
-  ElasticPool* pool;
+  ServerShared* shared;
   std::function<void()> on_closed;  // called once, on the connection's strand
 };
 
@@ -49,6 +59,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool Send(std::string frame);
   void Done(const std::string& key, const RequestResponder* r);  // r finished
 
+  // Nothing in flight and no open stream.
+  bool idle() const;
+  std::chrono::steady_clock::time_point last_active() const;
+
  private:
   void ReadMore();
   void OnFrame(Json msg);
@@ -56,6 +70,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Cancel(const Json& id, const Json& params);
   void WriteNext();
   void CloseOnStrand();
+  // Admits a request to `lane` (counting it) or returns why not.
+  std::string Admit(Lane lane);
+  void Release(Lane lane);  // the handler of a `lane` request returned
+  void Touch();
+  void ArmIdleTimer(std::chrono::steady_clock::duration after);
 
   LocalSocket socket_;
   ConnectionConfig config_;
@@ -69,6 +88,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t queued_bytes_ = 0;
   std::deque<std::shared_ptr<std::string>> queue_;
   std::map<std::string, std::weak_ptr<RequestResponder>> inflight_;
+
+  // Handlers running or queued, by lane (see Admit/Release).
+  std::atomic<int> lane_count_[5] = {};
+  std::atomic<int64_t> last_active_ns_{0};  // steady clock
+  boost::asio::steady_timer idle_timer_;
 };
 
 }  // namespace arcella::alme

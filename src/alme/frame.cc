@@ -70,7 +70,133 @@ uint32_t ReadBE32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
+uint64_t ReadBE(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
 }  // namespace
+
+// Estimated heap bytes of nlohmann's tree, per kind of MessagePack item.
+// A json node is 16 bytes; an array keeps its nodes in a std::vector that
+// doubles while it is built (old and new buffers live at once: 3 x 16); a
+// map entry is a std::map node (header, key std::string, node, malloc
+// overhead); strings and containers live on the heap behind the node.
+namespace {
+constexpr uint64_t kArraySlot = 48;
+constexpr uint64_t kMapEntry = 96;
+constexpr uint64_t kHeapObject = 48;  // std::string / vector / map object + malloc
+constexpr uint64_t kLongTail = 17;    // a string past the small-string buffer: len+1 + malloc
+}  // namespace
+
+FrameScan ScanFrameBody(const uint8_t* data, size_t size) {
+  FrameScan r;
+  // Items still to read in each open container (a map counts 2 per entry);
+  // whether that container is a map (so every other item is a key).
+  std::vector<uint64_t> left;
+  std::vector<uint8_t> is_map;
+  size_t i = 0;
+  auto need = [&](uint64_t n) { return size - i >= n; };
+  for (;;) {
+    if (i >= size) {
+      r.status = FrameScan::kMalformed;
+      return r;
+    }
+    bool in_array = !left.empty() && !is_map.back();
+    bool is_key = !left.empty() && is_map.back() && (left.back() % 2 == 0);
+    uint64_t slot = is_key ? kMapEntry : (in_array ? kArraySlot : (left.empty() ? 16 : 0));
+    uint8_t b = data[i++];
+    uint64_t container = 0;  // items of a container opened here
+    bool opens = false, map = false;
+    uint64_t str = UINT64_MAX, bin = UINT64_MAX;  // payload lengths
+    if (b <= 0x7f || b >= 0xe0) {
+    } else if (b <= 0x8f) {
+      opens = map = true, container = uint64_t{b & 0x0fu} * 2;
+    } else if (b <= 0x9f) {
+      opens = true, container = b & 0x0fu;
+    } else if (b <= 0xbf) {
+      str = b & 0x1fu;
+    } else {
+      switch (b) {
+        case 0xc0: case 0xc2: case 0xc3: break;
+        case 0xc4: case 0xc5: case 0xc6: {
+          int n = b == 0xc4 ? 1 : b == 0xc5 ? 2 : 4;
+          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          bin = ReadBE(data + i, n), i += n;
+          break;
+        }
+        case 0xc7: case 0xc8: case 0xc9: {
+          int n = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
+          if (!need(n + 1)) { r.status = FrameScan::kMalformed; return r; }
+          bin = ReadBE(data + i, n), i += n + 1;
+          break;
+        }
+        case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
+        case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+          static const int kLen[] = {4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
+          int n = kLen[b - 0xca];
+          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          i += n;
+          break;
+        }
+        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+          bin = uint64_t{1} << (b - 0xd4), i += 1;
+          break;
+        case 0xd9: case 0xda: case 0xdb: {
+          int n = b == 0xd9 ? 1 : b == 0xda ? 2 : 4;
+          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          str = ReadBE(data + i, n), i += n;
+          break;
+        }
+        case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+          int n = (b == 0xdc || b == 0xde) ? 2 : 4;
+          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          opens = true, map = b >= 0xde;
+          container = ReadBE(data + i, n) * (map ? 2 : 1), i += n;
+          break;
+        }
+        default:  // 0xc1: never used
+          r.status = FrameScan::kMalformed;
+          return r;
+      }
+    }
+    if (!r.root) {
+      r.root = opens ? (map ? "a map" : "an array") : "a scalar";
+    }
+    ++r.items;
+    r.cost += slot;
+    if (str != UINT64_MAX || bin != UINT64_MAX) {
+      uint64_t n = str != UINT64_MAX ? str : bin;
+      if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+      i += n;
+      // A key's std::string is inside the map node; a value's is on the heap.
+      if (!is_key) r.cost += kHeapObject;
+      if (bin != UINT64_MAX || n > 15) r.cost += n + kLongTail;
+    }
+    if (opens) {
+      r.cost += kHeapObject;
+      if (static_cast<int>(left.size()) + 1 > kMaxFrameDepth) {
+        r.status = FrameScan::kTooDeep;
+        return r;
+      }
+      // Each item takes at least one byte: a larger count cannot be satisfied.
+      if (container > size - i + 1) container = size - i + 1;
+      left.push_back(container);
+      is_map.push_back(map);
+    } else if (!left.empty()) {
+      --left.back();
+    }
+    while (!left.empty() && left.back() == 0) {
+      left.pop_back();
+      is_map.pop_back();
+      if (!left.empty()) --left.back();
+    }
+    if (left.empty()) break;
+  }
+  r.status = i == size ? FrameScan::kOk : FrameScan::kMalformed;
+  return r;
+}
 
 std::string EncodeFrame(const Json& msg) {
   std::string out(4, '\0');
@@ -83,7 +209,24 @@ std::string EncodeFrame(const Json& msg) {
   return out;
 }
 
-bool DecodeFrameBody(const uint8_t* data, size_t size, Json* out, std::string* error) {
+bool DecodeFrameBody(const uint8_t* data, size_t size, Json* out, std::string* error,
+                     bool bound_memory) {
+  // A cheap walk first: nesting and what the tree would cost, before
+  // anything is built (a frame of 16 MiB of nils is 16 million nodes).
+  FrameScan scan = ScanFrameBody(data, size);
+  if (scan.status == FrameScan::kTooDeep) {
+    *error = "MessagePack nested deeper than " + std::to_string(kMaxFrameDepth) + " levels";
+    return false;
+  }
+  uint64_t budget = kDecodeBytesPerFrameByte * uint64_t{size} + kDecodeBytesBase;
+  if (bound_memory && scan.status == FrameScan::kOk && scan.cost > budget) {
+    *error = "the frame's " + std::to_string(scan.items) + " MessagePack items would take about " +
+             std::to_string(scan.cost >> 10) + " KiB decoded, more than " +
+             std::to_string(kDecodeBytesPerFrameByte) + " times the frame's " +
+             std::to_string(size) + " bytes + " + std::to_string(kDecodeBytesBase >> 10) +
+             " KiB; send fewer, larger values";
+    return false;
+  }
   try {
     CheckSax check;
     bool ok = Json::sax_parse(data, data + size, &check, Json::input_format_t::msgpack,
@@ -142,7 +285,7 @@ FrameDecoder::Event FrameDecoder::Next(Json* frame, ErrorCode* code, std::string
     return Event::kError;
   }
   std::string err;
-  if (!DecodeFrameBody(p + 4, n, frame, &err)) {
+  if (!DecodeFrameBody(p + 4, n, frame, &err, bound_memory_)) {
     *code = ErrorCode::kParseError;
     *message = "frame at stream offset " + std::to_string(offset) + ": " + err;
     return Event::kError;

@@ -1,10 +1,15 @@
 #include "alme/pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace arcella::alme {
 
-ElasticPool::ElasticPool(int min_threads, int max_threads)
+ElasticPool::ElasticPool(int min_threads, int max_threads, int nice)
     : min_(min_threads < 1 ? 1 : min_threads),
-      max_(max_threads < min_ ? min_ : max_threads) {}
+      max_(max_threads < min_ ? min_ : max_threads),
+      nice_(nice) {}
 
 ElasticPool::~ElasticPool() { Stop(); }
 
@@ -26,6 +31,9 @@ bool ElasticPool::Submit(std::function<void()> task) {
 }
 
 void ElasticPool::Run(std::list<std::thread>::iterator self) {
+  if (nice_ > 0) {  // per thread on Linux; failure only costs latency
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice_);
+  }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     ++idle_;

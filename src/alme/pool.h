@@ -17,7 +17,9 @@ namespace arcella::alme {
 
 class ElasticPool {
  public:
-  ElasticPool(int min_threads, int max_threads);
+  // `nice` > 0 lowers the threads' scheduling priority (setpriority), so
+  // e.g. spinning guest calls leave CPU to management requests.
+  ElasticPool(int min_threads, int max_threads, int nice = 0);
   ~ElasticPool();  // Stop()
 
   // Queues `task`. Returns false (and drops it) once Stop() has begun.
@@ -32,7 +34,7 @@ class ElasticPool {
   void Run(std::list<std::thread>::iterator self);
   void ReapLocked();
 
-  const int min_, max_;
+  const int min_, max_, nice_;
   const std::chrono::milliseconds idle_exit_{5000};
   mutable std::mutex mu_;
   std::condition_variable cv_;

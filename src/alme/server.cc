@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -44,9 +45,19 @@ class ServerImpl : public Server {
   ServerImpl(ServerOptions options, std::shared_ptr<Handler> handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
-        pool_(options_.worker_threads, options_.worker_threads + 512),
+        mgmt_pool_(options_.worker_threads, options_.worker_threads + 124),
+        call_pool_(std::min(4, std::max(1, options_.call_threads)), options_.call_threads,
+                   /*nice=*/19),
+        install_pool_(1, options_.install_threads),
+        stream_pool_(1, options_.max_streams + 4),
         acceptor_(io_),
-        work_(asio::make_work_guard(io_)) {}
+        work_(asio::make_work_guard(io_)) {
+    shared_.pools[static_cast<int>(Lane::kManagement)] = &mgmt_pool_;
+    shared_.pools[static_cast<int>(Lane::kCall)] = &call_pool_;
+    shared_.pools[static_cast<int>(Lane::kInstall)] = &install_pool_;
+    shared_.pools[static_cast<int>(Lane::kStream)] = &stream_pool_;
+    shared_.options = &options_;
+  }
 
   ~ServerImpl() override { Stop(); }
 
@@ -59,7 +70,10 @@ class ServerImpl : public Server {
 
   ServerOptions options_;
   std::shared_ptr<Handler> handler_;
-  ElasticPool pool_;
+  // One pool per Lane: guest calls, compiles and streams each have their
+  // own threads, so management requests never queue behind them.
+  ElasticPool mgmt_pool_, call_pool_, install_pool_, stream_pool_;
+  ServerShared shared_;
   asio::io_context io_;
   Local::acceptor acceptor_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -106,6 +120,9 @@ Status ServerImpl::Listen() {
   }
   boost::system::error_code ec;
   acceptor_.open(Local(), ec);
+  // Close-on-exec: a child (the AOT compiler) must never hold the listening
+  // socket, or a restarted daemon would find "another daemon" listening.
+  if (!ec) ::fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);
   if (!ec) acceptor_.bind(Local::endpoint(path), ec);
   if (ec) return Status::IoError("cannot bind " + path + ": " + ec.message());
   if (::chmod(path.c_str(), 0600) != 0) {
@@ -138,8 +155,11 @@ void ServerImpl::OnAccepted(Local::socket socket) {
   socklen_t len = sizeof(cred);
   bool have_cred =
       ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+  // Asio does not ask for SOCK_CLOEXEC on accept: a compiler or any other
+  // child must not inherit a client's connection.
+  ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
   ConnectionConfig config{options_.max_frame_bytes, options_.max_write_queue_bytes, handler_,
-                          &pool_, nullptr};
+                          &shared_, nullptr};
   auto conn = std::make_shared<Connection>(std::move(socket), config);
   if (!have_cred) {
     return conn->Reject(ErrorCode::kPermissionDenied,
@@ -151,6 +171,7 @@ void ServerImpl::OnAccepted(Local::socket socket) {
                         "uid " + std::to_string(cred.uid) + " may not use this daemon (only uid " +
                             std::to_string(me) + " and root may)");
   }
+  std::shared_ptr<Connection> evicted;
   std::weak_ptr<Connection> weak = conn;
   conn->SetOnClosed([this, weak] {
     std::lock_guard<std::mutex> lock(mu_);
@@ -160,11 +181,28 @@ void ServerImpl::OnAccepted(Local::socket socket) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return conn->Reject(ErrorCode::kUnavailable, "the daemon is shutting down");
     if (static_cast<int>(conns_.size()) >= options_.max_connections) {
-      return conn->Reject(ErrorCode::kUnavailable,
-                          "too many connections (the limit is " +
-                              std::to_string(options_.max_connections) + ")");
+      // Make room by closing the connection idle the longest; refuse the
+      // newcomer only if every connection has work in flight.
+      std::shared_ptr<Connection> oldest;
+      for (const auto& c : conns_) {
+        if (c->idle() && (!oldest || c->last_active() < oldest->last_active())) oldest = c;
+      }
+      if (!oldest) {
+        return conn->Reject(ErrorCode::kUnavailable,
+                            "too many connections (the limit is " +
+                                std::to_string(options_.max_connections) +
+                                ", alme.max_connections, and every one has a request in flight)");
+      }
+      conns_.erase(oldest);
+      evicted = std::move(oldest);
     }
     conns_.insert(conn);
+  }
+  if (evicted) {
+    evicted->Reject(ErrorCode::kUnavailable,
+                    "closed to make room for a new client: the daemon is at its connection "
+                    "limit (" + std::to_string(options_.max_connections) +
+                        ", alme.max_connections) and this connection was idle the longest");
   }
   conn->Start();
 }
@@ -185,7 +223,7 @@ void ServerImpl::Stop() {
   conns.clear();
   work_.reset();
   if (io_thread_.joinable()) io_thread_.join();
-  pool_.Stop();
+  for (ElasticPool* p : shared_.pools) p->Stop();
   {
     std::lock_guard<std::mutex> lock(mu_);
     conns_.clear();

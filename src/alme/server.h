@@ -4,6 +4,7 @@
 // many concurrent requests per connection, streamed replies.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,20 +34,51 @@ class Responder {
   virtual void OnCancel(std::function<void()> fn) = 0;
 };
 
-// Implemented by the platform. Called on a pool thread; may block (e.g.
-// `logs -f` streams until cancelled) — the pool grows for streaming calls.
+// Which executor runs a request. Each lane has its own threads and bounds,
+// so guest calls, compiles and streams never delay management requests.
+enum class Lane {
+  kManagement,  // ping, status, stop, ...: short, never behind the others
+  kCall,        // guest calls: bounded per connection and in total
+  kInstall,     // compiles (seconds): a few threads of their own
+  kStream,      // long-lived streams (`logs -f`, `events.watch`)
+  kInline,      // answered on the I/O thread itself (e.g. `ping`): must never block
+};
+
+// Implemented by the platform. Called on a pool thread of the request's
+// lane; may block (e.g. `logs -f` streams until cancelled).
 class Handler {
  public:
   virtual ~Handler() = default;
   virtual void Handle(const std::string& method, const Json& params,
                       std::shared_ptr<Responder> responder) = 0;
+  // The lane of a request (called on the I/O thread: must not block).
+  virtual Lane LaneOf(const std::string& method, const Json& params) const {
+    (void)method;
+    (void)params;
+    return Lane::kManagement;
+  }
 };
 
 struct ServerOptions {
   std::string socket_path;                 // $ARCELLA_HOME/alme
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
-  int worker_threads = 4;                  // request pool (streams get their own)
-  int max_connections = 256;               // more get one `unavailable` frame
+  int worker_threads = 4;                  // management pool (grows to 64 if requests block)
+  // At max_connections the longest-idle connection (nothing in flight) is
+  // closed to make room; if none is idle the newcomer gets `unavailable`.
+  int max_connections = 256;
+  int call_threads = 64;                   // threads running guest calls
+  int install_threads = 2;                 // threads running installs (compiles)
+  // In-flight `call`s (queued or running); past a bound: `unavailable`.
+  int max_calls_per_connection = 64;
+  int max_calls = 1024;
+  // In-flight requests of the other lanes per connection (management, install).
+  int max_requests_per_connection = 256;
+  // Open streams per connection, and in total.
+  int max_streams_per_connection = 32;
+  int max_streams = 256;
+  // A connection with no request in flight and no open stream for this long
+  // is closed (zero: never).
+  std::chrono::milliseconds idle_timeout{60'000};
   // A connection whose unsent responses exceed this (the peer does not read)
   // is dropped, so a stuck client cannot hold the daemon's memory.
   size_t max_write_queue_bytes = 32u << 20;

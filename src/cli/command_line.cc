@@ -100,6 +100,33 @@ void CheckDirs(const std::vector<std::string>& dirs) {
 
 }  // namespace
 
+std::optional<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0 || i > 12) return std::nullopt;
+  int64_t n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  int64_t ms;
+  if (unit.empty() || unit == "s") ms = n * 1000;
+  else if (unit == "ms") ms = n;
+  else if (unit == "m" || unit == "min") ms = n * 60'000;
+  else if (unit == "h") ms = n * 3'600'000;
+  else return std::nullopt;
+  if (ms > int64_t{365} * 24 * 3'600'000) return std::nullopt;
+  return std::chrono::milliseconds(ms);
+}
+
+std::chrono::milliseconds Invocation::CallTimeout() const {
+  if (stream) return std::chrono::milliseconds(0);
+  if (global.timeout) return *global.timeout;
+  return method == "module.install" ? kDefaultInstallTimeout : kDefaultTimeout;
+}
+
+std::chrono::milliseconds Invocation::ConnectTimeout() const {
+  if (global.timeout) return *global.timeout;
+  return kDefaultTimeout;
+}
+
 std::string ResolveSocketPath(const GlobalOptions& global) {
   if (!global.socket.empty()) return global.socket;
   if (!global.home.empty()) return (fs::path(global.home) / "alme").string();
@@ -124,6 +151,11 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
   app.add_option("--socket", g.socket, "ALME socket path (overrides --home)");
   app.add_flag("--json", g.json, "print raw results as JSON, one object per line");
   app.add_flag("-q,--quiet", g.quiet, "no progress or confirmation messages");
+  std::string timeout_text;
+  app.add_option("--timeout", timeout_text,
+                 "wait at most DURATION for the daemon (\"30s\", \"500ms\", \"2m\"; 0 = "
+                 "forever); default $ARCELLA_TIMEOUT, else 30s (install: 10m). Give it before "
+                 "the command: `deploy --timeout` is the deployment's call deadline");
 
   const std::vector<std::string> kTargetCmds = {"start", "stop", "scale", "undeploy"};
   std::map<std::string, CLI::App*> sub;
@@ -231,6 +263,19 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
     return {std::nullopt, kExitUsage};
   }
 
+  const char* env_timeout = std::getenv("ARCELLA_TIMEOUT");
+  if (timeout_text.empty() && env_timeout && *env_timeout) timeout_text = env_timeout;
+  if (!timeout_text.empty()) {
+    g.timeout = ParseTimeout(timeout_text);
+    if (!g.timeout) {
+      err << "arcella-cli: --timeout" << (env_timeout && timeout_text == env_timeout
+                                               ? " (from ARCELLA_TIMEOUT)" : "")
+          << " = \"" << timeout_text
+          << "\": expected a duration such as 30s, 500ms, 2m or 0 (no timeout)\n";
+      return {std::nullopt, kExitUsage};
+    }
+  }
+
   Invocation inv;
   inv.global = g;
   inv.verbose = v.verbose;
@@ -301,8 +346,10 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
       p["target"] = v.target;
       p["follow"] = v.follow;
       p["tail"] = v.tail;
+      inv.stream = v.follow;
     } else if (name == "events") {
       inv.method = "events.watch";
+      inv.stream = true;
     } else if (name == "ping") {
       inv.method = "ping";
     } else if (name == "shutdown") {

@@ -5,6 +5,7 @@
 // working directory.
 #pragma once
 
+#include <chrono>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -21,7 +22,18 @@ struct GlobalOptions {
   std::string socket;   // --socket PATH (wins over --home)
   bool json = false;    // --json: raw results, one JSON object per line
   bool quiet = false;   // -q: no progress or confirmations
+  // --timeout DURATION (else $ARCELLA_TIMEOUT): how long to wait for the
+  // daemon's answer; unset: the command's default (DefaultTimeout).
+  std::optional<std::chrono::milliseconds> timeout;
 };
+
+// Without --timeout or ARCELLA_TIMEOUT: 30 s, or 10 min for `install`
+// (a compile). Streams (`logs -f`, `events --watch`) bound only the connect.
+inline constexpr std::chrono::milliseconds kDefaultTimeout{30'000};
+inline constexpr std::chrono::milliseconds kDefaultInstallTimeout{600'000};
+
+// "30s", "500ms", "2m", "1h", or a bare number of seconds; "0" = none.
+std::optional<std::chrono::milliseconds> ParseTimeout(const std::string& text);
 
 // One parsed command, ready to send.
 struct Invocation {
@@ -30,6 +42,11 @@ struct Invocation {
   std::string method;           // ALME method, e.g. "deployment.create"
   Json params = Json::object();
   bool verbose = false;         // status -v: replica detail
+  bool stream = false;          // `logs -f`, `events --watch`: runs until cancelled
+
+  // The bound on waiting for the answer (zero: none), and on connecting.
+  std::chrono::milliseconds CallTimeout() const;
+  std::chrono::milliseconds ConnectTimeout() const;
 };
 
 // Either an invocation to run, or an immediate exit (help printed to `out`,

@@ -13,7 +13,8 @@ enum ExitCode : int {
   kExitInvalid = 4,       // invalid_params, invalid_input, unreadable local file
   kExitConflict = 5,      // already_exists, failed_precondition
   kExitTrapped = 6,       // call: the guest trapped
-  kExitUnreachable = 7,   // daemon not running, connection lost, shutting down
+  kExitUnreachable = 7,   // daemon not running, connection lost, shutting down, busy
+  kExitTimeout = 8,       // no answer within --timeout (default 30 s)
 };
 
 // The exit code for an error answered by the daemon.

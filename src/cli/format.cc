@@ -7,6 +7,10 @@
 #include "cli/table.h"
 
 namespace arcella::cli {
+std::string DumpJson(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 namespace {
 
 // A scalar as text: strings as-is, numbers and booleans printed, else "-".
@@ -15,7 +19,7 @@ std::string Str(const Json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return "-";
   if (it->is_string()) return it->get<std::string>();
-  return it->dump();
+  return DumpJson(*it);
 }
 
 const Json& Arr(const Json& j, const char* key) {
@@ -29,7 +33,7 @@ std::string Join(const Json& arr, const char* sep) {
   std::string s;
   for (const Json& e : arr) {
     if (!s.empty()) s += sep;
-    s += e.is_string() ? e.get<std::string>() : e.dump();
+    s += e.is_string() ? e.get<std::string>() : DumpJson(e);
   }
   return s.empty() ? "-" : s;
 }
@@ -253,7 +257,7 @@ std::string FormatStreamItem(const std::string& command, const Json& item) {
     if (std::string msg = Str(item, "message"); msg != "-" && !msg.empty()) line += "  " + msg;
     return line + "\n";
   }
-  return item.dump() + "\n";
+  return DumpJson(item) + "\n";
 }
 
 std::string FormatResult(const Invocation& inv, const Json& r) {
@@ -264,7 +268,7 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
   if (c == "inspect") return FormatInspect(r);
   if (c == "call") {
     std::string out;
-    for (const Json& v : Arr(r, "results")) out += (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
+    for (const Json& v : Arr(r, "results")) out += (v.is_string() ? v.get<std::string>() : DumpJson(v)) + "\n";
     return out;
   }
   if (c == "ping") {
@@ -294,12 +298,12 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
   }
   if (c == "undeploy") {
     std::string out;
-    for (const Json& id : Arr(r, "removed")) out += "undeployed " + (id.is_string() ? id.get<std::string>() : id.dump()) + "\n";
+    for (const Json& id : Arr(r, "removed")) out += "undeployed " + (id.is_string() ? id.get<std::string>() : DumpJson(id)) + "\n";
     return out.empty() ? "no deployments matched\n" : out;
   }
   if (c == "shutdown") return "daemon shutting down\n";
   if (c == "logs" || c == "events") return "";
-  return r.dump() + "\n";
+  return DumpJson(r) + "\n";
 }
 
 }  // namespace arcella::cli

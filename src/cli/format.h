@@ -15,6 +15,10 @@ namespace arcella::cli {
 // The text printed on stdout for a command's final result ("" for none).
 std::string FormatResult(const Invocation& inv, const Json& result);
 
+// JSON text of `j`. Strings that are not UTF-8 (guest output in `logs`, a
+// trap message) are printed with U+FFFD instead of throwing.
+std::string DumpJson(const Json& j);
+
 // One stream item: a log line, an event, or install progress ("" to skip).
 std::string FormatStreamItem(const std::string& command, const Json& item);
 

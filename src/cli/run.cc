@@ -46,7 +46,17 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   const GlobalOptions& g = inv.global;
 
   std::string socket = ResolveSocketPath(g);
-  auto client = alme::Client::Connect(socket);
+  auto timeout_hint = [&] {
+    return inv.global.timeout ? std::string(" (--timeout)")
+                              : std::string(" (--timeout DURATION or ARCELLA_TIMEOUT changes it; 0 "
+                                            "waits forever)");
+  };
+  auto client = alme::Client::Connect(socket, inv.ConnectTimeout());
+  // Connect reports a timeout as an IoError starting "timed out".
+  if (!client.ok() && client.status().message().rfind("timed out", 0) == 0) {
+    err << "arcella-cli: " << client.status().message() << timeout_hint() << "\n";
+    return kExitTimeout;
+  }
   if (!client.ok()) {
     err << "arcella-cli: " << ConnectError(socket, g, client.status()) << "\n";
     return kExitUnreachable;
@@ -54,7 +64,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   auto on_item = [&](const Json& item) {
     if (g.json) {
-      out << item.dump() << "\n";
+      out << DumpJson(item) << "\n";
       out.flush();
     } else if (inv.command == "install") {
       if (!g.quiet) err << FormatStreamItem(inv.command, item) << std::flush;
@@ -65,7 +75,12 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   };
 
   alme::RemoteError remote{static_cast<alme::ErrorCode>(0), {}};
+  (*client)->SetCallTimeout(inv.CallTimeout());
   Result<Json> result = (*client)->Call(inv.method, inv.params, &remote, on_item);
+  if (!result.ok() && (*client)->timed_out()) {
+    err << "arcella-cli: " << result.status().message() << timeout_hint() << "\n";
+    return kExitTimeout;
+  }
   if (!result.ok()) {
     if (static_cast<int>(remote.code) != 0) {
       err << "arcella-cli: " << (remote.message.empty() ? alme::ErrorCodeName(remote.code) : remote.message)
@@ -79,13 +94,13 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   const Json& r = *result;
   if (g.json) {
-    out << r.dump() << "\n";
+    out << DumpJson(r) << "\n";
   } else {
     out << FormatResult(inv, r);
   }
   if (inv.command == "ping" && r.is_object() && r.contains("protocol") &&
       r["protocol"] != alme::kProtocolVersion)
-    err << "arcella-cli: warning: the daemon speaks ALME protocol " << r["protocol"].dump()
+    err << "arcella-cli: warning: the daemon speaks ALME protocol " << DumpJson(r["protocol"])
         << ", this client " << alme::kProtocolVersion << "\n";
   out.flush();
   return kExitOk;

@@ -253,6 +253,18 @@ AlmeHandler::AlmeHandler(platform::Platform* platform, std::string home,
       request_shutdown_(std::move(request_shutdown)),
       started_(std::chrono::steady_clock::now()) {}
 
+alme::Lane AlmeHandler::LaneOf(const std::string& method, const Json& params) const {
+  if (method == "ping") return alme::Lane::kInline;  // reads two fields, never blocks
+  if (method == "call") return alme::Lane::kCall;
+  if (method == "module.install") return alme::Lane::kInstall;
+  if (method == "events.watch") return alme::Lane::kStream;
+  if (method == "logs" && params.is_object()) {
+    auto f = params.find("follow");
+    if (f != params.end() && f->is_boolean() && f->get<bool>()) return alme::Lane::kStream;
+  }
+  return alme::Lane::kManagement;
+}
+
 void AlmeHandler::Handle(const std::string& method, const Json& params, Reply r) {
   try {
     if (!params.is_null() && !params.is_object()) throw ParamError{"params: expected a map"};
@@ -400,7 +412,14 @@ void AlmeHandler::Call(const Json& p, const Reply& r) {
       else throw ParamError{"params.args: expected a list of strings"};
     }
   }
-  auto out = platform_->Call(target, fn, args);
+  // Cancelling the request (or closing its connection) cancels the call: a
+  // call still waiting for its replica gives up, a running guest is
+  // interrupted, and the replica is free for the next call.
+  auto control = std::make_shared<platform::CallControl>();
+  r->OnCancel([control] { control->Cancel(); });
+  auto out = platform_->Call(target, fn, args, control.get());
+  if (control->cancelled())
+    return r->Fail(ErrorCode::kUnavailable, "call " + target + " " + fn + ": cancelled");
   if (!out.ok()) return FailWith(r, out.status());
   // kInterrupted only comes from the platform stopping the replica (stop,
   // scale down, shutdown) while the call ran: not the guest's fault.

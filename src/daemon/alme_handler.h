@@ -20,6 +20,9 @@ class AlmeHandler : public alme::Handler {
 
   void Handle(const std::string& method, const alme::Json& params,
               std::shared_ptr<alme::Responder> responder) override;
+  // `ping` -> kInline, `call` -> kCall, `module.install` -> kInstall, `logs`
+  // with follow and `events.watch` -> kStream, everything else kManagement.
+  alme::Lane LaneOf(const std::string& method, const alme::Json& params) const override;
 
  private:
   using Json = alme::Json;

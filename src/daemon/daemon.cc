@@ -7,7 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "alme/server.h"
 #include "daemon/alme_handler.h"
@@ -40,6 +46,65 @@ void SetUpLogging(const platform::Home& home, const platform::Config& cfg) {
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }
+
+// Ends the process if the shutdown has not finished within the grace period
+// (plus a margin for the ALME server and the state store to close).
+class ShutdownWatchdog {
+ public:
+  explicit ShutdownWatchdog(std::chrono::milliseconds grace)
+      : grace_(grace), thread_([this] { Run(); }) {}
+  ~ShutdownWatchdog() { Done(); }
+  void Done() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  // Polls every 100 ms: done, past the deadline, or a second SIGTERM/SIGINT
+  // (signals are blocked in every thread; this one takes them now).
+  void Run() {
+    auto limit = grace_ + kMargin;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return done_; })) return;
+      }
+      timespec zero{0, 0};
+      int sig = sigtimedwait(&sigs, nullptr, &zero);
+      if (sig == SIGTERM || sig == SIGINT) {
+        Force(std::string("received a second ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+              " during the shutdown");
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        Force("shutdown did not finish within " + std::to_string(limit.count()) +
+              " ms (daemon.shutdown_grace " + std::to_string(grace_.count()) + " ms + " +
+              std::to_string(kMargin.count()) + " ms)");
+      }
+    }
+  }
+
+  [[noreturn]] static void Force(const std::string& why) {
+    spdlog::error("{}; exiting now, abandoning the replicas and requests still running", why);
+    spdlog::default_logger()->flush();
+    std::_Exit(kForcedExitCode);
+  }
+
+  static constexpr std::chrono::milliseconds kMargin{2000};
+  std::chrono::milliseconds grace_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -93,6 +158,10 @@ int RunDaemon(const DaemonOptions& options) {
   so.socket_path = home.alme_socket();
   so.max_frame_bytes = static_cast<uint32_t>(cfg->alme.max_frame_bytes);
   so.max_connections = static_cast<int>(cfg->alme.max_connections);
+  so.max_calls = static_cast<int>(cfg->alme.max_calls);
+  so.max_calls_per_connection = static_cast<int>(cfg->alme.max_calls_per_connection);
+  so.call_threads = static_cast<int>(cfg->alme.call_threads);
+  so.idle_timeout = cfg->alme.idle_timeout;
   auto server = alme::Server::Start(so, handler);
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
@@ -117,11 +186,16 @@ int RunDaemon(const DaemonOptions& options) {
     }
     if (sig == SIGHUP) spdlog::info("SIGHUP ignored (restart the daemon to reload arcella.toml)");
   }
+  // From here the shutdown is bounded: if replicas do not stop within the
+  // grace period (a guest blocked where an interrupt cannot reach it), the
+  // watchdog logs what it abandons and ends the process.
+  ShutdownWatchdog watchdog(cfg->daemon.shutdown_grace);
   if (hot) hot->Stop();
   // Replicas first: running calls are interrupted, so the ALME handlers
   // waiting on them return and the server can join its threads.
   (*platform)->Shutdown();    // replicas stop gracefully; new requests are refused
   (*server)->Stop();          // connections close, open streams end
+  watchdog.Done();
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;

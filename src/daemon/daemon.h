@@ -11,8 +11,14 @@ struct DaemonOptions {
   std::string home;  // empty: $ARCELLA_HOME, else ~/.arcella
 };
 
+// Exit status when a shutdown overran daemon.shutdown_grace (+2 s), or a
+// second SIGTERM/SIGINT came, and the process ended without waiting for the
+// remaining replicas.
+inline constexpr int kForcedExitCode = 3;
+
 // Runs in the foreground until asked to stop. Returns the process exit code:
-// 0 after a clean shutdown, 1 if it could not start (message on stderr).
+// 0 after a clean shutdown, 1 if it could not start (message on stderr);
+// the process exits with kForcedExitCode if a shutdown overruns its grace.
 int RunDaemon(const DaemonOptions& options);
 
 }  // namespace arcella::daemon

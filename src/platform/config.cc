@@ -64,6 +64,20 @@ std::string ShowList(const std::vector<std::string>& v) {
   return out + "]";
 }
 
+// A duration such as "10s"; "0", "0s" or "0ms" is zero.
+Status DurationOrZero(const Reader& r, const toml::node& n, const std::string& key,
+                      std::chrono::milliseconds* out) {
+  if (n.is_string() && (*n.value<std::string>() == "0s" || *n.value<std::string>() == "0ms" ||
+                        *n.value<std::string>() == "0")) {
+    *out = std::chrono::milliseconds(0);
+    return Status::Ok();
+  }
+  std::optional<std::chrono::milliseconds> t;
+  ARCELLA_RETURN_IF_ERROR(r.Duration(n, key, &t));
+  *out = *t;
+  return Status::Ok();
+}
+
 // One configuration key: where it lives, how to read it, how to print it.
 struct KeyDef {
   const char* section;
@@ -95,6 +109,15 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.daemon.executor_threads); }},
+    {"daemon", "shutdown_grace",
+     "on SIGTERM, how long replicas get to stop before the daemon exits anyway (\"10s\")",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       ARCELLA_RETURN_IF_ERROR(DurationOrZero(r, n, k, &c->daemon.shutdown_grace));
+       if (c->daemon.shutdown_grace > std::chrono::hours(1))
+         return r.Bad(n, k, "expected a duration up to 1h");
+       return Status::Ok();
+     },
+     [](const Config& c) { return Ms(c.daemon.shutdown_grace); }},
     {"alme", "max_frame_bytes", "largest ALME frame accepted (bytes or \"16MiB\")",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        return Size(r, n, k, 1024, 1ull << 30, &c->alme.max_frame_bytes);
@@ -108,6 +131,38 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.alme.max_connections); }},
+    {"alme", "max_calls", "guest calls in flight (queued or running) over all clients; more get "
+     "`unavailable`",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 1, 1'000'000, &v));
+       c->alme.max_calls = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.alme.max_calls); }},
+    {"alme", "max_calls_per_connection", "guest calls in flight on one connection; more get "
+     "`unavailable`",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 1, 1'000'000, &v));
+       c->alme.max_calls_per_connection = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.alme.max_calls_per_connection); }},
+    {"alme", "call_threads", "threads running guest calls (apart from management requests)",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 1, 4096, &v));
+       c->alme.call_threads = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.alme.call_threads); }},
+    {"alme", "idle_timeout",
+     "close a connection with nothing in flight for this long (\"60s\"); \"0s\" = never",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       return DurationOrZero(r, n, k, &c->alme.idle_timeout);
+     },
+     [](const Config& c) { return Ms(c.alme.idle_timeout); }},
     {"limits", "fuel", "default fuel per run/call; 0 = unlimited",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        return UInt(r, n, k, 0, INT64_MAX, &c->limits.fuel);

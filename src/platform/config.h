@@ -23,10 +23,16 @@ struct Config {
   struct Daemon {
     std::string log_level = "info";  // trace|debug|info|warn|error|off
     uint32_t executor_threads = 0;   // 0: one per CPU
+    // SIGTERM: how long replicas get to stop before the daemon exits anyway.
+    std::chrono::milliseconds shutdown_grace{10'000};
   } daemon;
   struct Alme {
     uint64_t max_frame_bytes = 16u << 20;
     uint32_t max_connections = 256;
+    uint32_t max_calls = 1024;                 // in-flight calls, all clients
+    uint32_t max_calls_per_connection = 64;    // in-flight calls, one client
+    uint32_t call_threads = 64;                // threads running guest calls
+    std::chrono::milliseconds idle_timeout{60'000};  // 0: never
   } alme;
   // Defaults for deployments that set nothing (manifest and overrides win).
   struct Limits {

@@ -236,7 +236,8 @@ std::vector<std::string> InProcessHost::Deployments() const {
 }
 
 Result<CallResult> InProcessHost::Call(const std::string& id, const std::string& export_name,
-                                       const std::vector<std::string>& args) {
+                                       const std::vector<std::string>& args,
+                                       CallControl* control) {
   auto d = Find(id);
   if (!d) return Status::NotFound("no deployment " + id);
   std::shared_ptr<Replica> chosen;
@@ -270,7 +271,7 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
   ARCELLA_ASSIGN_OR_RETURN(auto values, engine::ParseArgs(export_name, fn->desc.func, args));
   if (!chosen)
     return Status::FailedPrecondition("deployment " + id + " has no active replica");
-  ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->Call(export_name, values));
+  ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->Call(export_name, values, control));
   CallResult res;
   res.replica = chosen->name();
   res.trap = out.trap;

@@ -41,7 +41,8 @@ class InProcessHost : public ReplicaHost {
   Result<DeploymentStatus> GetStatus(const std::string& id) const override;
   std::vector<std::string> Deployments() const override;
   Result<CallResult> Call(const std::string& id, const std::string& export_name,
-                          const std::vector<std::string>& args) override;
+                          const std::vector<std::string>& args,
+                          CallControl* control = nullptr) override;
   void Shutdown() override;
 
  private:

@@ -421,7 +421,8 @@ Result<std::vector<DeploymentView>> Platform::StatusOf(const std::string& target
 }
 
 Result<CallResult> Platform::Call(const std::string& target, const std::string& export_name,
-                                  const std::vector<std::string>& args) {
+                                  const std::vector<std::string>& args,
+                                  CallControl* control) {
   std::string id;
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
@@ -438,7 +439,7 @@ Result<CallResult> Platform::Call(const std::string& target, const std::string& 
     id = started[call_turn_[target]++ % started.size()];
   }
   // Outside the platform lock: a long call must not block management.
-  return host_->Call(id, export_name, args);
+  return host_->Call(id, export_name, args, control);
 }
 
 void Platform::Shutdown() {

@@ -91,8 +91,10 @@ class Platform {
   Result<std::vector<DeploymentView>> StatusOf(const std::string& target = "");
   // Calls an export on one replica: round robin over the replicas of a
   // deployment; a module target takes its started deployments in turn.
+  // `control` (may be null) lets the caller cancel it (ReplicaHost::Call).
   Result<CallResult> Call(const std::string& target, const std::string& export_name,
-                          const std::vector<std::string>& args);
+                          const std::vector<std::string>& args,
+                          CallControl* control = nullptr);
 
   // Stops every replica (gracefully) and refuses further operations.
   void Shutdown();

@@ -227,7 +227,8 @@ void Replica::Join() {
     cv_.wait(lock, [this] { return !init_pending_; });
   }
   {
-    std::lock_guard<std::mutex> call(call_mu_);  // let a running call finish
+    std::unique_lock<std::mutex> call(call_mu_);
+    call_cv_.wait(call, [this] { return !call_busy_; });  // let a running call finish
     std::lock_guard<std::mutex> lock(mu_);
     dead = std::move(instance_);
   }
@@ -236,8 +237,38 @@ void Replica::Join() {
 }
 
 Result<engine::CallOutcome> Replica::Call(std::string_view name,
-                                          std::span<const engine::Value> args) {
-  std::lock_guard<std::mutex> call(call_mu_);
+                                          std::span<const engine::Value> args,
+                                          CallControl* control) {
+  auto cancelled = [&] {
+    return Status::FailedPrecondition("the call to " + std::string(name) + " on " + this->name() +
+                                      " was cancelled before it started");
+  };
+  // Wait for the replica's previous call; a cancel wakes the wait.
+  if (control) {
+    control->Arm([this] {
+      std::lock_guard<std::mutex> lock(call_mu_);
+      call_cv_.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(call_mu_);
+    call_cv_.wait(lock, [&] { return !call_busy_ || (control && control->cancelled()); });
+    if (control && control->cancelled()) {
+      lock.unlock();
+      control->Disarm();
+      return cancelled();
+    }
+    call_busy_ = true;
+  }
+  struct Release {
+    Replica* r;
+    ~Release() {
+      std::lock_guard<std::mutex> lock(r->call_mu_);
+      r->call_busy_ = false;
+      r->call_cv_.notify_all();
+    }
+  } release{this};
+  if (control) control->Disarm();
   std::shared_ptr<engine::Instance> inst;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -247,7 +278,12 @@ Result<engine::CallOutcome> Replica::Call(std::string_view name,
     return Status::FailedPrecondition("replica " + this->name() + " is " + StateName(state()) +
                                       ", not active");
   if (plan_->fuel) ARCELLA_RETURN_IF_ERROR(inst->SetFuel(*plan_->fuel));
-  return inst->Call(name, args);
+  if (!control) return inst->Call(name, args);
+  // From here a cancel interrupts the guest (Interrupt() only sets a flag).
+  control->Arm([inst] { inst->Interrupt(); });
+  auto out = inst->Call(name, args);
+  control->Disarm();
+  return out;
 }
 
 ReplicaStatus Replica::Snapshot() const {

@@ -49,8 +49,11 @@ class Replica : public std::enable_shared_from_this<Replica> {
   void Join();
 
   // Reactor: calls `name` with `args` (already typed), refilling fuel first.
-  // FailedPrecondition unless active.
-  Result<engine::CallOutcome> Call(std::string_view name, std::span<const engine::Value> args);
+  // FailedPrecondition unless active. One call at a time: later ones wait.
+  // `control` (may be null) cancels: a waiting call gives up
+  // (FailedPrecondition), a running one is interrupted (interrupted trap).
+  Result<engine::CallOutcome> Call(std::string_view name, std::span<const engine::Value> args,
+                                   CallControl* control = nullptr);
 
   State state() const { return state_.load(std::memory_order_acquire); }
   ReplicaStatus Snapshot() const;
@@ -86,7 +89,11 @@ class Replica : public std::enable_shared_from_this<Replica> {
   std::string last_error_;
   std::thread thread_;
 
-  std::mutex call_mu_;  // one call at a time on the instance
+  // One call at a time on the instance: call_busy_ under call_mu_; waiters
+  // wait on call_cv_ (woken by a cancel too).
+  std::mutex call_mu_;
+  std::condition_variable call_cv_;
+  bool call_busy_ = false;
 };
 
 }  // namespace arcella::platform

@@ -14,9 +14,12 @@
 //    kept to serve Call(), one call at a time per replica.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -61,6 +64,37 @@ struct DeploymentStatus {
   std::vector<ReplicaStatus> replicas;  // by index
 };
 
+// Lets the caller of a call abandon it (its ALME client cancelled it or went
+// away). Cancel() wakes a call still waiting for its replica, or interrupts
+// the guest running it (the call then ends with an interrupted trap).
+// Thread-safe; the caller owns it and keeps it alive across the call.
+class CallControl {
+ public:
+  void Cancel() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_.exchange(true)) return;
+    if (hook_) hook_();
+  }
+  bool cancelled() const { return cancelled_.load(); }
+  // Sets what Cancel() does (run at once if already cancelled). The hook runs
+  // under this object's lock: it must be short and must not call back in.
+  void Arm(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hook_ = std::move(hook);
+    if (cancelled_.load() && hook_) hook_();
+  }
+  // Once this returns, the hook never runs again.
+  void Disarm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hook_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  std::atomic<bool> cancelled_{false};
+  std::function<void()> hook_;
+};
+
 struct CallResult {
   std::string replica;               // "<deployment id>#<index>" that served it
   std::vector<std::string> results;  // FormatValue() of each result
@@ -91,9 +125,12 @@ class ReplicaHost {
   // `args` are parsed by the export's signature (value_text.h). Errors:
   // NotFound (deployment or export), InvalidArgument (arguments),
   // FailedPrecondition (stopped, a command module, or no active replica).
-  // A trap is not an error Status: it is CallResult::trap.
+  // A trap is not an error Status: it is CallResult::trap. `control` (may
+  // be null) cancels the call: FailedPrecondition if it had not started,
+  // an interrupted trap if it had.
   virtual Result<CallResult> Call(const std::string& id, const std::string& export_name,
-                                  const std::vector<std::string>& args) = 0;
+                                  const std::vector<std::string>& args,
+                                  CallControl* control = nullptr) = 0;
 
   // Removes every deployment. Later calls fail with FailedPrecondition.
   virtual void Shutdown() = 0;

@@ -119,5 +119,55 @@ TEST(Frame, RandomBytesNeverThrow) {
   }
 }
 
+// A frame of many tiny items would cost far more decoded than its size
+// (16 bytes or more per nil): it is refused before anything is built.
+TEST(Frame, TinyElementsAreRefusedBeforeDecoding) {
+  const uint32_t n = 1u << 20;  // 1 MiB of nils
+  std::string body = "\x81\xa1x\xdd" + Prefix(n) + std::string(n, '\xc0');
+  Json f;
+  std::string err;
+  EXPECT_FALSE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f,
+                               &err));
+  EXPECT_NE(err.find("decoded"), std::string::npos) << err;
+  EXPECT_NE(err.find(std::to_string(n + 3) + " MessagePack items"), std::string::npos) << err;
+  FrameScan scan = ScanFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+  EXPECT_EQ(scan.status, FrameScan::kOk);
+  EXPECT_GT(scan.cost, kDecodeBytesPerFrameByte * body.size());
+  // The same bytes as one string are cheap and accepted.
+  Json big{{"x", std::string(n, 'a')}};
+  std::string ok = Body(big);
+  ASSERT_TRUE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), &f, &err))
+      << err;
+  EXPECT_EQ(f, big);
+}
+
+// Ordinary requests (small maps, strings, ints, arrays) pass the scan, and
+// the scan agrees with the decoder about what is well formed.
+TEST(Frame, ScanAcceptsOrdinaryRequests) {
+  Json req{{"id", 12345678901ull},
+           {"method", "deployment.create"},
+           {"params",
+            {{"module_id", "m@1.0.0"},
+             {"replicas", 3},
+             {"ratio", 0.5},
+             {"neg", -70000},
+             {"bin", Json::binary({1, 2, 3})},
+             {"overrides", {{"env", {{"A", std::string(300, 'v')}}}, {"dirs", {"/a", "/b"}}}},
+             {"args", Json::array({"1", 2, true, nullptr})}}}};
+  std::string body = Body(req);
+  FrameScan scan = ScanFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+  EXPECT_EQ(scan.status, FrameScan::kOk);
+  EXPECT_STREQ(scan.root, "a map");
+  Json f;
+  std::string err;
+  ASSERT_TRUE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f,
+                              &err)) << err;
+  EXPECT_EQ(f, req);
+  for (size_t cut = 0; cut < body.size(); ++cut) {  // every truncation is malformed
+    FrameScan s = ScanFrameBody(reinterpret_cast<const uint8_t*>(body.data()), cut);
+    EXPECT_EQ(s.status, FrameScan::kMalformed) << cut;
+  }
+}
+
 }  // namespace
 }  // namespace arcella::alme
