@@ -103,8 +103,19 @@ Status ServerImpl::Listen() {
   if (!S_ISDIR(st.st_mode)) {
     return Status::IoError("ALME socket directory " + dir + " is not a directory");
   }
-  if (::chmod(dir.c_str(), 0700) != 0) {
-    return Status::IoError("cannot chmod 0700 " + dir + ": " + Errno(errno));
+  // Never re-mode a directory the daemon did not create (it may be shared):
+  // refuse one that others could write (they could replace the socket).
+  if (st.st_uid != ::geteuid()) {
+    return Status::FailedPrecondition("ALME socket directory " + dir + " is owned by uid " +
+                                      std::to_string(st.st_uid) + ", not by uid " +
+                                      std::to_string(::geteuid()) + "; use a private directory");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::FailedPrecondition("ALME socket directory " + dir +
+                                      " is writable by others (mode " + mode +
+                                      "); use a private directory (mode 0700)");
   }
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {

@@ -1,5 +1,12 @@
 #include "cli/command_line.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -32,18 +39,50 @@ std::string Absolute(const std::string& path) {
 }
 
 // Reads a local file the daemon gets as text (deployment or manifest TOML).
+// Reads a small local file (a manifest or deployment file) for the request.
+// Only regular files, at most kMaxLocalFile bytes: /dev/zero, a FIFO or a
+// huge file gets a clear error instead of filling the CLI's memory or hanging.
+constexpr size_t kMaxLocalFile = 1u << 20;  // the daemon's TOML cap
+
 std::string ReadLocalFile(const std::string& path, const char* what) {
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw BuildError(kExitInvalid, std::string(what) + " " + path + ": no such file");
-  if (fs::is_directory(path, ec))
-    throw BuildError(kExitInvalid, std::string(what) + " " + path + ": is a directory");
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in && !in.eof())
-    throw BuildError(kExitInvalid, std::string("cannot read ") + what + " " + path);
-  return ss.str();
+  const std::string name = std::string(what) + " " + path;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) throw BuildError(kExitInvalid, name + ": no such file");
+    throw BuildError(kExitInvalid, "cannot open " + name + ": " + strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    throw BuildError(kExitInvalid, "cannot stat " + name + ": " + strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw BuildError(kExitInvalid, name + ": is a directory");
+  if (!S_ISREG(st.st_mode))
+    throw BuildError(kExitInvalid, name + ": not a regular file (" +
+                                       (S_ISCHR(st.st_mode)    ? "a character device"
+                                        : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                        : S_ISSOCK(st.st_mode) ? "a socket"
+                                        : S_ISBLK(st.st_mode)  ? "a block device"
+                                                               : "a special file") +
+                                       ")");
+  auto too_big = [&](uint64_t n) {
+    return BuildError(kExitInvalid, name + ": " + std::to_string(n) + " bytes; at most " +
+                                        std::to_string(kMaxLocalFile) + " bytes are accepted");
+  };
+  if (static_cast<uint64_t>(st.st_size) > kMaxLocalFile) throw too_big(st.st_size);
+  std::string out;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw BuildError(kExitInvalid, "cannot read " + name + ": " + strerror(errno));
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxLocalFile) throw too_big(out.size());  // grew while read
+  }
+  return out;
 }
 
 // Subcommand-local option values. CLI11 binds options to these addresses.

@@ -9,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "engine/value_text.h"
+#include "platform/file_read.h"
 #include "platform/manifest.h"
 #include "wasi/wasi.h"
 
@@ -153,12 +154,14 @@ int RunCommand(int argc, char** argv) {
   RunOptions o;
   if (int rc = ParseCommandLine(argc, argv, &o); rc >= 0) return rc;
 
-  std::ifstream in(o.file, std::ios::binary);
-  if (!in) {
-    fprintf(stderr, "arcella run: cannot open %s\n", o.file.c_str());
+  // Regular files only, bounded: /dev/zero or a FIFO is an error, not a hang
+  // or an out-of-memory kill.
+  auto read = platform::ReadRegularFile(o.file, {1ull << 30, "arcella run's 1 GiB module cap"});
+  if (!read.ok()) {
+    fprintf(stderr, "arcella run: %s\n", read.status().message().c_str());
     return kExitLoadError;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  std::vector<uint8_t> bytes = std::move(*read);
 
   engine::CompileOptions copts;
   copts.tier = o.tier;

@@ -323,6 +323,22 @@ TEST_F(Conformance, SocketAndDirectoryModes) {
   EXPECT_FALSE(std::filesystem::exists(path_));  // removed on Stop
 }
 
+// A shared socket directory is refused, never re-moded (it may be /tmp).
+TEST_F(Conformance, OthersWritableDirectoryRefusedAndLeftAlone) {
+  std::string dir = arcella::test::TempDir("alme-shared");
+  ASSERT_EQ(::chmod(dir.c_str(), 01777), 0);
+  ServerOptions o;
+  o.socket_path = dir + "/alme";
+  auto s = Server::Start(o, handler_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("writable by others (mode 1777)"), std::string::npos)
+      << s.status().message();
+  struct stat st;
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  EXPECT_FALSE(std::filesystem::exists(o.socket_path));
+}
+
 TEST_F(Conformance, OtherUidRefused) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to setuid(65534)";
   // Loosen the modes so that uid 65534 can reach the socket at all: the

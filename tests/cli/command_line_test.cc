@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -132,6 +133,24 @@ TEST_F(CwdTest, MissingLocalFilesAreInvalidInputNamingTheFile) {
   Parsed c = ParseLine("arcella-cli install m.wasm --manifest nope.toml");
   EXPECT_EQ(c.outcome.exit_code, kExitInvalid);
   EXPECT_NE(c.err.find("manifest nope.toml"), std::string::npos);
+}
+
+// Special and huge local files are refused by type and size, never read whole
+// (the CLI would hang on a FIFO or fill its memory from /dev/zero).
+TEST_F(CwdTest, SpecialAndHugeLocalFilesAreRefused) {
+  Parsed z = ParseLine("arcella-cli deploy -f /dev/zero");
+  EXPECT_EQ(z.outcome.exit_code, kExitInvalid);
+  EXPECT_NE(z.err.find("/dev/zero: not a regular file (a character device)"), std::string::npos)
+      << z.err;
+  ASSERT_EQ(::mkfifo((dir_ + "/f.toml").c_str(), 0600), 0);
+  Parsed f = ParseLine("arcella-cli deploy -f f.toml");
+  EXPECT_EQ(f.outcome.exit_code, kExitInvalid);
+  EXPECT_NE(f.err.find("not a regular file (a FIFO)"), std::string::npos) << f.err;
+  Write("big.toml", "");
+  ASSERT_EQ(::truncate((dir_ + "/big.toml").c_str(), 6ll << 30), 0);  // sparse 6 GiB
+  Parsed b = ParseLine("arcella-cli deploy -f big.toml");
+  EXPECT_EQ(b.outcome.exit_code, kExitInvalid);
+  EXPECT_NE(b.err.find("6442450944 bytes; at most 1048576"), std::string::npos) << b.err;
 }
 
 TEST(CommandLine, DeployOverrides) {

@@ -105,6 +105,12 @@ TEST(Run, BadInputIsACleanError) {
   r = ArcellaRun(ShellQuote(dir + "/missing.wasm"));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("cannot open"), std::string::npos) << r.out;
+  // Special files are refused by type, before reading (was: /dev/zero read
+  // until memory ran out).
+  r = ArcellaRun("/dev/zero");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("/dev/zero is a character device, not a regular file"), std::string::npos)
+      << r.out;
   r = ArcellaRun("--fuel lots x.wasm");
   EXPECT_EQ(r.code, 2) << r.out;
   r = ArcellaRun("--tier fast x.wasm");
