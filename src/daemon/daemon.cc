@@ -77,6 +77,7 @@ int RunDaemon(const DaemonOptions& options) {
   platform::EventBus events;
   platform::LogHubOptions lo;
   lo.ring_lines = cfg->logs.ring_lines;
+  lo.ring_bytes = cfg->logs.ring_bytes;
   lo.max_file_bytes = cfg->logs.file_max_bytes;
   lo.max_files = static_cast<int>(cfg->logs.file_count);
   platform::LogHub logs(home.log_dir() + "/deployments", lo);
@@ -85,6 +86,7 @@ int RunDaemon(const DaemonOptions& options) {
     spdlog::error("{}", platform.status().message());
     return 1;
   }
+  if (options.safe_mode) (*platform)->EnterSafeMode();
   if (auto st = (*platform)->Reconcile(); !st.ok()) spdlog::error("reconcile: {}", st.message());
 
   auto handler = std::make_shared<AlmeHandler>(platform->get(), home.root(),

@@ -39,6 +39,15 @@ CREATE TABLE deployments (
 );
 CREATE INDEX deployments_module ON deployments(module_id);
 )sql",
+    // 1 -> 2: the apply journal (crash-loop protection, platform.h). No
+    // foreign key: a row outlives an undeploy only until Forget.
+    R"sql(
+CREATE TABLE apply_journal (
+  deployment_id TEXT PRIMARY KEY NOT NULL,
+  applying INTEGER NOT NULL CHECK (applying IN (0, 1)),
+  crashes INTEGER NOT NULL CHECK (crashes >= 0)
+);
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == StateStore::kSchemaVersion);
@@ -406,6 +415,49 @@ Status StateStore::RemoveDeployment(const std::string& id) {
     if (sqlite3_changes(db_) == 0) return Status::NotFound("deployment " + id + " does not exist");
     return Status::Ok();
   });
+}
+
+Status StateStore::BeginApply(const std::string& id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "journaling the apply of " + id;
+  return InTransaction(db_, what, [&]() -> Status {
+    Stmt up(db_,
+            "INSERT INTO apply_journal (deployment_id, applying, crashes) VALUES (?, 1, 0) "
+            "ON CONFLICT(deployment_id) DO UPDATE SET applying = 1");
+    ARCELLA_RETURN_IF_ERROR(up.status(what));
+    up.Bind(id);
+    return StepDone(db_, up, what);
+  });
+}
+
+Status StateStore::EndApply(const std::string& id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "journaling the end of the apply of " + id;
+  return InTransaction(db_, what, [&]() -> Status {
+    Stmt del(db_, "DELETE FROM apply_journal WHERE deployment_id = ?");
+    ARCELLA_RETURN_IF_ERROR(del.status(what));
+    del.Bind(id);
+    return StepDone(db_, del, what);
+  });
+}
+
+Result<std::map<std::string, uint32_t>> StateStore::CountCrashedApplies() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "reading the apply journal";
+  std::map<std::string, uint32_t> out;
+  Status st = InTransaction(db_, what, [&]() -> Status {
+    ARCELLA_RETURN_IF_ERROR(Exec(db_,
+                                 "UPDATE apply_journal SET crashes = crashes + 1, applying = 0 "
+                                 "WHERE applying = 1",
+                                 what));
+    Stmt q(db_, "SELECT deployment_id, crashes FROM apply_journal WHERE crashes > 0");
+    ARCELLA_RETURN_IF_ERROR(q.status(what));
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out[q.Text(0)] = static_cast<uint32_t>(q.Int(1));
+    return rc == SQLITE_DONE ? Status::Ok() : SqlError(db_, rc, what);
+  });
+  if (!st.ok()) return st;
+  return out;
 }
 
 Status StateStore::CheckIntegrity() {

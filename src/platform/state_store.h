@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,7 @@ class StateStore {
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   Result<int> SchemaVersion();
 
   // AlreadyExists unless `replace` (reinstall with --force keeps deployments).
@@ -83,6 +84,16 @@ class StateStore {
                           std::optional<Desired> desired,
                           std::optional<std::string> spec_toml = std::nullopt);
   Status RemoveDeployment(const std::string& id);
+
+  // The apply journal (crash-loop protection). BeginApply marks `id` as
+  // being applied; EndApply forgets it (applied and settled, stopped or
+  // undeployed). CountCrashedApplies, once per daemon start: every mark
+  // still set belongs to an apply the daemon died in; it is cleared and
+  // counted. Returns deployment id -> daemon deaths while applying it (> 0),
+  // since it last settled.
+  Status BeginApply(const std::string& id);
+  Status EndApply(const std::string& id);
+  Result<std::map<std::string, uint32_t>> CountCrashedApplies();
 
   // PRAGMA integrity_check + foreign_key_check; OK or Corruption.
   Status CheckIntegrity();
