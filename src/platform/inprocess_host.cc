@@ -179,7 +179,15 @@ Status InProcessHost::Apply(const DeploymentPlan& plan, bool started) {
   }
   if (!retire.empty()) PublishDeployment(plan.id, State::kStopping);
   for (auto& r : retire) r->RequestStop();
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->retiring = retire;
+  }
   for (auto& r : retire) r->Join();
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->retiring.clear();
+  }
   retire.clear();
 
   std::vector<std::shared_ptr<Replica>> fresh;
@@ -208,10 +216,16 @@ Status InProcessHost::Remove(const std::string& id) {
     all = std::move(d->replicas);
     d->replicas.clear();
     d->started = false;
+    for (auto& r : all)
+      if (r) d->retiring.push_back(r);
   }
   PublishDeployment(id, State::kStopping);
   for (auto& r : all) r->RequestStop();
   for (auto& r : all) r->Join();
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->retiring.clear();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = deployments_.find(id);
@@ -235,6 +249,8 @@ Result<DeploymentStatus> InProcessHost::GetStatus(const std::string& id) const {
     st.command = d->command;
     replicas = d->replicas;
     planned = d->plan ? d->plan->replicas : 0;
+    // A stopped deployment whose replicas are still ending shows them.
+    if (!d->started && replicas.empty()) replicas = d->retiring;
   }
   st.replicas.reserve(std::max<size_t>(replicas.size(), planned));
   for (const auto& r : replicas)

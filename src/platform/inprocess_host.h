@@ -56,6 +56,9 @@ class InProcessHost : public ReplicaHost {
     bool started = false;
     bool command = false;
     std::vector<std::shared_ptr<Replica>> replicas;  // by index
+    // Replicas being stopped by an Apply/Remove (shown by GetStatus while
+    // the deployment is stopped, so a slow stop reads `stopping`).
+    std::vector<std::shared_ptr<Replica>> retiring;
     uint64_t next = 0;  // round robin
   };
   std::shared_ptr<Deployment> Find(const std::string& id) const;

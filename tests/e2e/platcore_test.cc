@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "e2e/e2e_util.h"
@@ -85,7 +86,8 @@ TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
                       20'000));
 
   // The guest opens the FIFO and blocks reading it.
-  std::thread reader([&] { (void)d.Cli("call reader@1.0.0/g read_fifo"); });
+  CmdResult read_result, stop_result;
+  std::thread reader([&] { read_result = d.Cli("call reader@1.0.0/g read_fifo"); });
   int wfd = -1;
   ASSERT_TRUE(WaitFor([&] { return (wfd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
                       10'000))
@@ -100,9 +102,18 @@ TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
   // Stop the reader: its replica cannot end before the read does.
   std::atomic<bool> stopped{false};
   std::thread stopper([&] {
-    (void)d.Cli("stop reader@1.0.0/g");
+    stop_result = d.Cli("stop reader@1.0.0/g");
     stopped = true;
   });
+  // Whatever fails below, the guest is released and the threads joined.
+  struct Release {
+    std::function<void()> f;
+    ~Release() { f(); }
+  } release{[&] {
+    unblock();
+    if (stopper.joinable()) stopper.join();
+    if (reader.joinable()) reader.join();
+  }};
   ASSERT_TRUE(WaitFor([&] {
     return stopped.load() || DeploymentOf(d, "reader@1.0.0/g").value("state", "") == "stopping";
   }, 10'000));
@@ -130,6 +141,10 @@ TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
     EXPECT_EQ(d.Cli("start fast@1.0.0/g").code, 0);
     worst_op = MsSince(t0);
   }, unblock);
+  // Today a FIFO read is not interruptible, so the stop is still waiting
+  // here; once WASI reads are interruptible it may have ended already.
+  std::cout << "[platcore] stop still pending during the measurements: "
+            << (stopped.load() ? "no" : "yes") << "\n";
   std::cout << "[platcore] during a slow stop: worst status " << worst_status << " ms, call "
             << worst_call << " ms, ping " << worst_ping << " ms, stop+start of another "
             << worst_op << " ms\n";
@@ -137,9 +152,8 @@ TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
   EXPECT_LT(worst_status, 1000);
   EXPECT_LT(worst_call, 1000);
   EXPECT_LT(worst_ping, 1000);
-  unblock();
-  stopper.join();
-  reader.join();
+  release.f();
+  std::cout << "[platcore] stop: " << stop_result.out << "[platcore] read_fifo: " << read_result.out;
   EXPECT_TRUE(WaitFor([&] { return DeploymentOf(d, "reader@1.0.0/g").value("state", "") ==
                                    "resolved"; }, 10'000));
   EXPECT_TRUE(WaitFor([&] { return IsActive(d, "fast@1.0.0/g"); }, 10'000));
