@@ -104,7 +104,8 @@ int RunDaemon(const DaemonOptions& options) {
   spdlog::info("ALME listening on {}", so.socket_path);
 
   std::unique_ptr<HotDeploy> hot;
-  if (cfg->deploy.hot_deploy) {
+  // --safe-mode also leaves deploy/ alone: a file there may be what kills the daemon.
+  if (cfg->deploy.hot_deploy && !options.safe_mode) {
     hot = std::make_unique<HotDeploy>(platform->get(), home.deploy_dir(),
                                       cfg->deploy.scan_interval_ms);
     hot->Start();
