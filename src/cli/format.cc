@@ -78,6 +78,40 @@ std::string ReplicaDetail(const Json& d) {
   return t.Render("  ");
 }
 
+bool True(const Json& j, const char* key) {
+  auto it = j.is_object() ? j.find(key) : j.end();
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+// A deployment's grants (docs/ALME.md "grants"), one per line, each line
+// starting with `indent`; "" when it was granted and requested nothing.
+std::string GrantLines(const Json& g, const std::string& indent) {
+  std::string out;
+  for (const Json& dir : Arr(g, "dirs")) {
+    std::string line = indent + "dir " + Str(dir, "host");
+    if (Str(dir, "resolved") != Str(dir, "host")) line += " (" + Str(dir, "resolved") + ")";
+    out += line + " -> " + Str(dir, "guest") + (True(dir, "read_only") ? " read-only" : " read-write") + "\n";
+  }
+  if (!Arr(g, "env").empty()) out += indent + "env " + Join(Arr(g, "env"), ", ") + "\n";
+  for (const Json& r : Arr(g, "requested_not_granted"))
+    out += indent + "not granted (requested by the module): dir " +
+           (r.is_string() ? r.get<std::string>() : r.dump()) + "\n";
+  if (std::string why = Str(g, "refused"); why != "-") out += indent + "refused: " + why + "\n";
+  return out;
+}
+
+const Json& Member(const Json& j, const char* key) {
+  static const Json kNone = Json::object();
+  return j.is_object() && j.contains(key) ? j[key] : kNone;
+}
+
+// "grants of ID (origin operator):" and its lines, or "".
+std::string GrantBlock(const std::string& id, const Json& g) {
+  std::string lines = GrantLines(g, "  ");
+  if (lines.empty()) return "";
+  return "grants of " + id + " (made by the " + Str(g, "origin") + "):\n" + lines;
+}
+
 // "started http-logger@0.1.0/web: active, 10/10 replicas ready"
 std::string DeploymentLine(const std::string& verb, const Json& d) {
   return verb + " " + Str(d, "id") + ": " + Str(d, "state") + ", " +
@@ -143,6 +177,8 @@ std::string FormatStatus(const Json& result, bool verbose) {
               std::to_string(ReadyReplicas(d)) + "/" + Str(d, "replicas"), Str(d, "isolation")});
   }
   out += t.Render();
+  for (const Json& d : deps)
+    if (std::string g = GrantBlock(Str(d, "id"), Member(d, "grants")); !g.empty()) out += "\n" + g;
   for (const Json& d : deps) {
     if (!verbose && !HasFailure(d)) continue;
     out += "\n" + Str(d, "id") + " replicas:\n" + ReplicaDetail(d);
@@ -172,9 +208,15 @@ std::string FormatInspect(const Json& m) {
   const Json& man = m.is_object() && m.contains("manifest") ? m["manifest"] : Json::object();
   kv.AddRow({"manifest exports:", Join(Arr(man, "exports"), ", ")});
   kv.AddRow({"manifest imports:", Join(Arr(man, "imports"), ", ")});
+  const Json& req = Member(man, "requests");
+  kv.AddRow({"requested dirs:", Join(Arr(req, "dirs"), ", ")});
   kv.AddRow({"deployments:", Join(Arr(m, "deployments"), ", ")});
   std::string out = kv.Render();
   out.erase(0, out.find('\n') + 1);  // drop the blank header line
+  const Json& dg = Member(m, "deployment_grants");
+  if (dg.is_object())
+    for (auto it = dg.begin(); it != dg.end(); ++it)
+      if (std::string g = GrantBlock(it.key(), *it); !g.empty()) out += "\n" + g;
 
   Table imports({"MODULE", "NAME", "KIND", "TYPE"});
   for (const Json& i : Arr(m, "imports"))
@@ -230,13 +272,20 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
            Str(r, "pid") + ", up " + UptimeOf(r) + "\n";
   }
   if (quiet) return "";
-  if (c == "install")
-    return "installed " + Str(r, "id") + " (" + Str(r, "kind") + ", " + SizeOf(r, "size") + ", tier " +
-           Str(r, "tier") + ")\n";
+  if (c == "install") {
+    std::string out = "installed " + Str(r, "id") + " (" + Str(r, "kind") + ", " + SizeOf(r, "size") +
+                      ", tier " + Str(r, "tier") + ")\n";
+    const Json& req = Arr(Member(Member(r, "manifest"), "requests"), "dirs");
+    if (!req.empty())
+      out += "  its manifest requests dirs " + Join(req, ", ") +
+             ": not granted unless you grant them (deploy --dir HOST::GUEST[:ro])\n";
+    return out;
+  }
   if (c == "remove") return "removed " + Str(r, "removed") + "\n";
   if (c == "deploy")
     return "deployed " + Str(r, "id") + " (" + Str(r, "replicas") + " replicas, " + Str(r, "state") +
-           "); start it with `arcella-cli start " + Str(r, "id") + "`\n";
+           "); start it with `arcella-cli start " + Str(r, "id") + "`\n" +
+           GrantLines(Member(r, "grants"), "  ");
   if (c == "start" || c == "stop" || c == "scale") {
     std::string verb = c == "start" ? "started" : c == "stop" ? "stopped" : "scaled";
     std::string out;

@@ -116,6 +116,20 @@ std::string ExternType(const engine::ExternDesc& d) {
   }
 }
 
+// What a deployment was granted (docs/ALME.md "grants"). Env values may be
+// secrets: only names are shown.
+Json GrantsJson(const platform::Grants& g) {
+  Json dirs = Json::array(), env = Json::array();
+  for (const auto& d : g.dirs)
+    dirs.push_back({{"host", d.host}, {"resolved", d.real_host}, {"guest", d.guest},
+                    {"read_only", d.read_only}});
+  for (const auto& [k, v] : g.env) env.push_back(k);
+  Json j = {{"origin", platform::GrantOriginName(g.origin)}, {"dirs", dirs}, {"env", env},
+            {"requested_not_granted", g.ungranted_requests}};
+  if (!g.refused.empty()) j["refused"] = g.refused;
+  return j;
+}
+
 Json InfoJson(const platform::ModuleInfo& info) {
   Json j = ModuleJson(info.record);
   j["manifest"] = Json{{"name", info.manifest.name},
@@ -123,6 +137,8 @@ Json InfoJson(const platform::ModuleInfo& info) {
                        {"exports", info.manifest.exports},
                        {"imports", info.manifest.imports},
                        {"description", info.manifest.description},
+                       {"requests", {{"dirs", info.manifest.requested_dirs},
+                                     {"env", info.manifest.env}}},
                        {"toml", info.record.manifest_toml}};
   Json imports = Json::array(), exports = Json::array();
   for (const auto& i : info.imports)
@@ -158,7 +174,8 @@ Json DeploymentJson(const platform::DeploymentView& v) {
             {"isolation", platform::IsolationName(o.isolation.value_or(platform::Isolation::kWorker))},
             {"trusted", o.trusted.value_or(false)},
             {"async", o.async.value_or(false)},
-            {"replicas_detail", reps}};
+            {"replicas_detail", reps},
+            {"grants", GrantsJson(v.grants)}};
   if (!v.error.empty()) j["error"] = v.error;
   return j;
 }
@@ -305,7 +322,13 @@ void AlmeHandler::ModuleList(const Json&, const Reply& r) {
 void AlmeHandler::ModuleInspect(const Json& p, const Reply& r) {
   auto info = platform_->Inspect(Str(p, "id", true));
   if (!info.ok()) return FailWith(r, info.status());
-  r->Finish(InfoJson(*info));
+  Json j = InfoJson(*info);
+  Json grants = Json::object();
+  if (!info->deployments.empty())
+    if (auto deps = platform_->StatusOf(info->record.id); deps.ok())
+      for (const auto& d : *deps) grants[d.record.id] = GrantsJson(d.grants);
+  j["deployment_grants"] = grants;
+  r->Finish(j);
 }
 
 void AlmeHandler::ModuleRemove(const Json& p, const Reply& r) {
@@ -321,11 +344,12 @@ void AlmeHandler::DeploymentCreate(const Json& p, const Reply& r) {
     std::string file = Str(p, "file", false, "deployment.toml");
     auto spec = platform::ParseDeploymentSpec(Str(p, "toml", true), file);
     if (!spec.ok()) return FailWith(r, spec.status(), ErrorCode::kInvalidInput);
-    v = platform_->Deploy(*spec, platform::KeyStyle::kToml, file);
+    v = platform_->Deploy(*spec, platform::KeyStyle::kToml, file, platform::GrantOrigin::kOperator);
     if (!v.ok()) return FailWith(r, v.status(), ErrorCode::kInvalidInput);
   } else {
     platform::DeploymentSpec spec = SpecFromParams(p);
-    v = platform_->Deploy(spec, platform::KeyStyle::kAlmeParams, "deploy");
+    v = platform_->Deploy(spec, platform::KeyStyle::kAlmeParams, "deploy",
+                          platform::GrantOrigin::kOperator);
     if (!v.ok()) return FailWith(r, v.status(), ErrorCode::kInvalidParams);
   }
   r->Finish(DeploymentJson(*v));

@@ -107,8 +107,8 @@ int RunDaemon(const DaemonOptions& options) {
   // --safe-mode also leaves deploy/ alone: a file there may be what kills the daemon.
   if (cfg->deploy.hot_deploy && !options.safe_mode) {
     hot = std::make_unique<HotDeploy>(platform->get(), home.deploy_dir(),
-                                      cfg->deploy.scan_interval_ms);
-    hot->Start();
+                                      cfg->deploy.scan_interval_ms, home.state_db());
+    if (auto st = hot->Start(); !st.ok()) spdlog::error("{}", st.message());
   }
 
   timespec tick{0, 200'000'000};

@@ -45,7 +45,9 @@ enum class Metering {
 struct CompileOptions {
   Tier tier = Tier::kAuto;  // kAuto: AOT unless SIMD or no C compiler
   Metering metering = Metering::kNone;
-  // AOT cache directory. Empty: $ARCELLA_HOME/cache, else ~/.arcella/cache.
+  // AOT cache directory; must be private (owned by the effective uid, not
+  // group/other-writable; created 0700 if missing) or AOT compiles fail.
+  // Empty: DefaultAotCacheDir().
   std::string cache_dir;
   // C compiler for the AOT tier. Empty: $CC, else "cc".
   std::string cc;
@@ -265,5 +267,15 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
 // True if a usable C compiler for the AOT tier was found.
 bool AotAvailable(const CompileOptions& options = {});
+
+// This user's private AOT cache: $ARCELLA_HOME/cache, else
+// $XDG_CACHE_HOME/arcella, else $HOME/.cache/arcella (the password database's
+// home if HOME is unset); "" if there is none. Never a shared path like /tmp.
+std::string DefaultAotCacheDir();
+
+// Checks (creating it 0700) the AOT cache of `options`, creates its secret
+// key if missing, and removes compile folders left by dead processes. The
+// daemon calls it at start; compiles do the same checks on their own.
+Status PrepareAotCache(const CompileOptions& options);
 
 }  // namespace arcella::engine

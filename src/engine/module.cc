@@ -5,6 +5,8 @@
 #include <mutex>
 
 #include "common/sha256.h"
+#include "engine/aot/cc_process.h"
+#include "engine/aot/compiler.h"
 #include "engine/backend.h"
 #include "engine/engine.h"
 #include "engine/instrument.h"
@@ -68,21 +70,12 @@ static std::string FindCompiler(const CompileOptions& options) {
 }
 
 bool AotAvailable(const CompileOptions& options) {
-  std::string cc = FindCompiler(options);
-  if (cc.find('/') != std::string::npos) return access(cc.c_str(), X_OK) == 0;
-  const char* path = getenv("PATH");
-  std::string p = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    std::string dir = p.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    if (access((dir + "/" + cc).c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
+  return !aot::FindExecutable(FindCompiler(options)).empty();
 }
+
+std::string DefaultAotCacheDir() { return aot::DefaultCacheDir(); }
+
+Status PrepareAotCache(const CompileOptions& options) { return aot::PrepareCache(options); }
 
 static bool IsMeterExport(const ExportDesc& e) {
   return e.name == kFuelExport || e.name == kInterruptExport;

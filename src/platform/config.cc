@@ -45,6 +45,25 @@ Status Size(const Reader& r, const toml::node& n, const std::string& key, uint64
   return Status::Ok();
 }
 
+// A list of absolute directories (policy keys); "" and relative paths are refused.
+Status DirList(const Reader& r, const toml::node& n, const std::string& key,
+               std::vector<std::string>* out) {
+  std::vector<std::string> v;
+  ARCELLA_RETURN_IF_ERROR(r.StringArray(n, key, &v));
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i][0] != '/')
+      return r.Bad(*n.as_array()->get(i), key + "[" + std::to_string(i) + "]",
+                   "expected an absolute host directory, e.g. \"/srv/data\"");
+  *out = std::move(v);
+  return Status::Ok();
+}
+
+std::string ShowList(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
+  return out + "]";
+}
+
 // One configuration key: where it lives, how to read it, how to print it.
 struct KeyDef {
   const char* section;
@@ -148,6 +167,12 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.limits.total_threads); }},
+    {"limits", "max_module_bytes",
+     "largest module binary install and deploy/ read (bytes or \"256MiB\"); larger files are refused",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       return Size(r, n, k, 1024, 1ull << 40, &c->limits.max_module_bytes);
+     },
+     [](const Config& c) { return std::to_string(c.limits.max_module_bytes); }},
     {"logs", "ring_lines", "guest output lines kept in memory per replica",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        uint64_t v;
@@ -190,9 +215,35 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.deploy.scan_interval_ms); }},
+    {"policy", "allow_dirs",
+     "host directories (and what is below them) deployments may be granted, read-write or\n"
+     "# read-only; empty: none. Never the daemon home, a directory inside it or one containing it",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       return DirList(r, n, k, &c->policy.allow_dirs);
+     },
+     [](const Config& c) { return ShowList(c.policy.allow_dirs); }},
+    {"policy", "allow_dirs_ro", "host directories deployments may be granted read-only (\":ro\")",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       return DirList(r, n, k, &c->policy.allow_dirs_ro);
+     },
+     [](const Config& c) { return ShowList(c.policy.allow_dirs_ro); }},
+    {"policy", "hot_deploy_allow_dirs",
+     "directories a *.deployment.toml in deploy/ may grant (within the lists above); empty: none",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       return DirList(r, n, k, &c->policy.hot_deploy_allow_dirs);
+     },
+     [](const Config& c) { return ShowList(c.policy.hot_deploy_allow_dirs); }},
+    {"policy", "hot_deploy_allow_env", "a *.deployment.toml in deploy/ may set env",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       std::optional<bool> b;
+       ARCELLA_RETURN_IF_ERROR(r.Bool(n, k, &b));
+       c->policy.hot_deploy_allow_env = *b;
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::string(c.policy.hot_deploy_allow_env ? "true" : "false"); }},
 };
 
-const char* kSections[] = {"daemon", "alme", "limits", "logs", "deploy"};
+const char* kSections[] = {"daemon", "alme", "limits", "logs", "deploy", "policy"};
 
 // Applies the keys of `doc` (not `includes`) to `cfg`.
 Status ApplyTable(const Reader& r, const toml::table& doc, Config* cfg) {
@@ -203,7 +254,7 @@ Status ApplyTable(const Reader& r, const toml::table& doc, Config* cfg) {
                               [&](const char* s) { return sec == s; }) != std::end(kSections);
     if (!known)
       return Status::InvalidArgument(r.Where(k.source()) + ": unknown key " + sec +
-                                     "; allowed: includes, [daemon], [alme], [limits], [logs], [deploy]");
+                                     "; allowed: includes, [daemon], [alme], [limits], [logs], [deploy], [policy]");
     const toml::table* t = v.as_table();
     if (!t) return r.Bad(v, sec, "expected a table [" + sec + "]");
     for (auto&& [kk, vv] : *t) {

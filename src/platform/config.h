@@ -43,6 +43,8 @@ struct Config {
     // user address space half free (the highest value allowed).
     uint32_t total_replicas = 8192;
     uint32_t total_threads = 2048;  // command replicas hold one thread each
+    // Largest module binary `install` and the hot-deploy folder read.
+    uint64_t max_module_bytes = 256ull << 20;
   } limits;
   struct Logs {
     uint32_t ring_lines = 1000;          // per replica, in memory
@@ -54,6 +56,18 @@ struct Config {
     bool hot_deploy = true;
     uint32_t scan_interval_ms = 1000;
   } deploy;
+  // What any deployment may be granted (grants.h, docs/SECURITY.md).
+  // Deny by default: no directory may be granted until listed here. Entries
+  // are absolute host directories; a grant must lie at or below one (both
+  // compared after resolving symlinks). No grant may ever contain or lie
+  // inside the daemon home, whatever is listed.
+  struct Policy {
+    std::vector<std::string> allow_dirs;             // grantable read-write or read-only
+    std::vector<std::string> allow_dirs_ro;          // grantable read-only only
+    std::vector<std::string> hot_deploy_allow_dirs;  // what deploy/ files may grant (also
+                                                     // bounded by the two lists above)
+    bool hot_deploy_allow_env = false;               // deploy/ files may set env
+  } policy;
 
   // Files applied, in order (for `status` and debugging).
   std::vector<std::string> sources;

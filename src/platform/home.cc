@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -14,15 +15,40 @@ namespace {
 
 std::string Errno(int e) { return std::strerror(e); }
 
-Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-    return Status::IoError("cannot create directory " + path + ": " + Errno(errno));
+std::string Octal(mode_t m) {
+  char buf[8];
+  snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+// `what` ("home", "home subdirectory") names the directory in messages.
+Status CheckPrivateDir(const std::string& path, const char* what) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     return Status::IoError("cannot stat " + path + ": " + Errno(errno));
   if (!S_ISDIR(st.st_mode))
     return Status::FailedPrecondition(path + " exists and is not a directory");
+  const std::string fix = "; use a private directory (owned by you, mode 0700)";
+  if (st.st_uid != ::geteuid())
+    return Status::FailedPrecondition(std::string(what) + " " + path + " is owned by uid " +
+                                      std::to_string(st.st_uid) + ", not by this user (uid " +
+                                      std::to_string(::geteuid()) + ")" + fix);
+  if (st.st_mode & S_IWOTH)
+    return Status::FailedPrecondition(std::string(what) + " " + path +
+                                      " is writable by others (mode " + Octal(st.st_mode) + ")" + fix);
+  if (st.st_mode & S_IWGRP)
+    return Status::FailedPrecondition(std::string(what) + " " + path +
+                                      " is writable by its group (mode " + Octal(st.st_mode) + ")" +
+                                      fix);
   return Status::Ok();
+}
+
+// Creates `path` 0700 if missing; an existing directory is checked, never
+// changed (its mode is its owner's choice; an unsafe one is refused).
+Status MakeOrCheckDir(const std::string& path, const char* what) {
+  if (::mkdir(path.c_str(), 0700) == 0) return Status::Ok();
+  if (errno != EEXIST) return Status::IoError("cannot create directory " + path + ": " + Errno(errno));
+  return CheckPrivateDir(path, what);
 }
 
 }  // namespace
@@ -58,11 +84,9 @@ Status Home::Create() const {
     if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST)
       return Status::IoError("cannot create directory " + parent + ": " + Errno(errno));
   }
-  ARCELLA_RETURN_IF_ERROR(MakeDir(root_));
-  if (::chmod(root_.c_str(), 0700) != 0)
-    return Status::IoError("cannot chmod 0700 " + root_ + ": " + Errno(errno));
+  ARCELLA_RETURN_IF_ERROR(MakeOrCheckDir(root_, "home"));
   for (const std::string& d : {config_dir(), modules_dir(), cache_dir(), deploy_dir(), log_dir()})
-    ARCELLA_RETURN_IF_ERROR(MakeDir(d));
+    ARCELLA_RETURN_IF_ERROR(MakeOrCheckDir(d, "home directory"));
   return Status::Ok();
 }
 

@@ -25,8 +25,11 @@ class Home {
   // Paths only; nothing is created.
   explicit Home(std::string root);
 
-  // Creates the home (0700, and tightens an existing one to 0700) and its
-  // subdirectories (0700). Fails if the path exists and is not a directory.
+  // Creates the home and its subdirectories, 0700, where missing. Never
+  // changes the mode of an existing directory: one not owned by the
+  // effective user, or writable by its group or others, is refused
+  // (FailedPrecondition "home /tmp/x is writable by others (mode 1777); use
+  // a private directory ..."), as is a path that is not a directory.
   Status Create() const;
 
   const std::string& root() const { return root_; }

@@ -113,7 +113,7 @@ void LogHub::AppendFileLocked(const std::string& deployment, const LogLine& l) {
     if (opt_.max_files <= 1) std::remove(path.c_str());
   }
   if (!file.f) {
-    file.f = fopen(path.c_str(), "a");
+    file.f = fopen(path.c_str(), "ae");
     if (!file.f) return;  // the ring still has the line; files are best effort
     struct stat st;
     file.size = fstat(fileno(file.f), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;

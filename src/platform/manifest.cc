@@ -46,9 +46,11 @@ bool ParseU64(std::string_view s, uint64_t* out) {
   return true;
 }
 
+// Any type: a FIFO or directory in a manifest's place is refused by the
+// bounded reader with its type, not silently skipped.
 bool FileExists(const std::string& p) {
   struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return ::lstat(p.c_str(), &st) == 0;
 }
 
 std::string Basename(const std::string& path) {
@@ -311,7 +313,8 @@ std::string Ms(std::chrono::milliseconds t) { return Quote(std::to_string(t.coun
 }  // namespace
 
 std::string ToToml(const DeploymentSpec& spec) {
-  std::string out = "[deployment]\n";
+  std::string out = "x-arcella-origin = " + Quote(GrantOriginName(spec.origin)) + "\n\n";
+  out += "[deployment]\n";
   out += "module_id = " + Quote(spec.module_id) + "\n";
   out += "group = " + Quote(spec.group) + "\n";
   out += "replicas = " + std::to_string(spec.replicas) + "\n";
@@ -337,9 +340,9 @@ std::string ToToml(const ComponentManifest& m) {
   if (!m.description.empty()) out += "description = " + Quote(m.description) + "\n";
   out += "exports = " + StringArray(m.exports) + "\n";
   out += "imports = " + StringArray(m.imports) + "\n";
-  if (!m.dirs.empty() || !m.env.empty()) {
+  if (!m.requested_dirs.empty() || !m.env.empty()) {
     out += "\n[component.capabilities]\n";
-    if (!m.dirs.empty()) out += "dirs = " + StringArray(m.dirs) + "\n";
+    if (!m.requested_dirs.empty()) out += "dirs = " + StringArray(m.requested_dirs) + "\n";
     if (!m.env.empty()) out += "env = " + InlineEnv(m.env) + "\n";
   }
   if (m.fuel || m.max_memory_bytes || m.timeout) {

@@ -23,7 +23,7 @@ Status ReadCapabilitiesAndResources(const Reader& r, const toml::table& comp, Co
     const toml::table* t = caps->as_table();
     if (!t) return r.Bad(*caps, "component.capabilities", "expected a table");
     ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*t, "component.capabilities.", {"dirs", "env"}));
-    if (auto* n = t->get("dirs")) ARCELLA_RETURN_IF_ERROR(r.Dirs(*n, "component.capabilities.dirs", &m->dirs));
+    if (auto* n = t->get("dirs")) ARCELLA_RETURN_IF_ERROR(r.Dirs(*n, "component.capabilities.dirs", &m->requested_dirs));
     if (auto* n = t->get("env")) ARCELLA_RETURN_IF_ERROR(r.Env(*n, "component.capabilities.env", &m->env));
   }
   if (const toml::node* res = comp.get("resources")) {
@@ -127,6 +127,11 @@ Result<DeploymentSpec> ParseDeploymentSpec(std::string_view text, const std::str
   ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*dep, "deployment.",
                                       {"module_id", "group", "replicas", "overrides"}, {"metadata"}));
   DeploymentSpec spec;
+  // The daemon's stored form records who made the deployment; in a file the
+  // key is overridden by Platform::Deploy (a file cannot promote itself).
+  if (const toml::node* o = doc.get("x-arcella-origin"); o && o->is_string())
+    spec.origin = *o->value<std::string>() == "operator" ? GrantOrigin::kOperator
+                                                          : GrantOrigin::kHotDeploy;
   const toml::node* n = dep->get("module_id");
   if (!n) return r.Missing(*dep, "deployment.module_id", "name@x.y.z, e.g. \"http-logger@0.1.0\"");
   ARCELLA_RETURN_IF_ERROR(r.String(*n, "deployment.module_id", &spec.module_id));

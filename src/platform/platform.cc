@@ -16,32 +16,11 @@
 
 #include "engine/loader.h"
 #include "platform/blob_store.h"
+#include "platform/file_read.h"
 #include "platform/inprocess_host.h"
 
 namespace arcella::platform {
 namespace {
-
-Result<std::vector<uint8_t>> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot open " + path + ": " + strerror(errno));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) return Status::IoError("reading " + path + " failed");
-  return bytes;
-}
-
-// "HOST::GUEST" or "HOST::GUEST:ro" (validated by ValidateDirGrant).
-wasi::WasiConfig::Preopen ParseGrant(const std::string& g) {
-  wasi::WasiConfig::Preopen p;
-  size_t sep = g.find("::");
-  p.host_path = g.substr(0, sep);
-  std::string guest = sep == std::string::npos ? g : g.substr(sep + 2);
-  if (guest.size() > 3 && guest.compare(guest.size() - 3, 3, ":ro") == 0) {
-    p.read_only = true;
-    guest.resize(guest.size() - 3);
-  }
-  p.guest_path = guest;
-  return p;
-}
 
 bool IsModuleTarget(const std::string& target) { return target.find('/') == std::string::npos; }
 
@@ -182,6 +161,7 @@ Platform::~Platform() {
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config& config,
                                                  EventBus* events, LogHub* logs) {
+  (void)engine::PrepareAotCache({.cache_dir = home.cache_dir(), .cc = {}});  // key, stale compile folders; errors show at compile
   ARCELLA_ASSIGN_OR_RETURN(auto store, StateStore::Open(home.state_db()));
   ARCELLA_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(home.modules_dir()));
   return std::unique_ptr<Platform>(
@@ -261,7 +241,10 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
   } else {
     ARCELLA_ASSIGN_OR_RETURN(manifest, ResolveManifestForBinary(path, &manifest_file));
   }
-  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWhole(path));
+  // Regular files only, at most limits.max_module_bytes, streaming (file_read.h).
+  ARCELLA_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> bytes,
+      ReadRegularFile(path, {config_.limits.max_module_bytes, "limits.max_module_bytes"}));
   ModuleRecord rec;
   rec.id = manifest.name + "@" + manifest.version;
   rec.name = manifest.name;
@@ -388,10 +371,18 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
                           : mf.max_memory_bytes ? *mf.max_memory_bytes
                                                 : config_.limits.max_memory_bytes;
   plan.timeout = o.timeout ? *o.timeout : mf.timeout ? *mf.timeout : config_.limits.timeout;
-  for (const auto& g : mf.dirs) plan.dirs.push_back(ParseGrant(g));
-  for (const auto& g : o.dirs) plan.dirs.push_back(ParseGrant(g));
-  for (const auto& [k, v] : mf.env) plan.env.emplace_back(k, v);
-  for (const auto& [k, v] : o.env) plan.env.emplace_back(k, v);
+  // Grants: only what the operator granted within the policy, never the
+  // home; re-checked at every apply (a symlink may have changed).
+  auto grants = ResolveGrants(mf, spec, config_.policy, home_.root(), spec.origin,
+                              KeyStyle::kToml, d.id);
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);  // status reads it concurrently
+    grants_[d.id] = grants.ok() ? *grants : NothingGranted(mf, spec, grants.status().message());
+  }
+  if (!grants.ok()) return grants.status();
+  for (const DirGrant& g : grants->dirs)
+    plan.dirs.push_back({g.real_host, g.guest, g.read_only, /*no_symlinks=*/true});
+  plan.env = grants->env;
   plan.restart = o.restart ? *o.restart : RestartPolicy::kOnFailure;
   ARCELLA_ASSIGN_OR_RETURN(
       plan.module,
@@ -684,11 +675,14 @@ DeploymentView Platform::ViewOf(const DeploymentRecord& d) {
     v.error = "not started: the daemon runs in --safe-mode (desired state: started; "
               "`arcella-cli start " + d.id + "` starts it)";
   }
+  if (auto it = grants_.find(d.id); it != grants_.end()) v.grants = it->second;
   return v;
 }
 
-Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec, KeyStyle style,
-                                        const std::string& origin) {
+Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec_in, KeyStyle style,
+                                        const std::string& origin, GrantOrigin grant_origin) {
+  DeploymentSpec spec = spec_in;
+  spec.origin = grant_origin;  // who asks, never what a file claims
   if (ShuttingDown()) return Status::FailedPrecondition("the daemon is shutting down");
   ARCELLA_RETURN_IF_ERROR(ValidateDeploymentSpec(spec, style, origin));
   if (spec.replicas > config_.limits.max_replicas_per_deployment)
@@ -704,6 +698,13 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec, KeyStyle sty
     return Status::Unsupported(spec.module_id +
                                " is a component; running components comes with the Component "
                                "Model milestone");
+  if (auto mf = ParseComponentManifest(m->manifest_toml, m->id); mf.ok()) {
+    auto grants = ResolveGrants(*mf, spec, config_.policy, home_.root(), grant_origin, style, origin);
+    if (!grants.ok()) {
+      Publish("deployment", spec.id(), "refused", grants.status().message());
+      return grants.status();
+    }
+  }
   DeploymentRecord d;
   d.id = spec.id();
   d.module_id = spec.module_id;
@@ -825,6 +826,7 @@ Result<std::vector<std::string>> Platform::Undeploy(const std::string& target,
     {
       std::lock_guard<std::recursive_mutex> lock(mu_);
       errors_.erase(d.id);
+      grants_.erase(d.id);
       quarantine_.erase(d.id);
       held_.erase(d.id);
     }

@@ -41,6 +41,7 @@
 #include "engine/engine.h"
 #include "platform/config.h"
 #include "platform/events.h"
+#include "platform/grants.h"
 #include "platform/home.h"
 #include "platform/log_hub.h"
 #include "platform/manifest.h"
@@ -74,6 +75,7 @@ struct DeploymentView {
   State state = State::kResolved;       // aggregate
   std::vector<ReplicaStatus> replicas;  // by index ("resolved" while stopped)
   std::string error;                    // why it cannot run, if so
+  Grants grants;                        // effective grants, as last applied
 };
 
 class Platform {
@@ -107,8 +109,12 @@ class Platform {
   Status RemoveModule(const std::string& module_id);
 
   // Creates a deployment (stopped). `origin` names the source in errors.
+  // `grant_origin` says who asks (grants.h): the operator (ALME) or, by
+  // default, the least trusted, the hot-deploy folder. Grants the policy or
+  // the home rule refuse make the deploy fail, naming the grant.
   Result<DeploymentView> Deploy(const DeploymentSpec& spec, KeyStyle style,
-                                const std::string& origin);
+                                const std::string& origin,
+                                GrantOrigin grant_origin = GrantOrigin::kHotDeploy);
   Result<std::vector<DeploymentView>> Start(const std::string& target, const std::string& group);
   Result<std::vector<DeploymentView>> Stop(const std::string& target, const std::string& group);
   Result<std::vector<DeploymentView>> Scale(const std::string& target, const std::string& group,
@@ -199,6 +205,8 @@ class Platform {
   std::map<std::string, uint64_t> call_turn_;
   // deployment id -> why it could not be applied
   std::map<std::string, std::string> errors_;
+  // deployment id -> its grants as last resolved (PlanFor)
+  std::map<std::string, Grants> grants_;
 };
 
 }  // namespace arcella::platform

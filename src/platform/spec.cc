@@ -4,6 +4,10 @@ namespace arcella::platform {
 
 const char* IsolationName(Isolation i) { return i == Isolation::kMain ? "main" : "worker"; }
 
+const char* GrantOriginName(GrantOrigin o) {
+  return o == GrantOrigin::kOperator ? "operator" : "hot-deploy";
+}
+
 const char* RestartPolicyName(RestartPolicy p) {
   switch (p) {
     case RestartPolicy::kNever: return "never";

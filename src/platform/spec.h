@@ -28,7 +28,10 @@ struct ComponentManifest {
   std::string description;
   // Extensions ([component.capabilities], [component.resources]): defaults
   // for every deployment of the module; deployment overrides win.
-  std::vector<std::string> dirs;                  // "HOST::GUEST" or "HOST::GUEST:ro"
+  // Directories are only REQUESTS: a module never grants itself anything;
+  // the operator grants (grants.h, docs/SECURITY.md). Env values are
+  // defaults (they carry no host authority).
+  std::vector<std::string> requested_dirs;        // "HOST::GUEST" or "HOST::GUEST:ro"
   std::map<std::string, std::string> env;
   std::optional<uint64_t> fuel;                   // per call / per run
   std::optional<uint64_t> max_memory_bytes;
@@ -36,6 +39,13 @@ struct ComponentManifest {
 };
 
 enum class Isolation { kMain, kWorker };
+
+// Who made a deployment, which decides what it may be granted (grants.h):
+// the operator (ALME: CLI flags, `deploy -f`) or a file in the hot-deploy
+// folder (which anyone able to write that folder controls).
+enum class GrantOrigin { kOperator, kHotDeploy };
+const char* GrantOriginName(GrantOrigin o);  // "operator" / "hot-deploy"
+
 enum class RestartPolicy { kNever, kOnFailure, kAlways };
 
 const char* IsolationName(Isolation i);      // "main" / "worker"
@@ -61,6 +71,10 @@ struct DeploymentSpec {
   std::string group = "default";
   uint32_t replicas = 1;
   DeploymentOverrides overrides;
+  // Set by Platform::Deploy from its caller, never from a file's contents;
+  // stored as `x-arcella-origin` in the canonical TOML. The default is the
+  // least trusted origin.
+  GrantOrigin origin = GrantOrigin::kHotDeploy;
   // "<module_id>/<group>"
   std::string id() const { return module_id + "/" + group; }
 };

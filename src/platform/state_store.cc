@@ -42,10 +42,24 @@ CREATE INDEX deployments_module ON deployments(module_id);
     // 1 -> 2: the apply journal (crash-loop protection, platform.h). No
     // foreign key: a row outlives an undeploy only until Forget.
     R"sql(
-CREATE TABLE apply_journal (
+CREATE TABLE IF NOT EXISTS apply_journal (
   deployment_id TEXT PRIMARY KEY NOT NULL,
   applying INTEGER NOT NULL CHECK (applying IN (0, 1)),
   crashes INTEGER NOT NULL CHECK (crashes >= 0)
+);
+)sql",
+    // v2 -> v3: what the hot-deploy folder created, per file (hot_deploy.h).
+    // No foreign keys: a module or deployment removed by hand leaves the
+    // record, which the folder then treats as gone.
+    R"sql(
+CREATE TABLE hot_deploy_files (
+  file TEXT PRIMARY KEY NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('wasm', 'deployment')),
+  file_hash TEXT NOT NULL,
+  module_id TEXT NOT NULL,
+  module_hash TEXT NOT NULL,
+  deployment_id TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
 );
 )sql",
 };
@@ -437,6 +451,56 @@ Status StateStore::EndApply(const std::string& id) {
     Stmt del(db_, "DELETE FROM apply_journal WHERE deployment_id = ?");
     ARCELLA_RETURN_IF_ERROR(del.status(what));
     del.Bind(id);
+    return StepDone(db_, del, what);
+  });
+}
+
+Status StateStore::PutHotDeployFile(const HotDeployFile& f) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "recording hot-deploy file " + f.file;
+  return InTransaction(db_, what, [&]() -> Status {
+    Stmt st(db_,
+            "INSERT INTO hot_deploy_files (file, kind, file_hash, module_id, module_hash, "
+            "deployment_id, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET "
+            "kind = excluded.kind, file_hash = excluded.file_hash, module_id = excluded.module_id, "
+            "module_hash = excluded.module_hash, deployment_id = excluded.deployment_id, "
+            "applied_at = excluded.applied_at");
+    ARCELLA_RETURN_IF_ERROR(st.status(what));
+    st.Bind(f.file).Bind(f.kind).Bind(f.file_hash).Bind(f.module_id).Bind(f.module_hash)
+        .Bind(f.deployment_id).Bind(f.applied_at_ms ? f.applied_at_ms : NowMs());
+    return StepDone(db_, st, what);
+  });
+}
+
+Result<std::vector<HotDeployFile>> StateStore::ListHotDeployFiles() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Stmt q(db_, "SELECT file, kind, file_hash, module_id, module_hash, deployment_id, applied_at "
+              "FROM hot_deploy_files ORDER BY file");
+  ARCELLA_RETURN_IF_ERROR(q.status("listing hot-deploy files"));
+  std::vector<HotDeployFile> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    HotDeployFile f;
+    f.file = q.Text(0);
+    f.kind = q.Text(1);
+    f.file_hash = q.Text(2);
+    f.module_id = q.Text(3);
+    f.module_hash = q.Text(4);
+    f.deployment_id = q.Text(5);
+    f.applied_at_ms = q.Int(6);
+    out.push_back(std::move(f));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, rc, "listing hot-deploy files");
+  return out;
+}
+
+Status StateStore::RemoveHotDeployFile(const std::string& file) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "forgetting hot-deploy file " + file;
+  return InTransaction(db_, what, [&]() -> Status {
+    Stmt del(db_, "DELETE FROM hot_deploy_files WHERE file = ?");
+    ARCELLA_RETURN_IF_ERROR(del.status(what));
+    del.Bind(file);
     return StepDone(db_, del, what);
   });
 }

@@ -46,6 +46,18 @@ struct DeploymentRecord {
   int64_t created_at_ms = 0;  // 0 -> now
 };
 
+// What one file in the hot-deploy folder created (hot_deploy.h), so that a
+// restart knows what the folder owns and can undo files deleted meanwhile.
+struct HotDeployFile {
+  std::string file;           // name inside deploy/
+  std::string kind;           // "wasm" | "deployment"
+  std::string file_hash;      // sha256 hex of the file as applied
+  std::string module_id;      // module installed by the file ("" if none)
+  std::string module_hash;    // blob hash of that module as installed
+  std::string deployment_id;  // deployment the file created ("" if none)
+  int64_t applied_at_ms = 0;  // 0 -> now
+};
+
 class StateStore {
  public:
   struct Options {
@@ -62,7 +74,7 @@ class StateStore {
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   Result<int> SchemaVersion();
 
   // AlreadyExists unless `replace` (reinstall with --force keeps deployments).
@@ -94,6 +106,10 @@ class StateStore {
   Status BeginApply(const std::string& id);
   Status EndApply(const std::string& id);
   Result<std::map<std::string, uint32_t>> CountCrashedApplies();
+  // The hot-deploy folder's record (one row per file; Put replaces).
+  Status PutHotDeployFile(const HotDeployFile& f);
+  Result<std::vector<HotDeployFile>> ListHotDeployFiles();
+  Status RemoveHotDeployFile(const std::string& file);  // OK if absent
 
   // PRAGMA integrity_check + foreign_key_check; OK or Corruption.
   Status CheckIntegrity();

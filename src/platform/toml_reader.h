@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <chrono>
 #include <initializer_list>
 #include <map>
@@ -17,7 +16,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "platform/file_read.h"
 #include "platform/manifest.h"
+#include "platform/toml_shape.h"
 
 namespace arcella::platform::toml_internal {
 
@@ -187,7 +188,10 @@ class Reader {
     return Status::Ok();
   }
 
+  // Size, depth and key count are checked first (toml_shape.h): toml++
+  // never sees text that could exhaust its stack.
   Result<toml::table> Parse(std::string_view text) const {
+    ARCELLA_RETURN_IF_ERROR(CheckTomlShape(text, file_));
     try {
       return toml::parse(text, file_);
     } catch (const toml::parse_error& e) {
@@ -202,13 +206,9 @@ class Reader {
   std::string file_;
 };
 
+// A TOML file: a regular file of at most kMaxTomlBytes (file_read.h).
 inline Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::IoError("error reading " + path);
-  return ss.str();
+  return ReadRegularFileText(path, {kMaxTomlBytes, "TOML files"});
 }
 
 }  // namespace arcella::platform::toml_internal

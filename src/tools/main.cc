@@ -26,6 +26,7 @@ constexpr const char* kHelp =
     "\n"
     "environment:\n"
     "  ARCELLA_HOME   state directory (default ~/.arcella); AOT code is cached in $ARCELLA_HOME/cache\n"
+    "                 (arcella run without ARCELLA_HOME: $XDG_CACHE_HOME/arcella or ~/.cache/arcella)\n"
     "  CC             C compiler used by the AOT tier (default cc)\n";
 
 }  // namespace

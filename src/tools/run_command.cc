@@ -162,6 +162,8 @@ int RunCommand(int argc, char** argv) {
 
   engine::CompileOptions copts;
   copts.tier = o.tier;
+  // A private per-user cache, never a shared directory (see DefaultAotCacheDir).
+  copts.cache_dir = engine::DefaultAotCacheDir();
   copts.metering = o.fuel ? engine::Metering::kFuel
                    : o.timeout.count() > 0 ? engine::Metering::kInterrupt
                                            : engine::Metering::kNone;

@@ -1,10 +1,14 @@
 // WasiCtx creation, the descriptor table, and host errno mapping.
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "wasi/blocking.h"
 #include "wasi/state.h"
 
 namespace arcella::wasi {
@@ -118,6 +122,7 @@ std::unique_ptr<FdEntry> Stdio(FdEntry::Kind kind, int host_fd, uint64_t rights)
   e->kind = kind;
   e->stdio_fd = host_fd;
   e->filetype = host_fd >= 0 ? HostFileType(host_fd) : kFtCharDevice;
+  e->may_block = FdMayBlock(host_fd);
   e->rights_base = rights | right::kPollFdReadwrite | right::kFdFilestatGet;
   return e;
 }
@@ -152,7 +157,21 @@ Result<std::shared_ptr<WasiCtx>> WasiCtx::Create(WasiConfig config) {
   for (const auto& p : config.preopens) {
     if (p.guest_path.empty() || HasNul(p.guest_path))
       return Status::InvalidArgument("preopen '" + p.host_path + "' needs a guest path");
-    int fd = open(p.host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = -1;
+    if (p.no_symlinks) {
+      struct open_how how = {};
+      how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+      how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      fd = static_cast<int>(syscall(SYS_openat2, AT_FDCWD, p.host_path.c_str(), &how, sizeof how));
+      if (fd < 0 && errno == ENOSYS)  // kernels before 5.6
+        fd = open(p.host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0 && errno == ELOOP)
+        return Status::FailedPrecondition("preopen '" + p.host_path +
+                                          "': a component of the path became a symlink after "
+                                          "the grant was checked; refused");
+    } else {
+      fd = open(p.host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
     if (fd < 0) {
       int e = errno;
       std::string msg = "preopen '" + p.host_path + "': " + strerror(e);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "wasi/blocking.h"
 #include "wasi/handlers.h"
 
 namespace arcella::wasi {
@@ -40,6 +41,19 @@ size_t Total(const std::vector<struct iovec>& v) {
   return t;
 }
 
+// Shortens `v` to at most `max` bytes in total.
+void TruncateIovecs(std::vector<struct iovec>* v, size_t max) {
+  size_t left = max;
+  for (size_t i = 0; i < v->size(); ++i) {
+    if ((*v)[i].iov_len >= left) {
+      (*v)[i].iov_len = left;
+      v->resize(i + 1);
+      return;
+    }
+    left -= (*v)[i].iov_len;
+  }
+}
+
 }  // namespace
 
 Errno FdRead(HostCall& c) {
@@ -62,16 +76,12 @@ Errno FdRead(HostCall& c) {
       got += n;
     }
   } else if (e->host_fd() >= 0) {
-    if (e->kind == FdEntry::Kind::kStdin && c.st.config().interrupted) {
-      // Wait in slices so a deadline or interrupt can end a blocked read.
-      struct pollfd p = {e->host_fd(), POLLIN, 0};
-      while (poll(&p, 1, 10) == 0 || (p.revents == 0)) {
-        if (c.st.config().interrupted()) return kIntr;
-        p.revents = 0;
-      }
-    }
-    ssize_t r = readv(e->host_fd(), v.data(), static_cast<int>(v.size()));
-    if (r < 0) return FromHostErrno(errno);
+    // A FIFO, pipe, socket or tty waits interruptibly (blocking.h).
+    ssize_t r = 0;
+    int fd = e->host_fd();
+    err = BlockingIo(c.st, *e, POLLIN,
+                     [&] { return readv(fd, v.data(), static_cast<int>(v.size())); }, &r);
+    if (err) return err;
     got = static_cast<size_t>(r);
   }
   c.mem.Store(out, static_cast<uint32_t>(got));
@@ -97,8 +107,15 @@ Errno FdWrite(HostCall& c) {
     for (auto& io : v) joined.append(static_cast<const char*>(io.iov_base), io.iov_len);
     os->sink(joined);
   } else if (e->host_fd() >= 0) {
-    ssize_t r = writev(e->host_fd(), v.data(), static_cast<int>(v.size()));
-    if (r < 0) return FromHostErrno(errno);
+    // A borrowed host fd that can block stays blocking: after it polls
+    // writable, write at most PIPE_BUF bytes (which a ready pipe takes at
+    // once); a short write is legal and the guest's libc writes the rest.
+    if (e->may_block && !e->fd) TruncateIovecs(&v, PIPE_BUF);
+    ssize_t r = 0;
+    int fd = e->host_fd();
+    err = BlockingIo(c.st, *e, POLLOUT,
+                     [&] { return writev(fd, v.data(), static_cast<int>(v.size())); }, &r);
+    if (err) return err;
     total = static_cast<size_t>(r);
   }  // else: discarded, reported as written
   c.mem.Store(out, static_cast<uint32_t>(total));
@@ -118,9 +135,13 @@ static Errno PositionalIo(HostCall& c, bool write) {
   if (off > static_cast<uint64_t>(INT64_MAX)) return kInval;
   std::vector<struct iovec> v;
   if ((err = LoadIovecs(c.mem, c.u32(1), c.u32(2), &v))) return err;
-  ssize_t r = write ? pwritev(e->host_fd(), v.data(), static_cast<int>(v.size()), off)
-                    : preadv(e->host_fd(), v.data(), static_cast<int>(v.size()), off);
-  if (r < 0) return FromHostErrno(errno);
+  ssize_t r = 0;
+  int fd = e->host_fd();
+  err = BlockingIo(c.st, *e, write ? POLLOUT : POLLIN, [&] {
+    return write ? pwritev(fd, v.data(), static_cast<int>(v.size()), static_cast<off_t>(off))
+                 : preadv(fd, v.data(), static_cast<int>(v.size()), static_cast<off_t>(off));
+  }, &r);
+  if (err) return err;
   c.mem.Store(out, static_cast<uint32_t>(r));
   return kSuccess;
 }

@@ -89,7 +89,9 @@ Errno FdFdstatSetFlags(HostCall& c) {
   if (fl < 0) return FromHostErrno(errno);
   fl &= ~(O_APPEND | O_NONBLOCK);
   if (flags & kFdflagAppend) fl |= O_APPEND;
-  if (flags & kFdflagNonblock) fl |= O_NONBLOCK;
+  // What may block stays O_NONBLOCK on the host (blocking.h); the guest's
+  // choice is kept in fdflags.
+  if ((flags & kFdflagNonblock) || e->may_block) fl |= O_NONBLOCK;
   if (fcntl(e->host_fd(), F_SETFL, fl) < 0) return FromHostErrno(errno);
   e->fdflags = static_cast<uint16_t>(flags);
   return kSuccess;

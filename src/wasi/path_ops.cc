@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "wasi/blocking.h"
 #include "wasi/handlers.h"
 #include "wasi/path.h"
 
@@ -107,14 +108,18 @@ Errno PathOpen(HostCall& c) {
   if (fdflags & kFdflagRsync) flags |= O_RSYNC;
   if (c.st.size() >= c.st.max_open_fds) return kMfile;
 
-  // O_NONBLOCK while opening so a FIFO cannot block the host thread; it is
-  // cleared afterwards unless the guest asked for it.
+  // O_NONBLOCK while opening so a FIFO cannot block the host thread. A FIFO,
+  // socket or character device keeps it: blocking reads and writes are
+  // emulated with interruptible waits (blocking.h); for anything else it is
+  // cleared unless the guest asked for it.
   int fd = openat(rp.dirfd, rp.name.c_str(), flags, 0666);
   if (fd < 0) return FromHostErrno(errno);
   UniqueFd owned(fd);
-  if (!(fdflags & kFdflagNonblock)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   struct stat st;
   if (fstat(fd, &st) != 0) return FromHostErrno(errno);
+  const bool may_block = ModeMayBlock(st.st_mode);
+  if (!(fdflags & kFdflagNonblock) && !may_block)
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 
   auto e = std::make_unique<FdEntry>();
   e->fd = std::move(owned);
@@ -128,6 +133,7 @@ Errno PathOpen(HostCall& c) {
     e->rights_inheriting &= right::kReadOnlyInheriting;
   }
   e->fdflags = static_cast<uint16_t>(fdflags);
+  e->may_block = may_block;
   c.mem.Store(out, c.st.Insert(std::move(e)));
   return kSuccess;
 }

@@ -1,7 +1,8 @@
 // poll_oneoff: clock subscriptions (relative and absolute, realtime and
 // monotonic) and fd_read/fd_write readiness. Regular files and virtual stdio
 // (configured bytes, sinks, discarded output) are always ready; borrowed host
-// stdio fds are waited on with ppoll.
+// stdio fds and opened FIFOs, sockets and character devices are waited on
+// with ppoll, in slices while WasiConfig::interrupted is set.
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -111,7 +112,7 @@ Errno PollOneoff(HostCall& c) {
         ev.error = kBadf;
       } else if (!(e->rights_base & right::kPollFdReadwrite)) {
         ev.error = RightsErrno(*e, right::kPollFdReadwrite);
-      } else if (e->kind == FdEntry::Kind::kFile) {
+      } else if (e->kind == FdEntry::Kind::kFile && !e->may_block) {
         if (is_read) ev.nbytes = FileRemaining(e->host_fd());
       } else if (e->kind == FdEntry::Kind::kDir) {
         ev.error = kIsdir;
@@ -123,9 +124,9 @@ Errno PollOneoff(HostCall& c) {
           ev.error = kBadf;
         }
       } else if (e->host_fd() >= 0 &&
-                 !(e->kind != FdEntry::Kind::kStdin &&
-                   (e->kind == FdEntry::Kind::kStdout ? c.st.config().stdout_stream.sink
-                                                      : c.st.config().stderr_stream.sink))) {
+                 !(e->kind == FdEntry::Kind::kStdout && c.st.config().stdout_stream.sink) &&
+                 !(e->kind == FdEntry::Kind::kStderr && c.st.config().stderr_stream.sink)) {
+        // Host stdio, and FIFOs, sockets and character devices the guest opened.
         pfds.push_back({e->host_fd(), static_cast<short>(is_read ? POLLIN : POLLOUT), 0});
         pfd_events.push_back(ev);
         continue;

@@ -54,6 +54,7 @@ struct FdEntry {
   uint64_t rights_inheriting = 0;
   uint16_t fdflags = 0;
   bool read_only = false;                  // inside a read-only preopen
+  bool may_block = false;                  // FIFO, pipe, socket or char device (blocking.h)
   std::optional<std::string> preopen_name; // set for preopened directories
   std::vector<DirEntryInfo> readdir_cache; // filled when fd_readdir starts at cookie 0
   bool readdir_cached = false;

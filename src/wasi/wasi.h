@@ -48,6 +48,10 @@ struct WasiConfig {
     std::string host_path;   // an existing directory on the host
     std::string guest_path;  // the name the guest sees, e.g. "/data" or "."
     bool read_only = false;  // refuse every write, create, unlink, rename
+    // host_path is already resolved (realpath) and was checked: opening it
+    // fails if any component has become a symlink since (openat2
+    // RESOLVE_NO_SYMLINKS), so a swapped link cannot redirect the grant.
+    bool no_symlinks = false;
   };
   std::vector<Preopen> preopens;  // become guest fds 3, 4, ... in order
 
@@ -62,9 +66,11 @@ struct WasiConfig {
   // default grants microseconds, not the host's full precision.
   uint64_t clock_granularity_ns = 1000;
 
-  // Polled (about every 10 ms) while the guest blocks in poll_oneoff or reads
-  // a host stdin fd; returning true ends the wait with EINTR so the engine's
-  // deadline/interrupt check can stop the guest. Unset: waits are not sliced.
+  // Polled (about every 10 ms) while the guest blocks: poll_oneoff (sleeps
+  // included) and fd_read/fd_write/fd_pread/fd_pwrite on anything that can
+  // block (FIFOs, pipes, sockets, character devices, host stdio); returning
+  // true ends the wait with EINTR so the engine's deadline/interrupt check
+  // can stop the guest (blocking.h). Unset: waits are not sliced.
   std::function<bool()> interrupted;
 };
 

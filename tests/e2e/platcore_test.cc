@@ -72,8 +72,8 @@ bool FinishesWithin(int ms, F f, U unblock) {
 // and operations on other deployments stay fast.
 TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
   signal(SIGPIPE, SIG_IGN);
-  Daemon d;
   std::string grant = test::TempDir("platcore-fifo");
+  Daemon d(HomeWithConfig("[policy]\nallow_dirs = [\"" + grant + "\"]\n"));
   std::string fifo = grant + "/fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   InstallFixture(d, "platcore_fifo_read", "reader@1.0.0");

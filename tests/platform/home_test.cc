@@ -46,10 +46,10 @@ TEST(Home, CreateLayoutWithModes) {
     EXPECT_EQ(Mode(d), 0700) << d;
   EXPECT_EQ(home.alme_socket(), root + "/alme");
   EXPECT_EQ(home.state_db(), root + "/state.db");
-  // An existing home with loose permissions is tightened; Create is idempotent.
+  // An existing safe home keeps its mode (never changed); Create is idempotent.
   ::chmod(root.c_str(), 0755);
   ASSERT_TRUE(home.Create().ok());
-  EXPECT_EQ(Mode(root), 0700);
+  EXPECT_EQ(Mode(root), 0755);
   // A file where the home should be is refused.
   std::string file = test::TempDir() + "/file";
   std::ofstream(file) << "x";

@@ -166,7 +166,7 @@ max_memory = "64MiB"
 timeout = "2s"
 )", "svc.component.toml");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->dirs.size(), 2u);
+  EXPECT_EQ(m->requested_dirs.size(), 2u);
   EXPECT_EQ(m->env.at("MODE"), "prod");
   EXPECT_EQ(m->fuel, 1000000u);
   EXPECT_EQ(m->max_memory_bytes, 64u << 20);
@@ -303,7 +303,7 @@ TEST(Manifest, FromFileNameAndResolution) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("component.name = 1: expected a string"), std::string::npos);
   auto missing = LoadDeploymentSpec(dir + "/none.deployment.toml");
-  EXPECT_EQ(missing.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

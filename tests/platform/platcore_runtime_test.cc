@@ -100,7 +100,7 @@ TEST(PlatCoreJournal, CountsDeathsWhileApplyingUntilTheDeploymentSettles) {
   {
     auto s = StateStore::Open(db);
     ASSERT_TRUE(s.ok());
-    EXPECT_EQ(*(*s)->SchemaVersion(), 2);
+    EXPECT_GE(*(*s)->SchemaVersion(), 2);  // the journal came with v2
     EXPECT_TRUE((*s)->CountCrashedApplies()->empty());
     ASSERT_TRUE((*s)->BeginApply("m@1.0.0/bad").ok());
     ASSERT_TRUE((*s)->BeginApply("m@1.0.0/good").ok());

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <link.h>
 #include <openssl/evp.h>
-#include <spawn.h>
+#include <pwd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,19 +15,22 @@
 #include <map>
 #include <sstream>
 
+#include "engine/aot/cache_store.h"
+#include "engine/aot/cc_process.h"
 #include "engine/aot/codegen.h"
 #include "engine/aot/elf_symbols.h"
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U  // Linux >= 6.3: the memfd may be mapped executable
+#endif
+
 extern "C" const char arcella_wasm_rt_h_text[];
-extern "C" char** environ;
 
 namespace arcella::engine::aot {
 namespace {
 
 constexpr char kFlags[] =
     "-O1 -fno-optimize-sibling-calls -fsignaling-nans -fPIC -shared -DNDEBUG -w";
-constexpr char kMagic[16] = {'A', 'R', 'C', 'E', 'L', 'L', 'A', '-', 'A', 'O', 'T', '-', 'S', 'O', '1', '\n'};
-constexpr size_t kFooter = 32 + sizeof kMagic;
 // Bumped when the generated code changes (part of the cache key).
 constexpr char kCodegenVersion[] = "codegen-cow1";
 
@@ -85,43 +88,39 @@ std::string CacheKey(const BackendInput& in, const std::string& cc) {
   return Hex(d, 32);
 }
 
-Status MakeDirs(const std::string& path) {
-  std::string cur;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') cur = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    if (mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST)
-      return Status::IoError("creating " + cur + ": " + strerror(errno));
+Status WriteWhole(const std::string& path, std::string_view data) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("writing " + path + ": " + strerror(errno));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
   }
+  int e = errno;
+  close(fd);
+  if (done != data.size()) return Status::IoError("writing " + path + ": " + strerror(e));
   return Status::Ok();
 }
 
 bool ReadWhole(const std::string& path, std::vector<uint8_t>* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  return !f.bad();
-}
-
-Status WriteWhole(const std::string& path, std::string_view data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  f.close();
-  if (!f) return Status::IoError("writing " + path + ": " + strerror(errno));
-  return Status::Ok();
-}
-
-// Checks the footer; returns false for a missing, truncated or damaged entry.
-bool VerifyEntry(const std::vector<uint8_t>& file) {
-  if (file.size() < kFooter + 64) return false;
-  size_t body = file.size() - kFooter;
-  if (std::memcmp(file.data() + body + 32, kMagic, sizeof kMagic) != 0) return false;
-  uint8_t d[32];
-  Sha256(file.data(), body, d);
-  return std::memcmp(d, file.data() + body, 32) == 0;
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  out->clear();
+  uint8_t buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out->insert(out->end(), buf, buf + n);
+  }
+  close(fd);
+  return true;
 }
 
 template <typename F>
@@ -130,16 +129,44 @@ bool Sym(void* h, const char* name, F* out) {
   return *out != nullptr;
 }
 
-// Loads a verified entry; null if it is not a valid entry for `key`.
-std::shared_ptr<LoadedObject> TryLoad(const std::string& path, const std::string& key) {
-  std::vector<uint8_t> file;
-  if (!ReadWhole(path, &file) || !VerifyEntry(file)) return nullptr;
-  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (h == nullptr) return nullptr;
+// A sealed, close-on-exec memory file holding `object`: once sealed, nobody
+// (this process included) can change its bytes.
+Result<int> SealedMemfd(std::span<const uint8_t> object) {
+  int fd = memfd_create("arcella-aot", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) fd = memfd_create("arcella-aot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return Status::Internal(std::string("aot: memfd_create: ") + strerror(errno));
+  size_t done = 0;
+  while (done < object.size()) {
+    ssize_t n = write(fd, object.data() + done, object.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  if (done != object.size() ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    int e = errno;
+    close(fd);
+    return Status::Internal(std::string("aot: sealing the object in memory: ") + strerror(e));
+  }
+  return fd;
+}
+
+// Loads `object` -- bytes whose MAC was verified by the caller -- from a
+// sealed memfd. `path` is the cache entry it came from (for messages).
+Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> object, const std::string& path,
+                                                   const std::string& key) {
+  ARCELLA_ASSIGN_OR_RETURN(int fd, SealedMemfd(object));
   auto obj = std::make_shared<LoadedObject>();
-  obj->handle = h;
+  obj->memfd = fd;  // kept open while loaded: its /proc name stays unique
   obj->path = path;
   obj->key = key;
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  void* h = dlopen(proc.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (h == nullptr) {
+    const char* err = dlerror();
+    return Status::Internal("aot: cannot load " + path + ": " + (err ? err : "dlopen failed"));
+  }
+  obj->handle = h;
   const char* (*key_fn)() = nullptr;
   if (!Sym(h, "arcella_cache_key", &key_fn) || key != key_fn() ||
       !Sym(h, "arcella_instance_size", &obj->instance_size) ||
@@ -148,7 +175,7 @@ std::shared_ptr<LoadedObject> TryLoad(const std::string& path, const std::string
       !Sym(h, "arcella_free", &obj->free_instance) || !Sym(h, "arcella_memory0", &obj->memory0) ||
       !Sym(h, "arcella_export_ptr", &obj->export_ptr) ||
       !Sym(h, "arcella_export_fn", &obj->export_fn)) {
-    return nullptr;  // destructor dlcloses
+    return Status::Internal("aot: " + path + " is not the object for its cache key");  // destructor dlcloses
   }
   link_map* lm = nullptr;
   uintptr_t base = 0;
@@ -159,76 +186,42 @@ std::shared_ptr<LoadedObject> TryLoad(const std::string& path, const std::string
   if (Sym(h, "arcella_export_func_index", &export_func) && Sym(h, "arcella_export_count", &export_count))
     exports = std::span<const uint32_t>(export_func, export_count() + 1);  // + start
   Sym(h, "arcella_release_images", &obj->release_images);
-  obj->ranges = FunctionRanges(std::span<const uint8_t>(file.data(), file.size() - kFooter), base, exports);
+  obj->ranges = FunctionRanges(object, base, exports);
   return obj;
 }
 
-// Runs the compiler; its output goes to `log`.
-Status RunCompiler(const std::string& cc, const std::string& dir, std::string* log) {
-  std::vector<std::string> args;
-  std::istringstream ccs(cc);
-  for (std::string w; ccs >> w;) args.push_back(w);
-  std::istringstream fs(kFlags);
-  for (std::string w; fs >> w;) args.push_back(w);
-  for (const std::string& a : {std::string("-I"), dir, std::string("-o"), dir + "/m.so", dir + "/m.c",
-                               std::string("-lm")})
-    args.push_back(a);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::string log_path = dir + "/cc.log";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return Status::Unsupported("aot: cannot run C compiler '" + cc + "': " + strerror(rc));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  std::vector<uint8_t> out;
-  ReadWhole(log_path, &out);
-  log->assign(out.begin(), out.end());
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    if (log->size() > 4000) log->resize(4000);
-    return Status::Internal("aot: C compiler '" + cc + "' failed:\n" + *log);
-  }
-  return Status::Ok();
-}
-
-void RemoveTree(const std::string& dir) {
-  for (const char* f : {"m.c", "m.h", "wasm-rt.h", "m.so", "cc.log"}) unlink((dir + "/" + f).c_str());
-  rmdir(dir.c_str());
-}
-
-Status Build(const BackendInput& input, const std::string& cc, const std::string& key,
-             const std::string& cache_dir, const std::string& final_path) {
+// Generates C for `input`, compiles it in a private folder of the cache and
+// returns the object's bytes (not yet published).
+Result<std::vector<uint8_t>> Build(const BackendInput& input, const std::string& cc, const std::string& key,
+                                   const CacheStore& store) {
   ARCELLA_ASSIGN_OR_RETURN(GeneratedC gen, GenerateC(input, key));
-  std::string tmpl = cache_dir + "/.tmp-" + key.substr(0, 16) + "-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr)
-    return Status::IoError("aot: creating temp dir in " + cache_dir + ": " + strerror(errno));
-  const std::string dir = tmpl;
+  ARCELLA_ASSIGN_OR_RETURN(const std::string dir, store.MakeTempDir(key.substr(0, 16)));
   Status st = WriteWhole(dir + "/m.c", gen.c);
   if (st.ok()) st = WriteWhole(dir + "/m.h", gen.h);
   if (st.ok()) st = WriteWhole(dir + "/wasm-rt.h", arcella_wasm_rt_h_text);
-  std::string log;
-  if (st.ok()) st = RunCompiler(cc, dir, &log);
-  std::vector<uint8_t> so;
-  if (st.ok() && !ReadWhole(dir + "/m.so", &so)) st = Status::IoError("aot: compiler produced no object");
   if (st.ok()) {
-    uint8_t d[32];
-    Sha256(so.data(), so.size(), d);
-    so.insert(so.end(), d, d + 32);
-    so.insert(so.end(), kMagic, kMagic + sizeof kMagic);
-    std::string tmp_so = dir + "/m.so";
-    st = WriteWhole(tmp_so, std::string_view(reinterpret_cast<const char*>(so.data()), so.size()));
-    if (st.ok() && rename(tmp_so.c_str(), final_path.c_str()) != 0)
-      st = Status::IoError("aot: publishing " + final_path + ": " + strerror(errno));
+    std::vector<std::string> args;
+    std::istringstream ccs(cc);
+    for (std::string w; ccs >> w;) args.push_back(w);
+    std::istringstream fs(kFlags);
+    for (std::string w; fs >> w;) args.push_back(w);
+    for (const std::string& a : {std::string("-I"), dir, std::string("-o"), dir + "/m.so", dir + "/m.c",
+                                 std::string("-lm")})
+      args.push_back(a);
+    st = RunCompilerProcess(args, dir + "/cc.log");
+    if (st.code() == StatusCode::kInternal) {  // it ran and failed: show its output
+      std::vector<uint8_t> log;
+      ReadWhole(dir + "/cc.log", &log);
+      if (log.size() > 4000) log.resize(4000);
+      st = Status::Internal(st.message() + ":\n" + std::string(log.begin(), log.end()));
+    }
   }
-  RemoveTree(dir);
-  return st;
+  std::vector<uint8_t> so;
+  if (st.ok() && (!ReadWhole(dir + "/m.so", &so) || so.empty()))
+    st = Status::IoError("aot: compiler produced no object");
+  store.RemoveTempDir(dir);
+  if (!st.ok()) return st;
+  return so;
 }
 
 std::mutex g_mu;
@@ -254,13 +247,36 @@ LoadedObject::~LoadedObject() {
     if (release_images != nullptr) release_images();
     dlclose(handle);
   }
+  if (memfd >= 0) close(memfd);
 }
 
 std::string ResolveCacheDir(const CompileOptions& options) {
-  if (!options.cache_dir.empty()) return options.cache_dir;
+  return options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir;
+}
+
+std::string DefaultCacheDir() {
   if (const char* h = getenv("ARCELLA_HOME"); h != nullptr && *h) return std::string(h) + "/cache";
-  const char* home = getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.arcella/cache";
+  if (const char* x = getenv("XDG_CACHE_HOME"); x != nullptr && x[0] == '/') return std::string(x) + "/arcella";
+  std::string home;
+  if (const char* h = getenv("HOME"); h != nullptr && h[0] == '/') home = h;
+  if (home.empty()) {
+    char buf[4096];
+    passwd pw;
+    passwd* res = nullptr;
+    if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr && res->pw_dir != nullptr &&
+        res->pw_dir[0] == '/')
+      home = res->pw_dir;
+  }
+  if (home.empty()) return "";  // no private place: the caller reports it
+  return home + "/.cache/arcella";
+}
+
+Status PrepareCache(const CompileOptions& options) {
+  const std::string dir = ResolveCacheDir(options);
+  if (dir.empty()) return Status::FailedPrecondition("aot cache: no cache directory (set ARCELLA_HOME or HOME)");
+  ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(dir));
+  store->CleanStaleTempDirs();
+  return Status::Ok();
 }
 
 std::string ResolveCompiler(const CompileOptions& options) {
@@ -276,7 +292,10 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
   const std::string cc = ResolveCompiler(options);
   const std::string key = CacheKey(input, cc);
   const std::string dir = ResolveCacheDir(options);
-  const std::string path = dir + "/" + key + ".so";
+  if (dir.empty())
+    return Status::FailedPrecondition("aot cache: no private cache directory (set ARCELLA_HOME or HOME)");
+  const std::string name = key + ".so";
+  const std::string path = dir + "/" + name;
   std::shared_ptr<std::mutex> key_mu;
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -296,16 +315,30 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
       return obj;
     }
   }
-  ARCELLA_RETURN_IF_ERROR(MakeDirs(dir));
-  std::shared_ptr<LoadedObject> obj = TryLoad(path, key);
+  ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(dir));
+  // The entry is read once; the MAC is checked on those bytes before anything
+  // is mapped, and the same bytes are what gets loaded.
+  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> file, store->ReadEntry(name));
+  std::shared_ptr<LoadedObject> obj;
+  if (!file.empty()) {
+    size_t object_size = 0;
+    if (store->Verify(file, key, &object_size)) {
+      auto loaded = LoadVerified(std::span<const uint8_t>(file.data(), object_size), path, key);
+      if (loaded.ok()) obj = *loaded;
+    }
+    if (!obj) {
+      fprintf(stderr, "arcella: aot cache: rejected %s (not authenticated by this cache's key); recompiling\n",
+              path.c_str());
+      store->Discard(name);
+    }
+  }
   if (cache_hit) *cache_hit = obj != nullptr;
   if (!obj) {
-    ARCELLA_RETURN_IF_ERROR(Build(input, cc, key, dir, path));
-    obj = TryLoad(path, key);
-    if (!obj) {
-      const char* err = dlerror();
-      return Status::Internal(std::string("aot: cannot load ") + path + ": " + (err ? err : "invalid entry"));
-    }
+    ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> object, Build(input, cc, key, *store));
+    std::vector<uint8_t> sealed = object;
+    store->Seal(&sealed, key);
+    ARCELLA_RETURN_IF_ERROR(store->Publish(name, sealed));
+    ARCELLA_ASSIGN_OR_RETURN(obj, LoadVerified(object, path, key));
   }
   std::lock_guard<std::mutex> lock(g_mu);
   g_loaded[path] = obj;

@@ -1,9 +1,12 @@
 // AOT compile, cache and load: generated C -> cc -> cached .so -> dlopen.
 //
 // Cache entries are $cache_dir/<key>.so, key = sha256(wasm bytes, engine
-// version, compiler, flags). Each entry ends with a footer (sha256 of the
-// object + magic), checked before dlopen; a bad entry is rebuilt. Entries are
-// published with an atomic rename, so concurrent compiles are safe.
+// version, compiler, flags). The cache directory must be private (see
+// cache_store.h); each entry ends with HMAC-SHA256(cache secret, object ||
+// key) + magic. An entry is read once, its MAC checked on those bytes, and
+// the same bytes are loaded from a sealed memfd: nothing on disk is mapped.
+// A bad entry is discarded and rebuilt. Entries are published with an atomic
+// rename, so concurrent compiles (threads or processes) are safe.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +24,8 @@ namespace arcella::engine::aot {
 // One loaded shared object and its glue entry points.
 struct LoadedObject {
   void* handle = nullptr;
-  std::string path;
+  int memfd = -1;     // the sealed memory file the object was loaded from
+  std::string path;   // its cache entry
   std::string key;
   uint32_t (*instance_size)() = nullptr;
   void (*init_module)() = nullptr;
@@ -50,8 +54,15 @@ struct LoadedObject {
   std::once_flag init_once_;
 };
 
-// Where cache entries go (options.cache_dir, $ARCELLA_HOME/cache, ~/.arcella/cache).
+// Where cache entries go: options.cache_dir, else DefaultCacheDir().
 std::string ResolveCacheDir(const CompileOptions& options);
+// This user's private cache: $ARCELLA_HOME/cache, else $XDG_CACHE_HOME/arcella,
+// else $HOME/.cache/arcella (HOME from the password database if unset); ""
+// if none can be found. Never a shared directory such as /tmp.
+std::string DefaultCacheDir();
+// Opens (creating it 0700) and checks the cache directory, creates its key
+// and removes compile folders left by dead processes.
+Status PrepareCache(const CompileOptions& options);
 // The C compiler command (options.cc, $CC, "cc").
 std::string ResolveCompiler(const CompileOptions& options);
 
