@@ -142,6 +142,7 @@ int RunDaemon(const DaemonOptions& options) {
   platform::EventBus events;
   platform::LogHubOptions lo;
   lo.ring_lines = cfg->logs.ring_lines;
+  lo.ring_bytes = cfg->logs.ring_bytes;
   lo.max_file_bytes = cfg->logs.file_max_bytes;
   lo.max_files = static_cast<int>(cfg->logs.file_count);
   platform::LogHub logs(home.log_dir() + "/deployments", lo);
@@ -150,6 +151,7 @@ int RunDaemon(const DaemonOptions& options) {
     spdlog::error("{}", platform.status().message());
     return 1;
   }
+  if (options.safe_mode) (*platform)->EnterSafeMode();
   if (auto st = (*platform)->Reconcile(); !st.ok()) spdlog::error("reconcile: {}", st.message());
 
   auto handler = std::make_shared<AlmeHandler>(platform->get(), home.root(),
@@ -171,7 +173,8 @@ int RunDaemon(const DaemonOptions& options) {
   spdlog::info("ALME listening on {}", so.socket_path);
 
   std::unique_ptr<HotDeploy> hot;
-  if (cfg->deploy.hot_deploy) {
+  // --safe-mode also leaves deploy/ alone: a file there may be what kills the daemon.
+  if (cfg->deploy.hot_deploy && !options.safe_mode) {
     hot = std::make_unique<HotDeploy>(platform->get(), home.deploy_dir(),
                                       cfg->deploy.scan_interval_ms, home.state_db());
     if (auto st = hot->Start(); !st.ok()) spdlog::error("{}", st.message());

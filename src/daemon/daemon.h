@@ -9,6 +9,9 @@ namespace arcella::daemon {
 
 struct DaemonOptions {
   std::string home;  // empty: $ARCELLA_HOME, else ~/.arcella
+  // Start with every deployment stopped (desired states kept in the state
+  // database; status shows why they are not running). See Platform.
+  bool safe_mode = false;
 };
 
 // Exit status when a shutdown overran daemon.shutdown_grace (+2 s), or a

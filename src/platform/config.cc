@@ -194,6 +194,34 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.limits.max_replicas_per_deployment); }},
+    {"limits", "total_guest_memory",
+     "platform budget: guest memory of all started replicas (bytes or \"8GiB\"); 0 = half "
+     "the physical RAM",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       if ((n.is_integer() && *n.value<int64_t>() == 0) ||
+           (n.is_string() && *n.value<std::string>() == "0")) {
+         c->limits.total_guest_memory = 0;
+         return Status::Ok();
+       }
+       return Size(r, n, k, 64ull << 20, 1ull << 50, &c->limits.total_guest_memory);
+     },
+     [](const Config& c) { return std::to_string(c.limits.total_guest_memory); }},
+    {"limits", "total_replicas", "platform budget: replicas started at once, all deployments",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 1, 8192, &v));
+       c->limits.total_replicas = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.limits.total_replicas); }},
+    {"limits", "total_threads", "platform budget: threads of command replicas (one each)",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 0, 100000, &v));
+       c->limits.total_threads = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.limits.total_threads); }},
     {"limits", "max_module_bytes",
      "largest module binary install and deploy/ read (bytes or \"256MiB\"); larger files are refused",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
@@ -208,6 +236,11 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.logs.ring_lines); }},
+    {"logs", "ring_bytes", "bytes of guest output kept in memory per replica (\"256KiB\")",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       return Size(r, n, k, 4096, 64ull << 20, &c->logs.ring_bytes);
+     },
+     [](const Config& c) { return std::to_string(c.logs.ring_bytes); }},
     {"logs", "file_max_bytes", "size at which a log file is rotated (bytes or \"10MiB\")",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        return Size(r, n, k, 4096, 1ull << 40, &c->logs.file_max_bytes);

@@ -40,11 +40,21 @@ struct Config {
     uint64_t max_memory_bytes = 256ull << 20;
     std::chrono::milliseconds timeout{0};                   // 0: no deadline
     uint32_t max_replicas_per_deployment = 10000;
+    // Platform budgets (docs/LIMITS.md "Budgets"), checked before a start or
+    // scale changes anything. Guest memory counts every started replica at
+    // its cap (max_memory x its linear memories) plus the host memory it
+    // can cause (log ring). 0 = half the physical RAM.
+    uint64_t total_guest_memory = 0;
+    // Each AOT memory reserves 8 GiB of address space: 8192 keep the 128 TiB
+    // user address space half free (the highest value allowed).
+    uint32_t total_replicas = 8192;
+    uint32_t total_threads = 2048;  // command replicas hold one thread each
     // Largest module binary `install` and the hot-deploy folder read.
     uint64_t max_module_bytes = 256ull << 20;
   } limits;
   struct Logs {
     uint32_t ring_lines = 1000;          // per replica, in memory
+    uint64_t ring_bytes = 256u << 10;    // per replica, in memory (lines cut at 16 KiB)
     uint64_t file_max_bytes = 10u << 20; // per log file before rotation
     uint32_t file_count = 3;             // rotated files kept
   } logs;

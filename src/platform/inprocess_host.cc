@@ -1,6 +1,7 @@
 #include "platform/inprocess_host.h"
 
 #include <algorithm>
+#include <system_error>
 
 #include "engine/value_text.h"
 
@@ -69,43 +70,64 @@ InProcessHost::InProcessHost(LogHub* logs, EventBus* events, InProcessHostOption
   ctx_.logs = logs;
   ctx_.events = events;
   ctx_.post = [this](std::function<void()> task) { Post(std::move(task)); };
+  ctx_.spawn = [this](const std::string& lane, std::function<void()> task) {
+    return Spawn(lane, std::move(task));
+  };
   ctx_.backoff_initial = options.backoff_initial;
   ctx_.backoff_max = options.backoff_max;
   ctx_.healthy_after = options.healthy_after;
   size_t n = options.executor_threads;
   if (n == 0) n = std::max<size_t>(2, std::thread::hardware_concurrency());
-  for (size_t i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  lane_threads_ = n;
 }
 
 InProcessHost::~InProcessHost() {
   Shutdown();
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    quit_ = true;
-  }
-  queue_cv_.notify_all();
-  for (auto& t : workers_) t.join();
+  // Every replica has been joined, so every lane task has run; wait for the
+  // lane threads to leave.
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_cv_.wait(lock, [this] { return threads_ == 0; });
 }
 
 void InProcessHost::Post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    queue_.push_back(std::move(task));
-  }
-  queue_cv_.notify_one();
+  Status st = Spawn("", task);
+  if (!st.ok()) task();  // no thread to spare: run it here
 }
 
-void InProcessHost::WorkerLoop() {
+Status InProcessHost::Spawn(const std::string& lane, std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  Lane& l = lanes_[lane];
+  if (l.running >= lane_threads_) {
+    l.queue.push_back(std::move(task));
+    return Status::Ok();
+  }
+  try {
+    std::thread([this, lane, t = std::move(task)]() mutable { LaneLoop(lane, std::move(t)); })
+        .detach();
+  } catch (const std::system_error& e) {
+    if (l.running == 0 && l.queue.empty()) lanes_.erase(lane);
+    return Status::FailedPrecondition(std::string("cannot create a thread for the replica: ") +
+                                      e.what());
+  }
+  ++l.running;
+  ++threads_;
+  return Status::Ok();
+}
+
+void InProcessHost::LaneLoop(const std::string& lane, std::function<void()> task) {
   for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return quit_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // quit_ and drained
-      task = std::move(queue_.front());
-      queue_.pop_front();
-    }
     task();
+    task = nullptr;  // drops what the task held before the lock
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    auto it = lanes_.find(lane);
+    if (it == lanes_.end() || it->second.queue.empty()) {
+      if (it != lanes_.end() && --it->second.running == 0) lanes_.erase(it);
+      --threads_;
+      queue_cv_.notify_all();
+      return;
+    }
+    task = std::move(it->second.queue.front());
+    it->second.queue.pop_front();
   }
 }
 
@@ -157,7 +179,15 @@ Status InProcessHost::Apply(const DeploymentPlan& plan, bool started) {
   }
   if (!retire.empty()) PublishDeployment(plan.id, State::kStopping);
   for (auto& r : retire) r->RequestStop();
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->retiring = retire;
+  }
   for (auto& r : retire) r->Join();
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->retiring.clear();
+  }
   retire.clear();
 
   std::vector<std::shared_ptr<Replica>> fresh;
@@ -186,10 +216,16 @@ Status InProcessHost::Remove(const std::string& id) {
     all = std::move(d->replicas);
     d->replicas.clear();
     d->started = false;
+    for (auto& r : all)
+      if (r) d->retiring.push_back(r);
   }
   PublishDeployment(id, State::kStopping);
   for (auto& r : all) r->RequestStop();
   for (auto& r : all) r->Join();
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->retiring.clear();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = deployments_.find(id);
@@ -213,6 +249,8 @@ Result<DeploymentStatus> InProcessHost::GetStatus(const std::string& id) const {
     st.command = d->command;
     replicas = d->replicas;
     planned = d->plan ? d->plan->replicas : 0;
+    // A stopped deployment whose replicas are still ending shows them.
+    if (!d->started && replicas.empty()) replicas = d->retiring;
   }
   st.replicas.reserve(std::max<size_t>(replicas.size(), planned));
   for (const auto& r : replicas)

@@ -1,5 +1,6 @@
 // InProcessHost: a ReplicaHost that runs every replica inside the daemon.
-// Reactors are instantiated on a pool of executor threads and serve calls
+// Reactors are instantiated on threads of their deployment's lane (at most
+// executor_threads at once per deployment) and serve calls
 // on the caller's thread (one call at a time per replica, replicas in
 // parallel); each command replica runs `_start` on a thread of its own.
 // Engine limits (fuel, memory cap, deadline) apply per replica.
@@ -24,7 +25,10 @@
 namespace arcella::platform {
 
 struct InProcessHostOptions {
-  size_t executor_threads = 0;  // 0: the number of CPUs (at least 2)
+  // Replicas of one deployment initialised at once (each on a thread of the
+  // deployment's own lane, so one deployment's endless `_initialize` never
+  // delays another's). 0: the number of CPUs (at least 2).
+  size_t executor_threads = 0;
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{30'000};
   std::chrono::milliseconds healthy_after{10'000};
@@ -53,11 +57,18 @@ class InProcessHost : public ReplicaHost {
     bool started = false;
     bool command = false;
     std::vector<std::shared_ptr<Replica>> replicas;  // by index
+    // Replicas being stopped by an Apply/Remove (shown by GetStatus while
+    // the deployment is stopped, so a slow stop reads `stopping`).
+    std::vector<std::shared_ptr<Replica>> retiring;
     uint64_t next = 0;  // round robin
   };
   std::shared_ptr<Deployment> Find(const std::string& id) const;
   void Post(std::function<void()> task);
-  void WorkerLoop();
+  // Runs `task` on a thread of lane `lane` (created on demand, at most
+  // lane_threads_ per lane; more tasks wait in the lane's queue).
+  // Unavailable if no thread can be created.
+  Status Spawn(const std::string& lane, std::function<void()> task);
+  void LaneLoop(const std::string& lane, std::function<void()> task);
   void PublishDeployment(const std::string& id, State s);
 
   ReplicaContext ctx_;
@@ -68,11 +79,15 @@ class InProcessHost : public ReplicaHost {
   std::map<std::string, std::shared_ptr<Deployment>> deployments_;
   bool shut_down_ = false;
 
+  struct Lane {
+    std::deque<std::function<void()>> queue;
+    size_t running = 0;  // threads serving the lane
+  };
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::deque<std::function<void()>> queue_;
-  bool quit_ = false;
-  std::vector<std::thread> workers_;
+  std::map<std::string, Lane> lanes_;
+  size_t lane_threads_ = 2;
+  size_t threads_ = 0;  // lane threads alive (detached; waited for at destruction)
 };
 
 }  // namespace arcella::platform

@@ -36,6 +36,13 @@ std::string IsoTime(int64_t ms) {
   return buf;
 }
 
+// Appends at most what keeps `to` within `cap` bytes (the rest of an
+// over-long line is dropped: the line is cut there anyway).
+void Append(std::string* to, std::string_view bytes, size_t cap) {
+  if (to->size() >= cap) return;
+  to->append(bytes.substr(0, cap - to->size()));
+}
+
 }  // namespace
 
 const char* LogStreamName(LogStream s) {
@@ -82,7 +89,12 @@ LogLine LogHub::RecordLocked(const std::string& deployment, uint32_t index, LogS
   l.seq = ++seq_;
   Ring& ring = rings_[l.replica];
   ring.lines.push_back(l);
-  while (ring.lines.size() > opt_.ring_lines) ring.lines.pop_front();
+  ring.bytes += l.line.size();
+  while (ring.lines.size() > 1 &&
+         (ring.lines.size() > opt_.ring_lines || ring.bytes > opt_.ring_bytes)) {
+    ring.bytes -= ring.lines.front().line.size();
+    ring.lines.pop_front();
+  }
   AppendFileLocked(deployment, l);
   return l;
 }
@@ -133,13 +145,13 @@ void LogHub::Write(const std::string& deployment, uint32_t index, LogStream stre
     std::string& partial = ring.partial[stream == LogStream::kStderr ? 1 : 0];
     size_t pos;
     while ((pos = bytes.find('\n')) != std::string_view::npos) {
-      partial.append(bytes.substr(0, pos));
+      Append(&partial, bytes.substr(0, pos), opt_.max_line_bytes);
       if (!partial.empty() && partial.back() == '\r') partial.pop_back();
       out.push_back(RecordLocked(deployment, index, stream, partial));
       partial.clear();
       bytes.remove_prefix(pos + 1);
     }
-    partial.append(bytes);
+    Append(&partial, bytes, opt_.max_line_bytes);
     if (partial.size() >= opt_.max_line_bytes) {
       out.push_back(RecordLocked(deployment, index, stream, partial));
       partial.clear();

@@ -39,7 +39,13 @@ struct LogHubOptions {
   size_t ring_lines = 1000;                 // kept per replica for Tail()
   uint64_t max_file_bytes = 10ull << 20;    // rotate the deployment's file past this
   int max_files = 3;                        // .log plus .log.1 .. .log.(max_files-1)
-  size_t max_line_bytes = 64 * 1024;        // longer lines are cut here
+  size_t max_line_bytes = 16 * 1024;        // longer lines are cut here
+  // Bytes of lines kept per replica (oldest dropped first; the newest line
+  // always stays). With the partial-line buffers (one per stream, each at
+  // most max_line_bytes) this bounds the host memory a replica's output
+  // can take: RingBytesBound().
+  size_t ring_bytes = 256 * 1024;
+  size_t RingBytesBound() const { return ring_bytes + 3 * max_line_bytes; }
 };
 
 class LogHub {
@@ -77,6 +83,7 @@ class LogHub {
  private:
   struct Ring {
     std::deque<LogLine> lines;
+    size_t bytes = 0;  // sum of lines[i].line.size()
     std::string partial[2];  // stdout, stderr
   };
   struct File {

@@ -3,10 +3,16 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 
 #include <fstream>
+#include <future>
 #include <iterator>
+#include <set>
+#include <thread>
 
 #include "engine/loader.h"
 #include "platform/blob_store.h"
@@ -17,6 +23,113 @@ namespace arcella::platform {
 namespace {
 
 bool IsModuleTarget(const std::string& target) { return target.find('/') == std::string::npos; }
+
+// How long a started deployment counts as "being applied" (apply journal)
+// at most: until its replicas leave `starting`, or this long.
+constexpr std::chrono::milliseconds kSettleLimit{10'000};
+// Each linear memory of an AOT instance reserves 8 GiB of address space;
+// 8192 of them keep half the 128 TiB user address space free.
+constexpr uint64_t kMaxLinearMemories = 8192;
+constexpr uint64_t kPage = 65536;
+const char kQuarantined[] =
+    "quarantined: the daemon died twice while starting it; fix it and `arcella-cli start` it";
+
+bool ReadLeb(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+    uint8_t b = *p++;
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+bool SkipName(const uint8_t*& p, const uint8_t* end, std::string* name = nullptr) {
+  uint64_t n;
+  if (!ReadLeb(p, end, &n) || n > static_cast<uint64_t>(end - p)) return false;
+  if (name) name->assign(reinterpret_cast<const char*>(p), n);
+  p += n;
+  return true;
+}
+
+bool ReadLimits(const uint8_t*& p, const uint8_t* end, std::optional<uint64_t>* max_pages) {
+  uint64_t flags, min, max;
+  if (!ReadLeb(p, end, &flags) || !ReadLeb(p, end, &min)) return false;
+  if (flags & 1) {
+    if (!ReadLeb(p, end, &max)) return false;
+    *max_pages = max;
+  }
+  return true;
+}
+
+ModuleShape ParseShape(const std::vector<uint8_t>& wasm) {
+  ModuleShape shape;
+  const uint8_t* p = wasm.data() + std::min<size_t>(8, wasm.size());
+  const uint8_t* end = wasm.data() + wasm.size();
+  auto fail = [] {
+    ModuleShape s;  // unreadable: count one memory at the cap
+    s.memories.emplace_back();
+    return s;
+  };
+  while (p < end) {
+    uint8_t id = *p++;
+    uint64_t size;
+    if (!ReadLeb(p, end, &size) || size > static_cast<uint64_t>(end - p)) return fail();
+    const uint8_t* sec_end = p + size;
+    const uint8_t* q = p;
+    uint64_t count;
+    if ((id == 2 || id == 5 || id == 7) && !ReadLeb(q, sec_end, &count)) return fail();
+    for (uint64_t i = 0; (id == 2 || id == 5 || id == 7) && i < count; ++i) {
+      std::optional<uint64_t> max;
+      uint64_t skip;
+      if (id == 5) {
+        if (!ReadLimits(q, sec_end, &max)) return fail();
+        shape.memories.push_back(max);
+        continue;
+      }
+      std::string name;
+      if (!SkipName(q, sec_end, id == 7 ? &name : nullptr)) return fail();
+      if (id == 2 && !SkipName(q, sec_end)) return fail();
+      if (q >= sec_end) return fail();
+      uint8_t kind = *q++;
+      if (id == 7) {
+        if (!ReadLeb(q, sec_end, &skip)) return fail();
+        if (kind == 0 && name == "_start") shape.command = true;
+        continue;
+      }
+      switch (kind) {
+        case 0: if (!ReadLeb(q, sec_end, &skip)) return fail(); break;
+        case 1: if (q >= sec_end || !ReadLimits(++q, sec_end, &max)) return fail(); break;
+        case 2:
+          if (!ReadLimits(q, sec_end, &max)) return fail();
+          shape.memories.push_back(max);
+          break;
+        case 3: q += 2; break;
+        case 4: ++q; if (!ReadLeb(q, sec_end, &skip)) return fail(); break;
+        default: return fail();
+      }
+      if (q > sec_end) return fail();
+    }
+    p = sec_end;
+  }
+  return shape;
+}
+
+std::string Bytes(uint64_t b) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  double v = static_cast<double>(b);
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[48];
+  if (u == 0 || v == static_cast<double>(static_cast<uint64_t>(v)))
+    snprintf(buf, sizeof buf, "%llu %s", static_cast<unsigned long long>(v), units[u]);
+  else
+    snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
 
 }  // namespace
 
@@ -31,9 +144,20 @@ Platform::Platform(Home home, Config config, std::unique_ptr<StateStore> store,
   InProcessHostOptions ho;
   ho.executor_threads = config_.daemon.executor_threads;
   host_ = std::make_unique<InProcessHost>(logs_, events_, ho);
+  memory_budget_ = config_.limits.total_guest_memory;
+  if (memory_budget_ == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    memory_budget_ = pages > 0 && size > 0 ? static_cast<uint64_t>(pages) *
+                                                 static_cast<uint64_t>(size) / 2
+                                           : 8ull << 30;
+  }
+  settler_ = std::thread([this] { SettleLoop(); });
 }
 
-Platform::~Platform() { Shutdown(); }
+Platform::~Platform() {
+  Shutdown();
+  if (settler_.joinable()) settler_.join();
+}
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config& config,
                                                  EventBus* events, LogHub* logs) {
@@ -52,25 +176,60 @@ void Platform::Publish(const std::string& kind, const std::string& id, const std
 
 Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const ModuleRecord& m,
                                                                        engine::Metering metering) {
-  auto key = std::make_pair(m.hash, static_cast<int>(metering));
-  if (auto it = compiled_.find(key); it != compiled_.end()) return it->second;
   if (m.kind != "core")
     return Status::Unsupported(m.id + " is a component; running components comes with the "
                                "Component Model milestone");
-  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
-  engine::CompileOptions co;
-  co.metering = metering;
-  co.cache_dir = home_.cache_dir();
-  auto mod = engine::Module::Compile(bytes, co);
-  if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
-  compiled_[key] = *mod;
-  return *mod;
+  // Compiled outside every platform lock; concurrent requests for the same
+  // (hash, metering) wait for one compilation.
+  auto key = std::make_pair(m.hash, static_cast<int>(metering));
+  std::shared_ptr<std::promise<CompileResult>> mine;
+  std::shared_future<CompileResult> theirs;
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (auto it = compiled_.find(key); it != compiled_.end()) return it->second;
+    if (auto it = compiling_.find(key); it != compiling_.end()) {
+      theirs = it->second;
+    } else {
+      mine = std::make_shared<std::promise<CompileResult>>();
+      compiling_[key] = mine->get_future().share();
+    }
+  }
+  if (!mine) return theirs.get();
+  CompileResult out = [&]() -> CompileResult {
+    ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
+    engine::CompileOptions co;
+    co.metering = metering;
+    co.cache_dir = home_.cache_dir();
+    auto mod = engine::Module::Compile(bytes, co);
+    if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
+    return *mod;
+  }();
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (out.ok()) compiled_[key] = *out;
+    compiling_.erase(key);
+  }
+  mine->set_value(out);
+  return out;
+}
+
+bool Platform::ShuttingDown() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return shut_down_;
+}
+
+std::shared_ptr<std::mutex> Platform::DeploymentLock(const std::string& id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto& m = dep_locks_[id];
+  if (!m) m = std::make_shared<std::mutex>();
+  return m;
 }
 
 Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
                                      const std::string& manifest_text, const Progress& progress) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
+  // No platform lock while reading and compiling: only the commit below is
+  // serialised (commit_mu_), so calls and status go on during a compile.
+  if (ShuttingDown()) return Status::FailedPrecondition("the daemon is shutting down");
   auto step = [&](const char* s) {
     if (progress) progress(s);
   };
@@ -123,17 +282,28 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     rec.tier = engine::TierName(compiled->tier());
   }
   step("store");
-  ARCELLA_ASSIGN_OR_RETURN(rec.hash, blobs_->Put(bytes));
-  if (compiled) compiled_[{rec.hash, static_cast<int>(engine::Metering::kInterrupt)}] = compiled;
-  Status st = store_->PutModule(rec, /*replace=*/force);
-  if (!st.ok()) {
-    auto refs = store_->CountModulesWithHash(rec.hash);
-    if (refs.ok() && *refs == 0) (void)blobs_->Remove(rec.hash);
-    return st;
-  }
-  if (existing.ok() && existing->hash != rec.hash) {
-    auto refs = store_->CountModulesWithHash(existing->hash);
-    if (refs.ok() && *refs == 0) DropBlob(existing->hash);
+  {
+    std::lock_guard<std::mutex> commit(commit_mu_);
+    // Another install may have committed the same id while this one compiled.
+    existing = store_->GetModule(rec.id);
+    if (existing.ok() && !force)
+      return Status::AlreadyExists("module " + rec.id +
+                                   " is already installed (use --force to replace it)");
+    ARCELLA_ASSIGN_OR_RETURN(rec.hash, blobs_->Put(bytes));
+    if (compiled) {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      compiled_[{rec.hash, static_cast<int>(engine::Metering::kInterrupt)}] = compiled;
+    }
+    Status st = store_->PutModule(rec, /*replace=*/force);
+    if (!st.ok()) {
+      auto refs = store_->CountModulesWithHash(rec.hash);
+      if (refs.ok() && *refs == 0) (void)blobs_->Remove(rec.hash);
+      return st;
+    }
+    if (existing.ok() && existing->hash != rec.hash) {
+      auto refs = store_->CountModulesWithHash(existing->hash);
+      if (refs.ok() && *refs == 0) DropBlob(existing->hash);
+    }
   }
   spdlog::info("installed {} ({}, {} bytes, tier {}){}", rec.id, rec.kind, rec.size, rec.tier,
                manifest_file.empty() ? "" : " manifest " + manifest_file);
@@ -142,7 +312,7 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
   if (existing.ok()) {
     auto deps = store_->ListDeployments(rec.id);
     if (deps.ok())
-      for (const auto& d : *deps) (void)ApplyRecord(d);
+      for (const auto& d : *deps) (void)ApplyLatest(d.id);
   }
   step("done");
   return Inspect(rec.id);
@@ -150,17 +320,17 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
 
 void Platform::DropBlob(const std::string& hash) {
   (void)blobs_->Remove(hash);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  shapes_.erase(hash);
   for (auto it = compiled_.begin(); it != compiled_.end();)
     it = it->first.first == hash ? compiled_.erase(it) : std::next(it);
 }
 
 Result<std::vector<ModuleRecord>> Platform::ListModules() {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
   return store_->ListModules();
 }
 
 Result<ModuleInfo> Platform::Inspect(const std::string& module_id) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
   ModuleInfo info;
   ARCELLA_ASSIGN_OR_RETURN(info.record, store_->GetModule(module_id));
   ARCELLA_ASSIGN_OR_RETURN(info.manifest,
@@ -178,7 +348,7 @@ Result<ModuleInfo> Platform::Inspect(const std::string& module_id) {
 }
 
 Status Platform::RemoveModule(const std::string& module_id) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<std::mutex> commit(commit_mu_);
   ARCELLA_ASSIGN_OR_RETURN(ModuleRecord m, store_->GetModule(module_id));
   ARCELLA_RETURN_IF_ERROR(store_->RemoveModule(module_id));
   auto refs = store_->CountModulesWithHash(m.hash);
@@ -205,7 +375,10 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
   // home; re-checked at every apply (a symlink may have changed).
   auto grants = ResolveGrants(mf, spec, config_.policy, home_.root(), spec.origin,
                               KeyStyle::kToml, d.id);
-  grants_[d.id] = grants.ok() ? *grants : NothingGranted(mf, spec, grants.status().message());
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);  // status reads it concurrently
+    grants_[d.id] = grants.ok() ? *grants : NothingGranted(mf, spec, grants.status().message());
+  }
   if (!grants.ok()) return grants.status();
   for (const DirGrant& g : grants->dirs)
     plan.dirs.push_back({g.real_host, g.guest, g.read_only, /*no_symlinks=*/true});
@@ -217,7 +390,37 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
   return plan;
 }
 
-Status Platform::ApplyRecord(const DeploymentRecord& d) {
+Status Platform::ApplyRecord(const DeploymentRecord& rec) {
+  // The caller holds DeploymentLock(rec.id). No platform-wide lock here: a
+  // slow stop (a guest that takes its time to end) holds up only this one.
+  DeploymentRecord d = rec;
+  bool kept_stopped = false;
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    // Quarantined, or held by --safe-mode: stays stopped until started.
+    kept_stopped = d.desired == Desired::kStarted &&
+                   (quarantine_.count(d.id) > 0 || held_.count(d.id) > 0);
+  }
+  if (kept_stopped) d.desired = Desired::kStopped;
+  bool journaled = false;
+  if (d.desired == Desired::kStarted) {
+    // Crash-loop protection: if the daemon dies before this deployment
+    // settles, the next start finds the mark (Reconcile).
+    Status js = store_->BeginApply(d.id);
+    if (js.ok())
+      journaled = true;
+    else
+      spdlog::warn("deployment {}: {}", d.id, js.message());
+    // Test-only (docs/RUNTIME.md): simulates a daemon that dies while
+    // applying this deployment.
+    if (const char* crash = std::getenv("ARCELLA_TEST_CRASH_ON_APPLY"); crash && d.id == crash) {
+      spdlog::critical("ARCELLA_TEST_CRASH_ON_APPLY={}: aborting", d.id);
+      spdlog::shutdown();
+      std::abort();
+    }
+  } else if (!kept_stopped) {
+    (void)store_->EndApply(d.id);
+  }
   auto spec = ParseDeploymentSpec(d.spec_toml, d.id);
   Status st = spec.status();
   if (st.ok()) {
@@ -233,24 +436,196 @@ Status Platform::ApplyRecord(const DeploymentRecord& d) {
     Status rm = host_->Remove(d.id);
     if (rm.ok() || rm.code() == StatusCode::kNotFound) st = Status::Ok();
   }
-  if (st.ok()) {
-    errors_.erase(d.id);
-  } else {
-    errors_[d.id] = st.message();
+  if (journaled) Settle(d.id);
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (st.ok())
+      errors_.erase(d.id);
+    else
+      errors_[d.id] = st.message();
+  }
+  if (!st.ok()) {
     spdlog::error("deployment {}: {}", d.id, st.message());
     Publish("deployment", d.id, "failed", st.message());
   }
   return st;
 }
 
-Status Platform::Reconcile() {
+Status Platform::ApplyLatest(const std::string& id) {
+  auto lock_ptr = DeploymentLock(id);
+  std::lock_guard<std::mutex> lock(*lock_ptr);
+  // Re-read under the deployment's lock: the last committed desired state wins.
+  auto d = store_->GetDeployment(id);
+  if (!d.ok()) return d.status().code() == StatusCode::kNotFound ? Status::Ok() : d.status();
+  return ApplyRecord(*d);
+}
+
+void Platform::Settle(const std::string& id) {
+  std::lock_guard<std::mutex> lock(settle_mu_);
+  settling_[id] = std::chrono::steady_clock::now() + kSettleLimit;
+  settle_cv_.notify_all();
+}
+
+void Platform::SettleLoop() {
+  std::unique_lock<std::mutex> lock(settle_mu_);
+  while (!settle_quit_) {
+    settle_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    if (settle_quit_ || settling_.empty()) continue;
+    auto snapshot = settling_;
+    lock.unlock();
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::string> done;
+    for (const auto& [id, deadline] : snapshot) {
+      auto st = host_->GetStatus(id);
+      bool busy = st.ok() && st->started &&
+                  (st->state == State::kStarting || st->state == State::kStopping);
+      if (!busy || now >= deadline) done.push_back(id);
+    }
+    lock.lock();
+    for (const auto& id : done) {
+      auto it = settling_.find(id);
+      if (it == settling_.end() || it->second != snapshot[id]) continue;  // applied again
+      (void)store_->EndApply(id);
+      settling_.erase(it);
+    }
+    settle_cv_.notify_all();
+  }
+}
+
+void Platform::WaitSettled(const std::vector<std::string>& ids) {
+  std::unique_lock<std::mutex> lock(settle_mu_);
+  settle_cv_.wait_for(lock, kSettleLimit + std::chrono::seconds(1), [&] {
+    if (settle_quit_) return true;
+    for (const auto& id : ids)
+      if (settling_.count(id)) return false;
+    return true;
+  });
+}
+
+void Platform::EnterSafeMode() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  safe_mode_ = true;
+}
+
+Status Platform::Reconcile() {
   ARCELLA_ASSIGN_OR_RETURN(auto deps, store_->ListDeployments());
+  std::map<std::string, uint32_t> crashed;
+  if (auto c = store_->CountCrashedApplies(); c.ok())
+    crashed = std::move(*c);
+  else
+    spdlog::error("reconcile: {}", c.status().message());
+  // Deployments the daemon died while applying go last, one at a time; one
+  // it died in twice is quarantined.
+  std::vector<std::string> first, last;
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    for (const auto& d : deps) {
+      uint32_t deaths = crashed.count(d.id) ? crashed[d.id] : 0;
+      bool started = d.desired == Desired::kStarted;
+      if (started && safe_mode_) held_.insert(d.id);
+      if (started && deaths >= 2) {
+        quarantine_[d.id] = kQuarantined;
+        spdlog::error("deployment {}: {} (the daemon died {} times while applying it)", d.id,
+                      kQuarantined, deaths);
+      }
+      (started && deaths == 1 ? last : first).push_back(d.id);
+    }
+  }
+  for (const auto& id : first) {
+    bool quarantined;
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      quarantined = quarantine_.count(id) > 0;
+    }
+    if (quarantined) Publish("deployment", id, "failed", kQuarantined);
+  }
   size_t failed = 0;
-  for (const auto& d : deps)
-    if (!ApplyRecord(d).ok()) ++failed;
-  spdlog::info("reconciled {} deployment(s){}", deps.size(),
-               failed ? ", " + std::to_string(failed) + " failed" : "");
+  for (const auto& id : first)
+    if (!ApplyLatest(id).ok()) ++failed;
+  if (!last.empty()) {
+    std::string names;
+    for (const auto& id : last) names += (names.empty() ? "" : ", ") + id;
+    spdlog::warn("the daemon died while applying {}: applying {} last", names,
+                 last.size() == 1 ? "it" : "them");
+    WaitSettled(first);
+    for (const auto& id : last) {
+      if (!ApplyLatest(id).ok()) ++failed;
+      WaitSettled({id});
+    }
+  }
+  spdlog::info("reconciled {} deployment(s){}{}", deps.size(),
+               failed ? ", " + std::to_string(failed) + " failed" : "",
+               safe_mode_ ? " (safe mode: none started)" : "");
+  return Status::Ok();
+}
+
+Result<ModuleShape> Platform::ShapeOf(const ModuleRecord& m) {
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (auto it = shapes_.find(m.hash); it != shapes_.end()) return it->second;
+  }
+  ModuleShape shape;
+  if (m.kind == "core") {
+    ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
+    shape = ParseShape(bytes);
+  }
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  shapes_[m.hash] = shape;
+  return shape;
+}
+
+Status Platform::AddUsage(const DeploymentRecord& d, Usage* u) {
+  ARCELLA_ASSIGN_OR_RETURN(ModuleRecord m, store_->GetModule(d.module_id));
+  ARCELLA_ASSIGN_OR_RETURN(ComponentManifest mf, ParseComponentManifest(m.manifest_toml, m.id));
+  ARCELLA_ASSIGN_OR_RETURN(DeploymentSpec spec, ParseDeploymentSpec(d.spec_toml, d.id));
+  ARCELLA_ASSIGN_OR_RETURN(ModuleShape shape, ShapeOf(m));
+  uint64_t cap = spec.overrides.max_memory_bytes ? *spec.overrides.max_memory_bytes
+                 : mf.max_memory_bytes           ? *mf.max_memory_bytes
+                                                 : config_.limits.max_memory_bytes;
+  if (cap == 0) cap = 4ull << 30;
+  uint64_t per_replica = 0;
+  for (const auto& max_pages : shape.memories)
+    per_replica += max_pages ? std::min(cap, *max_pages * kPage) : cap;
+  // Host memory the replica's output can take (log ring and line buffers).
+  LogHubOptions lo;
+  lo.ring_bytes = config_.logs.ring_bytes;
+  per_replica += lo.RingBytesBound();
+  u->replicas += d.replicas;
+  u->memories += static_cast<uint64_t>(d.replicas) * shape.memories.size();
+  u->memory += static_cast<uint64_t>(d.replicas) * per_replica;
+  if (shape.command) u->threads += d.replicas;
+  return Status::Ok();
+}
+
+Status Platform::CheckBudget(const std::string& what,
+                             const std::map<std::string, DeploymentRecord>& changed) {
+  ARCELLA_ASSIGN_OR_RETURN(auto all, store_->ListDeployments());
+  Usage others, wanted;
+  for (const auto& d : all)
+    if (!changed.count(d.id) && d.desired == Desired::kStarted) (void)AddUsage(d, &others);
+  for (const auto& [id, d] : changed)
+    if (d.desired == Desired::kStarted) ARCELLA_RETURN_IF_ERROR(AddUsage(d, &wanted));
+  const auto& l = config_.limits;
+  if (others.replicas + wanted.replicas > l.total_replicas)
+    return Status::FailedPrecondition(
+        what + " needs " + std::to_string(wanted.replicas) + " replica(s); " +
+        std::to_string(others.replicas) + " of the " + std::to_string(l.total_replicas) +
+        " the platform allows are started (limits.total_replicas)");
+  if (others.memories + wanted.memories > kMaxLinearMemories)
+    return Status::FailedPrecondition(
+        what + " needs " + std::to_string(wanted.memories) + " linear memories; " +
+        std::to_string(others.memories) + " of the " + std::to_string(kMaxLinearMemories) +
+        " the address space holds are in use (each reserves 8 GiB of address space)");
+  if (others.memory + wanted.memory > memory_budget_)
+    return Status::FailedPrecondition(what + " needs " + Bytes(wanted.memory) +
+                                      " of guest memory; " + Bytes(others.memory) + " of the " +
+                                      Bytes(memory_budget_) +
+                                      " platform budget are in use (limits.total_guest_memory)");
+  if (others.threads + wanted.threads > l.total_threads)
+    return Status::FailedPrecondition(
+        what + " needs " + std::to_string(wanted.threads) + " thread(s) for command replicas; " +
+        std::to_string(others.threads) + " of the " + std::to_string(l.total_threads) +
+        " the platform allows are in use (limits.total_threads)");
   return Status::Ok();
 }
 
@@ -289,9 +664,16 @@ DeploymentView Platform::ViewOf(const DeploymentRecord& d) {
   } else {
     v.state = State::kInstalled;
   }
-  if (auto it = errors_.find(d.id); it != errors_.end()) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (auto q = quarantine_.find(d.id); q != quarantine_.end()) {
+    v.state = State::kFailed;
+    v.error = q->second;
+  } else if (auto it = errors_.find(d.id); it != errors_.end()) {
     v.state = State::kFailed;
     v.error = it->second;
+  } else if (held_.count(d.id) && d.desired == Desired::kStarted) {
+    v.error = "not started: the daemon runs in --safe-mode (desired state: started; "
+              "`arcella-cli start " + d.id + "` starts it)";
   }
   if (auto it = grants_.find(d.id); it != grants_.end()) v.grants = it->second;
   return v;
@@ -301,8 +683,7 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec_in, KeyStyle 
                                         const std::string& origin, GrantOrigin grant_origin) {
   DeploymentSpec spec = spec_in;
   spec.origin = grant_origin;  // who asks, never what a file claims
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
+  if (ShuttingDown()) return Status::FailedPrecondition("the daemon is shutting down");
   ARCELLA_RETURN_IF_ERROR(ValidateDeploymentSpec(spec, style, origin));
   if (spec.replicas > config_.limits.max_replicas_per_deployment)
     return Status::InvalidArgument(origin + ": replicas = " + std::to_string(spec.replicas) +
@@ -332,8 +713,8 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec_in, KeyStyle 
   d.desired = Desired::kStopped;
   d.spec_toml = ToToml(spec);
   ARCELLA_RETURN_IF_ERROR(store_->PutDeployment(d));
+  (void)ApplyLatest(d.id);
   ARCELLA_ASSIGN_OR_RETURN(d, store_->GetDeployment(d.id));
-  (void)ApplyRecord(d);
   Publish("deployment", d.id, "resolved");
   return ViewOf(d);
 }
@@ -341,16 +722,40 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec_in, KeyStyle 
 Result<std::vector<DeploymentView>> Platform::SetDesired(const std::string& target,
                                                          const std::string& group,
                                                          Desired desired) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (shut_down_ && desired == Desired::kStarted)
+  if (ShuttingDown() && desired == Desired::kStarted)
     return Status::FailedPrecondition("the daemon is shutting down");
   ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, group));
+  {
+    // Budget check and commit are one step: concurrent starts cannot both
+    // fit into what only one of them may use.
+    std::lock_guard<std::mutex> commit(commit_mu_);
+    if (desired == Desired::kStarted) {
+      std::map<std::string, DeploymentRecord> changed;
+      for (auto d : deps) {
+        d.desired = desired;
+        changed[d.id] = d;
+      }
+      ARCELLA_RETURN_IF_ERROR(CheckBudget("start " + target, changed));
+    }
+    for (auto& d : deps) {
+      ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, std::nullopt, desired));
+      d.desired = desired;
+    }
+  }
   std::vector<DeploymentView> out;
   for (auto& d : deps) {
-    ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, std::nullopt, desired));
-    d.desired = desired;
-    (void)ApplyRecord(d);
-    out.push_back(ViewOf(d));
+    if (desired == Desired::kStarted) {
+      bool was_quarantined;
+      {
+        std::lock_guard<std::recursive_mutex> lock(mu_);
+        was_quarantined = quarantine_.erase(d.id) > 0;
+        held_.erase(d.id);
+      }
+      if (was_quarantined) (void)store_->EndApply(d.id);  // the operator fixed it: count anew
+    }
+    (void)ApplyLatest(d.id);
+    auto latest = store_->GetDeployment(d.id);
+    out.push_back(ViewOf(latest.ok() ? *latest : d));
   }
   return out;
 }
@@ -367,8 +772,7 @@ Result<std::vector<DeploymentView>> Platform::Stop(const std::string& target,
 
 Result<std::vector<DeploymentView>> Platform::Scale(const std::string& target,
                                                     const std::string& group, uint32_t replicas) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
+  if (ShuttingDown()) return Status::FailedPrecondition("the daemon is shutting down");
   ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, group));
   if (replicas < 1) return Status::InvalidArgument("replicas must be at least 1 (got 0)");
   if (replicas > config_.limits.max_replicas_per_deployment)
@@ -382,28 +786,50 @@ Result<std::vector<DeploymentView>> Platform::Scale(const std::string& target,
       return Status::InvalidArgument("deployment " + d.id +
                                      " has isolation = \"main\", which requires replicas = 1");
   }
+  {
+    std::lock_guard<std::mutex> commit(commit_mu_);
+    std::map<std::string, DeploymentRecord> changed;
+    for (auto d : deps) {
+      auto latest = store_->GetDeployment(d.id);  // desired may have changed since Select
+      if (latest.ok()) d = *latest;
+      d.replicas = replicas;
+      changed[d.id] = d;
+    }
+    ARCELLA_RETURN_IF_ERROR(CheckBudget(
+        "scale " + target + " to " + std::to_string(replicas) + " replicas", changed));
+    for (auto& d : deps) {
+      ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, replicas, std::nullopt));
+      d.replicas = replicas;
+    }
+  }
   std::vector<DeploymentView> out;
   for (auto& d : deps) {
-    ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, replicas, std::nullopt));
-    d.replicas = replicas;
-    (void)ApplyRecord(d);
-    out.push_back(ViewOf(d));
+    (void)ApplyLatest(d.id);
+    auto latest = store_->GetDeployment(d.id);
+    out.push_back(ViewOf(latest.ok() ? *latest : d));
   }
   return out;
 }
 
 Result<std::vector<std::string>> Platform::Undeploy(const std::string& target,
                                                     const std::string& group) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
   ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, group));
   std::vector<std::string> out;
   for (const auto& d : deps) {
     ARCELLA_RETURN_IF_ERROR(store_->RemoveDeployment(d.id));
+    auto lock_ptr = DeploymentLock(d.id);
+    std::lock_guard<std::mutex> dep_lock(*lock_ptr);
     Status st = host_->Remove(d.id);
     if (!st.ok() && st.code() != StatusCode::kNotFound)
       spdlog::warn("undeploy {}: {}", d.id, st.message());
-    errors_.erase(d.id);
-    grants_.erase(d.id);
+    (void)store_->EndApply(d.id);
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      errors_.erase(d.id);
+      grants_.erase(d.id);
+      quarantine_.erase(d.id);
+      held_.erase(d.id);
+    }
     if (logs_) logs_->Forget(d.id, 0);
     Publish("deployment", d.id, "uninstalled");
     out.push_back(d.id);
@@ -412,7 +838,7 @@ Result<std::vector<std::string>> Platform::Undeploy(const std::string& target,
 }
 
 Result<std::vector<DeploymentView>> Platform::StatusOf(const std::string& target) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  // Snapshots only: never waits for an apply, a compile or a stopping replica.
   ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, ""));
   std::vector<DeploymentView> out;
   out.reserve(deps.size());
@@ -443,9 +869,22 @@ Result<CallResult> Platform::Call(const std::string& target, const std::string& 
 }
 
 void Platform::Shutdown() {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (shut_down_) return;
-  shut_down_ = true;
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  std::map<std::string, std::chrono::steady_clock::time_point> settling;
+  {
+    std::lock_guard<std::mutex> lock(settle_mu_);
+    settle_quit_ = true;
+    settling.swap(settling_);
+  }
+  settle_cv_.notify_all();
+  if (settler_.joinable() && settler_.get_id() != std::this_thread::get_id()) settler_.join();
+  // A clean stop is no crash: nothing is left "being applied".
+  for (const auto& [id, deadline] : settling) (void)store_->EndApply(id);
+  // Outside every platform lock: stopping replicas may take a while.
   if (host_) host_->Shutdown();
 }
 

@@ -7,15 +7,34 @@
 //
 // Targets (start/stop/scale/undeploy/status/call): a deployment id
 // "<module id>/<group>", or a module id meaning all its deployments,
-// optionally narrowed by a group. Thread-safe: operations are serialised.
+// optionally narrowed by a group.
+//
+// Thread-safe, and no lock is platform-wide across slow work: compiles run
+// outside every lock (concurrent compiles of one module coalesce); applies
+// are serialised per deployment (a slow stop holds up only its own
+// deployment); status reads snapshots; a short commit lock makes each
+// budget check and the desired-state write it allows one step.
+//
+// Budgets (config limits.total_*): a start or scale that would exceed them
+// is refused before anything changes, with the numbers.
+//
+// Crash loops: applying a started deployment is journaled in the state
+// database until its replicas settle. At the next start Reconcile applies
+// a deployment the daemon died in last; one it died in twice is quarantined
+// (failed, reason in status) until the operator starts it again.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -33,6 +52,14 @@
 namespace arcella::platform {
 
 class BlobStore;
+
+// What the budgets need to know of a core module, read from its binary: its
+// linear memories (declared maximum in pages, if any) and whether it is a
+// command (exports `_start`: one thread per replica).
+struct ModuleShape {
+  std::vector<std::optional<uint64_t>> memories;
+  bool command = false;
+};
 
 struct ModuleInfo {
   ModuleRecord record;
@@ -61,7 +88,13 @@ class Platform {
 
   // Compiles and applies every deployment to its desired state (after start).
   // Problems with single deployments are logged and leave them failed.
+  // Deployments the daemon died while applying are applied last (one at a
+  // time, each waited for); one it died in twice stays stopped, quarantined.
   Status Reconcile();
+  // Before Reconcile: start nothing. Desired states stay in the database;
+  // status shows started deployments as not started (safe mode) until an
+  // explicit start.
+  void EnterSafeMode();
 
   using Progress = std::function<void(const std::string& stage)>;
   // Installs a binary (core module or component). Manifest: `manifest_text`
@@ -113,7 +146,27 @@ class Platform {
   Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m,
                                                                engine::Metering metering);
   Result<DeploymentPlan> PlanFor(const DeploymentRecord& d, const DeploymentSpec& spec);
+  // Caller holds DeploymentLock(d.id).
   Status ApplyRecord(const DeploymentRecord& d);
+  // Takes the deployment's lock, re-reads its record, applies it.
+  Status ApplyLatest(const std::string& id);
+  std::shared_ptr<std::mutex> DeploymentLock(const std::string& id);
+  bool ShuttingDown();
+  // Apply journal: `id` is being applied until its replicas settle.
+  void Settle(const std::string& id);
+  void SettleLoop();
+  void WaitSettled(const std::vector<std::string>& ids);
+  // Budgets.
+  struct Usage {
+    uint64_t replicas = 0, memories = 0, memory = 0, threads = 0;
+  };
+  Result<ModuleShape> ShapeOf(const ModuleRecord& m);
+  Status AddUsage(const DeploymentRecord& d, Usage* u);
+  // Refuses (FailedPrecondition, with the numbers) if the started
+  // deployments with `changed` in place of their records exceed a budget.
+  // Caller holds commit_mu_.
+  Status CheckBudget(const std::string& what,
+                     const std::map<std::string, DeploymentRecord>& changed);
   // Removes an unreferenced blob and the modules compiled from it.
   void DropBlob(const std::string& hash);
   DeploymentView ViewOf(const DeploymentRecord& d);
@@ -127,10 +180,29 @@ class Platform {
   EventBus* events_;
   LogHub* logs_;
   std::unique_ptr<ReplicaHost> host_;
+  // Guards the in-memory maps below; held only briefly (never across a
+  // compile, a guest call, an apply or blocking I/O).
   std::recursive_mutex mu_;
+  // Serialises budget checks with the desired-state writes they allow, and
+  // module commits. Taken before mu_, never while holding it.
+  std::mutex commit_mu_;
   bool shut_down_ = false;
+  bool safe_mode_ = false;
+  uint64_t memory_budget_ = 0;  // limits.total_guest_memory, resolved
   // (hash, metering) -> compiled module
   std::map<std::pair<std::string, int>, std::shared_ptr<const engine::Module>> compiled_;
+  using CompileResult = Result<std::shared_ptr<const engine::Module>>;
+  std::map<std::pair<std::string, int>, std::shared_future<CompileResult>> compiling_;
+  std::map<std::string, ModuleShape> shapes_;  // by module hash
+  std::map<std::string, std::shared_ptr<std::mutex>> dep_locks_;  // one apply at a time
+  std::map<std::string, std::string> quarantine_;  // deployment id -> reason
+  std::set<std::string> held_;  // started deployments kept stopped by --safe-mode
+
+  std::mutex settle_mu_;
+  std::condition_variable settle_cv_;
+  std::map<std::string, std::chrono::steady_clock::time_point> settling_;  // id -> give up at
+  bool settle_quit_ = false;
+  std::thread settler_;
   // target -> next turn, for calls spread over a module's deployments
   std::map<std::string, uint64_t> call_turn_;
   // deployment id -> why it could not be applied

@@ -1,6 +1,7 @@
 #include "platform/replica.h"
 
 #include <algorithm>
+#include <system_error>
 
 #include "wasi/wasi.h"
 
@@ -91,10 +92,26 @@ Result<std::shared_ptr<engine::Instance>> Replica::Instantiate() {
   return inst;
 }
 
+void Replica::FailToStart(const std::string& error) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_ = error;
+    init_pending_ = false;
+    cv_.notify_all();
+  }
+  Log("failed to start: " + error);
+  SetState(State::kFailed, error);
+}
+
 void Replica::Start() {
   SetState(State::kStarting);
   if (command_) {
-    thread_ = std::thread([this] { RunCommand(); });
+    // Thread exhaustion (EAGAIN from pthread_create) fails this replica only.
+    try {
+      thread_ = std::thread([this] { RunCommand(); });
+    } catch (const std::system_error& e) {
+      FailToStart(std::string("cannot create a thread for the replica: ") + e.what());
+    }
     return;
   }
   {
@@ -102,6 +119,11 @@ void Replica::Start() {
     init_pending_ = true;
   }
   auto self = shared_from_this();
+  if (ctx_->spawn) {
+    Status st = ctx_->spawn(plan_->id, [self] { self->RunReactorInit(); });
+    if (!st.ok()) FailToStart(st.message());
+    return;
+  }
   ctx_->post([self] { self->RunReactorInit(); });
 }
 

@@ -28,6 +28,11 @@ struct ReplicaContext {
   EventBus* events = nullptr;  // may be null
   // Runs a task on the host's executor threads.
   std::function<void(std::function<void()>)> post;
+  // If set, used instead of `post` for a reactor's initialisation: runs the
+  // task on a thread of the lane named by the deployment id, so a guest
+  // whose `_initialize` never ends holds up only its own deployment. An
+  // error (no thread could be created) fails the replica, never the daemon.
+  std::function<Status(const std::string& lane, std::function<void()>)> spawn;
   std::chrono::milliseconds backoff_initial{100};  // first restart delay
   std::chrono::milliseconds backoff_max{30'000};   // delays double up to this
   std::chrono::milliseconds healthy_after{10'000}; // a run this long resets the delay
@@ -66,6 +71,8 @@ class Replica : public std::enable_shared_from_this<Replica> {
   bool RunOnce(std::string* what);  // one run of _start; true if it failed
   void RunReactorInit();  // the reactor's executor task
   void SetState(State s, const std::string& message = {});
+  // The replica could not start at all (e.g. no thread): failed, reason kept.
+  void FailToStart(const std::string& error);
   void Log(const std::string& line);
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
 

@@ -39,8 +39,15 @@ CREATE TABLE deployments (
 );
 CREATE INDEX deployments_module ON deployments(module_id);
 )sql",
-    // placeholder: replaced by the platcore branch's migration at merge
-    "SELECT 1",
+    // 1 -> 2: the apply journal (crash-loop protection, platform.h). No
+    // foreign key: a row outlives an undeploy only until Forget.
+    R"sql(
+CREATE TABLE IF NOT EXISTS apply_journal (
+  deployment_id TEXT PRIMARY KEY NOT NULL,
+  applying INTEGER NOT NULL CHECK (applying IN (0, 1)),
+  crashes INTEGER NOT NULL CHECK (crashes >= 0)
+);
+)sql",
     // v2 -> v3: what the hot-deploy folder created, per file (hot_deploy.h).
     // No foreign keys: a module or deployment removed by hand leaves the
     // record, which the folder then treats as gone.
@@ -424,6 +431,30 @@ Status StateStore::RemoveDeployment(const std::string& id) {
   });
 }
 
+Status StateStore::BeginApply(const std::string& id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "journaling the apply of " + id;
+  return InTransaction(db_, what, [&]() -> Status {
+    Stmt up(db_,
+            "INSERT INTO apply_journal (deployment_id, applying, crashes) VALUES (?, 1, 0) "
+            "ON CONFLICT(deployment_id) DO UPDATE SET applying = 1");
+    ARCELLA_RETURN_IF_ERROR(up.status(what));
+    up.Bind(id);
+    return StepDone(db_, up, what);
+  });
+}
+
+Status StateStore::EndApply(const std::string& id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "journaling the end of the apply of " + id;
+  return InTransaction(db_, what, [&]() -> Status {
+    Stmt del(db_, "DELETE FROM apply_journal WHERE deployment_id = ?");
+    ARCELLA_RETURN_IF_ERROR(del.status(what));
+    del.Bind(id);
+    return StepDone(db_, del, what);
+  });
+}
+
 Status StateStore::PutHotDeployFile(const HotDeployFile& f) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const std::string what = "recording hot-deploy file " + f.file;
@@ -472,6 +503,25 @@ Status StateStore::RemoveHotDeployFile(const std::string& file) {
     del.Bind(file);
     return StepDone(db_, del, what);
   });
+}
+
+Result<std::map<std::string, uint32_t>> StateStore::CountCrashedApplies() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string what = "reading the apply journal";
+  std::map<std::string, uint32_t> out;
+  Status st = InTransaction(db_, what, [&]() -> Status {
+    ARCELLA_RETURN_IF_ERROR(Exec(db_,
+                                 "UPDATE apply_journal SET crashes = crashes + 1, applying = 0 "
+                                 "WHERE applying = 1",
+                                 what));
+    Stmt q(db_, "SELECT deployment_id, crashes FROM apply_journal WHERE crashes > 0");
+    ARCELLA_RETURN_IF_ERROR(q.status(what));
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out[q.Text(0)] = static_cast<uint32_t>(q.Int(1));
+    return rc == SQLITE_DONE ? Status::Ok() : SqlError(db_, rc, what);
+  });
+  if (!st.ok()) return st;
+  return out;
 }
 
 Status StateStore::CheckIntegrity() {

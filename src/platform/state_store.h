@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,15 @@ class StateStore {
                           std::optional<std::string> spec_toml = std::nullopt);
   Status RemoveDeployment(const std::string& id);
 
+  // The apply journal (crash-loop protection). BeginApply marks `id` as
+  // being applied; EndApply forgets it (applied and settled, stopped or
+  // undeployed). CountCrashedApplies, once per daemon start: every mark
+  // still set belongs to an apply the daemon died in; it is cleared and
+  // counted. Returns deployment id -> daemon deaths while applying it (> 0),
+  // since it last settled.
+  Status BeginApply(const std::string& id);
+  Status EndApply(const std::string& id);
+  Result<std::map<std::string, uint32_t>> CountCrashedApplies();
   // The hot-deploy folder's record (one row per file; Put replaces).
   Status PutHotDeployFile(const HotDeployFile& f);
   Result<std::vector<HotDeployFile>> ListHotDeployFiles();

@@ -1,5 +1,5 @@
 // `arcella`: the Arcella command.
-//   arcella [--home DIR]                        start the daemon (foreground)
+//   arcella [--home DIR] [--safe-mode]          start the daemon (foreground)
 //   arcella run [OPTIONS] FILE.wasm [ARGS...]   one-shot execution
 //   arcella wast FILE.wast... [--tier T]        run spec-test scripts
 //   arcella version
@@ -17,8 +17,9 @@ constexpr const char* kHelp =
     "Arcella — a modular WebAssembly application platform\n"
     "\n"
     "usage:\n"
-    "  arcella [--home DIR]                        start the daemon in the foreground\n"
-    "                                              (manage it with arcella-cli)\n"
+    "  arcella [--home DIR] [--safe-mode]          start the daemon in the foreground\n"
+    "                                              (manage it with arcella-cli); --safe-mode\n"
+    "                                              starts no deployment (desired states kept)\n"
     "  arcella run [OPTIONS] FILE.wasm [ARGS...]   run a module once (see arcella run --help)\n"
     "  arcella wast FILE.wast... [--tier T]        run WebAssembly spec-test scripts\n"
     "  arcella version                             print the version\n"
@@ -31,7 +32,8 @@ constexpr const char* kHelp =
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !strcmp(argv[1], "--home") || !strncmp(argv[1], "--home=", 7)) {
+  if (argc < 2 || !strcmp(argv[1], "--home") || !strncmp(argv[1], "--home=", 7) ||
+      !strcmp(argv[1], "--safe-mode")) {
     arcella::daemon::DaemonOptions o;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
         o.home = argv[++i];
       } else if (a.rfind("--home=", 0) == 0) {
         o.home = a.substr(7);
+      } else if (a == "--safe-mode") {
+        o.safe_mode = true;
       } else {
         fprintf(stderr, "arcella: unexpected argument \"%s\"\n\n%s", a.c_str(), kHelp);
         return arcella::tools::kExitUsage;
