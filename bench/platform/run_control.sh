@@ -35,6 +35,10 @@ cat >"$ARCELLA_HOME/config/arcella.toml" <<'TOML'
 [alme]
 max_calls = 4096
 call_threads = 256
+[limits]
+# 200+ replicas at the default 256 MiB cap exceed the default guest-memory
+# budget (the physical RAM); the guests here touch one page each.
+total_guest_memory = "512GiB"
 TOML
 daemon_log="$ARCELLA_HOME.daemon.log"
 daemon_pid=""

@@ -195,8 +195,8 @@ const KeyDef kKeys[] = {
      },
      [](const Config& c) { return std::to_string(c.limits.max_replicas_per_deployment); }},
     {"limits", "total_guest_memory",
-     "platform budget: guest memory of all started replicas (bytes or \"8GiB\"); 0 = half "
-     "the physical RAM",
+     "platform budget: guest memory of all started replicas (bytes or \"8GiB\"); 0 = the "
+     "physical RAM, at least 8GiB",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        if ((n.is_integer() && *n.value<int64_t>() == 0) ||
            (n.is_string() && *n.value<std::string>() == "0")) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 #include <fstream>
@@ -146,10 +147,15 @@ Platform::Platform(Home home, Config config, std::unique_ptr<StateStore> store,
   host_ = std::make_unique<InProcessHost>(logs_, events_, ho);
   memory_budget_ = config_.limits.total_guest_memory;
   if (memory_budget_ == 0) {
+    // The physical RAM, but at least 8 GiB: replicas are counted at their
+    // cap (256 MiB by default) while most touch far less, and the seed's
+    // quick start (20 replicas at the default cap, 5 GiB) must run on a
+    // small machine. Operators who want a hard bound set the key.
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    memory_budget_ = pages > 0 && size > 0 ? static_cast<uint64_t>(pages) *
-                                                 static_cast<uint64_t>(size) / 2
-                                           : 8ull << 30;
+    uint64_t ram = pages > 0 && size > 0
+                       ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(size)
+                       : 0;
+    memory_budget_ = std::max<uint64_t>(ram, 8ull << 30);
   }
   settler_ = std::thread([this] { SettleLoop(); });
 }
