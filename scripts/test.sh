@@ -68,11 +68,12 @@ sanitizer_stage() {  # sanitizer_stage DIR SANITIZERS "TARGETS|all-tests" CTEST_
 }
 
 asan_stage() {
-  # handle_segv=0 and allow_user_segv_handler=1: guest traps are SIGSEGV on
-  # guard pages, claimed by the AOT runtime's handler (src/engine/rt/signals.c).
-  # detect_leaks=0: LeakSanitizer cannot run inside ptrace-restricted sandboxes
-  # and the engine keeps process-wide caches alive on purpose.
-  export ASAN_OPTIONS="log_path=$ROOT/build-asan/sanitizer/asan:handle_segv=0:allow_user_segv_handler=1:detect_leaks=0:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=0"
+  # allow_user_segv_handler=1: guest traps are SIGSEGV on guard pages, claimed
+  # by the AOT runtime's handler (src/engine/rt/signals.c), installed after ASan's.
+  # ASan's own handler stays installed (handle_segv=1) and becomes the one the
+  # runtime chains unclaimed faults to: a host crash still gets a report.
+  # LeakSanitizer runs at every exit.
+  export ASAN_OPTIONS="log_path=$ROOT/build-asan/sanitizer/asan:handle_segv=1:allow_user_segv_handler=1:detect_leaks=1:strict_string_checks=1"
   export UBSAN_OPTIONS="log_path=$ROOT/build-asan/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
   # The spec testsuite runs in the plain stage; under ASan it would cost the
   # time budget (docs/TESTING.md has the numbers).
