@@ -82,7 +82,11 @@ asan_stage() {
   export UBSAN_OPTIONS="log_path=$ROOT/build-asan/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
   # The spec testsuite runs in the plain stage; under ASan it would cost the
   # time budget (docs/TESTING.md has the numbers).
-  sanitizer_stage "$ROOT/build-asan" address,undefined all-tests -LE spec
+  # Streams.OpenStreamsAreCapped waits 500 ms for the daemon to take up 256
+  # watches; an ASan daemon is slower and the test then blocks on an accepted
+  # watch (docs/TESTING.md, known issues). It runs in the plain stage.
+  sanitizer_stage "$ROOT/build-asan" address,undefined all-tests -LE spec \
+    -E '^Streams\.OpenStreamsAreCapped'
 }
 
 tsan_stage() {
