@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build
-  build-essential cmake pkg-config git
+  # build (ccache: the compiler launcher when present, see CMakeLists.txt)
+  build-essential cmake pkg-config git ccache
   # engine
   wabt libssl-dev
   # platform libraries
@@ -17,6 +17,8 @@ PACKAGES=(
   clang lld wasi-libc libclang-rt-14-dev-wasm32
   # fuzzing (libFuzzer runtime) and differential testing (wasm-opt -ttf)
   libclang-rt-14-dev binaryen
+  # lint (scripts/lint.sh)
+  clang-format-14 clang-tidy-14
   # benchmark workloads
   duktape-dev nodejs
 )

@@ -9,8 +9,10 @@ BUILD=${ARCELLA_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-0}
 TARGETS=(loader_fuzz:loader alme_frame_fuzz:alme manifest_fuzz:manifest)
 
+# -Werror is enforced by the GCC builds (scripts/test.sh); clang's warning set
+# differs, so this build only warns.
 CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DARCELLA_FUZZ=ON -DARCELLA_TESTS=OFF \
-  -DARCELLA_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DARCELLA_BENCH=OFF -DARCELLA_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 names=(); for t in "${TARGETS[@]}"; do names+=("${t%%:*}"); done
 cmake --build "$BUILD" -j"$(nproc)" --target "${names[@]}"
 

@@ -1,20 +1,119 @@
 #!/usr/bin/env bash
 # The whole test suite: bootstrap packages, build, run every test (unit,
-# integration, the official spec testsuite on both tiers). Exits non-zero on
-# any failure. Used verbatim by .ci/run.
+# integration, the official spec testsuite on both tiers), replay the fuzz
+# corpora, run the suite again under AddressSanitizer + UndefinedBehavior-
+# Sanitizer and the concurrency tests under ThreadSanitizer, then lint.
+# Exits non-zero on any failure. Used verbatim by .ci/run. docs/TESTING.md
+# explains each stage; arguments go to the first (plain) ctest run.
+#
+# Knobs: JOBS (default nproc); ARCELLA_SANITIZERS=0 skips the two sanitizer
+# stages; ARCELLA_LINT=0 skips lint (both on in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${ARCELLA_BUILD_DIR:-$ROOT/build}
 JOBS=${JOBS:-$(nproc)}
 
-"$ROOT/scripts/bootstrap.sh"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$JOBS"
-# Every fuzz target (clang, libFuzzer) replays its corpus: a regression check.
-"$ROOT/scripts/fuzz.sh"
+T_ALL=$SECONDS
+stage() {  # stage NAME CMD...: runs CMD, prints its wall time
+  local name=$1 t=$SECONDS; shift
+  echo "=== stage $name"
+  "$@"
+  echo "=== stage $name: $((SECONDS - t)) s"
+}
+
+# The suites run under ThreadSanitizer: every test that runs guests or
+# requests on many threads (ALME server/client, replica host, platform,
+# daemon end to end, engine interrupt/deadline). A ctest -R regex over
+# gtest names "<Suite>.<Test>"; docs/TESTING.md lists why each is here.
+TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetTest|PlatformTest|BadInput|Call|CommandModule|Concurrency|DaemonLifecycle|HotDeploy|QuickStart|Security|Streams)\.|Concurren|Thread|Interrupt|Deadline'
+# Not under TSan: guest traps unwound by siglongjmp out of the AOT runtime's
+# SIGSEGV handler (thousands of traps, native stack exhaustion) crash inside
+# TSan's signal interception; ASan and the plain run cover them. The
+# 64-thread interpreter trap test takes minutes under TSan.
+TSAN_EXCLUDE='^(RuntimeTest\.|AotTest\.StackDepth|InterpTest\.ManyThreads|HostScale\.)'
+TSAN_BINARIES="alme_tests platform_tests e2e_tests engine_tests wasi_tests"
+
 # Tests run with their own ARCELLA_HOME under the build tree, never ~/.arcella.
-export ARCELLA_HOME="$BUILD/test-home"
-mkdir -p "$ARCELLA_HOME"
-cd "$BUILD"
-ctest -j"$JOBS" --output-on-failure --timeout 900 "$@"
+run_ctest() {  # run_ctest BUILD_DIR CTEST_ARGS...
+  local dir=$1; shift
+  export ARCELLA_HOME="$dir/test-home"
+  mkdir -p "$ARCELLA_HOME"
+  (cd "$dir" && "${RUNNER[@]}" ctest -j"$JOBS" --output-on-failure --timeout 900 "$@")
+}
+RUNNER=()  # a prefix for ctest (setarch for TSan)
+
+configure() {  # configure BUILD_DIR CMAKE_ARGS...
+  local dir=$1; shift
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+}
+
+# A sanitizer stage: configure, build the test binaries only, run the tests
+# with every process (test binaries, daemons, CLIs they start) logging its
+# reports under DIR/sanitizer; any report fails the stage, even one from a
+# daemon a test killed or did not check.
+sanitizer_stage() {  # sanitizer_stage DIR SANITIZERS "TARGETS|all-tests" CTEST_ARGS...
+  local dir=$1 san=$2 targets=$3; shift 3
+  configure "$dir" -DARCELLA_SANITIZE="$san" -DARCELLA_BENCH=OFF
+  if [ "$targets" = all-tests ]; then
+    targets=$(cd "$dir" && cmake --build . --target help | sed -n 's/^\.\.\. \(.*_tests\)$/\1/p')
+  fi
+  # shellcheck disable=SC2086
+  cmake --build "$dir" -j"$JOBS" --target $targets
+  local logs=$dir/sanitizer
+  rm -rf "$logs"; mkdir -p "$logs"
+  local rc=0
+  run_ctest "$dir" "$@" || rc=$?
+  if compgen -G "$logs/*" >/dev/null; then
+    echo "sanitizer reports ($san):"
+    for f in "$logs"/*; do echo "--- $f"; head -80 "$f"; done
+    rc=1
+  fi
+  return $rc
+}
+
+asan_stage() {
+  # allow_user_segv_handler=1: guest traps are SIGSEGV on guard pages, claimed
+  # by the AOT runtime's handler (src/engine/rt/signals.c), installed after ASan's.
+  # ASan's own handler stays installed (handle_segv=1) and becomes the one the
+  # runtime chains unclaimed faults to: a host crash still gets a report.
+  # LeakSanitizer runs at every exit.
+  export ASAN_OPTIONS="log_path=$ROOT/build-asan/sanitizer/asan:handle_segv=1:allow_user_segv_handler=1:detect_leaks=1:strict_string_checks=1"
+  export UBSAN_OPTIONS="log_path=$ROOT/build-asan/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
+  # The spec testsuite runs in the plain stage; under ASan it would cost the
+  # time budget (docs/TESTING.md has the numbers).
+  # Streams.OpenStreamsAreCapped waits 500 ms for the daemon to take up 256
+  # watches; an ASan daemon is slower and the test then blocks on an accepted
+  # watch (docs/TESTING.md, known issues). The RSS-flatness tests measure
+  # ASan's quarantine, not the engine. All run in the plain stage.
+  sanitizer_stage "$ROOT/build-asan" address,undefined all-tests -LE spec \
+    -E '^(Streams\.OpenStreamsAreCapped|CowTest\.ManyCyclesKeep|RuntimeTest\.TwentyThousandInstances|HostScale\.)'
+}
+
+tsan_stage() {
+  export TSAN_OPTIONS="log_path=$ROOT/build-tsan/sanitizer/tsan:second_deadlock_stack=1:halt_on_error=0"
+  # Newer kernels randomise mmap with more bits than TSan's fixed shadow
+  # layout accepts; without ASLR (setarch -R, inherited by children) it works.
+  if setarch "$(uname -m)" -R true 2>/dev/null; then RUNNER=(setarch "$(uname -m)" -R); fi
+  sanitizer_stage "$ROOT/build-tsan" thread "$TSAN_BINARIES" -LE spec -R "$TSAN_TESTS" \
+    -E "$TSAN_EXCLUDE"
+}
+
+build_stage() {
+  configure "$BUILD"
+  cmake --build "$BUILD" -j"$JOBS"
+}
+
+stage bootstrap "$ROOT/scripts/bootstrap.sh"
+stage build build_stage
+# Every fuzz target (clang, libFuzzer) replays its corpus: a regression check.
+stage fuzz-replay "$ROOT/scripts/fuzz.sh"
+stage tests run_ctest "$BUILD" "$@"
+if [ "${ARCELLA_SANITIZERS:-1}" != 0 ]; then
+  stage asan-ubsan asan_stage
+  stage tsan tsan_stage
+fi
+if [ "${ARCELLA_LINT:-1}" != 0 ]; then
+  stage lint "$ROOT/scripts/lint.sh" --build "$BUILD"
+fi
+echo "=== all stages passed in $((SECONDS - T_ALL)) s"

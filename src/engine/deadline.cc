@@ -27,7 +27,10 @@ struct DeadlineWatchdog::Impl {
       }
       auto it = pending.begin();
       if (Clock::now() < it->first.first) {
-        cv.wait_until(lock, it->first.first);
+        // A copy: wait_until reads its deadline after waking, and a Cancel
+        // meanwhile erases the node (AddressSanitizer: heap-use-after-free).
+        Clock::time_point when = it->first.first;
+        cv.wait_until(lock, when);
         continue;
       }
       uint64_t token = it->first.second;

@@ -242,7 +242,7 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
         continue;
       }
       std::string name = imp.name;
-      std::shared_ptr<Instance> target = from;
+      const std::shared_ptr<Instance>& target = from;  // the lambda keeps its own copy
       m.host_funcs.push_back([target, name](Caller&, std::span<const Value> args,
                                             std::span<Value> results) -> std::optional<Trap> {
         auto out = target->Call(name, args);

@@ -34,6 +34,7 @@ class TestHandler : public Handler {
     if (method == "echo") return r->Finish(params);
     if (method == "slow") {
       int ms = params.value("ms", 100);
+      // The behaviour under test: a method that takes `ms` to answer.
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       return r->Finish(Json{{"slept", ms}});
     }
@@ -43,6 +44,7 @@ class TestHandler : public Handler {
       int n = 0;
       while (r->Stream(Json{{"n", n}})) {
         ++n;
+        // The stream's pace (behaviour under test), not a synchronisation.
         std::this_thread::sleep_for(std::chrono::milliseconds(interval));
       }
       ++streams_ended;

@@ -1,6 +1,7 @@
 // The synchronous Client against a real Server.
 #include "alme/client.h"
 
+#include <atomic>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
@@ -75,11 +76,18 @@ TEST_F(ClientTest, ConnectFailureMessage) {
 TEST_F(ClientTest, ServerStopIsATransportError) {
   auto c = Client::Connect(path_);
   ASSERT_TRUE(c.ok());
+  std::atomic<bool> streaming{false};
   std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Stop once the stream is flowing (poll with a deadline, not a delay).
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!streaming.load() && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     server_->Stop();
   });
-  auto r = (*c)->Call("stream", Json::object(), nullptr, [](const Json&) { return true; });
+  auto r = (*c)->Call("stream", Json::object(), nullptr, [&](const Json&) {
+    streaming = true;
+    return true;
+  });
   stopper.join();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kIoError);

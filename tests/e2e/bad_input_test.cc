@@ -289,7 +289,8 @@ TEST(Streams, OpenStreamsAreCappedAndNeverStarveRequests) {
     for (int i = 0; i < 32; ++i)
       streams.back()->Send(Raw::Frame(Raw::Msgpack({{"id", i}, {"method", "events.watch"}})));
   }
-  // Let the daemon take them all up.
+  // Let the daemon take them all up. A grace period, not a poll: a probe
+  // watch accepted early would itself hold a slot and never answer.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   Json refused = Request(d, "events.watch");
   ASSERT_TRUE(refused.contains("error")) << refused.dump();

@@ -70,6 +70,7 @@ TEST(Call, ShutdownInterruptsARunningCall) {
   ASSERT_TRUE(WaitFor([&] { return Request(d, "status")["deployments"][0].value("ready", 0) == 1; },
                       10'000));
   std::thread caller([&] { (void)d.Cli("call counter@1.0.0/g spin"); });
+  // A head start for the call (status shows no in-flight calls to wait on).
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto t0 = std::chrono::steady_clock::now();
   int code = d.Stop();

@@ -83,6 +83,7 @@ TEST(CommandModule, RestartOnFailureStopAndLogs) {
     return s["state"] == "resolved" && s["desired"] == "stopped";
   }, 5000));
   int runs = CountOf(d.Cli("logs hello-cmd@1.0.0/crash --tail 1000").out, "hello from");
+  // Not a synchronisation: no new run may appear during 1.5 s (the behaviour).
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(CountOf(d.Cli("logs hello-cmd@1.0.0/crash --tail 1000").out, "hello from"), runs);
   EXPECT_EQ(d.Cli("ping").code, 0);

@@ -296,6 +296,8 @@ TEST_F(AotTest, InterruptFlagIsReadEveryIteration) {
   auto inst = Inst(**mod);
   uint32_t flag = ExportIndex(in, kInterruptExport);
   std::thread stopper([&] {
+    // A head start so the flag is raised mid-loop: the loop counter lives in
+    // a local the host cannot observe while the guest runs.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     inst->SetInterruptFlag(flag, 1);
   });

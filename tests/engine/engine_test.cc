@@ -258,6 +258,8 @@ TEST_P(EngineTest, DeadlineAndInterrupt) {
 
   auto inst2 = Make(m);
   std::thread killer([&] {
+    // Not a synchronisation: an interrupt is sticky until it traps, so the
+    // call is interrupted whether it lands before or inside the loop.
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     inst2->Interrupt();
   });

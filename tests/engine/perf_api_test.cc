@@ -180,6 +180,8 @@ TEST_P(PerfApiTest, InvokeHonoursFuelDeadlineAndInterrupt) {
   auto spin2 = inst2->GetFunc("spin");
   ASSERT_TRUE(spin2.ok());
   std::thread killer([&] {
+    // Not a synchronisation: an interrupt is sticky until it traps, so the
+    // call is interrupted whether it lands before or inside the loop.
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     inst2->Interrupt();
   });

@@ -151,6 +151,8 @@ TEST_F(HostTest, ScalingKeepsSurvivingInstances) {
 TEST_F(HostTest, StopInterruptsRunningCallAndStoppedRefusesCalls) {
   StartCounter(2);
   auto running = std::async(std::launch::async, [&] { return host_.Call(kId, "spin", {}); });
+  // A head start for the call: nothing observable says "the guest is inside
+  // spin" (the host exposes no in-flight count), so this one stays a delay.
   std::this_thread::sleep_for(milliseconds(100));
   auto t0 = std::chrono::steady_clock::now();
   auto plan = MakePlan(kId, counter_, 2);
@@ -237,6 +239,8 @@ TEST_F(HostTest, InterpreterTierServesCallsAndStops) {
   ASSERT_TRUE(host_.Apply(MakePlan(kId, counter_, 1), true).ok());
   ASSERT_TRUE(WaitFor([&] { return AllInState(host_, kId, State::kActive, 1); }));
   auto running = std::async(std::launch::async, [&] { return host_.Call(kId, "spin", {}); });
+  // A head start for the call: nothing observable says "the guest is inside
+  // spin" (the host exposes no in-flight count), so this one stays a delay.
   std::this_thread::sleep_for(milliseconds(100));
   ASSERT_TRUE(host_.Remove(kId).ok());
   auto r = running.get();
@@ -308,6 +312,8 @@ TEST(HostBoot, StopInterruptsLoopingStartAndInitialize) {
       std::string id = std::string("boot@1.0.0/") + (metering == engine::Metering::kFuel ? "f" : "i");
       auto plan = MakePlan(id, mod, 2);
       ASSERT_TRUE(host.Apply(plan, true).ok());
+      // Behaviour under test, not a synchronisation: after 100 ms in an
+      // endless start function the replicas are still starting.
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       auto st = host.GetStatus(id);
       ASSERT_TRUE(st.ok());

@@ -187,6 +187,13 @@ wabt::Result CallHost(HostBinding& b, wi::Thread& thread, const wi::Values& para
 GValue InstanceImpl::GetGlobal(uint32_t export_index) {
   std::lock_guard<std::recursive_mutex> lock(group_->mu);
   wi::Global* g = export_globals_.at(export_index);
+  if (g->type().type == wabt::Type::I32) {
+    // The interrupt flag is stored from other threads (SetInterruptFlag,
+    // atomically): load it atomically too (ThreadSanitizer: data race).
+    auto* slot = reinterpret_cast<uint32_t*>(interp_private::GlobalSlot(*g));
+    uint32_t v = __atomic_load_n(slot, __ATOMIC_SEQ_CST);
+    return FromWabt(*group_, g->type().type, wi::Value::Make(v));
+  }
   return FromWabt(*group_, g->type().type, g->Get());
 }
 
