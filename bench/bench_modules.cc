@@ -43,19 +43,24 @@ std::vector<uint8_t> BuildBenchModule(bool with_data_segment) {
   // memory: min 16 pages, no max
   Section(m, 5, {1, 0x00, 16});
   std::vector<uint8_t> exp = {4};
-  Name(exp, "memory"); exp.insert(exp.end(), {0x02, 0});
-  Name(exp, "nop"); exp.insert(exp.end(), {0x00, 1});
-  Name(exp, "inc"); exp.insert(exp.end(), {0x00, 2});
-  Name(exp, "call_host"); exp.insert(exp.end(), {0x00, 3});
+  Name(exp, "memory");
+  exp.insert(exp.end(), {0x02, 0});
+  Name(exp, "nop");
+  exp.insert(exp.end(), {0x00, 1});
+  Name(exp, "inc");
+  exp.insert(exp.end(), {0x00, 2});
+  Name(exp, "call_host");
+  exp.insert(exp.end(), {0x00, 3});
   Section(m, 7, exp);
-  Section(m, 10, {3,
-                  2, 0, 0x0b,                                // nop
-                  7, 0, 0x20, 0, 0x41, 1, 0x6a, 0x0b,        // local.get 0; i32.const 1; i32.add
-                  6, 0, 0x20, 0, 0x10, 0, 0x0b});            // local.get 0; call 0
+  Section(m, 10,
+          {3, 2, 0, 0x0b,                       // nop
+           7, 0, 0x20, 0, 0x41, 1, 0x6a, 0x0b,  // local.get 0; i32.const 1; i32.add
+           6, 0, 0x20, 0, 0x10, 0, 0x0b});      // local.get 0; call 0
   if (with_data_segment) {
     std::vector<uint8_t> data = {1, 0x00, 0x41, 0x80, 0x08, 0x0b};  // active, i32.const 1024
     Leb(data, kDataSegmentBytes);
-    for (uint32_t i = 0; i < kDataSegmentBytes; i++) data.push_back(static_cast<uint8_t>(i * 131 + 7));
+    for (uint32_t i = 0; i < kDataSegmentBytes; i++)
+      data.push_back(static_cast<uint8_t>(i * 131 + 7));
     Section(m, 11, data);
   }
   return m;

@@ -16,15 +16,15 @@
 // then Instance::Invoke with caller-owned argument and result arrays.
 // --emit DIR writes the two modules (mem1.wasm, mem1_data.wasm) for node.
 // The AOT compile happens before any timing (and is cached across runs).
+#include <unistd.h>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "bench_modules.h"
@@ -122,8 +122,12 @@ void BenchCalls(const char* engine, std::shared_ptr<const ae::Module> mod, long 
   auto inst_r = ae::Instance::Create(mod, linker, {});
   if (!inst_r.ok()) Die("instantiate: " + inst_r.status().message());
   auto inst = *inst_r;
-  struct Case { const char* name; std::vector<ae::Value> args; };
-  const Case cases[] = {{"nop", {}}, {"inc", {ae::Value::I32(41)}},
+  struct Case {
+    const char* name;
+    std::vector<ae::Value> args;
+  };
+  const Case cases[] = {{"nop", {}},
+                        {"inc", {ae::Value::I32(41)}},
                         {"call_host", {ae::Value::I32(41)}}};
   for (const Case& c : cases) {
     double best = 1e30;
@@ -166,7 +170,8 @@ void Emit(const std::string& dir) {
     auto bytes = arcella::bench::BuildBenchModule(data);
     std::string path = dir + (data ? "/mem1_data.wasm" : "/mem1.wasm");
     std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
     if (!f) Die("cannot write " + path);
   }
 }
@@ -190,8 +195,10 @@ int main(int argc, char** argv) {
     else if (a == "--module") module = next();
     else if (a == "--inst") what = "inst";
     else if (a == "--call") what = "call";
-    else if (a == "--emit") { Emit(next()); return 0; }
-    else Die("unknown option " + a);
+    else if (a == "--emit") {
+      Emit(next());
+      return 0;
+    } else Die("unknown option " + a);
   }
   if (n <= 0 || rounds <= 0 || calls <= 0) Die("counts must be positive");
   if (module != "mem1" && module != "mem1_data") Die("--module is mem1 or mem1_data");

@@ -36,10 +36,10 @@ struct Options {
   std::string socket;
   int pid = 0;
   std::string target;
-  int requests = 20000;    // ping requests per run
-  int clients = 16;        // concurrent clients
-  int replicas = 1000;     // scale target
-  int rounds = 3;          // each measurement is repeated; the best round is kept
+  int requests = 20000;  // ping requests per run
+  int clients = 16;      // concurrent clients
+  int replicas = 1000;   // scale target
+  int rounds = 3;        // each measurement is repeated; the best round is kept
   std::string json_out;
 };
 
@@ -61,9 +61,10 @@ Json Must(Client& c, const std::string& method, const Json& params) {
   RemoteError remote;
   auto r = c.Call(method, params, &remote);
   if (!r.ok()) {
-    std::string why = remote.message.empty() ? r.status().ToString()
-                                             : std::string(arcella::alme::ErrorCodeName(
-                                                   remote.code)) + ": " + remote.message;
+    std::string why = remote.message.empty()
+                          ? r.status().ToString()
+                          : std::string(arcella::alme::ErrorCodeName(remote.code)) + ": " +
+                                remote.message;
     Die(method + " " + params.dump() + " failed: " + why);
   }
   return std::move(*r);
@@ -82,7 +83,7 @@ double RssMiB(int pid) {
 struct Stats {
   double p50 = 0, p99 = 0, max = 0;  // ms
   size_t n = 0;
-  double per_s = 0;  // requests per second of wall time
+  double per_s = 0;      // requests per second of wall time
   double worst_p99 = 0;  // the worst round's p99
 };
 
@@ -101,8 +102,7 @@ Stats Summarize(std::vector<double> v, double wall_ms) {
 
 // `clients` threads, each with its own connection, run `total / clients`
 // timed operations after a short warm-up, all starting together.
-Stats RunClients(const Options& o, int clients, int total,
-                 const std::function<void(Client&)>& op) {
+Stats RunClients(const Options& o, int clients, int total, const std::function<void(Client&)>& op) {
   std::vector<std::vector<double>> lat(clients);
   std::latch ready(clients + 1), go(1);
   std::vector<std::thread> threads;
@@ -177,8 +177,8 @@ void Keep(Timed* best, const Timed& t) {
 }
 
 // Sends `method`, then polls `status` until `done(count)`; gives up after 60 s.
-Timed TimeUntil(Client& c, const std::string& target, const std::string& method,
-                const Json& params, const std::function<bool(const Count&)>& done) {
+Timed TimeUntil(Client& c, const std::string& target, const std::string& method, const Json& params,
+                const std::function<bool(const Count&)>& done) {
   Timed t;
   auto t0 = Clock::now();
   Must(c, method, params);
@@ -227,20 +227,23 @@ void LatencyRow(const std::string& key, const std::string& what, const Stats& s,
                   Fmt("p50 %.3f  p99 %.3f (worst round %.3f)", s.p50, s.p99, s.worst_p99) +
                       Fmt("  max %.2f ms  %.0f req/s", s.max, s.per_s),
                   p99_target_ms > 0 ? Fmt("p99 <= %.0f ms", p99_target_ms) : "-", verdict});
-  report[key] = {{"p50_ms", s.p50}, {"p99_ms", s.p99}, {"worst_round_p99_ms", s.worst_p99},
-                 {"max_ms", s.max}, {"n", s.n},     {"per_s", s.per_s},
+  report[key] = {{"p50_ms", s.p50},   {"p99_ms", s.p99}, {"worst_round_p99_ms", s.worst_p99},
+                 {"max_ms", s.max},   {"n", s.n},        {"per_s", s.per_s},
                  {"verdict", verdict}};
 }
 
-void TimedRow(const std::string& key, const std::string& what, const Timed& t,
-              double target_ms, const std::string& rss) {
+void TimedRow(const std::string& key, const std::string& what, const Timed& t, double target_ms,
+              const std::string& rss) {
   std::string verdict = target_ms <= 0 ? "info" : t.settled_ms <= target_ms ? "PASS" : "MISS";
   rows.push_back({what,
                   Fmt("response %.1f ms, settled %.1f ms (worst round %.1f)", t.response_ms,
-                      t.settled_ms, t.worst_settled_ms) + rss,
+                      t.settled_ms, t.worst_settled_ms) +
+                      rss,
                   target_ms > 0 ? Fmt("settled <= %.0f ms", target_ms) : "-", verdict});
-  report[key] = {{"response_ms", t.response_ms}, {"settled_ms", t.settled_ms},
-                 {"worst_round_settled_ms", t.worst_settled_ms}, {"status_polls", t.polls},
+  report[key] = {{"response_ms", t.response_ms},
+                 {"settled_ms", t.settled_ms},
+                 {"worst_round_settled_ms", t.worst_settled_ms},
+                 {"status_polls", t.polls},
                  {"verdict", verdict}};
 }
 
@@ -323,8 +326,8 @@ int main(int argc, char** argv) {
   const Json call{{"target", target}, {"export", "log_request"}, {"args", {"200"}}};
   auto call_op = [&](Client& cl) { Must(cl, "call", call); };
   int calls = std::max(1000, o.requests / 4);
-  LatencyRow("call_1r_1c", "call log_request, 1 replica, 1 client",
-             Best(o, 1, calls, call_op), kP99);
+  LatencyRow("call_1r_1c", "call log_request, 1 replica, 1 client", Best(o, 1, calls, call_op),
+             kP99);
 
   // 3. Rounds of: scale 1 -> N (started), status with N replicas (first
   //    round), scale N -> 1; then 0 -> N -> 0 running replicas: a stopped
@@ -361,8 +364,10 @@ int main(int argc, char** argv) {
     rss_started = rss();
     Keep(&stop, TimeUntil(*c, target, "deployment.stop", {{"target", target}}, none));
     rss_stopped = rss();
-    rss_rounds.push_back({{"n_replicas", rss_big}, {"after_scale_down", rss_down},
-                          {"started_n", rss_started}, {"after_stop", rss_stopped}});
+    rss_rounds.push_back({{"n_replicas", rss_big},
+                          {"after_scale_down", rss_down},
+                          {"started_n", rss_started},
+                          {"after_stop", rss_stopped}});
     Must(*c, "deployment.scale", {{"target", target}, {"replicas", 1}});
     Must(*c, "deployment.start", {{"target", target}});
     WaitActive(*c, target, 1);
@@ -384,8 +389,8 @@ int main(int argc, char** argv) {
   Must(*c, "deployment.scale", {{"target", target}, {"replicas", 100}});
   Must(*c, "deployment.start", {{"target", target}});
   WaitActive(*c, target, 100);
-  LatencyRow("call_100r_1c", "call log_request, 100 replicas, 1 client",
-             Best(o, 1, calls, call_op), kP99);
+  LatencyRow("call_100r_1c", "call log_request, 100 replicas, 1 client", Best(o, 1, calls, call_op),
+             kP99);
   LatencyRow("call_100r_nc",
              "call log_request, 100 replicas, " + std::to_string(o.clients) + " clients",
              Best(o, o.clients, calls, call_op), kP99);

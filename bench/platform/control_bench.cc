@@ -123,8 +123,8 @@ void Row(const std::string& key, const std::string& what, const Stats& s, double
   const char* verdict = s.n == 0 ? "n/a" : s.p99 <= target ? "PASS" : "MISS";
   std::printf("%-58s p50 %8.3f ms  p99 %8.3f ms  max %9.2f ms  n %6zu  target p99 <= %.0f ms  %s\n",
               what.c_str(), s.p50, s.p99, s.max, s.n, target, verdict);
-  report[key] = {{"p50_ms", s.p50}, {"p99_ms", s.p99}, {"max_ms", s.max}, {"n", s.n},
-                 {"target_p99_ms", target}, {"verdict", verdict}};
+  report[key] = {{"p50_ms", s.p50}, {"p99_ms", s.p99},         {"max_ms", s.max},
+                 {"n", s.n},        {"target_p99_ms", target}, {"verdict", verdict}};
 }
 
 // A raw connection that pipelines calls without waiting (the client library
@@ -155,7 +155,8 @@ class Pipeline {
 };
 
 Json CallMsg(uint64_t id, const std::string& target, const std::string& fn, const Json& args) {
-  return Json{{"id", id}, {"method", "call"},
+  return Json{{"id", id},
+              {"method", "call"},
               {"params", {{"target", target}, {"export", fn}, {"args", args}}}};
 }
 
@@ -190,8 +191,8 @@ int main(int argc, char** argv) {
 
   std::string reactor = Build(o.work, "ctlbench@1.0.0", kReactor);
   Must(*c, "module.install", {{"path", reactor}});
-  Must(*c, "deployment.create", {{"module_id", "ctlbench@1.0.0"}, {"group", "fast"},
-                                 {"replicas", 2}});
+  Must(*c, "deployment.create",
+       {{"module_id", "ctlbench@1.0.0"}, {"group", "fast"}, {"replicas", 2}});
   Must(*c, "deployment.start", {{"target", "ctlbench@1.0.0/fast"}});
   WaitReady(*c, "ctlbench@1.0.0/fast", 2);
 
@@ -236,24 +237,26 @@ int main(int argc, char** argv) {
   stop = true;
   installer.join();
   std::printf("big module: %.2f MB of wasm (2,000 functions); installs completed during the "
-              "run: %d\n", big_mb, installs.load());
+              "run: %d\n",
+              big_mb, installs.load());
   Row("call_during_compile", "(a) call p99 while a big module compiles", Summarize(call_lat), 2);
-  Row("status_during_compile", "(a) status p99 while a big module compiles",
-      Summarize(status_lat), 2);
+  Row("status_during_compile", "(a) status p99 while a big module compiles", Summarize(status_lat),
+      2);
   report["big_module_mb"] = big_mb;
 
   // ---- (b) ping with 200 spinning guests and 1,000 slow calls in flight.
   std::fprintf(stderr, "  (b) 200 spinning guests + 1,000 calls in flight ...\n");
   c = Connect(o);  // the first one may have been idle longer than alme.idle_timeout
-  Must(*c, "deployment.create", {{"module_id", "ctlbench@1.0.0"}, {"group", "spin"},
-                                 {"replicas", 200}});
+  Must(*c, "deployment.create",
+       {{"module_id", "ctlbench@1.0.0"}, {"group", "spin"}, {"replicas", 200}});
   Must(*c, "deployment.start", {{"target", "ctlbench@1.0.0/spin"}});
   WaitReady(*c, "ctlbench@1.0.0/spin", 200);
   std::vector<std::unique_ptr<Pipeline>> pipes;
   uint64_t id = 1;
   for (int p = 0; p < 4; ++p) {  // 4 x 50 spinning calls: every replica busy
     pipes.push_back(std::make_unique<Pipeline>(o.socket));
-    for (int i = 0; i < 50; ++i) pipes.back()->Send(CallMsg(id++, "ctlbench@1.0.0/spin", "spin", {}));
+    for (int i = 0; i < 50; ++i)
+      pipes.back()->Send(CallMsg(id++, "ctlbench@1.0.0/spin", "spin", {}));
   }
   for (int p = 0; p < 20; ++p) {  // 20 x 50 more: queued behind the spinners
     pipes.push_back(std::make_unique<Pipeline>(o.socket));
@@ -272,8 +275,8 @@ int main(int argc, char** argv) {
   }
   int still = 0;
   for (auto& p : pipes) still += p->Answered(0) ? 0 : 1;
-  Row("ping_under_load", "(b) ping p99, 200 spinning + 1,000 calls in flight",
-      Summarize(ping_lat), 5);
+  Row("ping_under_load", "(b) ping p99, 200 spinning + 1,000 calls in flight", Summarize(ping_lat),
+      5);
   std::printf("connections whose calls were all still in flight after the pings: %d of %zu\n",
               still, pipes.size());
   auto t0 = Clock::now();

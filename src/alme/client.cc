@@ -30,7 +30,8 @@ std::string Seconds(std::chrono::milliseconds d) {
 
 class SocketClient : public Client {
  public:
-  explicit SocketClient(std::string path) : path_(std::move(path)), decoder_(kClientMaxFrameBytes, /*bound_memory=*/false) {}
+  explicit SocketClient(std::string path)
+      : path_(std::move(path)), decoder_(kClientMaxFrameBytes, /*bound_memory=*/false) {}
   ~SocketClient() override {
     if (fd_ >= 0) ::close(fd_);
   }

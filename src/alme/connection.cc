@@ -138,35 +138,35 @@ void Connection::Release(Lane lane) {
 }
 
 void Connection::ReadMore() {
-  socket_.async_read_some(
-      asio::buffer(read_buf_), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-        if (ec) {  // EOF or error: the peer is gone, cancel its requests
-          self->CloseOnStrand();
-          return;
-        }
-        self->decoder_.Feed(self->read_buf_, n);
-        for (;;) {
-          {
-            std::lock_guard<std::mutex> lock(self->mu_);
-            if (self->closed_ || self->close_after_flush_) return;
-          }
-          Json msg;
-          ErrorCode code;
-          std::string message;
-          auto ev = self->decoder_.Next(&msg, &code, &message);
-          if (ev == FrameDecoder::Event::kNone) break;
-          if (ev == FrameDecoder::Event::kFrame) {
-            self->OnFrame(std::move(msg));
-            continue;
-          }
-          if (self->decoder_.fatal()) {
-            self->Reject(code, message);
-            return;
-          }
-          self->SendError(nullptr, code, message);
-        }
-        self->ReadMore();
-      });
+  socket_.async_read_some(asio::buffer(read_buf_),
+                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                            if (ec) {  // EOF or error: the peer is gone, cancel its requests
+                              self->CloseOnStrand();
+                              return;
+                            }
+                            self->decoder_.Feed(self->read_buf_, n);
+                            for (;;) {
+                              {
+                                std::lock_guard<std::mutex> lock(self->mu_);
+                                if (self->closed_ || self->close_after_flush_) return;
+                              }
+                              Json msg;
+                              ErrorCode code;
+                              std::string message;
+                              auto ev = self->decoder_.Next(&msg, &code, &message);
+                              if (ev == FrameDecoder::Event::kNone) break;
+                              if (ev == FrameDecoder::Event::kFrame) {
+                                self->OnFrame(std::move(msg));
+                                continue;
+                              }
+                              if (self->decoder_.fatal()) {
+                                self->Reject(code, message);
+                                return;
+                              }
+                              self->SendError(nullptr, code, message);
+                            }
+                            self->ReadMore();
+                          });
 }
 
 void Connection::SendError(const Json& id, ErrorCode code, const std::string& message) {
@@ -226,7 +226,8 @@ void Connection::OnFrame(Json msg) {
   }
   if (!responder) {
     return SendError(id, ErrorCode::kInvalidRequest,
-                     "id " + (id.is_string() ? "\"" + id.get<std::string>() + "\"" : key.substr(2)) +
+                     "id " +
+                         (id.is_string() ? "\"" + id.get<std::string>() + "\"" : key.substr(2)) +
                          " is already used by a request in flight on this connection");
   }
   auto handler = config_.handler;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange under C++20
+
 #include <boost/asio.hpp>
 
 #include "alme/frame.h"
@@ -28,7 +29,7 @@ class RequestResponder;
 // What all connections of a server share: one pool per Lane, the totals
 // over all connections, and the bounds (ServerOptions).
 struct ServerShared {
-  ElasticPool* pools[4] = {};  // indexed by Lane (kInline has none)
+  ElasticPool* pools[4] = {};   // indexed by Lane (kInline has none)
   std::atomic<int> calls{0};    // in-flight calls, all connections
   std::atomic<int> streams{0};  // open streams, all connections
   const ServerOptions* options = nullptr;

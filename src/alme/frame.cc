@@ -24,16 +24,21 @@ class CheckSax : public nlohmann::json_sax<Json> {
   bool binary(binary_t&) override { return Scalar("binary data"); }
   bool start_object(std::size_t) override { return Open("a map"); }
   bool key(string_t&) override { return true; }
-  bool end_object() override { --depth_; return true; }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
   bool start_array(std::size_t) override { return Open("an array"); }
-  bool end_array() override { --depth_; return true; }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& ex) override {
     // nlohmann counts from 1; report the 0-based offset of the bad byte (the
     // frame length when the input ended early).
     error = "invalid MessagePack at byte " + std::to_string(position == 0 ? 0 : position - 1) +
-            " of the frame: " +
-            Reason(ex.what());
+            " of the frame: " + Reason(ex.what());
     return false;
   }
 
@@ -119,39 +124,75 @@ FrameScan ScanFrameBody(const uint8_t* data, size_t size) {
       str = b & 0x1fu;
     } else {
       switch (b) {
-        case 0xc0: case 0xc2: case 0xc3: break;
-        case 0xc4: case 0xc5: case 0xc6: {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3: break;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6: {
           int n = b == 0xc4 ? 1 : b == 0xc5 ? 2 : 4;
-          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          if (!need(n)) {
+            r.status = FrameScan::kMalformed;
+            return r;
+          }
           bin = ReadBE(data + i, n), i += n;
           break;
         }
-        case 0xc7: case 0xc8: case 0xc9: {
+        case 0xc7:
+        case 0xc8:
+        case 0xc9: {
           int n = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
-          if (!need(n + 1)) { r.status = FrameScan::kMalformed; return r; }
+          if (!need(n + 1)) {
+            r.status = FrameScan::kMalformed;
+            return r;
+          }
           bin = ReadBE(data + i, n), i += n + 1;
           break;
         }
-        case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
-        case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+        case 0xca:
+        case 0xcb:
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3: {
           static const int kLen[] = {4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
           int n = kLen[b - 0xca];
-          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          if (!need(n)) {
+            r.status = FrameScan::kMalformed;
+            return r;
+          }
           i += n;
           break;
         }
-        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-          bin = uint64_t{1} << (b - 0xd4), i += 1;
-          break;
-        case 0xd9: case 0xda: case 0xdb: {
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8: bin = uint64_t{1} << (b - 0xd4), i += 1; break;
+        case 0xd9:
+        case 0xda:
+        case 0xdb: {
           int n = b == 0xd9 ? 1 : b == 0xda ? 2 : 4;
-          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          if (!need(n)) {
+            r.status = FrameScan::kMalformed;
+            return r;
+          }
           str = ReadBE(data + i, n), i += n;
           break;
         }
-        case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+        case 0xdc:
+        case 0xdd:
+        case 0xde:
+        case 0xdf: {
           int n = (b == 0xdc || b == 0xde) ? 2 : 4;
-          if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+          if (!need(n)) {
+            r.status = FrameScan::kMalformed;
+            return r;
+          }
           opens = true, map = b >= 0xde;
           container = ReadBE(data + i, n) * (map ? 2 : 1), i += n;
           break;
@@ -168,7 +209,10 @@ FrameScan ScanFrameBody(const uint8_t* data, size_t size) {
     r.cost += slot;
     if (str != UINT64_MAX || bin != UINT64_MAX) {
       uint64_t n = str != UINT64_MAX ? str : bin;
-      if (!need(n)) { r.status = FrameScan::kMalformed; return r; }
+      if (!need(n)) {
+        r.status = FrameScan::kMalformed;
+        return r;
+      }
       i += n;
       // A key's std::string is inside the map node; a value's is on the heap.
       if (!is_key) r.cost += kHeapObject;

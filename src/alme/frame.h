@@ -71,8 +71,8 @@ class FrameDecoder {
   uint32_t max_;
   bool bound_memory_;
   std::vector<uint8_t> buf_;
-  size_t pos_ = 0;          // start of unconsumed data in buf_
-  uint64_t consumed_ = 0;   // stream offset of buf_[pos_]
+  size_t pos_ = 0;         // start of unconsumed data in buf_
+  uint64_t consumed_ = 0;  // stream offset of buf_[pos_]
   uint64_t frames_ = 0;
   bool fatal_ = false;
 };

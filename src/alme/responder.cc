@@ -13,11 +13,10 @@ std::string IdKey(const Json& id) {
 }
 
 Json ErrorMessage(const Json& id, ErrorCode code, const std::string& message) {
-  return Json{{"id", id},
-              {"error",
-               {{"code", static_cast<int>(code)},
-                {"name", ErrorCodeName(code)},
-                {"message", message}}}};
+  return Json{
+      {"id", id},
+      {"error",
+       {{"code", static_cast<int>(code)}, {"name", ErrorCodeName(code)}, {"message", message}}}};
 }
 
 RequestResponder::~RequestResponder() {

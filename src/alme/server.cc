@@ -6,14 +6,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <thread>
 
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange under C++20
+
 #include <boost/asio.hpp>
 
 #include "alme/connection.h"
@@ -164,8 +165,7 @@ void ServerImpl::Accept() {
 void ServerImpl::OnAccepted(Local::socket socket) {
   ucred cred{};
   socklen_t len = sizeof(cred);
-  bool have_cred =
-      ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+  bool have_cred = ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
   // Asio does not ask for SOCK_CLOEXEC on accept: a compiler or any other
   // child must not inherit a client's connection.
   ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
@@ -178,9 +178,9 @@ void ServerImpl::OnAccepted(Local::socket socket) {
   }
   uid_t me = ::geteuid();
   if (cred.uid != me && cred.uid != 0) {
-    return conn->Reject(ErrorCode::kPermissionDenied,
-                        "uid " + std::to_string(cred.uid) + " may not use this daemon (only uid " +
-                            std::to_string(me) + " and root may)");
+    return conn->Reject(ErrorCode::kPermissionDenied, "uid " + std::to_string(cred.uid) +
+                                                          " may not use this daemon (only uid " +
+                                                          std::to_string(me) + " and root may)");
   }
   std::shared_ptr<Connection> evicted;
   std::weak_ptr<Connection> weak = conn;
@@ -212,7 +212,8 @@ void ServerImpl::OnAccepted(Local::socket socket) {
   if (evicted) {
     evicted->Reject(ErrorCode::kUnavailable,
                     "closed to make room for a new client: the daemon is at its connection "
-                    "limit (" + std::to_string(options_.max_connections) +
+                    "limit (" +
+                        std::to_string(options_.max_connections) +
                         ", alme.max_connections) and this connection was idle the longest");
   }
   conn->Start();

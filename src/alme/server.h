@@ -60,14 +60,14 @@ class Handler {
 };
 
 struct ServerOptions {
-  std::string socket_path;                 // $ARCELLA_HOME/alme
+  std::string socket_path;  // $ARCELLA_HOME/alme
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
-  int worker_threads = 4;                  // management pool (grows to 64 if requests block)
+  int worker_threads = 4;  // management pool (grows to 64 if requests block)
   // At max_connections the longest-idle connection (nothing in flight) is
   // closed to make room; if none is idle the newcomer gets `unavailable`.
   int max_connections = 256;
-  int call_threads = 64;                   // threads running guest calls
-  int install_threads = 2;                 // threads running installs (compiles)
+  int call_threads = 64;    // threads running guest calls
+  int install_threads = 2;  // threads running installs (compiles)
   // In-flight `call`s (queued or running); past a bound: `unavailable`.
   int max_calls_per_connection = 64;
   int max_calls = 1024;

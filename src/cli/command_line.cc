@@ -133,7 +133,8 @@ void CheckDirs(const std::vector<std::string>& dirs) {
   for (const std::string& d : dirs) {
     size_t sep = d.find("::");
     if (sep == std::string::npos || sep == 0 || sep + 2 >= d.size())
-      throw BuildError(kExitUsage, "--dir: expected HOST::GUEST or HOST::GUEST:ro, got '" + d + "'");
+      throw BuildError(kExitUsage,
+                       "--dir: expected HOST::GUEST or HOST::GUEST:ro, got '" + d + "'");
   }
 }
 
@@ -186,7 +187,8 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
 #endif
   GlobalOptions g;
   Values v;
-  app.add_option("--home", g.home, "Arcella home (socket DIR/alme); default $ARCELLA_HOME or ~/.arcella");
+  app.add_option("--home", g.home,
+                 "Arcella home (socket DIR/alme); default $ARCELLA_HOME or ~/.arcella");
   app.add_option("--socket", g.socket, "ALME socket path (overrides --home)");
   app.add_flag("--json", g.json, "print raw results as JSON, one object per line");
   app.add_flag("-q,--quiet", g.quiet, "no progress or confirmation messages");
@@ -207,13 +209,16 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
   CLI::App* install = add("install", "install a module (.wasm) from a file");
   install->add_option("PATH", v.path, "the .wasm file")->required();
   install->add_flag("--force", v.force, "replace an installed module with the same id");
-  install->add_option("--manifest", v.manifest, "component manifest TOML (default: NAME.component.toml beside PATH)");
+  install->add_option("--manifest", v.manifest,
+                      "component manifest TOML (default: NAME.component.toml beside PATH)");
 
   add("list", "list installed modules");
   add("inspect", "show a module: manifest, imports, exports, hash")
-      ->add_option("ID", v.target, "module id (name@x.y.z)")->required();
+      ->add_option("ID", v.target, "module id (name@x.y.z)")
+      ->required();
   add("remove", "remove an installed module (refused while deployed)")
-      ->add_option("ID", v.target, "module id")->required();
+      ->add_option("ID", v.target, "module id")
+      ->required();
 
   CLI::App* deploy = add("deploy", "create a deployment (stopped) of an installed module");
   CLI::Option* module_opt = deploy->add_option("MODULE_ID", v.target, "module id (name@x.y.z)");
@@ -239,12 +244,14 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
 
   std::map<std::string, CLI::Option*> group_opts;
   for (const std::string& name : kTargetCmds) {
-    CLI::App* s = add(name, name == "start"      ? "start a deployment, or all deployments of a module"
-                            : name == "stop"     ? "stop a deployment, or all deployments of a module"
-                            : name == "scale"    ? "change the number of replicas"
-                                                 : "stop and delete deployments");
-    s->add_option("TARGET", v.target, "deployment id (module@x.y.z/group) or module id")->required();
-    group_opts[name] = s->add_option("--group", v.group, "only the module's deployment in this group");
+    CLI::App* s = add(name, name == "start"   ? "start a deployment, or all deployments of a module"
+                            : name == "stop"  ? "stop a deployment, or all deployments of a module"
+                            : name == "scale" ? "change the number of replicas"
+                                              : "stop and delete deployments");
+    s->add_option("TARGET", v.target, "deployment id (module@x.y.z/group) or module id")
+        ->required();
+    group_opts[name] = s->add_option("--group", v.group,
+                                     "only the module's deployment in this group");
     if (name == "scale")
       s->add_option("--replicas", v.replicas, "new number of replicas")->required();
   }
@@ -307,8 +314,8 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
   if (!timeout_text.empty()) {
     g.timeout = ParseTimeout(timeout_text);
     if (!g.timeout) {
-      err << "arcella-cli: --timeout" << (env_timeout && timeout_text == env_timeout
-                                               ? " (from ARCELLA_TIMEOUT)" : "")
+      err << "arcella-cli: --timeout"
+          << (env_timeout && timeout_text == env_timeout ? " (from ARCELLA_TIMEOUT)" : "")
           << " = \"" << timeout_text
           << "\": expected a duration such as 30s, 500ms, 2m or 0 (no timeout)\n";
       return {std::nullopt, kExitUsage};
@@ -342,8 +349,9 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
       if (has_file) {
         for (CLI::Option* o : deploy_flags)
           if (o->count() > 0)
-            throw BuildError(kExitUsage, "deploy -f: " + o->get_name() +
-                                             " cannot be combined with a deployment file; put it in the file");
+            throw BuildError(kExitUsage,
+                             "deploy -f: " + o->get_name() +
+                                 " cannot be combined with a deployment file; put it in the file");
         p["toml"] = ReadLocalFile(v.file, "deployment file");
         p["file"] = Absolute(v.file);
       } else {
@@ -377,7 +385,8 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
       p["target"] = v.target;
       p["export"] = v.export_name;
       // CLI11 keeps a "--" separator among the positionals; it is not an argument.
-      if (auto dd = std::find(v.call_args.begin(), v.call_args.end(), "--"); dd != v.call_args.end())
+      if (auto dd = std::find(v.call_args.begin(), v.call_args.end(), "--");
+          dd != v.call_args.end())
         v.call_args.erase(dd);
       p["args"] = v.call_args;
     } else if (name == "logs") {

@@ -18,10 +18,10 @@ namespace arcella::cli {
 using Json = nlohmann::json;
 
 struct GlobalOptions {
-  std::string home;     // --home DIR
-  std::string socket;   // --socket PATH (wins over --home)
-  bool json = false;    // --json: raw results, one JSON object per line
-  bool quiet = false;   // -q: no progress or confirmations
+  std::string home;    // --home DIR
+  std::string socket;  // --socket PATH (wins over --home)
+  bool json = false;   // --json: raw results, one JSON object per line
+  bool quiet = false;  // -q: no progress or confirmations
   // --timeout DURATION (else $ARCELLA_TIMEOUT): how long to wait for the
   // daemon's answer; unset: the command's default (DefaultTimeout).
   std::optional<std::chrono::milliseconds> timeout;
@@ -38,11 +38,11 @@ std::optional<std::chrono::milliseconds> ParseTimeout(const std::string& text);
 // One parsed command, ready to send.
 struct Invocation {
   GlobalOptions global;
-  std::string command;          // "install", "status", ... (CLI name)
-  std::string method;           // ALME method, e.g. "deployment.create"
+  std::string command;  // "install", "status", ... (CLI name)
+  std::string method;   // ALME method, e.g. "deployment.create"
   Json params = Json::object();
-  bool verbose = false;         // status -v: replica detail
-  bool stream = false;          // `logs -f`, `events --watch`: runs until cancelled
+  bool verbose = false;  // status -v: replica detail
+  bool stream = false;   // `logs -f`, `events --watch`: runs until cancelled
 
   // The bound on waiting for the answer (zero: none), and on connecting.
   std::chrono::milliseconds CallTimeout() const;

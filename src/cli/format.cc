@@ -94,7 +94,8 @@ std::string GrantLines(const Json& g, const std::string& indent) {
   for (const Json& dir : Arr(g, "dirs")) {
     std::string line = indent + "dir " + Str(dir, "host");
     if (Str(dir, "resolved") != Str(dir, "host")) line += " (" + Str(dir, "resolved") + ")";
-    out += line + " -> " + Str(dir, "guest") + (True(dir, "read_only") ? " read-only" : " read-write") + "\n";
+    out += line + " -> " + Str(dir, "guest") +
+           (True(dir, "read_only") ? " read-only" : " read-write") + "\n";
   }
   if (!Arr(g, "env").empty()) out += indent + "env " + Join(Arr(g, "env"), ", ") + "\n";
   for (const Json& r : Arr(g, "requested_not_granted"))
@@ -156,9 +157,14 @@ std::string FormatUptime(uint64_t ms) {
   uint64_t s = ms / 1000;
   if (s == 0) return std::to_string(ms) + "ms";
   if (s < 60) return std::to_string(s) + "s";
-  if (s < 3600) std::snprintf(buf, sizeof buf, "%lum%02lus", (unsigned long)(s / 60), (unsigned long)(s % 60));
-  else if (s < 86400) std::snprintf(buf, sizeof buf, "%luh%02lum", (unsigned long)(s / 3600), (unsigned long)(s / 60 % 60));
-  else std::snprintf(buf, sizeof buf, "%lud%02luh", (unsigned long)(s / 86400), (unsigned long)(s / 3600 % 24));
+  if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%lum%02lus", (unsigned long)(s / 60), (unsigned long)(s % 60));
+  else if (s < 86400)
+    std::snprintf(buf, sizeof buf, "%luh%02lum", (unsigned long)(s / 3600),
+                  (unsigned long)(s / 60 % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lud%02luh", (unsigned long)(s / 86400),
+                  (unsigned long)(s / 3600 % 24));
   return buf;
 }
 
@@ -167,7 +173,8 @@ std::string FormatStatus(const Json& result, bool verbose) {
   std::string out;
   if (verbose && result.contains("daemon")) {
     const Json& d = result["daemon"];
-    out += "daemon: pid " + Str(d, "pid") + ", up " + UptimeOf(d) + ", home " + Str(d, "home") + "\n";
+    out += "daemon: pid " + Str(d, "pid") + ", up " + UptimeOf(d) + ", home " + Str(d, "home") +
+           "\n";
   }
   if (deps.empty()) return out + "no deployments\n";
   Table t({"DEPLOYMENT", "MODULE", "GROUP", "STATE", "REPLICAS", "ISOLATION"});
@@ -175,7 +182,8 @@ std::string FormatStatus(const Json& result, bool verbose) {
     std::string state = Str(d, "state");
     std::string desired = Str(d, "desired");
     // Show where the deployment is heading while it is not there yet.
-    if ((state == "starting" && desired == "stopped") || (state == "stopping" && desired == "started"))
+    if ((state == "starting" && desired == "stopped") ||
+        (state == "stopping" && desired == "started"))
       state += " (desired " + desired + ")";
     t.AddRow({Str(d, "id"), Str(d, "module_id"), Str(d, "group"), state,
               std::to_string(ReadyReplicas(d)) + "/" + Str(d, "replicas"), Str(d, "isolation")});
@@ -195,7 +203,8 @@ std::string FormatModuleList(const Json& result) {
   if (mods.empty()) return "no modules installed\n";
   Table t({"ID", "KIND", "TIER", "SIZE", "DEPLOYMENTS"});
   for (const Json& m : mods)
-    t.AddRow({Str(m, "id"), Str(m, "kind"), Str(m, "tier"), SizeOf(m, "size"), Str(m, "deployments")});
+    t.AddRow(
+        {Str(m, "id"), Str(m, "kind"), Str(m, "tier"), SizeOf(m, "size"), Str(m, "deployments")});
   return t.Render();
 }
 
@@ -227,7 +236,8 @@ std::string FormatInspect(const Json& m) {
     imports.AddRow({Str(i, "module"), Str(i, "name"), Str(i, "kind"), Str(i, "type")});
   out += "\nimports:\n" + (imports.empty() ? "  (none)\n" : imports.Render("  "));
   Table exports({"NAME", "KIND", "TYPE"});
-  for (const Json& e : Arr(m, "exports")) exports.AddRow({Str(e, "name"), Str(e, "kind"), Str(e, "type")});
+  for (const Json& e : Arr(m, "exports"))
+    exports.AddRow({Str(e, "name"), Str(e, "kind"), Str(e, "type")});
   out += "\nexports:\n" + (exports.empty() ? "  (none)\n" : exports.Render("  "));
   if (m.is_object() && m.contains("wit") && m["wit"].is_string()) {
     out += "\nwit:\n" + m["wit"].get<std::string>();
@@ -268,7 +278,8 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
   if (c == "inspect") return FormatInspect(r);
   if (c == "call") {
     std::string out;
-    for (const Json& v : Arr(r, "results")) out += (v.is_string() ? v.get<std::string>() : DumpJson(v)) + "\n";
+    for (const Json& v : Arr(r, "results"))
+      out += (v.is_string() ? v.get<std::string>() : DumpJson(v)) + "\n";
     return out;
   }
   if (c == "ping") {
@@ -277,8 +288,8 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
   }
   if (quiet) return "";
   if (c == "install") {
-    std::string out = "installed " + Str(r, "id") + " (" + Str(r, "kind") + ", " + SizeOf(r, "size") +
-                      ", tier " + Str(r, "tier") + ")\n";
+    std::string out = "installed " + Str(r, "id") + " (" + Str(r, "kind") + ", " +
+                      SizeOf(r, "size") + ", tier " + Str(r, "tier") + ")\n";
     const Json& req = Arr(Member(Member(r, "manifest"), "requests"), "dirs");
     if (!req.empty())
       out += "  its manifest requests dirs " + Join(req, ", ") +
@@ -287,8 +298,8 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
   }
   if (c == "remove") return "removed " + Str(r, "removed") + "\n";
   if (c == "deploy")
-    return "deployed " + Str(r, "id") + " (" + Str(r, "replicas") + " replicas, " + Str(r, "state") +
-           "); start it with `arcella-cli start " + Str(r, "id") + "`\n" +
+    return "deployed " + Str(r, "id") + " (" + Str(r, "replicas") + " replicas, " +
+           Str(r, "state") + "); start it with `arcella-cli start " + Str(r, "id") + "`\n" +
            GrantLines(Member(r, "grants"), "  ");
   if (c == "start" || c == "stop" || c == "scale") {
     std::string verb = c == "start" ? "started" : c == "stop" ? "stopped" : "scaled";
@@ -298,7 +309,8 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
   }
   if (c == "undeploy") {
     std::string out;
-    for (const Json& id : Arr(r, "removed")) out += "undeployed " + (id.is_string() ? id.get<std::string>() : DumpJson(id)) + "\n";
+    for (const Json& id : Arr(r, "removed"))
+      out += "undeployed " + (id.is_string() ? id.get<std::string>() : DumpJson(id)) + "\n";
     return out.empty() ? "no deployments matched\n" : out;
   }
   if (c == "shutdown") return "daemon shutting down\n";

@@ -83,8 +83,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   }
   if (!result.ok()) {
     if (static_cast<int>(remote.code) != 0) {
-      err << "arcella-cli: " << (remote.message.empty() ? alme::ErrorCodeName(remote.code) : remote.message)
-          << "\n";
+      err << "arcella-cli: "
+          << (remote.message.empty() ? alme::ErrorCodeName(remote.code) : remote.message) << "\n";
       return ExitCodeFor(remote.code);
     }
     err << "arcella-cli: lost the connection to the daemon at " << socket << ": "

@@ -19,8 +19,8 @@ std::string Sha256Hex(std::span<const uint8_t> data) {
 }
 
 std::string Sha256Hex(std::string_view data) {
-  return Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()),
-                                            data.size()));
+  return Sha256Hex(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
 }
 
 }  // namespace arcella

@@ -18,14 +18,14 @@ namespace arcella {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // the caller passed something malformed
-  kNotFound,          // a named thing does not exist
-  kAlreadyExists,     // a named thing exists already
-  kFailedPrecondition,// the request is valid but the state forbids it
-  kUnsupported,       // valid, but a feature this build cannot do
-  kIoError,           // the OS refused (errno text in the message)
-  kCorruption,        // stored data is damaged
-  kInternal,          // a bug: an impossible state was reached
+  kInvalidArgument,     // the caller passed something malformed
+  kNotFound,            // a named thing does not exist
+  kAlreadyExists,       // a named thing exists already
+  kFailedPrecondition,  // the request is valid but the state forbids it
+  kUnsupported,         // valid, but a feature this build cannot do
+  kIoError,             // the OS refused (errno text in the message)
+  kCorruption,          // stored data is damaged
+  kInternal,            // a bug: an impossible state was reached
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -33,14 +33,17 @@ const char* StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(StatusCode code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-  static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
   static Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
@@ -66,7 +69,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result needs a value or an error");
   }
@@ -91,16 +94,15 @@ class [[nodiscard]] Result {
 }  // namespace arcella
 
 // Early-return helpers.
-#define ARCELLA_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::arcella::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                   \
+#define ARCELLA_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::arcella::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define ARCELLA_CONCAT_INNER(a, b) a##b
 #define ARCELLA_CONCAT(a, b) ARCELLA_CONCAT_INNER(a, b)
-#define ARCELLA_ASSIGN_OR_RETURN(lhs, expr)                          \
-  auto ARCELLA_CONCAT(_res_, __LINE__) = (expr);                     \
-  if (!ARCELLA_CONCAT(_res_, __LINE__).ok())                         \
-    return ARCELLA_CONCAT(_res_, __LINE__).status();                 \
+#define ARCELLA_ASSIGN_OR_RETURN(lhs, expr)                                                   \
+  auto ARCELLA_CONCAT(_res_, __LINE__) = (expr);                                              \
+  if (!ARCELLA_CONCAT(_res_, __LINE__).ok()) return ARCELLA_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(ARCELLA_CONCAT(_res_, __LINE__)).value()

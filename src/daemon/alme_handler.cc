@@ -87,17 +87,19 @@ int64_t Int(const Json& p, const char* key, bool required, int64_t def, int64_t 
   if (!v->is_number_integer())
     throw ParamError{std::string("params.") + key + ": expected an integer"};
   int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX)
-                  ? INT64_MAX : v->get<int64_t>();
+                  ? INT64_MAX
+                  : v->get<int64_t>();
   if (x < min || x > max)
-    throw ParamError{std::string("params.") + key + " = " + std::to_string(x) +
-                     ": expected " + std::to_string(min) + ".." + std::to_string(max)};
+    throw ParamError{std::string("params.") + key + " = " + std::to_string(x) + ": expected " +
+                     std::to_string(min) + ".." + std::to_string(max)};
   return x;
 }
 
 Json ModuleJson(const platform::ModuleRecord& m) {
-  return Json{{"id", m.id},     {"name", m.name}, {"version", m.version},
-              {"kind", m.kind}, {"size", m.size}, {"hash", m.hash},
-              {"tier", m.tier}, {"installed_at", m.installed_at_ms}};
+  return Json{{"id", m.id},           {"name", m.name},
+              {"version", m.version}, {"kind", m.kind},
+              {"size", m.size},       {"hash", m.hash},
+              {"tier", m.tier},       {"installed_at", m.installed_at_ms}};
 }
 
 std::string ExternType(const engine::ExternDesc& d) {
@@ -110,7 +112,8 @@ std::string ExternType(const engine::ExternDesc& d) {
       std::string s = std::to_string(d.limits.min);
       if (d.limits.has_max) s += ".." + std::to_string(d.limits.max);
       return d.kind == engine::ExternKind::kTable
-                 ? std::string(engine::ValTypeName(d.value_type)) + " " + s : s + " pages";
+                 ? std::string(engine::ValTypeName(d.value_type)) + " " + s
+                 : s + " pages";
     }
     default: return "";
   }
@@ -121,10 +124,14 @@ std::string ExternType(const engine::ExternDesc& d) {
 Json GrantsJson(const platform::Grants& g) {
   Json dirs = Json::array(), env = Json::array();
   for (const auto& d : g.dirs)
-    dirs.push_back({{"host", d.host}, {"resolved", d.real_host}, {"guest", d.guest},
+    dirs.push_back({{"host", d.host},
+                    {"resolved", d.real_host},
+                    {"guest", d.guest},
                     {"read_only", d.read_only}});
   for (const auto& [k, v] : g.env) env.push_back(k);
-  Json j = {{"origin", platform::GrantOriginName(g.origin)}, {"dirs", dirs}, {"env", env},
+  Json j = {{"origin", platform::GrantOriginName(g.origin)},
+            {"dirs", dirs},
+            {"env", env},
             {"requested_not_granted", g.ungranted_requests}};
   if (!g.refused.empty()) j["refused"] = g.refused;
   return j;
@@ -137,15 +144,18 @@ Json InfoJson(const platform::ModuleInfo& info) {
                        {"exports", info.manifest.exports},
                        {"imports", info.manifest.imports},
                        {"description", info.manifest.description},
-                       {"requests", {{"dirs", info.manifest.requested_dirs},
-                                     {"env", info.manifest.env}}},
+                       {"requests",
+                        {{"dirs", info.manifest.requested_dirs}, {"env", info.manifest.env}}},
                        {"toml", info.record.manifest_toml}};
   Json imports = Json::array(), exports = Json::array();
   for (const auto& i : info.imports)
-    imports.push_back({{"module", i.module}, {"name", i.name},
-                       {"kind", engine::ExternKindName(i.desc.kind)}, {"type", ExternType(i.desc)}});
+    imports.push_back({{"module", i.module},
+                       {"name", i.name},
+                       {"kind", engine::ExternKindName(i.desc.kind)},
+                       {"type", ExternType(i.desc)}});
   for (const auto& e : info.exports)
-    exports.push_back({{"name", e.name}, {"kind", engine::ExternKindName(e.desc.kind)},
+    exports.push_back({{"name", e.name},
+                       {"kind", engine::ExternKindName(e.desc.kind)},
                        {"type", ExternType(e.desc)}});
   j["imports"] = imports;
   j["exports"] = exports;
@@ -158,7 +168,9 @@ Json DeploymentJson(const platform::DeploymentView& v) {
   Json reps = Json::array();
   int ready = 0;
   for (const auto& r : v.replicas) {
-    Json x = {{"index", r.index}, {"state", platform::StateName(r.state)}, {"restarts", r.restarts}};
+    Json x = {{"index", r.index},
+              {"state", platform::StateName(r.state)},
+              {"restarts", r.restarts}};
     if (r.exit_code) x["exit_code"] = *r.exit_code;
     if (!r.last_error.empty()) x["last_error"] = r.last_error;
     if (r.state == platform::State::kActive) ++ready;
@@ -171,7 +183,8 @@ Json DeploymentJson(const platform::DeploymentView& v) {
             {"ready", ready},
             {"desired", platform::DesiredName(v.record.desired)},
             {"state", platform::StateName(v.state)},
-            {"isolation", platform::IsolationName(o.isolation.value_or(platform::Isolation::kWorker))},
+            {"isolation",
+             platform::IsolationName(o.isolation.value_or(platform::Isolation::kWorker))},
             {"trusted", o.trusted.value_or(false)},
             {"async", o.async.value_or(false)},
             {"replicas_detail", reps},
@@ -200,7 +213,9 @@ platform::DeploymentSpec SpecFromParams(const Json& p) {
   if (!iso.empty()) {
     if (iso == "main") ov.isolation = platform::Isolation::kMain;
     else if (iso == "worker") ov.isolation = platform::Isolation::kWorker;
-    else throw ParamError{"params.overrides.isolation = \"" + iso + "\": expected \"main\" or \"worker\""};
+    else
+      throw ParamError{"params.overrides.isolation = \"" + iso +
+                       "\": expected \"main\" or \"worker\""};
   }
   if (Field(*o, "trusted")) ov.trusted = Bool(*o, "trusted", false);
   if (Field(*o, "async")) ov.async = Bool(*o, "async", false);
@@ -229,7 +244,8 @@ platform::DeploymentSpec SpecFromParams(const Json& p) {
   if (const Json* env = Field(*o, "env")) {
     if (!env->is_object()) throw ParamError{"params.overrides.env: expected a map of strings"};
     for (auto it = env->begin(); it != env->end(); ++it) {
-      if (!it->is_string()) throw ParamError{"params.overrides.env." + it.key() + ": expected a string"};
+      if (!it->is_string())
+        throw ParamError{"params.overrides.env." + it.key() + ": expected a string"};
       ov.env[it.key()] = it->get<std::string>();
     }
   }
@@ -238,8 +254,9 @@ platform::DeploymentSpec SpecFromParams(const Json& p) {
     if (restart == "never") ov.restart = platform::RestartPolicy::kNever;
     else if (restart == "on-failure") ov.restart = platform::RestartPolicy::kOnFailure;
     else if (restart == "always") ov.restart = platform::RestartPolicy::kAlways;
-    else throw ParamError{"params.overrides.restart = \"" + restart +
-                          "\": expected \"never\", \"on-failure\" or \"always\""};
+    else
+      throw ParamError{"params.overrides.restart = \"" + restart +
+                       "\": expected \"never\", \"on-failure\" or \"always\""};
   }
   return s;
 }
@@ -296,10 +313,14 @@ void AlmeHandler::Handle(const std::string& method, const Json& params, Reply r)
 }
 
 void AlmeHandler::Ping(const Json&, const Reply& r) {
-  auto up = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - started_).count();
-  r->Finish(Json{{"protocol", alme::kProtocolVersion}, {"version", ARCELLA_VERSION_STRING},
-                 {"pid", getpid()}, {"uptime_ms", up}, {"home", home_}});
+  auto up = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started_)
+                .count();
+  r->Finish(Json{{"protocol", alme::kProtocolVersion},
+                 {"version", ARCELLA_VERSION_STRING},
+                 {"pid", getpid()},
+                 {"uptime_ms", up},
+                 {"home", home_}});
 }
 
 void AlmeHandler::Install(const Json& p, const Reply& r) {
@@ -393,9 +414,12 @@ void AlmeHandler::StatusMethod(const Json& p, const Reply& r) {
   auto out = platform_->StatusOf(Str(p, "target", false));
   if (!out.ok()) return FailWith(r, out.status());
   Json j = DeploymentsJson(*out);
-  auto up = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - started_).count();
-  j["daemon"] = Json{{"pid", getpid()}, {"uptime_ms", up}, {"home", home_},
+  auto up = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started_)
+                .count();
+  j["daemon"] = Json{{"pid", getpid()},
+                     {"uptime_ms", up},
+                     {"home", home_},
                      {"version", ARCELLA_VERSION_STRING}};
   r->Finish(j);
 }
@@ -426,8 +450,7 @@ void AlmeHandler::Call(const Json& p, const Reply& r) {
   if (out->trap && out->trap->kind == engine::TrapKind::kInterrupted)
     return r->Fail(ErrorCode::kFailedPrecondition,
                    out->replica + " was stopped during the call (stop, scale down or shutdown)");
-  if (out->trap)
-    return r->Fail(ErrorCode::kTrapped, out->replica + ": " + out->trap->ToString());
+  if (out->trap) return r->Fail(ErrorCode::kTrapped, out->replica + ": " + out->trap->ToString());
   r->Finish(Json{{"replica", out->replica}, {"results", out->results}});
 }
 
@@ -439,8 +462,10 @@ void AlmeHandler::Logs(const Json& p, const Reply& r) {
   if (!known.ok()) return FailWith(r, known.status());
   platform::LogHub* hub = platform_->logs();
   auto item = [](const platform::LogLine& l) {
-    return Json{{"replica", l.replica}, {"stream", platform::LogStreamName(l.stream)},
-                {"ts_ms", l.ts_ms}, {"line", l.line}};
+    return Json{{"replica", l.replica},
+                {"stream", platform::LogStreamName(l.stream)},
+                {"ts_ms", l.ts_ms},
+                {"line", l.line}};
   };
   size_t sent = 0;
   if (!hub) return r->Finish(Json{{"lines", 0}});
@@ -453,9 +478,9 @@ void AlmeHandler::Logs(const Json& p, const Reply& r) {
   }
   StreamSlot slot;
   if (!slot.ok())
-    return r->Fail(ErrorCode::kUnavailable,
-                   "too many open streams (" + std::to_string(kMaxOpenStreams) +
-                       "); cancel some `logs -f` or `events` first");
+    return r->Fail(ErrorCode::kUnavailable, "too many open streams (" +
+                                                std::to_string(kMaxOpenStreams) +
+                                                "); cancel some `logs -f` or `events` first");
   // Follow: subscribe first, then send the tail, so nothing falls between.
   // The state is shared: callbacks may outlive this frame by a little.
   struct Follow {
@@ -507,16 +532,19 @@ void AlmeHandler::Watch(const Json&, const Reply& r) {
   if (!bus) return r->Finish(Json{{"cancelled", true}});
   StreamSlot slot;
   if (!slot.ok())
-    return r->Fail(ErrorCode::kUnavailable,
-                   "too many open streams (" + std::to_string(kMaxOpenStreams) +
-                       "); cancel some `logs -f` or `events` first");
+    return r->Fail(ErrorCode::kUnavailable, "too many open streams (" +
+                                                std::to_string(kMaxOpenStreams) +
+                                                "); cancel some `logs -f` or `events` first");
   auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
   auto done = std::make_shared<bool>(false);
   std::weak_ptr<alme::Responder> weak = r;
   uint64_t token = bus->Subscribe([weak](const platform::Event& e) {
     if (auto resp = weak.lock())
-      resp->Stream(Json{{"ts_ms", e.ts_ms}, {"kind", e.kind}, {"id", e.id},
-                        {"state", e.state}, {"message", e.message}});
+      resp->Stream(Json{{"ts_ms", e.ts_ms},
+                        {"kind", e.kind},
+                        {"id", e.id},
+                        {"state", e.state},
+                        {"message", e.message}});
   });
   r->OnCancel([state, done] {
     std::lock_guard<std::mutex> lock(state->first);

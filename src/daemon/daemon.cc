@@ -1,10 +1,10 @@
 #include "daemon/daemon.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -196,8 +196,8 @@ int RunDaemon(const DaemonOptions& options) {
   if (hot) hot->Stop();
   // Replicas first: running calls are interrupted, so the ALME handlers
   // waiting on them return and the server can join its threads.
-  (*platform)->Shutdown();    // replicas stop gracefully; new requests are refused
-  (*server)->Stop();          // connections close, open streams end
+  (*platform)->Shutdown();  // replicas stop gracefully; new requests are refused
+  (*server)->Stop();        // connections close, open streams end
   watchdog.Done();
   spdlog::info("stopped");
   spdlog::shutdown();

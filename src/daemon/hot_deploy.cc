@@ -17,7 +17,8 @@ namespace arcella::daemon {
 namespace {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool IsWasm(const std::string& name) { return EndsWith(name, ".wasm"); }
@@ -40,7 +41,8 @@ HotDeploy::~HotDeploy() { Stop(); }
 
 Status HotDeploy::Open() {
   ARCELLA_ASSIGN_OR_RETURN(store_, platform::StateStore::Open(state_db_));
-  ARCELLA_ASSIGN_OR_RETURN(std::vector<platform::HotDeployFile> files, store_->ListHotDeployFiles());
+  ARCELLA_ASSIGN_OR_RETURN(std::vector<platform::HotDeployFile> files,
+                           store_->ListHotDeployFiles());
   records_.clear();
   for (auto& f : files) records_[f.file] = std::move(f);
   return Status::Ok();
@@ -138,10 +140,8 @@ void HotDeploy::ScanOnce() {
         continue;
       }
       s.applied = true;
-      if (wasm)
-        ApplyWasm(name);
-      else
-        ApplyDeployment(name);
+      if (wasm) ApplyWasm(name);
+      else ApplyDeployment(name);
     }
   }
 }
@@ -170,7 +170,8 @@ void HotDeploy::Refuse(const std::string& name, const std::string& module_id,
                        const std::string& why) {
   const std::string msg = "hot-deploy: refusing " + PathOf(name) + ": " + why;
   spdlog::warn("{}", msg);
-  platform_->events()->Publish({.kind = "module", .id = module_id, .state = "refused", .message = msg});
+  platform_->events()->Publish(
+      {.kind = "module", .id = module_id, .state = "refused", .message = msg});
 }
 
 void HotDeploy::ApplyWasm(const std::string& name) {
@@ -225,10 +226,8 @@ void HotDeploy::ApplyWasm(const std::string& name) {
   Record(f);
   auto info = platform_->Install(path, /*force=*/exists, "");
   if (!info.ok()) {
-    if (info.status().code() == StatusCode::kAlreadyExists)
-      Refuse(name, id, not_ours);
-    else
-      spdlog::error("hot-deploy {}: {}", path, info.status().message());
+    if (info.status().code() == StatusCode::kAlreadyExists) Refuse(name, id, not_ours);
+    else spdlog::error("hot-deploy {}: {}", path, info.status().message());
     return;
   }
   if (info->record.hash != file_hash) {  // the file changed in between
@@ -329,10 +328,8 @@ void HotDeploy::ApplyDeployment(const std::string& name) {
     return;
   }
   auto st = platform_->Start(id, "");
-  if (!st.ok())
-    spdlog::error("hot-deploy {}: {}", path, st.status().message());
-  else
-    spdlog::info("hot-deploy: deployed and started {} from {}", id, path);
+  if (!st.ok()) spdlog::error("hot-deploy {}: {}", path, st.status().message());
+  else spdlog::info("hot-deploy: deployed and started {} from {}", id, path);
 }
 
 void HotDeploy::Forget(const std::string& name) {
@@ -351,10 +348,8 @@ void HotDeploy::Forget(const std::string& name) {
     auto m = platform_->Inspect(r.module_id);
     if (m.ok() && m->record.hash == r.module_hash) {
       Status st = platform_->RemoveModule(r.module_id);
-      if (st.ok())
-        spdlog::info("hot-deploy: {} deleted, removed {}", path, r.module_id);
-      else
-        spdlog::info("hot-deploy: {} deleted; {} kept: {}", path, r.module_id, st.message());
+      if (st.ok()) spdlog::info("hot-deploy: {} deleted, removed {}", path, r.module_id);
+      else spdlog::info("hot-deploy: {} deleted; {} kept: {}", path, r.module_id, st.message());
     }
   }
   if (Status st = store_->RemoveHotDeployFile(name); !st.ok())

@@ -65,9 +65,9 @@ class HotDeploy {
 
  private:
   struct Seen {
-    std::string identity;   // size, mtime, inode (of the link and the target)
-    bool stable = false;    // unchanged for one scan
-    bool applied = false;   // acted upon (or refused) with this identity
+    std::string identity;  // size, mtime, inode (of the link and the target)
+    bool stable = false;   // unchanged for one scan
+    bool applied = false;  // acted upon (or refused) with this identity
   };
   void ApplyWasm(const std::string& name);
   void ApplyDeployment(const std::string& name);
@@ -84,8 +84,8 @@ class HotDeploy {
   uint32_t interval_ms_;
   std::string state_db_;
   std::unique_ptr<platform::StateStore> store_;
-  std::map<std::string, Seen> seen_;                         // by file name
-  std::map<std::string, platform::HotDeployFile> records_;   // by file name (persisted)
+  std::map<std::string, Seen> seen_;                        // by file name
+  std::map<std::string, platform::HotDeployFile> records_;  // by file name (persisted)
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -20,16 +20,16 @@ namespace arcella::engine {
 
 // Names the instrumentation adds (see instrument.h).
 inline constexpr const char* kMeterModule = "arcella_rt";
-inline constexpr const char* kMeterCheck = "check";          // func () -> ()
-inline constexpr const char* kFuelExport = "__arcella_fuel";  // global mut i64
+inline constexpr const char* kMeterCheck = "check";                     // func () -> ()
+inline constexpr const char* kFuelExport = "__arcella_fuel";            // global mut i64
 inline constexpr const char* kInterruptExport = "__arcella_interrupt";  // global mut i32
 
 struct BackendInput {
-  std::vector<uint8_t> wasm;            // instrumented, valid binary
-  std::vector<ImportDesc> imports;      // in import order
-  std::vector<ExportDesc> exports;      // in export order
+  std::vector<uint8_t> wasm;        // instrumented, valid binary
+  std::vector<ImportDesc> imports;  // in import order
+  std::vector<ExportDesc> exports;  // in export order
   bool uses_simd = false;
-  std::string hash;                     // sha256 hex of `wasm`
+  std::string hash;  // sha256 hex of `wasm`
 };
 
 // A trap as a tier reports it. `func_index` is the index (instrumented

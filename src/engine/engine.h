@@ -53,8 +53,8 @@ struct CompileOptions {
   std::string cc;
 };
 
-class ModuleBackend;   // engine-internal
-class InstanceBackend; // engine-internal
+class ModuleBackend;    // engine-internal
+class InstanceBackend;  // engine-internal
 
 // A validated, compiled module. Immutable; share it freely.
 class Module {
@@ -64,7 +64,7 @@ class Module {
   static Result<std::shared_ptr<const Module>> Compile(std::span<const uint8_t> wasm,
                                                        const CompileOptions& options);
 
-  Tier tier() const { return tier_; }            // kAot or kInterp, never kAuto
+  Tier tier() const { return tier_; }  // kAot or kInterp, never kAuto
   Metering metering() const { return metering_; }
   const std::string& hash() const { return hash_; }  // sha256 hex of the input bytes
   // User-visible imports and exports (instrumentation internals hidden).

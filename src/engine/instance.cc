@@ -14,12 +14,12 @@ void* Caller::user_data() { return instance().user_data(); }
 // Engine-internal state of an instance: bound host functions (owned copies)
 // and metering.
 struct Instance::MeterState {
-  std::vector<HostFunc> host_funcs;  // reserved up front: addresses stay stable
-  std::vector<std::shared_ptr<Instance>> linked;      // keep importees alive
+  std::vector<HostFunc> host_funcs;               // reserved up front: addresses stay stable
+  std::vector<std::shared_ptr<Instance>> linked;  // keep importees alive
   int64_t fuel_export = -1;
   int64_t interrupt_export = -1;
   bool fuel_initialized = false;
-  uint64_t fuel_added = 0;       // initial fuel + refills
+  uint64_t fuel_added = 0;  // initial fuel + refills
   bool unlimited_fuel = true;
   std::atomic<bool> user_interrupt{false};
   std::atomic<bool> deadline_fired{false};
@@ -95,8 +95,8 @@ class MeteringAccess {
     Trap t = std::move(trap->trap);
     const Module& mod = *inst.module_;
     if (t.function.empty() && trap->func_index >= static_cast<int64_t>(mod.layout().func_shift))
-      t.function =
-          mod.FunctionName(static_cast<uint32_t>(trap->func_index - mod.layout().func_shift));
+      t.function = mod.FunctionName(
+          static_cast<uint32_t>(trap->func_index - mod.layout().func_shift));
     return t;
   }
 
@@ -296,12 +296,10 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
   uint64_t token = 0;
   if (lim.deadline.count() > 0 && m.interrupt_export >= 0) {
     auto flag = static_cast<uint32_t>(m.interrupt_export);
-    token = DeadlineWatchdog::Get().Arm(DeadlineWatchdog::Clock::now() + lim.deadline,
-                                        [&m, flag] {
-                                          m.deadline_fired.store(true);
-                                          if (InstanceBackend* b = m.attached.load())
-                                            b->SetInterruptFlag(flag, 1);
-                                        });
+    token = DeadlineWatchdog::Get().Arm(DeadlineWatchdog::Clock::now() + lim.deadline, [&m, flag] {
+      m.deadline_fired.store(true);
+      if (InstanceBackend* b = m.attached.load()) b->SetInterruptFlag(flag, 1);
+    });
   }
   std::optional<BackendTrap> start_trap;
   auto backend = module->backend()->Instantiate(bound, lim, self, &start_trap);
@@ -323,10 +321,12 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
     m.fuel_initialized = true;
     uint64_t f = m.unlimited_fuel ? kUnlimitedFuel : *lim.fuel;
     m.fuel_added += f;
-    inst->backend_->SetGlobal(static_cast<uint32_t>(m.fuel_export),
-                              Value::I64(static_cast<uint64_t>(
-                                  static_cast<int64_t>(inst->backend_->GetGlobal(
-                                      static_cast<uint32_t>(m.fuel_export)).i64) + static_cast<int64_t>(f))));
+    inst->backend_->SetGlobal(
+        static_cast<uint32_t>(m.fuel_export),
+        Value::I64(static_cast<uint64_t>(
+            static_cast<int64_t>(
+                inst->backend_->GetGlobal(static_cast<uint32_t>(m.fuel_export)).i64) +
+            static_cast<int64_t>(f))));
   }
   return inst;
 }
@@ -366,7 +366,8 @@ Result<CallOutcome> Instance::Call(std::string_view name, std::span<const Value>
   ARCELLA_ASSIGN_OR_RETURN(FuncHandle f, GetFunc(name));
   const FuncType& ft = *f.type_;
   bool types_ok = args.size() == ft.params.size();
-  for (size_t i = 0; types_ok && i < args.size(); ++i) types_ok = ValueMatches(args[i], ft.params[i]);
+  for (size_t i = 0; types_ok && i < args.size(); ++i)
+    types_ok = ValueMatches(args[i], ft.params[i]);
   if (!types_ok)
     return Status::InvalidArgument("export \"" + std::string(name) + "\" has type " +
                                    ft.ToString() + ", called with " + TypesOf(args));
@@ -412,7 +413,8 @@ Result<std::span<uint8_t>> Instance::ExportedMemory(std::string_view name) {
 
 uint64_t Instance::fuel() const {
   if (meter_->fuel_export < 0 || meter_->unlimited_fuel) return 0;
-  auto f = static_cast<int64_t>(backend_->GetGlobal(static_cast<uint32_t>(meter_->fuel_export)).i64);
+  auto f = static_cast<int64_t>(
+      backend_->GetGlobal(static_cast<uint32_t>(meter_->fuel_export)).i64);
   return f < 0 ? 0 : static_cast<uint64_t>(f);
 }
 
@@ -431,7 +433,8 @@ Status Instance::SetFuel(uint64_t fuel) {
 
 uint64_t Instance::fuel_consumed() const {
   if (meter_->fuel_export < 0) return 0;
-  auto cur = static_cast<int64_t>(backend_->GetGlobal(static_cast<uint32_t>(meter_->fuel_export)).i64);
+  auto cur = static_cast<int64_t>(
+      backend_->GetGlobal(static_cast<uint32_t>(meter_->fuel_export)).i64);
   return meter_->fuel_added - static_cast<uint64_t>(cur);
 }
 

@@ -19,8 +19,12 @@ using namespace wabt;
 void Emit(ExprList* out, std::unique_ptr<Expr> e) { out->push_back(std::move(e)); }
 void LocalGet(ExprList* o, Index i) { Emit(o, std::make_unique<LocalGetExpr>(Var(i, Location()))); }
 void LocalSet(ExprList* o, Index i) { Emit(o, std::make_unique<LocalSetExpr>(Var(i, Location()))); }
-void GlobalGet(ExprList* o, Index i) { Emit(o, std::make_unique<GlobalGetExpr>(Var(i, Location()))); }
-void GlobalSet(ExprList* o, Index i) { Emit(o, std::make_unique<GlobalSetExpr>(Var(i, Location()))); }
+void GlobalGet(ExprList* o, Index i) {
+  Emit(o, std::make_unique<GlobalGetExpr>(Var(i, Location())));
+}
+void GlobalSet(ExprList* o, Index i) {
+  Emit(o, std::make_unique<GlobalSetExpr>(Var(i, Location())));
+}
 void I64Const(ExprList* o, uint64_t v) { Emit(o, std::make_unique<ConstExpr>(Const::I64(v))); }
 void CallCheck(ExprList* o) { Emit(o, std::make_unique<CallExpr>(Var(kCheckFunc, Location()))); }
 
@@ -141,8 +145,8 @@ Index AddGlobal(wabt::Module* m, Type type) {
   auto field = std::make_unique<GlobalModuleField>();
   field->global.type = type;
   field->global.mutable_ = true;
-  field->global.init_expr.push_back(std::make_unique<ConstExpr>(
-      type == Type::I64 ? Const::I64(0) : Const::I32(0)));
+  field->global.init_expr.push_back(
+      std::make_unique<ConstExpr>(type == Type::I64 ? Const::I64(0) : Const::I32(0)));
   m->AppendField(std::move(field));
   return static_cast<Index>(m->globals.size() - 1);
 }
@@ -184,8 +188,7 @@ bool HasUnsupported(const ExprList& exprs) {
       case ExprType::Rethrow:
       case ExprType::CallRef:
       case ExprType::ReturnCallIndirect:
-      case ExprType::ReturnCall:
-        return true;
+      case ExprType::ReturnCall: return true;
       case ExprType::Block:
         if (HasUnsupported(cast<BlockExpr>(&e)->block.exprs)) return true;
         break;

@@ -112,8 +112,7 @@ class FuelPass {
       if (&e == placeholder_) continue;
       switch (e.type()) {
         case ExprType::Nop:
-        case ExprType::CodeMetadata:
-          break;
+        case ExprType::CodeMetadata: break;
         case ExprType::Block: {
           labels_.push_back({true, false});
           Walk(&cast<BlockExpr>(&e)->block.exprs);
@@ -175,9 +174,7 @@ class FuelPass {
           Flush(list, it);
           Split(list, it, RunKind::kReload);
           break;
-        default:
-          cost_ += 1;
-          break;
+        default: cost_ += 1; break;
       }
     }
   }

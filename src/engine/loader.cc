@@ -151,8 +151,7 @@ bool ExprsUseSimd(const wabt::ExprList& exprs) {
       case ExprType::SimdStoreLane:
       case ExprType::SimdShuffleOp:
       case ExprType::LoadSplat:
-      case ExprType::LoadZero:
-        return true;
+      case ExprType::LoadZero: return true;
       case ExprType::Const:
         if (cast<ConstExpr>(&e)->const_.type() == Type::V128) return true;
         break;
@@ -202,8 +201,7 @@ bool ExprsUseSimd(const wabt::ExprList& exprs) {
           if (ExprsUseSimd(c.exprs)) return true;
         break;
       }
-      default:
-        break;
+      default: break;
     }
   }
   return false;
@@ -244,21 +242,11 @@ void Describe(const wabt::Module& ir, DecodedModule* out) {
     d.module = imp->module_name;
     d.name = imp->field_name;
     switch (imp->kind()) {
-      case ExternalKind::Func:
-        d.desc = FuncDesc(ir, cast<FuncImport>(imp)->func);
-        break;
-      case ExternalKind::Table:
-        d.desc = TableDesc(cast<TableImport>(imp)->table);
-        break;
-      case ExternalKind::Memory:
-        d.desc = MemoryDesc(cast<MemoryImport>(imp)->memory);
-        break;
-      case ExternalKind::Global:
-        d.desc = GlobalDesc(cast<GlobalImport>(imp)->global);
-        break;
-      case ExternalKind::Tag:
-        d.desc.kind = ExternKind::kTag;
-        break;
+      case ExternalKind::Func: d.desc = FuncDesc(ir, cast<FuncImport>(imp)->func); break;
+      case ExternalKind::Table: d.desc = TableDesc(cast<TableImport>(imp)->table); break;
+      case ExternalKind::Memory: d.desc = MemoryDesc(cast<MemoryImport>(imp)->memory); break;
+      case ExternalKind::Global: d.desc = GlobalDesc(cast<GlobalImport>(imp)->global); break;
+      case ExternalKind::Tag: d.desc.kind = ExternKind::kTag; break;
     }
     out->imports.push_back(std::move(d));
   }
@@ -278,9 +266,7 @@ void Describe(const wabt::Module& ir, DecodedModule* out) {
       case ExternalKind::Global:
         if (const Global* g = ir.GetGlobal(exp->var)) d.desc = GlobalDesc(*g);
         break;
-      case ExternalKind::Tag:
-        d.desc.kind = ExternKind::kTag;
-        break;
+      case ExternalKind::Tag: d.desc.kind = ExternKind::kTag; break;
     }
     out->exports.push_back(std::move(d));
   }

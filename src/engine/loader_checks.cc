@@ -63,14 +63,14 @@ Status ConstExpr(Cursor* c) {
     bool ok = true;
     switch (op) {
       case 0x0b: return Status::Ok();  // end
-      case 0x41: c->Leb(5); break;    // i32.const
-      case 0x42: c->Leb(10); break;   // i64.const
-      case 0x43: c->Skip(4); break;   // f32.const
-      case 0x44: c->Skip(8); break;   // f64.const
-      case 0xd0: c->Skip(1); break;   // ref.null t
-      case 0xd2:                      // ref.func x
-      case 0x23: c->Leb(5); break;    // global.get x
-      case 0xfd: {                    // v128.const
+      case 0x41: c->Leb(5); break;     // i32.const
+      case 0x42: c->Leb(10); break;    // i64.const
+      case 0x43: c->Skip(4); break;    // f32.const
+      case 0x44: c->Skip(8); break;    // f64.const
+      case 0xd0: c->Skip(1); break;    // ref.null t
+      case 0xd2:                       // ref.func x
+      case 0x23: c->Leb(5); break;     // global.get x
+      case 0xfd: {                     // v128.const
         uint32_t sub = 0;
         if (c->U32(&sub)) ok = sub == 12 && c->Skip(16);
         break;
@@ -104,20 +104,21 @@ Status Elem(Cursor* c) {
   if (!c->U32(&flags)) return Status::Ok();
   bool exprs = (flags & 4) != 0;
   switch (flags) {
-    case 0: case 4:
-      ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
-      return ElemInits(c, exprs);
-    case 1: case 3: case 5: case 7:
+    case 0:
+    case 4: ARCELLA_RETURN_IF_ERROR(ConstExpr(c)); return ElemInits(c, exprs);
+    case 1:
+    case 3:
+    case 5:
+    case 7:
       c->Skip(1);  // elemkind / reftype
       return ElemInits(c, exprs);
-    case 2: case 6:
+    case 2:
+    case 6:
       c->Leb(5);  // table index
       ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
       c->Skip(1);
       return ElemInits(c, exprs);
-    default:
-      c->bail = true;
-      return Status::Ok();
+    default: c->bail = true; return Status::Ok();
   }
 }
 
@@ -138,8 +139,13 @@ Status Global(Cursor* c) {
   uint8_t type = 0, mut = 0;
   if (!c->Byte(&type) || !c->Byte(&mut)) return Status::Ok();
   switch (type) {
-    case 0x7f: case 0x7e: case 0x7d: case 0x7c: case 0x7b: case 0x70: case 0x6f:
-      return ConstExpr(c);
+    case 0x7f:
+    case 0x7e:
+    case 0x7d:
+    case 0x7c:
+    case 0x7b:
+    case 0x70:
+    case 0x6f: return ConstExpr(c);
     default:
       c->bail = true;  // not a 2.0 value type: wabt reports it
       return Status::Ok();
@@ -148,11 +154,14 @@ Status Global(Cursor* c) {
 
 bool IsCore(wabt::Type t) {
   switch (t) {
-    case wabt::Type::I32: case wabt::Type::I64: case wabt::Type::F32: case wabt::Type::F64:
-    case wabt::Type::V128: case wabt::Type::FuncRef: case wabt::Type::ExternRef:
-      return true;
-    default:
-      return false;
+    case wabt::Type::I32:
+    case wabt::Type::I64:
+    case wabt::Type::F32:
+    case wabt::Type::F64:
+    case wabt::Type::V128:
+    case wabt::Type::FuncRef:
+    case wabt::Type::ExternRef: return true;
+    default: return false;
   }
 }
 bool IsRef(wabt::Type t) { return t == wabt::Type::FuncRef || t == wabt::Type::ExternRef; }
@@ -199,8 +208,7 @@ Status CheckExprs(const std::string& what, const wabt::ExprList& exprs) {
       case ExprType::CallIndirect:
         ARCELLA_RETURN_IF_ERROR(CheckSig(what, cast<CallIndirectExpr>(&e)->decl.sig));
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return Status::Ok();
@@ -220,11 +228,20 @@ bool ValidUtf8(const uint8_t* p, const uint8_t* end) {
     uint8_t b = *p;
     int n;
     uint32_t cp;
-    if (b < 0x80) { ++p; continue; }
-    if ((b & 0xe0) == 0xc0) { n = 1; cp = b & 0x1f; }
-    else if ((b & 0xf0) == 0xe0) { n = 2; cp = b & 0x0f; }
-    else if ((b & 0xf8) == 0xf0) { n = 3; cp = b & 0x07; }
-    else return false;
+    if (b < 0x80) {
+      ++p;
+      continue;
+    }
+    if ((b & 0xe0) == 0xc0) {
+      n = 1;
+      cp = b & 0x1f;
+    } else if ((b & 0xf0) == 0xe0) {
+      n = 2;
+      cp = b & 0x0f;
+    } else if ((b & 0xf8) == 0xf0) {
+      n = 3;
+      cp = b & 0x07;
+    } else return false;
     if (end - p <= n) return false;
     for (int i = 1; i <= n; ++i) {
       if ((p[i] & 0xc0) != 0x80) return false;
@@ -284,10 +301,14 @@ Status PrescanConstExprs(std::span<const uint8_t> wasm) {
 
 Status CheckCoreTypes(const wabt::Module& m) {
   using namespace wabt;
-  if (!m.tags.empty()) return Status::InvalidArgument("invalid module: tags (exception handling) are not part of WebAssembly 2.0");
+  if (!m.tags.empty())
+    return Status::InvalidArgument(
+        "invalid module: tags (exception handling) are not part of WebAssembly 2.0");
   for (Index i = 0; i < m.types.size(); ++i) {
     auto* ft = dyn_cast<wabt::FuncType>(m.types[i]);
-    if (ft == nullptr) return Status::InvalidArgument("invalid module: type " + std::to_string(i) + " is not a function type");
+    if (ft == nullptr)
+      return Status::InvalidArgument("invalid module: type " + std::to_string(i) +
+                                     " is not a function type");
     ARCELLA_RETURN_IF_ERROR(CheckSig("type " + std::to_string(i), ft->sig));
   }
   for (Index i = 0; i < m.funcs.size(); ++i) {

@@ -94,8 +94,7 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> w
                                      "\" is reserved for the engine");
   for (const auto& exp : decoded.exports)
     if (IsMeterExport(exp))
-      return Status::InvalidArgument("export name \"" + exp.name +
-                                     "\" is reserved for the engine");
+      return Status::InvalidArgument("export name \"" + exp.name + "\" is reserved for the engine");
 
   Tier tier = options.tier;
   if (tier == Tier::kAuto) {
@@ -130,8 +129,8 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> w
   input.exports = layout.exports;
   input.hash = Sha256Hex(std::span<const uint8_t>(input.wasm));
 
-  Result<std::shared_ptr<ModuleBackend>> backend =
-      tier == Tier::kAot ? CompileAot(input, options) : CompileInterp(input);
+  Result<std::shared_ptr<ModuleBackend>> backend = tier == Tier::kAot ? CompileAot(input, options)
+                                                                      : CompileInterp(input);
   if (!backend.ok()) return backend.status();
   return std::make_shared<const Module>(tier, options.metering, Sha256Hex(wasm),
                                         std::move(user_imports), std::move(user_exports),

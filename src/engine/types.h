@@ -28,18 +28,59 @@ struct Value {
   bool ref_null = false;
 
   Value() { std::memset(v128, 0, sizeof v128); }
-  static Value I32(uint32_t v) { Value x; x.type = ValType::kI32; x.i32 = v; return x; }
-  static Value I64(uint64_t v) { Value x; x.type = ValType::kI64; x.i64 = v; return x; }
-  static Value F32(float v) { Value x; x.type = ValType::kF32; x.f32 = v; return x; }
-  static Value F64(double v) { Value x; x.type = ValType::kF64; x.f64 = v; return x; }
-  static Value F32Bits(uint32_t b) { Value x; x.type = ValType::kF32; x.i32 = b; return x; }
-  static Value F64Bits(uint64_t b) { Value x; x.type = ValType::kF64; x.i64 = b; return x; }
-  static Value V128(const uint8_t bytes[16]) {
-    Value x; x.type = ValType::kV128; std::memcpy(x.v128, bytes, 16); return x;
+  static Value I32(uint32_t v) {
+    Value x;
+    x.type = ValType::kI32;
+    x.i32 = v;
+    return x;
   }
-  static Value NullRef(ValType t) { Value x; x.type = t; x.ref_null = true; return x; }
+  static Value I64(uint64_t v) {
+    Value x;
+    x.type = ValType::kI64;
+    x.i64 = v;
+    return x;
+  }
+  static Value F32(float v) {
+    Value x;
+    x.type = ValType::kF32;
+    x.f32 = v;
+    return x;
+  }
+  static Value F64(double v) {
+    Value x;
+    x.type = ValType::kF64;
+    x.f64 = v;
+    return x;
+  }
+  static Value F32Bits(uint32_t b) {
+    Value x;
+    x.type = ValType::kF32;
+    x.i32 = b;
+    return x;
+  }
+  static Value F64Bits(uint64_t b) {
+    Value x;
+    x.type = ValType::kF64;
+    x.i64 = b;
+    return x;
+  }
+  static Value V128(const uint8_t bytes[16]) {
+    Value x;
+    x.type = ValType::kV128;
+    std::memcpy(x.v128, bytes, 16);
+    return x;
+  }
+  static Value NullRef(ValType t) {
+    Value x;
+    x.type = t;
+    x.ref_null = true;
+    return x;
+  }
   static Value ExternRef(uint64_t payload) {
-    Value x; x.type = ValType::kExternRef; x.ref = payload; return x;
+    Value x;
+    x.type = ValType::kExternRef;
+    x.ref = payload;
+    return x;
   }
 
   // "i32:42", "f64:1.5", "externref:7", "funcref:null", "v128:0x...".

@@ -41,8 +41,8 @@ bool ParseMagnitude(std::string_view t, uint64_t* out, bool* negative) {
 }  // namespace
 
 Result<engine::Value> ParseValue(engine::ValType type, std::string_view text) {
-  using engine::Value;
   using engine::ValType;
+  using engine::Value;
   std::string s(text);
   auto bad = [&](const std::string& what) {
     return Status::InvalidArgument("expected " + what + ", got \"" + s + "\"");
@@ -78,8 +78,7 @@ Result<engine::Value> ParseValue(engine::ValType type, std::string_view text) {
     case ValType::kFuncRef:
       if (s == "null") return Value::NullRef(type);
       return bad("null (only null funcrefs can be passed)");
-    case ValType::kV128:
-      return Status::Unsupported("v128 arguments cannot be passed as text");
+    case ValType::kV128: return Status::Unsupported("v128 arguments cannot be passed as text");
   }
   return bad("a value");
 }

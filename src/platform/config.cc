@@ -19,13 +19,12 @@ namespace {
 
 using toml_internal::Reader;
 
-std::string Ms(std::chrono::milliseconds t) {
-  return "\"" + std::to_string(t.count()) + "ms\"";
-}
+std::string Ms(std::chrono::milliseconds t) { return "\"" + std::to_string(t.count()) + "ms\""; }
 
 Status UInt(const Reader& r, const toml::node& n, const std::string& key, uint64_t min,
             uint64_t max, uint64_t* out) {
-  std::string want = "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  std::string want = "expected an integer from " + std::to_string(min) + " to " +
+                     std::to_string(max);
   if (!n.is_integer()) return r.Bad(n, key, want);
   int64_t v = *n.value<int64_t>();
   if (v < 0 || static_cast<uint64_t>(v) < min || static_cast<uint64_t>(v) > max)
@@ -39,8 +38,9 @@ Status Size(const Reader& r, const toml::node& n, const std::string& key, uint64
   std::optional<uint64_t> v;
   ARCELLA_RETURN_IF_ERROR(r.ByteSize(n, key, &v));
   if (*v < min || *v > max)
-    return r.Bad(n, key, "expected a size from " + std::to_string(min) + " to " +
-                             std::to_string(max) + " bytes");
+    return r.Bad(n, key,
+                 "expected a size from " + std::to_string(min) + " to " + std::to_string(max) +
+                     " bytes");
   *out = *v;
   return Status::Ok();
 }
@@ -98,7 +98,8 @@ const KeyDef kKeys[] = {
            c->daemon.log_level = s;
            return Status::Ok();
          }
-       return r.Bad(n, k, "expected \"trace\", \"debug\", \"info\", \"warn\", \"error\" or \"off\"");
+       return r.Bad(n, k,
+                    "expected \"trace\", \"debug\", \"info\", \"warn\", \"error\" or \"off\"");
      },
      [](const Config& c) { return "\"" + c.daemon.log_level + "\""; }},
     {"daemon", "executor_threads", "threads running replicas; 0 = one per CPU",
@@ -131,7 +132,8 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.alme.max_connections); }},
-    {"alme", "max_calls", "guest calls in flight (queued or running) over all clients; more get "
+    {"alme", "max_calls",
+     "guest calls in flight (queued or running) over all clients; more get "
      "`unavailable`",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        uint64_t v;
@@ -140,7 +142,8 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.alme.max_calls); }},
-    {"alme", "max_calls_per_connection", "guest calls in flight on one connection; more get "
+    {"alme", "max_calls_per_connection",
+     "guest calls in flight on one connection; more get "
      "`unavailable`",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        uint64_t v;
@@ -308,8 +311,9 @@ Status ApplyTable(const Reader& r, const toml::table& doc, Config* cfg) {
     bool known = std::find_if(std::begin(kSections), std::end(kSections),
                               [&](const char* s) { return sec == s; }) != std::end(kSections);
     if (!known)
-      return Status::InvalidArgument(r.Where(k.source()) + ": unknown key " + sec +
-                                     "; allowed: includes, [daemon], [alme], [limits], [logs], [deploy], [policy]");
+      return Status::InvalidArgument(
+          r.Where(k.source()) + ": unknown key " + sec +
+          "; allowed: includes, [daemon], [alme], [limits], [logs], [deploy], [policy]");
     const toml::table* t = v.as_table();
     if (!t) return r.Bad(v, sec, "expected a table [" + sec + "]");
     for (auto&& [kk, vv] : *t) {

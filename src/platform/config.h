@@ -29,16 +29,16 @@ struct Config {
   struct Alme {
     uint64_t max_frame_bytes = 16u << 20;
     uint32_t max_connections = 256;
-    uint32_t max_calls = 1024;                 // in-flight calls, all clients
-    uint32_t max_calls_per_connection = 64;    // in-flight calls, one client
-    uint32_t call_threads = 64;                // threads running guest calls
+    uint32_t max_calls = 1024;                       // in-flight calls, all clients
+    uint32_t max_calls_per_connection = 64;          // in-flight calls, one client
+    uint32_t call_threads = 64;                      // threads running guest calls
     std::chrono::milliseconds idle_timeout{60'000};  // 0: never
   } alme;
   // Defaults for deployments that set nothing (manifest and overrides win).
   struct Limits {
-    uint64_t fuel = 0;                                      // 0: unlimited
+    uint64_t fuel = 0;  // 0: unlimited
     uint64_t max_memory_bytes = 256ull << 20;
-    std::chrono::milliseconds timeout{0};                   // 0: no deadline
+    std::chrono::milliseconds timeout{0};  // 0: no deadline
     uint32_t max_replicas_per_deployment = 10000;
     // Platform budgets (docs/LIMITS.md "Budgets"), checked before a start or
     // scale changes anything. Guest memory counts every started replica at
@@ -53,10 +53,10 @@ struct Config {
     uint64_t max_module_bytes = 256ull << 20;
   } limits;
   struct Logs {
-    uint32_t ring_lines = 1000;          // per replica, in memory
-    uint64_t ring_bytes = 256u << 10;    // per replica, in memory (lines cut at 16 KiB)
-    uint64_t file_max_bytes = 10u << 20; // per log file before rotation
-    uint32_t file_count = 3;             // rotated files kept
+    uint32_t ring_lines = 1000;           // per replica, in memory
+    uint64_t ring_bytes = 256u << 10;     // per replica, in memory (lines cut at 16 KiB)
+    uint64_t file_max_bytes = 10u << 20;  // per log file before rotation
+    uint32_t file_count = 3;              // rotated files kept
   } logs;
   struct Deploy {
     bool hot_deploy = true;

@@ -21,11 +21,11 @@
 namespace arcella::platform {
 
 struct Event {
-  int64_t ts_ms = 0;      // set by Publish() if zero (Unix epoch milliseconds)
-  std::string kind;       // "module", "deployment" or "replica"
-  std::string id;         // module id, deployment id, or "<deployment id>#<index>"
-  std::string state;      // a StateName(), e.g. "active"
-  std::string message;    // optional detail, e.g. the trap that failed a replica
+  int64_t ts_ms = 0;    // set by Publish() if zero (Unix epoch milliseconds)
+  std::string kind;     // "module", "deployment" or "replica"
+  std::string id;       // module id, deployment id, or "<deployment id>#<index>"
+  std::string state;    // a StateName(), e.g. "active"
+  std::string message;  // optional detail, e.g. the trap that failed a replica
 };
 
 class EventBus {

@@ -29,13 +29,14 @@ Status ReadInto(const std::string& path, const FileReadLimit& limit, Buf* out) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return Status::IoError("cannot stat " + path + ": " + Errno(errno));
   if (!S_ISREG(st.st_mode))
-    return Status::InvalidArgument(path + " is " + FileTypeName(st.st_mode) + ", not a regular file");
+    return Status::InvalidArgument(path + " is " + FileTypeName(st.st_mode) +
+                                   ", not a regular file");
   const uint64_t cap = limit.max_bytes;
   const std::string named = limit.name.empty() ? "" : " (" + limit.name + ")";
   if (static_cast<uint64_t>(st.st_size) > cap)
     return Status::InvalidArgument(path + " is " + std::to_string(st.st_size) +
-                                   " bytes, over the limit of " + std::to_string(cap) +
-                                   " bytes" + named);
+                                   " bytes, over the limit of " + std::to_string(cap) + " bytes" +
+                                   named);
   out->clear();
   out->reserve(static_cast<size_t>(st.st_size));
   // Read at most cap + 1 bytes: one byte past the cap proves it grew.

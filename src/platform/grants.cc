@@ -138,12 +138,13 @@ Result<Grants> ResolveGrants(const ComponentManifest& manifest, const Deployment
     const std::string resolved = real == p.host ? "" : " (resolves to " + real + ")";
     // The home rule first: it holds whatever the policy says.
     if (PathWithin(home_real, real))
-      return fail(key, "refused: " + p.host + resolved + " contains the daemon home " +
-                           home_real + "; a guest must never reach the daemon's state, AOT "
+      return fail(key, "refused: " + p.host + resolved + " contains the daemon home " + home_real +
+                           "; a guest must never reach the daemon's state, AOT "
                            "cache or deploy folder (grant a directory outside it)");
     if (PathWithin(real, home_real))
       return fail(key, "refused: " + p.host + resolved + " lies inside the daemon home " +
-                           home_real + "; a guest must never reach the daemon's state, AOT "
+                           home_real +
+                           "; a guest must never reach the daemon's state, AOT "
                            "cache or deploy folder");
     bool rw_ok = WithinAny(real, policy.allow_dirs);
     bool ro_ok = rw_ok || WithinAny(real, policy.allow_dirs_ro);

@@ -35,7 +35,8 @@ Status CheckPrivateDir(const std::string& path, const char* what) {
                                       std::to_string(::geteuid()) + ")" + fix);
   if (st.st_mode & S_IWOTH)
     return Status::FailedPrecondition(std::string(what) + " " + path +
-                                      " is writable by others (mode " + Octal(st.st_mode) + ")" + fix);
+                                      " is writable by others (mode " + Octal(st.st_mode) + ")" +
+                                      fix);
   if (st.st_mode & S_IWGRP)
     return Status::FailedPrecondition(std::string(what) + " " + path +
                                       " is writable by its group (mode " + Octal(st.st_mode) + ")" +
@@ -47,7 +48,8 @@ Status CheckPrivateDir(const std::string& path, const char* what) {
 // changed (its mode is its owner's choice; an unsafe one is refused).
 Status MakeOrCheckDir(const std::string& path, const char* what) {
   if (::mkdir(path.c_str(), 0700) == 0) return Status::Ok();
-  if (errno != EEXIST) return Status::IoError("cannot create directory " + path + ": " + Errno(errno));
+  if (errno != EEXIST)
+    return Status::IoError("cannot create directory " + path + ": " + Errno(errno));
   return CheckPrivateDir(path, what);
 }
 
@@ -62,7 +64,8 @@ Result<std::string> Home::ResolvePath(const std::string& explicit_path) {
   if (p.empty()) {
     const char* h = std::getenv("HOME");
     if (!h || !*h)
-      return Status::InvalidArgument("cannot locate the Arcella home: set ARCELLA_HOME or HOME, or pass --home");
+      return Status::InvalidArgument(
+          "cannot locate the Arcella home: set ARCELLA_HOME or HOME, or pass --home");
     p = std::string(h) + "/.arcella";
   }
   while (p.size() > 1 && p.back() == '/') p.pop_back();

@@ -26,8 +26,8 @@ bool SamePreopens(const std::vector<wasi::WasiConfig::Preopen>& a,
 // True if replicas made from `a` behave as those made from `b` would.
 bool SameRuntime(const DeploymentPlan& a, const DeploymentPlan& b) {
   return a.module == b.module && a.module_id == b.module_id && a.fuel == b.fuel &&
-         a.max_memory_bytes == b.max_memory_bytes && a.timeout == b.timeout &&
-         a.env == b.env && a.restart == b.restart && SamePreopens(a.dirs, b.dirs);
+         a.max_memory_bytes == b.max_memory_bytes && a.timeout == b.timeout && a.env == b.env &&
+         a.restart == b.restart && SamePreopens(a.dirs, b.dirs);
 }
 
 Status CheckPlan(const DeploymentPlan& p) {
@@ -102,8 +102,9 @@ Status InProcessHost::Spawn(const std::string& lane, std::function<void()> task)
     return Status::Ok();
   }
   try {
-    std::thread([this, lane, t = std::move(task)]() mutable { LaneLoop(lane, std::move(t)); })
-        .detach();
+    std::thread([this, lane, t = std::move(task)]() mutable {
+      LaneLoop(lane, std::move(t));
+    }).detach();
   } catch (const std::system_error& e) {
     if (l.running == 0 && l.queue.empty()) lanes_.erase(lane);
     return Status::FailedPrecondition(std::string("cannot create a thread for the replica: ") +
@@ -256,8 +257,7 @@ Result<DeploymentStatus> InProcessHost::GetStatus(const std::string& id) const {
   for (const auto& r : replicas)
     if (r) st.replicas.push_back(r->Snapshot());
   // A stopped deployment still shows its planned replicas, resolved.
-  for (uint32_t i = static_cast<uint32_t>(st.replicas.size()); i < planned && !st.started; ++i)
-  {
+  for (uint32_t i = static_cast<uint32_t>(st.replicas.size()); i < planned && !st.started; ++i) {
     ReplicaStatus r;
     r.index = i;
     st.replicas.push_back(std::move(r));
@@ -274,8 +274,7 @@ std::vector<std::string> InProcessHost::Deployments() const {
 }
 
 Result<CallResult> InProcessHost::Call(const std::string& id, const std::string& export_name,
-                                       const std::vector<std::string>& args,
-                                       CallControl* control) {
+                                       const std::vector<std::string>& args, CallControl* control) {
   auto d = Find(id);
   if (!d) return Status::NotFound("no deployment " + id);
   std::shared_ptr<Replica> chosen;
@@ -285,7 +284,8 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
     plan = d->plan;
     if (!d->started) return Status::FailedPrecondition("deployment " + id + " is stopped");
     if (d->command)
-      return Status::FailedPrecondition("deployment " + id + " runs a command module (_start); "
+      return Status::FailedPrecondition("deployment " + id +
+                                        " runs a command module (_start); "
                                         "only reactor modules serve calls");
     size_t n = d->replicas.size();
     for (size_t k = 0; k < n && !chosen; ++k) {
@@ -302,13 +302,11 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
     for (const auto& e : plan->module->exports())
       if (e.desc.kind == engine::ExternKind::kFunc && e.name != "_initialize")
         names += (names.empty() ? "" : ", ") + e.name;
-    return Status::NotFound("module " + plan->module_id + " exports no function \"" +
-                            export_name + "\" (functions: " + (names.empty() ? "none" : names) +
-                            ")");
+    return Status::NotFound("module " + plan->module_id + " exports no function \"" + export_name +
+                            "\" (functions: " + (names.empty() ? "none" : names) + ")");
   }
   ARCELLA_ASSIGN_OR_RETURN(auto values, engine::ParseArgs(export_name, fn->desc.func, args));
-  if (!chosen)
-    return Status::FailedPrecondition("deployment " + id + " has no active replica");
+  if (!chosen) return Status::FailedPrecondition("deployment " + id + " has no active replica");
   ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->Call(export_name, values, control));
   CallResult res;
   res.replica = chosen->name();

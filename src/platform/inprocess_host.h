@@ -51,7 +51,7 @@ class InProcessHost : public ReplicaHost {
 
  private:
   struct Deployment {
-    std::mutex apply_mu;  // one Apply/Remove at a time
+    std::mutex apply_mu;    // one Apply/Remove at a time
     mutable std::mutex mu;  // guards the fields below
     std::shared_ptr<const DeploymentPlan> plan;
     bool started = false;

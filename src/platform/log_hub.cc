@@ -181,8 +181,8 @@ void LogHub::Flush(const std::string& deployment, uint32_t index) {
       if (partial.empty()) continue;
       std::string text = std::move(partial);
       partial.clear();
-      out.push_back(RecordLocked(deployment, index, s ? LogStream::kStderr : LogStream::kStdout,
-                                 text));
+      out.push_back(
+          RecordLocked(deployment, index, s ? LogStream::kStderr : LogStream::kStdout, text));
     }
   }
   Deliver(out);

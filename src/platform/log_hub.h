@@ -30,16 +30,16 @@ const char* LogStreamName(LogStream s);  // "stdout", "stderr", "platform"
 struct LogLine {
   std::string replica;  // "<deployment id>#<index>"
   LogStream stream = LogStream::kStdout;
-  int64_t ts_ms = 0;    // Unix epoch milliseconds
-  std::string line;     // without the newline
-  uint64_t seq = 0;     // global order of recording
+  int64_t ts_ms = 0;  // Unix epoch milliseconds
+  std::string line;   // without the newline
+  uint64_t seq = 0;   // global order of recording
 };
 
 struct LogHubOptions {
-  size_t ring_lines = 1000;                 // kept per replica for Tail()
-  uint64_t max_file_bytes = 10ull << 20;    // rotate the deployment's file past this
-  int max_files = 3;                        // .log plus .log.1 .. .log.(max_files-1)
-  size_t max_line_bytes = 16 * 1024;        // longer lines are cut here
+  size_t ring_lines = 1000;               // kept per replica for Tail()
+  uint64_t max_file_bytes = 10ull << 20;  // rotate the deployment's file past this
+  int max_files = 3;                      // .log plus .log.1 .. .log.(max_files-1)
+  size_t max_line_bytes = 16 * 1024;      // longer lines are cut here
   // Bytes of lines kept per replica (oldest dropped first; the newest line
   // always stays). With the partial-line buffers (one per stream, each at
   // most max_line_bytes) this bounds the host memory a replica's output
@@ -60,8 +60,7 @@ class LogHub {
   void Write(const std::string& deployment, uint32_t index, LogStream stream,
              std::string_view bytes);
   // One whole line (e.g. a platform message: "exited with code 1").
-  void Line(const std::string& deployment, uint32_t index, LogStream stream,
-            std::string_view line);
+  void Line(const std::string& deployment, uint32_t index, LogStream stream, std::string_view line);
   // Records any buffered partial lines of the replica (call when it exits).
   void Flush(const std::string& deployment, uint32_t index);
   // Drops the rings of a deployment's replicas with index >= `from` (the
@@ -83,7 +82,7 @@ class LogHub {
  private:
   struct Ring {
     std::deque<LogLine> lines;
-    size_t bytes = 0;  // sum of lines[i].line.size()
+    size_t bytes = 0;        // sum of lines[i].line.size()
     std::string partial[2];  // stdout, stderr
   };
   struct File {

@@ -85,8 +85,7 @@ Status ValidateVersion(std::string_view v) {
     size_t dot = v.find('.', start);
     std::string_view part = v.substr(start, dot == std::string_view::npos ? v.npos : dot - start);
     ++parts;
-    if (part.empty() || part.size() > 9)
-      return Status::InvalidArgument(want);
+    if (part.empty() || part.size() > 9) return Status::InvalidArgument(want);
     for (char c : part)
       if (c < '0' || c > '9') return Status::InvalidArgument(want);
     if (part.size() > 1 && part[0] == '0')
@@ -121,9 +120,16 @@ Status ValidateGroup(std::string_view group) {
 }
 
 Result<uint64_t> ParseByteSize(std::string_view text) {
-  static const struct { const char* suffix; uint64_t mult; } kUnits[] = {
-      {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
-      {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}, {"B", 1}};
+  static const struct {
+    const char* suffix;
+    uint64_t mult;
+  } kUnits[] = {{"KiB", 1ull << 10},
+                {"MiB", 1ull << 20},
+                {"GiB", 1ull << 30},
+                {"KB", 1000},
+                {"MB", 1000000},
+                {"GB", 1000000000},
+                {"B", 1}};
   const std::string want =
       "expected a byte size: a number of bytes or a number with B, KiB, MiB, GiB, KB, MB or GB "
       "(e.g. \"64MiB\")";
@@ -146,8 +152,10 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
 }
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  static const struct { const char* suffix; uint64_t ms; } kUnits[] = {
-      {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  static const struct {
+    const char* suffix;
+    uint64_t ms;
+  } kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
   const std::string want = "expected a duration: a number with ms, s, m or h (e.g. \"2s\")";
   for (const auto& u : kUnits) {
     std::string_view suf = u.suffix;
@@ -221,8 +229,8 @@ Status ValidateDeploymentSpec(const DeploymentSpec& spec, KeyStyle style,
   Isolation iso = o.isolation.value_or(Isolation::kWorker);
   if (iso == Isolation::kMain && spec.replicas != 1)
     return fail(KeyValue(style, "overrides.isolation", "main", true) + " requires " +
-                KeyValue(style, "replicas", "1", false) + " (got " +
-                std::to_string(spec.replicas) + ")");
+                KeyValue(style, "replicas", "1", false) + " (got " + std::to_string(spec.replicas) +
+                ")");
   if (o.trusted.value_or(false) && iso != Isolation::kMain)
     return fail(KeyValue(style, "overrides.trusted", "true", false) + " is only allowed with " +
                 KeyValue(style, "overrides.isolation", "main", true) + " (isolation is " +
@@ -250,9 +258,8 @@ Status ValidateDeploymentSpec(const DeploymentSpec& spec, KeyStyle style,
 
 Result<ComponentManifest> ManifestFromFileName(const std::string& wasm_path) {
   std::string base = Basename(wasm_path);
-  const std::string help =
-      ": provide a component.toml beside it or name the file name@x.y.z.wasm "
-      "(e.g. http-logger@0.1.0.wasm)";
+  const std::string help = ": provide a component.toml beside it or name the file name@x.y.z.wasm "
+                           "(e.g. http-logger@0.1.0.wasm)";
   if (base.size() <= 5 || base.substr(base.size() - 5) != ".wasm")
     return Status::InvalidArgument("cannot derive a module id from " + Quote(base) + help);
   std::string id = base.substr(0, base.size() - 5);
@@ -272,7 +279,8 @@ Result<ComponentManifest> ResolveManifestForBinary(const std::string& wasm_path,
   if (manifest_path) manifest_path->clear();
   std::string base = Basename(wasm_path), dir = Dirname(wasm_path);
   std::string stem = base.size() > 5 && base.substr(base.size() - 5) == ".wasm"
-                         ? base.substr(0, base.size() - 5) : base;
+                         ? base.substr(0, base.size() - 5)
+                         : base;
   std::vector<std::string> candidates = {dir + "/" + stem + ".component.toml"};
   if (size_t at = stem.find('@'); at != std::string::npos && at > 0)
     candidates.push_back(dir + "/" + stem.substr(0, at) + ".component.toml");

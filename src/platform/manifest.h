@@ -49,8 +49,7 @@ Result<ComponentManifest> ResolveManifestForBinary(const std::string& wasm_path,
                                                    std::string* manifest_path = nullptr);
 
 // *.deployment.toml.
-Result<DeploymentSpec> ParseDeploymentSpec(std::string_view toml_text,
-                                           const std::string& file);
+Result<DeploymentSpec> ParseDeploymentSpec(std::string_view toml_text, const std::string& file);
 Result<DeploymentSpec> LoadDeploymentSpec(const std::string& path);
 
 // How keys are named in messages from ValidateDeploymentSpec.

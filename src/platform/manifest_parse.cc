@@ -18,25 +18,30 @@ namespace {
 using toml_internal::Reader;
 using toml_internal::ReadText;
 
-Status ReadCapabilitiesAndResources(const Reader& r, const toml::table& comp, ComponentManifest* m) {
+Status ReadCapabilitiesAndResources(const Reader& r, const toml::table& comp,
+                                    ComponentManifest* m) {
   if (const toml::node* caps = comp.get("capabilities")) {
     const toml::table* t = caps->as_table();
     if (!t) return r.Bad(*caps, "component.capabilities", "expected a table");
     ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*t, "component.capabilities.", {"dirs", "env"}));
-    if (auto* n = t->get("dirs")) ARCELLA_RETURN_IF_ERROR(r.Dirs(*n, "component.capabilities.dirs", &m->requested_dirs));
-    if (auto* n = t->get("env")) ARCELLA_RETURN_IF_ERROR(r.Env(*n, "component.capabilities.env", &m->env));
+    if (auto* n = t->get("dirs"))
+      ARCELLA_RETURN_IF_ERROR(r.Dirs(*n, "component.capabilities.dirs", &m->requested_dirs));
+    if (auto* n = t->get("env"))
+      ARCELLA_RETURN_IF_ERROR(r.Env(*n, "component.capabilities.env", &m->env));
   }
   if (const toml::node* res = comp.get("resources")) {
     const toml::table* t = res->as_table();
     if (!t) return r.Bad(*res, "component.resources", "expected a table");
-    ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*t, "component.resources.", {"fuel", "max_memory", "timeout"}));
+    ARCELLA_RETURN_IF_ERROR(
+        r.CheckKeys(*t, "component.resources.", {"fuel", "max_memory", "timeout"}));
     if (auto* n = t->get("fuel")) {
       uint64_t v;
       ARCELLA_RETURN_IF_ERROR(r.PositiveInt(*n, "component.resources.fuel", INT64_MAX, &v));
       m->fuel = v;
     }
     if (auto* n = t->get("max_memory"))
-      ARCELLA_RETURN_IF_ERROR(r.ByteSize(*n, "component.resources.max_memory", &m->max_memory_bytes));
+      ARCELLA_RETURN_IF_ERROR(
+          r.ByteSize(*n, "component.resources.max_memory", &m->max_memory_bytes));
     if (auto* n = t->get("timeout"))
       ARCELLA_RETURN_IF_ERROR(r.Duration(*n, "component.resources.timeout", &m->timeout));
   }
@@ -50,25 +55,31 @@ Result<ComponentManifest> ParseComponentManifest(std::string_view text, const st
   ARCELLA_ASSIGN_OR_RETURN(toml::table doc, r.Parse(text));
   ARCELLA_RETURN_IF_ERROR(r.CheckKeys(doc, "", {"component"}));
   const toml::node* cn = doc.get("component");
-  if (!cn) return Status::InvalidArgument(file + ": missing [component] table (with name and version)");
+  if (!cn)
+    return Status::InvalidArgument(file + ": missing [component] table (with name and version)");
   const toml::table* comp = cn->as_table();
   if (!comp) return r.Bad(*cn, "component", "expected a table");
-  ARCELLA_RETURN_IF_ERROR(r.CheckKeys(
-      *comp, "component.",
-      {"name", "version", "description", "exports", "imports", "capabilities", "resources"},
-      {"metadata"}));
+  ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*comp, "component.",
+                                      {"name", "version", "description", "exports", "imports",
+                                       "capabilities", "resources"},
+                                      {"metadata"}));
   ComponentManifest m;
   const toml::node* n = comp->get("name");
   if (!n) return r.Missing(*comp, "component.name", "[A-Za-z0-9_-]{1,128}");
   ARCELLA_RETURN_IF_ERROR(r.String(*n, "component.name", &m.name));
-  if (Status s = ValidateModuleName(m.name); !s.ok()) return r.Bad(*n, "component.name", s.message());
+  if (Status s = ValidateModuleName(m.name); !s.ok())
+    return r.Bad(*n, "component.name", s.message());
   n = comp->get("version");
   if (!n) return r.Missing(*comp, "component.version", "x.y.z, e.g. \"0.1.0\"");
   ARCELLA_RETURN_IF_ERROR(r.String(*n, "component.version", &m.version));
-  if (Status s = ValidateVersion(m.version); !s.ok()) return r.Bad(*n, "component.version", s.message());
-  if ((n = comp->get("description"))) ARCELLA_RETURN_IF_ERROR(r.String(*n, "component.description", &m.description));
-  if ((n = comp->get("exports"))) ARCELLA_RETURN_IF_ERROR(r.StringArray(*n, "component.exports", &m.exports));
-  if ((n = comp->get("imports"))) ARCELLA_RETURN_IF_ERROR(r.StringArray(*n, "component.imports", &m.imports));
+  if (Status s = ValidateVersion(m.version); !s.ok())
+    return r.Bad(*n, "component.version", s.message());
+  if ((n = comp->get("description")))
+    ARCELLA_RETURN_IF_ERROR(r.String(*n, "component.description", &m.description));
+  if ((n = comp->get("exports")))
+    ARCELLA_RETURN_IF_ERROR(r.StringArray(*n, "component.exports", &m.exports));
+  if ((n = comp->get("imports")))
+    ARCELLA_RETURN_IF_ERROR(r.StringArray(*n, "component.imports", &m.imports));
   ARCELLA_RETURN_IF_ERROR(ReadCapabilitiesAndResources(r, *comp, &m));
   return m;
 }
@@ -83,8 +94,9 @@ namespace {
 Status ReadOverrides(const Reader& r, const toml::table& t, DeploymentOverrides* o) {
   const std::string p = "deployment.overrides.";
   ARCELLA_RETURN_IF_ERROR(r.CheckKeys(t, p,
-      {"isolation", "trusted", "async", "fuel", "max_memory", "timeout", "dirs", "env", "restart"},
-      {"http"}));
+                                      {"isolation", "trusted", "async", "fuel", "max_memory",
+                                       "timeout", "dirs", "env", "restart"},
+                                      {"http"}));
   if (auto* n = t.get("isolation")) {
     std::string s;
     ARCELLA_RETURN_IF_ERROR(r.String(*n, p + "isolation", &s));
@@ -99,8 +111,10 @@ Status ReadOverrides(const Reader& r, const toml::table& t, DeploymentOverrides*
     ARCELLA_RETURN_IF_ERROR(r.PositiveInt(*n, p + "fuel", INT64_MAX, &v));
     o->fuel = v;
   }
-  if (auto* n = t.get("max_memory")) ARCELLA_RETURN_IF_ERROR(r.ByteSize(*n, p + "max_memory", &o->max_memory_bytes));
-  if (auto* n = t.get("timeout")) ARCELLA_RETURN_IF_ERROR(r.Duration(*n, p + "timeout", &o->timeout));
+  if (auto* n = t.get("max_memory"))
+    ARCELLA_RETURN_IF_ERROR(r.ByteSize(*n, p + "max_memory", &o->max_memory_bytes));
+  if (auto* n = t.get("timeout"))
+    ARCELLA_RETURN_IF_ERROR(r.Duration(*n, p + "timeout", &o->timeout));
   if (auto* n = t.get("dirs")) ARCELLA_RETURN_IF_ERROR(r.Dirs(*n, p + "dirs", &o->dirs));
   if (auto* n = t.get("env")) ARCELLA_RETURN_IF_ERROR(r.Env(*n, p + "env", &o->env));
   if (auto* n = t.get("restart")) {
@@ -125,20 +139,23 @@ Result<DeploymentSpec> ParseDeploymentSpec(std::string_view text, const std::str
   const toml::table* dep = dn->as_table();
   if (!dep) return r.Bad(*dn, "deployment", "expected a table");
   ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*dep, "deployment.",
-                                      {"module_id", "group", "replicas", "overrides"}, {"metadata"}));
+                                      {"module_id", "group", "replicas", "overrides"},
+                                      {"metadata"}));
   DeploymentSpec spec;
   // The daemon's stored form records who made the deployment; in a file the
   // key is overridden by Platform::Deploy (a file cannot promote itself).
   if (const toml::node* o = doc.get("x-arcella-origin"); o && o->is_string())
     spec.origin = *o->value<std::string>() == "operator" ? GrantOrigin::kOperator
-                                                          : GrantOrigin::kHotDeploy;
+                                                         : GrantOrigin::kHotDeploy;
   const toml::node* n = dep->get("module_id");
   if (!n) return r.Missing(*dep, "deployment.module_id", "name@x.y.z, e.g. \"http-logger@0.1.0\"");
   ARCELLA_RETURN_IF_ERROR(r.String(*n, "deployment.module_id", &spec.module_id));
-  if (Status s = ValidateModuleId(spec.module_id); !s.ok()) return r.Bad(*n, "deployment.module_id", s.message());
+  if (Status s = ValidateModuleId(spec.module_id); !s.ok())
+    return r.Bad(*n, "deployment.module_id", s.message());
   if ((n = dep->get("group"))) {
     ARCELLA_RETURN_IF_ERROR(r.String(*n, "deployment.group", &spec.group));
-    if (Status s = ValidateGroup(spec.group); !s.ok()) return r.Bad(*n, "deployment.group", s.message());
+    if (Status s = ValidateGroup(spec.group); !s.ok())
+      return r.Bad(*n, "deployment.group", s.message());
   }
   const toml::node* replicas = dep->get("replicas");
   if (replicas) {
@@ -159,8 +176,7 @@ Result<DeploymentSpec> ParseDeploymentSpec(std::string_view text, const std::str
     where = r.Where(replicas->source());
   else if (spec.overrides.trusted.value_or(false) && ov)
     where = r.Where(ov->get("trusted")->source());
-  else if (iso)
-    where = r.Where(iso->source());
+  else if (iso) where = r.Where(iso->source());
   ARCELLA_RETURN_IF_ERROR(ValidateDeploymentSpec(spec, KeyStyle::kToml, where));
   return spec;
 }

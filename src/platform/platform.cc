@@ -5,8 +5,8 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include <fstream>
@@ -99,14 +99,21 @@ ModuleShape ParseShape(const std::vector<uint8_t>& wasm) {
         continue;
       }
       switch (kind) {
-        case 0: if (!ReadLeb(q, sec_end, &skip)) return fail(); break;
-        case 1: if (q >= sec_end || !ReadLimits(++q, sec_end, &max)) return fail(); break;
+        case 0:
+          if (!ReadLeb(q, sec_end, &skip)) return fail();
+          break;
+        case 1:
+          if (q >= sec_end || !ReadLimits(++q, sec_end, &max)) return fail();
+          break;
         case 2:
           if (!ReadLimits(q, sec_end, &max)) return fail();
           shape.memories.push_back(max);
           break;
         case 3: q += 2; break;
-        case 4: ++q; if (!ReadLeb(q, sec_end, &skip)) return fail(); break;
+        case 4:
+          ++q;
+          if (!ReadLeb(q, sec_end, &skip)) return fail();
+          break;
         default: return fail();
       }
       if (q > sec_end) return fail();
@@ -127,8 +134,7 @@ std::string Bytes(uint64_t b) {
   char buf[48];
   if (u == 0 || v == static_cast<double>(static_cast<uint64_t>(v)))
     snprintf(buf, sizeof buf, "%llu %s", static_cast<unsigned long long>(v), units[u]);
-  else
-    snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  else snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   return buf;
 }
 
@@ -167,12 +173,13 @@ Platform::~Platform() {
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config& config,
                                                  EventBus* events, LogHub* logs) {
-  (void)engine::PrepareAotCache({.cache_dir = home.cache_dir(), .cc = {}});  // key, stale compile folders; errors show at compile
+  (void)engine::PrepareAotCache({.cache_dir = home.cache_dir(),
+                                 .cc = {}});  // key, stale compile folders; errors show at compile
   ARCELLA_ASSIGN_OR_RETURN(auto store, StateStore::Open(home.state_db()));
   ARCELLA_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(home.modules_dir()));
-  return std::unique_ptr<Platform>(
-      new Platform(home, config, std::move(store), std::make_unique<BlobStore>(std::move(blobs)),
-                   events, logs));
+  return std::unique_ptr<Platform>(new Platform(home, config, std::move(store),
+                                                std::make_unique<BlobStore>(std::move(blobs)),
+                                                events, logs));
 }
 
 void Platform::Publish(const std::string& kind, const std::string& id, const std::string& state,
@@ -184,7 +191,7 @@ Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const Mod
                                                                        engine::Metering metering) {
   if (m.kind != "core")
     return Status::Unsupported(m.id + " is a component; running components comes with the "
-                               "Component Model milestone");
+                                      "Component Model milestone");
   // Compiled outside every platform lock; concurrent requests for the same
   // (hash, metering) wait for one compilation.
   auto key = std::make_pair(m.hash, static_cast<int>(metering));
@@ -248,9 +255,9 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     ARCELLA_ASSIGN_OR_RETURN(manifest, ResolveManifestForBinary(path, &manifest_file));
   }
   // Regular files only, at most limits.max_module_bytes, streaming (file_read.h).
-  ARCELLA_ASSIGN_OR_RETURN(
-      std::vector<uint8_t> bytes,
-      ReadRegularFile(path, {config_.limits.max_module_bytes, "limits.max_module_bytes"}));
+  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                           ReadRegularFile(path, {config_.limits.max_module_bytes,
+                                                  "limits.max_module_bytes"}));
   ModuleRecord rec;
   rec.id = manifest.name + "@" + manifest.version;
   rec.name = manifest.name;
@@ -262,7 +269,8 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     return Status::AlreadyExists("module " + rec.id +
                                  " is already installed (use --force to replace it)");
 
-  if (existing.ok() && existing->kind != (engine::IsComponentBinary(bytes) ? "component" : "core")) {
+  if (existing.ok() &&
+      existing->kind != (engine::IsComponentBinary(bytes) ? "component" : "core")) {
     auto deps = store_->ListDeployments(rec.id);
     if (deps.ok() && !deps->empty())
       return Status::FailedPrecondition("module " + rec.id + " is deployed as a " + existing->kind +
@@ -282,8 +290,7 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     co.metering = engine::Metering::kInterrupt;
     co.cache_dir = home_.cache_dir();
     auto mod = engine::Module::Compile(bytes, co);
-    if (!mod.ok())
-      return Status::InvalidArgument(path + ": " + mod.status().message());
+    if (!mod.ok()) return Status::InvalidArgument(path + ": " + mod.status().message());
     compiled = *mod;
     rec.tier = engine::TierName(compiled->tier());
   }
@@ -332,9 +339,7 @@ void Platform::DropBlob(const std::string& hash) {
     it = it->first.first == hash ? compiled_.erase(it) : std::next(it);
 }
 
-Result<std::vector<ModuleRecord>> Platform::ListModules() {
-  return store_->ListModules();
-}
+Result<std::vector<ModuleRecord>> Platform::ListModules() { return store_->ListModules(); }
 
 Result<ModuleInfo> Platform::Inspect(const std::string& module_id) {
   ModuleInfo info;
@@ -373,14 +378,14 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
   plan.replicas = d.replicas;
   uint64_t fuel = o.fuel ? *o.fuel : mf.fuel ? *mf.fuel : config_.limits.fuel;
   if (fuel > 0) plan.fuel = fuel;
-  plan.max_memory_bytes = o.max_memory_bytes   ? *o.max_memory_bytes
+  plan.max_memory_bytes = o.max_memory_bytes    ? *o.max_memory_bytes
                           : mf.max_memory_bytes ? *mf.max_memory_bytes
                                                 : config_.limits.max_memory_bytes;
   plan.timeout = o.timeout ? *o.timeout : mf.timeout ? *mf.timeout : config_.limits.timeout;
   // Grants: only what the operator granted within the policy, never the
   // home; re-checked at every apply (a symlink may have changed).
-  auto grants = ResolveGrants(mf, spec, config_.policy, home_.root(), spec.origin,
-                              KeyStyle::kToml, d.id);
+  auto grants = ResolveGrants(mf, spec, config_.policy, home_.root(), spec.origin, KeyStyle::kToml,
+                              d.id);
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);  // status reads it concurrently
     grants_[d.id] = grants.ok() ? *grants : NothingGranted(mf, spec, grants.status().message());
@@ -390,9 +395,9 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
     plan.dirs.push_back({g.real_host, g.guest, g.read_only, /*no_symlinks=*/true});
   plan.env = grants->env;
   plan.restart = o.restart ? *o.restart : RestartPolicy::kOnFailure;
-  ARCELLA_ASSIGN_OR_RETURN(
-      plan.module,
-      CompiledModule(m, plan.fuel ? engine::Metering::kFuel : engine::Metering::kInterrupt));
+  ARCELLA_ASSIGN_OR_RETURN(plan.module,
+                           CompiledModule(m, plan.fuel ? engine::Metering::kFuel
+                                                       : engine::Metering::kInterrupt));
   return plan;
 }
 
@@ -413,10 +418,8 @@ Status Platform::ApplyRecord(const DeploymentRecord& rec) {
     // Crash-loop protection: if the daemon dies before this deployment
     // settles, the next start finds the mark (Reconcile).
     Status js = store_->BeginApply(d.id);
-    if (js.ok())
-      journaled = true;
-    else
-      spdlog::warn("deployment {}: {}", d.id, js.message());
+    if (js.ok()) journaled = true;
+    else spdlog::warn("deployment {}: {}", d.id, js.message());
     // Test-only (docs/RUNTIME.md): simulates a daemon that dies while
     // applying this deployment.
     if (const char* crash = std::getenv("ARCELLA_TEST_CRASH_ON_APPLY"); crash && d.id == crash) {
@@ -445,10 +448,8 @@ Status Platform::ApplyRecord(const DeploymentRecord& rec) {
   if (journaled) Settle(d.id);
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    if (st.ok())
-      errors_.erase(d.id);
-    else
-      errors_[d.id] = st.message();
+    if (st.ok()) errors_.erase(d.id);
+    else errors_[d.id] = st.message();
   }
   if (!st.ok()) {
     spdlog::error("deployment {}: {}", d.id, st.message());
@@ -516,10 +517,8 @@ void Platform::EnterSafeMode() {
 Status Platform::Reconcile() {
   ARCELLA_ASSIGN_OR_RETURN(auto deps, store_->ListDeployments());
   std::map<std::string, uint32_t> crashed;
-  if (auto c = store_->CountCrashedApplies(); c.ok())
-    crashed = std::move(*c);
-  else
-    spdlog::error("reconcile: {}", c.status().message());
+  if (auto c = store_->CountCrashedApplies(); c.ok()) crashed = std::move(*c);
+  else spdlog::error("reconcile: {}", c.status().message());
   // Deployments the daemon died while applying go last, one at a time; one
   // it died in twice is quarantined.
   std::vector<std::string> first, last;
@@ -613,10 +612,10 @@ Status Platform::CheckBudget(const std::string& what,
     if (d.desired == Desired::kStarted) ARCELLA_RETURN_IF_ERROR(AddUsage(d, &wanted));
   const auto& l = config_.limits;
   if (others.replicas + wanted.replicas > l.total_replicas)
-    return Status::FailedPrecondition(
-        what + " needs " + std::to_string(wanted.replicas) + " replica(s); " +
-        std::to_string(others.replicas) + " of the " + std::to_string(l.total_replicas) +
-        " the platform allows are started (limits.total_replicas)");
+    return Status::FailedPrecondition(what + " needs " + std::to_string(wanted.replicas) +
+                                      " replica(s); " + std::to_string(others.replicas) +
+                                      " of the " + std::to_string(l.total_replicas) +
+                                      " the platform allows are started (limits.total_replicas)");
   if (others.memories + wanted.memories > kMaxLinearMemories)
     return Status::FailedPrecondition(
         what + " needs " + std::to_string(wanted.memories) + " linear memories; " +
@@ -679,7 +678,8 @@ DeploymentView Platform::ViewOf(const DeploymentRecord& d) {
     v.error = it->second;
   } else if (held_.count(d.id) && d.desired == Desired::kStarted) {
     v.error = "not started: the daemon runs in --safe-mode (desired state: started; "
-              "`arcella-cli start " + d.id + "` starts it)";
+              "`arcella-cli start " +
+              d.id + "` starts it)";
   }
   if (auto it = grants_.find(d.id); it != grants_.end()) v.grants = it->second;
   return v;
@@ -705,7 +705,8 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec_in, KeyStyle 
                                " is a component; running components comes with the Component "
                                "Model milestone");
   if (auto mf = ParseComponentManifest(m->manifest_toml, m->id); mf.ok()) {
-    auto grants = ResolveGrants(*mf, spec, config_.policy, home_.root(), grant_origin, style, origin);
+    auto grants = ResolveGrants(*mf, spec, config_.policy, home_.root(), grant_origin, style,
+                                origin);
     if (!grants.ok()) {
       Publish("deployment", spec.id(), "refused", grants.status().message());
       return grants.status();
@@ -801,8 +802,8 @@ Result<std::vector<DeploymentView>> Platform::Scale(const std::string& target,
       d.replicas = replicas;
       changed[d.id] = d;
     }
-    ARCELLA_RETURN_IF_ERROR(CheckBudget(
-        "scale " + target + " to " + std::to_string(replicas) + " replicas", changed));
+    ARCELLA_RETURN_IF_ERROR(
+        CheckBudget("scale " + target + " to " + std::to_string(replicas) + " replicas", changed));
     for (auto& d : deps) {
       ARCELLA_RETURN_IF_ERROR(store_->UpdateDeployment(d.id, replicas, std::nullopt));
       d.replicas = replicas;
@@ -853,8 +854,7 @@ Result<std::vector<DeploymentView>> Platform::StatusOf(const std::string& target
 }
 
 Result<CallResult> Platform::Call(const std::string& target, const std::string& export_name,
-                                  const std::vector<std::string>& args,
-                                  CallControl* control) {
+                                  const std::vector<std::string>& args, CallControl* control) {
   std::string id;
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
@@ -866,8 +866,8 @@ Result<CallResult> Platform::Call(const std::string& target, const std::string& 
     for (const auto& d : deps)
       if (d.desired == Desired::kStarted) started.push_back(d.id);
     if (started.empty())
-      return Status::FailedPrecondition(target + " is not started (start it with `arcella-cli start " +
-                                        target + "`)");
+      return Status::FailedPrecondition(
+          target + " is not started (start it with `arcella-cli start " + target + "`)");
     id = started[call_turn_[target]++ % started.size()];
   }
   // Outside the platform lock: a long call must not block management.

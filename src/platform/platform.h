@@ -66,7 +66,7 @@ struct ModuleInfo {
   ComponentManifest manifest;
   std::vector<engine::ImportDesc> imports;  // core modules only
   std::vector<engine::ExportDesc> exports;
-  std::vector<std::string> deployments;     // ids
+  std::vector<std::string> deployments;  // ids
 };
 
 struct DeploymentView {
@@ -126,8 +126,7 @@ class Platform {
   // deployment; a module target takes its started deployments in turn.
   // `control` (may be null) lets the caller cancel it (ReplicaHost::Call).
   Result<CallResult> Call(const std::string& target, const std::string& export_name,
-                          const std::vector<std::string>& args,
-                          CallControl* control = nullptr);
+                          const std::vector<std::string>& args, CallControl* control = nullptr);
 
   // Stops every replica (gracefully) and refuses further operations.
   void Shutdown();
@@ -193,9 +192,9 @@ class Platform {
   std::map<std::pair<std::string, int>, std::shared_ptr<const engine::Module>> compiled_;
   using CompileResult = Result<std::shared_ptr<const engine::Module>>;
   std::map<std::pair<std::string, int>, std::shared_future<CompileResult>> compiling_;
-  std::map<std::string, ModuleShape> shapes_;  // by module hash
+  std::map<std::string, ModuleShape> shapes_;                     // by module hash
   std::map<std::string, std::shared_ptr<std::mutex>> dep_locks_;  // one apply at a time
-  std::map<std::string, std::string> quarantine_;  // deployment id -> reason
+  std::map<std::string, std::string> quarantine_;                 // deployment id -> reason
   std::set<std::string> held_;  // started deployments kept stopped by --safe-mode
 
   std::mutex settle_mu_;

@@ -137,16 +137,12 @@ void Replica::RunReactorInit() {
                init && init->desc.kind == engine::ExternKind::kFunc) {
       if (plan_->fuel) (void)(*inst)->SetFuel(*plan_->fuel);
       auto out = (*inst)->Call("_initialize", {});
-      if (!out.ok())
-        error = "_initialize: " + out.status().message();
-      else if (out->trap)
-        error = "_initialize: trap: " + out->trap->ToString();
+      if (!out.ok()) error = "_initialize: " + out.status().message();
+      else if (out->trap) error = "_initialize: trap: " + out->trap->ToString();
     }
     std::lock_guard<std::mutex> lock(mu_);
-    if (error.empty())
-      instance_ = std::move(*inst);
-    else
-      last_error_ = error;
+    if (error.empty()) instance_ = std::move(*inst);
+    else last_error_ = error;
   }
   if (!error.empty()) {
     Log("failed to start: " + error);
@@ -209,8 +205,8 @@ void Replica::RunCommand() {
     if (ctx_->logs) ctx_->logs->Flush(plan_->id, index_);
     if (stopping()) break;
     RestartPolicy policy = plan_->restart;
-    bool again =
-        policy == RestartPolicy::kAlways || (policy == RestartPolicy::kOnFailure && failed);
+    bool again = policy == RestartPolicy::kAlways ||
+                 (policy == RestartPolicy::kOnFailure && failed);
     if (!again) {
       Log(what);
       SetState(failed ? State::kFailed : State::kResolved, what);

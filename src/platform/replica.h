@@ -33,9 +33,9 @@ struct ReplicaContext {
   // whose `_initialize` never ends holds up only its own deployment. An
   // error (no thread could be created) fails the replica, never the daemon.
   std::function<Status(const std::string& lane, std::function<void()>)> spawn;
-  std::chrono::milliseconds backoff_initial{100};  // first restart delay
-  std::chrono::milliseconds backoff_max{30'000};   // delays double up to this
-  std::chrono::milliseconds healthy_after{10'000}; // a run this long resets the delay
+  std::chrono::milliseconds backoff_initial{100};   // first restart delay
+  std::chrono::milliseconds backoff_max{30'000};    // delays double up to this
+  std::chrono::milliseconds healthy_after{10'000};  // a run this long resets the delay
 };
 
 class Replica : public std::enable_shared_from_this<Replica> {
@@ -67,9 +67,9 @@ class Replica : public std::enable_shared_from_this<Replica> {
 
  private:
   Result<std::shared_ptr<engine::Instance>> Instantiate();
-  void RunCommand();      // the command thread's body
+  void RunCommand();                // the command thread's body
   bool RunOnce(std::string* what);  // one run of _start; true if it failed
-  void RunReactorInit();  // the reactor's executor task
+  void RunReactorInit();            // the reactor's executor task
   void SetState(State s, const std::string& message = {});
   // The replica could not start at all (e.g. no thread): failed, reason kept.
   void FailToStart(const std::string& error);

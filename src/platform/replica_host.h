@@ -40,8 +40,8 @@ struct DeploymentPlan {
   // stopping a replica interrupts its guest.
   std::shared_ptr<const engine::Module> module;
   uint32_t replicas = 1;
-  std::optional<uint64_t> fuel;        // per call (reactor) / per run (command)
-  uint64_t max_memory_bytes = 0;       // per linear memory; 0 = engine default
+  std::optional<uint64_t> fuel;          // per call (reactor) / per run (command)
+  uint64_t max_memory_bytes = 0;         // per linear memory; 0 = engine default
   std::chrono::milliseconds timeout{0};  // per call / per run; 0 = none
   std::vector<wasi::WasiConfig::Preopen> dirs;
   std::vector<std::pair<std::string, std::string>> env;
@@ -50,10 +50,10 @@ struct DeploymentPlan {
 
 struct ReplicaStatus {
   uint32_t index = 0;
-  State state = State::kResolved;  // starting, active, stopping, failed, resolved
-  uint32_t restarts = 0;           // runs after the first (commands)
+  State state = State::kResolved;    // starting, active, stopping, failed, resolved
+  uint32_t restarts = 0;             // runs after the first (commands)
   std::optional<int32_t> exit_code;  // of the last run (commands)
-  std::string last_error;          // last trap or instantiation error
+  std::string last_error;            // last trap or instantiation error
 };
 
 struct DeploymentStatus {

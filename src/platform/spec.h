@@ -31,9 +31,9 @@ struct ComponentManifest {
   // Directories are only REQUESTS: a module never grants itself anything;
   // the operator grants (grants.h, docs/SECURITY.md). Env values are
   // defaults (they carry no host authority).
-  std::vector<std::string> requested_dirs;        // "HOST::GUEST" or "HOST::GUEST:ro"
+  std::vector<std::string> requested_dirs;  // "HOST::GUEST" or "HOST::GUEST:ro"
   std::map<std::string, std::string> env;
-  std::optional<uint64_t> fuel;                   // per call / per run
+  std::optional<uint64_t> fuel;  // per call / per run
   std::optional<uint64_t> max_memory_bytes;
   std::optional<std::chrono::milliseconds> timeout;
 };
@@ -48,26 +48,26 @@ const char* GrantOriginName(GrantOrigin o);  // "operator" / "hot-deploy"
 
 enum class RestartPolicy { kNever, kOnFailure, kAlways };
 
-const char* IsolationName(Isolation i);      // "main" / "worker"
+const char* IsolationName(Isolation i);          // "main" / "worker"
 const char* RestartPolicyName(RestartPolicy p);  // "never" / "on-failure" / "always"
 
 // [deployment.overrides]: anything unset falls back to the manifest, then to
 // the platform defaults (arcella.toml).
 struct DeploymentOverrides {
-  std::optional<Isolation> isolation;     // default: worker
-  std::optional<bool> trusted;            // only with isolation = main
+  std::optional<Isolation> isolation;  // default: worker
+  std::optional<bool> trusted;         // only with isolation = main
   std::optional<bool> async;
   std::optional<uint64_t> fuel;
   std::optional<uint64_t> max_memory_bytes;
   std::optional<std::chrono::milliseconds> timeout;
-  std::vector<std::string> dirs;          // "HOST::GUEST[:ro]"
+  std::vector<std::string> dirs;  // "HOST::GUEST[:ro]"
   std::map<std::string, std::string> env;
-  std::optional<RestartPolicy> restart;   // command modules; default on-failure
+  std::optional<RestartPolicy> restart;  // command modules; default on-failure
 };
 
 // A *.deployment.toml ([deployment] table) or the CLI's deploy flags.
 struct DeploymentSpec {
-  std::string module_id;   // "name@x.y.z"
+  std::string module_id;  // "name@x.y.z"
   std::string group = "default";
   uint32_t replicas = 1;
   DeploymentOverrides overrides;

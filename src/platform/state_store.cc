@@ -68,7 +68,8 @@ static_assert(kNumMigrations == StateStore::kSchemaVersion);
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Maps an SQLite result code to a Status; `what` says what was being done.
@@ -78,8 +79,7 @@ Status SqlError(sqlite3* db, int rc, const std::string& what) {
     case SQLITE_FULL: return Status::IoError(msg + " (disk or quota full; nothing was written)");
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-      return Status::IoError(msg + " (is the Arcella home writable?)");
+    case SQLITE_PERM: return Status::IoError(msg + " (is the Arcella home writable?)");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB: return Status::Corruption(msg);
     case SQLITE_BUSY:
@@ -198,7 +198,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path, const Options& opts) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
   if (rc != SQLITE_OK) {
     Status s = SqlError(db, rc, "opening state database " + path);
     sqlite3_close_v2(db);
@@ -240,11 +241,14 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path, co
                                         ", newer than this arcella supports (" +
                                         std::to_string(kSchemaVersion) + "): upgrade arcella");
     for (int v = version; v < kSchemaVersion; ++v)
-      ARCELLA_RETURN_IF_ERROR(Exec(db, kMigrations[v], what + ": migration to v" + std::to_string(v + 1)));
+      ARCELLA_RETURN_IF_ERROR(
+          Exec(db, kMigrations[v], what + ": migration to v" + std::to_string(v + 1)));
     if (!have_row)
-      return Exec(db, "INSERT INTO schema_version VALUES (" + std::to_string(kSchemaVersion) + ")", what);
+      return Exec(db, "INSERT INTO schema_version VALUES (" + std::to_string(kSchemaVersion) + ")",
+                  what);
     if (version != kSchemaVersion)
-      return Exec(db, "UPDATE schema_version SET version = " + std::to_string(kSchemaVersion), what);
+      return Exec(db, "UPDATE schema_version SET version = " + std::to_string(kSchemaVersion),
+                  what);
     return Status::Ok();
   }));
   return store;
@@ -268,17 +272,25 @@ Status StateStore::PutModule(const ModuleRecord& m, bool replace) {
     q.Bind(m.id);
     int rc = q.Step();
     if (rc == SQLITE_ROW && !replace)
-      return Status::AlreadyExists("module " + m.id + " is already installed (use --force to replace it)");
+      return Status::AlreadyExists("module " + m.id +
+                                   " is already installed (use --force to replace it)");
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, rc, what);
     // UPSERT, not REPLACE: REPLACE would delete the row and trip the FK.
-    Stmt st(db_,
-            "INSERT INTO modules (id, name, version, kind, hash, size, manifest_toml, tier, installed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-            "version = excluded.version, kind = excluded.kind, hash = excluded.hash, size = excluded.size, "
-            "manifest_toml = excluded.manifest_toml, tier = excluded.tier, installed_at = excluded.installed_at");
+    Stmt st(
+        db_,
+        "INSERT INTO modules (id, name, version, kind, hash, size, manifest_toml, tier, installed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+        "version = excluded.version, kind = excluded.kind, hash = excluded.hash, size = excluded.size, "
+        "manifest_toml = excluded.manifest_toml, tier = excluded.tier, installed_at = excluded.installed_at");
     ARCELLA_RETURN_IF_ERROR(st.status(what));
-    st.Bind(m.id).Bind(m.name).Bind(m.version).Bind(m.kind).Bind(m.hash)
-        .Bind(static_cast<int64_t>(m.size)).Bind(m.manifest_toml).Bind(m.tier)
+    st.Bind(m.id)
+        .Bind(m.name)
+        .Bind(m.version)
+        .Bind(m.kind)
+        .Bind(m.hash)
+        .Bind(static_cast<int64_t>(m.size))
+        .Bind(m.manifest_toml)
+        .Bind(m.tier)
         .Bind(m.installed_at_ms ? m.installed_at_ms : NowMs());
     return StepDone(db_, st, what);
   });
@@ -357,13 +369,20 @@ Status StateStore::PutDeployment(const DeploymentRecord& d) {
     dup.Bind(d.id).Bind(d.module_id).Bind(d.group);
     rc = dup.Step();
     if (rc == SQLITE_ROW)
-      return Status::AlreadyExists("deployment " + dup.Text(0) + " already exists (scale or undeploy it)");
+      return Status::AlreadyExists("deployment " + dup.Text(0) +
+                                   " already exists (scale or undeploy it)");
     if (rc != SQLITE_DONE) return SqlError(db_, rc, what);
-    Stmt ins(db_, "INSERT INTO deployments (id, module_id, grp, replicas, desired, spec_toml, created_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    Stmt ins(
+        db_,
+        "INSERT INTO deployments (id, module_id, grp, replicas, desired, spec_toml, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)");
     ARCELLA_RETURN_IF_ERROR(ins.status(what));
-    ins.Bind(d.id).Bind(d.module_id).Bind(d.group).Bind(static_cast<int64_t>(d.replicas))
-        .Bind(std::string(DesiredName(d.desired))).Bind(d.spec_toml)
+    ins.Bind(d.id)
+        .Bind(d.module_id)
+        .Bind(d.group)
+        .Bind(static_cast<int64_t>(d.replicas))
+        .Bind(std::string(DesiredName(d.desired)))
+        .Bind(d.spec_toml)
         .Bind(d.created_at_ms ? d.created_at_ms : NowMs());
     return StepDone(db_, ins, what);
   });
@@ -435,9 +454,8 @@ Status StateStore::BeginApply(const std::string& id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const std::string what = "journaling the apply of " + id;
   return InTransaction(db_, what, [&]() -> Status {
-    Stmt up(db_,
-            "INSERT INTO apply_journal (deployment_id, applying, crashes) VALUES (?, 1, 0) "
-            "ON CONFLICT(deployment_id) DO UPDATE SET applying = 1");
+    Stmt up(db_, "INSERT INTO apply_journal (deployment_id, applying, crashes) VALUES (?, 1, 0) "
+                 "ON CONFLICT(deployment_id) DO UPDATE SET applying = 1");
     ARCELLA_RETURN_IF_ERROR(up.status(what));
     up.Bind(id);
     return StepDone(db_, up, what);
@@ -459,15 +477,21 @@ Status StateStore::PutHotDeployFile(const HotDeployFile& f) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const std::string what = "recording hot-deploy file " + f.file;
   return InTransaction(db_, what, [&]() -> Status {
-    Stmt st(db_,
-            "INSERT INTO hot_deploy_files (file, kind, file_hash, module_id, module_hash, "
-            "deployment_id, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET "
-            "kind = excluded.kind, file_hash = excluded.file_hash, module_id = excluded.module_id, "
-            "module_hash = excluded.module_hash, deployment_id = excluded.deployment_id, "
-            "applied_at = excluded.applied_at");
+    Stmt st(
+        db_,
+        "INSERT INTO hot_deploy_files (file, kind, file_hash, module_id, module_hash, "
+        "deployment_id, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET "
+        "kind = excluded.kind, file_hash = excluded.file_hash, module_id = excluded.module_id, "
+        "module_hash = excluded.module_hash, deployment_id = excluded.deployment_id, "
+        "applied_at = excluded.applied_at");
     ARCELLA_RETURN_IF_ERROR(st.status(what));
-    st.Bind(f.file).Bind(f.kind).Bind(f.file_hash).Bind(f.module_id).Bind(f.module_hash)
-        .Bind(f.deployment_id).Bind(f.applied_at_ms ? f.applied_at_ms : NowMs());
+    st.Bind(f.file)
+        .Bind(f.kind)
+        .Bind(f.file_hash)
+        .Bind(f.module_id)
+        .Bind(f.module_hash)
+        .Bind(f.deployment_id)
+        .Bind(f.applied_at_ms ? f.applied_at_ms : NowMs());
     return StepDone(db_, st, what);
   });
 }

@@ -22,14 +22,14 @@ struct sqlite3;
 namespace arcella::platform {
 
 struct ModuleRecord {
-  std::string id;       // "name@x.y.z"
+  std::string id;  // "name@x.y.z"
   std::string name;
   std::string version;
-  std::string kind;     // "core" | "component"
-  std::string hash;     // sha256 hex of the binary (blob_store.h)
-  uint64_t size = 0;    // bytes
+  std::string kind;   // "core" | "component"
+  std::string hash;   // sha256 hex of the binary (blob_store.h)
+  uint64_t size = 0;  // bytes
   std::string manifest_toml;
-  std::string tier;     // "aot" | "interp" | ...
+  std::string tier;             // "aot" | "interp" | ...
   int64_t installed_at_ms = 0;  // unix ms; 0 -> set to now by PutModule
 };
 
@@ -37,12 +37,12 @@ enum class Desired { kStarted, kStopped };
 const char* DesiredName(Desired d);  // "started" / "stopped"
 
 struct DeploymentRecord {
-  std::string id;         // "<module_id>/<group>"
+  std::string id;  // "<module_id>/<group>"
   std::string module_id;
   std::string group;
   uint32_t replicas = 1;
   Desired desired = Desired::kStopped;
-  std::string spec_toml;  // ToToml(DeploymentSpec)
+  std::string spec_toml;      // ToToml(DeploymentSpec)
   int64_t created_at_ms = 0;  // 0 -> now
 };
 

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -82,7 +82,8 @@ class Reader {
   }
   // "FILE:L:C: KEY = VALUE: what"
   Status Bad(const toml::node& n, const std::string& key, const std::string& what) const {
-    return Status::InvalidArgument(Where(n.source()) + ": " + key + " = " + Render(n) + ": " + what);
+    return Status::InvalidArgument(Where(n.source()) + ": " + key + " = " + Render(n) + ": " +
+                                   what);
   }
   Status Missing(const toml::table& t, const std::string& key, const std::string& what) const {
     return Status::InvalidArgument(Where(t.source()) + ": " + key + " is required (" + what + ")");
@@ -122,7 +123,8 @@ class Reader {
     *out = *n.value<bool>();
     return Status::Ok();
   }
-  Status PositiveInt(const toml::node& n, const std::string& key, int64_t max, uint64_t* out) const {
+  Status PositiveInt(const toml::node& n, const std::string& key, int64_t max,
+                     uint64_t* out) const {
     std::string want = "expected an integer >= 1";
     if (max < INT64_MAX) want = "expected an integer from 1 to " + std::to_string(max);
     if (!n.is_integer()) return Bad(n, key, want + ", got " + TypeName(n));
@@ -131,7 +133,8 @@ class Reader {
     *out = static_cast<uint64_t>(v);
     return Status::Ok();
   }
-  Status StringArray(const toml::node& n, const std::string& key, std::vector<std::string>* out) const {
+  Status StringArray(const toml::node& n, const std::string& key,
+                     std::vector<std::string>* out) const {
     const toml::array* a = n.as_array();
     if (!a) return Bad(n, key, std::string("expected an array of strings, got ") + TypeName(n));
     for (size_t i = 0; i < a->size(); ++i) {
@@ -147,7 +150,8 @@ class Reader {
   Status ByteSize(const toml::node& n, const std::string& key, std::optional<uint64_t>* out) const {
     if (n.is_integer()) {
       int64_t v = *n.value<int64_t>();
-      if (v < 1 || v > (int64_t{1} << 48)) return Bad(n, key, "expected a byte size from 1 to 256TiB");
+      if (v < 1 || v > (int64_t{1} << 48))
+        return Bad(n, key, "expected a byte size from 1 to 256TiB");
       *out = static_cast<uint64_t>(v);
       return Status::Ok();
     }
@@ -173,12 +177,16 @@ class Reader {
         return Bad(*a.get(i), key + "[" + std::to_string(i) + "]", s.message());
     return Status::Ok();
   }
-  Status Env(const toml::node& n, const std::string& key, std::map<std::string, std::string>* out) const {
+  Status Env(const toml::node& n, const std::string& key,
+             std::map<std::string, std::string>* out) const {
     const toml::table* t = n.as_table();
-    if (!t) return Bad(n, key, std::string("expected a table of strings like { K = \"V\" }, got ") + TypeName(n));
+    if (!t)
+      return Bad(n, key,
+                 std::string("expected a table of strings like { K = \"V\" }, got ") + TypeName(n));
     for (auto&& [k, v] : *t) {
       std::string name(k.str()), ek = key + "." + name;
-      if (name.empty() || name.find('=') != std::string::npos || name.find('\0') != std::string::npos)
+      if (name.empty() || name.find('=') != std::string::npos ||
+          name.find('\0') != std::string::npos)
         return Bad(v, ek, "an environment variable name must be non-empty, without '=' or NUL");
       std::string val;
       ARCELLA_RETURN_IF_ERROR(String(v, ek, &val));
@@ -195,8 +203,8 @@ class Reader {
     try {
       return toml::parse(text, file_);
     } catch (const toml::parse_error& e) {
-      return Status::InvalidArgument(Where(e.source()) + ": invalid TOML: " +
-                                     std::string(e.description()));
+      return Status::InvalidArgument(Where(e.source()) +
+                                     ": invalid TOML: " + std::string(e.description()));
     }
   }
 

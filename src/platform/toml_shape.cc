@@ -106,8 +106,8 @@ class Scanner {
     ++pos_;
   }
   Status Error(const std::string& what) const {
-    return Status::InvalidArgument(file_ + ":" + std::to_string(line_) + ":" + std::to_string(col_) +
-                                   ": " + what + "; refused before parsing");
+    return Status::InvalidArgument(file_ + ":" + std::to_string(line_) + ":" +
+                                   std::to_string(col_) + ": " + what + "; refused before parsing");
   }
   Status DepthError() const {
     return Error("TOML nested deeper than " + std::to_string(kMaxTomlDepth) +

@@ -167,7 +167,7 @@ int RunCommand(int argc, char** argv) {
   copts.tier = o.tier;
   // A private per-user cache, never a shared directory (see DefaultAotCacheDir).
   copts.cache_dir = engine::DefaultAotCacheDir();
-  copts.metering = o.fuel ? engine::Metering::kFuel
+  copts.metering = o.fuel                  ? engine::Metering::kFuel
                    : o.timeout.count() > 0 ? engine::Metering::kInterrupt
                                            : engine::Metering::kNone;
   auto mod = engine::Module::Compile(bytes, copts);
@@ -242,8 +242,8 @@ int RunCommand(int argc, char** argv) {
     std::string names;
     for (const auto& e : (*mod)->exports())
       if (e.desc.kind == engine::ExternKind::kFunc) names += (names.empty() ? "" : ", ") + e.name;
-    fprintf(stderr, "arcella run: %s exports no function \"%s\" (functions: %s)\n",
-            o.file.c_str(), o.invoke->c_str(), names.empty() ? "none" : names.c_str());
+    fprintf(stderr, "arcella run: %s exports no function \"%s\" (functions: %s)\n", o.file.c_str(),
+            o.invoke->c_str(), names.empty() ? "none" : names.c_str());
     return kExitLoadError;
   }
   auto args = engine::ParseArgs(*o.invoke, fn->desc.func, o.args);

@@ -26,8 +26,8 @@ int WastCommand(int argc, char** argv) {
       else if (v == "interp") opts.tier = engine::Tier::kInterp;
       else if (v == "auto") opts.tier = engine::Tier::kAuto;
       else {
-        fprintf(stderr, "arcella wast: --tier \"%s\": expected aot, interp or auto\n%s",
-                v.c_str(), kUsage);
+        fprintf(stderr, "arcella wast: --tier \"%s\": expected aot, interp or auto\n%s", v.c_str(),
+                kUsage);
         return kExitUsage;
       }
     } else if (a == "--verbose" || a == "-v") {

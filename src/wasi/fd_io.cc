@@ -1,7 +1,7 @@
 // fd_read, fd_write, fd_pread, fd_pwrite, fd_seek, fd_tell, fd_close, fd_renumber.
 #include <fcntl.h>
-#include <poll.h>
 #include <limits.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,8 +79,8 @@ Errno FdRead(HostCall& c) {
     // A FIFO, pipe, socket or tty waits interruptibly (blocking.h).
     ssize_t r = 0;
     int fd = e->host_fd();
-    err = BlockingIo(c.st, *e, POLLIN,
-                     [&] { return readv(fd, v.data(), static_cast<int>(v.size())); }, &r);
+    err = BlockingIo(
+        c.st, *e, POLLIN, [&] { return readv(fd, v.data(), static_cast<int>(v.size())); }, &r);
     if (err) return err;
     got = static_cast<size_t>(r);
   }
@@ -113,8 +113,8 @@ Errno FdWrite(HostCall& c) {
     if (e->may_block && !e->fd) TruncateIovecs(&v, PIPE_BUF);
     ssize_t r = 0;
     int fd = e->host_fd();
-    err = BlockingIo(c.st, *e, POLLOUT,
-                     [&] { return writev(fd, v.data(), static_cast<int>(v.size())); }, &r);
+    err = BlockingIo(
+        c.st, *e, POLLOUT, [&] { return writev(fd, v.data(), static_cast<int>(v.size())); }, &r);
     if (err) return err;
     total = static_cast<size_t>(r);
   }  // else: discarded, reported as written
@@ -137,10 +137,13 @@ static Errno PositionalIo(HostCall& c, bool write) {
   if ((err = LoadIovecs(c.mem, c.u32(1), c.u32(2), &v))) return err;
   ssize_t r = 0;
   int fd = e->host_fd();
-  err = BlockingIo(c.st, *e, write ? POLLOUT : POLLIN, [&] {
-    return write ? pwritev(fd, v.data(), static_cast<int>(v.size()), static_cast<off_t>(off))
-                 : preadv(fd, v.data(), static_cast<int>(v.size()), static_cast<off_t>(off));
-  }, &r);
+  err = BlockingIo(
+      c.st, *e, write ? POLLOUT : POLLIN,
+      [&] {
+        return write ? pwritev(fd, v.data(), static_cast<int>(v.size()), static_cast<off_t>(off))
+                     : preadv(fd, v.data(), static_cast<int>(v.size()), static_cast<off_t>(off));
+      },
+      &r);
   if (err) return err;
   c.mem.Store(out, static_cast<uint32_t>(r));
   return kSuccess;
@@ -158,8 +161,10 @@ Errno FdSeek(HostCall& c) {
   if (!(e->rights_base & need) && !(e->rights_base & right::kFdSeek)) return RightsErrno(*e, need);
   if (!c.mem.Ok(out, 8)) return kFault;
   if (e->kind != FdEntry::Kind::kFile) return kSpipe;
-  int w = whence == kWhenceSet ? SEEK_SET : whence == kWhenceCur ? SEEK_CUR
-        : whence == kWhenceEnd ? SEEK_END : -1;
+  int w = whence == kWhenceSet   ? SEEK_SET
+          : whence == kWhenceCur ? SEEK_CUR
+          : whence == kWhenceEnd ? SEEK_END
+                                 : -1;
   if (w < 0) return kInval;
   off_t r = lseek(e->host_fd(), off, w);
   if (r < 0) return FromHostErrno(errno);

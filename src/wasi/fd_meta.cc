@@ -119,9 +119,10 @@ Errno FdFilestatGet(HostCall& c) {
     if (fstat(e->host_fd(), &st) != 0) return FromHostErrno(errno);
   } else {
     // Stdio: only the type, never the host's device/inode/times.
-    st.st_mode = e->filetype == kFtRegularFile ? S_IFREG
-                 : e->filetype == kFtUnknown   ? S_IFIFO
-                 : e->filetype == kFtSocketStream ? S_IFSOCK : S_IFCHR;
+    st.st_mode = e->filetype == kFtRegularFile    ? S_IFREG
+                 : e->filetype == kFtUnknown      ? S_IFIFO
+                 : e->filetype == kFtSocketStream ? S_IFSOCK
+                                                  : S_IFCHR;
   }
   StoreFilestat(c.mem, ptr, st);
   return kSuccess;
@@ -195,8 +196,7 @@ Errno FdAllocate(HostCall& c) {
   if (e->kind == FdEntry::Kind::kDir) return kIsdir;
   if (e->kind != FdEntry::Kind::kFile) return kSpipe;
   uint64_t off = c.u64(1), len = c.u64(2);
-  if (off > static_cast<uint64_t>(INT64_MAX) || len > static_cast<uint64_t>(INT64_MAX) ||
-      len == 0)
+  if (off > static_cast<uint64_t>(INT64_MAX) || len > static_cast<uint64_t>(INT64_MAX) || len == 0)
     return kInval;
   int r = posix_fallocate(e->host_fd(), static_cast<off_t>(off), static_cast<off_t>(len));
   return FromHostErrno(r);

@@ -2,10 +2,10 @@
 // signature: raw wasm arguments in, a WASI errno out. Internal to src/wasi.
 #pragma once
 
-#include <span>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <span>
 #include <vector>
 
 #include "engine/types.h"

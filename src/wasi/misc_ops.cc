@@ -13,8 +13,7 @@ namespace arcella::wasi {
 namespace {
 
 // Writes a NUL-terminated string list: pointers at `ptrs`, bytes at `buf`.
-Errno StoreList(GuestMem& mem, const std::vector<std::string>& list, uint32_t ptrs,
-                uint32_t buf) {
+Errno StoreList(GuestMem& mem, const std::vector<std::string>& list, uint32_t ptrs, uint32_t buf) {
   uint64_t bytes = 0;
   for (const auto& s : list) bytes += s.size() + 1;
   if (!mem.Ok(ptrs, uint64_t{4} * list.size()) || !mem.Ok(buf, bytes)) return kFault;

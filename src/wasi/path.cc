@@ -24,10 +24,8 @@ void Split(std::string_view p, std::deque<std::string>* parts, bool front) {
     if (j > i) v.emplace_back(p.substr(i, j - i));
     i = j + 1;
   }
-  if (front)
-    parts->insert(parts->begin(), v.begin(), v.end());
-  else
-    parts->insert(parts->end(), v.begin(), v.end());
+  if (front) parts->insert(parts->begin(), v.begin(), v.end());
+  else parts->insert(parts->end(), v.begin(), v.end());
 }
 
 // True and the target if `name` in `dirfd` is a symlink.

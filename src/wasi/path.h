@@ -17,9 +17,9 @@
 namespace arcella::wasi {
 
 struct ResolvedPath {
-  UniqueFd owned;      // the parent directory if it is not the base fd
-  int dirfd = -1;      // the parent directory (owned or the base fd)
-  std::string name;    // final component: never empty, no '/', may be "." or ".."
+  UniqueFd owned;               // the parent directory if it is not the base fd
+  int dirfd = -1;               // the parent directory (owned or the base fd)
+  std::string name;             // final component: never empty, no '/', may be "." or ".."
   bool trailing_slash = false;  // the path ended in '/'
 };
 

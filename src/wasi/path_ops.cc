@@ -17,8 +17,8 @@ namespace arcella::wasi {
 namespace {
 
 // Checks `fd` is a directory with `rights`, reads the guest path and resolves it.
-Errno Resolve(HostCall& c, uint32_t fd, uint64_t rights, uint32_t ptr, uint32_t len,
-              bool follow, ResolvedPath* rp, FdEntry** dir_out = nullptr) {
+Errno Resolve(HostCall& c, uint32_t fd, uint64_t rights, uint32_t ptr, uint32_t len, bool follow,
+              ResolvedPath* rp, FdEntry** dir_out = nullptr) {
   Errno err;
   FdEntry* dir = c.st.GetWithRights(fd, rights, &err);
   if (!dir) return err;
@@ -85,8 +85,8 @@ Errno PathOpen(HostCall& c) {
   if (oflags & kOflagTrunc) need |= right::kPathFilestatSetSize;
   ResolvedPath rp;
   FdEntry* dir = nullptr;
-  Errno err = Resolve(c, c.u32(0), need, c.u32(2), c.u32(3),
-                      dirflags & kLookupSymlinkFollow, &rp, &dir);
+  Errno err = Resolve(c, c.u32(0), need, c.u32(2), c.u32(3), dirflags & kLookupSymlinkFollow, &rp,
+                      &dir);
   if (err) return err;
   if (!c.mem.Ok(out, 4)) return kFault;
 

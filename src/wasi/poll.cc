@@ -36,7 +36,7 @@ uint64_t NowNs(clockid_t id) {
 
 uint64_t SatAdd(uint64_t a, uint64_t b) {
   return b > std::numeric_limits<uint64_t>::max() - a ? std::numeric_limits<uint64_t>::max()
-                                                       : a + b;
+                                                      : a + b;
 }
 
 struct timespec ToTs(uint64_t ns) {
@@ -69,7 +69,9 @@ Errno PollOneoff(HostCall& c) {
   std::vector<Event> ready;
   std::vector<struct pollfd> pfds;
   std::vector<Event> pfd_events;  // template event for each pollfd
-  struct Clock { uint64_t userdata, deadline; };
+  struct Clock {
+    uint64_t userdata, deadline;
+  };
   std::vector<Clock> clocks;
   const uint64_t now = NowNs(CLOCK_MONOTONIC);
 

@@ -13,8 +13,8 @@ namespace {
 using engine::FuncType;
 using engine::Trap;
 using engine::TrapKind;
-using engine::Value;
 using engine::ValType;
+using engine::Value;
 
 struct Entry {
   const char* name;
@@ -75,7 +75,8 @@ bool IsExit(const Entry& e) { return e.fn == ProcExit; }
 
 FuncType TypeOf(const Entry& e) {
   FuncType t;
-  for (const char* p = e.params; *p; ++p) t.params.push_back(*p == 'I' ? ValType::kI64 : ValType::kI32);
+  for (const char* p = e.params; *p; ++p)
+    t.params.push_back(*p == 'I' ? ValType::kI64 : ValType::kI32);
   if (!IsExit(e)) t.results.push_back(ValType::kI32);
   return t;
 }
@@ -114,9 +115,8 @@ std::vector<Preview1Signature> Preview1Signatures() {
   return v;
 }
 
-std::optional<Trap> CallPreview1(WasiState& state, std::string_view name,
-                                 std::span<uint8_t> memory, std::span<const Value> args,
-                                 std::span<Value> results) {
+std::optional<Trap> CallPreview1(WasiState& state, std::string_view name, std::span<uint8_t> memory,
+                                 std::span<const Value> args, std::span<Value> results) {
   for (const Entry& e : kTable)
     if (name == e.name) return Invoke(e, state, memory, args, results);
   Trap t;

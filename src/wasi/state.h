@@ -26,7 +26,11 @@ class UniqueFd {
   }
   ~UniqueFd() { reset(); }
   int get() const { return fd_; }
-  int release() { int f = fd_; fd_ = -1; return f; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
   void reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -53,10 +57,10 @@ struct FdEntry {
   uint64_t rights_base = 0;
   uint64_t rights_inheriting = 0;
   uint16_t fdflags = 0;
-  bool read_only = false;                  // inside a read-only preopen
-  bool may_block = false;                  // FIFO, pipe, socket or char device (blocking.h)
-  std::optional<std::string> preopen_name; // set for preopened directories
-  std::vector<DirEntryInfo> readdir_cache; // filled when fd_readdir starts at cookie 0
+  bool read_only = false;                   // inside a read-only preopen
+  bool may_block = false;                   // FIFO, pipe, socket or char device (blocking.h)
+  std::optional<std::string> preopen_name;  // set for preopened directories
+  std::vector<DirEntryInfo> readdir_cache;  // filled when fd_readdir starts at cookie 0
   bool readdir_cached = false;
 
   // The host fd to use for I/O, or -1.

@@ -42,8 +42,8 @@ struct OutputStream {
 };
 
 struct WasiConfig {
-  std::vector<std::string> args;                            // argv, argv[0] included
-  std::vector<std::pair<std::string, std::string>> env;     // KEY, VALUE
+  std::vector<std::string> args;                         // argv, argv[0] included
+  std::vector<std::pair<std::string, std::string>> env;  // KEY, VALUE
   struct Preopen {
     std::string host_path;   // an existing directory on the host
     std::string guest_path;  // the name the guest sees, e.g. "/data" or "."

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "wabt/binary-writer.h"
+#include "wabt/cast.h"
 #include "wabt/error-formatter.h"
 #include "wabt/feature.h"
-#include "wabt/cast.h"
 #include "wabt/ir.h"
 #include "wabt/resolve-names.h"
 #include "wabt/stream.h"

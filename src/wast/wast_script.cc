@@ -73,7 +73,8 @@ void ScriptRunner::RunCommand(uint32_t index, wabt::Command& command) {
       auto& action = *wabt::cast<wabt::ActionCommand>(&command)->action;
       ActionResult r = Perform(action);
       if (!r.error.empty()) return Fail(action.loc.line, ActionText(action), r.error);
-      if (r.trap) return Fail(action.loc.line, ActionText(action), "trapped: " + r.trap->ToString());
+      if (r.trap)
+        return Fail(action.loc.line, ActionText(action), "trapped: " + r.trap->ToString());
       return Pass();
     }
     case wabt::CommandType::Register: return DoRegister(command);
@@ -143,7 +144,8 @@ void ScriptRunner::DoModule(uint32_t index, int line, const std::string& name,
   const Compiled& c = CompileCached(bytes.wasm, options_.tier);
   if (!c.module) return Fail(line, "module", "compile failed: " + c.status.ToString());
   auto instance = Instantiate(c.module);
-  if (!instance.ok()) return Fail(line, "module", "instantiation failed: " + instance.status().ToString());
+  if (!instance.ok())
+    return Fail(line, "module", "instantiation failed: " + instance.status().ToString());
   current_ = *instance;
   if (options_.verbose) {
     log_ << file_ << ":" << line << ": module" << (name.empty() ? "" : " " + name) << " on "
@@ -167,7 +169,8 @@ std::shared_ptr<Instance> ScriptRunner::Lookup(const wabt::Var& var) {
 void ScriptRunner::DoRegister(wabt::Command& command) {
   auto* c = wabt::cast<wabt::RegisterCommand>(&command);
   auto instance = Lookup(c->var);
-  if (!instance) return Fail(c->var.loc.line, "register \"" + c->module_name + "\"", "no such module");
+  if (!instance)
+    return Fail(c->var.loc.line, "register \"" + c->module_name + "\"", "no such module");
   registered_[c->module_name] = instance;
 }
 
@@ -227,7 +230,8 @@ void ScriptRunner::DoAssertReturn(wabt::Command& command) {
     want = "either " + want;
   } else {
     ok = r.values.size() == expected.size();
-    for (size_t i = 0; ok && i < expected.size(); ++i) ok = MatchesExpected(expected[i], r.values[i]);
+    for (size_t i = 0; ok && i < expected.size(); ++i)
+      ok = MatchesExpected(expected[i], r.values[i]);
   }
   if (!ok) return Fail(line, what, "expected (" + want + "), got " + ValuesText(r.values));
   Pass();
@@ -238,11 +242,13 @@ void ScriptRunner::DoAssertTrap(int line, const char* what_kind, wabt::Action& a
   const std::string what = std::string(what_kind) + " " + ActionText(action);
   ActionResult r = Perform(action);
   if (!r.error.empty()) return Fail(line, what, r.error);
-  if (!r.trap) return Fail(line, what, "expected trap \"" + text + "\", got " + ValuesText(r.values));
+  if (!r.trap)
+    return Fail(line, what, "expected trap \"" + text + "\", got " + ValuesText(r.values));
   std::vector<TrapKind> kinds = TrapKindsForText(text);
   if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), r.trap->kind) == kinds.end()) {
-    return Fail(line, what, "expected trap " + KindsText(kinds) + " (\"" + text + "\"), got " +
-                                r.trap->ToString());
+    return Fail(line, what,
+                "expected trap " + KindsText(kinds) + " (\"" + text + "\"), got " +
+                    r.trap->ToString());
   }
   Pass();
 }
@@ -256,7 +262,8 @@ void ScriptRunner::DoAssertRejected(wabt::Command& command, const char* what) {
   // Rejection happens while decoding/validating, before any tier compiles;
   // the interpreter tier keeps an (erroneously) accepted module cheap.
   const Compiled& compiled = CompileCached(bytes.wasm, Tier::kInterp);
-  if (compiled.module) return Fail(line, what, "module was accepted (expected \"" + c->text + "\")");
+  if (compiled.module)
+    return Fail(line, what, "module was accepted (expected \"" + c->text + "\")");
   Pass();
 }
 
@@ -266,9 +273,11 @@ void ScriptRunner::DoAssertUnlinkable(wabt::Command& command) {
   ModuleBytes bytes = ScriptModuleBytes(c->module.get());
   if (!bytes.ok()) return Fail(line, "assert_unlinkable", bytes.rejected);
   const Compiled& compiled = CompileCached(bytes.wasm, options_.tier);
-  if (!compiled.module) return Fail(line, "assert_unlinkable", "compile failed: " + compiled.status.ToString());
+  if (!compiled.module)
+    return Fail(line, "assert_unlinkable", "compile failed: " + compiled.status.ToString());
   auto instance = Instantiate(compiled.module);
-  if (instance.ok()) return Fail(line, "assert_unlinkable", "module linked (expected \"" + c->text + "\")");
+  if (instance.ok())
+    return Fail(line, "assert_unlinkable", "module linked (expected \"" + c->text + "\")");
   Pass();
 }
 

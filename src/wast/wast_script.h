@@ -31,9 +31,9 @@ class ScriptRunner {
 
  private:
   struct ActionResult {
-    std::string error;                 // could not perform the action at all
-    std::optional<engine::Trap> trap;  // it trapped
-    std::vector<engine::Value> values; // otherwise, its results
+    std::string error;                  // could not perform the action at all
+    std::optional<engine::Trap> trap;   // it trapped
+    std::vector<engine::Value> values;  // otherwise, its results
   };
   struct Compiled {
     std::shared_ptr<const engine::Module> module;

@@ -54,7 +54,8 @@ Status Spectest::AddTo(engine::Linker* linker, engine::Tier tier) {
       {"print_i32_f32", {ValType::kI32, ValType::kF32}},
       {"print_f64_f64", {ValType::kF64, ValType::kF64}},
   };
-  for (const auto& p : kPrints) linker->DefineFunc("spectest", p.name, FuncType{p.params, {}}, Print);
+  for (const auto& p : kPrints)
+    linker->DefineFunc("spectest", p.name, FuncType{p.params, {}}, Print);
   return Status::Ok();
 }
 

@@ -10,8 +10,8 @@ namespace arcella::wast {
 namespace {
 
 using engine::TrapKind;
-using engine::Value;
 using engine::ValType;
+using engine::Value;
 
 constexpr uint32_t kF32Canonical = 0x7fc00000u;
 constexpr uint64_t kF64Canonical = 0x7ff8000000000000ull;
@@ -27,8 +27,7 @@ bool MatchF32(uint32_t actual, uint32_t expected, wabt::ExpectedNan nan) {
 
 bool MatchF64(uint64_t actual, uint64_t expected, wabt::ExpectedNan nan) {
   switch (nan) {
-    case wabt::ExpectedNan::Canonical:
-      return (actual & 0x7fffffffffffffffull) == kF64Canonical;
+    case wabt::ExpectedNan::Canonical: return (actual & 0x7fffffffffffffffull) == kF64Canonical;
     case wabt::ExpectedNan::Arithmetic: return (actual & kF64Canonical) == kF64Canonical;
     case wabt::ExpectedNan::None: break;
   }
@@ -67,8 +66,7 @@ Result<Value> ConstToValue(const wabt::Const& c) {
     case wabt::Type::ExternRef:
       if (IsNullBits(c)) return Value::NullRef(ValType::kExternRef);
       return Value::ExternRef(c.ref_bits());
-    default:
-      return Status::Unsupported(std::string("constant of type ") + c.type().GetName());
+    default: return Status::Unsupported(std::string("constant of type ") + c.type().GetName());
   }
 }
 
@@ -113,8 +111,7 @@ bool MatchesExpected(const wabt::Const& e, const Value& a) {
       if (a.type != ValType::kExternRef) return false;
       if (IsNullBits(e)) return a.ref_null;
       return !a.ref_null && a.ref == e.ref_bits();
-    default:
-      return false;
+    default: return false;
   }
 }
 

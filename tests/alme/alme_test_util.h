@@ -25,8 +25,8 @@ namespace arcella::alme::test {
 // fail: invalid_params. drop: never answers. Anything else: unknown_method.
 class TestHandler : public Handler {
  public:
-  std::atomic<int> cancels{0};         // OnCancel callbacks fired
-  std::atomic<int> streams_ended{0};   // stream/flood loops that ended
+  std::atomic<int> cancels{0};        // OnCancel callbacks fired
+  std::atomic<int> streams_ended{0};  // stream/flood loops that ended
   std::atomic<bool> flood_refused{false};
 
   void Handle(const std::string& method, const Json& params,

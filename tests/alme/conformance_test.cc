@@ -91,8 +91,7 @@ TEST_F(Conformance, InvalidMsgpackKeepsConnection) {
   ASSERT_TRUE(p.SendRaw(RawPeer::Frame("\x82\xa2id\x01")));
   ASSERT_TRUE(p.Read(&m));
   EXPECT_EQ(ErrName(m), "parse_error");
-  EXPECT_NE(m["error"]["message"].get<std::string>().find("byte 5"), std::string::npos)
-      << m.dump();
+  EXPECT_NE(m["error"]["message"].get<std::string>().find("byte 5"), std::string::npos) << m.dump();
   ASSERT_TRUE(p.Send({{"id", 2}, {"method", "echo"}}));
   ASSERT_TRUE(p.Read(&m));
   EXPECT_EQ(m["id"], 2);
@@ -234,8 +233,8 @@ TEST_F(Conformance, TwentyClientsHundredConcurrentRequests) {
       std::string batch;  // all requests pipelined before reading
       for (int i = 0; i < kRequests; ++i) {
         Json id = (i % 2) ? Json(i) : Json("c" + std::to_string(c) + "-" + std::to_string(i));
-        batch += RawPeer::Frame(RawPeer::Pack(
-            Json{{"id", id}, {"method", "echo"}, {"params", {{"c", c}, {"i", i}}}}));
+        batch += RawPeer::Frame(
+            RawPeer::Pack(Json{{"id", id}, {"method", "echo"}, {"params", {{"c", c}, {"i", i}}}}));
       }
       if (!p.SendRaw(batch)) return;
       std::set<int> seen;

@@ -146,7 +146,8 @@ TEST_F(Control, NonUtf8StringsAreRefused) {
   Start(ServerOptions{});
   RawPeer a(path_);
   Json m;
-  ASSERT_TRUE(a.Send({{"id", 1}, {"method", "echo"}, {"params", {{"a", {{"b", {"ok", "x\xc3"}}}}}}}));
+  ASSERT_TRUE(
+      a.Send({{"id", 1}, {"method", "echo"}, {"params", {{"a", {{"b", {"ok", "x\xc3"}}}}}}}));
   ASSERT_TRUE(a.Read(&m));
   EXPECT_EQ(ErrName(m), "invalid_params") << m.dump();
   EXPECT_NE(ErrMsg(m).find("params.a.b[1]: not valid UTF-8"), std::string::npos) << m.dump();
@@ -157,7 +158,8 @@ TEST_F(Control, NonUtf8StringsAreRefused) {
   ASSERT_TRUE(a.Read(&m));
   EXPECT_NE(ErrMsg(m).find("key #1"), std::string::npos) << m.dump();
   // Well-formed UTF-8 passes, including 4-byte sequences.
-  ASSERT_TRUE(a.Send({{"id", 4}, {"method", "echo"}, {"params", {{"s", "h\xc3\xa9 \xf0\x9f\x98\x80"}}}}));
+  ASSERT_TRUE(
+      a.Send({{"id", 4}, {"method", "echo"}, {"params", {{"s", "h\xc3\xa9 \xf0\x9f\x98\x80"}}}}));
   ASSERT_TRUE(a.Read(&m));
   EXPECT_EQ(m["result"]["s"], "h\xc3\xa9 \xf0\x9f\x98\x80");
 }

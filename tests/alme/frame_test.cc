@@ -84,15 +84,15 @@ TEST(Frame, DeepNestingIsRefusedNotRecursed) {
   body += '\x01';
   Json f;
   std::string err;
-  EXPECT_FALSE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f,
-                               &err));
+  EXPECT_FALSE(
+      DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f, &err));
   EXPECT_NE(err.find("nested deeper"), std::string::npos) << err;
   std::string huge = "\xdd\xff\xff\xff\xff";  // array32 claiming 4G elements
-  EXPECT_FALSE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(huge.data()), huge.size(), &f,
-                               &err));
+  EXPECT_FALSE(
+      DecodeFrameBody(reinterpret_cast<const uint8_t*>(huge.data()), huge.size(), &f, &err));
   std::string intkey = "\x81\x01\x02";  // map with an integer key
-  EXPECT_FALSE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(intkey.data()), intkey.size(),
-                               &f, &err));
+  EXPECT_FALSE(
+      DecodeFrameBody(reinterpret_cast<const uint8_t*>(intkey.data()), intkey.size(), &f, &err));
 }
 
 TEST(Frame, RandomBytesNeverThrow) {
@@ -126,8 +126,8 @@ TEST(Frame, TinyElementsAreRefusedBeforeDecoding) {
   std::string body = "\x81\xa1x\xdd" + Prefix(n) + std::string(n, '\xc0');
   Json f;
   std::string err;
-  EXPECT_FALSE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f,
-                               &err));
+  EXPECT_FALSE(
+      DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f, &err));
   EXPECT_NE(err.find("decoded"), std::string::npos) << err;
   EXPECT_NE(err.find(std::to_string(n + 3) + " MessagePack items"), std::string::npos) << err;
   FrameScan scan = ScanFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size());
@@ -160,8 +160,8 @@ TEST(Frame, ScanAcceptsOrdinaryRequests) {
   EXPECT_STREQ(scan.root, "a map");
   Json f;
   std::string err;
-  ASSERT_TRUE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f,
-                              &err)) << err;
+  ASSERT_TRUE(DecodeFrameBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &f, &err))
+      << err;
   EXPECT_EQ(f, req);
   for (size_t cut = 0; cut < body.size(); ++cut) {  // every truncation is malformed
     FrameScan s = ScanFrameBody(reinterpret_cast<const uint8_t*>(body.data()), cut);

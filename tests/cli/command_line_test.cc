@@ -253,8 +253,9 @@ TEST(CommandLine, UsageErrorsExitTwoWithAMessage) {
     EXPECT_EQ(p.outcome.exit_code, kExitUsage) << line;
     EXPECT_EQ(p.err.rfind("arcella-cli", 0), 0u) << line << ": " << p.err;
   }
-  EXPECT_NE(ParseLine("arcella-cli deploy a@1.0.0 --env NOEQUALS").err.find("KEY=VALUE, got 'NOEQUALS'"),
-            std::string::npos);
+  EXPECT_NE(
+      ParseLine("arcella-cli deploy a@1.0.0 --env NOEQUALS").err.find("KEY=VALUE, got 'NOEQUALS'"),
+      std::string::npos);
   EXPECT_NE(ParseLine("arcella-cli deploy -f x.toml --replicas 2").err.find("--replicas"),
             std::string::npos);
 }

@@ -9,18 +9,29 @@ namespace {
 
 Json Grants() {
   return Json{{"origin", "operator"},
-              {"dirs", Json::array({Json{{"host", "/srv/link"}, {"resolved", "/srv/data"},
-                                         {"guest", "/data"}, {"read_only", true}},
-                                    Json{{"host", "/tmp/w"}, {"resolved", "/tmp/w"},
-                                         {"guest", "/w"}, {"read_only", false}}})},
+              {"dirs", Json::array({Json{{"host", "/srv/link"},
+                                         {"resolved", "/srv/data"},
+                                         {"guest", "/data"},
+                                         {"read_only", true}},
+                                    Json{{"host", "/tmp/w"},
+                                         {"resolved", "/tmp/w"},
+                                         {"guest", "/w"},
+                                         {"read_only", false}}})},
               {"env", Json::array({"MODE", "TOKEN"})},
               {"requested_not_granted", Json::array({"/::/host"})}};
 }
 
 Json Deployment(Json grants) {
-  return Json{{"id", "m@1.0.0/web"}, {"module_id", "m@1.0.0"}, {"group", "web"},
-              {"replicas", 1}, {"ready", 0}, {"desired", "stopped"}, {"state", "resolved"},
-              {"isolation", "worker"}, {"replicas_detail", Json::array()}, {"grants", grants}};
+  return Json{{"id", "m@1.0.0/web"},
+              {"module_id", "m@1.0.0"},
+              {"group", "web"},
+              {"replicas", 1},
+              {"ready", 0},
+              {"desired", "stopped"},
+              {"state", "resolved"},
+              {"isolation", "worker"},
+              {"replicas_detail", Json::array()},
+              {"grants", grants}};
 }
 
 TEST(GrantsFormat, StatusListsGrantsAndUngrantedRequests) {
@@ -35,7 +46,9 @@ TEST(GrantsFormat, StatusListsGrantsAndUngrantedRequests) {
 }
 
 TEST(GrantsFormat, NothingGrantedNothingPrintedAndRefusalShown) {
-  Json none = {{"origin", "operator"}, {"dirs", Json::array()}, {"env", Json::array()},
+  Json none = {{"origin", "operator"},
+               {"dirs", Json::array()},
+               {"env", Json::array()},
                {"requested_not_granted", Json::array()}};
   std::string out = FormatStatus(Json{{"deployments", Json::array({Deployment(none)})}}, false);
   EXPECT_EQ(out.find("grants of"), std::string::npos) << out;
@@ -48,8 +61,10 @@ TEST(GrantsFormat, NothingGrantedNothingPrintedAndRefusalShown) {
 
 TEST(GrantsFormat, InspectShowsRequestsAndDeploymentGrants) {
   Json m = {{"id", "m@1.0.0"},
-            {"manifest", {{"exports", Json::array()}, {"imports", Json::array()},
-                          {"requests", {{"dirs", Json::array({"/::/host"})}, {"env", Json::object()}}}}},
+            {"manifest",
+             {{"exports", Json::array()},
+              {"imports", Json::array()},
+              {"requests", {{"dirs", Json::array({"/::/host"})}, {"env", Json::object()}}}}},
             {"deployments", Json::array({"m@1.0.0/web"})},
             {"deployment_grants", {{"m@1.0.0/web", Grants()}}}};
   std::string out = FormatInspect(m);
@@ -61,7 +76,10 @@ TEST(GrantsFormat, InspectShowsRequestsAndDeploymentGrants) {
 TEST(GrantsFormat, InstallSaysRequestsAreNotGrants) {
   Invocation inv;
   inv.command = "install";
-  Json r = {{"id", "m@1.0.0"}, {"kind", "core"}, {"size", 10}, {"tier", "aot"},
+  Json r = {{"id", "m@1.0.0"},
+            {"kind", "core"},
+            {"size", 10},
+            {"tier", "aot"},
             {"manifest", {{"requests", {{"dirs", Json::array({"/::/host"})}}}}}};
   std::string out = FormatResult(inv, r);
   EXPECT_NE(out.find("its manifest requests dirs /::/host: not granted"), std::string::npos) << out;

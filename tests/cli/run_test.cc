@@ -26,12 +26,18 @@ using Json = nlohmann::json;
 Json Deployment(const std::string& id, int replicas, const char* state) {
   Json detail = Json::array();
   for (int i = 0; i < replicas; ++i)
-    detail.push_back({{"index", i}, {"state", std::string(state) == "active" ? "active" : "resolved"},
+    detail.push_back({{"index", i},
+                      {"state", std::string(state) == "active" ? "active" : "resolved"},
                       {"restarts", 0}});
   std::string module = id.substr(0, id.find('/'));
-  return {{"id", id}, {"module_id", module}, {"group", id.substr(id.find('/') + 1)},
-          {"replicas", replicas}, {"desired", "started"}, {"state", state},
-          {"isolation", "worker"}, {"replicas_detail", detail}};
+  return {{"id", id},
+          {"module_id", module},
+          {"group", id.substr(id.find('/') + 1)},
+          {"replicas", replicas},
+          {"desired", "started"},
+          {"state", state},
+          {"isolation", "worker"},
+          {"replicas_detail", detail}};
 }
 
 // Answers like the daemon for the seed's http-logger; records requests.
@@ -52,41 +58,54 @@ class RecordingHandler : public alme::Handler {
       std::lock_guard<std::mutex> l(mu_);
       requests_.push_back({method, params});
     }
-    if (method == "ping") return r->Finish({{"protocol", 1}, {"version", "0.1.0"}, {"pid", 1}, {"uptime_ms", 5}});
+    if (method == "ping")
+      return r->Finish({{"protocol", 1}, {"version", "0.1.0"}, {"pid", 1}, {"uptime_ms", 5}});
     if (method == "module.install") {
       for (const char* s : {"validate", "store", "compile", "done"}) r->Stream({{"stage", s}});
-      return r->Finish({{"id", "http-logger@0.1.0"}, {"kind", "core"}, {"size", 2048}, {"tier", "aot"}});
+      return r->Finish(
+          {{"id", "http-logger@0.1.0"}, {"kind", "core"}, {"size", 2048}, {"tier", "aot"}});
     }
     if (method == "module.inspect")
-      return r->Fail(ErrorCode::kNotFound, "module " + params.value("id", "") + " is not installed");
+      return r->Fail(ErrorCode::kNotFound,
+                     "module " + params.value("id", "") + " is not installed");
     if (method == "module.remove")
       return r->Fail(ErrorCode::kFailedPrecondition,
                      "module http-logger@0.1.0 is deployed: http-logger@0.1.0/web");
     if (method == "deployment.create") {
       if (params.value("replicas", 1) < 1)
         return r->Fail(ErrorCode::kInvalidParams, "replicas: must be >= 1, got 0");
-      return r->Finish(Deployment(params.value("module_id", "") + "/" + params.value("group", "default"),
-                                  params.value("replicas", 1), "resolved"));
+      return r->Finish(
+          Deployment(params.value("module_id", "") + "/" + params.value("group", "default"),
+                     params.value("replicas", 1), "resolved"));
     }
     if (method == "deployment.start" || method == "deployment.scale")
-      return r->Finish({{"deployments", {Deployment("http-logger@0.1.0/web", params.value("replicas", 10), "active")}}});
+      return r->Finish(
+          {{"deployments",
+            {Deployment("http-logger@0.1.0/web", params.value("replicas", 10), "active")}}});
     if (method == "deployment.stop")
       return r->Finish({{"deployments", {Deployment("http-logger@0.1.0/web", 10, "resolved")}}});
     if (method == "status")
       return r->Finish({{"daemon", {{"pid", 1}, {"uptime_ms", 5}, {"home", "/h"}}},
                         {"deployments", {Deployment("http-logger@0.1.0/web", 2, "active")}}});
     if (method == "call") {
-      if (params.value("export", "") == "boom") return r->Fail(ErrorCode::kTrapped, "unreachable in boom");
+      if (params.value("export", "") == "boom")
+        return r->Fail(ErrorCode::kTrapped, "unreachable in boom");
       return r->Finish({{"replica", "calc@1.0.0/default#0"}, {"results", {"3"}}});
     }
     if (method == "logs") {
-      r->Stream({{"replica", "h@0.1.0/web#0"}, {"stream", "stdout"}, {"ts_ms", 1}, {"line", "hello"}});
-      r->Stream({{"replica", "h@0.1.0/web#1"}, {"stream", "stderr"}, {"ts_ms", 2}, {"line", "oops"}});
+      r->Stream(
+          {{"replica", "h@0.1.0/web#0"}, {"stream", "stdout"}, {"ts_ms", 1}, {"line", "hello"}});
+      r->Stream(
+          {{"replica", "h@0.1.0/web#1"}, {"stream", "stderr"}, {"ts_ms", 2}, {"line", "oops"}});
       return r->Finish({{"lines", 2}});
     }
     if (method == "events.watch") {
-      r->Stream({{"ts_ms", 1000}, {"kind", "deployment"}, {"id", "h@0.1.0/web"}, {"state", "starting"}});
-      r->Stream({{"ts_ms", 2000}, {"kind", "replica"}, {"id", "h@0.1.0/web#0"}, {"state", "failed"},
+      r->Stream(
+          {{"ts_ms", 1000}, {"kind", "deployment"}, {"id", "h@0.1.0/web"}, {"state", "starting"}});
+      r->Stream({{"ts_ms", 2000},
+                 {"kind", "replica"},
+                 {"id", "h@0.1.0/web#0"},
+                 {"state", "failed"},
                  {"message", "exit code 1"}});
       return r->Finish({{"cancelled", true}});  // the real watch runs until cancelled
     }
@@ -148,9 +167,10 @@ TEST_F(CliServerTest, InstallShowsProgressAndSendsAbsolutePath) {
   EXPECT_EQ(q.code, 0);
   EXPECT_EQ(q.out + q.err, "");
   Output j = Cli({"--json", "install", wasm});
-  EXPECT_EQ(j.out,
-            "{\"stage\":\"validate\"}\n{\"stage\":\"store\"}\n{\"stage\":\"compile\"}\n{\"stage\":\"done\"}\n"
-            "{\"id\":\"http-logger@0.1.0\",\"kind\":\"core\",\"size\":2048,\"tier\":\"aot\"}\n");
+  EXPECT_EQ(
+      j.out,
+      "{\"stage\":\"validate\"}\n{\"stage\":\"store\"}\n{\"stage\":\"compile\"}\n{\"stage\":\"done\"}\n"
+      "{\"id\":\"http-logger@0.1.0\",\"kind\":\"core\",\"size\":2048,\"tier\":\"aot\"}\n");
 }
 
 TEST_F(CliServerTest, DaemonErrorsMapToExitCodes) {
@@ -175,9 +195,8 @@ TEST_F(CliServerTest, DaemonErrorsMapToExitCodes) {
 TEST_F(CliServerTest, StatusTableAndJson) {
   Output o = Cli({"status"});
   EXPECT_EQ(o.code, 0) << o.err;
-  EXPECT_EQ(o.out,
-            "DEPLOYMENT             MODULE             GROUP  STATE   REPLICAS  ISOLATION\n"
-            "http-logger@0.1.0/web  http-logger@0.1.0  web    active  2/2       worker\n");
+  EXPECT_EQ(o.out, "DEPLOYMENT             MODULE             GROUP  STATE   REPLICAS  ISOLATION\n"
+                   "http-logger@0.1.0/web  http-logger@0.1.0  web    active  2/2       worker\n");
   Output j = Cli({"status", "--json"});
   Json parsed = Json::parse(j.out);
   EXPECT_EQ(parsed["deployments"][0]["id"], "http-logger@0.1.0/web");
@@ -192,14 +211,16 @@ TEST_F(CliServerTest, LogsStreamAndCall) {
   EXPECT_EQ(c.code, 0) << c.err;
   EXPECT_EQ(c.out, "3\n");
   auto reqs = handler_->Requests();
-  EXPECT_EQ(reqs.back().params, (Json{{"target", "calc@1.0.0"}, {"export", "add"}, {"args", {"1", "-2"}}}));
+  EXPECT_EQ(reqs.back().params,
+            (Json{{"target", "calc@1.0.0"}, {"export", "add"}, {"args", {"1", "-2"}}}));
 }
 
 TEST_F(CliServerTest, EventsPingShutdown) {
   Output e = Cli({"events"});
   EXPECT_EQ(e.code, 0) << e.err;
   EXPECT_NE(e.out.find("  deployment  h@0.1.0/web  starting\n"), std::string::npos) << e.out;
-  EXPECT_NE(e.out.find("  replica  h@0.1.0/web#0  failed  exit code 1\n"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("  replica  h@0.1.0/web#0  failed  exit code 1\n"), std::string::npos)
+      << e.out;
   Output ej = Cli({"--json", "events"});
   EXPECT_EQ(std::count(ej.out.begin(), ej.out.end(), '\n'), 3);  // 2 items + the result
   Output p = Cli({"ping"});
@@ -259,12 +280,13 @@ TEST_F(CliServerTest, SeedQuickStartVerbatimWithTheBinary) {
   ASSERT_EQ(reqs.size(), lines.size());
   for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(reqs[i].method, lines[i].second);
   EXPECT_EQ(reqs[0].params["path"], home_ + "/http-logger.wasm");
-  EXPECT_EQ(reqs[1].params, (Json{{"module_id", "http-logger@0.1.0"}, {"group", "web"}, {"replicas", 10}}));
-  EXPECT_EQ(reqs[3].params, (Json{{"target", "http-logger@0.1.0"}, {"group", "web"}, {"replicas", 20}}));
+  EXPECT_EQ(reqs[1].params,
+            (Json{{"module_id", "http-logger@0.1.0"}, {"group", "web"}, {"replicas", 10}}));
+  EXPECT_EQ(reqs[3].params,
+            (Json{{"target", "http-logger@0.1.0"}, {"group", "web"}, {"replicas", 20}}));
   Proc deployed = RunBinary("deploy http-logger@0.1.0 --group web --replicas 10", env);
-  EXPECT_EQ(deployed.out,
-            "deployed http-logger@0.1.0/web (10 replicas, resolved); start it with "
-            "`arcella-cli start http-logger@0.1.0/web`\n");
+  EXPECT_EQ(deployed.out, "deployed http-logger@0.1.0/web (10 replicas, resolved); start it with "
+                          "`arcella-cli start http-logger@0.1.0/web`\n");
 }
 
 TEST(CliProcess, DaemonNotRunning) {
@@ -272,12 +294,14 @@ TEST(CliProcess, DaemonNotRunning) {
   Proc p = RunBinary("--socket /nonexistent/arcella/alme status");
   EXPECT_EQ(p.code, kExitUnreachable);
   EXPECT_EQ(p.out, "");
-  EXPECT_EQ(p.err,
-            "arcella-cli: cannot connect to /nonexistent/arcella/alme: no such socket; is the daemon "
-            "running? start it with `arcella`\n");
+  EXPECT_EQ(
+      p.err,
+      "arcella-cli: cannot connect to /nonexistent/arcella/alme: no such socket; is the daemon "
+      "running? start it with `arcella`\n");
   Proc h = RunBinary("--home /nonexistent/h ping");
   EXPECT_EQ(h.code, kExitUnreachable);
-  EXPECT_NE(h.err.find("start it with `arcella --home /nonexistent/h`"), std::string::npos) << h.err;
+  EXPECT_NE(h.err.find("start it with `arcella --home /nonexistent/h`"), std::string::npos)
+      << h.err;
 
   // A socket file nobody listens on: the OS reason is shown.
   std::string dir = test::TempDir("cli-stale");
@@ -290,7 +314,8 @@ TEST(CliProcess, DaemonNotRunning) {
 
 TEST(CliProcess, UsageErrorsExitTwo) {
   if (CliBin().empty()) GTEST_SKIP() << "arcella-cli not built (set ARCELLA_CLI_BIN)";
-  for (const char* args : {"", "nosuchcommand", "deploy", "scale a@1.0.0", "deploy a@1.0.0 --isolation x"}) {
+  for (const char* args :
+       {"", "nosuchcommand", "deploy", "scale a@1.0.0", "deploy a@1.0.0 --isolation x"}) {
     Proc p = RunBinary(args);
     EXPECT_EQ(p.code, kExitUsage) << args;
     EXPECT_NE(p.err.find("arcella-cli"), std::string::npos) << args;

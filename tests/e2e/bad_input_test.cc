@@ -77,8 +77,9 @@ class BadInput : public ::testing::Test {
     ASSERT_EQ(daemon_->Cli("install " + work_ + "/http-logger.wasm").code, 0);
     ASSERT_EQ(daemon_->Cli("deploy http-logger@0.1.0 --group web --replicas 2").code, 0);
     ASSERT_EQ(daemon_->Cli("start http-logger@0.1.0").code, 0);
-    ASSERT_TRUE(WaitFor([] { return Request(*daemon_, "status")["deployments"][0]["state"] == "active"; },
-                        5000));
+    ASSERT_TRUE(
+        WaitFor([] { return Request(*daemon_, "status")["deployments"][0]["state"] == "active"; },
+                5000));
     state_ = new Json(StateOf(Request(*daemon_, "status")));
   }
   static void TearDownTestSuite() {
@@ -162,7 +163,8 @@ TEST_F(BadInput, InvalidMessagePack) {
 }
 
 TEST_F(BadInput, WrongParamTypes) {
-  Json e = ErrorOf(Request(d(), "deployment.scale", {{"target", "http-logger@0.1.0/web"}, {"replicas", "20"}}));
+  Json e = ErrorOf(
+      Request(d(), "deployment.scale", {{"target", "http-logger@0.1.0/web"}, {"replicas", "20"}}));
   EXPECT_EQ(e["code"], int(alme::ErrorCode::kInvalidParams)) << e.dump();
   EXPECT_NE(e["message"].get<std::string>().find("replicas"), std::string::npos) << e.dump();
   EXPECT_NE(e["message"].get<std::string>().find("integer"), std::string::npos) << e.dump();
@@ -188,7 +190,8 @@ TEST_F(BadInput, InvalidTomlNamesFileAndLine) {
   EXPECT_EQ(r.code, 4) << r.out;
   EXPECT_NE(r.out.find("broken.deployment.toml"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("3"), std::string::npos) << r.out;  // the line of the unterminated string
-  EXPECT_TRUE(r.out.find("line 3") != std::string::npos || r.out.find(":3:") != std::string::npos) << r.out;
+  EXPECT_TRUE(r.out.find("line 3") != std::string::npos || r.out.find(":3:") != std::string::npos)
+      << r.out;
   // A well-formed file with a bad value names the key and what is allowed.
   WriteText(Path("zero.deployment.toml"),
             "[deployment]\nmodule_id = \"http-logger@0.1.0\"\ngroup = \"z\"\nreplicas = 0\n");
@@ -202,14 +205,15 @@ TEST_F(BadInput, InvalidTomlNamesFileAndLine) {
 }
 
 TEST_F(BadInput, UnknownIds) {
-  for (const char* cmd : {"start nope@1.0.0", "stop nope@1.0.0", "scale nope@1.0.0 --replicas 2",
-                          "undeploy nope@1.0.0/web", "inspect nope@1.0.0", "remove nope@1.0.0",
-                          "call nope@1.0.0/web count", "status nope@1.0.0", "logs nope@1.0.0",
-                          "start http-logger@0.1.0 --group nosuchgroup",
-                          "deploy nope@1.0.0 --group web"}) {
+  for (const char* cmd :
+       {"start nope@1.0.0", "stop nope@1.0.0", "scale nope@1.0.0 --replicas 2",
+        "undeploy nope@1.0.0/web", "inspect nope@1.0.0", "remove nope@1.0.0",
+        "call nope@1.0.0/web count", "status nope@1.0.0", "logs nope@1.0.0",
+        "start http-logger@0.1.0 --group nosuchgroup", "deploy nope@1.0.0 --group web"}) {
     auto r = Cli(cmd);
     EXPECT_EQ(r.code, 3) << cmd << ": " << r.out;  // docs/CLI.md: 3 = not_found
-    EXPECT_TRUE(r.out.find("nope@1.0.0") != std::string::npos || r.out.find("nosuchgroup") != std::string::npos)
+    EXPECT_TRUE(r.out.find("nope@1.0.0") != std::string::npos ||
+                r.out.find("nosuchgroup") != std::string::npos)
         << cmd << ": " << r.out;
   }
   auto r = Cli("call http-logger@0.1.0 no_such_export");
@@ -224,10 +228,12 @@ TEST_F(BadInput, ReplicasZeroAndMainWithTwoReplicas) {
   auto r = Cli("deploy http-logger@0.1.0 --group z --replicas 0");
   EXPECT_TRUE(r.code == 4 || r.code == 2) << r.out;
   EXPECT_NE(r.out.find("replicas"), std::string::npos) << r.out;
-  Json e = ErrorOf(Request(d(), "deployment.create", {{"module_id", "http-logger@0.1.0"}, {"group", "z"}, {"replicas", 0}}));
+  Json e = ErrorOf(Request(d(), "deployment.create",
+                           {{"module_id", "http-logger@0.1.0"}, {"group", "z"}, {"replicas", 0}}));
   EXPECT_EQ(e["code"], int(alme::ErrorCode::kInvalidParams)) << e.dump();
   EXPECT_NE(e["message"].get<std::string>().find("replicas"), std::string::npos) << e.dump();
-  e = ErrorOf(Request(d(), "deployment.scale", {{"target", "http-logger@0.1.0/web"}, {"replicas", 0}}));
+  e = ErrorOf(
+      Request(d(), "deployment.scale", {{"target", "http-logger@0.1.0/web"}, {"replicas", 0}}));
   EXPECT_EQ(e["code"], int(alme::ErrorCode::kInvalidParams)) << e.dump();
 
   r = Cli("deploy http-logger@0.1.0 --group m --replicas 2 --isolation main");
@@ -254,7 +260,8 @@ TEST_F(BadInput, InstallNonWasmMissingManifestAndDuplicates) {
   CopyFile(ExamplesDir() + "/http-logger.wasm", Path("plain.wasm"));
   r = Cli("install " + Path("plain.wasm"));
   EXPECT_EQ(r.code, 4) << r.out;
-  EXPECT_NE(r.out.find("plain.component.toml"), std::string::npos) << r.out;  // says what to provide
+  EXPECT_NE(r.out.find("plain.component.toml"), std::string::npos)
+      << r.out;  // says what to provide
   EXPECT_NE(r.out.find("name@x.y.z.wasm"), std::string::npos) << r.out;
 
   r = Cli("install " + Path("no-such-file.wasm"));
@@ -296,23 +303,27 @@ TEST(Streams, OpenStreamsAreCappedAndNeverStarveRequests) {
   ASSERT_TRUE(refused.contains("error")) << refused.dump();
   EXPECT_EQ(refused["error"]["code"], int(alme::ErrorCode::kUnavailable)) << refused.dump();
   EXPECT_NE(refused["error"]["message"].get<std::string>().find("too many open streams"),
-            std::string::npos) << refused.dump();
+            std::string::npos)
+      << refused.dump();
   EXPECT_EQ(Request(d, "ping").value("protocol", 0), 1);
   streams.clear();  // closing the connections ends the streams
   // A new stream is accepted again once the slots are freed: it ends with
   // {"cancelled": true} when cancelled, not with `unavailable`.
-  EXPECT_TRUE(WaitFor([&] {
-    Raw raw(d.socket());
-    raw.Send(Raw::Frame(Raw::Msgpack({{"id", 1}, {"method", "events.watch"}})));
-    raw.Send(Raw::Frame(Raw::Msgpack({{"id", 2}, {"method", "cancel"}, {"params", {{"target", 1}}}})));
-    for (int i = 0; i < 4; ++i) {
-      Json f = raw.Read();
-      if (f.is_null()) return false;
-      if (f.value("id", Json()) == 1 && (f.contains("result") || f.contains("error")))
-        return f.contains("result") && f["result"].value("cancelled", false);
-    }
-    return false;
-  }, 5000));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        Raw raw(d.socket());
+        raw.Send(Raw::Frame(Raw::Msgpack({{"id", 1}, {"method", "events.watch"}})));
+        raw.Send(Raw::Frame(
+            Raw::Msgpack({{"id", 2}, {"method", "cancel"}, {"params", {{"target", 1}}}})));
+        for (int i = 0; i < 4; ++i) {
+          Json f = raw.Read();
+          if (f.is_null()) return false;
+          if (f.value("id", Json()) == 1 && (f.contains("result") || f.contains("error")))
+            return f.contains("result") && f["result"].value("cancelled", false);
+        }
+        return false;
+      },
+      5000));
 }
 
 }  // namespace

@@ -24,17 +24,19 @@ TEST(Call, ModuleTargetTakesStartedDeploymentsInTurn) {
   EXPECT_NE(r.out.find("not started"), std::string::npos) << r.out;
 
   ASSERT_EQ(d.Cli("start http-logger@0.1.0").code, 0);
-  ASSERT_TRUE(WaitFor([&] {
-    auto s = Request(d, "status");
-    int ready = 0;
-    for (const auto& x : s["deployments"]) ready += x.value("ready", 0);
-    return ready == 3;
-  }, 10'000));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = Request(d, "status");
+        int ready = 0;
+        for (const auto& x : s["deployments"]) ready += x.value("ready", 0);
+        return ready == 3;
+      },
+      10'000));
 
   std::map<std::string, int> served;
   for (int i = 0; i < 8; ++i) {
-    Json j = Request(d, "call", {{"target", "http-logger@0.1.0"}, {"export", "log_request"},
-                                 {"args", {"200"}}});
+    Json j = Request(
+        d, "call", {{"target", "http-logger@0.1.0"}, {"export", "log_request"}, {"args", {"200"}}});
     ASSERT_FALSE(j.contains("error")) << j.dump();
     ++served[j["replica"].get<std::string>()];
   }
@@ -74,8 +76,9 @@ TEST(Call, ShutdownInterruptsARunningCall) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto t0 = std::chrono::steady_clock::now();
   int code = d.Stop();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  t0)
+                .count();
   caller.join();
   EXPECT_EQ(code, 0);
   EXPECT_LT(ms, 5000);

@@ -21,7 +21,8 @@ TEST(CommandModule, RestartOnFailureStopAndLogs) {
   CopyFile(test::FixturePath("cmd_hello.wasm"), work + "/hello-cmd@1.0.0.wasm");
   auto r = d.Cli("install " + work + "/hello-cmd@1.0.0.wasm");
   ASSERT_EQ(r.code, 0) << r.out;
-  r = d.Cli("deploy hello-cmd@1.0.0 --group crash --replicas 2 --env EXIT_CODE=1 --restart on-failure");
+  r = d.Cli(
+      "deploy hello-cmd@1.0.0 --group crash --replicas 2 --env EXIT_CODE=1 --restart on-failure");
   ASSERT_EQ(r.code, 0) << r.out;
   r = d.Cli("deploy hello-cmd@1.0.0 --group once --env EXIT_CODE=1 --restart never");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -31,14 +32,17 @@ TEST(CommandModule, RestartOnFailureStopAndLogs) {
 
   // on-failure: both replicas exit 1 and are restarted (backoff 100 ms, doubling).
   Json dep;
-  bool restarted = WaitFor([&] {
-    dep = Request(d, "status", {{"target", "hello-cmd@1.0.0/crash"}})["deployments"][0];
-    for (const auto& rep : dep["replicas_detail"])
-      if (rep.value("restarts", 0) < 2) return false;
-    return dep["replicas_detail"].size() == 2;
-  }, 6000);
+  bool restarted = WaitFor(
+      [&] {
+        dep = Request(d, "status", {{"target", "hello-cmd@1.0.0/crash"}})["deployments"][0];
+        for (const auto& rep : dep["replicas_detail"])
+          if (rep.value("restarts", 0) < 2) return false;
+        return dep["replicas_detail"].size() == 2;
+      },
+      6000);
   EXPECT_TRUE(restarted) << dep.dump(1);
-  for (const auto& rep : dep["replicas_detail"]) EXPECT_EQ(rep.value("exit_code", -1), 1) << rep.dump();
+  for (const auto& rep : dep["replicas_detail"])
+    EXPECT_EQ(rep.value("exit_code", -1), 1) << rep.dump();
   r = d.Cli("status hello-cmd@1.0.0/crash -v");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("RESTARTS"), std::string::npos) << r.out;
@@ -47,10 +51,14 @@ TEST(CommandModule, RestartOnFailureStopAndLogs) {
   // never: the replica ends failed with exit code 1 and no restart; plain
   // `status` shows the replica details of a failed deployment by itself.
   Json once;
-  EXPECT_TRUE(WaitFor([&] {
-    once = Request(d, "status", {{"target", "hello-cmd@1.0.0/once"}})["deployments"][0];
-    return once["replicas_detail"].size() == 1 && once["replicas_detail"][0]["state"] == "failed";
-  }, 5000)) << once.dump(1);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        once = Request(d, "status", {{"target", "hello-cmd@1.0.0/once"}})["deployments"][0];
+        return once["replicas_detail"].size() == 1 &&
+               once["replicas_detail"][0]["state"] == "failed";
+      },
+      5000))
+      << once.dump(1);
   EXPECT_EQ(once["replicas_detail"][0]["restarts"], 0);
   EXPECT_EQ(once["replicas_detail"][0].value("exit_code", -1), 1);
   r = d.Cli("status");
@@ -58,10 +66,13 @@ TEST(CommandModule, RestartOnFailureStopAndLogs) {
 
   // on-failure with exit 0: runs once, never restarted.
   Json ok;
-  EXPECT_TRUE(WaitFor([&] {
-    ok = Request(d, "status", {{"target", "hello-cmd@1.0.0/ok"}})["deployments"][0];
-    return ok["replicas_detail"].size() == 1 && ok["replicas_detail"][0].contains("exit_code");
-  }, 5000)) << ok.dump(1);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        ok = Request(d, "status", {{"target", "hello-cmd@1.0.0/ok"}})["deployments"][0];
+        return ok["replicas_detail"].size() == 1 && ok["replicas_detail"][0].contains("exit_code");
+      },
+      5000))
+      << ok.dump(1);
   EXPECT_EQ(ok["replicas_detail"][0]["exit_code"], 0);
   EXPECT_EQ(ok["replicas_detail"][0]["restarts"], 0);
 
@@ -70,7 +81,8 @@ TEST(CommandModule, RestartOnFailureStopAndLogs) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_GE(CountOf(r.out, "[hello-cmd@1.0.0/crash#0] hello from"), 3) << r.out;
   EXPECT_GE(CountOf(r.out, "[hello-cmd@1.0.0/crash#1] hello from"), 3) << r.out;
-  EXPECT_NE(r.out.find("[hello-cmd@1.0.0/crash#0 stderr] to stderr, no newline"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[hello-cmd@1.0.0/crash#0 stderr] to stderr, no newline"), std::string::npos)
+      << r.out;
   // The daemon's own log file for the deployment exists too.
   EXPECT_NE(Sh("ls -R " + d.home() + "/log").out.find("crash"), std::string::npos)
       << Sh("ls -R " + d.home() + "/log").out;
@@ -78,10 +90,12 @@ TEST(CommandModule, RestartOnFailureStopAndLogs) {
   // stop: the restart loop ends; no more runs are logged afterwards.
   r = d.Cli("stop hello-cmd@1.0.0/crash");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(WaitFor([&] {
-    auto s = Request(d, "status", {{"target", "hello-cmd@1.0.0/crash"}})["deployments"][0];
-    return s["state"] == "resolved" && s["desired"] == "stopped";
-  }, 5000));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto s = Request(d, "status", {{"target", "hello-cmd@1.0.0/crash"}})["deployments"][0];
+        return s["state"] == "resolved" && s["desired"] == "stopped";
+      },
+      5000));
   int runs = CountOf(d.Cli("logs hello-cmd@1.0.0/crash --tail 1000").out, "hello from");
   // Not a synchronisation: no new run may appear during 1.5 s (the behaviour).
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));

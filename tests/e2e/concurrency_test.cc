@@ -39,17 +39,25 @@ TEST(Concurrency, TwentyClientsTimesHundredOperations) {
         std::string method;
         Json params;
         switch ((c + i) % 5) {
-          case 0: method = "status"; params = Json::object(); break;
+          case 0:
+            method = "status";
+            params = Json::object();
+            break;
           case 1:
           case 2:
             method = "call";
-            params = {{"target", "http-logger@0.1.0/web"}, {"export", "log_request"}, {"args", {"200"}}};
+            params = {{"target", "http-logger@0.1.0/web"},
+                      {"export", "log_request"},
+                      {"args", {"200"}}};
             break;
           case 3:
             method = "deployment.scale";
             params = {{"target", "http-logger@0.1.0/web"}, {"replicas", 1 + (c * 7 + i) % 8}};
             break;
-          default: method = "module.list"; params = Json::object(); break;
+          default:
+            method = "module.list";
+            params = Json::object();
+            break;
         }
         alme::RemoteError remote{};
         auto r = (*client)->Call(method, params, &remote);
@@ -71,36 +79,44 @@ TEST(Concurrency, TwentyClientsTimesHundredOperations) {
         // message. Anything else is a bug.
         bool expected = method == "call" && (remote.code == alme::ErrorCode::kFailedPrecondition ||
                                              remote.code == alme::ErrorCode::kUnavailable);
-        if (!expected) unexpected.push_back(method + ": " + alme::ErrorCodeName(remote.code) + ": " + remote.message);
+        if (!expected)
+          unexpected.push_back(method + ": " + alme::ErrorCodeName(remote.code) + ": " +
+                               remote.message);
       }
     });
   }
   for (auto& t : threads) t.join();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  t0)
+                .count();
   std::string summary;
   for (const auto& [k, n] : errors) summary += "  " + k + " x" + std::to_string(n) + "\n";
   RecordProperty("elapsed_ms", std::to_string(ms));
-  std::printf("20x100 operations in %lld ms; %d calls ok; errors:\n%s", (long long)ms, calls_ok.load(),
-              summary.c_str());
+  std::printf("20x100 operations in %lld ms; %d calls ok; errors:\n%s", (long long)ms,
+              calls_ok.load(), summary.c_str());
   fflush(stdout);
 
   EXPECT_EQ(answered.load(), kClients * kOps) << summary;
   EXPECT_TRUE(unexpected.empty()) << unexpected.size() << " unexpected, first: "
-                                  << (unexpected.empty() ? "" : unexpected[0]) << "\n" << summary;
-  EXPECT_GT(calls_ok.load(), kClients * kOps * 2 / 5 * 9 / 10) << summary;  // nearly all calls succeed
+                                  << (unexpected.empty() ? "" : unexpected[0]) << "\n"
+                                  << summary;
+  EXPECT_GT(calls_ok.load(), kClients * kOps * 2 / 5 * 9 / 10)
+      << summary;  // nearly all calls succeed
 
   // The daemon is alive and the final state is consistent: one last scale
   // wins, every replica of it comes up, the other deployment was untouched.
   ASSERT_EQ(d.Cli("ping").code, 0);
   ASSERT_EQ(d.Cli("scale http-logger@0.1.0/web --replicas 5").code, 0);
   Json st;
-  bool ok = WaitFor([&] {
-    st = Request(d, "status");
-    int active = 0;
-    for (const auto& dep : st["deployments"])
-      for (const auto& r : dep["replicas_detail"]) active += r["state"] == "active";
-    return active == 7;
-  }, 5000);
+  bool ok = WaitFor(
+      [&] {
+        st = Request(d, "status");
+        int active = 0;
+        for (const auto& dep : st["deployments"])
+          for (const auto& r : dep["replicas_detail"]) active += r["state"] == "active";
+        return active == 7;
+      },
+      5000);
   EXPECT_TRUE(ok) << st.dump(1);
   ASSERT_EQ(st["deployments"].size(), 2u);
   for (const auto& dep : st["deployments"]) {
@@ -115,7 +131,8 @@ TEST(Concurrency, TwentyClientsTimesHundredOperations) {
   d.Start();
   Json after;
   EXPECT_TRUE(WaitFor([&] { return (after = StateOf(Request(d, "status"))) == before; }, 5000))
-      << before.dump() << "\n" << after.dump();
+      << before.dump() << "\n"
+      << after.dump();
   Sh("rm -rf " + ShellQuote(work));
 }
 

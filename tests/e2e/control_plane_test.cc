@@ -6,8 +6,8 @@
 // out, the CLI has a timeout, a frame of tiny elements cannot blow up the
 // daemon's memory, non-UTF-8 strings are refused at the boundary, and
 // SIGTERM completes within its grace period.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -43,15 +43,18 @@ void DeployReactor(Daemon& d, int replicas) {
   ASSERT_EQ(r.code, 0) << r.out;
   r = d.Cli("start ctl@1.0.0/g");
   ASSERT_EQ(r.code, 0) << r.out;
-  ASSERT_TRUE(WaitFor([&] {
-    Json s = Request(d, "status", {{"target", "ctl@1.0.0/g"}});
-    return s.contains("deployments") && s["deployments"].size() == 1 &&
-           s["deployments"][0].value("ready", 0) == replicas;
-  }, 60'000));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Json s = Request(d, "status", {{"target", "ctl@1.0.0/g"}});
+        return s.contains("deployments") && s["deployments"].size() == 1 &&
+               s["deployments"][0].value("ready", 0) == replicas;
+      },
+      60'000));
 }
 
 Json CallReq(uint64_t id, const std::string& fn, const Json& args = Json::array()) {
-  return Json{{"id", id}, {"method", "call"},
+  return Json{{"id", id},
+              {"method", "call"},
               {"params", {{"target", "ctl@1.0.0/g"}, {"export", fn}, {"args", args}}}};
 }
 
@@ -172,7 +175,8 @@ TEST(ControlPlane, InFlightCallsAreBoundedPerConnectionAndInTotal) {
   EXPECT_EQ(msg["id"], 5) << msg.dump();
   EXPECT_EQ(msg["error"]["name"], "unavailable") << msg.dump();
   EXPECT_NE(msg["error"]["message"].get<std::string>().find("max_calls_per_connection"),
-            std::string::npos) << msg.dump();
+            std::string::npos)
+      << msg.dump();
 
   auto b = std::make_unique<RawPeer>(d.socket());
   for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(b->Send(CallReq(i, "spin")));
@@ -193,10 +197,13 @@ TEST(ControlPlane, InFlightCallsAreBoundedPerConnectionAndInTotal) {
   a.reset();
   b.reset();
   Json f;
-  EXPECT_TRUE(WaitFor([&] {
-    f = Fast(d);
-    return f.contains("results") && f["results"][0] == "7";
-  }, 20'000)) << f.dump();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        f = Fast(d);
+        return f.contains("results") && f["results"][0] == "7";
+      },
+      20'000))
+      << f.dump();
 }
 
 // Idle connections are closed after alme.idle_timeout (with a frame saying
@@ -235,8 +242,8 @@ TEST(ControlPlane, IdleConnectionsDoNotLockOutTheCli) {
   // The first peers were the ones evicted, told why.
   Json msg;
   ASSERT_TRUE(peers[0]->Read(&msg, 5000));
-  EXPECT_NE(msg["error"]["message"].get<std::string>().find("idle the longest"),
-            std::string::npos) << msg.dump();
+  EXPECT_NE(msg["error"]["message"].get<std::string>().find("idle the longest"), std::string::npos)
+      << msg.dump();
 }
 
 // arcella-cli gives up after --timeout (or ARCELLA_TIMEOUT) with exit code 8
@@ -310,9 +317,11 @@ TEST(ControlPlane, NonUtf8StringsAreRefused) {
   } cases[] = {
       {{{"module_id", "ctl@1.0.0"}, {"group", bad}}, "deployment.create", "params.group"},
       {{{"module_id", "ctl@1.0.0"}, {"group", "ok"}, {"overrides", {{"env", {{"K", bad}}}}}},
-       "deployment.create", "params.overrides.env.K"},
+       "deployment.create",
+       "params.overrides.env.K"},
       {{{"module_id", "ctl@1.0.0"}, {"group", "ok2"}, {"overrides", {{"env", {{bad, "v"}}}}}},
-       "deployment.create", "params.overrides.env: key #1"},
+       "deployment.create",
+       "params.overrides.env: key #1"},
       {{{"target", "ctl@1.0.0/g"}, {"export", "fast"}, {"args", {bad}}}, "call", "params.args[0]"},
       {{{"target", bad}}, "deployment.stop", "params.target"},
   };
@@ -347,10 +356,13 @@ TEST(ControlPlane, NonUtf8GuestOutputIsPrintable) {
   ASSERT_EQ(d.Cli("start bad-out@1.0.0/g").code, 0);
   ASSERT_TRUE(WaitFor([&] { return d.Cli("call bad-out@1.0.0/g say").code == 0; }, 20'000));
   CmdResult r;
-  ASSERT_TRUE(WaitFor([&] {
-    r = d.Cli("--json logs bad-out@1.0.0/g");
-    return r.out.find("hi") != std::string::npos;
-  }, 10'000)) << r.out;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = d.Cli("--json logs bad-out@1.0.0/g");
+        return r.out.find("hi") != std::string::npos;
+      },
+      10'000))
+      << r.out;
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("\xef\xbf\xbdhi"), std::string::npos) << r.out;  // U+FFFD
   r = d.Cli("logs bad-out@1.0.0/g");
@@ -377,8 +389,9 @@ TEST(ControlPlane, SigtermWithSpinningGuestsEndsWithinGrace) {
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   int st = 0;
   bool exited = WaitFor([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, 20'000);
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::steady_clock::now() - t0).count();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                               t0)
+                  .count();
   ASSERT_TRUE(exited) << "the daemon did not exit within 20 s of SIGTERM";
   d.Forget();
   EXPECT_LE(secs, 3 + 2 + 5);
@@ -409,17 +422,17 @@ void StartBlockedGuest(BlockedGuest* b, const std::string& grace) {
   auto r = d.Cli("deploy fifo-block@1.0.0 --group g --dir " + ShellQuote(data + "::/data"));
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_EQ(d.Cli("start fifo-block@1.0.0/g").code, 0);
-  ASSERT_TRUE(WaitFor([&] {
-    return Request(d, "status")["deployments"][0].value("ready", 0) == 1;
-  }, 20'000));
+  ASSERT_TRUE(WaitFor([&] { return Request(d, "status")["deployments"][0].value("ready", 0) == 1; },
+                      20'000));
   b->writer = ::open((data + "/fifo").c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(b->writer, 0);
   b->caller = std::make_unique<RawPeer>(d.socket());
-  ASSERT_TRUE(b->caller->Send(Json{{"id", 1}, {"method", "call"},
-                                   {"params", {{"target", "fifo-block@1.0.0/g"},
-                                               {"export", "block"}}}}));
-  EXPECT_TRUE(Silent(*b->caller, 500));              // blocked in read(): no answer
-  EXPECT_EQ(d.Cli("--timeout 10s ping").code, 0);   // management still answers
+  ASSERT_TRUE(
+      b->caller->Send(Json{{"id", 1},
+                           {"method", "call"},
+                           {"params", {{"target", "fifo-block@1.0.0/g"}, {"export", "block"}}}}));
+  EXPECT_TRUE(Silent(*b->caller, 500));            // blocked in read(): no answer
+  EXPECT_EQ(d.Cli("--timeout 10s ping").code, 0);  // management still answers
 }
 
 // Waits (up to 20 s) for the daemon to exit; its exit status, or -1.
@@ -461,9 +474,11 @@ TEST(ControlPlane, SecondSigtermForcesExit) {
   ASSERT_EQ(::kill(b.d->pid(), SIGTERM), 0);
   // Wait until the first signal was taken (the daemon logs it), then repeat.
   std::string out = b.d->home() + "/daemon.out";
-  ASSERT_TRUE(WaitFor([&] {
-    return Sh("cat " + ShellQuote(out)).out.find("received SIGTERM") != std::string::npos;
-  }, 10'000));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Sh("cat " + ShellQuote(out)).out.find("received SIGTERM") != std::string::npos;
+      },
+      10'000));
   ASSERT_EQ(::kill(b.d->pid(), SIGTERM), 0);
   int64_t secs = 0;
   int code = WaitExit(*b.d, &secs);

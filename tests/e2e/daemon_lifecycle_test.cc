@@ -29,12 +29,15 @@ TEST(DaemonLifecycle, KillNineAndRestartRestoresEverything) {
   ASSERT_EQ(d.Cli("stop loop@2.0.0/sleeper").code, 0);
 
   Json before;
-  ASSERT_TRUE(WaitFor([&] {
-    before = StateOf(StatusJson(d));
-    for (const auto& dep : before)
-      if (dep["state"] != "active" && dep["state"] != "resolved") return false;
-    return before.size() == 4;
-  }, 5000)) << before.dump(1);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        before = StateOf(StatusJson(d));
+        for (const auto& dep : before)
+          if (dep["state"] != "active" && dep["state"] != "resolved") return false;
+        return before.size() == 4;
+      },
+      5000))
+      << before.dump(1);
   Json mods_before = Request(d, "module.list");
   for (auto& m : mods_before["modules"]) m.erase("installed_at");
 
@@ -45,10 +48,12 @@ TEST(DaemonLifecycle, KillNineAndRestartRestoresEverything) {
   ASSERT_EQ(d.Cli("ping").code, 0);
 
   Json after;
-  bool same = WaitFor([&] {
-    after = StateOf(StatusJson(d));
-    return after == before;
-  }, 8000);
+  bool same = WaitFor(
+      [&] {
+        after = StateOf(StatusJson(d));
+        return after == before;
+      },
+      8000);
   EXPECT_TRUE(same) << "before:\n" << before.dump(1) << "\nafter:\n" << after.dump(1);
   Json mods_after = Request(d, "module.list");
   for (auto& m : mods_after["modules"]) m.erase("installed_at");
@@ -74,8 +79,9 @@ TEST(DaemonLifecycle, KillNineAndRestartRestoresEverything) {
   auto c = d.Cli("call http-logger@0.1.0/web log_request 204");
   EXPECT_EQ(c.code, 0) << c.out;
   EXPECT_EQ(c.out, "1\n");
-  EXPECT_TRUE(WaitFor([&] { return d.Cli("logs loop@2.0.0/ticker").out.find("tick") != std::string::npos; },
-                      3000));
+  EXPECT_TRUE(
+      WaitFor([&] { return d.Cli("logs loop@2.0.0/ticker").out.find("tick") != std::string::npos; },
+              3000));
   EXPECT_EQ(d.Stop(), 0);
   Sh("rm -rf " + ShellQuote(work));
 }
@@ -85,7 +91,8 @@ TEST(DaemonLifecycle, SecondDaemonOnTheSameHomeRefused) {
   auto r = Sh("timeout 20 " + DaemonBin() + " --home " + ShellQuote(d.home()));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("another arcella daemon (pid " + std::to_string(d.pid()) + ")"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find(d.home()), std::string::npos) << r.out;
   // The first one is untouched and still serving on its socket.
   EXPECT_EQ(d.Cli("ping").code, 0);
@@ -103,7 +110,9 @@ TEST(DaemonLifecycle, SigtermExitsZeroAndRemovesTheSocket) {
   std::string home = d.home();
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(d.Stop(), 0);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  t0)
+                .count();
   EXPECT_LT(ms, 10000);
   EXPECT_FALSE(Exists(home + "/alme"));
   auto log = Sh("cat " + ShellQuote(home + "/daemon.out")).out;

@@ -193,7 +193,8 @@ inline std::unique_ptr<alme::Client> Connect(const Daemon& d) {
 }
 
 // One request through a fresh client; the result, or {"error": {code, message}}.
-inline Json Request(const Daemon& d, const std::string& method, const Json& params = Json::object()) {
+inline Json Request(const Daemon& d, const std::string& method,
+                    const Json& params = Json::object()) {
   auto c = Connect(d);
   if (!c) return Json{{"error", {{"code", -1}, {"message", "connect failed"}}}};
   alme::RemoteError remote{};
@@ -212,9 +213,12 @@ inline Json StateOf(const Json& status) {
     Json reps = Json::array();
     for (const auto& r : d.value("replicas_detail", Json::array()))
       reps.push_back({r.value("index", -1), r.value("state", "")});
-    out.push_back({{"id", d.value("id", "")}, {"replicas", d.value("replicas", 0)},
-                   {"desired", d.value("desired", "")}, {"state", d.value("state", "")},
-                   {"isolation", d.value("isolation", "")}, {"replicas_detail", reps}});
+    out.push_back({{"id", d.value("id", "")},
+                   {"replicas", d.value("replicas", 0)},
+                   {"desired", d.value("desired", "")},
+                   {"state", d.value("state", "")},
+                   {"isolation", d.value("isolation", "")},
+                   {"replicas_detail", reps}});
   }
   return out;
 }

@@ -57,12 +57,15 @@ TEST(E2eGrants, ManifestRequestingRootGetsNothing) {
   InstallReader(d, work);
 
   const std::string id = "grants-reader@1.0.0/probe";
-  auto r = d.Cli("deploy grants-reader@1.0.0 --group probe --restart never --env READ=/host/etc/shadow:/host" +
-                 work + "/marker:/etc/shadow");
+  auto r = d.Cli(
+      "deploy grants-reader@1.0.0 --group probe --restart never --env READ=/host/etc/shadow:/host" +
+      work + "/marker:/etc/shadow");
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_EQ(d.Cli("start " + id).code, 0);
   std::string logs;
-  ASSERT_TRUE(WaitFor([&] { return (logs = LogsOf(d, id)).find("reader done") != std::string::npos; }, 10000))
+  ASSERT_TRUE(
+      WaitFor([&] { return (logs = LogsOf(d, id)).find("reader done") != std::string::npos; },
+              10000))
       << logs;
   EXPECT_NE(logs.find("denied /host/etc/shadow"), std::string::npos) << logs;
   EXPECT_NE(logs.find("denied /host" + work + "/marker"), std::string::npos) << logs;
@@ -80,7 +83,8 @@ TEST(E2eGrants, ManifestRequestingRootGetsNothing) {
   EXPECT_EQ(st.dump().find("/etc/shadow:"), std::string::npos) << "env values must not be shown";
   // The table says it too.
   r = d.Cli("status " + id);
-  EXPECT_NE(r.out.find("not granted (requested by the module): dir /::/host"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not granted (requested by the module): dir /::/host"), std::string::npos)
+      << r.out;
   // inspect shows the module's requests and each deployment's grants.
   r = d.Cli("inspect grants-reader@1.0.0");
   EXPECT_NE(r.out.find("requested dirs:"), std::string::npos) << r.out;
@@ -97,7 +101,9 @@ TEST(E2eGrants, ManifestRequestingRootGetsNothing) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("dir " + work + " -> /w read-only"), std::string::npos) << r.out;
   ASSERT_EQ(d.Cli("start " + id2).code, 0);
-  ASSERT_TRUE(WaitFor([&] { return (logs = LogsOf(d, id2)).find("reader done") != std::string::npos; }, 10000))
+  ASSERT_TRUE(
+      WaitFor([&] { return (logs = LogsOf(d, id2)).find("reader done") != std::string::npos; },
+              10000))
       << logs;
   EXPECT_NE(logs.find("read /w/marker: secret-marker"), std::string::npos) << logs;
   EXPECT_NE(logs.find("denied /host/etc/shadow"), std::string::npos) << logs;
@@ -121,24 +127,30 @@ TEST(E2eGrants, DeployFolderCannotGrantItselfRoot) {
   Daemon d(HomeWithPolicy("allow_dirs = [\"/\"]\n"));  // even a wide-open operator policy
   InstallReader(d, work);
   // A guest (or anyone) able to write deploy/ asks for "/" read-write, and for a directory.
-  WriteText(work + "/evil.deployment.toml",
-            "[deployment]\nmodule_id = \"grants-reader@1.0.0\"\ngroup = \"evil\"\n"
-            "[deployment.overrides]\ndirs = [\"/::/host\"]\nenv = { READ = \"/host/etc/shadow\" }\n");
+  WriteText(
+      work + "/evil.deployment.toml",
+      "[deployment]\nmodule_id = \"grants-reader@1.0.0\"\ngroup = \"evil\"\n"
+      "[deployment.overrides]\ndirs = [\"/::/host\"]\nenv = { READ = \"/host/etc/shadow\" }\n");
   WriteText(work + "/evil2.deployment.toml",
             "x-arcella-origin = \"operator\"\n[deployment]\nmodule_id = \"grants-reader@1.0.0\"\n"
-            "group = \"evil2\"\n[deployment.overrides]\ndirs = [\"" + work + "::/w\"]\n");
+            "group = \"evil2\"\n[deployment.overrides]\ndirs = [\"" +
+                work + "::/w\"]\n");
   for (const char* f : {"evil.deployment.toml", "evil2.deployment.toml"}) {
     CopyFile(work + "/" + f, d.home() + "/deploy/." + f);
     ASSERT_EQ(rename((d.home() + "/deploy/." + f).c_str(), (d.home() + "/deploy/" + f).c_str()), 0);
   }
   std::string log;
-  ASSERT_TRUE(WaitFor([&] {
-    log = Sh("cat " + d.home() + "/daemon.out").out;
-    return log.find("evil.deployment.toml") != std::string::npos &&
-           log.find("evil2.deployment.toml") != std::string::npos;
-  }, 10000)) << log;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        log = Sh("cat " + d.home() + "/daemon.out").out;
+        return log.find("evil.deployment.toml") != std::string::npos &&
+               log.find("evil2.deployment.toml") != std::string::npos;
+      },
+      10000))
+      << log;
   // "/" contains the home; the other is not in hot_deploy_allow_dirs: both refused, said why.
-  EXPECT_NE(log.find("\"/::/host\": refused: / contains the daemon home " + d.home()), std::string::npos)
+  EXPECT_NE(log.find("\"/::/host\": refused: / contains the daemon home " + d.home()),
+            std::string::npos)
       << log;
   EXPECT_NE(log.find("hot_deploy_allow_dirs [] (none)"), std::string::npos) << log;
   Json st = Request(d, "status");
@@ -226,8 +238,10 @@ TEST_F(E2eBlockedFifo, StopAndSigtermComplete) {
     ASSERT_EQ(r.code, 0) << r.out;
     ASSERT_EQ(d.Cli("start " + id).code, 0);
     std::string logs;
-    ASSERT_TRUE(WaitFor([&] { return (logs = LogsOf(d, id)).find("fifo opened, blocking") != std::string::npos; },
-                        10000)) << logs;
+    ASSERT_TRUE(WaitFor(
+        [&] { return (logs = LogsOf(d, id)).find("fifo opened, blocking") != std::string::npos; },
+        10000))
+        << logs;
     // The control plane still answers while the guest blocks.
     auto t0 = Clock::now();
     EXPECT_EQ(d.Cli("status").code, 0);
@@ -240,10 +254,13 @@ TEST_F(E2eBlockedFifo, StopAndSigtermComplete) {
   // Blocked again, then SIGTERM: the daemon exits promptly.
   ASSERT_EQ(d.Cli("start grants-fifo@1.0.0/read").code, 0);
   std::string logs;
-  ASSERT_TRUE(WaitFor([&] {
-    logs = LogsOf(d, "grants-fifo@1.0.0/read");
-    return logs.find("fifo opened, blocking") != logs.rfind("fifo opened, blocking");
-  }, 10000)) << logs;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        logs = LogsOf(d, "grants-fifo@1.0.0/read");
+        return logs.find("fifo opened, blocking") != logs.rfind("fifo opened, blocking");
+      },
+      10000))
+      << logs;
   auto t0 = Clock::now();
   int code = d.Stop();
   long long ms = MsSince(t0);
@@ -255,8 +272,9 @@ TEST_F(E2eBlockedFifo, StopAndSigtermComplete) {
 TEST_F(E2eBlockedFifo, RunTimeoutEndsTheGuest) {
   std::string home = test::TempDir("arcella-e2e-fifo-run");
   auto t0 = Clock::now();
-  auto r = Sh("ARCELLA_HOME=" + ShellQuote(home) + " " + DaemonBin() + " run --timeout 500ms --dir " +
-              work_ + "::/data --env FIFO=/data/fifo " + ShellQuote(work_ + "/grants-fifo@1.0.0.wasm"));
+  auto r = Sh("ARCELLA_HOME=" + ShellQuote(home) + " " + DaemonBin() +
+              " run --timeout 500ms --dir " + work_ + "::/data --env FIFO=/data/fifo " +
+              ShellQuote(work_ + "/grants-fifo@1.0.0.wasm"));
   long long ms = MsSince(t0);
   EXPECT_EQ(r.code, 134) << r.out;
   EXPECT_NE(r.out.find("deadline"), std::string::npos) << r.out;

@@ -49,8 +49,12 @@ TEST(HotDeploy, DropAndDeleteFiles) {
   auto t0 = std::chrono::steady_clock::now();
   std::string s;
   EXPECT_TRUE(WaitFor([&] { return (s = Summary(d)) == "http-logger@0.1.0/default active 1/1;"; },
-                      kFewSeconds)) << s << "\n" << Sh("tail -20 " + d.home() + "/daemon.out").out;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+                      kFewSeconds))
+      << s << "\n"
+      << Sh("tail -20 " + d.home() + "/daemon.out").out;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  t0)
+                .count();
   std::printf("x.wasm installed, deployed and started in %lld ms\n", (long long)ms);
   EXPECT_EQ(Modules(d), "http-logger@0.1.0;");
   auto c = d.Cli("call http-logger@0.1.0 log_request 200");
@@ -61,8 +65,10 @@ TEST(HotDeploy, DropAndDeleteFiles) {
   WriteText(work + "/y.deployment.toml",
             "[deployment]\nmodule_id = \"http-logger@0.1.0\"\ngroup = \"hot\"\nreplicas = 3\n");
   Drop(work + "/y.deployment.toml", dir, "y.deployment.toml");
-  EXPECT_TRUE(WaitFor([&] { return (s = Summary(d)) == "http-logger@0.1.0/hot active 3/3;"; }, kFewSeconds))
-      << s << "\n" << Sh("tail -20 " + d.home() + "/daemon.out").out;
+  EXPECT_TRUE(
+      WaitFor([&] { return (s = Summary(d)) == "http-logger@0.1.0/hot active 3/3;"; }, kFewSeconds))
+      << s << "\n"
+      << Sh("tail -20 " + d.home() + "/daemon.out").out;
 
   // A broken deployment file is logged and ignored; the daemon keeps going.
   WriteText(work + "/z.deployment.toml", "[deployment]\nmodule_id = \n");
@@ -70,12 +76,18 @@ TEST(HotDeploy, DropAndDeleteFiles) {
 
   // Deleting y.deployment.toml undeploys it; the module stays (x.wasm is there).
   ASSERT_EQ(unlink((dir + "/y.deployment.toml").c_str()), 0);
-  EXPECT_TRUE(WaitFor([&] { return (s = Summary(d)).find("/hot") == std::string::npos; }, kFewSeconds)) << s;
+  EXPECT_TRUE(
+      WaitFor([&] { return (s = Summary(d)).find("/hot") == std::string::npos; }, kFewSeconds))
+      << s;
   EXPECT_EQ(Modules(d), "http-logger@0.1.0;");
   std::string log;
-  EXPECT_TRUE(WaitFor([&] {
-    return (log = Sh("cat " + d.home() + "/daemon.out").out).find("z.deployment.toml") != std::string::npos;
-  }, kFewSeconds)) << log;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return (log = Sh("cat " + d.home() + "/daemon.out").out).find("z.deployment.toml") !=
+               std::string::npos;
+      },
+      kFewSeconds))
+      << log;
 
   // Deleting the wasm removes the module.
   ASSERT_EQ(unlink((dir + "/x.wasm").c_str()), 0);

@@ -25,7 +25,9 @@ long PeakRssKb(pid_t pid) {
   return -1;
 }
 
-std::string DaemonLog(const Daemon& d) { return Sh("cat " + ShellQuote(d.home() + "/daemon.out")).out; }
+std::string DaemonLog(const Daemon& d) {
+  return Sh("cat " + ShellQuote(d.home() + "/daemon.out")).out;
+}
 
 bool LogHas(const Daemon& d, const std::string& text) {
   return DaemonLog(d).find(text) != std::string::npos;
@@ -69,9 +71,10 @@ void WaitTwoScans(const Daemon& d, const std::string& marker) {
   for (const char* suffix : {"a", "b"}) {
     std::string id = marker + suffix + "@1.0.0";
     Drop(test::FixturePath("reactor_small.wasm"), d.home() + "/deploy", id + ".wasm");
-    ASSERT_TRUE(WaitFor([&] {
-      return Deployments(d).find(id + "/default active 1;") != std::string::npos;
-    }, kFewSeconds)) << DaemonLog(d);
+    ASSERT_TRUE(
+        WaitFor([&] { return Deployments(d).find(id + "/default active 1;") != std::string::npos; },
+                kFewSeconds))
+        << DaemonLog(d);
   }
 }
 
@@ -114,24 +117,30 @@ TEST(Input, InstallOfSpecialAndHugeFilesRefusedQuicklyWithFlatMemory) {
   ASSERT_EQ(mkdir((work + "/dir@1.0.0.wasm").c_str(), 0700), 0);
   ASSERT_EQ(Sh("truncate -s 6G " + ShellQuote(work + "/huge@1.0.0.wasm")).code, 0);
   ASSERT_EQ(symlink("/dev/zero", (work + "/link@1.0.0.wasm").c_str()), 0);
-  ASSERT_EQ(symlink((work + "/huge@1.0.0.wasm").c_str(), (work + "/biglink@1.0.0.wasm").c_str()), 0);
+  ASSERT_EQ(symlink((work + "/huge@1.0.0.wasm").c_str(), (work + "/biglink@1.0.0.wasm").c_str()),
+            0);
   const long before = PeakRssKb(d.pid());
   struct Case {
     std::string args, expect;
   } cases[] = {
       {"install /dev/zero --manifest " + ShellQuote(work + "/m.toml"),
        "/dev/zero is a character device, not a regular file"},
-      {"install " + ShellQuote(work + "/fifo@1.0.0.wasm"), "is a FIFO (named pipe), not a regular file"},
+      {"install " + ShellQuote(work + "/fifo@1.0.0.wasm"),
+       "is a FIFO (named pipe), not a regular file"},
       {"install " + ShellQuote(work + "/dir@1.0.0.wasm"), "is a directory, not a regular file"},
       {"install " + ShellQuote(work + "/huge@1.0.0.wasm"),
        "is 6442450944 bytes, over the limit of 268435456 bytes (limits.max_module_bytes)"},
-      {"install " + ShellQuote(work + "/link@1.0.0.wasm"), "is a character device, not a regular file"},
-      {"install " + ShellQuote(work + "/biglink@1.0.0.wasm"), "is 6442450944 bytes, over the limit"},
+      {"install " + ShellQuote(work + "/link@1.0.0.wasm"),
+       "is a character device, not a regular file"},
+      {"install " + ShellQuote(work + "/biglink@1.0.0.wasm"),
+       "is 6442450944 bytes, over the limit"},
   };
   for (const Case& c : cases) {
     auto t0 = std::chrono::steady_clock::now();
     auto r = d.Cli(c.args);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
     EXPECT_NE(r.code, 0) << c.args;
     EXPECT_NE(r.out.find(c.expect), std::string::npos) << c.args << "\n" << r.out;
     EXPECT_LT(ms, 3000) << c.args;
@@ -160,7 +169,8 @@ TEST(Input, DeepDottedKeyViaDeployFileRefusedWithLine) {
   WriteText(work + "/deep.deployment.toml", DeepToml());
   auto r = d.Cli("deploy -f " + ShellQuote(work + "/deep.deployment.toml"));
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find(".toml:3:62: TOML nested deeper than 32 levels"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(".toml:3:62: TOML nested deeper than 32 levels"), std::string::npos)
+      << r.out;
   EXPECT_EQ(d.Cli("ping").code, 0);
   Sh("rm -rf " + ShellQuote(work));
 }
@@ -190,12 +200,15 @@ TEST(Input, DeepTomlAndHugeSymlinkInDeployFolderRefusedNoCrashLoop) {
   size_t seen = 0;
   for (size_t p = 0; (p = log_before.find(deep_msg, p)) != std::string::npos; ++p) ++seen;
   d.Start();
-  ASSERT_TRUE(WaitFor([&] {
-    std::string log = DaemonLog(d);
-    size_t n = 0;
-    for (size_t p = 0; (p = log.find(deep_msg, p)) != std::string::npos; ++p) ++n;
-    return n > seen;
-  }, kFewSeconds)) << DaemonLog(d);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::string log = DaemonLog(d);
+        size_t n = 0;
+        for (size_t p = 0; (p = log.find(deep_msg, p)) != std::string::npos; ++p) ++n;
+        return n > seen;
+      },
+      kFewSeconds))
+      << DaemonLog(d);
   WaitTwoScans(d, "marker2");
   EXPECT_EQ(d.Cli("ping").code, 0);
   EXPECT_EQ(NoMarkers(Modules(d)), "");
@@ -217,8 +230,10 @@ TEST(Input, HalfWrittenWasmIsNotDeployedUntilComplete) {
   // Completed (and closed): deployed, and it answers what the full file says.
   ASSERT_EQ(write(fd, wasm.data() + half, wasm.size() - half), ssize_t(wasm.size() - half));
   close(fd);
-  ASSERT_TRUE(WaitFor([&] { return Deployments(d).find("seven@1.0.0/default active 1;") != std::string::npos; },
-                      kFewSeconds)) << Deployments(d) << DaemonLog(d);
+  ASSERT_TRUE(WaitFor(
+      [&] { return Deployments(d).find("seven@1.0.0/default active 1;") != std::string::npos; },
+      kFewSeconds))
+      << Deployments(d) << DaemonLog(d);
   EXPECT_EQ(Answer(d, "seven@1.0.0"), "[\"7\"]");
 }
 
@@ -233,9 +248,13 @@ TEST(Input, HotDeployFileCannotReplaceAModuleInstalledByHand) {
       << Answer(d, "answer@1.0.0/prod");
   // An impostor in deploy/ with the same id is refused and logged, naming both.
   Drop(test::FixturePath("input_answer666.wasm"), d.home() + "/deploy", "answer@1.0.0.wasm");
-  ASSERT_TRUE(WaitFor([&] {
-    return LogHas(d, "answer@1.0.0.wasm: it carries module id answer@1.0.0, which was installed by hand");
-  }, kFewSeconds)) << DaemonLog(d);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return LogHas(
+            d, "answer@1.0.0.wasm: it carries module id answer@1.0.0, which was installed by hand");
+      },
+      kFewSeconds))
+      << DaemonLog(d);
   WaitTwoScans(d, "marker");
   EXPECT_EQ(Answer(d, "answer@1.0.0/prod"), "[\"7\"]");
   EXPECT_EQ(NoMarkers(Deployments(d)), "answer@1.0.0/prod active 1;");
@@ -243,9 +262,12 @@ TEST(Input, HotDeployFileCannotReplaceAModuleInstalledByHand) {
   WriteText(work + "/prod.deployment.toml",
             "[deployment]\nmodule_id = \"answer@1.0.0\"\ngroup = \"prod\"\nreplicas = 3\n");
   Drop(work + "/prod.deployment.toml", d.home() + "/deploy", "prod.deployment.toml");
-  ASSERT_TRUE(WaitFor([&] {
-    return LogHas(d, "prod.deployment.toml: deployment answer@1.0.0/prod was created by hand");
-  }, kFewSeconds)) << DaemonLog(d);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return LogHas(d, "prod.deployment.toml: deployment answer@1.0.0/prod was created by hand");
+      },
+      kFewSeconds))
+      << DaemonLog(d);
   WaitTwoScans(d, "marker1");
   EXPECT_EQ(NoMarkers(Deployments(d)), "answer@1.0.0/prod active 1;");
   // Deleting the impostor does not remove the user's module either.
@@ -260,7 +282,8 @@ TEST(Input, RecordSurvivesRestartAndFilesDeletedWhileDownAreUndone) {
   const std::string dir = d.home() + "/deploy";
   std::string work = test::TempDir("input-record");
   Drop(test::FixturePath("input_answer7.wasm"), dir, "seven@1.0.0.wasm");
-  WriteText(work + "/g.deployment.toml", "[deployment]\nmodule_id = \"seven@1.0.0\"\ngroup = \"g\"\n");
+  WriteText(work + "/g.deployment.toml",
+            "[deployment]\nmodule_id = \"seven@1.0.0\"\ngroup = \"g\"\n");
   Drop(work + "/g.deployment.toml", dir, "g.deployment.toml");
   ASSERT_TRUE(WaitFor([&] { return Deployments(d) == "seven@1.0.0/g active 1;"; }, kFewSeconds))
       << Deployments(d) << DaemonLog(d);
@@ -295,8 +318,10 @@ TEST(Input, SharedHomeRefusedAndItsModeUnchanged) {
   ASSERT_EQ(chmod(shared.c_str(), 01777), 0);
   auto r = Sh("timeout 20 " + DaemonBin() + " --home " + ShellQuote(shared));
   EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("home " + shared + " is writable by others (mode 1777); use a private directory"),
-            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("home " + shared +
+                       " is writable by others (mode 1777); use a private directory"),
+            std::string::npos)
+      << r.out;
   struct stat st;
   ASSERT_EQ(stat(shared.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 01777u);

@@ -71,8 +71,8 @@ struct RunFixture {
     WriteBytes(wasm, bytes);
   }
   CmdResult Run(const std::string& env) const {
-    return Sh("env " + env + " " + ShellQuote(DaemonBin()) + " run --tier aot --invoke f " + ShellQuote(wasm) +
-              " 5");
+    return Sh("env " + env + " " + ShellQuote(DaemonBin()) + " run --tier aot --invoke f " +
+              ShellQuote(wasm) + " 5");
   }
   CmdResult RunInHome(const std::string& home) const {
     return Run("-u XDG_CACHE_HOME ARCELLA_HOME=" + ShellQuote(home));
@@ -84,9 +84,11 @@ std::vector<uint8_t> ConstructorObject(const std::string& work, const std::strin
   std::string src = work + "/evil.c", so = work + "/evil.so";
   WriteText(src, "#include <fcntl.h>\n#include <unistd.h>\n"
                  "__attribute__((constructor)) static void pwn(void) {\n"
-                 "  int fd = open(\"" + marker + "\", O_WRONLY | O_CREAT, 0644);\n"
-                 "  if (fd >= 0) close(fd);\n}\n"
-                 "const char* arcella_cache_key(void) { return \"x\"; }\n");
+                 "  int fd = open(\"" +
+                     marker +
+                     "\", O_WRONLY | O_CREAT, 0644);\n"
+                     "  if (fd >= 0) close(fd);\n}\n"
+                     "const char* arcella_cache_key(void) { return \"x\"; }\n");
   auto r = Sh("cc -shared -fPIC -o " + ShellQuote(so) + " " + ShellQuote(src));
   EXPECT_EQ(r.code, 0) << r.out;
   return ReadBytes(so);
@@ -106,7 +108,8 @@ TEST(AotIntegrity, PlantedObjectWithForgedFooterNeverRuns) {
   ASSERT_FALSE(evil.empty());
   // The check is real: loading the object directly runs its constructor.
   {
-    auto probe = Sh("python3 -c 'import ctypes,sys; ctypes.CDLL(sys.argv[1])' " + ShellQuote(fx.work + "/evil.so"));
+    auto probe = Sh("python3 -c 'import ctypes,sys; ctypes.CDLL(sys.argv[1])' " +
+                    ShellQuote(fx.work + "/evil.so"));
     ASSERT_EQ(probe.code, 0) << probe.out;
     ASSERT_TRUE(Exists(marker)) << "the planted object's constructor does not work";
     unlink(marker.c_str());
@@ -162,7 +165,8 @@ TEST(AotIntegrity, FlippedEntryIsRejectedAndRebuilt) {
     WriteBytes(entry, bad);
     auto r = fx.RunInHome(home);
     EXPECT_EQ(r.code, 0) << r.out;
-    EXPECT_NE(r.out.find("rejected " + entry), std::string::npos) << "flip at " << at << ": " << r.out;
+    EXPECT_NE(r.out.find("rejected " + entry), std::string::npos)
+        << "flip at " << at << ": " << r.out;
     EXPECT_NE(r.out.find("15\n"), std::string::npos) << r.out;
     EXPECT_NE(ReadBytes(entry), bad) << "flip at " << at << " not rebuilt";
   }
@@ -215,7 +219,8 @@ TEST(AotIntegrity, ArcellaRunUsesAPrivatePerUserCache) {
 
   // XDG_CACHE_HOME wins over HOME.
   std::string xdg = fx.work + "/xdg", home = fx.work + "/home";
-  auto r = fx.Run("-u ARCELLA_HOME XDG_CACHE_HOME=" + ShellQuote(xdg) + " HOME=" + ShellQuote(home));
+  auto r = fx.Run("-u ARCELLA_HOME XDG_CACHE_HOME=" + ShellQuote(xdg) +
+                  " HOME=" + ShellQuote(home));
   ASSERT_EQ(r.out, "15\n");
   EXPECT_TRUE(Exists(xdg + "/arcella/" + entry));
   struct stat st;
@@ -286,23 +291,25 @@ TEST(AotProcesses, Kill9DuringCompileLeavesNoCompilerNoSocketNoTempFolder) {
   WriteBytes(work + "/integ@1.0.0.wasm", test::Wat(kWat));
   // A "compiler" that starts a grandchild and never finishes.
   std::string cc = work + "/slow-cc.sh";
-  WriteText(cc, "#!/bin/sh\necho $$ > " + work + "/cc.pid.tmp && mv " + work + "/cc.pid.tmp " + work +
-                    "/cc.pid\nsleep 600 &\necho $! > " + work + "/sleep.pid.tmp && mv " + work +
-                    "/sleep.pid.tmp " + work + "/sleep.pid\nwait\n");
+  WriteText(cc, "#!/bin/sh\necho $$ > " + work + "/cc.pid.tmp && mv " + work + "/cc.pid.tmp " +
+                    work + "/cc.pid\nsleep 600 &\necho $! > " + work + "/sleep.pid.tmp && mv " +
+                    work + "/sleep.pid.tmp " + work + "/sleep.pid\nwait\n");
   ASSERT_EQ(chmod(cc.c_str(), 0755), 0);
   setenv("CC", cc.c_str(), 1);
   Daemon d;
   unsetenv("CC");
   const std::string cache = d.home() + "/cache";
-  Sh(CliBin() + " --home " + ShellQuote(d.home()) + " install " + ShellQuote(work + "/integ@1.0.0.wasm") +
-     " >/dev/null 2>&1 &");
-  ASSERT_TRUE(WaitFor([&] { return Exists(work + "/cc.pid") && Exists(work + "/sleep.pid"); }, 30000))
+  Sh(CliBin() + " --home " + ShellQuote(d.home()) + " install " +
+     ShellQuote(work + "/integ@1.0.0.wasm") + " >/dev/null 2>&1 &");
+  ASSERT_TRUE(
+      WaitFor([&] { return Exists(work + "/cc.pid") && Exists(work + "/sleep.pid"); }, 30000))
       << ReadText(d.home() + "/daemon.out");
   pid_t cc_pid = std::stoi(ReadText(work + "/cc.pid"));
   pid_t sleep_pid = std::stoi(ReadText(work + "/sleep.pid"));
   const pid_t pgid = std::stoi(StatField(cc_pid, 5));
   EXPECT_NE(pgid, getpgrp());
-  EXPECT_NE(pgid, std::stoi(StatField(d.pid(), 5))) << "the compiler shares the daemon's process group";
+  EXPECT_NE(pgid, std::stoi(StatField(d.pid(), 5)))
+      << "the compiler shares the daemon's process group";
   EXPECT_TRUE(Sockets(cc_pid).empty()) << "compiler inherited: " << Sockets(cc_pid)[0];
   EXPECT_TRUE(Sockets(sleep_pid).empty()) << "grandchild inherited: " << Sockets(sleep_pid)[0];
   ASSERT_FALSE(TempFolders(cache).empty());

@@ -89,8 +89,8 @@ TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
   CmdResult read_result, stop_result;
   std::thread reader([&] { read_result = d.Cli("call reader@1.0.0/g read_fifo"); });
   int wfd = -1;
-  ASSERT_TRUE(WaitFor([&] { return (wfd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
-                      10'000))
+  ASSERT_TRUE(
+      WaitFor([&] { return (wfd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; }, 10'000))
       << "the guest never opened the FIFO";
   auto unblock = [&] {
     if (wfd >= 0) {
@@ -114,48 +114,55 @@ TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
     if (stopper.joinable()) stopper.join();
     if (reader.joinable()) reader.join();
   }};
-  ASSERT_TRUE(WaitFor([&] {
-    return stopped.load() || DeploymentOf(d, "reader@1.0.0/g").value("state", "") == "stopping";
-  }, 10'000));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return stopped.load() || DeploymentOf(d, "reader@1.0.0/g").value("state", "") == "stopping";
+      },
+      10'000));
 
   double worst_status = 0, worst_call = 0, worst_ping = 0, worst_op = 0;
-  bool fast = FinishesWithin(10'000, [&] {
-    auto c = Connect(d);
-    for (int i = 0; i < 20 && c; ++i) {
-      auto t0 = Clock::now();
-      auto s = c->Call("status", Json::object());
-      worst_status = std::max(worst_status, MsSince(t0));
-      EXPECT_TRUE(s.ok());
-      t0 = Clock::now();
-      auto r = c->Call("call", {{"target", "fast@1.0.0/g"}, {"export", "seven"}});
-      worst_call = std::max(worst_call, MsSince(t0));
-      ASSERT_TRUE(r.ok()) << r.status().message();
-      EXPECT_EQ((*r)["results"][0], "7");
-      t0 = Clock::now();
-      EXPECT_TRUE(c->Call("ping", Json::object()).ok());
-      worst_ping = std::max(worst_ping, MsSince(t0));
-    }
-    // Operations on another deployment: stop and start it again.
-    auto t0 = Clock::now();
-    EXPECT_EQ(d.Cli("stop fast@1.0.0/g").code, 0);
-    EXPECT_EQ(d.Cli("start fast@1.0.0/g").code, 0);
-    worst_op = MsSince(t0);
-  }, unblock);
+  bool fast = FinishesWithin(
+      10'000,
+      [&] {
+        auto c = Connect(d);
+        for (int i = 0; i < 20 && c; ++i) {
+          auto t0 = Clock::now();
+          auto s = c->Call("status", Json::object());
+          worst_status = std::max(worst_status, MsSince(t0));
+          EXPECT_TRUE(s.ok());
+          t0 = Clock::now();
+          auto r = c->Call("call", {{"target", "fast@1.0.0/g"}, {"export", "seven"}});
+          worst_call = std::max(worst_call, MsSince(t0));
+          ASSERT_TRUE(r.ok()) << r.status().message();
+          EXPECT_EQ((*r)["results"][0], "7");
+          t0 = Clock::now();
+          EXPECT_TRUE(c->Call("ping", Json::object()).ok());
+          worst_ping = std::max(worst_ping, MsSince(t0));
+        }
+        // Operations on another deployment: stop and start it again.
+        auto t0 = Clock::now();
+        EXPECT_EQ(d.Cli("stop fast@1.0.0/g").code, 0);
+        EXPECT_EQ(d.Cli("start fast@1.0.0/g").code, 0);
+        worst_op = MsSince(t0);
+      },
+      unblock);
   // Today a FIFO read is not interruptible, so the stop is still waiting
   // here; once WASI reads are interruptible it may have ended already.
   std::cout << "[platcore] stop still pending during the measurements: "
             << (stopped.load() ? "no" : "yes") << "\n";
   std::cout << "[platcore] during a slow stop: worst status " << worst_status << " ms, call "
-            << worst_call << " ms, ping " << worst_ping << " ms, stop+start of another "
-            << worst_op << " ms\n";
+            << worst_call << " ms, ping " << worst_ping << " ms, stop+start of another " << worst_op
+            << " ms\n";
   EXPECT_TRUE(fast) << "status/call/ping froze while another deployment was stopping";
   EXPECT_LT(worst_status, 1000);
   EXPECT_LT(worst_call, 1000);
   EXPECT_LT(worst_ping, 1000);
   release.f();
-  std::cout << "[platcore] stop: " << stop_result.out << "[platcore] read_fifo: " << read_result.out;
-  EXPECT_TRUE(WaitFor([&] { return DeploymentOf(d, "reader@1.0.0/g").value("state", "") ==
-                                   "resolved"; }, 10'000));
+  std::cout << "[platcore] stop: " << stop_result.out
+            << "[platcore] read_fifo: " << read_result.out;
+  EXPECT_TRUE(
+      WaitFor([&] { return DeploymentOf(d, "reader@1.0.0/g").value("state", "") == "resolved"; },
+              10'000));
   EXPECT_TRUE(WaitFor([&] { return IsActive(d, "fast@1.0.0/g"); }, 10'000));
 }
 
@@ -217,7 +224,9 @@ TEST(PlatCore, InstallOfABigModuleDoesNotDelayCalls) {
   ASSERT_EQ(ir.code, 0) << ir.out;
   std::sort(calls.begin(), calls.end());
   std::sort(statuses.begin(), statuses.end());
-  auto p99 = [](const std::vector<double>& v) { return v[std::min(v.size() - 1, v.size() * 99 / 100)]; };
+  auto p99 = [](const std::vector<double>& v) {
+    return v[std::min(v.size() - 1, v.size() * 99 / 100)];
+  };
   std::cout << "[platcore] install took " << install_ms << " ms; " << calls.size()
             << " calls meanwhile: p99 " << p99(calls) << " ms, max " << calls.back()
             << " ms; status p99 " << p99(statuses) << " ms, max " << statuses.back() << " ms\n";
@@ -243,9 +252,11 @@ TEST(PlatCore, ScaleBeyondTheBudgetsIsRefusedWithTheNumbers) {
   auto r = d.Cli("scale grow@1.0.0/web --replicas 40");
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("scale grow@1.0.0/web to 40 replicas needs 2.5 GiB of guest memory"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("of the 1 GiB platform budget are in use (limits.total_guest_memory)"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(StateOf(Request(d, "status")), before) << "a refused scale changed something";
 
   // The replica budget: 4 started + 42 > 45.
@@ -253,7 +264,9 @@ TEST(PlatCore, ScaleBeyondTheBudgetsIsRefusedWithTheNumbers) {
   r = d.Cli("start fast@1.0.0/g");
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("start fast@1.0.0/g needs 42 replica(s); 4 of the 45 the platform allows "
-                       "are started (limits.total_replicas)"), std::string::npos) << r.out;
+                       "are started (limits.total_replicas)"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(DeploymentOf(d, "fast@1.0.0/g").value("desired", ""), "stopped");
   // What fits is still allowed, and the daemon serves.
   ASSERT_EQ(d.Cli("scale fast@1.0.0/g --replicas 8").code, 0);
@@ -276,7 +289,8 @@ TEST(PlatCore, TwoDeploymentsGrowingMemoryAreBoundedByTheBudget) {
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("start grow@1.0.0/b needs 1.0 GiB of guest memory; 1.0 GiB of the 1.5 GiB "
                        "platform budget are in use (limits.total_guest_memory)"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   Json b = DeploymentOf(d, "grow@1.0.0/b");
   EXPECT_EQ(b.value("desired", ""), "stopped");
   EXPECT_EQ(b.value("state", ""), "resolved");
@@ -295,7 +309,9 @@ TEST(PlatCore, CommandReplicasBeyondTheThreadBudgetAreRefused) {
   auto r = d.Cli("start cmd@1.0.0");
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("needs 3 thread(s) for command replicas; 0 of the 2 the platform allows "
-                       "are in use (limits.total_threads)"), std::string::npos) << r.out;
+                       "are in use (limits.total_threads)"),
+            std::string::npos)
+      << r.out;
   ASSERT_EQ(d.Cli("scale cmd@1.0.0 --replicas 2").code, 0);
   r = d.Cli("start cmd@1.0.0");
   EXPECT_EQ(r.code, 0) << r.out;
@@ -374,8 +390,9 @@ TEST(PlatCore, ADeploymentThatKillsTheDaemonTwiceIsQuarantined) {
     ASSERT_EQ(d.Cli("deploy fast@1.0.0 --group good").code, 0);
     ASSERT_EQ(d.Cli("deploy fast@1.0.0 --group bad").code, 0);
     ASSERT_EQ(d.Cli("start fast@1.0.0").code, 0);
-    ASSERT_TRUE(WaitFor([&] { return IsActive(d, "fast@1.0.0/good") &&
-                                     IsActive(d, "fast@1.0.0/bad"); }, 10'000));
+    ASSERT_TRUE(
+        WaitFor([&] { return IsActive(d, "fast@1.0.0/good") && IsActive(d, "fast@1.0.0/bad"); },
+                10'000));
   }  // clean stop: nothing is "being applied"
   // Twice the daemon dies while applying fast@1.0.0/bad.
   for (int death = 1; death <= 2; ++death) {
@@ -385,18 +402,22 @@ TEST(PlatCore, ADeploymentThatKillsTheDaemonTwiceIsQuarantined) {
   }
   std::string log = Sh("cat " + ShellQuote(home + "/daemon.out")).out;
   EXPECT_NE(log.find("the daemon died while applying fast@1.0.0/bad: applying it last"),
-            std::string::npos) << log;
+            std::string::npos)
+      << log;
   // The third start (the bad deployment would still kill it) comes up.
   Proc p = Launch(home, {}, "fast@1.0.0/bad");
   ASSERT_TRUE(WaitFor([&] { return CliAt(home, "ping").code == 0; }, 15'000))
       << Sh("cat " + ShellQuote(home + "/daemon.out")).out;
-  ASSERT_TRUE(WaitFor([&] { return DeploymentAt(home, "fast@1.0.0/good").value("state", "") ==
-                                   "active"; }, 10'000));
+  ASSERT_TRUE(
+      WaitFor([&] { return DeploymentAt(home, "fast@1.0.0/good").value("state", "") == "active"; },
+              10'000));
   Json bad = DeploymentAt(home, "fast@1.0.0/bad");
   EXPECT_EQ(bad.value("state", ""), "failed") << bad.dump();
-  EXPECT_NE(bad.value("error", "").find("quarantined: the daemon died twice while starting it; "
-                                        "fix it and `arcella-cli start` it"),
-            std::string::npos) << bad.dump();
+  EXPECT_NE(bad.value("error", "")
+                .find("quarantined: the daemon died twice while starting it; "
+                      "fix it and `arcella-cli start` it"),
+            std::string::npos)
+      << bad.dump();
   EXPECT_EQ(CliAt(home, "call fast@1.0.0/good seven").code, 0);
   kill(p.pid, SIGTERM);
   EXPECT_EQ(p.Wait(), 0);
@@ -433,14 +454,15 @@ TEST(PlatCore, SafeModeStartsNothingAndKeepsDesiredStates) {
   }
   EXPECT_NE(CliAt(home, "call fast@1.0.0/a seven").code, 0);
   EXPECT_EQ(CliAt(home, "start fast@1.0.0/a").code, 0);
-  EXPECT_TRUE(WaitFor([&] { return DeploymentAt(home, "fast@1.0.0/a").value("state", "") ==
-                                   "active"; }, 10'000));
+  EXPECT_TRUE(
+      WaitFor([&] { return DeploymentAt(home, "fast@1.0.0/a").value("state", "") == "active"; },
+              10'000));
   EXPECT_EQ(DeploymentAt(home, "fast@1.0.0/b").value("state", ""), "resolved");
   kill(p.pid, SIGTERM);
   EXPECT_EQ(p.Wait(), 0);
   Daemon d(home);
-  EXPECT_TRUE(WaitFor([&] { return IsActive(d, "fast@1.0.0/a") && IsActive(d, "fast@1.0.0/b"); },
-                      10'000));
+  EXPECT_TRUE(
+      WaitFor([&] { return IsActive(d, "fast@1.0.0/a") && IsActive(d, "fast@1.0.0/b"); }, 10'000));
 }
 
 }  // namespace

@@ -60,11 +60,14 @@ TEST_F(QuickStart, SeedCommandsVerbatim) {
 
   // status: one row, active, 20 of 20 replicas ready (reactors instantiate
   // quickly; allow a moment for the last ones).
-  std::regex row(R"(http-logger@0\.1\.0/web\s+http-logger@0\.1\.0\s+web\s+active\s+20/20\s+worker)");
-  bool ok = WaitFor([&] {
-    r = Seed(d, "arcella-cli status");
-    return r.code == 0 && std::regex_search(r.out, row);
-  }, 5000);
+  std::regex row(
+      R"(http-logger@0\.1\.0/web\s+http-logger@0\.1\.0\s+web\s+active\s+20/20\s+worker)");
+  bool ok = WaitFor(
+      [&] {
+        r = Seed(d, "arcella-cli status");
+        return r.code == 0 && std::regex_search(r.out, row);
+      },
+      5000);
   EXPECT_TRUE(ok) << r.out;
   EXPECT_NE(r.out.find("DEPLOYMENT"), std::string::npos) << r.out;
   Json st = JsonOf(d, "status");
@@ -88,7 +91,9 @@ TEST_F(QuickStart, SeedCommandsVerbatim) {
   ASSERT_EQ(r.code, 0) << r.out;
   auto lines = JsonLines(r.out);
   ASSERT_GE(lines.size(), 2u) << r.out;
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), long(lines.size())) << "non-JSON line in:\n" << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), long(lines.size()))
+      << "non-JSON line in:\n"
+      << r.out;
   EXPECT_TRUE(lines[0].contains("stage")) << r.out;
   EXPECT_EQ(lines.back()["id"], "http-logger@0.1.0");
   EXPECT_EQ(lines.back()["deployments"], Json::array({"http-logger@0.1.0/web"}));
@@ -109,14 +114,14 @@ TEST_F(QuickStart, DeploymentFileAndTheOtherCommands) {
   ASSERT_EQ(st["deployments"].size(), 1u);
   EXPECT_EQ(st["deployments"][0]["isolation"], "worker");
   EXPECT_EQ(st["deployments"][0]["async"], true);
-  EXPECT_TRUE(WaitFor([&] {
-    return JsonOf(d, "status")["deployments"][0]["state"] == "active";
-  }, 5000));
+  EXPECT_TRUE(
+      WaitFor([&] { return JsonOf(d, "status")["deployments"][0]["state"] == "active"; }, 5000));
 
   // list, table and JSON.
   r = Seed(d, "arcella-cli list");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(http-logger@0\.1\.0\s+core\s+\S+\s+.*\s1\s*\n)")))
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex(R"(http-logger@0\.1\.0\s+core\s+\S+\s+.*\s1\s*\n)")))
       << r.out;
   Json list = JsonOf(d, "list");
   ASSERT_EQ(list["modules"].size(), 1u);
@@ -128,8 +133,8 @@ TEST_F(QuickStart, DeploymentFileAndTheOtherCommands) {
   // inspect: manifest and the module's real exports with types.
   r = Seed(d, "arcella-cli inspect http-logger@0.1.0");
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* s : {"logger:log@1.0", "wasi:http/incoming-handler@0.2.0", "log_request", "count",
-                        "http-logger@0.1.0/web"})
+  for (const char* s : {"logger:log@1.0", "wasi:http/incoming-handler@0.2.0", "log_request",
+                        "count", "http-logger@0.1.0/web"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << " missing in:\n" << r.out;
   Json ins = JsonOf(d, "inspect http-logger@0.1.0");
   std::set<std::string> exports;
@@ -150,14 +155,19 @@ TEST_F(QuickStart, DeploymentFileAndTheOtherCommands) {
   EXPECT_EQ(r.out, "1\n");
 
   // logs: the guest's printed line, tagged with its replica.
-  bool seen = WaitFor([&] {
-    r = Seed(d, "arcella-cli logs http-logger@0.1.0");
-    return r.out.find("request #1 status=200") != std::string::npos;
-  }, 3000);
+  bool seen = WaitFor(
+      [&] {
+        r = Seed(d, "arcella-cli logs http-logger@0.1.0");
+        return r.out.find("request #1 status=200") != std::string::npos;
+      },
+      3000);
   EXPECT_TRUE(seen) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\[http-logger@0\.1\.0/web#\d+\] request #1 status=200)")))
+  EXPECT_TRUE(
+      std::regex_search(r.out,
+                        std::regex(R"(\[http-logger@0\.1\.0/web#\d+\] request #1 status=200)")))
       << r.out;
-  r = Sh(CliBin() + " --home " + ShellQuote(d.home()) + " --json logs http-logger@0.1.0 2>/dev/null");
+  r = Sh(CliBin() + " --home " + ShellQuote(d.home()) +
+         " --json logs http-logger@0.1.0 2>/dev/null");
   auto items = JsonLines(r.out);
   ASSERT_GE(items.size(), 11u) << r.out;  // 10 lines, then {"lines": N}
   EXPECT_EQ(items[0]["stream"], "stdout");

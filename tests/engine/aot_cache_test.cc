@@ -24,14 +24,16 @@ std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> out;
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d))
-      if (std::string(e->d_name) != "." && std::string(e->d_name) != ".." && std::string(e->d_name) != "key")
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != ".." &&
+          std::string(e->d_name) != "key")
         out.push_back(e->d_name);
     closedir(d);
   }
   return out;
 }
 
-const char* kWat = R"((module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))))";
+const char* kWat =
+    R"((module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))))";
 
 int32_t CallF(ModuleBackend& m) {
   auto inst = Inst(m);
@@ -153,14 +155,14 @@ TEST(AotCacheTest, CompilerFailuresAreErrors) {
   o.cc = "/nonexistent/cc";
   auto r = CompileAot(in, o);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("/nonexistent/cc"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("/nonexistent/cc"), std::string::npos)
+      << r.status().ToString();
   o.cc = "false";
   r = CompileAot(in, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("failed"), std::string::npos);
   EXPECT_EQ(ListDir(dir).size(), 0u);
 }
-
 
 // ---- integrity: a private, keyed cache loaded from verified bytes (issue 6).
 
@@ -237,7 +239,8 @@ TEST(AotCacheIntegrityTest, UnsafeCacheDirectoriesAreRefused) {
   EXPECT_NE(r.status().message().find("0777"), std::string::npos) << r.status().message();
   EXPECT_EQ(ListDir(open_dir).size(), 0u);
   struct stat st;
-  EXPECT_NE(lstat((open_dir + "/key").c_str(), &st), 0) << "nothing is written into a refused cache";
+  EXPECT_NE(lstat((open_dir + "/key").c_str(), &st), 0)
+      << "nothing is written into a refused cache";
   // A symbolic link to a private directory.
   std::string real = base + "/real", link = base + "/link";
   ASSERT_EQ(mkdir(real.c_str(), 0700), 0);
@@ -322,7 +325,8 @@ TEST(AotCacheIntegrityTest, CompilerRunsInItsOwnGroupWithOnlyStdio) {
   pid_t pgid = std::stoi(ReadText(dir + "/pgid.txt"));
   EXPECT_NE(pgid, getpgrp()) << "the compiler shares our process group";
   EXPECT_NE(ReadText(dir + "/sigblk.txt").find("0000000000000000"), std::string::npos);
-  for (const auto& f : ListDir(dir + "/cache")) EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f << " left behind";
+  for (const auto& f : ListDir(dir + "/cache"))
+    EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f << " left behind";
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // AOT tier: values, host imports, traps, linking (through CompileAot).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <chrono>
 #include <thread>
 
 #include "aot_test_util.h"
@@ -42,8 +42,9 @@ TEST_F(AotTest, AllValueTypesAndMultiValue) {
   ASSERT_FALSE(inst->Call(ExportIndex(in, "getf"), {}, funcref));
   EXPECT_FALSE(funcref[0].ref_null);
 
-  std::vector<Value> args = {Value::I32(0xdeadbeef), Value::I64(0x123456789abcdefULL), Value::F32(1.5f),
-                             Value::F64(-2.25), Value::ExternRef(42), funcref[0]};
+  std::vector<Value> args = {Value::I32(0xdeadbeef), Value::I64(0x123456789abcdefULL),
+                             Value::F32(1.5f),       Value::F64(-2.25),
+                             Value::ExternRef(42),   funcref[0]};
   std::vector<Value> res(6);
   ASSERT_FALSE(inst->Call(ExportIndex(in, "id"), args, res));
   EXPECT_EQ(res[0].type, ValType::kFuncRef);
@@ -60,15 +61,19 @@ TEST_F(AotTest, AllValueTypesAndMultiValue) {
   std::vector<Value> r1(1);
   ASSERT_FALSE(inst->Call(ExportIndex(in, "isnull"), std::vector<Value>{Value::ExternRef(0)}, r1));
   EXPECT_EQ(r1[0].i32, 0u);
-  ASSERT_FALSE(inst->Call(ExportIndex(in, "isnull"), std::vector<Value>{Value::NullRef(ValType::kExternRef)}, r1));
+  ASSERT_FALSE(inst->Call(ExportIndex(in, "isnull"),
+                          std::vector<Value>{Value::NullRef(ValType::kExternRef)}, r1));
   EXPECT_EQ(r1[0].i32, 1u);
 
-  ASSERT_FALSE(inst->Call(ExportIndex(in, "add64"), std::vector<Value>{Value::I64(~0ULL), Value::I64(2)}, r1));
+  ASSERT_FALSE(inst->Call(ExportIndex(in, "add64"),
+                          std::vector<Value>{Value::I64(~0ULL), Value::I64(2)}, r1));
   EXPECT_EQ(r1[0].i64, 1u);
-  ASSERT_FALSE(inst->Call(ExportIndex(in, "fmul"), std::vector<Value>{Value::F32(3), Value::F32(0.5f)}, r1));
+  ASSERT_FALSE(
+      inst->Call(ExportIndex(in, "fmul"), std::vector<Value>{Value::F32(3), Value::F32(0.5f)}, r1));
   EXPECT_EQ(r1[0].f32, 1.5f);
   // NaN payloads survive the trip.
-  ASSERT_FALSE(inst->Call(ExportIndex(in, "fmul"), std::vector<Value>{Value::F32Bits(0x7fc00001), Value::F32(1)}, r1));
+  ASSERT_FALSE(inst->Call(ExportIndex(in, "fmul"),
+                          std::vector<Value>{Value::F32Bits(0x7fc00001), Value::F32(1)}, r1));
   EXPECT_TRUE(std::isnan(r1[0].f32));
 
   uint32_t g64 = ExportIndex(in, "g64"), gf = ExportIndex(in, "gf"), gext = ExportIndex(in, "gext");
@@ -96,7 +101,8 @@ TEST_F(AotTest, HostImportsAndHostTraps) {
   auto mod = CompileAot(in, OptionsIn(cache_));
   ASSERT_TRUE(mod.ok()) << mod.status().ToString();
   int seen_mem_size = 0;
-  HostFunc add = [&](Caller& c, std::span<const Value> a, std::span<Value> r) -> std::optional<Trap> {
+  HostFunc add = [&](Caller& c, std::span<const Value> a,
+                     std::span<Value> r) -> std::optional<Trap> {
     seen_mem_size = static_cast<int>(c.memory().size());
     c.memory()[5] = 77;
     r[0] = Value::I64(a[0].i32 + a[1].i64);
@@ -117,7 +123,8 @@ TEST_F(AotTest, HostImportsAndHostTraps) {
   auto inst = Inst(**mod, b);
   ASSERT_TRUE(inst);
   std::vector<Value> r(2);
-  ASSERT_FALSE(inst->Call(ExportIndex(in, "run"), std::vector<Value>{Value::I32(5)}, std::span<Value>(r.data(), 1)));
+  ASSERT_FALSE(inst->Call(ExportIndex(in, "run"), std::vector<Value>{Value::I32(5)},
+                          std::span<Value>(r.data(), 1)));
   EXPECT_EQ(r[0].i64, 15u);
   EXPECT_EQ(seen_mem_size, 65536);
   EXPECT_EQ(inst->DefaultMemory()[5], 77);
@@ -132,7 +139,8 @@ TEST_F(AotTest, HostImportsAndHostTraps) {
   EXPECT_EQ(t->trap.message, "bye");
   EXPECT_EQ(t->func_index, 5);  // "quit", the caller of the import
   // Still usable after a trap.
-  ASSERT_FALSE(inst->Call(ExportIndex(in, "run"), std::vector<Value>{Value::I32(1)}, std::span<Value>(r.data(), 1)));
+  ASSERT_FALSE(inst->Call(ExportIndex(in, "run"), std::vector<Value>{Value::I32(1)},
+                          std::span<Value>(r.data(), 1)));
   EXPECT_EQ(r[0].i64, 11u);
 }
 

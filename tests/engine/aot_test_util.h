@@ -42,13 +42,15 @@ inline CompileOptions OptionsIn(const std::string& cache_dir) {
   return o;
 }
 
-inline std::shared_ptr<ModuleBackend> CompileWat(const std::string& wat, const std::string& cache_dir) {
+inline std::shared_ptr<ModuleBackend> CompileWat(const std::string& wat,
+                                                 const std::string& cache_dir) {
   auto r = CompileAot(InputFor(test::Wat(wat)), OptionsIn(cache_dir));
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : nullptr;
 }
 
-inline std::unique_ptr<InstanceBackend> Inst(ModuleBackend& m, const std::vector<BoundImport>& imports = {},
+inline std::unique_ptr<InstanceBackend> Inst(ModuleBackend& m,
+                                             const std::vector<BoundImport>& imports = {},
                                              InstanceLimits limits = {}) {
   std::optional<BackendTrap> start_trap;
   auto r = m.Instantiate(imports, limits, nullptr, &start_trap);

@@ -68,7 +68,8 @@ class CowTest : public ::testing::Test {
     return r[0].i32;
   }
   void Store(InstanceBackend& i, uint32_t addr, uint32_t v) {
-    EXPECT_FALSE(i.Call(ExportIndex(in_, "store"), std::vector<Value>{Value::I32(addr), Value::I32(v)}, {}));
+    EXPECT_FALSE(
+        i.Call(ExportIndex(in_, "store"), std::vector<Value>{Value::I32(addr), Value::I32(v)}, {}));
   }
   // The module's initial contents, checked through the guest and the host view.
   void ExpectPristine(InstanceBackend& i) {
@@ -224,8 +225,10 @@ TEST_F(CowTest, LargeMemoryImageCoversOnlyTheData) {
     EXPECT_EQ(mem[2 * 65536], 0);
     EXPECT_EQ(MappingOf(mem.data() + 10 * 65536).find("memfd"), std::string::npos);
     EXPECT_EQ(mem[319 * 65536 + 5], 0);
-    ASSERT_FALSE(i->Call(ExportIndex(in, "store"), std::vector<Value>{Value::I32(10 * 65536), Value::I32(3)}, {}));
-    ASSERT_FALSE(i->Call(ExportIndex(in, "store"), std::vector<Value>{Value::I32(65531), Value::I32(3)}, {}));
+    ASSERT_FALSE(i->Call(ExportIndex(in, "store"),
+                         std::vector<Value>{Value::I32(10 * 65536), Value::I32(3)}, {}));
+    ASSERT_FALSE(i->Call(ExportIndex(in, "store"),
+                         std::vector<Value>{Value::I32(65531), Value::I32(3)}, {}));
     ASSERT_FALSE(i->Call(ExportIndex(in, "grow"), std::vector<Value>{Value::I32(2)}, r));
     EXPECT_EQ(r[0].i32, 320u);
     ASSERT_FALSE(i->Call(ExportIndex(in, "load"), std::vector<Value>{Value::I32(321 * 65536)}, r));
@@ -253,7 +256,8 @@ TEST_F(CowTest, OutOfBoundsActiveSegmentStillTraps) {
     }
   }
   // In bounds at exactly the end: no trap (an empty segment at the end, too).
-  auto m = CompileWat(R"((module (memory 1) (data (i32.const 65534) "ab") (data (i32.const 65536) "")))", cache_);
+  auto m = CompileWat(
+      R"((module (memory 1) (data (i32.const 65534) "ab") (data (i32.const 65536) "")))", cache_);
   ASSERT_TRUE(m);
   auto i = Inst(*m);
   ASSERT_TRUE(i);
@@ -285,7 +289,8 @@ TEST_F(CowTest, ThreadsBuildTheImageOnce) {
           continue;
         }
         auto mem = (*r)->DefaultMemory();
-        if (mem.size() != 2 * 65536 || mem[16] != 'J' || mem[65537] != 0xdd || mem[5000] != 0) ++bad;
+        if (mem.size() != 2 * 65536 || mem[16] != 'J' || mem[65537] != 0xdd || mem[5000] != 0)
+          ++bad;
         mem[16] = static_cast<uint8_t>(t);  // host writes are private too
         mem[5000] = 1;
       }
@@ -302,8 +307,8 @@ TEST_F(CowTest, ManyCyclesKeepAddressSpaceRssAndFdsFlat) {
       auto inst = Inst(*mod_);
       ASSERT_TRUE(inst);
       ASSERT_EQ(Load(*inst, 16), uint32_t{'J'});
-      Store(*inst, 16 + i % 4000, 1);       // copy one image page
-      Store(*inst, 65536 + i % 60000, 2);   // and one of the second page
+      Store(*inst, 16 + i % 4000, 1);      // copy one image page
+      Store(*inst, 65536 + i % 60000, 2);  // and one of the second page
     }
   };
   cycle(1000);

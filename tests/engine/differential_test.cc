@@ -102,7 +102,9 @@ std::string Transcript(const std::vector<uint8_t>& wasm, Tier tier) {
     log << " fuel_left=" << (*inst)->fuel() << "\n";
     (void)(*inst)->SetFuel(200'000);
     auto mem = (*inst)->memory();
-    if (!mem.empty()) log << "  memory " << Sha256Hex(std::span<const uint8_t>(mem.data(), mem.size())).substr(0, 16) << "\n";
+    if (!mem.empty())
+      log << "  memory "
+          << Sha256Hex(std::span<const uint8_t>(mem.data(), mem.size())).substr(0, 16) << "\n";
   }
   return log.str();
 }

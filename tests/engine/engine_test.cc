@@ -82,13 +82,15 @@ TEST_P(EngineTest, HostFunctionsAndUnresolvedImports) {
   ASSERT_TRUE(m);
   Linker linker;
   linker.DefineFunc("env", "twice", {{ValType::kI32}, {ValType::kI32}},
-                    [](Caller&, std::span<const Value> a, std::span<Value> r) -> std::optional<Trap> {
+                    [](Caller&, std::span<const Value> a,
+                       std::span<Value> r) -> std::optional<Trap> {
                       r[0] = Value::I32(a[0].i32 * 2);
                       return std::nullopt;
                     });
   auto bad = Instance::Create(m, linker, {});
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("env.missing"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("env.missing"), std::string::npos)
+      << bad.status().message();
   linker.DefineFunc("env", "missing", {{ValType::kF64}, {}},
                     [](Caller&, std::span<const Value>, std::span<Value>) -> std::optional<Trap> {
                       return Trap{TrapKind::kHostError, "", "boom", 0};
@@ -140,12 +142,9 @@ TEST_P(EngineTest, TrapKindsAndFunctionNames) {
   struct Case {
     const char* fn;
     TrapKind kind;
-  } cases[] = {{"unreach", TrapKind::kUnreachable},
-               {"oob", TrapKind::kMemoryOutOfBounds},
-               {"div0", TrapKind::kIntegerDivideByZero},
-               {"ovf", TrapKind::kIntegerOverflow},
-               {"conv", TrapKind::kBadConversion},
-               {"null_elem", TrapKind::kIndirectCallNull},
+  } cases[] = {{"unreach", TrapKind::kUnreachable},      {"oob", TrapKind::kMemoryOutOfBounds},
+               {"div0", TrapKind::kIntegerDivideByZero}, {"ovf", TrapKind::kIntegerOverflow},
+               {"conv", TrapKind::kBadConversion},       {"null_elem", TrapKind::kIndirectCallNull},
                {"rec", TrapKind::kStackExhausted}};
   for (const auto& c : cases) {
     auto r = inst->Call(c.fn, {});
@@ -192,8 +191,8 @@ TEST_P(EngineTest, FuelCountsAreExact) {
       {"straight", {}, 3},
       {"count", {Value::I32(10)}, 70},
       {"count", {Value::I32(1000)}, 7000},
-      {"calls", {}, 9},           // const, call, 3, call, 3
-      {"indirect", {}, 6},        // const, const, call_indirect, 3
+      {"calls", {}, 9},                  // const, call, 3, call, 3
+      {"indirect", {}, 6},               // const, const, call_indirect, 3
       {"branches", {Value::I32(1)}, 3},  // local.get, if, const
       {"branches", {Value::I32(0)}, 3},
       {"bulk", {}, 8},
@@ -246,8 +245,9 @@ TEST_P(EngineTest, DeadlineAndInterrupt) {
   ASSERT_TRUE(inst);
   auto t0 = std::chrono::steady_clock::now();
   auto r = inst->Call("spin", {});
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  t0)
+                .count();
   ASSERT_TRUE(r.ok() && r->trap);
   EXPECT_EQ(r->trap->kind, TrapKind::kDeadline);
   EXPECT_GE(ms, 45);
@@ -351,7 +351,8 @@ TEST_P(EngineTest, StartFunctionTrapIsAnError) {
 TEST_P(EngineTest, StartFunctionRunsUnderLimits) {
   auto sets = Compile(R"((module (global $g (mut i32) (i32.const 0))
     (func $s (global.set $g (i32.const 7))) (start $s)
-    (func (export "g") (result i32) global.get $g)))", Metering::kFuel);
+    (func (export "g") (result i32) global.get $g)))",
+                      Metering::kFuel);
   ASSERT_TRUE(sets);
   InstanceOptions o;
   o.limits.fuel = 1000;

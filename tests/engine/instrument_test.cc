@@ -12,8 +12,8 @@
 #include "engine/backend.h"
 #include "engine/instrument.h"
 #include "engine/loader.h"
-#include "test_util.h"
 #include "meter_runner.h"
+#include "test_util.h"
 #include "wabt/cast.h"
 #include "wabt/ir.h"
 
@@ -47,8 +47,14 @@ void NaiveCount(wabt::ExprList* list, wabt::Index g) {
     bool counted = true;
     switch (e.type()) {
       case ExprType::Nop: counted = false; break;
-      case ExprType::Block: counted = false; NaiveCount(&cast<BlockExpr>(&e)->block.exprs, g); break;
-      case ExprType::Loop: counted = false; NaiveCount(&cast<LoopExpr>(&e)->block.exprs, g); break;
+      case ExprType::Block:
+        counted = false;
+        NaiveCount(&cast<BlockExpr>(&e)->block.exprs, g);
+        break;
+      case ExprType::Loop:
+        counted = false;
+        NaiveCount(&cast<LoopExpr>(&e)->block.exprs, g);
+        break;
       case ExprType::If:
         NaiveCount(&cast<IfExpr>(&e)->true_.exprs, g);
         NaiveCount(&cast<IfExpr>(&e)->false_, g);
@@ -87,7 +93,8 @@ std::vector<uint8_t> NaiveModule(const std::vector<uint8_t>& wasm) {
   return *out;
 }
 
-std::vector<uint8_t> Metered(const std::vector<uint8_t>& wasm, Metering metering = Metering::kFuel) {
+std::vector<uint8_t> Metered(const std::vector<uint8_t>& wasm,
+                             Metering metering = Metering::kFuel) {
   auto d = Decode(wasm);
   EXPECT_TRUE(d.ok()) << d.status().ToString();
   if (!d.ok()) return {};
@@ -120,8 +127,7 @@ int64_t Consumed(const std::vector<uint8_t>& metered, const std::string& name, c
 }
 
 // Executed-instruction count of the naive reference.
-int64_t NaiveCountOf(const std::vector<uint8_t>& naive, const std::string& name,
-                     const Args& args) {
+int64_t NaiveCountOf(const std::vector<uint8_t>& naive, const std::string& name, const Args& args) {
   Runner r(naive);
   EXPECT_TRUE(r.ok()) << r.error;
   r.Call(name, args);
@@ -199,8 +205,7 @@ class FuelTest : public ::testing::Test {
     naive_ = NaiveModule(wasm_);
   }
   // Checks the hand-computed count, the naive reference and the result.
-  void Expect(const std::string& name, Args args, int64_t count,
-              uint64_t result) {
+  void Expect(const std::string& name, Args args, int64_t count, uint64_t result) {
     uint64_t got = 0;
     EXPECT_EQ(Consumed(metered_, name, args, &got), count) << name;
     EXPECT_EQ(NaiveCountOf(naive_, name, args), count) << name << " (naive)";

@@ -112,8 +112,9 @@ TEST(InterpTest, SimdRuns) {
   auto inst = Inst(c);
   uint32_t a[4] = {1, 2, 3, 0xffffffff}, b[4] = {10, 20, 30, 2};
   std::vector<Value> out;
-  ASSERT_FALSE(CallE(*inst, c, "add4", {Value::V128(reinterpret_cast<uint8_t*>(a)),
-                                        Value::V128(reinterpret_cast<uint8_t*>(b))},
+  ASSERT_FALSE(CallE(*inst, c, "add4",
+                     {Value::V128(reinterpret_cast<uint8_t*>(a)),
+                      Value::V128(reinterpret_cast<uint8_t*>(b))},
                      &out, 1));
   uint32_t r[4];
   std::memcpy(r, out[0].v128, 16);
@@ -139,7 +140,8 @@ TEST(InterpTest, HostImportsSeeCallerMemoryAndTrapsPropagate) {
     r[0] = Value::I32(a[0].i32 + 3);
     return std::nullopt;
   };
-  HostFunc peek = [](Caller& c, std::span<const Value> a, std::span<Value> r) -> std::optional<Trap> {
+  HostFunc peek = [](Caller& c, std::span<const Value> a,
+                     std::span<Value> r) -> std::optional<Trap> {
     auto mem = c.memory();
     if (a[0].i32 >= mem.size()) return Trap{TrapKind::kHostError, "", "bad pointer", 0};
     r[0] = Value::I32(mem[a[0].i32]);
@@ -252,7 +254,8 @@ TEST(InterpTest, IndirectRecursionExhaustsStack) {
 }
 
 TEST(InterpTest, ReexportedHostFunction) {
-  auto c = Compile(R"((module (func $two (import "env" "two") (result i32 i64)) (export "two" (func $two))))");
+  auto c = Compile(
+      R"((module (func $two (import "env" "two") (result i32 i64)) (export "two" (func $two))))");
   HostFunc two = [](Caller&, std::span<const Value>, std::span<Value> r) -> std::optional<Trap> {
     r[0] = Value::I32(2);
     r[1] = Value::I64(22);

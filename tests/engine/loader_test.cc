@@ -46,8 +46,7 @@ TEST(Loader, DescribesImportsAndExports) {
   EXPECT_EQ(m.imports[0].module, "env");
   EXPECT_EQ(m.imports[0].name, "log");
   EXPECT_EQ(m.imports[0].desc.kind, ExternKind::kFunc);
-  EXPECT_EQ(m.imports[0].desc.func,
-            (FuncType{{ValType::kI32, ValType::kI64}, {ValType::kF32}}));
+  EXPECT_EQ(m.imports[0].desc.func, (FuncType{{ValType::kI32, ValType::kI64}, {ValType::kF32}}));
   EXPECT_EQ(m.imports[1].desc.kind, ExternKind::kMemory);
   EXPECT_EQ(m.imports[1].desc.limits.min, 1u);
   EXPECT_TRUE(m.imports[1].desc.limits.has_max);
@@ -124,25 +123,24 @@ TEST(Loader, RejectsComponents) {
 
 TEST(Loader, InvalidCodeNamesProblemAndOffset) {
   // (func (result i32) i64.const 0) : type section, func section, code.
-  Bytes b = {0, 'a', 's', 'm', 1, 0, 0, 0,
-             0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,  // type: () -> i32
-             0x03, 0x02, 0x01, 0x00,                    // func 0: type 0
+  Bytes b = {0,    'a',  's',  'm',  1,    0,    0,    0,
+             0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,         // type: () -> i32
+             0x03, 0x02, 0x01, 0x00,                           // func 0: type 0
              0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b};  // i64.const 0; end
   std::string err = DecodeError(b);
   EXPECT_EQ(err.rfind("invalid module at byte 0x", 0), 0u) << err;
   EXPECT_NE(err.find("type mismatch"), std::string::npos) << err;
   // The offset points into the code section (which starts at 0x13).
-  unsigned long off = std::stoul(err.substr(std::string("invalid module at byte ").size()), nullptr, 16);
+  unsigned long off = std::stoul(err.substr(std::string("invalid module at byte ").size()), nullptr,
+                                 16);
   EXPECT_GE(off, 0x13u) << err;
   EXPECT_LT(off, b.size()) << err;
 }
 
 TEST(Loader, RejectsFeaturesBeyondWasm20) {
   // Tail calls, threads (shared memory), exceptions, memory64.
-  for (const char* wat : {"(module (func return_call 0))",
-                          "(module (memory 1 1 shared))",
-                          "(module (tag))",
-                          "(module (memory i64 1))"}) {
+  for (const char* wat : {"(module (func return_call 0))", "(module (memory 1 1 shared))",
+                          "(module (tag))", "(module (memory i64 1))"}) {
     std::string err = DecodeError(Wat(wat));
     EXPECT_EQ(err.rfind("invalid module", 0), 0u) << wat << ": " << err;
   }
@@ -189,9 +187,9 @@ TEST(Loader, FuzzCorpusDecodesOrFailsCleanly) {
 TEST(Loader, RejectsNonConstantInitializer) {
   // global i32 = (i32.const 0; i32.extend8_s; block ...): wabt's IR reader
   // would abort on the `block`; the prescan rejects it with its offset.
-  Bytes b = {0, 'a', 's', 'm', 1, 0, 0, 0,
-             0x06, 0x07, 0x01, 0x7f, 0x00, 0x41, 0x00, 0xc0, 0x0b};
-  EXPECT_EQ(DecodeError(b), "invalid module at byte 0xf: constant expression required (opcode 0xc0)");
+  Bytes b = {0, 'a', 's', 'm', 1, 0, 0, 0, 0x06, 0x07, 0x01, 0x7f, 0x00, 0x41, 0x00, 0xc0, 0x0b};
+  EXPECT_EQ(DecodeError(b),
+            "invalid module at byte 0xf: constant expression required (opcode 0xc0)");
 }
 
 TEST(Loader, MutatedInputNeverAborts) {

@@ -33,7 +33,8 @@ TEST_P(PerfApiTest, InvokeReturnsResultsAndChecksTypes) {
   auto add = inst->GetFunc("add");
   ASSERT_TRUE(add.ok()) << add.status().ToString();
   ASSERT_TRUE(add->valid());
-  EXPECT_EQ(add->type().ToString(), (FuncType{{ValType::kI32, ValType::kI32}, {ValType::kI32}}).ToString());
+  EXPECT_EQ(add->type().ToString(),
+            (FuncType{{ValType::kI32, ValType::kI32}, {ValType::kI32}}).ToString());
   Value args[2] = {Value::I32(40), Value::I32(2)};
   Value res[1];
   for (uint32_t i = 0; i < 1000; ++i) {  // repeated calls through one handle
@@ -99,7 +100,8 @@ TEST_P(PerfApiTest, InvokeTrapsNameTheFunctionAndInstanceStaysUsable) {
   ASSERT_TRUE(m);
   Linker linker;
   linker.DefineFunc("env", "twice", {{ValType::kI32}, {ValType::kI32}},
-                    [](Caller&, std::span<const Value> a, std::span<Value> r) -> std::optional<Trap> {
+                    [](Caller&, std::span<const Value> a,
+                       std::span<Value> r) -> std::optional<Trap> {
                       if (a[0].i32 == 13) return Trap{TrapKind::kHostError, "", "unlucky", 0};
                       r[0] = Value::I32(a[0].i32 * 2);
                       return std::nullopt;
@@ -165,8 +167,9 @@ TEST_P(PerfApiTest, InvokeHonoursFuelDeadlineAndInterrupt) {
   ASSERT_TRUE(spin.ok());
   auto t0 = std::chrono::steady_clock::now();
   t = inst->Invoke(*spin, {}, {});
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  t0)
+                .count();
   ASSERT_TRUE(t);
   EXPECT_EQ(t->kind, TrapKind::kDeadline);
   EXPECT_GE(ms, 45);

@@ -93,7 +93,8 @@ TEST_F(RuntimeTest, MemoryAndTableCapsHonoured) {
   lim.max_memory_bytes = 4 * 65536;
   lim.max_table_elements = 10;
   auto inst = Inst(**mod, {}, lim);
-  uint32_t grow = ExportIndex(in, "grow"), tgrow = ExportIndex(in, "tgrow"), store = ExportIndex(in, "store");
+  uint32_t grow = ExportIndex(in, "grow"), tgrow = ExportIndex(in, "tgrow"),
+           store = ExportIndex(in, "store");
   std::vector<Value> r(1);
   ASSERT_FALSE(inst->Call(grow, std::vector<Value>{Value::I32(2)}, r));
   EXPECT_EQ(r[0].i32, 1u);

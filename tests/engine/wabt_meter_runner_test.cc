@@ -42,33 +42,34 @@ MeterRunner::MeterRunner(const std::vector<uint8_t>& wasm) : impl_(new Impl) {
   wi::RefVec imports;
   for (const wi::ImportType& it : impl_->mod->import_types()) {
     if (it.module == "arcella_rt" && it.name == "check") {
-      auto fn = wi::HostFunc::New(
-          store, wi::FuncType({}, {}),
-          [this](wi::Thread&, const wi::Values&, wi::Values&, wi::Trap::Ptr* trap) {
-            ++checks;
-            // During instantiation (start function) the exports are not
-            // reachable yet: let it run on.
-            if (!impl_->inst) return wabt::Result::Ok;
-            if (Global("__arcella_interrupt") != 0) {
-              *trap = wi::Trap::New(impl_->store, "interrupted");
-              return wabt::Result::Error;
-            }
-            if (refill > 0) {
-              refilled += refill;
-              SetGlobal("__arcella_fuel", Global("__arcella_fuel") + refill);
-              return wabt::Result::Ok;
-            }
-            *trap = wi::Trap::New(impl_->store, "out of fuel");
-            return wabt::Result::Error;
-          });
+      auto fn = wi::HostFunc::New(store, wi::FuncType({}, {}),
+                                  [this](wi::Thread&, const wi::Values&, wi::Values&,
+                                         wi::Trap::Ptr* trap) {
+                                    ++checks;
+                                    // During instantiation (start function) the exports are not
+                                    // reachable yet: let it run on.
+                                    if (!impl_->inst) return wabt::Result::Ok;
+                                    if (Global("__arcella_interrupt") != 0) {
+                                      *trap = wi::Trap::New(impl_->store, "interrupted");
+                                      return wabt::Result::Error;
+                                    }
+                                    if (refill > 0) {
+                                      refilled += refill;
+                                      SetGlobal("__arcella_fuel",
+                                                Global("__arcella_fuel") + refill);
+                                      return wabt::Result::Ok;
+                                    }
+                                    *trap = wi::Trap::New(impl_->store, "out of fuel");
+                                    return wabt::Result::Error;
+                                  });
       imports.push_back(fn.ref());
     } else if (it.module == "env" && it.name == "twice") {
-      auto fn = wi::HostFunc::New(
-          store, wi::FuncType({wabt::Type::I32}, {wabt::Type::I32}),
-          [](wi::Thread&, const wi::Values& a, wi::Values& r, wi::Trap::Ptr*) {
-            r[0] = wi::Value::Make(a[0].Get<uint32_t>() * 2);
-            return wabt::Result::Ok;
-          });
+      auto fn = wi::HostFunc::New(store, wi::FuncType({wabt::Type::I32}, {wabt::Type::I32}),
+                                  [](wi::Thread&, const wi::Values& a, wi::Values& r,
+                                     wi::Trap::Ptr*) {
+                                    r[0] = wi::Value::Make(a[0].Get<uint32_t>() * 2);
+                                    return wabt::Result::Ok;
+                                  });
       imports.push_back(fn.ref());
     } else {
       error = "unexpected import " + it.module + "." + it.name;
@@ -98,8 +99,7 @@ void MeterRunner::SetGlobal(const std::string& name, int64_t value) {
   auto g = impl_->store.UnsafeGet<wi::Global>(ref);
   if (g->type().type == wabt::Type::I32)
     g->UnsafeSet(wi::Value::Make(static_cast<uint32_t>(value)));
-  else
-    g->UnsafeSet(wi::Value::Make(value));
+  else g->UnsafeSet(wi::Value::Make(value));
 }
 
 uint64_t MeterRunner::Call(const std::string& name, const std::vector<uint64_t>& args) {
@@ -117,10 +117,8 @@ uint64_t MeterRunner::Call(const std::string& name, const std::vector<uint64_t>&
   }
   wi::Values params;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (type.params[i] == wabt::Type::I64)
-      params.push_back(wi::Value::Make(args[i]));
-    else
-      params.push_back(wi::Value::Make(static_cast<uint32_t>(args[i])));
+    if (type.params[i] == wabt::Type::I64) params.push_back(wi::Value::Make(args[i]));
+    else params.push_back(wi::Value::Make(static_cast<uint32_t>(args[i])));
   }
   wi::Values results;
   wi::Trap::Ptr trap;

@@ -37,9 +37,10 @@ TEST(Config, DefaultFileIsWrittenOnceAndParsesToDefaults) {
   EXPECT_TRUE(c->origin.empty());  // everything commented out
   // Every key appears in the file, so uncommenting it is all a user does.
   std::string text = DefaultConfigText();
-  for (const char* k : {"log_level", "executor_threads", "max_frame_bytes", "max_connections", "fuel",
-                        "max_memory", "timeout", "max_replicas_per_deployment", "ring_lines",
-                        "file_max_bytes", "file_count", "hot_deploy", "scan_interval_ms", "includes"})
+  for (const char* k :
+       {"log_level", "executor_threads", "max_frame_bytes", "max_connections", "fuel", "max_memory",
+        "timeout", "max_replicas_per_deployment", "ring_lines", "file_max_bytes", "file_count",
+        "hot_deploy", "scan_interval_ms", "includes"})
     EXPECT_NE(text.find(std::string("# ") + k + " = "), std::string::npos) << k;
   // Uncommented, the defaults parse and equal the built-ins.
   std::string uncommented;
@@ -47,7 +48,8 @@ TEST(Config, DefaultFileIsWrittenOnceAndParsesToDefaults) {
   for (size_t i = 0; i < text.size();) {
     size_t nl = text.find('\n', i);
     std::string line = text.substr(i, nl - i);
-    if (std::regex_match(line, std::regex("# [a-z_]+ = .*")) && line.find("includes") == std::string::npos)
+    if (std::regex_match(line, std::regex("# [a-z_]+ = .*")) &&
+        line.find("includes") == std::string::npos)
       line = line.substr(2), ++keys;
     uncommented += line + "\n";
     i = nl + 1;
@@ -67,9 +69,10 @@ TEST(Config, DefaultFileIsWrittenOnceAndParsesToDefaults) {
 TEST(Config, IncludesFilesAndDirectoriesInOrder) {
   std::string dir = test::TempDir();
   ::mkdir((dir + "/conf.d").c_str(), 0700);
-  Write(dir + "/arcella.toml",
-        "includes = [\"extra.toml\", \"conf.d/\"]\n[daemon]\nlog_level = \"warn\"\nexecutor_threads = 2\n"
-        "[limits]\nmax_memory = \"64MiB\"\ntimeout = \"2s\"\n");
+  Write(
+      dir + "/arcella.toml",
+      "includes = [\"extra.toml\", \"conf.d/\"]\n[daemon]\nlog_level = \"warn\"\nexecutor_threads = 2\n"
+      "[limits]\nmax_memory = \"64MiB\"\ntimeout = \"2s\"\n");
   Write(dir + "/extra.toml", "[daemon]\nexecutor_threads = 4\n[alme]\nmax_connections = 10\n");
   Write(dir + "/conf.d/20-b.toml", "[alme]\nmax_connections = 30\n");
   Write(dir + "/conf.d/10-a.toml", "[alme]\nmax_connections = 20\n[deploy]\nhot_deploy = false\n");
@@ -106,14 +109,17 @@ TEST(Config, ErrorsNameFileKeyAndAllowed) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find(dir + "/bad.toml:2:1: unknown key daemon.log_levl; allowed: "
                                             "log_level, executor_threads"),
-            std::string::npos) << c.status().message();
+            std::string::npos)
+      << c.status().message();
   auto check = [](const std::string& text, const std::string& want) {
     auto r = ApplyConfigText(Config(), text, "t.toml");
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
   };
-  check("[daemon]\nlog_level = \"loud\"\n", "t.toml:2:13: daemon.log_level = \"loud\": expected \"trace\"");
-  check("[alme]\nmax_connections = 0\n", "alme.max_connections = 0: expected an integer from 1 to 65536");
+  check("[daemon]\nlog_level = \"loud\"\n",
+        "t.toml:2:13: daemon.log_level = \"loud\": expected \"trace\"");
+  check("[alme]\nmax_connections = 0\n",
+        "alme.max_connections = 0: expected an integer from 1 to 65536");
   check("[deploy]\nhot_deploy = \"yes\"\n", "deploy.hot_deploy = \"yes\": expected true or false");
   check("[limits]\nmax_memory = \"lots\"\n", "limits.max_memory = \"lots\": expected a byte size");
   check("[limits]\ntimeout = 3\n", "limits.timeout = 3: expected a duration");
@@ -122,7 +128,8 @@ TEST(Config, ErrorsNameFileKeyAndAllowed) {
   Write(dir + "/missing.toml", "includes = [\"nowhere.toml\"]\n");
   auto m = LoadConfig(dir + "/missing.toml");
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("includes[0] = \"nowhere.toml\": cannot open"), std::string::npos)
+  EXPECT_NE(m.status().message().find("includes[0] = \"nowhere.toml\": cannot open"),
+            std::string::npos)
       << m.status().message();
   // "0s" turns the default deadline off.
   auto z = ApplyConfigText(Config(), "[limits]\ntimeout = \"0s\"\n", "z.toml");

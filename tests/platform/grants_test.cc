@@ -60,7 +60,8 @@ TEST_F(GrantsTest, ManifestRequestsAreNeverGrants) {
   spec_.overrides.env = {{"MODE", "dev"}, {"X", "1"}};
   g = Resolve();
   ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g->env, (std::vector<std::pair<std::string, std::string>>{{"MODE", "dev"}, {"X", "1"}}));
+  EXPECT_EQ(g->env,
+            (std::vector<std::pair<std::string, std::string>>{{"MODE", "dev"}, {"X", "1"}}));
   // The operator granting the requested directory satisfies the request.
   spec_.overrides.dirs = {data_ + "::/data"};
   g = Resolve();
@@ -72,7 +73,8 @@ TEST_F(GrantsTest, ManifestRequestsAreNeverGrants) {
 TEST_F(GrantsTest, DenyByDefaultAndBoundedByPolicy) {
   spec_.overrides.dirs = {data_ + "::/data"};
   std::string e = Error();
-  EXPECT_NE(e.find("deploy: --dir " + data_ + "::/data: refused by policy"), std::string::npos) << e;
+  EXPECT_NE(e.find("deploy: --dir " + data_ + "::/data: refused by policy"), std::string::npos)
+      << e;
   EXPECT_NE(e.find("allow_dirs [] (none)"), std::string::npos) << e;
 
   policy_.allow_dirs_ro = {data_};
@@ -163,10 +165,11 @@ TEST(GrantsPaths, Within) {
 }
 
 TEST(GrantsConfig, PolicyKeys) {
-  auto c = ApplyConfigText(Config{},
-                           "[policy]\nallow_dirs = [\"/srv/data\"]\nallow_dirs_ro = [\"/etc/app\"]\n"
-                           "hot_deploy_allow_dirs = [\"/srv/data/hot\"]\nhot_deploy_allow_env = true\n",
-                           "a.toml");
+  auto c =
+      ApplyConfigText(Config{},
+                      "[policy]\nallow_dirs = [\"/srv/data\"]\nallow_dirs_ro = [\"/etc/app\"]\n"
+                      "hot_deploy_allow_dirs = [\"/srv/data/hot\"]\nhot_deploy_allow_env = true\n",
+                      "a.toml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->policy.allow_dirs, std::vector<std::string>{"/srv/data"});
   EXPECT_EQ(c->policy.allow_dirs_ro, std::vector<std::string>{"/etc/app"});
@@ -230,7 +233,8 @@ class PlatformGrantsTest : public ::testing::Test {
 TEST_F(PlatformGrantsTest, FileCannotClaimOperatorAndSymlinkSwapIsCaughtAtApply) {
   auto spec = ParseDeploymentSpec(
       "x-arcella-origin = \"operator\"\n[deployment]\nmodule_id = \"http-logger@0.1.0\"\n"
-      "[deployment.overrides]\ndirs = [\"" + data_ + "::/d\"]\n",
+      "[deployment.overrides]\ndirs = [\"" +
+          data_ + "::/d\"]\n",
       "evil.deployment.toml");
   ASSERT_TRUE(spec.ok()) << spec.status().message();
   auto v = platform_->Deploy(*spec, KeyStyle::kToml, "evil.deployment.toml");  // hot-deploy path

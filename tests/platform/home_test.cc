@@ -41,8 +41,8 @@ TEST(Home, CreateLayoutWithModes) {
   Home home(root);
   ASSERT_TRUE(home.Create().ok());
   EXPECT_EQ(Mode(root), 0700);
-  for (const std::string& d : {home.config_dir(), home.modules_dir(), home.cache_dir(),
-                               home.deploy_dir(), home.log_dir()})
+  for (const std::string& d :
+       {home.config_dir(), home.modules_dir(), home.cache_dir(), home.deploy_dir(), home.log_dir()})
     EXPECT_EQ(Mode(d), 0700) << d;
   EXPECT_EQ(home.alme_socket(), root + "/alme");
   EXPECT_EQ(home.state_db(), root + "/state.db");

@@ -309,7 +309,8 @@ TEST(HostBoot, StopInterruptsLoopingStartAndInitialize) {
     for (auto metering : {engine::Metering::kInterrupt, engine::Metering::kFuel}) {
       auto mod = LoadFixture(fixture, metering);
       ASSERT_NE(mod, nullptr);
-      std::string id = std::string("boot@1.0.0/") + (metering == engine::Metering::kFuel ? "f" : "i");
+      std::string id = std::string("boot@1.0.0/") +
+                       (metering == engine::Metering::kFuel ? "f" : "i");
       auto plan = MakePlan(id, mod, 2);
       ASSERT_TRUE(host.Apply(plan, true).ok());
       // Behaviour under test, not a synchronisation: after 100 ms in an

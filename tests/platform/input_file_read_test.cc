@@ -65,7 +65,8 @@ TEST(InputFileRead, SparseHugeFileRefusedBySizeWithoutReading) {
   ::close(fd);
   auto t0 = std::chrono::steady_clock::now();
   std::string m = Message(p, {256ull << 20, "limits.max_module_bytes"});
-  EXPECT_EQ(m, p + " is 6442450944 bytes, over the limit of 268435456 bytes (limits.max_module_bytes)");
+  EXPECT_EQ(
+      m, p + " is 6442450944 bytes, over the limit of 268435456 bytes (limits.max_module_bytes)");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
 }
 

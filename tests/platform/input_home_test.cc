@@ -22,9 +22,10 @@ TEST(InputHome, SharedStickyDirectoryRefusedAndLeftAsItWas) {
   ASSERT_EQ(::chmod(root.c_str(), 01777), 0);
   Status s = Home(root).Create();
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(), "home " + root +
-                             " is writable by others (mode 1777); use a private directory (owned by "
-                             "you, mode 0700)");
+  EXPECT_EQ(s.message(),
+            "home " + root +
+                " is writable by others (mode 1777); use a private directory (owned by "
+                "you, mode 0700)");
   EXPECT_EQ(Mode(root), 01777u);
   // Nothing was created inside it either.
   struct stat st;

@@ -18,8 +18,9 @@ TEST(InputStateStore, HotDeployRecordPersistsAcrossReopen) {
     ASSERT_TRUE((*s)->PutHotDeployFile(f).ok());
     f.deployment_id = "";
     ASSERT_TRUE((*s)->PutHotDeployFile(f).ok());  // replaces
-    ASSERT_TRUE((*s)->PutHotDeployFile({"b.deployment.toml", "deployment", "h2", "a@1.0.0", "",
-                                        "a@1.0.0/b", 0}).ok());
+    ASSERT_TRUE((*s)->PutHotDeployFile(
+                        {"b.deployment.toml", "deployment", "h2", "a@1.0.0", "", "a@1.0.0/b", 0})
+                    .ok());
     EXPECT_FALSE((*s)->PutHotDeployFile({"c", "other", "", "", "", "", 0}).ok());  // kind checked
   }
   auto s = StateStore::Open(db);

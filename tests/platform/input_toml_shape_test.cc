@@ -47,8 +47,8 @@ TEST(InputTomlShape, DeepArraysAndInlineTablesRefused) {
 TEST(InputTomlShape, DepthAddsHeaderKeyAndBrackets) {
   // [a.b] (2) + c.d (2) + [ (1) + { (1) + e (1) = 7.
   EXPECT_TRUE(CheckTomlShape("[a.b]\nc.d = [{e = 1}]\n", "f").ok());
-  std::string at32 = "x = " + Repeat("[", 31) + Repeat("]", 31) + "\n";    // 1 + 31
-  std::string at33 = "x = " + Repeat("[", 32) + Repeat("]", 32) + "\n";    // 1 + 32
+  std::string at32 = "x = " + Repeat("[", 31) + Repeat("]", 31) + "\n";  // 1 + 31
+  std::string at33 = "x = " + Repeat("[", 32) + Repeat("]", 32) + "\n";  // 1 + 32
   EXPECT_TRUE(CheckTomlShape(at32, "f").ok());
   EXPECT_FALSE(CheckTomlShape(at33, "f").ok());
   std::string key32 = Repeat("a.", 31) + "a = 1\n";
@@ -65,7 +65,7 @@ TEST(InputTomlShape, StringsAndCommentsDoNotCount) {
   EXPECT_TRUE(CheckTomlShape("a = \"\"\"\n" + deep + "\n\\\"\"\"\n" + deep + "\"\"\"\n", "f").ok());
   EXPECT_TRUE(CheckTomlShape("a = '''\n" + deep + "'''\n", "f").ok());
   EXPECT_TRUE(CheckTomlShape("# " + deep + "\na = 1 # " + deep + "\n", "f").ok());
-  EXPECT_TRUE(CheckTomlShape("\"" + deep + "\" = 1\n", "f").ok());  // a quoted key
+  EXPECT_TRUE(CheckTomlShape("\"" + deep + "\" = 1\n", "f").ok());       // a quoted key
   EXPECT_TRUE(CheckTomlShape("a = \"x\\\"" + deep + "\"\n", "f").ok());  // escaped quote
   // The line and column of a later problem are still right.
   Status s = CheckTomlShape("a = \"[[[\"\n# [[[\nb = " + Repeat("[", 40) + "\n", "f.toml");

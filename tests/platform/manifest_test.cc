@@ -53,22 +53,24 @@ TEST(Manifest, BadIsolationNamesFileKeyPositionAndAllowed) {
   t.replace(t.find("\"worker\""), 8, "\"mian\"");
   auto d = ParseDeploymentSpec(t, "web.deployment.toml");
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(Err(d.status()),
-            "web.deployment.toml:7:13: deployment.overrides.isolation = \"mian\": "
-            "expected \"main\" or \"worker\"");
+  EXPECT_EQ(Err(d.status()), "web.deployment.toml:7:13: deployment.overrides.isolation = \"mian\": "
+                             "expected \"main\" or \"worker\"");
 }
 
 TEST(Manifest, ReplicasRules) {
   auto with = [](const std::string& replicas) {
-    return ParseDeploymentSpec("[deployment]\nmodule_id = \"a@1.0.0\"\nreplicas = " + replicas + "\n",
+    return ParseDeploymentSpec("[deployment]\nmodule_id = \"a@1.0.0\"\nreplicas = " + replicas +
+                                   "\n",
                                "x.deployment.toml");
   };
   for (const char* bad : {"0", "-3", "1.5", "\"10\"", "true", "3000000000"}) {
     auto d = with(bad);
     ASSERT_FALSE(d.ok()) << bad;
-    EXPECT_NE(Err(d.status()).find("x.deployment.toml:3:12: deployment.replicas = "), std::string::npos)
+    EXPECT_NE(Err(d.status()).find("x.deployment.toml:3:12: deployment.replicas = "),
+              std::string::npos)
         << Err(d.status());
-    EXPECT_NE(Err(d.status()).find("expected an integer from 1 to"), std::string::npos) << Err(d.status());
+    EXPECT_NE(Err(d.status()).find("expected an integer from 1 to"), std::string::npos)
+        << Err(d.status());
   }
   EXPECT_TRUE(with("1").ok());
   EXPECT_TRUE(with("1000").ok());
@@ -88,11 +90,14 @@ TEST(Manifest, MainNeedsOneReplicaAndOnlyMainIsTrusted) {
             "m.deployment.toml:3:12: deployment.overrides.isolation = \"main\" requires "
             "deployment.replicas = 1 (got 2)");
   d = ParseDeploymentSpec(
-      "[deployment]\nmodule_id = \"a@1.0.0\"\n[deployment.overrides]\ntrusted = true\n", "t.deployment.toml");
+      "[deployment]\nmodule_id = \"a@1.0.0\"\n[deployment.overrides]\ntrusted = true\n",
+      "t.deployment.toml");
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(Err(d.status()).find("t.deployment.toml:4:11: deployment.overrides.trusted = true is only "
-                                 "allowed with deployment.overrides.isolation = \"main\""),
-            std::string::npos) << Err(d.status());
+  EXPECT_NE(Err(d.status())
+                .find("t.deployment.toml:4:11: deployment.overrides.trusted = true is only "
+                      "allowed with deployment.overrides.isolation = \"main\""),
+            std::string::npos)
+      << Err(d.status());
   d = ParseDeploymentSpec(
       "[deployment]\nmodule_id = \"a@1.0.0\"\n[deployment.overrides]\nisolation = \"main\"\ntrusted = true\n",
       "ok.deployment.toml");
@@ -101,12 +106,16 @@ TEST(Manifest, MainNeedsOneReplicaAndOnlyMainIsTrusted) {
 }
 
 TEST(Manifest, UnknownKeysAreErrorsWithSuggestion) {
-  auto d = ParseDeploymentSpec("[deployment]\nmodule_id = \"a@1.0.0\"\nreplcas = 3\n", "u.deployment.toml");
+  auto d = ParseDeploymentSpec("[deployment]\nmodule_id = \"a@1.0.0\"\nreplcas = 3\n",
+                               "u.deployment.toml");
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(Err(d.status()).find("u.deployment.toml:3:1: unknown key deployment.replcas (did you mean "
-                                 "deployment.replicas?)"),
-            std::string::npos) << Err(d.status());
-  auto m = ParseComponentManifest("[component]\nname = \"a\"\nversion = \"1.0.0\"\nexport = []\n", "c.toml");
+  EXPECT_NE(Err(d.status())
+                .find("u.deployment.toml:3:1: unknown key deployment.replcas (did you mean "
+                      "deployment.replicas?)"),
+            std::string::npos)
+      << Err(d.status());
+  auto m = ParseComponentManifest("[component]\nname = \"a\"\nversion = \"1.0.0\"\nexport = []\n",
+                                  "c.toml");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(Err(m.status()).find("unknown key component.export (did you mean component.exports?)"),
             std::string::npos);
@@ -119,15 +128,18 @@ TEST(Manifest, UnknownKeysAreErrorsWithSuggestion) {
       "c.toml");
   EXPECT_TRUE(m.ok()) << m.status().ToString();
   d = ParseDeploymentSpec(
-      "[deployment]\nmodule_id = \"a@1.0.0\"\n[deployment.overrides.http]\nroute = \"/x\"\n", "h.toml");
+      "[deployment]\nmodule_id = \"a@1.0.0\"\n[deployment.overrides.http]\nroute = \"/x\"\n",
+      "h.toml");
   EXPECT_TRUE(d.ok()) << d.status().ToString();
 }
 
 TEST(Manifest, VersionAndNameRules) {
   auto m = ParseComponentManifest("[component]\nname = \"a\"\nversion = \"1.0\"\n", "c.toml");
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(Err(m.status()).find("c.toml:3:11: component.version = \"1.0\": expected a version x.y.z"),
-            std::string::npos) << Err(m.status());
+  EXPECT_NE(
+      Err(m.status()).find("c.toml:3:11: component.version = \"1.0\": expected a version x.y.z"),
+      std::string::npos)
+      << Err(m.status());
   m = ParseComponentManifest("[component]\nname = \"a b\"\nversion = \"1.0.0\"\n", "c.toml");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(Err(m.status()).find("component.name = \"a b\""), std::string::npos);
@@ -146,7 +158,8 @@ TEST(Manifest, VersionAndNameRules) {
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(id->name, "x");
   EXPECT_EQ(id->version, "1.2.3");
-  EXPECT_NE(ParseModuleId("x@1.0").status().message().find("expected a version x.y.z"), std::string::npos);
+  EXPECT_NE(ParseModuleId("x@1.0").status().message().find("expected a version x.y.z"),
+            std::string::npos);
   EXPECT_TRUE(ValidateGroup("web").ok());
   EXPECT_FALSE(ValidateGroup("").ok());
   EXPECT_FALSE(ValidateGroup("a/b").ok());
@@ -164,7 +177,8 @@ env = { MODE = "prod", EMPTY = "" }
 fuel = 1000000
 max_memory = "64MiB"
 timeout = "2s"
-)", "svc.component.toml");
+)",
+                                  "svc.component.toml");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->requested_dirs.size(), 2u);
   EXPECT_EQ(m->env.at("MODE"), "prod");
@@ -176,18 +190,23 @@ timeout = "2s"
   EXPECT_EQ(ToToml(*again), ToToml(*m));
 
   auto bad = ParseComponentManifest(
-      "[component]\nname=\"a\"\nversion=\"1.0.0\"\n[component.capabilities]\ndirs=[\"/x\"]\n", "c.toml");
+      "[component]\nname=\"a\"\nversion=\"1.0.0\"\n[component.capabilities]\ndirs=[\"/x\"]\n",
+      "c.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(Err(bad.status()).find("component.capabilities.dirs[0] = \"/x\": expected \"HOST::GUEST\""),
-            std::string::npos) << Err(bad.status());
+  EXPECT_NE(
+      Err(bad.status()).find("component.capabilities.dirs[0] = \"/x\": expected \"HOST::GUEST\""),
+      std::string::npos)
+      << Err(bad.status());
   bad = ParseComponentManifest(
-      "[component]\nname=\"a\"\nversion=\"1.0.0\"\n[component.resources]\nmax_memory=\"64 parsecs\"\n", "c.toml");
+      "[component]\nname=\"a\"\nversion=\"1.0.0\"\n[component.resources]\nmax_memory=\"64 parsecs\"\n",
+      "c.toml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(Err(bad.status()).find("expected a byte size"), std::string::npos);
   bad = ParseComponentManifest(
       "[component]\nname=\"a\"\nversion=\"1.0.0\"\n[component.resources]\ntimeout=5\n", "c.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(Err(bad.status()).find("component.resources.timeout = 5: expected a duration"), std::string::npos);
+  EXPECT_NE(Err(bad.status()).find("component.resources.timeout = 5: expected a duration"),
+            std::string::npos);
 }
 
 TEST(Manifest, DeploymentOverridesRoundTrip) {
@@ -204,7 +223,8 @@ timeout = "500ms"
 dirs = ["/tmp::/tmp"]
 env = { "A\"B" = "x\ny" }
 restart = "on-failure"
-)", "svc.deployment.toml");
+)",
+                               "svc.deployment.toml");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->overrides.restart, RestartPolicy::kOnFailure);
   EXPECT_EQ(d->overrides.max_memory_bytes, 1048576u);
@@ -214,10 +234,12 @@ restart = "on-failure"
   ASSERT_TRUE(again.ok()) << again.status().ToString() << "\n" << text;
   EXPECT_EQ(ToToml(*again), text);
   EXPECT_EQ(again->overrides.env.at("A\"B"), "x\ny");
-  auto bad = ParseDeploymentSpec("[deployment]\nmodule_id=\"a@1.0.0\"\n[deployment.overrides]\nrestart=\"sometimes\"\n",
-                                 "r.toml");
+  auto bad = ParseDeploymentSpec(
+      "[deployment]\nmodule_id=\"a@1.0.0\"\n[deployment.overrides]\nrestart=\"sometimes\"\n",
+      "r.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(Err(bad.status()).find("expected \"never\", \"on-failure\" or \"always\""), std::string::npos);
+  EXPECT_NE(Err(bad.status()).find("expected \"never\", \"on-failure\" or \"always\""),
+            std::string::npos);
 }
 
 TEST(Manifest, InvalidTomlHasPosition) {
@@ -241,21 +263,24 @@ TEST(Manifest, ValidateSpecFromCliFlagsAndParams) {
   st = ValidateDeploymentSpec(s, KeyStyle::kCliFlags, "deploy");
   EXPECT_EQ(st.message(), "deploy: --isolation main requires --replicas 1 (got 2)");
   st = ValidateDeploymentSpec(s, KeyStyle::kAlmeParams, "deployment.create");
-  EXPECT_EQ(st.message(),
-            "deployment.create: params.overrides.isolation = \"main\" requires params.replicas = 1 (got 2)");
+  EXPECT_EQ(
+      st.message(),
+      "deployment.create: params.overrides.isolation = \"main\" requires params.replicas = 1 (got 2)");
   s.replicas = 1;
   EXPECT_TRUE(ValidateDeploymentSpec(s, KeyStyle::kCliFlags, "deploy").ok());
   s.overrides.max_memory_bytes = 0;
-  EXPECT_NE(ValidateDeploymentSpec(s, KeyStyle::kCliFlags, "deploy").message().find("--max-memory 0"),
-            std::string::npos);
+  EXPECT_NE(
+      ValidateDeploymentSpec(s, KeyStyle::kCliFlags, "deploy").message().find("--max-memory 0"),
+      std::string::npos);
   s.overrides.max_memory_bytes.reset();
   s.overrides.dirs = {"nope"};
   EXPECT_NE(ValidateDeploymentSpec(s, KeyStyle::kCliFlags, "deploy").message().find("--dir nope"),
             std::string::npos);
   s.overrides.dirs.clear();
   s.module_id = "a@1.0";
-  EXPECT_NE(ValidateDeploymentSpec(s, KeyStyle::kCliFlags, "deploy").message().find("a@1.0: module id"),
-            std::string::npos);
+  EXPECT_NE(
+      ValidateDeploymentSpec(s, KeyStyle::kCliFlags, "deploy").message().find("a@1.0: module id"),
+      std::string::npos);
 }
 
 TEST(Manifest, SizesAndDurations) {

@@ -11,8 +11,8 @@
 #include "platform/config.h"
 #include "platform/inprocess_host.h"
 #include "platform/log_hub.h"
-#include "platform/state_store.h"
 #include "platform/runtime_test_util.h"
+#include "platform/state_store.h"
 
 namespace arcella::platform {
 namespace {
@@ -53,8 +53,7 @@ int CommandWithoutThreads(std::shared_ptr<const engine::Module> mod) {
   if (!s.ok() || s->replicas.size() != 2) return 12;
   for (const auto& r : s->replicas) {
     if (r.state != State::kFailed) return 13;
-    if (r.last_error.find("cannot create a thread for the replica") == std::string::npos)
-      return 14;
+    if (r.last_error.find("cannot create a thread for the replica") == std::string::npos) return 14;
   }
   if (s->state != State::kFailed) return 15;
   return 0;

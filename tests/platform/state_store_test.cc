@@ -28,7 +28,8 @@ ModuleRecord Module(const std::string& name, const std::string& version = "1.0.0
   return m;
 }
 
-DeploymentRecord Deployment(const std::string& module_id, const std::string& group, uint32_t replicas = 1) {
+DeploymentRecord Deployment(const std::string& module_id, const std::string& group,
+                            uint32_t replicas = 1) {
   DeploymentRecord d;
   d.id = module_id + "/" + group;
   d.module_id = module_id;
@@ -119,7 +120,8 @@ TEST(StateStore, ReopenKeepsDataAndRefusesNewerSchema) {
   }
   sqlite3* db;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(db);
   auto s = StateStore::Open(path);
   ASSERT_FALSE(s.ok());
@@ -151,7 +153,8 @@ TEST(StateStore, KillNineDuringWritesLosesNothingCommitted) {
     for (uint32_t i = 0;; ++i) {
       std::string g = "g" + std::to_string(i);
       if (!(*s)->PutDeployment(Deployment("crash@1.0.0", g, i + 1)).ok()) ::_exit(4);
-      if (!(*s)->UpdateDeployment("crash@1.0.0/" + g, std::nullopt, Desired::kStarted).ok()) ::_exit(5);
+      if (!(*s)->UpdateDeployment("crash@1.0.0/" + g, std::nullopt, Desired::kStarted).ok())
+        ::_exit(5);
       // Report only after both commits returned.
       if (::write(pipefd[1], &i, sizeof i) != sizeof i) ::_exit(6);
     }

@@ -41,12 +41,11 @@ TEST_P(RunTest, CommandGetsArgsEnvAndExitCode) {
 
 TEST_P(RunTest, DirectoriesAreGrantedExplicitly) {
   std::string dir = test::TempDir("run-dir");
-  {
-    std::ofstream(dir + "/greeting.txt") << "from the host\n";
-  }
+  { std::ofstream(dir + "/greeting.txt") << "from the host\n"; }
   // The example reads /data/greeting.txt and tries /etc/passwd.
   std::string example = test::FixturePath("../examples/hello.wasm");
-  auto r = ArcellaRun(Tier() + "--dir " + ShellQuote(dir + "::/data") + " " + ShellQuote(example) + " you");
+  auto r = ArcellaRun(Tier() + "--dir " + ShellQuote(dir + "::/data") + " " + ShellQuote(example) +
+                      " you");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("read /data/greeting.txt: from the host"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("out of reach"), std::string::npos) << r.out;
@@ -70,8 +69,9 @@ TEST_P(RunTest, InvokeParsesTypedArgumentsAndPrintsResults) {
       (func (export "add") (param i32 i64) (result i64) local.get 0 i64.extend_i32_s local.get 1 i64.add)
       (func (export "half") (param f64) (result f64) local.get 0 f64.const 2 f64.div)
       (func (export "boom") (result i32) i32.const 1 i32.const 0 i32.div_u)))");
-    std::ofstream(wat, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                               static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(wat, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
   }
   auto r = ArcellaRun(Tier() + "--invoke add " + ShellQuote(wat) + " -5 0x10");
   EXPECT_EQ(r.code, 0) << r.out;
@@ -96,9 +96,7 @@ INSTANTIATE_TEST_SUITE_P(Tiers, RunTest, ::testing::Values("aot", "interp"));
 
 TEST(Run, BadInputIsACleanError) {
   std::string dir = test::TempDir("run-bad");
-  {
-    std::ofstream(dir + "/junk.wasm") << "this is not wasm";
-  }
+  { std::ofstream(dir + "/junk.wasm") << "this is not wasm"; }
   auto r = ArcellaRun(ShellQuote(dir + "/junk.wasm"));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("magic"), std::string::npos) << r.out;

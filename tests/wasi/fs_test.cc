@@ -87,8 +87,9 @@ TEST_F(FsTest, CreateWriteSeekReadStat) {
   EXPECT_EQ(h.U64(32), 11u);
   EXPECT_EQ(h.U64(24), 1u);
   ASSERT_EQ(h.Call("fd_filestat_set_size", {I(fd), L(4)}), 0u);
-  ASSERT_EQ(h.Call("fd_filestat_set_times", {I(fd), L(1'000'000'000), L(2'000'000'000),
-                                             I(kFstAtim | kFstMtim)}), 0u);
+  ASSERT_EQ(h.Call("fd_filestat_set_times",
+                   {I(fd), L(1'000'000'000), L(2'000'000'000), I(kFstAtim | kFstMtim)}),
+            0u);
   EXPECT_EQ(h.Call("fd_filestat_set_times", {I(fd), L(0), L(0), I(kFstAtim | kFstAtimNow)}),
             (uint32_t)kInval);
   uint32_t len = h.Put(Harness::kPath, "f.txt");
@@ -172,20 +173,25 @@ TEST_F(FsTest, RenameLinkSymlinkReadlink) {
   Harness& h = *h_;
   ASSERT_EQ(h.Open(3, "old", kOflagCreat), 0u);
   uint32_t l1 = h.Put(Harness::kPath, "old"), l2 = h.Put(Harness::kPath2, "new");
-  ASSERT_EQ(h.Call("path_rename", {I(3), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}), 0u);
+  ASSERT_EQ(h.Call("path_rename",
+                   {I(3), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
+            0u);
   EXPECT_EQ(access((dir_ + "/new").c_str(), F_OK), 0);
   EXPECT_NE(access((dir_ + "/old").c_str(), F_OK), 0);
   // Hard link new -> hard.
   l1 = h.Put(Harness::kPath, "new");
   l2 = h.Put(Harness::kPath2, "hard");
-  ASSERT_EQ(h.Call("path_link", {I(3), I(0), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}), 0u);
+  ASSERT_EQ(h.Call("path_link",
+                   {I(3), I(0), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
+            0u);
   struct stat st;
   ASSERT_EQ(stat((dir_ + "/hard").c_str(), &st), 0);
   EXPECT_EQ(st.st_nlink, 2u);
   // Symlink soft -> new; readlink; stat with and without follow.
   l1 = h.Put(Harness::kPath, "new");
   l2 = h.Put(Harness::kPath2, "soft");
-  ASSERT_EQ(h.Call("path_symlink", {I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}), 0u);
+  ASSERT_EQ(h.Call("path_symlink", {I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
+            0u);
   ASSERT_EQ(h.Call("path_readlink", {I(3), I(Harness::kPath2), I(l2), I(100), I(50), I(0)}), 0u);
   EXPECT_EQ(h.U32(0), 3u);
   EXPECT_EQ(h.Str(100, 3), "new");
@@ -193,15 +199,18 @@ TEST_F(FsTest, RenameLinkSymlinkReadlink) {
   EXPECT_EQ(h.U32(0), 2u);  // truncated
   ASSERT_EQ(h.Call("path_filestat_get", {I(3), I(0), I(Harness::kPath2), I(l2), I(200)}), 0u);
   EXPECT_EQ(h.mem[216], kFtSymlink);
-  ASSERT_EQ(h.Call("path_filestat_get", {I(3), I(kLookupSymlinkFollow), I(Harness::kPath2), I(l2), I(200)}), 0u);
+  ASSERT_EQ(h.Call("path_filestat_get",
+                   {I(3), I(kLookupSymlinkFollow), I(Harness::kPath2), I(l2), I(200)}),
+            0u);
   EXPECT_EQ(h.mem[216], kFtRegularFile);
   // Opening a symlink without follow: ELOOP; with follow: the target.
   EXPECT_EQ(h.Open(3, "soft", 0, right::kFdRead, 0), (uint32_t)kLoop);
   EXPECT_EQ(h.Open(3, "soft", 0, right::kFdRead, kLookupSymlinkFollow), 0u);
   // path_filestat_set_times on the target.
-  ASSERT_EQ(h.Call("path_filestat_set_times", {I(3), I(1), I(Harness::kPath2), I(l2),
-                                               L(5'000'000'000), L(6'000'000'000),
-                                               I(kFstAtim | kFstMtim)}), 0u);
+  ASSERT_EQ(h.Call("path_filestat_set_times",
+                   {I(3), I(1), I(Harness::kPath2), I(l2), L(5'000'000'000), L(6'000'000'000),
+                    I(kFstAtim | kFstMtim)}),
+            0u);
   ASSERT_EQ(stat((dir_ + "/new").c_str(), &st), 0);
   EXPECT_EQ(st.st_mtim.tv_sec, 6);
   ASSERT_EQ(h.PathCall("path_unlink_file", 3, "soft"), 0u);

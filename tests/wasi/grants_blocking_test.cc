@@ -51,7 +51,7 @@ TEST(GrantsBlocking, FifoReadWriteAndPollEndWhenInterrupted) {
   std::string got;
   EXPECT_EQ(h.Read(fd, 16, &got), (uint32_t)kIntr);
   auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-  EXPECT_GE(read_ms, 90);   // it did block until interrupted
+  EXPECT_GE(read_ms, 90);    // it did block until interrupted
   EXPECT_LT(read_ms, 2000);  // and no longer
   std::printf("blocked fd_read on a FIFO ended %lld ms after start\n", (long long)read_ms);
 
@@ -152,7 +152,8 @@ TEST(GrantsBlocking, ResolvedPreopenRefusesASymlinkSwappedIn) {
 class GrantsBlockingGuest : public ::testing::TestWithParam<engine::Tier> {
  protected:
   void SetUp() override {
-    if (GetParam() == engine::Tier::kAot && !engine::AotAvailable()) GTEST_SKIP() << "no C compiler";
+    if (GetParam() == engine::Tier::kAot && !engine::AotAvailable())
+      GTEST_SKIP() << "no C compiler";
   }
 };
 
@@ -194,14 +195,16 @@ TEST_P(GrantsBlockingGuest, DeadlineEndsABlockedFifoRead) {
     EXPECT_EQ(res->trap->kind, engine::TrapKind::kDeadline) << res->trap->ToString();
     EXPECT_NE(out->find("fifo opened, blocking"), std::string::npos) << *out;
     EXPECT_LT(ms, 3000) << mode;
-    std::printf("%s tier, blocked %s: deadline trap after %lld ms\n",
-                engine::TierName(GetParam()), mode, (long long)ms);
+    std::printf("%s tier, blocked %s: deadline trap after %lld ms\n", engine::TierName(GetParam()),
+                mode, (long long)ms);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, GrantsBlockingGuest,
                          ::testing::Values(engine::Tier::kAot, engine::Tier::kInterp),
-                         [](const auto& info) { return std::string(engine::TierName(info.param)); });
+                         [](const auto& info) {
+                           return std::string(engine::TierName(info.param));
+                         });
 
 }  // namespace
 }  // namespace arcella::wasi

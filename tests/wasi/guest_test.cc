@@ -79,7 +79,8 @@ TEST_P(WasiGuest, HelloArgsEnvClocksStdio) {
   GuestRun r = RunGuest(GetParam(), "wasi_hello", cfg);
   ASSERT_TRUE(r.ran);
   EXPECT_EQ(r.exit_code, 7);
-  EXPECT_NE(r.out.find("argc=3\nargv[0]=hello.wasm\nargv[1]=exit\nargv[2]=7\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("argc=3\nargv[0]=hello.wasm\nargv[1]=exit\nargv[2]=7\n"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("envc=2 GREETING=hi there\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sleep_ok=1\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("realtime_ok=1\n"), std::string::npos) << r.out;
@@ -172,7 +173,9 @@ TEST_P(WasiGuest, ReadOnlyPreopen) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, WasiGuest, ::testing::Values(Tier::kAot, Tier::kInterp),
-                         [](const auto& info) { return std::string(engine::TierName(info.param)); });
+                         [](const auto& info) {
+                           return std::string(engine::TierName(info.param));
+                         });
 
 }  // namespace
 }  // namespace arcella::wasi
@@ -205,8 +208,8 @@ TEST_P(WasiGuest, BadPointersGiveEfaultThroughEngine) {
   ASSERT_TRUE((*ctx)->AddToLinker(linker).ok());
   auto inst = engine::Instance::Create(*mod, linker, {});
   ASSERT_TRUE(inst.ok()) << inst.status().ToString();
-  for (auto [fn, expect] : {std::pair{"bad_iovec", 21u}, {"bad_random", 21u}, {"bad_out", 21u},
-                            {"ok_random", 0u}}) {
+  for (auto [fn, expect] :
+       {std::pair{"bad_iovec", 21u}, {"bad_random", 21u}, {"bad_out", 21u}, {"ok_random", 0u}}) {
     auto out = (*inst)->Call(fn, {});
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     ASSERT_FALSE(out->trap) << fn << ": " << out->trap->ToString();

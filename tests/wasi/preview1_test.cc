@@ -168,7 +168,8 @@ TEST(Preview1, Clocks) {
   EXPECT_EQ(a % 1000, 0u);
   ASSERT_EQ(h.Call("clock_time_get", {I(kClockRealtime), L(1), I(8)}), 0u);
   uint64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
   EXPECT_LT(now - h.U64(8), 5'000'000'000ull);
   ASSERT_EQ(h.Call("clock_res_get", {I(kClockMonotonic), I(16)}), 0u);
   EXPECT_GE(h.U64(16), 1000u);
@@ -251,7 +252,9 @@ TEST(Preview1, BlockingWaitsEndWhenInterrupted) {
   ASSERT_EQ(pipe(pipefd), 0);
   WasiConfig cfg;
   cfg.stdin_fd = pipefd[0];  // nobody ever writes: a read would block forever
-  cfg.interrupted = [&] { return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(50); };
+  cfg.interrupted = [&] {
+    return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(50);
+  };
   Harness h(cfg);
   PutClockSub(h, 1000, 1, 3'600'000'000'000ull);  // an hour
   ASSERT_EQ(h.Call("poll_oneoff", {I(1000), I(2000), I(1), I(3000)}), (uint32_t)kIntr);

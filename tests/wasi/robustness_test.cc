@@ -36,8 +36,8 @@ TEST(Robustness, RandomCallsStayInside) {
   Harness h(cfg, 4096);
   std::mt19937_64 rng(12345);
   auto sigs = Preview1Signatures();
-  const uint32_t kInteresting[] = {0, 1, 2, 3, 4, 5, 8, 100, 4000, 4095, 4096, 4097,
-                                   0x7fffffff, 0xffffffff, 0xfffffff0};
+  const uint32_t kInteresting[] = {0,    1,    2,    3,    4,          5,          8,         100,
+                                   4000, 4095, 4096, 4097, 0x7fffffff, 0xffffffff, 0xfffffff0};
   int calls = 0;
   for (int round = 0; round < 20000; ++round) {
     const auto& sig = sigs[rng() % sigs.size()];

@@ -66,13 +66,16 @@ TEST_F(SandboxTest, EscapesRefused) {
   EXPECT_EQ(h.PathCall("path_unlink_file", 3, "etc_link/passwd"), (uint32_t)kNotcapable);
   EXPECT_EQ(h.PathCall("path_remove_directory", 3, "sub/../.."), (uint32_t)kNotcapable);
   uint32_t l1 = h.Put(Harness::kPath, "inside"), l2 = h.Put(Harness::kPath2, "../stolen");
-  EXPECT_EQ(h.Call("path_rename", {I(3), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
+  EXPECT_EQ(h.Call("path_rename",
+                   {I(3), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
             (uint32_t)kNotcapable);
-  EXPECT_EQ(h.Call("path_link", {I(3), I(0), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
+  EXPECT_EQ(h.Call("path_link",
+                   {I(3), I(0), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
             (uint32_t)kNotcapable);
   l1 = h.Put(Harness::kPath, "../secret");
   l2 = h.Put(Harness::kPath2, "stolen");
-  EXPECT_EQ(h.Call("path_link", {I(3), I(0), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
+  EXPECT_EQ(h.Call("path_link",
+                   {I(3), I(0), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
             (uint32_t)kNotcapable);
   EXPECT_EQ(h.Call("path_filestat_get", {I(3), I(1), I(Harness::kPath), I(l1), I(0)}),
             (uint32_t)kNotcapable);
@@ -89,7 +92,8 @@ TEST_F(SandboxTest, EscapesRefused) {
 TEST_F(SandboxTest, InsideLinksWork) {
   Harness h = Make(false);
   uint32_t fd = 0;
-  for (const char* p : {"ok_link", "sub/ok_up", "sub/../inside", "./sub/./../inside", "sub//ok_up"}) {
+  for (const char* p :
+       {"ok_link", "sub/ok_up", "sub/../inside", "./sub/./../inside", "sub//ok_up"}) {
     ASSERT_EQ(h.Open(3, p, 0, right::kFdRead, kLookupSymlinkFollow, &fd), 0u) << p;
     std::string got;
     ASSERT_EQ(h.Read(fd, 100, &got), 0u);
@@ -128,19 +132,22 @@ TEST_F(SandboxTest, ReadOnlyPreopen) {
   EXPECT_EQ(h.PathCall("path_unlink_file", 3, "inside"), (uint32_t)kRofs);
   EXPECT_EQ(h.PathCall("path_remove_directory", 3, "sub"), (uint32_t)kRofs);
   uint32_t l1 = h.Put(Harness::kPath, "inside"), l2 = h.Put(Harness::kPath2, "moved");
-  EXPECT_EQ(h.Call("path_rename", {I(3), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
+  EXPECT_EQ(h.Call("path_rename",
+                   {I(3), I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
             (uint32_t)kRofs);
   EXPECT_EQ(h.Call("path_symlink", {I(Harness::kPath), I(l1), I(3), I(Harness::kPath2), I(l2)}),
             (uint32_t)kRofs);
-  EXPECT_EQ(h.Call("path_filestat_set_times", {I(3), I(0), I(Harness::kPath), I(l1), L(0), L(0),
-                                               I(kFstMtimNow)}), (uint32_t)kRofs);
+  EXPECT_EQ(h.Call("path_filestat_set_times",
+                   {I(3), I(0), I(Harness::kPath), I(l1), L(0), L(0), I(kFstMtimNow)}),
+            (uint32_t)kRofs);
   // Subdirectories inherit read-only; rights cannot be regained.
   uint32_t sub = 0;
   EXPECT_EQ(h.Open(3, "sub", kOflagDirectory, right::kPathOpen | right::kPathCreateFile, 1),
             (uint32_t)kNotcapable);
   ASSERT_EQ(h.Open(3, "sub", kOflagDirectory, right::kPathOpen, 1, &sub), 0u);
   EXPECT_EQ(h.Open(sub, "x", kOflagCreat, right::kFdRead), (uint32_t)kRofs);
-  EXPECT_EQ(h.Call("fd_fdstat_set_rights", {I(3), L(right::kAll), L(right::kAll)}), (uint32_t)kNotcapable);
+  EXPECT_EQ(h.Call("fd_fdstat_set_rights", {I(3), L(right::kAll), L(right::kAll)}),
+            (uint32_t)kNotcapable);
   EXPECT_EQ(access((box_ + "/inside").c_str(), F_OK), 0);
   EXPECT_NE(access((box_ + "/moved").c_str(), F_OK), 0);
   EXPECT_NE(access((box_ + "/new").c_str(), F_OK), 0);

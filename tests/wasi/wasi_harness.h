@@ -39,8 +39,16 @@ class Harness {
   }
   void PutU32(uint32_t ptr, uint32_t v) { std::memcpy(mem.data() + ptr, &v, 4); }
   void PutU64(uint32_t ptr, uint64_t v) { std::memcpy(mem.data() + ptr, &v, 8); }
-  uint32_t U32(uint32_t ptr) const { uint32_t v; std::memcpy(&v, mem.data() + ptr, 4); return v; }
-  uint64_t U64(uint32_t ptr) const { uint64_t v; std::memcpy(&v, mem.data() + ptr, 8); return v; }
+  uint32_t U32(uint32_t ptr) const {
+    uint32_t v;
+    std::memcpy(&v, mem.data() + ptr, 4);
+    return v;
+  }
+  uint64_t U64(uint32_t ptr) const {
+    uint64_t v;
+    std::memcpy(&v, mem.data() + ptr, 8);
+    return v;
+  }
   std::string Str(uint32_t ptr, uint32_t len) const {
     return std::string(reinterpret_cast<const char*>(mem.data()) + ptr, len);
   }
@@ -77,8 +85,7 @@ class Harness {
     return Call(name, {I(dirfd), I(kPath), I(len)});
   }
 
-  static constexpr uint32_t kPath = 1024, kPath2 = 3072, kOut = 512, kIov = 256,
-                            kData = 8192;
+  static constexpr uint32_t kPath = 1024, kPath2 = 3072, kOut = 512, kIov = 256, kData = 8192;
   std::vector<uint8_t> mem;
   std::shared_ptr<WasiCtx> ctx;
   std::optional<engine::Trap> last_trap;

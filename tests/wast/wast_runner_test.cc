@@ -27,7 +27,7 @@ TEST(WastValues, FloatNanPatterns) {
   EXPECT_TRUE(MatchesExpected(canon, Value::F32Bits(0xffc00000)));
   EXPECT_FALSE(MatchesExpected(canon, Value::F32Bits(0x7fc00001)));
   EXPECT_TRUE(MatchesExpected(arith, Value::F32Bits(0x7fc00001)));
-  EXPECT_FALSE(MatchesExpected(arith, Value::F32Bits(0x7f800001)));  // signalling
+  EXPECT_FALSE(MatchesExpected(arith, Value::F32Bits(0x7f800001)));             // signalling
   EXPECT_FALSE(MatchesExpected(arith, Value::F64Bits(0x7ff8000000000000ull)));  // wrong type
 
   wabt::Const d = wabt::Const::F64();
@@ -173,7 +173,9 @@ TEST_P(WastScripts, WrongAssertionsFail) {
 
 INSTANTIATE_TEST_SUITE_P(Tiers, WastScripts,
                          ::testing::Values(engine::Tier::kInterp, engine::Tier::kAot),
-                         [](const auto& info) { return std::string(engine::TierName(info.param)); });
+                         [](const auto& info) {
+                           return std::string(engine::TierName(info.param));
+                         });
 
 TEST(WastRunner, UnparsableAndMissingFiles) {
   std::ostringstream log;

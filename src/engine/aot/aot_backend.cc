@@ -19,9 +19,9 @@ class AotModule final : public ModuleBackend, public std::enable_shared_from_thi
     }
   }
   Tier tier() const override { return Tier::kAot; }
-  Result<std::unique_ptr<InstanceBackend>> Instantiate(const std::vector<BoundImport>& bound,
-                                                       const InstanceLimits& limits, Instance* owner,
-                                                       std::optional<BackendTrap>* start_trap) override {
+  Result<std::unique_ptr<InstanceBackend>> Instantiate(
+      const std::vector<BoundImport>& bound, const InstanceLimits& limits, Instance* owner,
+      std::optional<BackendTrap>* start_trap) override {
     if (bound.size() != imports.size()) return Status::Internal("aot: import count mismatch");
     auto inst = std::make_unique<AotInstance>(shared_from_this(), limits, owner);
     ARCELLA_RETURN_IF_ERROR(inst->Init(bound, start_trap));
@@ -125,7 +125,8 @@ Status AotInstance::Init(const std::vector<BoundImport>& imports,
   const LoadedObject& obj = *module_->obj;
   module_->obj->EnsureInit();
   size_t n = imports.size();
-  ctx_ = static_cast<arcella_host_ctx_t*>(std::calloc(1, sizeof(arcella_host_ctx_t) + n * sizeof(void*)));
+  ctx_ = static_cast<arcella_host_ctx_t*>(
+      std::calloc(1, sizeof(arcella_host_ctx_t) + n * sizeof(void*)));
   size_t size = (obj.instance_size() + 63) / 64 * 64;
   inst_ = std::aligned_alloc(64, size ? size : 64);
   if (ctx_ == nullptr || inst_ == nullptr) return Status::Internal("aot: out of memory");
@@ -217,14 +218,16 @@ int AotInstance::HostDispatch(void* self_ptr, uint32_t import_index, uint64_t* s
   std::vector<Value> args_heap, results_heap;
   std::span<Value> args(args_local, ft.params.size() <= 8 ? ft.params.size() : 0);
   std::span<Value> results(results_local, ft.results.size() <= 8 ? ft.results.size() : 0);
-  if (ft.params.size() > 8) args = (args_heap.resize(ft.params.size()), std::span<Value>(args_heap));
+  if (ft.params.size() > 8)
+    args = (args_heap.resize(ft.params.size()), std::span<Value>(args_heap));
   if (ft.results.size() > 8)
     results = (results_heap.resize(ft.results.size()), std::span<Value>(results_heap));
   for (size_t i = 0; i < ft.params.size(); ++i) args[i] = FromSlot(ft.params[i], slots[i]);
-  for (size_t i = 0; i < ft.results.size(); ++i) results[i] = Value::NullRef(ft.results[i]),
-                                                 results[i].ref_null = false;
+  for (size_t i = 0; i < ft.results.size(); ++i)
+    results[i] = Value::NullRef(ft.results[i]), results[i].ref_null = false;
   AotCaller caller(self->DefaultMemory(), self->owner_);
-  std::optional<Trap> trap = (*fn)(caller, std::span<const Value>(args.data(), args.size()), results);
+  std::optional<Trap> trap = (*fn)(caller, std::span<const Value>(args.data(), args.size()),
+                                   results);
   if (trap) {
     bt.trap = std::move(*trap);
     t_host_trap = std::move(bt);
@@ -242,7 +245,8 @@ std::optional<BackendTrap> AotInstance::Call(uint32_t export_index, std::span<co
                                              std::span<Value> results) {
   const FuncType& ft = module_->exports[export_index].desc.func;
   arcella_entry_fn fn = module_->obj->export_fn(export_index);
-  if (fn == nullptr) return BackendTrap{Trap{TrapKind::kHostError, "", "not a function export", 0}, -1};
+  if (fn == nullptr)
+    return BackendTrap{Trap{TrapKind::kHostError, "", "not a function export", 0}, -1};
   // Slots on the stack; the heap only for signatures wider than 16.
   const size_t n = std::max({ft.params.size(), ft.results.size(), size_t{1}});
   uint64_t local[16];
@@ -300,7 +304,9 @@ void AotInstance::SetGlobal(uint32_t export_index, const Value& v) {
   uint64_t s = ToSlot(x);
   switch (t) {
     case ValType::kI32:
-    case ValType::kF32: __atomic_store_n(static_cast<uint32_t*>(p), static_cast<uint32_t>(s), __ATOMIC_RELAXED); break;
+    case ValType::kF32:
+      __atomic_store_n(static_cast<uint32_t*>(p), static_cast<uint32_t>(s), __ATOMIC_RELAXED);
+      break;
     case ValType::kI64:
     case ValType::kF64: std::memcpy(p, &s, 8); break;
     case ValType::kFuncRef: *static_cast<wasm_rt_funcref_t*>(p) = arcella_funcref_unbox(s); break;
@@ -328,9 +334,11 @@ void AotInstance::SetInterruptFlag(uint32_t export_index, uint32_t value) {
 
 }  // namespace aot
 
-Result<std::shared_ptr<ModuleBackend>> CompileAot(const BackendInput& input, const CompileOptions& options) {
+Result<std::shared_ptr<ModuleBackend>> CompileAot(const BackendInput& input,
+                                                  const CompileOptions& options) {
   if (input.uses_simd) return Status::Unsupported("aot: SIMD modules run on the interpreter tier");
-  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<aot::LoadedObject> obj, aot::CompileAndLoad(input, options));
+  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<aot::LoadedObject> obj,
+                           aot::CompileAndLoad(input, options));
   return std::shared_ptr<ModuleBackend>(std::make_shared<aot::AotModule>(std::move(obj), input));
 }
 

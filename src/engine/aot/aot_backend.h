@@ -15,7 +15,8 @@ class AotModule;
 
 class AotInstance final : public InstanceBackend {
  public:
-  AotInstance(std::shared_ptr<const AotModule> module, const InstanceLimits& limits, Instance* owner);
+  AotInstance(std::shared_ptr<const AotModule> module, const InstanceLimits& limits,
+              Instance* owner);
   ~AotInstance() override;
 
   std::optional<BackendTrap> Call(uint32_t export_index, std::span<const Value> args,
@@ -41,8 +42,8 @@ class AotInstance final : public InstanceBackend {
   std::shared_ptr<const AotModule> module_;
   InstanceLimits limits_;
   Instance* owner_;
-  void* inst_ = nullptr;                 // Z_m_instance_t
-  arcella_host_ctx_t* ctx_ = nullptr;    // what the module sees as its import
+  void* inst_ = nullptr;                   // Z_m_instance_t
+  arcella_host_ctx_t* ctx_ = nullptr;      // what the module sees as its import
   std::vector<const HostFunc*> host_fns_;  // by import index
   bool instantiated_ = false;
 };

@@ -52,15 +52,16 @@ std::string UserName(uid_t uid) {
 Status CheckOwnerMode(const std::string& path, const struct stat& st, bool file) {
   const uid_t me = geteuid();
   if (st.st_uid != me)
-    return Status::FailedPrecondition("aot cache: refusing " + path + ": owned by " + UserName(st.st_uid) +
-                                    ", not by " + UserName(me) + " (mode " + Octal(st.st_mode) +
-                                    "); it must belong to the user running arcella");
+    return Status::FailedPrecondition("aot cache: refusing " + path + ": owned by " +
+                                      UserName(st.st_uid) + ", not by " + UserName(me) + " (mode " +
+                                      Octal(st.st_mode) +
+                                      "); it must belong to the user running arcella");
   mode_t bad = file ? 077 : 022;
   if ((st.st_mode & bad) != 0)
-    return Status::FailedPrecondition("aot cache: refusing " + path + ": mode " + Octal(st.st_mode) +
-                                    " (owner " + UserName(st.st_uid) + ") lets other users " +
-                                    (file ? "read or write it; it must be 0600"
-                                          : "write it; run chmod 700 on it"));
+    return Status::FailedPrecondition(
+        "aot cache: refusing " + path + ": mode " + Octal(st.st_mode) + " (owner " +
+        UserName(st.st_uid) + ") lets other users " +
+        (file ? "read or write it; it must be 0600" : "write it; run chmod 700 on it"));
   return Status::Ok();
 }
 
@@ -145,11 +146,13 @@ Status EnsurePrivateDir(const std::string& path) {
     if (errno != ENOENT) return Status::IoError("aot cache: " + path + ": " + Errno(errno));
     if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
       return Status::IoError("aot cache: creating " + path + ": " + Errno(errno));
-    if (lstat(path.c_str(), &st) != 0) return Status::IoError("aot cache: " + path + ": " + Errno(errno));
+    if (lstat(path.c_str(), &st) != 0)
+      return Status::IoError("aot cache: " + path + ": " + Errno(errno));
   }
   if (S_ISLNK(st.st_mode))
-    return Status::FailedPrecondition("aot cache: refusing " + path +
-                                    ": it is a symbolic link; the cache must be a real directory");
+    return Status::FailedPrecondition(
+        "aot cache: refusing " + path +
+        ": it is a symbolic link; the cache must be a real directory");
   if (!S_ISDIR(st.st_mode))
     return Status::FailedPrecondition("aot cache: " + path + " is not a directory");
   return CheckOwnerMode(path, st, /*file=*/false);
@@ -192,7 +195,8 @@ Status CacheStore::LoadOrCreateKey() {
       return Status::IoError("aot cache: getrandom: " + Errno(errno));
     static std::atomic<unsigned> counter{0};
     std::string tmp = std::string(kTempPrefix) + SelfTag() + "-key-" + std::to_string(counter++);
-    int w = openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int w = openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
     if (w < 0) return Status::IoError("aot cache: creating " + key_path + ": " + Errno(errno));
     bool ok = write(w, fresh, sizeof fresh) == static_cast<ssize_t>(sizeof fresh) && fsync(w) == 0;
     close(w);
@@ -206,16 +210,19 @@ Status CacheStore::LoadOrCreateKey() {
     fd = openat(dir_fd_, kKeyFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   }
   if (fd < 0)
-    return Status::FailedPrecondition("aot cache: cannot open key " + key_path + ": " + Errno(errno) +
-                                    (errno == ELOOP ? " (it is a symbolic link)" : ""));
+    return Status::FailedPrecondition("aot cache: cannot open key " + key_path + ": " +
+                                      Errno(errno) +
+                                      (errno == ELOOP ? " (it is a symbolic link)" : ""));
   struct stat st;
-  Status st_ok = fstat(fd, &st) == 0 ? Status::Ok() : Status::IoError(key_path + ": " + Errno(errno));
+  Status st_ok = fstat(fd, &st) == 0 ? Status::Ok()
+                                     : Status::IoError(key_path + ": " + Errno(errno));
   if (st_ok.ok() && !S_ISREG(st.st_mode))
     st_ok = Status::FailedPrecondition("aot cache: key " + key_path + " is not a regular file");
   if (st_ok.ok()) st_ok = CheckOwnerMode(key_path, st, /*file=*/true);
   if (st_ok.ok() && st.st_size != static_cast<off_t>(key_.size()))
-    st_ok = Status::FailedPrecondition("aot cache: key " + key_path + " has " + std::to_string(st.st_size) +
-                                     " bytes, not 32; remove it to have it recreated");
+    st_ok = Status::FailedPrecondition("aot cache: key " + key_path + " has " +
+                                       std::to_string(st.st_size) +
+                                       " bytes, not 32; remove it to have it recreated");
   if (st_ok.ok() && pread(fd, key_.data(), key_.size(), 0) != static_cast<ssize_t>(key_.size()))
     st_ok = Status::IoError("aot cache: reading key " + key_path + ": " + Errno(errno));
   close(fd);
@@ -288,7 +295,8 @@ Status CacheStore::Publish(const std::string& name, std::span<const uint8_t> byt
   static std::atomic<unsigned> counter{0};
   std::string tmp = std::string(kTempPrefix) + SelfTag() + "-entry-" + std::to_string(counter++);
   int fd = openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("aot cache: writing " + path_ + "/" + tmp + ": " + Errno(errno));
+  if (fd < 0)
+    return Status::IoError("aot cache: writing " + path_ + "/" + tmp + ": " + Errno(errno));
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);

@@ -44,7 +44,8 @@ class CacheStore {
   void Seal(std::vector<uint8_t>* object, const std::string& cache_key) const;
   // True if `file` ends with a valid footer for `cache_key`; on success
   // `object_size` is the length of the object before the footer.
-  bool Verify(std::span<const uint8_t> file, const std::string& cache_key, size_t* object_size) const;
+  bool Verify(std::span<const uint8_t> file, const std::string& cache_key,
+              size_t* object_size) const;
   // Writes `bytes` to a temporary file and renames it to `name` (atomic).
   Status Publish(const std::string& name, std::span<const uint8_t> bytes) const;
   // Removes entry `name` if present (a rejected entry).
@@ -61,7 +62,8 @@ class CacheStore {
  private:
   CacheStore(std::string path, int dir_fd) : path_(std::move(path)), dir_fd_(dir_fd) {}
   Status LoadOrCreateKey();
-  std::array<uint8_t, kMacSize> Mac(std::span<const uint8_t> object, const std::string& cache_key) const;
+  std::array<uint8_t, kMacSize> Mac(std::span<const uint8_t> object,
+                                    const std::string& cache_key) const;
 
   std::string path_;
   int dir_fd_;

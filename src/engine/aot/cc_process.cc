@@ -91,7 +91,8 @@ Status RunCompilerProcess(const std::vector<std::string>& args, const std::strin
   if (args.empty()) return Status::InvalidArgument("aot: empty C compiler command");
   const std::string path = FindExecutable(args[0]);
   if (path.empty())
-    return Status::Unsupported("aot: cannot run C compiler '" + args[0] + "': not found or not executable");
+    return Status::Unsupported("aot: cannot run C compiler '" + args[0] +
+                               "': not found or not executable");
   // Everything the child needs is prepared before fork.
   std::vector<std::string> copy = {"sh", "-c", kSupervisor, "sh", path};
   copy.insert(copy.end(), args.begin() + 1, args.end());
@@ -108,17 +109,21 @@ Status RunCompilerProcess(const std::vector<std::string>& args, const std::strin
   siginfo_t info;
   memset(&info, 0, sizeof info);
   int rc;
-  while ((rc = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT)) < 0 && errno == EINTR) {
+  while ((rc = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT)) < 0 &&
+         errno == EINTR) {
   }
   const int wait_errno = rc < 0 ? errno : 0;
   kill(-pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (wait_errno != 0) return Status::Internal("aot: waiting for the C compiler: " + std::string(strerror(wait_errno)));
+  if (wait_errno != 0)
+    return Status::Internal("aot: waiting for the C compiler: " +
+                            std::string(strerror(wait_errno)));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
-  std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                      : "signal " + std::to_string(WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  std::string how = WIFEXITED(status)
+                        ? "exit status " + std::to_string(WEXITSTATUS(status))
+                        : "signal " + std::to_string(WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   return Status::Internal("aot: C compiler '" + args[0] + "' failed (" + how + ")");
 }
 

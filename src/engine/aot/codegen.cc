@@ -208,8 +208,9 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   wabt::Module module;
   if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", input.wasm.data(), input.wasm.size(), ropts,
                                       &errors, &module))) {
-    return Status::InvalidArgument("aot: reading instrumented module: " +
-                                   wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
+    return Status::InvalidArgument(
+        "aot: reading instrumented module: " +
+        wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
   }
   if (module.imports.size() != input.imports.size() ||
       module.exports.size() != input.exports.size()) {
@@ -226,7 +227,8 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
     module.imports[i]->module_name = "h";
     module.imports[i]->field_name = "f" + std::to_string(i);
   }
-  for (size_t i = 0; i < module.exports.size(); ++i) module.exports[i]->name = "e" + std::to_string(i);
+  for (size_t i = 0; i < module.exports.size(); ++i)
+    module.exports[i]->name = "e" + std::to_string(i);
   // Data segments without any memory (legal when passive and only dropped)
   // still refer to memory 0 in wabt's IR, which its name pass rejects: give
   // such modules an unexported, empty memory (never reported as memory 0).
@@ -262,7 +264,8 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   name_all(module.types, &module.type_bindings, "t");
   module.export_bindings.clear();
   for (size_t i = 0; i < module.exports.size(); ++i)
-    module.export_bindings.emplace(module.exports[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
+    module.export_bindings.emplace(module.exports[i]->name,
+                                   wabt::Binding(static_cast<wabt::Index>(i)));
 
   // wasm2c's writer wants every reference by name (as the wasm2c tool does).
   if (wabt::Failed(wabt::GenerateNames(&module)) || wabt::Failed(wabt::ApplyNames(&module)))
@@ -301,7 +304,8 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
         if (memory0.empty()) memory0 = "((Z_m_instance_t*)inst)->Z_hZ_f" + std::to_string(i);
         break;
       case ExternKind::kTable:
-        g << (d.value_type == ValType::kFuncRef ? "wasm_rt_funcref_table_t" : "wasm_rt_externref_table_t")
+        g << (d.value_type == ValType::kFuncRef ? "wasm_rt_funcref_table_t"
+                                                : "wasm_rt_externref_table_t")
           << "* Z_hZ_f" << i << "(struct Z_h_instance_t* p) { return p->c.self->imports[" << i
           << "]; }\n";
         break;
@@ -315,7 +319,8 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   if (memory0.empty() && had_memory) memory0 = "&((Z_m_instance_t*)inst)->w2c_M0";
 
   for (size_t i = 0; i < input.exports.size(); ++i) {
-    if (input.exports[i].desc.kind == ExternKind::kFunc) EmitExportWrapper(g, i, input.exports[i].desc.func);
+    if (input.exports[i].desc.kind == ExternKind::kFunc)
+      EmitExportWrapper(g, i, input.exports[i].desc.func);
   }
   g << "arcella_entry_fn arcella_export_fn(uint32_t i) {\n  switch (i) {\n";
   for (size_t i = 0; i < input.exports.size(); ++i) {
@@ -350,7 +355,8 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
     const ExportDesc& e = input.exports[i];
     if (e.name == kInterruptExport && e.desc.kind == ExternKind::kGlobal) {
       std::string field = ExportField(out.c, i);
-      if (field.empty()) return Status::Internal("aot: cannot find the interrupt global in wasm2c output");
+      if (field.empty())
+        return Status::Internal("aot: cannot find the interrupt global in wasm2c output");
       out.c = MakeVolatile(out.c, field);
     }
   }

@@ -153,7 +153,8 @@ Result<int> SealedMemfd(std::span<const uint8_t> object) {
 
 // Loads `object` -- bytes whose MAC was verified by the caller -- from a
 // sealed memfd. `path` is the cache entry it came from (for messages).
-Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> object, const std::string& path,
+Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> object,
+                                                   const std::string& path,
                                                    const std::string& key) {
   ARCELLA_ASSIGN_OR_RETURN(int fd, SealedMemfd(object));
   auto obj = std::make_shared<LoadedObject>();
@@ -175,7 +176,8 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
       !Sym(h, "arcella_free", &obj->free_instance) || !Sym(h, "arcella_memory0", &obj->memory0) ||
       !Sym(h, "arcella_export_ptr", &obj->export_ptr) ||
       !Sym(h, "arcella_export_fn", &obj->export_fn)) {
-    return Status::Internal("aot: " + path + " is not the object for its cache key");  // destructor dlcloses
+    return Status::Internal("aot: " + path +
+                            " is not the object for its cache key");  // destructor dlcloses
   }
   link_map* lm = nullptr;
   uintptr_t base = 0;
@@ -183,7 +185,8 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
   const uint32_t* export_func = nullptr;
   uint32_t (*export_count)() = nullptr;
   std::span<const uint32_t> exports;
-  if (Sym(h, "arcella_export_func_index", &export_func) && Sym(h, "arcella_export_count", &export_count))
+  if (Sym(h, "arcella_export_func_index", &export_func) &&
+      Sym(h, "arcella_export_count", &export_count))
     exports = std::span<const uint32_t>(export_func, export_count() + 1);  // + start
   Sym(h, "arcella_release_images", &obj->release_images);
   obj->ranges = FunctionRanges(object, base, exports);
@@ -192,8 +195,8 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
 
 // Generates C for `input`, compiles it in a private folder of the cache and
 // returns the object's bytes (not yet published).
-Result<std::vector<uint8_t>> Build(const BackendInput& input, const std::string& cc, const std::string& key,
-                                   const CacheStore& store) {
+Result<std::vector<uint8_t>> Build(const BackendInput& input, const std::string& cc,
+                                   const std::string& key, const CacheStore& store) {
   ARCELLA_ASSIGN_OR_RETURN(GeneratedC gen, GenerateC(input, key));
   ARCELLA_ASSIGN_OR_RETURN(const std::string dir, store.MakeTempDir(key.substr(0, 16)));
   Status st = WriteWhole(dir + "/m.c", gen.c);
@@ -205,8 +208,8 @@ Result<std::vector<uint8_t>> Build(const BackendInput& input, const std::string&
     for (std::string w; ccs >> w;) args.push_back(w);
     std::istringstream fs(kFlags);
     for (std::string w; fs >> w;) args.push_back(w);
-    for (const std::string& a : {std::string("-I"), dir, std::string("-o"), dir + "/m.so", dir + "/m.c",
-                                 std::string("-lm")})
+    for (const std::string& a : {std::string("-I"), dir, std::string("-o"), dir + "/m.so",
+                                 dir + "/m.c", std::string("-lm")})
       args.push_back(a);
     st = RunCompilerProcess(args, dir + "/cc.log");
     if (st.code() == StatusCode::kInternal) {  // it ran and failed: show its output
@@ -256,15 +259,16 @@ std::string ResolveCacheDir(const CompileOptions& options) {
 
 std::string DefaultCacheDir() {
   if (const char* h = getenv("ARCELLA_HOME"); h != nullptr && *h) return std::string(h) + "/cache";
-  if (const char* x = getenv("XDG_CACHE_HOME"); x != nullptr && x[0] == '/') return std::string(x) + "/arcella";
+  if (const char* x = getenv("XDG_CACHE_HOME"); x != nullptr && x[0] == '/')
+    return std::string(x) + "/arcella";
   std::string home;
   if (const char* h = getenv("HOME"); h != nullptr && h[0] == '/') home = h;
   if (home.empty()) {
     char buf[4096];
     passwd pw;
     passwd* res = nullptr;
-    if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr && res->pw_dir != nullptr &&
-        res->pw_dir[0] == '/')
+    if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr &&
+        res->pw_dir != nullptr && res->pw_dir[0] == '/')
       home = res->pw_dir;
   }
   if (home.empty()) return "";  // no private place: the caller reports it
@@ -273,7 +277,8 @@ std::string DefaultCacheDir() {
 
 Status PrepareCache(const CompileOptions& options) {
   const std::string dir = ResolveCacheDir(options);
-  if (dir.empty()) return Status::FailedPrecondition("aot cache: no cache directory (set ARCELLA_HOME or HOME)");
+  if (dir.empty())
+    return Status::FailedPrecondition("aot cache: no cache directory (set ARCELLA_HOME or HOME)");
   ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(dir));
   store->CleanStaleTempDirs();
   return Status::Ok();
@@ -293,7 +298,8 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
   const std::string key = CacheKey(input, cc);
   const std::string dir = ResolveCacheDir(options);
   if (dir.empty())
-    return Status::FailedPrecondition("aot cache: no private cache directory (set ARCELLA_HOME or HOME)");
+    return Status::FailedPrecondition(
+        "aot cache: no private cache directory (set ARCELLA_HOME or HOME)");
   const std::string name = key + ".so";
   const std::string path = dir + "/" + name;
   std::shared_ptr<std::mutex> key_mu;
@@ -327,8 +333,10 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
       if (loaded.ok()) obj = *loaded;
     }
     if (!obj) {
-      fprintf(stderr, "arcella: aot cache: rejected %s (not authenticated by this cache's key); recompiling\n",
-              path.c_str());
+      fprintf(
+          stderr,
+          "arcella: aot cache: rejected %s (not authenticated by this cache's key); recompiling\n",
+          path.c_str());
       store->Discard(name);
     }
   }

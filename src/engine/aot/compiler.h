@@ -24,8 +24,8 @@ namespace arcella::engine::aot {
 // One loaded shared object and its glue entry points.
 struct LoadedObject {
   void* handle = nullptr;
-  int memfd = -1;     // the sealed memory file the object was loaded from
-  std::string path;   // its cache entry
+  int memfd = -1;    // the sealed memory file the object was loaded from
+  std::string path;  // its cache entry
   std::string key;
   uint32_t (*instance_size)() = nullptr;
   void (*init_module)() = nullptr;

@@ -53,7 +53,7 @@ bool ParseFuncName(const char* s, size_t max_len, std::span<const uint32_t> expo
 }  // namespace
 
 std::vector<LoadedObject::Range> FunctionRanges(std::span<const uint8_t> img, uintptr_t base,
-                                               std::span<const uint32_t> export_func) {
+                                                std::span<const uint32_t> export_func) {
   std::vector<LoadedObject::Range> out;
   Elf64_Ehdr eh;
   if (!ReadAt(img, 0, &eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||

@@ -15,6 +15,6 @@ namespace arcella::engine::aot {
 // function), followed by the start function's index (or UINT32_MAX).
 // Returns ranges sorted by address; empty without a symbol table.
 std::vector<LoadedObject::Range> FunctionRanges(std::span<const uint8_t> image, uintptr_t load_base,
-                                               std::span<const uint32_t> export_func);
+                                                std::span<const uint32_t> export_func);
 
 }  // namespace arcella::engine::aot

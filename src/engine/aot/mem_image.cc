@@ -78,7 +78,8 @@ bool RewriteForImage(std::string* c, long segments, std::string* glue) {
     std::string stmt = b == std::string::npos ? "" : line.substr(b);
     const std::string alloc = "wasm_rt_allocate_memory(&", load = "LOAD_DATA(";
     if (stmt.empty()) {
-    } else if (stmt.rfind(alloc, 0) == 0 && stmt.size() > 2 && stmt.substr(stmt.size() - 2) == ");") {
+    } else if (stmt.rfind(alloc, 0) == 0 && stmt.size() > 2 &&
+               stmt.substr(stmt.size() - 2) == ");") {
       if (!mem.empty() || loads > 0) return false;
       std::vector<std::string> a = Args(stmt.substr(alloc.size(), stmt.size() - 2 - alloc.size()));
       if (a.size() != 3 || a[0].rfind("instance->", 0) != 0) return false;
@@ -86,7 +87,8 @@ bool RewriteForImage(std::string* c, long segments, std::string* glue) {
       alloc_args = a[1] + ", " + a[2];
       alloc_begin = p;
       alloc_end = nl;
-    } else if (stmt.rfind(load, 0) == 0 && stmt.size() > 2 && stmt.substr(stmt.size() - 2) == ");") {
+    } else if (stmt.rfind(load, 0) == 0 && stmt.size() > 2 &&
+               stmt.substr(stmt.size() - 2) == ");") {
       std::vector<std::string> a = Args(stmt.substr(load.size(), stmt.size() - 2 - load.size()));
       if (mem.empty() || a.size() != 4 || a[0] != mem) return false;
       const std::string& off = a[1];
@@ -105,7 +107,8 @@ bool RewriteForImage(std::string* c, long segments, std::string* glue) {
              "  if (arcella_rt_allocate_memory_image(&" + mem + ", " + alloc_args +
                  ", &arcella_m0_image, arcella_m0_segs, " + std::to_string(loads) + "u)) return;");
   c->insert(fn, "static arcella_mem_image_t arcella_m0_image;\n"
-                "static const arcella_data_seg_t arcella_m0_segs[] = {\n" + table + "};\n\n");
+                "static const arcella_data_seg_t arcella_m0_segs[] = {\n" +
+                    table + "};\n\n");
   *glue += "void arcella_release_images(void) { arcella_rt_release_image(&arcella_m0_image); }\n";
   return true;
 }

@@ -73,18 +73,17 @@ Result<std::unique_ptr<InstanceBackend>> InterpModule::Instantiate(
   auto self = std::make_unique<InterpInstance>(owner);
   std::vector<bool> is_func = glue::ImportIsFunc(*mod_);
   if (is_func.size() != imports.size())
-    return Status::InvalidArgument("expected " + std::to_string(is_func.size()) +
-                                   " imports, got " + std::to_string(imports.size()));
+    return Status::InvalidArgument("expected " + std::to_string(is_func.size()) + " imports, got " +
+                                   std::to_string(imports.size()));
   std::vector<glue::GImport> gimports(imports.size());
   for (size_t i = 0; i < imports.size(); ++i) {
     if (is_func[i]) {
       if (!imports[i].fn)
         return Status::InvalidArgument("import " + std::to_string(i) + " has no host function");
       HostFunc fn = *imports[i].fn;  // copied: the binding may outlive the linker
-      gimports[i].fn = [fn = std::move(fn)](void* caller_user,
-                                            const std::vector<glue::GValue>& gargs,
-                                            std::vector<glue::GValue>& gresults)
-          -> std::optional<Trap> {
+      gimports[i].fn =
+          [fn = std::move(fn)](void* caller_user, const std::vector<glue::GValue>& gargs,
+                               std::vector<glue::GValue>& gresults) -> std::optional<Trap> {
         auto* caller_inst = static_cast<InterpInstance*>(caller_user);
         std::vector<Value> args(gargs.size());
         for (size_t k = 0; k < gargs.size(); ++k) args[k] = FromGlue(gargs[k]);
@@ -127,8 +126,7 @@ Result<std::unique_ptr<InstanceBackend>> InterpModule::Instantiate(
   return std::unique_ptr<InstanceBackend>(std::move(self));
 }
 
-std::optional<BackendTrap> InterpInstance::Call(uint32_t export_index,
-                                                std::span<const Value> args,
+std::optional<BackendTrap> InterpInstance::Call(uint32_t export_index, std::span<const Value> args,
                                                 std::span<Value> results) {
   std::vector<glue::GValue> gargs(args.size());
   for (size_t i = 0; i < args.size(); ++i) gargs[i] = ToGlue(args[i]);
@@ -166,8 +164,8 @@ void InterpInstance::SetInterruptFlag(uint32_t export_index, uint32_t value) {
 
 Result<std::shared_ptr<ModuleBackend>> CompileInterp(const BackendInput& input) {
   std::string error;
-  std::shared_ptr<interp::glue::GModule> mod =
-      interp::glue::LoadModule(input.wasm.data(), input.wasm.size(), &error);
+  std::shared_ptr<interp::glue::GModule> mod = interp::glue::LoadModule(input.wasm.data(),
+                                                                        input.wasm.size(), &error);
   if (!mod) return Status::InvalidArgument(error);
   return std::shared_ptr<ModuleBackend>(std::make_shared<interp::InterpModule>(std::move(mod)));
 }

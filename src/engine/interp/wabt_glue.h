@@ -45,8 +45,8 @@ enum class GType : uint8_t { kI32, kI64, kF32, kF64, kV128, kFuncRef, kExternRef
 
 struct GValue {
   GType type = GType::kI32;
-  bool null = false;          // reference types
-  uint8_t bits[16] = {};      // little-endian payload (i32/f32: 4 bytes, ...; ref: 8)
+  bool null = false;      // reference types
+  uint8_t bits[16] = {};  // little-endian payload (i32/f32: 4 bytes, ...; ref: 8)
 };
 
 struct GTrap {
@@ -56,9 +56,8 @@ struct GTrap {
 
 // A host function. `caller_user` is the user pointer of the calling instance
 // (see Instantiate). `results` arrive presized and typed.
-using GHostFn = std::function<std::optional<Trap>(void* caller_user,
-                                                  const std::vector<GValue>& args,
-                                                  std::vector<GValue>& results)>;
+using GHostFn = std::function<std::optional<Trap>(
+    void* caller_user, const std::vector<GValue>& args, std::vector<GValue>& results)>;
 
 struct GFuncType {
   std::vector<GType> params, results;
@@ -67,14 +66,14 @@ struct GFuncType {
 class GInstance;
 
 struct GImport {
-  GHostFn fn;                   // functions
-  GInstance* from = nullptr;    // memories, tables, globals
+  GHostFn fn;                 // functions
+  GInstance* from = nullptr;  // memories, tables, globals
   uint32_t from_export = 0;
 };
 
 struct GLimits {
-  uint64_t max_memory_bytes = 0;     // 0: 4 GiB
-  uint32_t max_table_elements = 0;   // 0: no cap
+  uint64_t max_memory_bytes = 0;    // 0: 4 GiB
+  uint32_t max_table_elements = 0;  // 0: no cap
   uint32_t max_stack_depth = 10'000;
 };
 

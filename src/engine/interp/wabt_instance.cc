@@ -202,10 +202,8 @@ void InstanceImpl::SetGlobal(uint32_t export_index, const GValue& v) {
   wi::Global* g = export_globals_.at(export_index);
   wi::Value w;
   if (ToWabt(*group_, v, &w)) return;  // a foreign funcref cannot be stored here
-  if (wi::IsReference(g->type().type))
-    g->Set(group_->store, w.Get<wi::Ref>());
-  else
-    g->UnsafeSet(w);
+  if (wi::IsReference(g->type().type)) g->Set(group_->store, w.Get<wi::Ref>());
+  else g->UnsafeSet(w);
 }
 
 std::pair<uint8_t*, size_t> InstanceImpl::ExportedMemory(uint32_t export_index) {

@@ -80,7 +80,8 @@ std::shared_ptr<GModule> LoadModule(const uint8_t* data, size_t size, std::strin
 
 std::vector<bool> ImportIsFunc(const GModule& m) {
   std::vector<bool> out;
-  for (const auto& imp : m.desc.imports) out.push_back(imp.type.type->kind == wabt::ExternalKind::Func);
+  for (const auto& imp : m.desc.imports)
+    out.push_back(imp.type.type->kind == wabt::ExternalKind::Func);
   return out;
 }
 
@@ -120,7 +121,8 @@ std::unique_ptr<GInstance> Instantiate(const GModule& m, const std::vector<GImpo
     } else if (group != from->group()) {
       return fail(InstantiateError::kUnsupported,
                   "the interpreter cannot link one instance to memories/tables/globals of "
-                  "instances that do not already share a store (" + what + ")");
+                  "instances that do not already share a store (" +
+                      what + ")");
     }
   }
   if (!group) group = std::make_shared<StoreGroup>();
@@ -146,17 +148,19 @@ std::unique_ptr<GInstance> Instantiate(const GModule& m, const std::vector<GImpo
       b->type = ImportFuncType(m, i);
       b->func_index = static_cast<uint32_t>(i);
       b->group = group.get();
-      auto hf = wi::HostFunc::New(
-          store, *ft,
-          [b](wi::Thread& thread, const wi::Values& params, wi::Values& results,
-              wi::Trap::Ptr* out_trap) { return CallHost(*b, thread, params, results, out_trap); });
+      auto hf = wi::HostFunc::New(store, *ft,
+                                  [b](wi::Thread& thread, const wi::Values& params,
+                                      wi::Values& results, wi::Trap::Ptr* out_trap) {
+                                    return CallHost(*b, thread, params, results, out_trap);
+                                  });
       refs.push_back(hf.ref());
       self->bindings().push_back(std::move(b));
     } else {
       auto* from = static_cast<InstanceImpl*>(imports[i].from);
       const wi::RefVec& exports = from->wabt_instance()->exports();
       if (imports[i].from_export >= exports.size())
-        return fail(InstantiateError::kInvalid, "import " + std::to_string(i) + ": bad export index");
+        return fail(InstantiateError::kInvalid,
+                    "import " + std::to_string(i) + ": bad export index");
       refs.push_back(exports[imports[i].from_export]);
     }
   }

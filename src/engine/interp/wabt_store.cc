@@ -15,8 +15,7 @@ std::atomic<uint64_t> g_next_group_id{1};
 
 }  // namespace
 
-StoreGroup::StoreGroup()
-    : id(g_next_group_id.fetch_add(1) & 0xffffff) {
+StoreGroup::StoreGroup() : id(g_next_group_id.fetch_add(1) & 0xffffff) {
   objects_after_gc = store.object_count();
 }
 
@@ -56,8 +55,16 @@ wabt::Type ToWabtType(GType t) {
 
 namespace {
 
-uint32_t U32(const GValue& v) { uint32_t x; std::memcpy(&x, v.bits, 4); return x; }
-uint64_t U64(const GValue& v) { uint64_t x; std::memcpy(&x, v.bits, 8); return x; }
+uint32_t U32(const GValue& v) {
+  uint32_t x;
+  std::memcpy(&x, v.bits, 4);
+  return x;
+}
+uint64_t U64(const GValue& v) {
+  uint64_t x;
+  std::memcpy(&x, v.bits, 8);
+  return x;
+}
 void Put32(GValue* v, uint32_t x) { std::memcpy(v->bits, &x, 4); }
 void Put64(GValue* v, uint64_t x) { std::memcpy(v->bits, &x, 8); }
 
@@ -72,9 +79,7 @@ GValue FromWabt(StoreGroup& g, wabt::Type t, const wi::Value& v) {
       Put32(&out, v.Get<wi::u32>());
       break;
     case GType::kI64:
-    case GType::kF64:
-      Put64(&out, v.Get<wi::u64>());
-      break;
+    case GType::kF64: Put64(&out, v.Get<wi::u64>()); break;
     case GType::kV128: {
       ::v128 x = v.Get<::v128>();
       std::memcpy(out.bits, &x, 16);
@@ -108,9 +113,7 @@ std::optional<std::string> ToWabt(StoreGroup& g, const GValue& v, wi::Value* out
       *out = wi::Value::Make(wi::u32{U32(v)});  // bit-exact
       return std::nullopt;
     case GType::kI64:
-    case GType::kF64:
-      *out = wi::Value::Make(wi::u64{U64(v)});
-      return std::nullopt;
+    case GType::kF64: *out = wi::Value::Make(wi::u64{U64(v)}); return std::nullopt;
     case GType::kV128: {
       ::v128 x;
       std::memcpy(&x, v.bits, 16);
@@ -146,9 +149,7 @@ std::optional<std::string> ToWabt(StoreGroup& g, const GValue& v, wi::Value* out
 
 namespace {
 
-bool StartsWith(const std::string& s, const char* prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // "kind: detail" -> detail; exact kind -> "".
 std::string Detail(const std::string& msg, const char* prefix) {

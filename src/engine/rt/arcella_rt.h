@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "include/wasm-rt.h"  /* ours, not /usr/include/wasm-rt.h */
+#include "include/wasm-rt.h" /* ours, not /usr/include/wasm-rt.h */
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,8 +45,8 @@ size_t arcella_rt_pool_capacity(void);
 
 /* Image internals (image.c / memory.c): builds `img` on first use; returns 1
  * if it is ready for a memory of `mem_bytes`. */
-int arcella_rt_image_ready(arcella_mem_image_t* img, uint64_t mem_bytes, const arcella_data_seg_t* segs,
-                           uint32_t nsegs);
+int arcella_rt_image_ready(arcella_mem_image_t* img, uint64_t mem_bytes,
+                           const arcella_data_seg_t* segs, uint32_t nsegs);
 /* Turns pooled reservations still mapping image `id` back into plain memory. */
 void arcella_rt_pool_forget_image(uint64_t id);
 

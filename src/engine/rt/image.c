@@ -46,7 +46,8 @@ static uint32_t build(arcella_mem_image_t* img, uint64_t mem_bytes, const arcell
     if (segs[i].size && e > end) end = e;
   }
   if (end == 0) return IMAGE_UNUSABLE; /* nothing but zeros: plain memory is as good */
-  uint64_t bytes = mem_bytes <= IMAGE_WHOLE_MAX ? mem_bytes : (end + WASM_PAGE - 1) / WASM_PAGE * WASM_PAGE;
+  uint64_t bytes = mem_bytes <= IMAGE_WHOLE_MAX ? mem_bytes
+                                                : (end + WASM_PAGE - 1) / WASM_PAGE * WASM_PAGE;
   int fd = memfd_create("arcella-image", MFD_CLOEXEC);
   if (fd < 0) return IMAGE_UNUSABLE;
   int ok = ftruncate(fd, (off_t)bytes) == 0;
@@ -62,8 +63,8 @@ static uint32_t build(arcella_mem_image_t* img, uint64_t mem_bytes, const arcell
   return IMAGE_READY;
 }
 
-int arcella_rt_image_ready(arcella_mem_image_t* img, uint64_t mem_bytes, const arcella_data_seg_t* segs,
-                           uint32_t nsegs) {
+int arcella_rt_image_ready(arcella_mem_image_t* img, uint64_t mem_bytes,
+                           const arcella_data_seg_t* segs, uint32_t nsegs) {
   uint32_t st = __atomic_load_n(&img->state, __ATOMIC_ACQUIRE);
   if (st == IMAGE_UNBUILT) {
     pthread_mutex_lock(&image_lock);

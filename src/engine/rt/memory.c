@@ -98,8 +98,9 @@ static void registry_remove(uint32_t slot) {
   atomic_store(&registry[slot].base, 0);
   /* Let the next scan start at the lowest known free slot. */
   uint32_t hint = atomic_load_explicit(&registry_hint, memory_order_relaxed);
-  while (slot < hint && !atomic_compare_exchange_weak_explicit(
-                            &registry_hint, &hint, slot, memory_order_relaxed, memory_order_relaxed)) {
+  while (slot < hint &&
+         !atomic_compare_exchange_weak_explicit(&registry_hint, &hint, slot, memory_order_relaxed,
+                                                memory_order_relaxed)) {
   }
 }
 
@@ -283,9 +284,9 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages, uint
   allocate(mem, initial_pages, max_pages, NULL, NULL, 0);
 }
 
-int arcella_rt_allocate_memory_image(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_pages,
-                                     arcella_mem_image_t* img, const arcella_data_seg_t* segs,
-                                     uint32_t nsegs) {
+int arcella_rt_allocate_memory_image(wasm_rt_memory_t* mem, uint32_t initial_pages,
+                                     uint32_t max_pages, arcella_mem_image_t* img,
+                                     const arcella_data_seg_t* segs, uint32_t nsegs) {
   return allocate(mem, initial_pages, max_pages, img, segs, nsegs);
 }
 
@@ -301,8 +302,8 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta) {
      * anonymous. A failed MAP_FIXED may leave a hole in the guard region:
      * cover it again or stop (a hole could receive another mapping). */
     if (!map_zero(mem->data, mem->size, mem->size + add)) {
-      if (mmap(mem->data + mem->size, add, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-               -1, 0) == MAP_FAILED)
+      if (mmap(mem->data + mem->size, add, PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
         abort();
       return (uint32_t)-1;
     }
@@ -339,36 +340,35 @@ static uint32_t table_cap(uint32_t max_elements) {
   return max_elements < cap ? max_elements : cap;
 }
 
-#define DEFINE_TABLE(kind, elem_t, null_value)                                              \
-  void wasm_rt_allocate_##kind##_table(wasm_rt_##kind##_table_t* t, uint32_t elements,    \
-                                       uint32_t max_elements) {                           \
-    memset(t, 0, sizeof *t);                                                              \
-    t->cap = table_cap(max_elements);                                                     \
-    if (elements > t->cap) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);                   \
-    if (elements) {                                                                       \
-      t->data = calloc(elements, sizeof(elem_t));                                         \
-      if (t->data == NULL) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);                   \
-    }                                                                                     \
-    t->size = elements;                                                                   \
-    t->max_size = max_elements;                                                           \
-  }                                                                                       \
-  void wasm_rt_free_##kind##_table(wasm_rt_##kind##_table_t* t) {                         \
-    free(t->data);                                                                        \
-    t->data = NULL;                                                                       \
-    t->size = 0;                                                                          \
-  }                                                                                       \
-  uint32_t wasm_rt_grow_##kind##_table(wasm_rt_##kind##_table_t* t, uint32_t delta,       \
-                                       elem_t init) {                                     \
-    uint32_t old = t->size;                                                               \
-    uint64_t want = (uint64_t)old + delta;                                                \
-    if (want > t->cap || want > t->max_size) return (uint32_t)-1;                         \
-    if (delta == 0) return old;                                                           \
-    elem_t* p = realloc(t->data, want * sizeof(elem_t));                                  \
-    if (p == NULL) return (uint32_t)-1;                                                   \
-    for (uint64_t i = old; i < want; ++i) p[i] = init;                                    \
-    t->data = p;                                                                          \
-    t->size = (uint32_t)want;                                                             \
-    return old;                                                                           \
+#define DEFINE_TABLE(kind, elem_t, null_value)                                                     \
+  void wasm_rt_allocate_##kind##_table(wasm_rt_##kind##_table_t* t, uint32_t elements,             \
+                                       uint32_t max_elements) {                                    \
+    memset(t, 0, sizeof *t);                                                                       \
+    t->cap = table_cap(max_elements);                                                              \
+    if (elements > t->cap) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);                            \
+    if (elements) {                                                                                \
+      t->data = calloc(elements, sizeof(elem_t));                                                  \
+      if (t->data == NULL) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);                            \
+    }                                                                                              \
+    t->size = elements;                                                                            \
+    t->max_size = max_elements;                                                                    \
+  }                                                                                                \
+  void wasm_rt_free_##kind##_table(wasm_rt_##kind##_table_t* t) {                                  \
+    free(t->data);                                                                                 \
+    t->data = NULL;                                                                                \
+    t->size = 0;                                                                                   \
+  }                                                                                                \
+  uint32_t wasm_rt_grow_##kind##_table(wasm_rt_##kind##_table_t* t, uint32_t delta, elem_t init) { \
+    uint32_t old = t->size;                                                                        \
+    uint64_t want = (uint64_t)old + delta;                                                         \
+    if (want > t->cap || want > t->max_size) return (uint32_t)-1;                                  \
+    if (delta == 0) return old;                                                                    \
+    elem_t* p = realloc(t->data, want * sizeof(elem_t));                                           \
+    if (p == NULL) return (uint32_t)-1;                                                            \
+    for (uint64_t i = old; i < want; ++i) p[i] = init;                                             \
+    t->data = p;                                                                                   \
+    t->size = (uint32_t)want;                                                                      \
+    return old;                                                                                    \
   }
 
 DEFINE_TABLE(funcref, wasm_rt_funcref_t, wasm_rt_funcref_null_value)

@@ -100,7 +100,8 @@ void arcella_rt_thread_setup(void) {
   /* A signal stack, unless the thread has one already. */
   stack_t cur;
   if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
-    void* p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                   0);
     if (p != MAP_FAILED) {
       stack_t ss;
       memset(&ss, 0, sizeof ss);

@@ -42,18 +42,18 @@ extern WASM_RT_TLS uint32_t wasm_rt_max_call_stack_depth;
 
 typedef enum {
   WASM_RT_TRAP_NONE,
-  WASM_RT_TRAP_OOB,                /* linear memory out of bounds */
+  WASM_RT_TRAP_OOB, /* linear memory out of bounds */
   WASM_RT_TRAP_INT_OVERFLOW,
   WASM_RT_TRAP_DIV_BY_ZERO,
   WASM_RT_TRAP_INVALID_CONVERSION,
   WASM_RT_TRAP_UNREACHABLE,
-  WASM_RT_TRAP_CALL_INDIRECT,      /* signature mismatch */
+  WASM_RT_TRAP_CALL_INDIRECT, /* signature mismatch */
   WASM_RT_TRAP_UNCAUGHT_EXCEPTION,
-  WASM_RT_TRAP_EXHAUSTION,         /* call depth or native stack */
-  WASM_RT_TRAP_TABLE_OOB,          /* table access / call_indirect index */
-  WASM_RT_TRAP_INDIRECT_NULL,      /* call_indirect of a null element */
-  WASM_RT_TRAP_HOST,               /* a host function returned a trap */
-  WASM_RT_TRAP_RESOURCE,           /* allocation failed during instantiation */
+  WASM_RT_TRAP_EXHAUSTION,    /* call depth or native stack */
+  WASM_RT_TRAP_TABLE_OOB,     /* table access / call_indirect index */
+  WASM_RT_TRAP_INDIRECT_NULL, /* call_indirect of a null element */
+  WASM_RT_TRAP_HOST,          /* a host function returned a trap */
+  WASM_RT_TRAP_RESOURCE,      /* allocation failed during instantiation */
 } wasm_rt_trap_t;
 
 typedef enum {
@@ -78,13 +78,13 @@ typedef void* wasm_rt_externref_t;
 static const wasm_rt_externref_t wasm_rt_externref_null_value = NULL;
 
 typedef struct {
-  uint8_t* data;       /* start of the reservation */
-  uint32_t pages;      /* current size in 64 KiB pages */
-  uint32_t max_pages;  /* declared maximum (65536 if none) */
-  uint64_t size;       /* pages * 65536 */
-  uint32_t cap_pages;  /* instance limit (InstanceLimits.max_memory_bytes) */
-  uint32_t slot;       /* registry slot of the reservation */
-  uint64_t image_id;   /* 0, or the copy-on-write image mapped at data[0..image_bytes) */
+  uint8_t* data;      /* start of the reservation */
+  uint32_t pages;     /* current size in 64 KiB pages */
+  uint32_t max_pages; /* declared maximum (65536 if none) */
+  uint64_t size;      /* pages * 65536 */
+  uint32_t cap_pages; /* instance limit (InstanceLimits.max_memory_bytes) */
+  uint32_t slot;      /* registry slot of the reservation */
+  uint64_t image_id;  /* 0, or the copy-on-write image mapped at data[0..image_bytes) */
   uint64_t image_bytes;
 } wasm_rt_memory_t;
 
@@ -92,7 +92,7 @@ typedef struct {
   wasm_rt_funcref_t* data;
   uint32_t max_size;
   uint32_t size;
-  uint32_t cap;        /* instance limit (InstanceLimits.max_table_elements) */
+  uint32_t cap; /* instance limit (InstanceLimits.max_table_elements) */
 } wasm_rt_funcref_table_t;
 
 typedef struct {
@@ -157,10 +157,10 @@ typedef struct {
 } arcella_data_seg_t;
 
 typedef struct {
-  uint32_t state;  /* runtime-private: 0 = not built, 1 = ready, 2 = unusable */
+  uint32_t state; /* runtime-private: 0 = not built, 1 = ready, 2 = unusable */
   int32_t fd;
-  uint64_t id;     /* unique per built image */
-  uint64_t bytes;  /* mapped length: a multiple of 64 KiB, <= the initial size */
+  uint64_t id;    /* unique per built image */
+  uint64_t bytes; /* mapped length: a multiple of 64 KiB, <= the initial size */
 } arcella_mem_image_t;
 
 /* Like wasm_rt_allocate_memory; returns 1 if `img` (the initial contents:
@@ -179,11 +179,26 @@ uint64_t arcella_funcref_box(wasm_rt_funcref_t f);
 wasm_rt_funcref_t arcella_funcref_unbox(uint64_t slot);
 
 static inline float arcella_slot_f32(uint64_t s) {
-  uint32_t b = (uint32_t)s; float f; memcpy(&f, &b, 4); return f;
+  uint32_t b = (uint32_t)s;
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
 }
-static inline double arcella_slot_f64(uint64_t s) { double d; memcpy(&d, &s, 8); return d; }
-static inline uint64_t arcella_f32_slot(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
-static inline uint64_t arcella_f64_slot(double d) { uint64_t b; memcpy(&b, &d, 8); return b; }
+static inline double arcella_slot_f64(uint64_t s) {
+  double d;
+  memcpy(&d, &s, 8);
+  return d;
+}
+static inline uint64_t arcella_f32_slot(float f) {
+  uint32_t b;
+  memcpy(&b, &f, 4);
+  return b;
+}
+static inline uint64_t arcella_f64_slot(double d) {
+  uint64_t b;
+  memcpy(&b, &d, 8);
+  return b;
+}
 
 #ifdef __cplusplus
 }
