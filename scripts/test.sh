@@ -14,6 +14,10 @@ ROOT=$PWD
 BUILD=${ARCELLA_BUILD_DIR:-$ROOT/build}
 JOBS=${JOBS:-$(nproc)}
 
+# ccache (when installed) shares compiles between clones of the repository:
+# paths below the checkout are hashed relative to it.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+
 T_ALL=$SECONDS
 stage() {  # stage NAME CMD...: runs CMD, prints its wall time
   local name=$1 t=$SECONDS; shift

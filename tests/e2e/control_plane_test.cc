@@ -412,9 +412,11 @@ struct BlockedGuest {
 };
 
 void StartBlockedGuest(BlockedGuest* b, const std::string& grace) {
-  b->d = std::make_unique<Daemon>(HomeWithConfig("[daemon]\nshutdown_grace = \"" + grace + "\"\n"));
-  Daemon& d = *b->d;
   std::string data = test::TempDir("control-fifo");
+  // The operator's policy allows granting the FIFO's directory.
+  b->d = std::make_unique<Daemon>(HomeWithConfig(
+      "[daemon]\nshutdown_grace = \"" + grace + "\"\n[policy]\nallow_dirs = [\"" + data + "\"]\n"));
+  Daemon& d = *b->d;
   ASSERT_EQ(::mkfifo((data + "/fifo").c_str(), 0600), 0);
   std::string dir = test::TempDir("control-fifo-mod");
   CopyFile(test::FixturePath("control_fifo_block.wasm"), dir + "/fifo-block@1.0.0.wasm");
