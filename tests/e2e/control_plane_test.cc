@@ -131,6 +131,9 @@ TEST(ControlPlane, DisconnectInterruptsTheCallItStarted) {
   ASSERT_NO_FATAL_FAILURE(DeployReactor(d, 1));
   auto spinner = std::make_unique<RawPeer>(d.socket());
   ASSERT_TRUE(spinner->Send(CallReq(1, "spin")));
+  // Head start: the spin must reach the replica before the second call (two
+  // connections are not ordered); nothing observable says "spinning now".
+  EXPECT_TRUE(Silent(*spinner, 500));
   // A second client's call queues behind the spinning one...
   RawPeer waiter(d.socket());
   ASSERT_TRUE(waiter.Send(CallReq(1, "fast")));
@@ -144,6 +147,7 @@ TEST(ControlPlane, DisconnectInterruptsTheCallItStarted) {
   // The `cancel` method does the same for one request, and answers it.
   RawPeer c2(d.socket());
   ASSERT_TRUE(c2.Send(CallReq(5, "spin")));
+  EXPECT_TRUE(Silent(c2, 500));  // head start, as above
   RawPeer w2(d.socket());
   ASSERT_TRUE(w2.Send(CallReq(1, "fast")));
   EXPECT_TRUE(Silent(w2, 300));
