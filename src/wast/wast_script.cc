@@ -254,16 +254,26 @@ void ScriptRunner::DoAssertTrap(int line, const char* what_kind, wabt::Action& a
 }
 
 void ScriptRunner::DoAssertRejected(wabt::Command& command, const char* what) {
-  // Both assertion kinds share the layout of AssertModuleCommand.
-  auto* c = static_cast<wabt::AssertInvalidCommand*>(&command);
-  const int line = c->module->location().line;
-  ModuleBytes bytes = ScriptModuleBytes(c->module.get());
+  // Two distinct types (AssertModuleCommand<T>): cast to the real one
+  // (a static_cast to the other is undefined behaviour; UBSan reported it).
+  wabt::ScriptModule* module = nullptr;
+  const std::string* text = nullptr;
+  if (command.type == wabt::CommandType::AssertMalformed) {
+    auto* m = wabt::cast<wabt::AssertMalformedCommand>(&command);
+    module = m->module.get();
+    text = &m->text;
+  } else {
+    auto* v = wabt::cast<wabt::AssertInvalidCommand>(&command);
+    module = v->module.get();
+    text = &v->text;
+  }
+  const int line = module->location().line;
+  ModuleBytes bytes = ScriptModuleBytes(module);
   if (!bytes.ok()) return Pass();  // the text front-end refused it: correctly rejected
   // Rejection happens while decoding/validating, before any tier compiles;
   // the interpreter tier keeps an (erroneously) accepted module cheap.
   const Compiled& compiled = CompileCached(bytes.wasm, Tier::kInterp);
-  if (compiled.module)
-    return Fail(line, what, "module was accepted (expected \"" + c->text + "\")");
+  if (compiled.module) return Fail(line, what, "module was accepted (expected \"" + *text + "\")");
   Pass();
 }
 
