@@ -26,6 +26,7 @@ enum class StatusCode {
   kIoError,             // the OS refused (errno text in the message)
   kCorruption,          // stored data is damaged
   kInternal,            // a bug: an impossible state was reached
+  kCancelled,           // the caller asked to stop (cancel flag, signal, deadline)
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -48,6 +49,7 @@ class [[nodiscard]] Status {
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

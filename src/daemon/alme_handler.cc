@@ -46,6 +46,7 @@ ErrorCode CodeFor(const Status& st, ErrorCode invalid) {
     case StatusCode::kUnsupported: return ErrorCode::kFailedPrecondition;
     case StatusCode::kIoError:
     case StatusCode::kCorruption: return ErrorCode::kIoError;
+    case StatusCode::kCancelled: return ErrorCode::kFailedPrecondition;
     default: return ErrorCode::kInternal;
   }
 }

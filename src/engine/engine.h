@@ -15,6 +15,7 @@
 // thread may call. Many instances may run on many threads at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -42,6 +43,14 @@ enum class Metering {
   kFuel,       // kInterrupt + fuel: 1 unit per instruction (0 for nop/block/loop/end)
 };
 
+// Compile progress, reported while the AOT tier builds a module.
+struct CompileProgress {
+  uint32_t units_done = 0;   // C translation units compiled (or found cached)
+  uint32_t units_total = 0;  // 0 while not known yet (C generation)
+  std::chrono::milliseconds elapsed{0};
+  std::chrono::milliseconds estimate{0};  // remaining; 0 if unknown
+};
+
 struct CompileOptions {
   Tier tier = Tier::kAuto;  // kAuto: AOT unless SIMD or no C compiler
   Metering metering = Metering::kNone;
@@ -51,6 +60,15 @@ struct CompileOptions {
   std::string cache_dir;
   // C compiler for the AOT tier. Empty: $CC, else "cc".
   std::string cc;
+  // Compiler processes run at once; 0: one per core.
+  unsigned jobs = 0;
+  // Memory all compiler processes together may use; 0: half the physical RAM.
+  uint64_t compile_memory_bytes = 0;
+  // Set (from any thread) to stop the compile: every compiler process is
+  // killed, temporary files removed, and Compile returns kCancelled.
+  const std::atomic<bool>* cancel = nullptr;
+  // Called on the compiling thread as units finish (AOT only). Must not throw.
+  std::function<void(const CompileProgress&)> on_progress;
 };
 
 class ModuleBackend;    // engine-internal
