@@ -30,13 +30,20 @@ std::string ActionText(const wabt::Action& action) {
   return (action.type() == wabt::ActionType::Invoke ? "invoke \"" : "get \"") + action.name + "\"";
 }
 
+engine::CompileOptions MakeCompileOptions(const WastOptions& options) {
+  engine::CompileOptions o;
+  o.tier = options.tier;
+  o.cache_dir = options.cache_dir;
+  return o;
+}
+
 }  // namespace
 
 ScriptRunner::ScriptRunner(std::string file, const WastOptions& options, std::ostream& log)
     : file_(std::move(file)),
       options_(options),
       log_(log),
-      compile_options_{.tier = options.tier, .cache_dir = options.cache_dir, .cc = {}},
+      compile_options_(MakeCompileOptions(options)),
       spectest_(compile_options_) {}
 
 void ScriptRunner::Fail(int line, const std::string& what, const std::string& why) {
