@@ -173,8 +173,9 @@ Platform::~Platform() {
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config& config,
                                                  EventBus* events, LogHub* logs) {
-  (void)engine::PrepareAotCache({.cache_dir = home.cache_dir(),
-                                 .cc = {}});  // key, stale compile folders; errors show at compile
+  engine::CompileOptions cache_options;
+  cache_options.cache_dir = home.cache_dir();
+  (void)engine::PrepareAotCache(cache_options);  // key, stale compile folders; errors show at compile
   ARCELLA_ASSIGN_OR_RETURN(auto store, StateStore::Open(home.state_db()));
   ARCELLA_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(home.modules_dir()));
   return std::unique_ptr<Platform>(new Platform(home, config, std::move(store),
