@@ -11,6 +11,7 @@
 #include "engine/value_text.h"
 #include "platform/file_read.h"
 #include "platform/manifest.h"
+#include "tools/compile_feedback.h"
 #include "wasi/wasi.h"
 
 namespace arcella::tools {
@@ -31,6 +32,8 @@ constexpr const char* kUsage =
     "  --timeout DURATION      wall-clock limit for the call (e.g. 500ms, 2s)\n"
     "  --tier aot|interp|auto  execution tier (default auto)\n"
     "  --invoke NAME           call export NAME; ARGS are its typed arguments\n"
+    "  --progress              show compile progress on stderr even if it is not a terminal\n"
+    "  -q, --quiet             no compile progress (default: shown when stderr is a terminal)\n"
     "  -h, --help              show this help\n";
 
 struct RunOptions {
@@ -43,6 +46,7 @@ struct RunOptions {
   std::chrono::nanoseconds timeout{0};
   engine::Tier tier = engine::Tier::kAuto;
   std::optional<std::string> invoke;
+  std::optional<bool> progress;  // --progress / --quiet; unset: stderr is a terminal
 };
 
 int Usage(const std::string& msg) {
@@ -91,7 +95,10 @@ int ParseCommandLine(int argc, char** argv, RunOptions* o) {
       return need(name);
     };
     std::optional<std::string> v;
-    if (name == "--dir" || name == "--dir-ro") {
+    if (name == "--progress" || name == "--quiet" || name == "-q") {
+      if (inline_val) return Usage(name + " takes no value");
+      o->progress = name == "--progress";
+    } else if (name == "--dir" || name == "--dir-ro") {
       if (!(v = value())) return Usage(name + " needs a value");
       if (auto st = ParsePreopen(*v, name == "--dir-ro", &o->wasi); !st.ok())
         return Usage(st.message());
@@ -170,7 +177,12 @@ int RunCommand(int argc, char** argv) {
   copts.metering = o.fuel                  ? engine::Metering::kFuel
                    : o.timeout.count() > 0 ? engine::Metering::kInterrupt
                                            : engine::Metering::kNone;
+  // Progress on a terminal; Ctrl-C or SIGTERM cancels the compile (exit 130/143).
+  CompileFeedback feedback(o.file, o.progress.value_or(CompileFeedback::DefaultShowProgress()));
+  copts.cancel = feedback.cancel();
+  copts.on_progress = [&feedback](const engine::CompileProgress& p) { feedback.OnProgress(p); };
   auto mod = engine::Module::Compile(bytes, copts);
+  if (int cancelled = feedback.Finish()) return cancelled;
   if (!mod.ok()) {
     fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), mod.status().message().c_str());
     return kExitLoadError;

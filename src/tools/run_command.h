@@ -3,7 +3,8 @@
 //   the guest's exit code (proc_exit, or 0 when _start returns),
 //   1 the module could not be loaded, linked or called,
 //   2 bad command line,
-//   134 the guest trapped (kind and function printed on stderr).
+//   134 the guest trapped (kind and function printed on stderr),
+//   130 / 143 Ctrl-C (SIGINT) / SIGTERM cancelled the compile.
 #pragma once
 
 namespace arcella::tools {
