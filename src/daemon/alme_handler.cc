@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
 #include "platform/manifest.h"
 
@@ -50,6 +51,50 @@ ErrorCode CodeFor(const Status& st, ErrorCode invalid) {
     default: return ErrorCode::kInternal;
   }
 }
+
+// Streams an install's compile progress as {"stage": "compile", "units_done",
+// "units_total", "elapsed_ms", "estimate_ms"} items: at most one per
+// kInterval, plus the first and the last (Flush).
+class CompileProgressStream {
+ public:
+  static constexpr std::chrono::milliseconds kInterval{200};
+
+  explicit CompileProgressStream(std::shared_ptr<alme::Responder> r) : r_(std::move(r)) {}
+
+  void Report(const engine::CompileProgress& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    bool last = p.units_total != 0 && p.units_done >= p.units_total;
+    if (sent_any_ && !last && now - sent_at_ < kInterval) {
+      pending_ = p;
+      return;
+    }
+    Send(p, now);
+  }
+
+  void Flush() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_) Send(*pending_, std::chrono::steady_clock::now());
+  }
+
+ private:
+  void Send(const engine::CompileProgress& p, std::chrono::steady_clock::time_point now) {
+    r_->Stream(Json{{"stage", "compile"},
+                    {"units_done", p.units_done},
+                    {"units_total", p.units_total},
+                    {"elapsed_ms", p.elapsed.count()},
+                    {"estimate_ms", p.estimate.count()}});
+    sent_any_ = true;
+    sent_at_ = now;
+    pending_.reset();
+  }
+
+  std::shared_ptr<alme::Responder> r_;
+  std::mutex mu_;
+  bool sent_any_ = false;                           // guarded by mu_
+  std::chrono::steady_clock::time_point sent_at_;   // guarded by mu_
+  std::optional<engine::CompileProgress> pending_;  // guarded by mu_
+};
 
 void FailWith(const std::shared_ptr<alme::Responder>& r, const Status& st,
               ErrorCode invalid = ErrorCode::kInvalidParams) {
@@ -330,9 +375,23 @@ void AlmeHandler::Install(const Json& p, const Reply& r) {
     throw ParamError{"params.path = \"" + path + "\": expected an absolute path"};
   bool force = Bool(p, "force", false);
   std::string manifest = Str(p, "manifest", false);
-  auto info = platform_->Install(path, force, manifest, [&](const std::string& stage) {
-    r->Stream(Json{{"stage", stage}});
-  });
+  // Cancelling the request (or closing its connection) stops the compile.
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  r->OnCancel([cancel] { cancel->store(true); });
+  CompileProgressStream compile(r);
+  platform::Platform::CompileHooks hooks;
+  hooks.cancel = cancel.get();
+  hooks.on_progress = [&](const engine::CompileProgress& cp) { compile.Report(cp); };
+  auto info = platform_->Install(
+      path, force, manifest,
+      [&](const std::string& stage) {
+        compile.Flush();  // the last compile item goes before the next stage
+        r->Stream(Json{{"stage", stage}});
+      },
+      hooks);
+  compile.Flush();
+  if (!info.ok() && info.status().code() == StatusCode::kCancelled)
+    return r->Fail(ErrorCode::kUnavailable, "install " + path + ": cancelled");
   if (!info.ok()) return FailWith(r, info.status(), ErrorCode::kInvalidInput);
   r->Finish(InfoJson(*info));
 }

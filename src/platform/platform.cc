@@ -240,7 +240,8 @@ std::shared_ptr<std::mutex> Platform::DeploymentLock(const std::string& id) {
 }
 
 Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
-                                     const std::string& manifest_text, const Progress& progress) {
+                                     const std::string& manifest_text, const Progress& progress,
+                                     const CompileHooks& compile) {
   // No platform lock while reading and compiling: only the commit below is
   // serialised (commit_mu_), so calls and status go on during a compile.
   if (ShuttingDown()) return Status::FailedPrecondition("the daemon is shutting down");
@@ -290,10 +291,22 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     engine::CompileOptions co;
     co.metering = engine::Metering::kInterrupt;
     co.cache_dir = home_.cache_dir();
+    co.on_progress = compile.on_progress;
+    co.cancel = compile.cancel;
     auto mod = engine::Module::Compile(bytes, co);
+    if (!mod.ok() && (mod.status().code() == StatusCode::kCancelled ||
+                      (compile.cancel && compile.cancel->load()))) {
+      spdlog::info("install of {} cancelled during the compile", path);
+      return Status::Cancelled("install of " + path + " cancelled");
+    }
     if (!mod.ok()) return Status::InvalidArgument(path + ": " + mod.status().message());
     compiled = *mod;
     rec.tier = engine::TierName(compiled->tier());
+  }
+  // Cancelled after its compile finished (or a component): still nothing stored.
+  if (compile.cancel && compile.cancel->load()) {
+    spdlog::info("install of {} cancelled after the compile", path);
+    return Status::Cancelled("install of " + path + " cancelled");
   }
   step("store");
   {

@@ -78,6 +78,15 @@ struct DeploymentView {
   Grants grants;                        // effective grants, as last applied
 };
 
+// The AOT compile of an install: its progress (called on the installing
+// thread, see engine::CompileOptions::on_progress) and a flag that, once set
+// from any thread, stops it (compiler processes killed, temporary files
+// removed); a cancelled install stores nothing and returns kCancelled.
+struct InstallCompileHooks {
+  std::function<void(const engine::CompileProgress&)> on_progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
 class Platform {
  public:
   // Opens the state database and blob store under `home` (which must exist).
@@ -97,12 +106,13 @@ class Platform {
   void EnterSafeMode();
 
   using Progress = std::function<void(const std::string& stage)>;
+  using CompileHooks = InstallCompileHooks;
   // Installs a binary (core module or component). Manifest: `manifest_text`
   // if non-empty, else NAME.component.toml beside the file, else the file
   // name name@version.wasm. AOT compilation happens here. AlreadyExists
   // unless `force` (which keeps the module's deployments and restarts them).
   Result<ModuleInfo> Install(const std::string& path, bool force, const std::string& manifest_text,
-                             const Progress& progress = {});
+                             const Progress& progress = {}, const CompileHooks& compile = {});
   Result<std::vector<ModuleRecord>> ListModules();
   Result<ModuleInfo> Inspect(const std::string& module_id);
   // FailedPrecondition naming the deployments while deployed.
