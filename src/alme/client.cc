@@ -76,6 +76,8 @@ class SocketClient : public Client {
 
   void SetCallTimeout(std::chrono::milliseconds timeout) override { timeout_ = timeout; }
   bool timed_out() const override { return timed_out_; }
+  void SetInterruptFd(int fd) override { interrupt_fd_ = fd; }
+  bool interrupted() const override { return interrupted_; }
 
   Result<Json> Call(const std::string& method, const Json& params, RemoteError* remote,
                     const std::function<bool(const Json&)>& on_item) override {
@@ -86,7 +88,8 @@ class SocketClient : public Client {
     Json req{{"id", id}, {"method", method}};
     if (!params.is_null()) req["params"] = params;
     ARCELLA_RETURN_IF_ERROR(Write(req));
-    bool cancel_sent = false;
+    call_id_ = id;
+    cancel_sent_ = false;
     for (;;) {
       Json msg;
       ARCELLA_RETURN_IF_ERROR(Read(&msg));
@@ -94,11 +97,8 @@ class SocketClient : public Client {
       bool mine = rid.is_number_unsigned() && rid.get<uint64_t>() == id;
       if (!mine && !(rid.is_null() && msg.contains("error"))) continue;  // e.g. a cancel's reply
       if (mine && msg.contains("stream")) {
-        if (on_item && !cancel_sent && !on_item(msg["stream"])) {
-          cancel_sent = true;
-          Json cancel{{"id", next_id_++}, {"method", "cancel"}, {"params", {{"target", id}}}};
-          ARCELLA_RETURN_IF_ERROR(Write(cancel));
-        }
+        if (on_item && !cancel_sent_ && !on_item(msg["stream"]))
+          ARCELLA_RETURN_IF_ERROR(SendCancel());
         continue;
       }
       if (mine && msg.contains("result")) return std::move(msg["result"]);
@@ -119,7 +119,27 @@ class SocketClient : public Client {
   }
 
  private:
+  // Asks the daemon to cancel the call in flight (once).
+  Status SendCancel() {
+    cancel_sent_ = true;
+    Json cancel{{"id", next_id_++}, {"method", "cancel"}, {"params", {{"target", call_id_}}}};
+    return Write(cancel);
+  }
+
+  // Reads what is in the (readable) interrupt fd; false at its end or on an
+  // error, and then stops watching it.
+  bool ReadInterrupt() {
+    char buf[64];
+    ssize_t n;
+    do {
+      n = ::read(interrupt_fd_, buf, sizeof buf);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) interrupt_fd_ = -1;
+    return n > 0;
+  }
+
   // Waits until `fd_` is ready for `events` or the call's deadline passes.
+  // Notes an interrupt (interrupt_fd_ readable) in interrupted_.
   Status Wait(short events) {
     for (;;) {
       int ms = -1;
@@ -128,9 +148,14 @@ class SocketClient : public Client {
         if (left.count() <= 0) return TimedOut();
         ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
       }
-      pollfd p{fd_, events, 0};
-      int rc = ::poll(&p, 1, ms);
-      if (rc > 0) return Status::Ok();
+      pollfd p[2] = {{fd_, events, 0}, {interrupt_fd_, POLLIN, 0}};
+      bool watch = interrupt_fd_ >= 0 && !interrupted_;
+      int rc = ::poll(p, watch ? 2 : 1, ms);
+      if (rc > 0 && watch && p[1].revents) {
+        interrupted_ = ReadInterrupt();
+        return Status::Ok();  // the caller finds its fd not ready yet and looks again
+      }
+      if (rc > 0 && p[0].revents) return Status::Ok();
       if (rc < 0 && errno != EINTR) {
         broken_ = true;
         return Status::IoError(std::string("poll: ") + std::strerror(errno));
@@ -173,6 +198,7 @@ class SocketClient : public Client {
           return Status::IoError("bad frame from the daemon at " + path_ + ": " + message);
         case FrameDecoder::Event::kNone: break;
       }
+      if (interrupted_ && !cancel_sent_ && call_id_ != 0) ARCELLA_RETURN_IF_ERROR(SendCancel());
       ARCELLA_RETURN_IF_ERROR(Wait(POLLIN));
       ssize_t n = ::recv(fd_, buf_, sizeof buf_, MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
@@ -192,6 +218,10 @@ class SocketClient : public Client {
   uint64_t next_id_ = 1;
   bool broken_ = false;
   bool timed_out_ = false;
+  int interrupt_fd_ = -1;
+  bool interrupted_ = false;
+  uint64_t call_id_ = 0;      // the request in flight
+  bool cancel_sent_ = false;  // for call_id_
   std::chrono::milliseconds timeout_{0};
   Clock::time_point deadline_ = Clock::time_point::max();
   std::string method_;

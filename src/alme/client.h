@@ -39,6 +39,15 @@ class Client {
   // True once a connect or call failed because its time ran out.
   virtual bool timed_out() const = 0;
 
+  // While a Call waits: once `fd` is readable (e.g. a signal handler wrote
+  // to a pipe; the Client reads it empty), the request in flight is
+  // cancelled with the `cancel` method and the Call goes on to return the
+  // daemon's final answer (`{"cancelled": true}` if it was still running).
+  // interrupted() then stays true. -1 (the default): no such fd. The fd
+  // stays the caller's.
+  virtual void SetInterruptFd(int fd) = 0;
+  virtual bool interrupted() const = 0;
+
   // Sends a request and waits for its result. On a daemon error, returns a
   // Status with code kFailedPrecondition and fills `*remote` (if given).
   // Stream items, if any, go to `on_item`; returning false from it cancels

@@ -1,6 +1,7 @@
 #include "cli/run.h"
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 
 #include "alme/client.h"
@@ -8,6 +9,8 @@
 #include "cli/command_line.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
+#include "cli/interrupt.h"
+#include "cli/progress_view.h"
 
 namespace arcella::cli {
 namespace {
@@ -39,7 +42,8 @@ std::string ConnectError(const std::string& socket, const GlobalOptions& g, cons
 
 }  // namespace
 
-int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+        const Console& console) {
   ParseOutcome parsed = ParseCommandLine(args, out, err);
   if (!parsed.invocation) return parsed.exit_code;
   const Invocation& inv = *parsed.invocation;
@@ -62,12 +66,22 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitUnreachable;
   }
 
+  // install: progress on stderr; Ctrl-C cancels the install in the daemon.
+  const bool install = inv.command == "install";
+  std::optional<InstallProgressView> view;
+  std::optional<Interrupts> interrupts;
+  if (install) {
+    view.emplace(err, console.err_is_terminal, console.columns, inv.params.value("path", ""));
+    interrupts.emplace();
+    (*client)->SetInterruptFd(interrupts->fd());
+  }
   auto on_item = [&](const Json& item) {
     if (g.json) {
+      if (install && InstallProgressView::IsCompileProgress(item)) return true;
       out << DumpJson(item) << "\n";
       out.flush();
-    } else if (inv.command == "install") {
-      if (!g.quiet) err << FormatStreamItem(inv.command, item) << std::flush;
+    } else if (install) {
+      if (!g.quiet) view->Item(item);
     } else {
       out << FormatStreamItem(inv.command, item) << std::flush;
     }
@@ -77,6 +91,15 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   alme::RemoteError remote{static_cast<alme::ErrorCode>(0), {}};
   (*client)->SetCallTimeout(inv.CallTimeout());
   Result<Json> result = (*client)->Call(inv.method, inv.params, &remote, on_item);
+  if (view) view->Clear();
+  if (install && (*client)->interrupted()) {
+    bool cancelled = result.ok() ? result->is_object() && result->value("cancelled", false)
+                                 : remote.code == alme::ErrorCode::kUnavailable;
+    if (cancelled) {
+      err << "arcella-cli: install cancelled\n";
+      return 128 + interrupts->signal();
+    }
+  }
   if (!result.ok() && (*client)->timed_out()) {
     err << "arcella-cli: " << result.status().message() << timeout_hint() << "\n";
     return kExitTimeout;
