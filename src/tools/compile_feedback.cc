@@ -15,8 +15,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// A cache hit takes milliseconds: no line for it.
+// A cache hit takes milliseconds and reports no progress: no line for it.
+// The line starts once the engine reports (an AOT compile is running) and
+// 250 ms have passed, or after 2 s without a report (a long compile that
+// does not report, or a slow load).
 constexpr milliseconds kFirstDraw{250};
+constexpr milliseconds kFirstDrawUnreported{2000};
 constexpr milliseconds kMinRedraw{100};
 constexpr milliseconds kTick{1000};
 // The engine kills its compiler processes and removes its temporary files
@@ -101,6 +105,8 @@ bool CompileFeedback::DefaultShowProgress() { return isatty(2) == 1; }
 void CompileFeedback::Draw() {
   std::unique_lock<std::mutex> lock(mu_);
   if (cv_.wait_until(lock, start_ + kFirstDraw, [&] { return stop_; })) return;
+  if (cv_.wait_until(lock, start_ + kFirstDrawUnreported, [&] { return stop_ || last_; }) && stop_)
+    return;
   for (;;) {
     auto now = Clock::now();
     int64_t elapsed = std::chrono::duration_cast<milliseconds>(now - start_).count();

@@ -20,8 +20,9 @@ class CompileFeedback {
  public:
   // Installs SIGINT and SIGTERM handlers (the first of them sets cancel();
   // a second one ends the process at once, as the default action would).
-  // With `show_progress`, a thread draws the line on fd 2 from 250 ms on (a
-  // cache hit draws nothing). `file` names the module in the line.
+  // With `show_progress`, a thread draws the line on fd 2 once the engine
+  // reports progress (not before 250 ms), or after 2 s without a report; a
+  // cache hit draws nothing. `file` names the module in the line.
   CompileFeedback(const std::string& file, bool show_progress);
   ~CompileFeedback();  // Finish()
   CompileFeedback(const CompileFeedback&) = delete;
