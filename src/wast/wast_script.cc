@@ -36,7 +36,8 @@ ScriptRunner::ScriptRunner(std::string file, const WastOptions& options, std::os
     : file_(std::move(file)),
       options_(options),
       log_(log),
-      compile_options_{.tier = options.tier, .cache_dir = options.cache_dir, .cc = {}},
+      compile_options_{
+          .tier = options.tier, .cache_dir = options.cache_dir, .cc = {}, .on_progress = {}},
       spectest_(compile_options_) {}
 
 void ScriptRunner::Fail(int line, const std::string& what, const std::string& why) {
