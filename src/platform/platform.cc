@@ -18,6 +18,7 @@
 #include "engine/loader.h"
 #include "platform/blob_store.h"
 #include "platform/file_read.h"
+#include "platform/import_check.h"
 #include "platform/inprocess_host.h"
 
 namespace arcella::platform {
@@ -173,8 +174,10 @@ Platform::~Platform() {
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config& config,
                                                  EventBus* events, LogHub* logs) {
-  (void)engine::PrepareAotCache({.cache_dir = home.cache_dir(),
-                                 .cc = {}});  // key, stale compile folders; errors show at compile
+  (void)engine::PrepareAotCache(
+      {.cache_dir = home.cache_dir(),
+       .cc = {},
+       .on_progress = {}});  // key, stale compile folders; errors show at compile
   ARCELLA_ASSIGN_OR_RETURN(auto store, StateStore::Open(home.state_db()));
   ARCELLA_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(home.modules_dir()));
   return std::unique_ptr<Platform>(new Platform(home, config, std::move(store),
@@ -285,6 +288,9 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     rec.kind = "core";
     // Validate and AOT-compile now, so deploy/start are fast and a broken
     // module never gets installed.
+    // Unresolvable imports are refused before the (long) compile.
+    if (Status st = CheckPlatformImports(bytes); !st.ok())
+      return Status::InvalidArgument(path + ": " + st.message());
     step("compile");
     engine::CompileOptions co;
     co.metering = engine::Metering::kInterrupt;
