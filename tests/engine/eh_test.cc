@@ -116,6 +116,26 @@ TEST(EhTest, CatchKeepsDeclaredLocals) {
   }
 }
 
+// pandoc's mix: exception handling and SIMD in one module.
+TEST(EhTest, ExceptionsWithSimdRunOnTheInterpreter) {
+  auto wasm = test::Wat(R"((module
+    (tag $e (param v128))
+    (func (export "f") (param i32) (result i32)
+      (local $v v128)
+      (try (result i32)
+        (do (throw $e (i32x4.splat (local.get 0))))
+        (catch $e (local.set $v) (i32x4.extract_lane 3 (local.get $v)))))))");
+  for (Metering metering : {Metering::kNone, Metering::kFuel}) {
+    auto m = MustCompile(wasm, metering);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->tier(), Tier::kInterp);
+    auto inst = MustInstantiate(m, metering == Metering::kFuel ? std::optional<uint64_t>(1000)
+                                                               : std::nullopt);
+    ASSERT_TRUE(inst);
+    EXPECT_EQ(CallI32(*inst, "f", {Value::I32(77)}), 77u);
+  }
+}
+
 // ------------------------------------------------------------ exact fuel
 // The reference: `global $n += 1` before every counted instruction (try,
 // block, loop, nop cost nothing; throw and rethrow cost 1 like any other).
