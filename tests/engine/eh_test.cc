@@ -269,6 +269,18 @@ TEST(TailCallTest, ReturnCallNeedsNoStackAndFuelIsExact) {
                          {"count", {Value::I64(1000), Value::I64(3)}}});
 }
 
+TEST(TailCallTest, EndlessTailRecursionStopsAtTheDeadline) {
+  auto wasm = test::Wat(R"((module
+    (func $spin (export "spin") (param i32) (return_call $spin (i32.add (local.get 0) (i32.const 1))))))");
+  auto inst = MustInstantiate(MustCompile(wasm, Metering::kInterrupt), std::nullopt,
+                              std::chrono::milliseconds(50));
+  ASSERT_TRUE(inst);
+  auto out = inst->Call("spin", std::vector<Value>{Value::I32(0)});
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->trap);
+  EXPECT_EQ(out->trap->kind, TrapKind::kDeadline) << out->trap->ToString();
+}
+
 // Proposals no tier runs are named with where they were found.
 TEST(FeatureNamesTest, UnsupportedProposalsAreNamedWithTheirOffset) {
   struct Want {
