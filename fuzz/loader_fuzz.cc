@@ -1,5 +1,5 @@
-// libFuzzer target for the loader: any input is either rejected cleanly or
-// decodes; a decoded module must instrument (fuel), encode and decode again.
+// libFuzzer target for the loader and the preflight: any input is either
+// rejected cleanly or decodes; a decoded module must instrument (fuel), encode and decode again.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -7,6 +7,7 @@
 
 #include "engine/instrument.h"
 #include "engine/loader.h"
+#include "engine/preflight.h"
 #include "wabt/ir.h"
 
 using namespace arcella;
@@ -20,6 +21,9 @@ namespace {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // The header-only preflight must accept or refuse any input cleanly too.
+  auto pf = PreflightModule(std::span<const uint8_t>(data, size));
+  if (!pf.ok() && pf.status().message().empty()) Fail("preflight: empty error", pf.status());
   auto decoded = Decode(std::span<const uint8_t>(data, size));
   if (!decoded.ok()) {
     if (decoded.status().message().empty()) Fail("empty error message", decoded.status());

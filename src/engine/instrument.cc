@@ -175,20 +175,29 @@ void InsertInterruptChecks(ExprList* exprs, const Globals& g) {
         InsertInterruptChecks(&cast<IfExpr>(&e)->true_.exprs, g);
         InsertInterruptChecks(&cast<IfExpr>(&e)->false_, g);
         break;
+      case ExprType::Try: {
+        auto* t = cast<TryExpr>(&e);
+        InsertInterruptChecks(&t->block.exprs, g);
+        for (Catch& c : t->catches) InsertInterruptChecks(&c.exprs, g);
+        break;
+      }
       default: break;
     }
   }
 }
 
+// Instructions the passes cannot meter (exceptions and tail calls can be).
 bool HasUnsupported(const ExprList& exprs) {
   for (const Expr& e : exprs) {
     switch (e.type()) {
-      case ExprType::Try:
-      case ExprType::Throw:
-      case ExprType::Rethrow:
-      case ExprType::CallRef:
-      case ExprType::ReturnCallIndirect:
-      case ExprType::ReturnCall: return true;
+      case ExprType::CallRef: return true;
+      case ExprType::Try: {
+        auto* t = cast<TryExpr>(&e);
+        if (HasUnsupported(t->block.exprs)) return true;
+        for (const Catch& c : t->catches)
+          if (HasUnsupported(c.exprs)) return true;
+        break;
+      }
       case ExprType::Block:
         if (HasUnsupported(cast<BlockExpr>(&e)->block.exprs)) return true;
         break;
@@ -219,7 +228,8 @@ Status Instrument(wabt::Module* ir, Metering metering) {
   }
   for (const Func* f : ir->funcs) {
     if (instr::HasUnsupported(f->exprs))
-      return Status::Unsupported("metering: function uses an instruction outside WebAssembly 2.0");
+      return Status::Unsupported(
+          "metering: function uses an instruction it cannot meter (call_ref)");
   }
 
   instr::ShiftAllFuncRefs(ir);
@@ -248,6 +258,10 @@ Status Instrument(wabt::Module* ir, Metering metering) {
   features.enable_bulk_memory();
   features.enable_reference_types();
   features.enable_multi_value();
+  features.enable_sign_extension();
+  features.enable_sat_float_to_int();
+  features.enable_exceptions();
+  features.enable_tail_call();
   if (Failed(ValidateModule(ir, &errors, ValidateOptions(features)))) {
     return Status::Internal("instrumented module is invalid: " +
                             (errors.empty() ? std::string("?") : errors[0].message));

@@ -9,6 +9,13 @@
 // of an untargeted block or of a loop do not split runs: they are entered
 // only by falling through.
 //
+// Exceptions and tail calls: throw, rethrow, return_call and
+// return_call_indirect end a run like return (fuel flushed first); `try`
+// costs 0 like a block and its body continues the run; each catch/catch_all
+// handler starts a run that reloads fuel from the global; a run starts after
+// the try's end. (A throw in a callee reaches the handler after the
+// callee flushed its fuel.)
+//
 // Each run gets a placeholder `nop` when it starts; when it ends (and its
 // cost is known) the placeholder is replaced by the charge sequence.
 #include <optional>
@@ -174,6 +181,35 @@ class FuelPass {
           Flush(list, it);
           Split(list, it, RunKind::kReload);
           break;
+        case ExprType::Throw:
+        case ExprType::Rethrow:
+        case ExprType::ReturnCall:
+        case ExprType::ReturnCallIndirect:
+          // They leave the function (or reach a handler, which reloads):
+          // the global must be current.
+          cost_ += 1;
+          Flush(list, it);
+          Split(list, it);
+          break;
+        case ExprType::Try: {
+          // Costs 0 like a block; the run goes on into the body, which is
+          // entered by fallthrough only. A handler is entered from a throw
+          // here (after a flush) or in a callee (which flushed), so it
+          // starts from the global. After the try, a new run: the end is
+          // reached from the body, the handlers and branches.
+          auto* te = cast<TryExpr>(&e);
+          labels_.push_back({true, false});
+          Walk(&te->block.exprs);
+          EndRun();
+          for (Catch& c : te->catches) {
+            StartRun(&c.exprs, c.exprs.begin(), RunKind::kReload);
+            Walk(&c.exprs);
+            EndRun();
+          }
+          labels_.pop_back();
+          StartRun(list, std::next(it), RunKind::kPlain);
+          break;
+        }
         default: cost_ += 1; break;
       }
     }

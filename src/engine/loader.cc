@@ -286,6 +286,83 @@ void Describe(const wabt::Module& ir, DecodedModule* out) {
   out->uses_simd = ModuleUsesSimd(ir);
 }
 
+namespace {
+
+// WebAssembly 2.0 plus the proposals the interpreter tier runs.
+wabt::Features InterpFeatures() {
+  wabt::Features f = CoreFeatures();
+  f.enable_exceptions();
+  f.enable_tail_call();
+  return f;
+}
+
+// Everything wabt 1.0.32 can read: only used to name what a module uses.
+wabt::Features AllFeatures() {
+  wabt::Features f = InterpFeatures();
+  f.enable_threads();
+  f.enable_function_references();
+  f.enable_memory64();
+  f.enable_multi_memory();
+  f.enable_extended_const();
+  f.enable_relaxed_simd();
+  return f;
+}
+
+// Reads (and, if `validate`, validates) `wasm` with `features` into `ir`.
+Status ReadIr(std::span<const uint8_t> wasm, const wabt::Features& features, bool validate,
+              bool allow_tags, wabt::Module* ir) {
+  wabt::ReadBinaryOptions options(features, /*log_stream=*/nullptr, /*read_debug_names=*/true,
+                                  /*stop_on_first_error=*/true,
+                                  /*fail_on_custom_section_error=*/false);
+  wabt::Errors errors;
+  if (wabt::Failed(
+          wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), options, &errors, ir)))
+    return FormatErrors(errors, "malformed binary");
+  if (!validate) return Status::Ok();
+  ARCELLA_RETURN_IF_ERROR(loader_internal::CheckCoreTypes(*ir, allow_tags));
+  loader_internal::SanitizeNames(ir);
+  errors.clear();
+  wabt::ValidateOptions vopts(features);
+  if (wabt::Failed(wabt::ValidateModule(ir, &errors, vopts)))
+    return FormatErrors(errors, "validation failed");
+  return Status::Ok();
+}
+
+// The strict 2.0 decode failed with `strict`: if the module uses a proposal
+// the interpreter runs, decode it with that proposal; if it uses one no tier
+// runs, name it; otherwise return `strict`.
+Result<DecodedModule> DecodeExtended(std::span<const uint8_t> wasm, Status strict) {
+  auto pf = PreflightModule(wasm);
+  if (!pf.ok()) return strict;
+  for (const FeatureUse& u : pf->features)
+    if (!InterpreterSupports(u.feature))
+      return Status::Unsupported(DescribeFeatureUse(u, "by this engine"));
+  auto ir = std::make_unique<wabt::Module>();
+  Status ext = ReadIr(wasm, InterpFeatures(), /*validate=*/true, /*allow_tags=*/true, ir.get());
+  if (ext.ok()) {
+    DecodedModule out;
+    loader_internal::ScanFeatures(*ir, &out.extensions);
+    // Accepted only because of a proposal: otherwise the strict error stands.
+    if (out.extensions.empty()) return strict;
+    out.ir = std::move(ir);
+    Describe(*out.ir, &out);
+    return out;
+  }
+  // Name a proposal in the code that no tier runs (atomics, relaxed SIMD, ...).
+  auto all = std::make_unique<wabt::Module>();
+  if (ReadIr(wasm, AllFeatures(), /*validate=*/false, true, all.get()).ok()) {
+    std::vector<FeatureUse> uses;
+    loader_internal::ScanFeatures(*all, &uses);
+    for (const FeatureUse& u : uses)
+      if (!InterpreterSupports(u.feature))
+        return Status::Unsupported(DescribeFeatureUse(u, "by this engine"));
+  }
+  // An invalid module that uses exceptions or tail calls: the extended error.
+  return pf->features.empty() ? strict : ext;
+}
+
+}  // namespace
+
 Result<DecodedModule> Decode(std::span<const uint8_t> wasm) {
   if (wasm.empty()) return Status::InvalidArgument("not a wasm module: empty input");
   if (wasm.size() < 4 || std::memcmp(wasm.data(), kMagic, 4) != 0)
@@ -306,32 +383,24 @@ Result<DecodedModule> Decode(std::span<const uint8_t> wasm) {
 
   ARCELLA_RETURN_IF_ERROR(loader_internal::PrescanConstExprs(wasm));
 
-  wabt::Features features = CoreFeatures();
-  wabt::ReadBinaryOptions options(features, /*log_stream=*/nullptr, /*read_debug_names=*/true,
-                                  /*stop_on_first_error=*/true,
-                                  /*fail_on_custom_section_error=*/false);
-  wabt::Errors errors;
   auto ir = std::make_unique<wabt::Module>();
-  if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), options, &errors,
-                                      ir.get()))) {
-    return FormatErrors(errors, "malformed binary");
-  }
-  ARCELLA_RETURN_IF_ERROR(loader_internal::CheckCoreTypes(*ir));
-  loader_internal::SanitizeNames(ir.get());
-  errors.clear();
-  wabt::ValidateOptions vopts(features);
-  if (wabt::Failed(wabt::ValidateModule(ir.get(), &errors, vopts))) {
-    return FormatErrors(errors, "validation failed");
-  }
+  Status strict = ReadIr(wasm, CoreFeatures(), /*validate=*/true, /*allow_tags=*/false, ir.get());
+  if (!strict.ok()) return DecodeExtended(wasm, std::move(strict));
   DecodedModule out;
   out.ir = std::move(ir);
   Describe(*out.ir, &out);
   return out;
 }
 
+std::string AotBlocker(const DecodedModule& m) {
+  if (m.uses_simd) return "SIMD (v128)";
+  if (!m.extensions.empty()) return FeatureName(m.extensions.front().feature);
+  return "";
+}
+
 Result<std::vector<uint8_t>> Encode(const wabt::Module& ir) {
   wabt::MemoryStream stream;
-  wabt::WriteBinaryOptions options(CoreFeatures(), /*canonicalize_lebs=*/true,
+  wabt::WriteBinaryOptions options(InterpFeatures(), /*canonicalize_lebs=*/true,
                                    /*relocatable=*/false, /*write_debug_names=*/true);
   if (wabt::Failed(wabt::WriteBinaryModule(&stream, &ir, options)))
     return Status::Internal("encoding the module failed");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/preflight.h"
 #include "engine/types.h"
 
 namespace wabt {
@@ -27,6 +28,9 @@ struct DecodedModule {
   // name, else "func[N]".
   std::vector<std::string> func_names;
   bool uses_simd = false;  // any v128 type or SIMD instruction
+  // Post-2.0 proposals in use (first use of each): only those the
+  // interpreter runs (exception handling, tail calls). Empty for 2.0 modules.
+  std::vector<FeatureUse> extensions;
   DecodedModule();
   DecodedModule(DecodedModule&&) noexcept;
   DecodedModule& operator=(DecodedModule&&) noexcept;
@@ -35,10 +39,19 @@ struct DecodedModule {
 
 // Reads and validates `wasm` with every WebAssembly 2.0 feature enabled
 // (MVP, multi-value, bulk memory, reference types, sign-ext, sat-conv, SIMD).
+// A module that is not valid 2.0 but valid with the legacy exception-handling
+// or tail-call proposal is accepted, with `extensions` set.
 // Errors: InvalidArgument, message like
 //   "invalid module at byte 0x1f: type mismatch in i32.add, expected ..."
 //   "not a wasm module: bad magic number" / "component binaries are not core modules".
+// Unsupported for another proposal, named with its offset:
+//   "uses the threads proposal (memory 0 is shared at offset 0x1c),
+//    not supported by this engine"
 Result<DecodedModule> Decode(std::span<const uint8_t> wasm);
+
+// What keeps the AOT tier from running `m` ("SIMD (v128)", "the
+// exception-handling proposal"), or "" if nothing does.
+std::string AotBlocker(const DecodedModule& m);
 
 // Re-extracts import/export descriptors and function names from valid IR
 // (used after instrumentation changed it).

@@ -75,6 +75,15 @@ Status ConstExpr(Cursor* c) {
         if (c->U32(&sub)) ok = sub == 12 && c->Skip(16);
         break;
       }
+      case 0x6a:  // i32.add, i32.sub, i32.mul, i64.add, i64.sub, i64.mul
+      case 0x6b:
+      case 0x6c:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
+        return Status::Unsupported(
+            DescribeFeatureUse({Feature::kExtendedConst, at, "arithmetic in a constant expression"},
+                               "by this engine"));
       default: ok = false; break;
     }
     if (c->bail) return Status::Ok();
@@ -208,6 +217,16 @@ Status CheckExprs(const std::string& what, const wabt::ExprList& exprs) {
       case ExprType::CallIndirect:
         ARCELLA_RETURN_IF_ERROR(CheckSig(what, cast<CallIndirectExpr>(&e)->decl.sig));
         break;
+      case ExprType::ReturnCallIndirect:
+        ARCELLA_RETURN_IF_ERROR(CheckSig(what, cast<ReturnCallIndirectExpr>(&e)->decl.sig));
+        break;
+      case ExprType::Try: {
+        auto* te = cast<TryExpr>(&e);
+        ARCELLA_RETURN_IF_ERROR(CheckSig(what, te->block.decl.sig));
+        ARCELLA_RETURN_IF_ERROR(CheckExprs(what, te->block.exprs));
+        for (const Catch& c : te->catches) ARCELLA_RETURN_IF_ERROR(CheckExprs(what, c.exprs));
+        break;
+      }
       default: break;
     }
   }
@@ -299,9 +318,9 @@ Status PrescanConstExprs(std::span<const uint8_t> wasm) {
   return Status::Ok();
 }
 
-Status CheckCoreTypes(const wabt::Module& m) {
+Status CheckCoreTypes(const wabt::Module& m, bool allow_tags) {
   using namespace wabt;
-  if (!m.tags.empty())
+  if (!m.tags.empty() && !allow_tags)
     return Status::InvalidArgument(
         "invalid module: tags (exception handling) are not part of WebAssembly 2.0");
   for (Index i = 0; i < m.types.size(); ++i) {
@@ -344,6 +363,96 @@ Status CheckCoreTypes(const wabt::Module& m) {
     for (const ExprList& el : s->elem_exprs) ARCELLA_RETURN_IF_ERROR(CheckExprs(what, el));
   }
   return Status::Ok();
+}
+
+namespace {
+
+// Records the first use of each feature.
+class FeatureScan {
+ public:
+  explicit FeatureScan(std::vector<FeatureUse>* out) : out_(out) {}
+
+  void Use(Feature f, const wabt::Location& loc, const std::string& where) {
+    for (const FeatureUse& u : *out_)
+      if (u.feature == f) return;
+    out_->push_back({f, loc.offset == wabt::kInvalidOffset ? 0 : loc.offset, where});
+  }
+
+  void Exprs(const wabt::ExprList& exprs, const std::string& where) {
+    using namespace wabt;
+    for (const Expr& e : exprs) {
+      switch (e.type()) {
+        case ExprType::AtomicLoad:
+        case ExprType::AtomicRmw:
+        case ExprType::AtomicRmwCmpxchg:
+        case ExprType::AtomicStore:
+        case ExprType::AtomicNotify:
+        case ExprType::AtomicFence:
+        case ExprType::AtomicWait:
+          Use(Feature::kThreads, e.loc, "atomic instruction in " + where);
+          break;
+        case ExprType::ReturnCall:
+        case ExprType::ReturnCallIndirect:
+          Use(Feature::kTailCall, e.loc, "return_call in " + where);
+          break;
+        case ExprType::CallRef:
+          Use(Feature::kFunctionReferences, e.loc, "call_ref in " + where);
+          break;
+        case ExprType::Throw: Use(Feature::kExceptions, e.loc, "throw in " + where); break;
+        case ExprType::Rethrow: Use(Feature::kExceptions, e.loc, "rethrow in " + where); break;
+        case ExprType::Try: {
+          Use(Feature::kExceptions, e.loc, "try in " + where);
+          auto* te = cast<TryExpr>(&e);
+          Exprs(te->block.exprs, where);
+          for (const Catch& c : te->catches) Exprs(c.exprs, where);
+          break;
+        }
+        case ExprType::Block: Exprs(cast<BlockExpr>(&e)->block.exprs, where); break;
+        case ExprType::Loop: Exprs(cast<LoopExpr>(&e)->block.exprs, where); break;
+        case ExprType::If:
+          Exprs(cast<IfExpr>(&e)->true_.exprs, where);
+          Exprs(cast<IfExpr>(&e)->false_, where);
+          break;
+        default: {
+          Opcode op = Opcode::Nop;
+          if (auto* b = dyn_cast<BinaryExpr>(&e)) op = b->opcode;
+          else if (auto* u = dyn_cast<UnaryExpr>(&e)) op = u->opcode;
+          else if (auto* t = dyn_cast<TernaryExpr>(&e)) op = t->opcode;
+          else if (auto* l = dyn_cast<SimdLaneOpExpr>(&e)) op = l->opcode;
+          if (op.GetPrefix() == 0xfd && op.GetCode() >= 0x100)
+            Use(Feature::kRelaxedSimd, e.loc, std::string(op.GetName()) + " in " + where);
+          break;
+        }
+      }
+    }
+  }
+
+  // A 2.0 constant expression holds one constant instruction; arithmetic
+  // there is the extended-const proposal.
+  void ConstExpr(const wabt::ExprList& exprs, const std::string& where) {
+    for (const wabt::Expr& e : exprs)
+      if (e.type() == wabt::ExprType::Binary)
+        Use(Feature::kExtendedConst, e.loc, "arithmetic in the initializer of " + where);
+  }
+
+ private:
+  std::vector<FeatureUse>* out_;
+};
+
+}  // namespace
+
+void ScanFeatures(const wabt::Module& m, std::vector<FeatureUse>* out) {
+  using namespace wabt;
+  FeatureScan scan(out);
+  if (!m.tags.empty()) scan.Use(Feature::kExceptions, Location(), "a tag");
+  for (Index i = 0; i < m.globals.size(); ++i)
+    scan.ConstExpr(m.globals[i]->init_expr, "global " + std::to_string(i));
+  for (Index i = 0; i < m.elem_segments.size(); ++i)
+    scan.ConstExpr(m.elem_segments[i]->offset, "element segment " + std::to_string(i));
+  for (Index i = 0; i < m.data_segments.size(); ++i)
+    scan.ConstExpr(m.data_segments[i]->offset, "data segment " + std::to_string(i));
+  for (Index i = m.num_func_imports; i < m.funcs.size(); ++i)
+    scan.Exprs(m.funcs[i]->exprs, "function " + std::to_string(i));
 }
 
 void SanitizeNames(wabt::Module* m) {

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "common/status.h"
+#include "engine/preflight.h"
 
 namespace wabt {
 struct Module;
@@ -25,8 +27,14 @@ namespace arcella::engine::loader_internal {
 Status PrescanConstExprs(std::span<const uint8_t> wasm);
 
 // Rejects types outside WebAssembly 2.0 that wabt's reader lets through
-// (typed references, shared/64-bit tables and memories).
-Status CheckCoreTypes(const wabt::Module& m);
+// (typed references, shared/64-bit tables and memories). Tags are allowed
+// only with `allow_tags` (the exception-handling extension).
+Status CheckCoreTypes(const wabt::Module& m, bool allow_tags = false);
+
+// Appends every use of a post-2.0 proposal found in the IR (instructions in
+// function bodies, tags, non-constant 2.0 constant expressions), one entry
+// per feature, with the byte offset of its first use.
+void ScanFeatures(const wabt::Module& m, std::vector<FeatureUse>* out);
 
 // Drops debug-name bindings that point past the end of their index space
 // (a malformed name section; wabt's writer aborts on them).

@@ -10,6 +10,7 @@
 #include "engine/backend.h"
 #include "engine/engine.h"
 #include "engine/instrument.h"
+#include "engine/interp/catch_locals.h"
 #include "engine/loader.h"
 
 namespace arcella::engine {
@@ -97,11 +98,12 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> w
       return Status::InvalidArgument("export name \"" + exp.name + "\" is reserved for the engine");
 
   Tier tier = options.tier;
+  const std::string aot_blocker = AotBlocker(decoded);  // SIMD, exceptions, tail calls
   if (tier == Tier::kAuto) {
-    tier = (decoded.uses_simd || !AotAvailable(options)) ? Tier::kInterp : Tier::kAot;
-  } else if (tier == Tier::kAot && decoded.uses_simd) {
-    return Status::Unsupported(
-        "the AOT tier cannot run SIMD (v128) code; use --tier interp or --tier auto");
+    tier = (!aot_blocker.empty() || !AotAvailable(options)) ? Tier::kInterp : Tier::kAot;
+  } else if (tier == Tier::kAot && !aot_blocker.empty()) {
+    return Status::Unsupported("the AOT tier cannot run " + aot_blocker +
+                               " code; use --tier interp or --tier auto");
   } else if (tier == Tier::kAot && !AotAvailable(options)) {
     return Status::Unsupported("the AOT tier needs a C compiler (\"" + FindCompiler(options) +
                                "\" not found); use --tier interp or --tier auto");
@@ -115,11 +117,14 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> w
   BackendInput input;
   input.uses_simd = decoded.uses_simd;
   Layout layout;
-  if (options.metering != Metering::kNone) {
+  // Exceptions run on the interpreter, whose catch needs a rewrite (catch_locals.h).
+  const bool lift = tier == Tier::kInterp && !decoded.extensions.empty();
+  if (options.metering != Metering::kNone || lift) {
     ARCELLA_RETURN_IF_ERROR(Instrument(decoded.ir.get(), options.metering));
+    if (lift) interp::LiftCatchLocals(decoded.ir.get());
     ARCELLA_ASSIGN_OR_RETURN(input.wasm, Encode(*decoded.ir));
     Describe(*decoded.ir, &decoded);
-    layout.func_shift = 1;
+    layout.func_shift = options.metering != Metering::kNone ? 1 : 0;
   } else {
     input.wasm.assign(wasm.begin(), wasm.end());
   }

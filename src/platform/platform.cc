@@ -18,6 +18,7 @@
 #include "engine/loader.h"
 #include "platform/blob_store.h"
 #include "platform/file_read.h"
+#include "platform/import_check.h"
 #include "platform/inprocess_host.h"
 
 namespace arcella::platform {
@@ -287,6 +288,9 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     rec.kind = "core";
     // Validate and AOT-compile now, so deploy/start are fast and a broken
     // module never gets installed.
+    // Unresolvable imports are refused before the (long) compile.
+    if (Status st = CheckPlatformImports(bytes); !st.ok())
+      return Status::InvalidArgument(path + ": " + st.message());
     step("compile");
     engine::CompileOptions co;
     co.metering = engine::Metering::kInterrupt;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/preflight.h"
 #include "engine/value_text.h"
 #include "platform/file_read.h"
 #include "platform/manifest.h"
@@ -155,6 +156,26 @@ int ReportTrap(const engine::Trap& trap, const std::string& what) {
   return kExitTrap;
 }
 
+// Reads the module's headers and resolves its imports against `linker`.
+// Returns -1 if the module may be compiled, else the exit code.
+int Preflight(const std::string& file, std::span<const uint8_t> bytes,
+              const engine::Linker& linker) {
+  auto pf = engine::PreflightModule(bytes);
+  if (!pf.ok()) return -1;  // malformed, or a component: Module::Compile explains
+  Status st = engine::CheckImports(*pf, linker);
+  if (st.ok()) {
+    for (const engine::FeatureUse& u : pf->features) {
+      if (!engine::InterpreterSupports(u.feature)) {
+        st = Status::Unsupported(engine::DescribeFeatureUse(u, "by this engine"));
+        break;
+      }
+    }
+  }
+  if (st.ok()) return -1;
+  fprintf(stderr, "arcella run: %s: %s\n", file.c_str(), st.message().c_str());
+  return kExitLoadError;
+}
+
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
@@ -169,24 +190,6 @@ int RunCommand(int argc, char** argv) {
     return kExitLoadError;
   }
   std::vector<uint8_t> bytes = std::move(*read);
-
-  engine::CompileOptions copts;
-  copts.tier = o.tier;
-  // A private per-user cache, never a shared directory (see DefaultAotCacheDir).
-  copts.cache_dir = engine::DefaultAotCacheDir();
-  copts.metering = o.fuel                  ? engine::Metering::kFuel
-                   : o.timeout.count() > 0 ? engine::Metering::kInterrupt
-                                           : engine::Metering::kNone;
-  // Progress on a terminal; Ctrl-C or SIGTERM cancels the compile (exit 130/143).
-  CompileFeedback feedback(o.file, o.progress.value_or(CompileFeedback::DefaultShowProgress()));
-  copts.cancel = feedback.cancel();
-  copts.on_progress = [&feedback](const engine::CompileProgress& p) { feedback.OnProgress(p); };
-  auto mod = engine::Module::Compile(bytes, copts);
-  if (int cancelled = feedback.Finish()) return cancelled;
-  if (!mod.ok()) {
-    fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), mod.status().message().c_str());
-    return kExitLoadError;
-  }
 
   // WASI: argv[0] is the file name (or the invoked function), like wasmtime.
   o.wasi.args.clear();
@@ -211,6 +214,27 @@ int RunCommand(int argc, char** argv) {
   engine::Linker linker;
   if (auto st = (*ctx)->AddToLinker(linker); !st.ok()) {
     fprintf(stderr, "arcella run: %s\n", st.message().c_str());
+    return kExitLoadError;
+  }
+  // Every unresolved import and unsupported proposal is reported before
+  // anything is compiled.
+  if (int rc = Preflight(o.file, bytes, linker); rc >= 0) return rc;
+
+  engine::CompileOptions copts;
+  copts.tier = o.tier;
+  // A private per-user cache, never a shared directory (see DefaultAotCacheDir).
+  copts.cache_dir = engine::DefaultAotCacheDir();
+  copts.metering = o.fuel                  ? engine::Metering::kFuel
+                   : o.timeout.count() > 0 ? engine::Metering::kInterrupt
+                                           : engine::Metering::kNone;
+  // Progress on a terminal; Ctrl-C or SIGTERM cancels the compile (exit 130/143).
+  CompileFeedback feedback(o.file, o.progress.value_or(CompileFeedback::DefaultShowProgress()));
+  copts.cancel = feedback.cancel();
+  copts.on_progress = [&feedback](const engine::CompileProgress& p) { feedback.OnProgress(p); };
+  auto mod = engine::Module::Compile(bytes, copts);
+  if (int cancelled = feedback.Finish()) return cancelled;
+  if (!mod.ok()) {
+    fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), mod.status().message().c_str());
     return kExitLoadError;
   }
 

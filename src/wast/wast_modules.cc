@@ -27,6 +27,8 @@ std::string ParseText(std::string_view text, std::string_view filename,
   wabt::Errors errors;
   auto lexer = wabt::WastLexer::CreateBufferLexer(filename, text.data(), text.size(), &errors);
   wabt::Features features;  // defaults: WebAssembly 2.0 (incl. SIMD)
+  features.enable_exceptions();  // the proposals the interpreter tier runs
+  features.enable_tail_call();
   wabt::WastParseOptions options(features);
   if (wabt::Failed(wabt::ParseWatModule(lexer.get(), out, &errors, &options)) || !*out) {
     return "text: " + FirstError(errors, "parse error");
@@ -44,6 +46,8 @@ ModuleBytes EncodeTextModule(wabt::Module* module) {
     return out;
   }
   wabt::Features features;
+  features.enable_exceptions();  // the proposals the interpreter tier runs
+  features.enable_tail_call();
   wabt::ValidateOptions vopts(features);
   if (wabt::Failed(wabt::ValidateModule(module, &errors, vopts))) {
     out.rejected = "validation: " + FirstError(errors, "invalid module");

@@ -35,6 +35,8 @@ Result<WastSummary> RunWastText(const std::string& name, std::string_view text,
   wabt::Errors errors;
   auto lexer = wabt::WastLexer::CreateBufferLexer(name, text.data(), text.size(), &errors);
   wabt::Features features;  // defaults: WebAssembly 2.0 (incl. SIMD)
+  features.enable_exceptions();  // the proposals the interpreter tier runs
+  features.enable_tail_call();
   wabt::WastParseOptions parse_options(features);
   std::unique_ptr<wabt::Script> script;
   if (wabt::Failed(wabt::ParseWastScript(lexer.get(), &script, &errors, &parse_options)) ||

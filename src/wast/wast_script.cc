@@ -99,8 +99,18 @@ void ScriptRunner::RunCommand(uint32_t index, wabt::Command& command) {
     case wabt::CommandType::AssertUnlinkable: return DoAssertUnlinkable(command);
     case wabt::CommandType::AssertUninstantiable: return DoAssertUninstantiable(command);
     case wabt::CommandType::AssertException: {
+      // Exception handling runs on the interpreter, where an exception that
+      // leaves the call is a trap "uncaught exception".
       auto* c = wabt::cast<wabt::AssertExceptionCommand>(&command);
-      return Skip(c->action->loc.line, "assert_exception", "exceptions are not WebAssembly 2.0");
+      const int line = c->action->loc.line;
+      const std::string what = "assert_exception " + ActionText(*c->action);
+      ActionResult r = Perform(*c->action);
+      if (!r.error.empty()) return Fail(line, what, r.error);
+      if (!r.trap || r.trap->message != "uncaught exception")
+        return Fail(line, what,
+                    "expected an uncaught exception, got " +
+                        (r.trap ? r.trap->ToString() : ValuesText(r.values)));
+      return Pass();
     }
   }
   Skip(0, "command", "unknown command type");

@@ -51,8 +51,11 @@ bool ApplyLimits(wi::ModuleDesc& d, const GLimits& lim, std::string* error) {
 
 std::shared_ptr<GModule> LoadModule(const uint8_t* data, size_t size, std::string* error) {
   // WebAssembly 2.0: multi-value, bulk memory, reference types, sign-ext,
-  // sat-conv, mutable globals, SIMD.
+  // sat-conv, mutable globals, SIMD; and the legacy exception-handling and
+  // tail-call proposals (the loader accepts them for this tier only).
   wabt::Features features;
+  features.enable_exceptions();
+  features.enable_tail_call();
   features.enable_simd();
   features.enable_bulk_memory();
   features.enable_reference_types();
