@@ -5,9 +5,11 @@ The npm build is a reactor for a JavaScript host: it exports `_initialize`,
 `ruby-init`, `rb-eval-string-protect`, ... and imports 24 functions from
 `rb-js-abi-host` / `canonical_abi` besides WASI preview1, so no plain WASI host
 can link it. This script (wabt's wasm2wat / wat2wasm, text edits in between):
-  * turns every non-WASI import into a defined function that traps
-    (`unreachable`): they serve Ruby's `JS` module, which a script that does
-    not `require "js"` never calls;
+  * turns every non-WASI import into a defined function: the 21
+    `rb-js-abi-host` ones trap (`unreachable`; they serve Ruby's `JS` module,
+    which a script that does not `require "js"` never calls), the
+    `canonical_abi` resource ones are the identity (new/get) or do nothing
+    (drop), since `rb-eval-string-protect` wraps its result in a handle;
   * adds `_start`, which does what the JS host does (`_initialize`,
     `ruby-init ["ruby", "--disable-gems", "-EUTF-8", "-e_=0"]`,
     `ruby-init-loadpath`) and then evaluates the Ruby program read from stdin
@@ -81,7 +83,13 @@ def rewrite(line, stubs, exports):
         module, field, idx, typ = m.groups()
         if module == "wasi_snapshot_preview1":
             return f'  (import "{module}" "{field}" (func $f{idx} {typ}))\n'
-        stubs.append(f"  (func $f{idx} {typ} unreachable)\n")
+        if module == "canonical_abi" and field.startswith(("resource_new_", "resource_get_")):
+            # rb-eval-string-protect wraps its result in a handle: handle = pointer.
+            stubs.append(f"  (func $f{idx} {typ} local.get 0)\n")
+        elif module == "canonical_abi" and field.startswith("resource_drop_"):
+            stubs.append(f"  (func $f{idx} {typ})\n")
+        else:
+            stubs.append(f"  (func $f{idx} {typ} unreachable)\n")
         return None
     m = EXPORT_FUNC.match(line)
     if m:
@@ -106,11 +114,12 @@ def start_func(exports, eval_name):
     # Layout in one cabi_realloc'd block: [arg strings][script][list of (ptr,len)].
     blob = bytearray()
     spans = []
+    # ruby-init and rb-eval-string-protect use the strings as C strings: NUL-terminate.
     for a in PRELUDE_ARGS:
         spans.append((len(blob), len(a.encode())))
-        blob += a.encode()
+        blob += a.encode() + b"\0"
     script_off, script_len = len(blob), len(EVAL.encode())
-    blob += EVAL.encode()
+    blob += EVAL.encode() + b"\0"
     while len(blob) % 8:
         blob += b"\0"
     list_off = len(blob)
