@@ -629,6 +629,8 @@ def main():
     ap.add_argument("--node", default=shutil.which("node") or "node")
     ap.add_argument("--clang", default=shutil.which("clang") or "clang")
     ap.add_argument("--json", help="also write every measurement to this file")
+    ap.add_argument("--prepare-only", action="store_true",
+                    help="fetch, verify and prepare the programs, measure nothing")
     a = ap.parse_args()
     a.arcella = os.path.abspath(a.arcella)
     a.cache = os.path.abspath(a.cache)
@@ -642,6 +644,11 @@ def main():
         if n not in progs:
             sys.exit(f"bench/large: unknown program '{n}' (known: {', '.join(progs)})")
     os.makedirs(a.cache, exist_ok=True)
+    if a.prepare_only:
+        for n in names:
+            spec = progs[n]()
+            log(f"{n}: {spec['wasm']} ({code_size(spec['wasm']) / 1e6:.1f} MB code)")
+        return
     t0 = time.monotonic()
     runner = Runner(a)
     for n in names:
