@@ -80,6 +80,9 @@ std::string ChainWat(int n, int k, int pad, int changed = -1) {
   w << "  (func (export \"run\") (param i32) (result i32) (call $f" << n - 1 << " (local.get 0)))\n";
   w << "  (func (export \"ind\") (param i32 i32) (result i32)\n"
        "    (call_indirect (param i32) (result i32) (local.get 1) (local.get 0)))\n";
+  // A signature long enough that wasm2c wraps it over lines.
+  w << "  (func (export \"wide\") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 "
+       "f64 f64 f64) (result i32) (local.get 12))\n";
   w << "  (func (export \"load\") (param i32) (result i32) (i32.load (local.get 0)))\n";
   w << "  (func (export \"init\") (result i32)\n"
        "    (memory.init $p (i32.const 100) (i32.const 0) (i32.const 8))\n"
@@ -129,6 +132,10 @@ TEST_F(AotSplitTest, ManyUnitsLinkIntoOneWorkingModule) {
   EXPECT_EQ(Call(*inst, in, "ind", {Value::I32(3), Value::I32(1)}), Expected(4, 7, 1));
   // Active data (the image) and passive data (memory.init) come from the blob.
   EXPECT_EQ(Call(*inst, in, "load", {Value::I32(16)}), 0x696c7073);   // "spli"
+  std::vector<Value> wide;
+  for (int i = 0; i < 13; ++i) wide.push_back(Value::I32(100 + i));
+  for (int i = 0; i < 3; ++i) wide.push_back(Value::F64(1.5));
+  EXPECT_EQ(Call(*inst, in, "wide", wide), 112);
   EXPECT_EQ(Call(*inst, in, "init", {}), 0x21657669);                // "ive!"
   // Nothing is left of the compile folder.
   for (const std::string& f : ListDir(dir)) EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f;

@@ -190,6 +190,28 @@ wabt::Result CSplitter::WriteDataImpl(size_t, const void* data, size_t size) {
 }
 
 void CSplitter::Line(std::string_view line) {
+  // wasm2c wraps long signatures: "static RET w2c_f1(..., " + indented lines
+  // up to ") {" or ");". Joined (newlines kept) and handled as one line.
+  if (state_ != State::kPrelude && !in_func_ && block_ == Block::kNone) {
+    if (!join_.empty()) {
+      join_.push_back('\n');
+      join_.append(line);
+      if (Ends(line, "{") || Ends(line, ";")) {
+        std::string joined = std::move(join_);
+        join_.clear();
+        Dispatch(joined);
+      }
+      return;
+    }
+    if (Starts(line, kStatic) && !Ends(line, "{") && !Ends(line, ";")) {
+      join_.assign(line);
+      return;
+    }
+  }
+  Dispatch(line);
+}
+
+void CSplitter::Dispatch(std::string_view line) {
   switch (state_) {
     case State::kPrelude:
       if (line == kInitFlag) {
@@ -371,7 +393,7 @@ void CSplitter::CloseUnit() {
 
 Status CSplitter::Finish() {
   if (status_.ok() && !pending_.empty()) Fail("an unterminated last line", pending_);
-  if (status_.ok() && (!saw_init_flag_ || in_func_ || block_ != Block::kNone))
+  if (status_.ok() && (!saw_init_flag_ || in_func_ || block_ != Block::kNone || !join_.empty()))
     Fail(saw_init_flag_ ? "the output ended inside a definition" : "the prelude never ended");
   if (status_.ok()) {
     CloseUnit();

@@ -79,6 +79,7 @@ class CSplitter : public wabt::Stream {
   enum class Block { kNone, kMain, kDrop, kElem };
 
   void Line(std::string_view line);
+  void Dispatch(std::string_view line);
   void Fail(const std::string& what, std::string_view line = {});
   void DeclLine(std::string_view line);
   void FlushHeader();
@@ -94,6 +95,7 @@ class CSplitter : public wabt::Stream {
   State state_ = State::kPrelude;
   Block block_ = Block::kNone;
   std::string pending_;  // an incomplete line
+  std::string join_;     // a wrapped signature being joined
   std::string prelude_, header_, main_, func_;
   bool in_func_ = false, header_done_ = false, saw_init_flag_ = false;
   std::vector<CUnit> units_;
