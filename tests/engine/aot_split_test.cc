@@ -23,8 +23,7 @@ std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> out;
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d))
-      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
-        out.push_back(e->d_name);
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.push_back(e->d_name);
     closedir(d);
   }
   return out;
@@ -71,13 +70,15 @@ std::string ChainWat(int n, int k, int pad, int changed = -1) {
     for (int j = 0; j < pad; ++j)
       w << "    (local.set 1 (i32.xor (local.get 1) (i32.mul (local.get 0) (i32.const " << (j + 3)
         << "))))\n";
-    w << "    (i32.add (i32.add " << (i == 0 ? "(local.get 0)" : "(call $f" + std::to_string(i - 1) + " (local.get 0))")
+    w << "    (i32.add (i32.add "
+      << (i == 0 ? "(local.get 0)" : "(call $f" + std::to_string(i - 1) + " (local.get 0))")
       << " (i32.const " << i * mul << ")) (i32.and (local.get 1) (i32.const 0))))\n";
   }
   w << "  (elem (i32.const 0)";
   for (int i = 0; i < n; ++i) w << " $f" << i;
   w << ")\n";
-  w << "  (func (export \"run\") (param i32) (result i32) (call $f" << n - 1 << " (local.get 0)))\n";
+  w << "  (func (export \"run\") (param i32) (result i32) (call $f" << n - 1
+    << " (local.get 0)))\n";
   w << "  (func (export \"ind\") (param i32 i32) (result i32)\n"
        "    (call_indirect (param i32) (result i32) (local.get 1) (local.get 0)))\n";
   // A signature long enough that wasm2c wraps it over lines.
@@ -131,12 +132,12 @@ TEST_F(AotSplitTest, ManyUnitsLinkIntoOneWorkingModule) {
   // Through the table: functions of other units.
   EXPECT_EQ(Call(*inst, in, "ind", {Value::I32(3), Value::I32(1)}), Expected(4, 7, 1));
   // Active data (the image) and passive data (memory.init) come from the blob.
-  EXPECT_EQ(Call(*inst, in, "load", {Value::I32(16)}), 0x696c7073);   // "spli"
+  EXPECT_EQ(Call(*inst, in, "load", {Value::I32(16)}), 0x696c7073);  // "spli"
   std::vector<Value> wide;
   for (int i = 0; i < 13; ++i) wide.push_back(Value::I32(100 + i));
   for (int i = 0; i < 3; ++i) wide.push_back(Value::F64(1.5));
   EXPECT_EQ(Call(*inst, in, "wide", wide), 112);
-  EXPECT_EQ(Call(*inst, in, "init", {}), 0x21657669);                // "ive!"
+  EXPECT_EQ(Call(*inst, in, "init", {}), 0x21657669);  // "ive!"
   // Nothing is left of the compile folder.
   for (const std::string& f : ListDir(dir)) EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f;
 }
@@ -164,9 +165,7 @@ TEST_F(AotSplitTest, CorruptOrForeignUnitObjectsAreRebuilt) {
   const std::string wat = ChainWat(30, 5, 6);
   BackendInput in = InputFor(test::Wat(wat));
   aot::CompileStats stats;
-  {
-    ASSERT_TRUE(aot::CompileAndLoad(in, OptionsIn(dir), nullptr, &stats).ok());
-  }
+  { ASSERT_TRUE(aot::CompileAndLoad(in, OptionsIn(dir), nullptr, &stats).ok()); }
   ASSERT_GE(CountSuffix(dir, ".o"), 4u);
   // Drop the module entry; corrupt one unit object, replace one by another
   // unit's (foreign: authenticated for a different key).
@@ -301,8 +300,7 @@ TEST(AotSplitMeasure, DISABLED_CompileFile) {
   const auto t0 = std::chrono::steady_clock::now();
   auto mod = CompileAot(InputFor(wasm), o);
   ASSERT_TRUE(mod.ok()) << mod.status().ToString();
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);  // compilers are reaped by this process
   size_t so = 0;

@@ -222,7 +222,8 @@ void CSplitter::Dispatch(std::string_view line) {
         state_ = State::kDecls;
         return;
       }
-      if (Starts(line, kData) || IsFuncStart(line)) return Fail("declarations before the prelude ended", line);
+      if (Starts(line, kData) || IsFuncStart(line))
+        return Fail("declarations before the prelude ended", line);
       prelude_.append(line).push_back('\n');
       return;
     case State::kDecls: return DeclLine(line);

@@ -43,10 +43,10 @@ struct CUnit {
 };
 
 struct SplitConfig {
-  std::string dir;                // existing folder the files go to
+  std::string dir;                 // existing folder the files go to
   uint64_t unit_budget = 4 << 20;  // bytes of function C per unit
-  std::string volatile_field;     // instance field made volatile ("" none)
-  uint32_t data_segments = 0;     // the module's data segments ($d<i> names)
+  std::string volatile_field;      // instance field made volatile ("" none)
+  uint32_t data_segments = 0;      // the module's data segments ($d<i> names)
   // Written to <dir>/m.h when the shared header is complete (wasm2c writes
   // its header stream before the source).
   const std::vector<uint8_t>* module_header = nullptr;

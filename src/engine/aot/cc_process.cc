@@ -132,7 +132,8 @@ bool Finish(pid_t pid, bool block, const std::string& what, Status* out, uint64_
   }
   if (max_rss != nullptr) *max_rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
   if (wait_errno != 0) {
-    *out = Status::Internal("aot: waiting for the C compiler: " + std::string(strerror(wait_errno)));
+    *out = Status::Internal("aot: waiting for the C compiler: " +
+                            std::string(strerror(wait_errno)));
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     *out = Status::Ok();
   } else {

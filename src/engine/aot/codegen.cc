@@ -150,6 +150,18 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
   for (const wabt::Export* e : module.exports)
     export_func.push_back(e->kind == wabt::ExternalKind::Func ? e->var.index() : UINT32_MAX);
   const uint32_t start_func = module.starts.empty() ? UINT32_MAX : module.starts[0]->index();
+  // The interrupt flag's instance field (named below as "$g<i>"): made
+  // volatile in every piece. Found before names replace the indexes.
+  std::string volatile_field;
+  for (size_t i = 0; i < input.exports.size(); ++i) {
+    const ExportDesc& e = input.exports[i];
+    if (e.name == kInterruptExport && e.desc.kind == ExternKind::kGlobal) {
+      const wabt::Index g = module.exports[i]->var.index();
+      if (g < module.num_global_imports)
+        return Status::Internal("aot: the interrupt global is imported");
+      volatile_field = "w2c_g" + std::to_string(g);
+    }
+  }
 
   // Predictable C names.
   for (size_t i = 0; i < module.imports.size(); ++i) {
@@ -202,18 +214,6 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
     return Status::Internal("aot: naming the module failed");
 
   const long image_segments = ImageSegmentCount(module);
-
-  // The interrupt flag's instance field: made volatile in every piece.
-  std::string volatile_field;
-  for (size_t i = 0; i < input.exports.size(); ++i) {
-    const ExportDesc& e = input.exports[i];
-    if (e.name == kInterruptExport && e.desc.kind == ExternKind::kGlobal) {
-      const wabt::Index g = module.exports[i]->var.index();
-      if (g < module.num_global_imports)
-        return Status::Internal("aot: the interrupt global is imported");
-      volatile_field = "w2c_g" + std::to_string(g);
-    }
-  }
 
   GeneratedModule out;
   out.data = EncodeDataBlob(module);

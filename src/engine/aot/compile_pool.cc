@@ -69,8 +69,7 @@ Status CompilePool::Pump() {
     }
   }
   while (!queue_.empty() && running_.size() < jobs_ &&
-         (running_.empty() ||
-          running_memory_ + queue_.front().memory_estimate <= memory_bytes_)) {
+         (running_.empty() || running_memory_ + queue_.front().memory_estimate <= memory_bytes_)) {
     CompileJob job = std::move(queue_.front());
     queue_.pop_front();
     auto pid = StartCompilerProcess(job.argv, job.log_path);

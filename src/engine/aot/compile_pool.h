@@ -28,7 +28,7 @@ struct CompileJob {
   std::vector<std::string> argv;
   std::string log_path;
   uint64_t memory_estimate = 0;
-  std::string what;                // for messages: the unit's file
+  std::string what;                 // for messages: the unit's file
   std::function<Status()> on_done;  // after a successful exit (publish, progress)
 };
 

@@ -13,10 +13,10 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <optional>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "engine/aot/cache_store.h"
@@ -203,7 +203,8 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
   const uint8_t** segs = nullptr;
   uint32_t (*seg_count)() = nullptr;
   std::vector<const uint8_t*> ptrs;
-  if (!Sym(h, "arcella_data_segments", &segs) || !Sym(h, "arcella_data_segment_count", &seg_count) ||
+  if (!Sym(h, "arcella_data_segments", &segs) ||
+      !Sym(h, "arcella_data_segment_count", &seg_count) ||
       !DecodeDataBlob(obj->data, seg_count(), &ptrs))
     return Status::Internal("aot: " + path + " has no valid data segments for its code");
   for (size_t i = 0; i < ptrs.size(); ++i) segs[i] = ptrs[i];
@@ -284,8 +285,7 @@ Result<Built> Build(const BackendInput& input, const std::string& cc, const std:
     p.units_total = total;
     p.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
-    if (total > 0 && done > 0 && done < total)
-      p.estimate = p.elapsed * (total - done) / done;
+    if (total > 0 && done > 0 && done < total) p.estimate = p.elapsed * (total - done) / done;
     options.on_progress(p);
   };
   const std::vector<std::string> cc_words = Words(cc);
@@ -301,7 +301,13 @@ Result<Built> Build(const BackendInput& input, const std::string& cc, const std:
     header_digest = digest;
     return pool.Pump();
   };
-  hooks.on_unit = [&](const CUnit& u) -> Status {
+  // A module of one unit is compiled with its main unit in one step (one
+  // compiler process for small modules); from the second unit on, units go
+  // to the pool as they are written.
+  std::optional<CUnit> first;
+  uint32_t submitted = 0;
+  std::function<Status(const CUnit&)> submit = [&](const CUnit& u) -> Status {
+    ++submitted;
     const std::string opt = u.largest_function > kGiantFunctionBytes ? "-O0" : kOptLevel;
     std::string material = header_digest + '\0' + u.digest + '\0' + cc + '\0' + opt + kFlags +
                            '\0' + ARCELLA_ENGINE_VERSION + '\0' + kCodegenVersion + '\0' +
@@ -312,9 +318,9 @@ Result<Built> Build(const BackendInput& input, const std::string& cc, const std:
     const std::string obj = dir + "/u" + std::to_string(u.index) + ".o";
     objects.push_back(obj);
     if (auto cached = ReadVerified(store, name, ukey)) {
-      ARCELLA_RETURN_IF_ERROR(WriteWhole(obj, std::string_view(
-                                                  reinterpret_cast<const char*>(cached->data()),
-                                                  cached->size())));
+      ARCELLA_RETURN_IF_ERROR(
+          WriteWhole(obj, std::string_view(reinterpret_cast<const char*>(cached->data()),
+                                           cached->size())));
       ++done;
       if (stats) stats->units_cached++;
       progress();
@@ -324,8 +330,8 @@ Result<Built> Build(const BackendInput& input, const std::string& cc, const std:
     job.argv = cc_words;
     job.argv.push_back(opt);
     job.argv.insert(job.argv.end(), flags.begin(), flags.end());
-    for (const std::string& a : {std::string("-I"), dir, std::string("-c"), std::string("-o"), obj,
-                                 u.path})
+    for (const std::string& a :
+         {std::string("-I"), dir, std::string("-c"), std::string("-o"), obj, u.path})
       job.argv.push_back(a);
     job.log_path = dir + "/u" + std::to_string(u.index) + ".log";
     job.memory_estimate = kCompilerBaseBytes + kCompilerBytesPerCByte * u.bytes;
@@ -343,9 +349,21 @@ Result<Built> Build(const BackendInput& input, const std::string& cc, const std:
     pool.Submit(std::move(job));
     return pool.Pump();
   };
+  hooks.on_unit = [&](const CUnit& u) -> Status {
+    if (submitted == 0 && !first) {
+      first = u;
+      return pool.Pump();
+    }
+    if (first) {
+      CUnit f = *first;
+      first.reset();
+      ARCELLA_RETURN_IF_ERROR(submit(f));
+    }
+    return submit(u);
+  };
   progress();
   ARCELLA_ASSIGN_OR_RETURN(GeneratedModule gen, GenerateSplitC(input, key, hooks));
-  total = static_cast<uint32_t>(gen.units.size()) + 1;
+  total = submitted + 1;
   if (stats) stats->units_total = total;
   progress();
   ARCELLA_RETURN_IF_ERROR(pool.Drain());
@@ -354,17 +372,19 @@ Result<Built> Build(const BackendInput& input, const std::string& cc, const std:
   struct stat st;
   CompileJob link;
   link.argv = cc_words;
-  link.argv.push_back(kOptLevel);
+  link.argv.push_back(first && first->largest_function > kGiantFunctionBytes ? "-O0" : kOptLevel);
   link.argv.insert(link.argv.end(), flags.begin(), flags.end());
   for (const std::string& a : {std::string("-shared"), std::string("-I"), dir, std::string("-o"),
                                dir + "/m.so", gen.main_path})
     link.argv.push_back(a);
   link.argv.insert(link.argv.end(), objects.begin(), objects.end());
+  if (first) link.argv.push_back(first->path);  // the only unit: compiled here
   link.argv.push_back("-lm");
   link.log_path = dir + "/link.log";
-  link.memory_estimate =
-      kCompilerBaseBytes +
-      kCompilerBytesPerCByte * (stat(gen.main_path.c_str(), &st) == 0 ? st.st_size : 0);
+  link.memory_estimate = kCompilerBaseBytes +
+                         kCompilerBytesPerCByte *
+                             ((stat(gen.main_path.c_str(), &st) == 0 ? st.st_size : 0) +
+                              (first ? first->bytes : 0));
   link.what = gen.main_path;
   link.on_done = [&] {
     ++done;
@@ -419,8 +439,7 @@ class KeyLock {
   ~KeyLock() {
     if (fd_ >= 0) close(fd_);  // releases the lock
   }
-  Status Acquire(const CacheStore& store, const std::string& key,
-                 const std::atomic<bool>* cancel) {
+  Status Acquire(const CacheStore& store, const std::string& key, const std::atomic<bool>* cancel) {
     const std::string name = key + ".lock";
     fd_ = openat(store.dir_fd(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd_ < 0)
@@ -503,8 +522,8 @@ std::string ResolveCompiler(const CompileOptions& options) {
 }
 
 Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
-                                                     const CompileOptions& options,
-                                                     bool* cache_hit, CompileStats* stats) {
+                                                     const CompileOptions& options, bool* cache_hit,
+                                                     CompileStats* stats) {
   (void)arcella_rt_keep;
   CompileStats local_stats;
   if (stats == nullptr) stats = &local_stats;
