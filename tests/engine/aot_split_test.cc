@@ -282,9 +282,9 @@ namespace arcella::engine::aot_test {
 namespace {
 
 // Not a test: measures a cold AOT compile of a real program. Run with
-//   ARCELLA_MEASURE_WASM=prog.wasm ARCELLA_MEASURE_CACHE=/fresh/dir \
-//   /usr/bin/time -v engine_tests --gtest_also_run_disabled_tests \
-//   --gtest_filter=AotSplitMeasure.DISABLED_CompileFile
+//   ARCELLA_MEASURE_WASM=prog.wasm ARCELLA_MEASURE_CACHE=/fresh/dir
+//   /usr/bin/time -v engine_tests --gtest_also_run_disabled_tests
+//   --gtest_filter=AotSplitMeasure.DISABLED_CompileFile   (one command line)
 TEST(AotSplitMeasure, DISABLED_CompileFile) {
   const char* wasm_path = getenv("ARCELLA_MEASURE_WASM");
   const char* cache = getenv("ARCELLA_MEASURE_CACHE");
