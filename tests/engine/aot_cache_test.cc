@@ -19,13 +19,19 @@
 namespace arcella::engine::aot_test {
 namespace {
 
-// The cache's files except its key.
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The cache's files except its key, unit objects (*.o) and compile locks
+// (*.lock; see aot_split_test.cc for those).
 std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> out;
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d))
       if (std::string(e->d_name) != "." && std::string(e->d_name) != ".." &&
-          std::string(e->d_name) != "key")
+          std::string(e->d_name) != "key" && !EndsWith(e->d_name, ".o") &&
+          !EndsWith(e->d_name, ".lock"))
         out.push_back(e->d_name);
     closedir(d);
   }

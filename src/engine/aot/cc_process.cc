@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,7 +88,8 @@ std::string FindExecutable(const std::string& cmd) {
   return "";
 }
 
-Status RunCompilerProcess(const std::vector<std::string>& args, const std::string& log_path) {
+Result<pid_t> StartCompilerProcess(const std::vector<std::string>& args,
+                                   const std::string& log_path) {
   if (args.empty()) return Status::InvalidArgument("aot: empty C compiler command");
   const std::string path = FindExecutable(args[0]);
   if (path.empty())
@@ -104,27 +106,64 @@ Status RunCompilerProcess(const std::vector<std::string>& args, const std::strin
   if (pid < 0) return Status::Internal(std::string("aot: fork: ") + strerror(errno));
   if (pid == 0) StartSupervisor(parent, argv.data(), log_path.c_str());
   setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
-  // Wait without reaping, kill what is left of the group while the leader's
-  // pid still pins the group id, then reap.
+  return pid;
+}
+
+namespace {
+
+// Waits for (or, with `block` false, checks) the exit of the group leader
+// without reaping it; then kills what is left of the group while the
+// leader's pid still pins the group id, and reaps.
+bool Finish(pid_t pid, bool block, const std::string& what, Status* out, uint64_t* max_rss) {
   siginfo_t info;
   memset(&info, 0, sizeof info);
   int rc;
-  while ((rc = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT)) < 0 &&
+  while ((rc = waitid(P_PID, static_cast<id_t>(pid), &info,
+                      WEXITED | WNOWAIT | (block ? 0 : WNOHANG))) < 0 &&
          errno == EINTR) {
   }
+  if (rc == 0 && !block && info.si_pid == 0) return false;  // still running
   const int wait_errno = rc < 0 ? errno : 0;
+  kill(-pid, SIGKILL);
+  int status = 0;
+  struct rusage ru;
+  memset(&ru, 0, sizeof ru);
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  if (max_rss != nullptr) *max_rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+  if (wait_errno != 0) {
+    *out = Status::Internal("aot: waiting for the C compiler: " +
+                            std::string(strerror(wait_errno)));
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    *out = Status::Ok();
+  } else {
+    std::string how = WIFEXITED(status)
+                          ? "exit status " + std::to_string(WEXITSTATUS(status))
+                          : "signal " + std::to_string(WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    *out = Status::Internal("aot: C compiler '" + what + "' failed (" + how + ")");
+  }
+  return true;
+}
+
+}  // namespace
+
+bool FinishCompilerProcess(pid_t pid, const std::string& what, Status* status,
+                           uint64_t* max_rss_bytes) {
+  return Finish(pid, false, what, status, max_rss_bytes);
+}
+
+void KillCompilerProcess(pid_t pid) {
   kill(-pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (wait_errno != 0)
-    return Status::Internal("aot: waiting for the C compiler: " +
-                            std::string(strerror(wait_errno)));
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
-  std::string how = WIFEXITED(status)
-                        ? "exit status " + std::to_string(WEXITSTATUS(status))
-                        : "signal " + std::to_string(WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  return Status::Internal("aot: C compiler '" + args[0] + "' failed (" + how + ")");
+}
+
+Status RunCompilerProcess(const std::vector<std::string>& args, const std::string& log_path) {
+  ARCELLA_ASSIGN_OR_RETURN(pid_t pid, StartCompilerProcess(args, log_path));
+  Status st;
+  Finish(pid, true, args[0], &st, nullptr);
+  return st;
 }
 
 }  // namespace arcella::engine::aot

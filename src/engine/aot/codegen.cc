@@ -1,6 +1,7 @@
 // wasm -> C via wabt's c-writer, plus the engine glue (see codegen.h).
 #include "engine/aot/codegen.h"
 
+#include "engine/aot/data_blob.h"
 #include "engine/aot/mem_image.h"
 
 #include <wabt/apply-names.h>
@@ -13,6 +14,7 @@
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 
+#include <cstring>
 #include <sstream>
 
 namespace arcella::engine::aot {
@@ -122,83 +124,10 @@ void EmitExportWrapper(std::ostream& o, size_t i, const FuncType& ft) {
   o << "}\n";
 }
 
-// The struct field wasm2c uses for a defined entity, read from the body of
-// its export getter `Z_mZ_e<i>` ("return &instance->FIELD;").
-std::string ExportField(const std::string& c, size_t export_index) {
-  std::string needle = "Z_mZ_e" + std::to_string(export_index) + "(Z_m_instance_t* instance) {";
-  size_t p = c.find(needle);
-  if (p == std::string::npos) return "";
-  p = c.find("return &instance->", p);
-  if (p == std::string::npos) return "";
-  p += strlen("return &instance->");
-  size_t e = c.find(';', p);
-  return e == std::string::npos ? "" : c.substr(p, e - p);
-}
-
-bool IsIdent(char ch) { return isalnum(static_cast<unsigned char>(ch)) || ch == '_'; }
-
-// Makes every access to `instance->FIELD` (except taking its address) a
-// volatile access, so the compiler re-reads the interrupt flag every time.
-std::string MakeVolatile(const std::string& c, const std::string& field) {
-  std::string pat = "instance->" + field;
-  std::string out;
-  out.reserve(c.size() + 1024);
-  size_t pos = 0;
-  for (;;) {
-    size_t p = c.find(pat, pos);
-    if (p == std::string::npos) break;
-    bool word_end = p + pat.size() >= c.size() || !IsIdent(c[p + pat.size()]);
-    bool word_start = p == 0 || !IsIdent(c[p - 1]);
-    bool addr = p > 0 && c[p - 1] == '&';
-    out.append(c, pos, p - pos);
-    if (word_end && word_start && !addr) {
-      out += "(*(volatile u32*)&" + pat + ")";
-    } else {
-      out += pat;
-    }
-    pos = p + pat.size();
-  }
-  out.append(c, pos, std::string::npos);
-  return out;
-}
-
-// Replaces wasm2c's CALL_INDIRECT (one trap for every failure) with one that
-// tells an out-of-range index, a null element and a signature mismatch apart,
-// and makes the table helpers report table (not memory) out-of-bounds.
-Status RefineTraps(std::string* c) {
-  size_t p = c->find("#define CALL_INDIRECT(");
-  if (p == std::string::npos) return Status::Internal("wasm2c output has no CALL_INDIRECT macro");
-  size_t e = p;
-  for (;;) {
-    size_t nl = c->find('\n', e);
-    if (nl == std::string::npos) return Status::Internal("unterminated CALL_INDIRECT macro");
-    bool cont = nl > 0 && (*c)[nl - 1] == '\\';
-    e = nl + 1;
-    if (!cont) break;
-  }
-  c->replace(p, e - p,
-             "#define CALL_INDIRECT(table, t, ft, x, ...)                   \\\n"
-             "  ((LIKELY((x) < table.size) || TRAP(TABLE_OOB)),              \\\n"
-             "   (LIKELY(table.data[x].func != NULL) || TRAP(INDIRECT_NULL)), \\\n"
-             "   (LIKELY(table.data[x].func_type == func_types[ft]) ||        \\\n"
-             "    TRAP(CALL_INDIRECT)),                                       \\\n"
-             "   ((t)table.data[x].func)(__VA_ARGS__))\n");
-  size_t begin = c->find("static inline void funcref_table_init(");
-  size_t end = c->find("DEFINE_TABLE_FILL(externref)");
-  if (begin == std::string::npos || end == std::string::npos || end < begin)
-    return Status::Internal("wasm2c output lacks the table helpers");
-  const std::string from = "TRAP(OOB)", to = "TRAP(TABLE_OOB)";
-  for (size_t q = c->find(from, begin); q != std::string::npos && q < end;
-       q = c->find(from, q + to.size())) {
-    c->replace(q, from.size(), to);
-    end += to.size() - from.size();
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
-Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache_key) {
+Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::string& cache_key,
+                                       const SplitHooks& hooks) {
   wabt::Features features;
   features.disable_simd();
   wabt::ReadBinaryOptions ropts(features, nullptr, /*read_debug_names=*/false,
@@ -221,6 +150,18 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   for (const wabt::Export* e : module.exports)
     export_func.push_back(e->kind == wabt::ExternalKind::Func ? e->var.index() : UINT32_MAX);
   const uint32_t start_func = module.starts.empty() ? UINT32_MAX : module.starts[0]->index();
+  // The interrupt flag's instance field (named below as "$g<i>"): made
+  // volatile in every piece. Found before names replace the indexes.
+  std::string volatile_field;
+  for (size_t i = 0; i < input.exports.size(); ++i) {
+    const ExportDesc& e = input.exports[i];
+    if (e.name == kInterruptExport && e.desc.kind == ExternKind::kGlobal) {
+      const wabt::Index g = module.exports[i]->var.index();
+      if (g < module.num_global_imports)
+        return Status::Internal("aot: the interrupt global is imported");
+      volatile_field = "w2c_g" + std::to_string(g);
+    }
+  }
 
   // Predictable C names.
   for (size_t i = 0; i < module.imports.size(); ++i) {
@@ -262,6 +203,7 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   name_all(module.memories, &module.memory_bindings, "M");
   name_all(module.tables, &module.table_bindings, "T");
   name_all(module.types, &module.type_bindings, "t");
+  name_all(module.data_segments, &module.data_segment_bindings, "d");
   module.export_bindings.clear();
   for (size_t i = 0; i < module.exports.size(); ++i)
     module.export_bindings.emplace(module.exports[i]->name,
@@ -273,24 +215,39 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
 
   const long image_segments = ImageSegmentCount(module);
 
-  wabt::MemoryStream c_stream, h_stream;
+  GeneratedModule out;
+  out.data = EncodeDataBlob(module);
+  out.data_segments = static_cast<uint32_t>(module.data_segments.size());
+  wabt::MemoryStream h_stream;
+  SplitConfig config;
+  config.dir = hooks.dir;
+  config.unit_budget = hooks.unit_budget;
+  config.volatile_field = volatile_field;
+  config.data_segments = out.data_segments;
+  config.module_header = &h_stream.output_buffer().data;
+  CSplitter splitter(config, hooks.on_header, hooks.on_unit);
   wabt::WriteCOptions wopts;
   wopts.module_name = "m";
-  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, "m.h", &module, wopts))) {
-    return Status::Unsupported("aot: wasm2c cannot translate this module");
+  const bool written = wabt::Succeeded(wabt::WriteC(&splitter, &h_stream, "m.h", &module, wopts));
+  Status split = splitter.Finish();
+  if (!split.ok()) return split;  // a cancel or compiler error stops wasm2c here too
+  if (!written) return Status::Unsupported("aot: wasm2c cannot translate this module");
+  out.units = splitter.units();
+  std::string main = splitter.TakeMain();
+  if (!volatile_field.empty()) {
+    // The export getter of the interrupt global must name the field used.
+    if (main.find("return &instance->" + volatile_field + ";") == std::string::npos)
+      return Status::Internal("aot: cannot find the interrupt global in wasm2c output");
+    main = MakeVolatile(main, volatile_field);
   }
-  GeneratedC out;
-  const auto& cb = c_stream.output_buffer().data;
-  const auto& hb = h_stream.output_buffer().data;
-  out.c.assign(cb.begin(), cb.end());
-  out.h.assign(hb.begin(), hb.end());
-  ARCELLA_RETURN_IF_ERROR(RefineTraps(&out.c));
 
   std::string image_glue;
-  if (image_segments > 0) RewriteForImage(&out.c, image_segments, &image_glue);
+  if (image_segments > 0) RewriteForImage(&main, image_segments, &image_glue);
 
   std::ostringstream g;
   g << "\n/* ---- arcella glue ---- */\n";
+  g << "const u8* arcella_data_segments[" << std::max<uint32_t>(out.data_segments, 1) << "];\n";
+  g << "uint32_t arcella_data_segment_count(void) { return " << out.data_segments << "u; }\n";
   g << image_glue;
   g << "struct Z_h_instance_t { arcella_host_ctx_t c; };\n";
   std::string memory0;
@@ -348,18 +305,17 @@ Result<GeneratedC> GenerateC(const BackendInput& input, const std::string& cache
   g << start_func << "u};\n";
   g << "uint32_t arcella_export_count(void) { return " << export_func.size() << "u; }\n";
   g << "const char* arcella_cache_key(void) { return \"" << cache_key << "\"; }\n";
-  out.c += g.str();
-
-  // The interrupt flag: a volatile access every time it is read or written.
-  for (size_t i = 0; i < input.exports.size(); ++i) {
-    const ExportDesc& e = input.exports[i];
-    if (e.name == kInterruptExport && e.desc.kind == ExternKind::kGlobal) {
-      std::string field = ExportField(out.c, i);
-      if (field.empty())
-        return Status::Internal("aot: cannot find the interrupt global in wasm2c output");
-      out.c = MakeVolatile(out.c, field);
-    }
+  out.main_path = hooks.dir + "/main.c";
+  FILE* f = fopen(out.main_path.c_str(), "we");
+  bool ok = f != nullptr;
+  const std::string glue = g.str();
+  if (ok) {
+    ok = fputs("#include \"shared.h\"\n\n", f) >= 0 &&
+         fwrite(main.data(), 1, main.size(), f) == main.size() &&
+         fwrite(glue.data(), 1, glue.size(), f) == glue.size();
+    ok = fclose(f) == 0 && ok;
   }
+  if (!ok) return Status::IoError("aot: writing " + out.main_path + ": " + strerror(errno));
   return out;
 }
 

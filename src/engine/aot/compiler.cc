@@ -5,19 +5,25 @@
 #include <link.h>
 #include <openssl/evp.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "engine/aot/cache_store.h"
 #include "engine/aot/cc_process.h"
 #include "engine/aot/codegen.h"
+#include "engine/aot/compile_pool.h"
+#include "engine/aot/data_blob.h"
 #include "engine/aot/elf_symbols.h"
 
 #ifndef MFD_EXEC
@@ -29,10 +35,22 @@ extern "C" const char arcella_wasm_rt_h_text[];
 namespace arcella::engine::aot {
 namespace {
 
-constexpr char kFlags[] =
-    "-O1 -fno-optimize-sibling-calls -fsignaling-nans -fPIC -shared -DNDEBUG -w";
+// Flags of every compile; the unit's optimisation level comes first.
+constexpr char kFlags[] = "-fno-optimize-sibling-calls -fsignaling-nans -fPIC -DNDEBUG -w";
+constexpr char kOptLevel[] = "-O1";
+// A unit holding a function of more C than this is compiled at -O0 (see
+// docs/LIMITS.md for the measurements behind it).
+constexpr uint64_t kGiantFunctionBytes = 24ull << 20;
+// Function C per unit (docs/LIMITS.md).
+constexpr uint64_t kUnitBudget = 4ull << 20;
+std::atomic<uint64_t> g_unit_budget{kUnitBudget};
+// Compiler memory estimate for a unit: base + factor x its C bytes (CRuby,
+// gcc 12 -O1: the largest of 40 ~4 MB units peaked at 1.05 GB).
+constexpr uint64_t kCompilerBaseBytes = 64ull << 20;
+constexpr uint64_t kCompilerBytesPerCByte = 240;
 // Bumped when the generated code changes (part of the cache key).
-constexpr char kCodegenVersion[] = "codegen-cow1";
+constexpr char kCodegenVersion[] = "codegen-split1";
+constexpr char kEntryMagic[8] = {'A', 'R', 'C', 'S', 'O', 'D', '1', '\0'};
 
 // Runtime entry points referenced only by generated code: naming them here
 // links their objects into every executable that can load AOT modules.
@@ -78,6 +96,7 @@ std::string CacheKey(const BackendInput& in, const std::string& cc) {
   material += '\0';
   material += cc;
   material += '\0';
+  material += kOptLevel;
   material += kFlags;
   material += '\0';
   material += arcella_wasm_rt_h_text;  // the generated code's ABI
@@ -154,10 +173,12 @@ Result<int> SealedMemfd(std::span<const uint8_t> object) {
 // Loads `object` -- bytes whose MAC was verified by the caller -- from a
 // sealed memfd. `path` is the cache entry it came from (for messages).
 Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> object,
+                                                   std::span<const uint8_t> data,
                                                    const std::string& path,
                                                    const std::string& key) {
   ARCELLA_ASSIGN_OR_RETURN(int fd, SealedMemfd(object));
   auto obj = std::make_shared<LoadedObject>();
+  obj->data.assign(data.begin(), data.end());
   obj->memfd = fd;  // kept open while loaded: its /proc name stays unique
   obj->path = path;
   obj->key = key;
@@ -179,6 +200,15 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
     return Status::Internal("aot: " + path +
                             " is not the object for its cache key");  // destructor dlcloses
   }
+  // Data segments: the code reads them through arcella_data_segments[].
+  const uint8_t** segs = nullptr;
+  uint32_t (*seg_count)() = nullptr;
+  std::vector<const uint8_t*> ptrs;
+  if (!Sym(h, "arcella_data_segments", &segs) ||
+      !Sym(h, "arcella_data_segment_count", &seg_count) ||
+      !DecodeDataBlob(obj->data, seg_count(), &ptrs))
+    return Status::Internal("aot: " + path + " has no valid data segments for its code");
+  for (size_t i = 0; i < ptrs.size(); ++i) segs[i] = ptrs[i];
   link_map* lm = nullptr;
   uintptr_t base = 0;
   if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm != nullptr) base = lm->l_addr;
@@ -193,39 +223,244 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
   return obj;
 }
 
-// Generates C for `input`, compiles it in a private folder of the cache and
-// returns the object's bytes (not yet published).
-Result<std::vector<uint8_t>> Build(const BackendInput& input, const std::string& cc,
-                                   const std::string& key, const CacheStore& store) {
-  ARCELLA_ASSIGN_OR_RETURN(GeneratedC gen, GenerateC(input, key));
+std::vector<std::string> Words(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// Seals `bytes` for `key` and publishes them as `name`.
+Status SealAndPublish(const CacheStore& store, const std::string& name, const std::string& key,
+                      std::vector<uint8_t> bytes) {
+  store.Seal(&bytes, key);
+  return store.Publish(name, bytes);
+}
+
+// The object of a verified entry `name` for `key`, or nothing (a bad entry
+// is discarded with a message).
+std::optional<std::vector<uint8_t>> ReadVerified(const CacheStore& store, const std::string& name,
+                                                 const std::string& key) {
+  auto file = store.ReadEntry(name);
+  if (!file.ok() || file->empty()) return std::nullopt;
+  size_t size = 0;
+  if (store.Verify(*file, key, &size)) {
+    file->resize(size);
+    return std::move(*file);
+  }
+  fprintf(stderr,
+          "arcella: aot cache: rejected %s/%s (not authenticated by this cache's key); "
+          "recompiling\n",
+          store.path().c_str(), name.c_str());
+  store.Discard(name);
+  return std::nullopt;
+}
+
+struct Built {
+  std::vector<uint8_t> so;
+  std::vector<uint8_t> data;
+};
+
+// Generates the C units for `input` in a private folder of the cache,
+// compiles them (reusing cached unit objects) and links them; returns the
+// object and the data blob (not yet published). The folder is removed
+// whatever happens; a cancel kills every compiler.
+Result<Built> Build(const BackendInput& input, const std::string& cc, const std::string& key,
+                    const CacheStore& store, const CompileOptions& options, CompileStats* stats) {
   ARCELLA_ASSIGN_OR_RETURN(const std::string dir, store.MakeTempDir(key.substr(0, 16)));
-  Status st = WriteWhole(dir + "/m.c", gen.c);
-  if (st.ok()) st = WriteWhole(dir + "/m.h", gen.h);
-  if (st.ok()) st = WriteWhole(dir + "/wasm-rt.h", arcella_wasm_rt_h_text);
-  if (st.ok()) {
-    std::vector<std::string> args;
-    std::istringstream ccs(cc);
-    for (std::string w; ccs >> w;) args.push_back(w);
-    std::istringstream fs(kFlags);
-    for (std::string w; fs >> w;) args.push_back(w);
-    for (const std::string& a : {std::string("-I"), dir, std::string("-o"), dir + "/m.so",
-                                 dir + "/m.c", std::string("-lm")})
-      args.push_back(a);
-    st = RunCompilerProcess(args, dir + "/cc.log");
-    if (st.code() == StatusCode::kInternal) {  // it ran and failed: show its output
-      std::vector<uint8_t> log;
-      ReadWhole(dir + "/cc.log", &log);
-      if (log.size() > 4000) log.resize(4000);
-      st = Status::Internal(st.message() + ":\n" + std::string(log.begin(), log.end()));
+  struct Cleanup {
+    const CacheStore& store;
+    const std::string& dir;
+    ~Cleanup() { store.RemoveTempDir(dir); }
+  } cleanup{store, dir};
+  // Declared after the cleanup: compilers die before their folder goes.
+  CompilePool pool(options.jobs, options.compile_memory_bytes, options.cancel);
+  ARCELLA_RETURN_IF_ERROR(WriteWhole(dir + "/wasm-rt.h", arcella_wasm_rt_h_text));
+
+  const auto start = std::chrono::steady_clock::now();
+  uint32_t done = 0, total = 0;
+  auto progress = [&] {
+    if (!options.on_progress) return;
+    CompileProgress p;
+    p.units_done = done;
+    p.units_total = total;
+    p.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    if (total > 0 && done > 0 && done < total) p.estimate = p.elapsed * (total - done) / done;
+    options.on_progress(p);
+  };
+  const std::vector<std::string> cc_words = Words(cc);
+  if (cc_words.empty()) return Status::InvalidArgument("aot: empty C compiler command");
+  const std::vector<std::string> flags = Words(kFlags);
+  std::string header_digest;
+  std::vector<std::string> objects;
+
+  SplitHooks hooks;
+  hooks.dir = dir;
+  hooks.unit_budget = g_unit_budget.load(std::memory_order_relaxed);
+  hooks.on_header = [&](const std::string& digest) {
+    header_digest = digest;
+    return pool.Pump();
+  };
+  // A module of one unit is compiled with its main unit in one step (one
+  // compiler process for small modules); from the second unit on, units go
+  // to the pool as they are written.
+  std::optional<CUnit> first;
+  uint32_t submitted = 0;
+  std::function<Status(const CUnit&)> submit = [&](const CUnit& u) -> Status {
+    ++submitted;
+    const std::string opt = u.largest_function > kGiantFunctionBytes ? "-O0" : kOptLevel;
+    std::string material = header_digest + '\0' + u.digest + '\0' + cc + '\0' + opt + kFlags +
+                           '\0' + ARCELLA_ENGINE_VERSION + '\0' + kCodegenVersion + '\0' +
+                           arcella_wasm_rt_h_text;
+    uint8_t d[32];
+    Sha256(material.data(), material.size(), d);
+    const std::string ukey = Hex(d, 32), name = ukey + ".o";
+    const std::string obj = dir + "/u" + std::to_string(u.index) + ".o";
+    objects.push_back(obj);
+    if (auto cached = ReadVerified(store, name, ukey)) {
+      ARCELLA_RETURN_IF_ERROR(
+          WriteWhole(obj, std::string_view(reinterpret_cast<const char*>(cached->data()),
+                                           cached->size())));
+      ++done;
+      if (stats) stats->units_cached++;
+      progress();
+      return pool.Pump();
+    }
+    CompileJob job;
+    job.argv = cc_words;
+    job.argv.push_back(opt);
+    job.argv.insert(job.argv.end(), flags.begin(), flags.end());
+    for (const std::string& a :
+         {std::string("-I"), dir, std::string("-c"), std::string("-o"), obj, u.path})
+      job.argv.push_back(a);
+    job.log_path = dir + "/u" + std::to_string(u.index) + ".log";
+    job.memory_estimate = kCompilerBaseBytes + kCompilerBytesPerCByte * u.bytes;
+    job.what = u.path;
+    job.on_done = [&, obj, name, ukey]() -> Status {
+      std::vector<uint8_t> bytes;
+      if (!ReadWhole(obj, &bytes) || bytes.empty())
+        return Status::IoError("aot: compiler produced no object " + obj);
+      ARCELLA_RETURN_IF_ERROR(SealAndPublish(store, name, ukey, std::move(bytes)));
+      ++done;
+      if (stats) stats->units_compiled++;
+      progress();
+      return Status::Ok();
+    };
+    pool.Submit(std::move(job));
+    return pool.Pump();
+  };
+  hooks.on_unit = [&](const CUnit& u) -> Status {
+    if (submitted == 0 && !first) {
+      first = u;
+      return pool.Pump();
+    }
+    if (first) {
+      CUnit f = *first;
+      first.reset();
+      ARCELLA_RETURN_IF_ERROR(submit(f));
+    }
+    return submit(u);
+  };
+  progress();
+  ARCELLA_ASSIGN_OR_RETURN(GeneratedModule gen, GenerateSplitC(input, key, hooks));
+  total = submitted + 1;
+  if (stats) stats->units_total = total;
+  progress();
+  ARCELLA_RETURN_IF_ERROR(pool.Drain());
+
+  // The main unit, compiled and linked with the unit objects in one step.
+  struct stat st;
+  CompileJob link;
+  link.argv = cc_words;
+  link.argv.push_back(first && first->largest_function > kGiantFunctionBytes ? "-O0" : kOptLevel);
+  link.argv.insert(link.argv.end(), flags.begin(), flags.end());
+  for (const std::string& a : {std::string("-shared"), std::string("-I"), dir, std::string("-o"),
+                               dir + "/m.so", gen.main_path})
+    link.argv.push_back(a);
+  link.argv.insert(link.argv.end(), objects.begin(), objects.end());
+  if (first) link.argv.push_back(first->path);  // the only unit: compiled here
+  link.argv.push_back("-lm");
+  link.log_path = dir + "/link.log";
+  link.memory_estimate = kCompilerBaseBytes +
+                         kCompilerBytesPerCByte *
+                             ((stat(gen.main_path.c_str(), &st) == 0 ? st.st_size : 0) +
+                              (first ? first->bytes : 0));
+  link.what = gen.main_path;
+  link.on_done = [&] {
+    ++done;
+    if (stats) stats->units_compiled++;
+    progress();
+    return Status::Ok();
+  };
+  pool.Submit(std::move(link));
+  ARCELLA_RETURN_IF_ERROR(pool.Drain());
+  if (stats) stats->max_compiler_rss = pool.max_compiler_rss();
+  Built out;
+  if (!ReadWhole(dir + "/m.so", &out.so) || out.so.empty())
+    return Status::IoError("aot: compiler produced no object");
+  out.data = std::move(gen.data);
+  return out;
+}
+
+// The cache entry's bytes: object, data blob, sizes, magic.
+std::vector<uint8_t> EntryBytes(const Built& b) {
+  std::vector<uint8_t> e;
+  e.reserve(b.so.size() + b.data.size() + 24 + CacheStore::kFooterSize);
+  e.insert(e.end(), b.so.begin(), b.so.end());
+  e.insert(e.end(), b.data.begin(), b.data.end());
+  for (uint64_t v : {static_cast<uint64_t>(b.so.size()), static_cast<uint64_t>(b.data.size())})
+    for (int i = 0; i < 8; ++i) e.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  e.insert(e.end(), kEntryMagic, kEntryMagic + sizeof kEntryMagic);
+  return e;
+}
+
+// Splits a verified entry's content into object and data blob.
+bool ParseEntry(std::span<const uint8_t> content, std::span<const uint8_t>* so,
+                std::span<const uint8_t>* data) {
+  if (content.size() < 24 ||
+      memcmp(content.data() + content.size() - 8, kEntryMagic, sizeof kEntryMagic) != 0)
+    return false;
+  auto get = [&](size_t at) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(content[at + i]) << (8 * i);
+    return v;
+  };
+  const uint64_t so_size = get(content.size() - 24), data_size = get(content.size() - 16);
+  if (so_size > content.size() - 24 || data_size != content.size() - 24 - so_size) return false;
+  *so = content.subspan(0, so_size);
+  *data = content.subspan(so_size, data_size);
+  return true;
+}
+
+// An exclusive flock on <key>.lock in the cache: one compile of a module at
+// a time across processes (and threads: each lock is its own open file).
+class KeyLock {
+ public:
+  ~KeyLock() {
+    if (fd_ >= 0) close(fd_);  // releases the lock
+  }
+  Status Acquire(const CacheStore& store, const std::string& key, const std::atomic<bool>* cancel) {
+    const std::string name = key + ".lock";
+    fd_ = openat(store.dir_fd(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd_ < 0)
+      return Status::IoError("aot cache: cannot open lock " + store.path() + "/" + name + ": " +
+                             strerror(errno));
+    for (;;) {
+      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        return Status::IoError("aot cache: cannot lock " + store.path() + "/" + name + ": " +
+                               strerror(errno));
+      if (cancel != nullptr && cancel->load(std::memory_order_relaxed))
+        return Status::Cancelled("compile cancelled (while waiting for another compile)");
+      struct timespec ts = {0, 20 * 1000 * 1000};  // the other compile takes seconds
+      nanosleep(&ts, nullptr);
     }
   }
-  std::vector<uint8_t> so;
-  if (st.ok() && (!ReadWhole(dir + "/m.so", &so) || so.empty()))
-    st = Status::IoError("aot: compiler produced no object");
-  store.RemoveTempDir(dir);
-  if (!st.ok()) return st;
-  return so;
-}
+
+ private:
+  int fd_ = -1;
+};
 
 std::mutex g_mu;
 std::map<std::string, std::weak_ptr<LoadedObject>> g_loaded;
@@ -253,10 +488,6 @@ LoadedObject::~LoadedObject() {
   if (memfd >= 0) close(memfd);
 }
 
-std::string ResolveCacheDir(const CompileOptions& options) {
-  return options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir;
-}
-
 std::string DefaultCacheDir() {
   if (const char* h = getenv("ARCELLA_HOME"); h != nullptr && *h) return std::string(h) + "/cache";
   if (const char* x = getenv("XDG_CACHE_HOME"); x != nullptr && x[0] == '/')
@@ -276,30 +507,32 @@ std::string DefaultCacheDir() {
 }
 
 Status PrepareCache(const CompileOptions& options) {
-  const std::string dir = ResolveCacheDir(options);
-  if (dir.empty())
-    return Status::FailedPrecondition("aot cache: no cache directory (set ARCELLA_HOME or HOME)");
-  ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(dir));
+  if (options.cache_dir.empty())
+    return Status::FailedPrecondition("aot cache: no AOT cache folder configured");
+  ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(options.cache_dir));
   store->CleanStaleTempDirs();
   return Status::Ok();
 }
 
+void SetUnitBudgetForTesting(uint64_t bytes) {
+  g_unit_budget.store(bytes == 0 ? kUnitBudget : bytes, std::memory_order_relaxed);
+}
+
 std::string ResolveCompiler(const CompileOptions& options) {
-  if (!options.cc.empty()) return options.cc;
-  if (const char* c = getenv("CC"); c != nullptr && *c) return c;
-  return "cc";
+  return options.cc.empty() ? "cc" : options.cc;
 }
 
 Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
-                                                     const CompileOptions& options,
-                                                     bool* cache_hit) {
+                                                     const CompileOptions& options, bool* cache_hit,
+                                                     CompileStats* stats) {
   (void)arcella_rt_keep;
+  CompileStats local_stats;
+  if (stats == nullptr) stats = &local_stats;
+  *stats = CompileStats{};
   const std::string cc = ResolveCompiler(options);
   const std::string key = CacheKey(input, cc);
-  const std::string dir = ResolveCacheDir(options);
-  if (dir.empty())
-    return Status::FailedPrecondition(
-        "aot cache: no private cache directory (set ARCELLA_HOME or HOME)");
+  const std::string& dir = options.cache_dir;
+  if (dir.empty()) return Status::FailedPrecondition("aot cache: no AOT cache folder configured");
   const std::string name = key + ".so";
   const std::string path = dir + "/" + name;
   std::shared_ptr<std::mutex> key_mu;
@@ -307,6 +540,7 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
     std::lock_guard<std::mutex> lock(g_mu);
     if (auto obj = g_loaded[path].lock()) {
       if (cache_hit) *cache_hit = true;
+      stats->cache_hit = true;
       return obj;
     }
     auto& m = g_key_mu[path];
@@ -318,36 +552,40 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
     std::lock_guard<std::mutex> lock(g_mu);
     if (auto obj = g_loaded[path].lock()) {
       if (cache_hit) *cache_hit = true;
+      stats->cache_hit = true;
       return obj;
     }
   }
   ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(dir));
   // The entry is read once; the MAC is checked on those bytes before anything
   // is mapped, and the same bytes are what gets loaded.
-  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> file, store->ReadEntry(name));
-  std::shared_ptr<LoadedObject> obj;
-  if (!file.empty()) {
-    size_t object_size = 0;
-    if (store->Verify(file, key, &object_size)) {
-      auto loaded = LoadVerified(std::span<const uint8_t>(file.data(), object_size), path, key);
-      if (loaded.ok()) obj = *loaded;
+  auto try_load = [&]() -> std::shared_ptr<LoadedObject> {
+    auto content = ReadVerified(*store, name, key);
+    if (!content) return nullptr;
+    std::span<const uint8_t> so, data;
+    if (ParseEntry(*content, &so, &data)) {
+      auto loaded = LoadVerified(so, data, path, key);
+      if (loaded.ok()) return *loaded;
     }
-    if (!obj) {
-      fprintf(
-          stderr,
-          "arcella: aot cache: rejected %s (not authenticated by this cache's key); recompiling\n",
-          path.c_str());
-      store->Discard(name);
-    }
-  }
-  if (cache_hit) *cache_hit = obj != nullptr;
+    fprintf(stderr, "arcella: aot cache: rejected %s (not a valid entry); recompiling\n",
+            path.c_str());
+    store->Discard(name);
+    return nullptr;
+  };
+  std::shared_ptr<LoadedObject> obj = try_load();
   if (!obj) {
-    ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> object, Build(input, cc, key, *store));
-    std::vector<uint8_t> sealed = object;
-    store->Seal(&sealed, key);
-    ARCELLA_RETURN_IF_ERROR(store->Publish(name, sealed));
-    ARCELLA_ASSIGN_OR_RETURN(obj, LoadVerified(object, path, key));
+    // One compile per key across processes: wait, then look again.
+    KeyLock lock;
+    ARCELLA_RETURN_IF_ERROR(lock.Acquire(*store, key, options.cancel));
+    obj = try_load();
+    if (!obj) {
+      ARCELLA_ASSIGN_OR_RETURN(Built built, Build(input, cc, key, *store, options, stats));
+      ARCELLA_RETURN_IF_ERROR(SealAndPublish(*store, name, key, EntryBytes(built)));
+      ARCELLA_ASSIGN_OR_RETURN(obj, LoadVerified(built.so, built.data, path, key));
+    }
   }
+  if (stats->units_total == 0) stats->cache_hit = true;
+  if (cache_hit) *cache_hit = stats->cache_hit;
   std::lock_guard<std::mutex> lock(g_mu);
   g_loaded[path] = obj;
   return obj;

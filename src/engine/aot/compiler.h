@@ -1,12 +1,24 @@
 // AOT compile, cache and load: generated C -> cc -> cached .so -> dlopen.
 //
-// Cache entries are $cache_dir/<key>.so, key = sha256(wasm bytes, engine
-// version, compiler, flags). The cache directory must be private (see
-// cache_store.h); each entry ends with HMAC-SHA256(cache secret, object ||
-// key) + magic. An entry is read once, its MAC checked on those bytes, and
-// the same bytes are loaded from a sealed memfd: nothing on disk is mapped.
-// A bad entry is discarded and rebuilt. Entries are published with an atomic
-// rename, so concurrent compiles (threads or processes) are safe.
+// The C is split into units (c_split.h) compiled by a pool of compiler
+// processes (compile_pool.h) while wasm2c still writes, then the main unit
+// is compiled and linked with the unit objects into one shared object.
+//
+// Cache entries (the cache directory must be private, see cache_store.h):
+//   <key>.so    key = sha256(wasm bytes, engine version, compiler, flags,
+//               runtime header, codegen version); content: the shared
+//               object, the data blob (data_blob.h), u64 object size, u64
+//               blob size, "ARCSOD1\0"; then the HMAC footer.
+//   <ukey>.o    one compiled unit, ukey = sha256(shared header digest, unit
+//               digest, compiler, the unit's flags, runtime header, versions):
+//               a module that changes a little recompiles a little.
+//   <key>.lock  flock'd while <key> is compiled: two processes (or threads)
+//               compiling one module wait for one compile, then re-check.
+// Every entry ends with HMAC-SHA256(cache secret, bytes || key) + magic. An
+// entry is read once, its MAC checked on those bytes, and the same bytes are
+// used (objects loaded from a sealed memfd: nothing on disk is mapped). A
+// bad entry is discarded and rebuilt. Entries are published with an atomic
+// rename.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +47,7 @@ struct LoadedObject {
   void* (*export_ptr)(void*, uint32_t) = nullptr;
   arcella_entry_fn (*export_fn)(uint32_t) = nullptr;
   void (*release_images)() = nullptr;  // optional: drops the module's memory images
+  std::vector<uint8_t> data;  // the data blob the code's segment pointers point into
 
   // Code ranges of the module's functions (from the .so's symbol table).
   struct Range {
@@ -54,22 +67,37 @@ struct LoadedObject {
   std::once_flag init_once_;
 };
 
-// Where cache entries go: options.cache_dir, else DefaultCacheDir().
-std::string ResolveCacheDir(const CompileOptions& options);
-// This user's private cache: $ARCELLA_HOME/cache, else $XDG_CACHE_HOME/arcella,
-// else $HOME/.cache/arcella (HOME from the password database if unset); ""
-// if none can be found. Never a shared directory such as /tmp.
+// Deprecated, kept only for engine::DefaultAotCacheDir until the callers
+// pass a cache folder themselves; the compile path never uses it.
 std::string DefaultCacheDir();
-// Opens (creating it 0700) and checks the cache directory, creates its key
-// and removes compile folders left by dead processes.
+// Opens (creating it 0700) and checks options.cache_dir, creates its key
+// and removes compile folders left by dead processes. An empty cache_dir is
+// an error.
 Status PrepareCache(const CompileOptions& options);
-// The C compiler command (options.cc, $CC, "cc").
+// The C compiler command (options.cc, else "cc"; looked up on $PATH).
 std::string ResolveCompiler(const CompileOptions& options);
 
+// Tests only: the bytes of function C per unit (0 restores the default),
+// process-wide, so that small modules split into several units.
+void SetUnitBudgetForTesting(uint64_t bytes);
+
+// What one CompileAndLoad did (for progress, tests and measurements).
+struct CompileStats {
+  bool cache_hit = false;       // the module's entry was found: nothing compiled
+  uint32_t units_total = 0;     // function units + the main unit
+  uint32_t units_compiled = 0;  // units a compiler ran for (main included)
+  uint32_t units_cached = 0;    // function units taken from the object cache
+  uint64_t max_compiler_rss = 0;  // bytes, the largest compiler process group
+};
+
 // Returns the loaded object for `input`, compiling it if the cache has no
-// valid entry. `cache_hit` (optional) tells whether the disk cache was used.
+// valid entry, with options.jobs compilers within options.compile_memory_bytes;
+// polls options.cancel (then: every compiler killed, temporary files removed,
+// kCancelled) and calls options.on_progress after each unit. `cache_hit`
+// (optional) tells whether the disk cache was used.
 Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
                                                      const CompileOptions& options,
-                                                     bool* cache_hit = nullptr);
+                                                     bool* cache_hit = nullptr,
+                                                     CompileStats* stats = nullptr);
 
 }  // namespace arcella::engine::aot

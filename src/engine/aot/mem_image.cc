@@ -103,12 +103,13 @@ bool RewriteForImage(std::string* c, long segments, std::string* glue) {
     p = nl + 1;
   }
   if (mem.empty() || loads != segments || loads == 0) return false;
+  // The table is automatic: segment bytes are found at run time (the data
+  // blob, see c_split.h), so its initialisers are not constant.
   c->replace(alloc_begin, alloc_end - alloc_begin,
-             "  if (arcella_rt_allocate_memory_image(&" + mem + ", " + alloc_args +
+             "  const arcella_data_seg_t arcella_m0_segs[] = {\n" + table +
+                 "  };\n  if (arcella_rt_allocate_memory_image(&" + mem + ", " + alloc_args +
                  ", &arcella_m0_image, arcella_m0_segs, " + std::to_string(loads) + "u)) return;");
-  c->insert(fn, "static arcella_mem_image_t arcella_m0_image;\n"
-                "static const arcella_data_seg_t arcella_m0_segs[] = {\n" +
-                    table + "};\n\n");
+  c->insert(fn, "static arcella_mem_image_t arcella_m0_image;\n\n");
   *glue += "void arcella_release_images(void) { arcella_rt_release_image(&arcella_m0_image); }\n";
   return true;
 }

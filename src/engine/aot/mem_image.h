@@ -3,7 +3,7 @@
 //
 // For an eligible module, wasm2c's init_memories() is rewritten so that the
 // allocation of memory 0 goes through arcella_rt_allocate_memory_image() with
-// a static table of the active segments; when the runtime mapped the image,
+// a table of the active segments (built in init_memories); when the runtime mapped the image,
 // init_memories() returns before its LOAD_DATA lines. Otherwise (image not
 // usable) they run as before, so out-of-bounds segments still trap there.
 #pragma once
