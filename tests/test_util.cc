@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 
 namespace arcella::test {
 
@@ -46,6 +49,28 @@ std::vector<uint8_t> Wat(const std::string& wat_text) {
   std::string rm = "rm -rf " + dir;
   (void)system(rm.c_str());
   return bytes;
+}
+
+std::shared_ptr<engine::Engine> TestEngine(engine::Metering metering,
+                                           const std::string& cache_dir) {
+  static std::mutex mu;
+  static std::map<std::pair<int, std::string>, std::shared_ptr<engine::Engine>> engines;
+  std::string dir = cache_dir;
+  if (dir.empty()) {
+    const char* home = getenv("ARCELLA_HOME");
+    dir = home && *home ? std::filesystem::absolute(home).string() + "/cache"
+                        : TempDir("test-engine-cache");
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  auto& e = engines[{static_cast<int>(metering), dir}];
+  if (!e) {
+    const char* cc = getenv("CC");
+    auto made = engine::Engine::Create(
+        {.cache_dir = dir, .cc = cc && *cc ? cc : "cc", .metering = metering});
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    if (made.ok()) e = *made;
+  }
+  return e;
 }
 
 }  // namespace arcella::test

@@ -136,9 +136,6 @@ int RunDaemon(const DaemonOptions& options) {
   spdlog::info("arcella {} starting in {} (pid {})", ARCELLA_VERSION_STRING, home.root(), getpid());
   if (wrote) spdlog::info("wrote the default configuration to {}", home.config_file());
 
-  // The engine's AOT cache lives in this home.
-  setenv("ARCELLA_HOME", home.root().c_str(), 1);
-
   platform::EventBus events;
   platform::LogHubOptions lo;
   lo.ring_lines = cfg->logs.ring_lines;
@@ -146,7 +143,10 @@ int RunDaemon(const DaemonOptions& options) {
   lo.max_file_bytes = cfg->logs.file_max_bytes;
   lo.max_files = static_cast<int>(cfg->logs.file_count);
   platform::LogHub logs(home.log_dir() + "/deployments", lo);
-  auto platform = platform::Platform::Open(home, *cfg, &events, &logs);
+  // The engine's AOT cache lives in this home; the C compiler is $CC or "cc".
+  const char* cc = getenv("CC");
+  auto platform = platform::Platform::Open(home, *cfg, &events, &logs,
+                                           cc != nullptr && *cc ? cc : "cc");
   if (!platform.ok()) {
     spdlog::error("{}", platform.status().message());
     return 1;

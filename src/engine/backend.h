@@ -79,6 +79,14 @@ class InstanceBackend {
   virtual void SetInterruptFlag(uint32_t export_index, uint32_t value) = 0;
 };
 
+// Decodes, validates, instruments (options.metering) and compiles `wasm` at
+// options.tier (kAuto: AOT if `aot_available` and no SIMD). `options` is
+// complete (filled from the EngineConfig); `hash` is sha256 hex of `wasm`.
+// The caller (Engine::Compile) sets the module's engine.
+Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
+                                              const CompileOptions& options, bool aot_available,
+                                              std::string hash);
+
 // Tier entry points (aot/aot_backend.cc, interp/interp_backend.cc).
 Result<std::shared_ptr<ModuleBackend>> CompileAot(const BackendInput& input,
                                                   const CompileOptions& options);

@@ -16,11 +16,12 @@ struct DeadlineWatchdog::Impl {
   std::map<uint64_t, Clock::time_point> by_token;
   uint64_t next_token = 1;
   uint64_t firing = 0;  // token whose callback runs now (0: none)
-  std::thread thread;
+  bool stop = false;
+  std::thread thread;  // started by the first Arm
 
   void Loop() {
     std::unique_lock<std::mutex> lock(mu);
-    for (;;) {
+    while (!stop) {
       if (pending.empty()) {
         cv.wait(lock);
         continue;
@@ -47,18 +48,24 @@ struct DeadlineWatchdog::Impl {
   }
 };
 
-DeadlineWatchdog& DeadlineWatchdog::Get() {
-  static DeadlineWatchdog* w = new DeadlineWatchdog();  // never destroyed: thread runs forever
-  return *w;
-}
+DeadlineWatchdog::DeadlineWatchdog() : impl_(new Impl) {}
 
-DeadlineWatchdog::DeadlineWatchdog() : impl_(new Impl) {
-  impl_->thread = std::thread([this] { impl_->Loop(); });
-  impl_->thread.detach();
+DeadlineWatchdog::~DeadlineWatchdog() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) {
+    if (impl_->thread.get_id() == std::this_thread::get_id())
+      impl_->thread.detach();  // not expected (see deadline.h); never deadlock
+    else impl_->thread.join();
+  }
 }
 
 uint64_t DeadlineWatchdog::Arm(Clock::time_point when, std::function<void()> fire) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->thread.joinable()) impl_->thread = std::thread([this] { impl_->Loop(); });
   uint64_t token = impl_->next_token++;
   bool earliest = impl_->pending.empty() || when < impl_->pending.begin()->first.first;
   impl_->pending.emplace(std::make_pair(when, token), std::move(fire));

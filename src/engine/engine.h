@@ -1,6 +1,7 @@
 // The Arcella execution engine: one API over two tiers.
 //
-//   auto mod = Module::Compile(bytes, {.metering = Metering::kFuel});
+//   auto engine = Engine::Create({.cache_dir = "/home/me/.cache/arcella"});
+//   auto mod = (*engine)->Compile(bytes);
 //   Linker linker;
 //   linker.DefineFunc("env", "log", {{ValType::kI32}, {}}, my_log);
 //   auto inst = Instance::Create(*mod, linker, {.limits = {.fuel = 1'000'000}});
@@ -10,9 +11,13 @@
 // wabt interpreter. Both see the same instrumented module, so fuel counts and
 // limits agree exactly. The engine knows nothing of the platform above it.
 //
-// Threading: Module is immutable and shareable. Linker is a value. An
-// Instance is used by one thread at a time, except Interrupt(), which any
-// thread may call. Many instances may run on many threads at once.
+// Threading: Engine and Module are shareable and thread-safe. Linker is a
+// value. An Instance is used by one thread at a time, except Interrupt(),
+// which any thread may call. Many instances may run on many threads at once.
+//
+// The engine library reads no environment variable: the caller (the daemon,
+// `arcella run`) puts the compiler, the cache folder and the rest into an
+// EngineConfig.
 #pragma once
 
 #include <atomic>
@@ -36,9 +41,12 @@ namespace arcella::engine {
 enum class Tier { kAuto, kAot, kInterp };
 const char* TierName(Tier t);  // "auto", "aot", "interp"
 
-// What the module is instrumented with before either tier sees it.
+// What an Engine instruments every module with before either tier sees it
+// (EngineConfig::metering). One compiled module serves every instance: with
+// kFuel, fuel is switched on per instance (InstanceLimits::fuel) and an
+// instance without a fuel limit runs on fuel that never runs out.
 enum class Metering {
-  kNone,       // uninstrumented: no fuel, no deadline, no Interrupt()
+  kNone,       // uninstrumented: no fuel, no deadline, no Interrupt() (benchmarks)
   kInterrupt,  // interrupt-flag check at function entries and loop headers
   kFuel,       // kInterrupt + fuel: 1 unit per instruction (0 for nop/block/loop/end)
 };
@@ -51,15 +59,17 @@ struct CompileProgress {
   std::chrono::milliseconds estimate{0};  // remaining; 0 if unknown
 };
 
+// Per-call options of Engine::Compile, which reads only `tier`, `cancel` and
+// `on_progress`; the other fields are filled in from the EngineConfig (they
+// are how the engine hands its settings to the AOT tier) and must be left
+// unset by callers.
 struct CompileOptions {
-  Tier tier = Tier::kAuto;  // kAuto: AOT unless SIMD or no C compiler
-  Metering metering = Metering::kNone;
-  // AOT cache directory; must be private (owned by the effective uid, not
-  // group/other-writable; created 0700 if missing) or AOT compiles fail.
-  // Empty: DefaultAotCacheDir().
-  std::string cache_dir;
-  // C compiler for the AOT tier. Empty: $CC, else "cc".
-  std::string cc;
+  Tier tier = Tier::kAuto;              // kAuto: the Engine's default tier
+  Metering metering = Metering::kNone;  // from EngineConfig::metering
+  // AOT cache directory (EngineConfig::cache_dir).
+  std::string cache_dir = {};
+  // C compiler for the AOT tier (EngineConfig::cc).
+  std::string cc = {};
   // Compiler processes run at once; 0: one per core.
   unsigned jobs = 0;
   // Memory all compiler processes together may use; 0: half the physical RAM.
@@ -68,23 +78,106 @@ struct CompileOptions {
   // killed, temporary files removed, and Compile returns kCancelled.
   const std::atomic<bool>* cancel = nullptr;
   // Called on the compiling thread as units finish (AOT only). Must not throw.
-  std::function<void(const CompileProgress&)> on_progress;
+  std::function<void(const CompileProgress&)> on_progress = {};
 };
 
-class ModuleBackend;    // engine-internal
-class InstanceBackend;  // engine-internal
+class ModuleBackend;     // engine-internal
+class InstanceBackend;   // engine-internal
+class DeadlineWatchdog;  // engine-internal (deadline.h)
+class Module;
+
+// What an Engine is made of. Checked by Engine::Create.
+struct EngineConfig {
+  // The AOT tier's cache folder: absolute, private to this user (owned by the
+  // effective uid, not group/other-writable; created 0700 if missing), holding
+  // the cache's secret key. Empty: no AOT tier (kAuto compiles use the
+  // interpreter; an explicit kAot compile fails). Never a shared folder.
+  std::string cache_dir = {};
+  // The C compiler command of the AOT tier (a name looked up in $PATH by the
+  // compile, or a path). The engine never reads $CC: callers pass it here.
+  std::string cc = "cc";
+  // Tier of compiles that ask for Tier::kAuto. kAuto: AOT unless the module
+  // uses SIMD or no C compiler / cache folder is available.
+  Tier default_tier = Tier::kAuto;
+  // Instrumentation of every module of this Engine. kFuel (default): fuel and
+  // interrupts, fuel switched on per instance. kInterrupt: deadlines and
+  // Interrupt() but no fuel limits. kNone: no limits at all (benchmarks).
+  Metering metering = Metering::kFuel;
+  // Compiler processes run at once; 0: one per core.
+  unsigned jobs = 0;
+  // Memory all compiler processes together may use; 0: half the physical RAM.
+  uint64_t compile_memory_bytes = 0;
+};
+
+// The one object that owns configuration, the AOT compile cache, the code
+// registry and the deadline watchdog (like wasmtime's Engine).
+//
+// Ownership: made by Create as a shared_ptr. Every Module it compiles holds
+// its Engine (and every Instance its Module), so the Engine lives until the
+// last of them is gone; dropping the caller's reference early is fine.
+//
+// Registry: Compile of the same bytes at the same tier returns the same
+// shared Module while any holder keeps it alive; concurrent compiles of the
+// same bytes wait for one. Modules are shared within one Engine only: two
+// Engines (e.g. with different cache folders) never share code objects'
+// Module values, and each fills only its own cache folder.
+//
+// Threads: every method is thread-safe. The watchdog thread starts at the
+// first deadline and is joined when the Engine is destroyed.
+//
+// Errors: Create returns InvalidArgument / FailedPrecondition naming the
+// setting and the problem; Compile errors name the problem and byte offset
+// (and never abort on bad input); a cancelled compile returns kCancelled.
+class Engine : public std::enable_shared_from_this<Engine> {
+ public:
+  static Result<std::shared_ptr<Engine>> Create(EngineConfig config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const EngineConfig& config() const { return config_; }
+
+  // Decodes, validates, instruments (EngineConfig::metering) and compiles
+  // `wasm`, or returns the registry's Module for the same bytes and tier.
+  // Reads only options.tier, options.cancel and options.on_progress; setting
+  // cache_dir, cc, jobs or compile_memory_bytes there is an InvalidArgument
+  // (they belong to EngineConfig). A waiter whose own compile was not
+  // cancelled compiles again if the compile it waited for was cancelled.
+  Result<std::shared_ptr<const Module>> Compile(std::span<const uint8_t> wasm,
+                                                const CompileOptions& options = {});
+
+  // True if this Engine can compile on the AOT tier (a cache folder and the
+  // C compiler are there).
+  bool AotAvailable() const;
+
+  // Modules alive in the registry (tests, diagnostics).
+  size_t registry_size() const;
+
+  // Engine-internal: the watchdog that fires per-call deadlines.
+  DeadlineWatchdog& watchdog() const;
+
+  struct Registry;  // engine-internal
+
+ private:
+  explicit Engine(EngineConfig config);
+  EngineConfig config_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<DeadlineWatchdog> watchdog_;
+};
 
 // A validated, compiled module. Immutable; share it freely.
 class Module {
  public:
-  // Decodes, validates, instruments and compiles `wasm`. Errors name the
-  // problem and byte offset. Never aborts on bad input.
-  static Result<std::shared_ptr<const Module>> Compile(std::span<const uint8_t> wasm,
-                                                       const CompileOptions& options);
+  // Same as engine->Compile(wasm, options).
+  static Result<std::shared_ptr<const Module>> Compile(const std::shared_ptr<Engine>& engine,
+                                                       std::span<const uint8_t> wasm,
+                                                       const CompileOptions& options = {});
 
   Tier tier() const { return tier_; }  // kAot or kInterp, never kAuto
   Metering metering() const { return metering_; }
   const std::string& hash() const { return hash_; }  // sha256 hex of the input bytes
+  // The Engine that compiled this module (never null for compiled modules).
+  const std::shared_ptr<Engine>& engine() const { return engine_; }
   // User-visible imports and exports (instrumentation internals hidden).
   const std::vector<ImportDesc>& imports() const { return imports_; }
   const std::vector<ExportDesc>& exports() const { return exports_; }
@@ -123,6 +216,8 @@ class Module {
   std::shared_ptr<ModuleBackend> backend_;
   NameIndex export_index_;    // name -> index in exports_
   NameIndex internal_index_;  // name -> index in layout_.exports
+  friend class Engine;
+  std::shared_ptr<Engine> engine_;  // set by Engine::Compile
 };
 
 class Instance;
@@ -171,7 +266,8 @@ class Linker {
 
 // Per-instance limits. Identical semantics on both tiers.
 struct InstanceLimits {
-  // Fuel given at creation (needs Metering::kFuel). nullopt: unlimited.
+  // Fuel given at creation (needs an Engine with Metering::kFuel). nullopt:
+  // fuel never runs out (no on_out_of_fuel calls; fuel() reports 0).
   std::optional<uint64_t> fuel;
   // Cap for each linear memory; memory.grow past it returns -1. 0 = 4 GiB.
   uint64_t max_memory_bytes = 0;
@@ -179,7 +275,8 @@ struct InstanceLimits {
   uint32_t max_table_elements = 10'000'000;
   // Maximum nested wasm call depth.
   uint32_t max_stack_depth = 10'000;
-  // Wall-clock deadline per Call(); zero = none. Needs Metering >= kInterrupt.
+  // Wall-clock deadline per Call(); zero = none. Needs Metering >= kInterrupt
+  // (the Engine default).
   std::chrono::nanoseconds deadline{0};
 };
 
@@ -283,17 +380,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::unique_ptr<MeterState> meter_;
 };
 
-// True if a usable C compiler for the AOT tier was found.
-bool AotAvailable(const CompileOptions& options = {});
-
-// This user's private AOT cache: $ARCELLA_HOME/cache, else
-// $XDG_CACHE_HOME/arcella, else $HOME/.cache/arcella (the password database's
-// home if HOME is unset); "" if there is none. Never a shared path like /tmp.
-std::string DefaultAotCacheDir();
-
-// Checks (creating it 0700) the AOT cache of `options`, creates its secret
-// key if missing, and removes compile folders left by dead processes. The
-// daemon calls it at start; compiles do the same checks on their own.
-Status PrepareAotCache(const CompileOptions& options);
+// True if the C compiler command `cc` ("cc" if empty) is found in $PATH
+// (or is an executable path).
+bool AotAvailable(const std::string& cc = "cc");
 
 }  // namespace arcella::engine

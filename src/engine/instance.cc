@@ -80,14 +80,14 @@ class MeteringAccess {
       m.deadline_fired.store(false);
       auto when = DeadlineWatchdog::Clock::now() + inst.options_.limits.deadline;
       auto flag = static_cast<uint32_t>(m.interrupt_export);
-      token = DeadlineWatchdog::Get().Arm(when, [&m, b, flag] {
+      token = inst.module_->engine()->watchdog().Arm(when, [&m, b, flag] {
         m.deadline_fired.store(true);
         b->SetInterruptFlag(flag, 1);
       });
     }
     std::optional<BackendTrap> trap = b->Call(idx, args, results);
     if (token) {
-      DeadlineWatchdog::Get().Cancel(token);
+      inst.module_->engine()->watchdog().Cancel(token);
       if (m.deadline_fired.exchange(false) && !m.user_interrupt.load())
         b->SetInterruptFlag(static_cast<uint32_t>(m.interrupt_export), 0);
     }
@@ -150,13 +150,16 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
                                                    const Linker& linker,
                                                    const InstanceOptions& options) {
   if (!module) return Status::InvalidArgument("no module");
+  if (!module->engine()) return Status::InvalidArgument("the module has no engine");
+  DeadlineWatchdog& watchdog = module->engine()->watchdog();
   const Module::Layout& layout = module->layout();
   const InstanceLimits& lim = options.limits;
   if (module->metering() != Metering::kFuel && lim.fuel)
-    return Status::InvalidArgument("a fuel limit needs a module compiled with fuel metering");
+    return Status::InvalidArgument(
+        "a fuel limit needs an engine with fuel metering (EngineConfig::metering = kFuel)");
   if (module->metering() == Metering::kNone && lim.deadline.count() > 0)
     return Status::InvalidArgument(
-        "a deadline needs a module compiled with interrupt or fuel metering");
+        "a deadline needs an engine with interrupt or fuel metering (EngineConfig::metering)");
 
   auto inst = std::make_shared<Instance>(module, options);
   MeterState& m = *inst->meter_;
@@ -296,14 +299,14 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
   uint64_t token = 0;
   if (lim.deadline.count() > 0 && m.interrupt_export >= 0) {
     auto flag = static_cast<uint32_t>(m.interrupt_export);
-    token = DeadlineWatchdog::Get().Arm(DeadlineWatchdog::Clock::now() + lim.deadline, [&m, flag] {
+    token = watchdog.Arm(DeadlineWatchdog::Clock::now() + lim.deadline, [&m, flag] {
       m.deadline_fired.store(true);
       if (InstanceBackend* b = m.attached.load()) b->SetInterruptFlag(flag, 1);
     });
   }
   std::optional<BackendTrap> start_trap;
   auto backend = module->backend()->Instantiate(bound, lim, self, &start_trap);
-  if (token) DeadlineWatchdog::Get().Cancel(token);
+  if (token) watchdog.Cancel(token);
   m.deadline_fired.store(false);
   if (!backend.ok()) return backend.status();
   inst->backend_ = std::move(backend).value();

@@ -1,9 +1,5 @@
-// Module::Compile: decode -> validate -> instrument -> pick a tier -> compile.
-#include <unistd.h>
-
-#include <cstdlib>
-#include <mutex>
-
+// CompileModule: decode -> validate -> instrument -> pick a tier -> compile
+// (Engine::Compile adds the registry); Module accessors; Linker.
 #include "common/sha256.h"
 #include "engine/aot/cc_process.h"
 #include "engine/aot/compiler.h"
@@ -64,26 +60,24 @@ std::string Module::FunctionName(uint32_t index) const {
   return "func[" + std::to_string(index) + "]";
 }
 
-static std::string FindCompiler(const CompileOptions& options) {
-  if (!options.cc.empty()) return options.cc;
-  if (const char* cc = getenv("CC"); cc && *cc) return cc;
-  return "cc";
+bool AotAvailable(const std::string& cc) {
+  return !aot::FindExecutable(cc.empty() ? std::string("cc") : cc).empty();
 }
 
-bool AotAvailable(const CompileOptions& options) {
-  return !aot::FindExecutable(FindCompiler(options)).empty();
+Result<std::shared_ptr<const Module>> Module::Compile(const std::shared_ptr<Engine>& engine,
+                                                      std::span<const uint8_t> wasm,
+                                                      const CompileOptions& options) {
+  if (!engine) return Status::InvalidArgument("Module::Compile: no engine");
+  return engine->Compile(wasm, options);
 }
-
-std::string DefaultAotCacheDir() { return aot::DefaultCacheDir(); }
-
-Status PrepareAotCache(const CompileOptions& options) { return aot::PrepareCache(options); }
 
 static bool IsMeterExport(const ExportDesc& e) {
   return e.name == kFuelExport || e.name == kInterruptExport;
 }
 
-Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> wasm,
-                                                      const CompileOptions& options) {
+Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
+                                              const CompileOptions& options, bool aot_available,
+                                              std::string hash) {
   if (IsComponentBinary(wasm))
     return Status::Unsupported(
         "this is a WebAssembly component, not a core module (components are not runnable by "
@@ -100,12 +94,16 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> w
   Tier tier = options.tier;
   const std::string aot_blocker = AotBlocker(decoded);  // SIMD, exceptions, tail calls
   if (tier == Tier::kAuto) {
-    tier = (!aot_blocker.empty() || !AotAvailable(options)) ? Tier::kInterp : Tier::kAot;
+    tier = (!aot_blocker.empty() || !aot_available) ? Tier::kInterp : Tier::kAot;
   } else if (tier == Tier::kAot && !aot_blocker.empty()) {
     return Status::Unsupported("the AOT tier cannot run " + aot_blocker +
                                " code; use --tier interp or --tier auto");
-  } else if (tier == Tier::kAot && !AotAvailable(options)) {
-    return Status::Unsupported("the AOT tier needs a C compiler (\"" + FindCompiler(options) +
+  } else if (tier == Tier::kAot && options.cache_dir.empty()) {
+    return Status::Unsupported(
+        "the AOT tier needs a cache folder (the engine has none); use --tier interp or --tier "
+        "auto");
+  } else if (tier == Tier::kAot && !aot_available) {
+    return Status::Unsupported("the AOT tier needs a C compiler (\"" + options.cc +
                                "\" not found); use --tier interp or --tier auto");
   }
 
@@ -116,7 +114,7 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> w
 
   BackendInput input;
   input.uses_simd = decoded.uses_simd;
-  Layout layout;
+  Module::Layout layout;
   // Exceptions run on the interpreter, whose catch needs a rewrite (catch_locals.h).
   const bool lift = tier == Tier::kInterp && !decoded.extensions.empty();
   if (options.metering != Metering::kNone || lift) {
@@ -137,10 +135,9 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::span<const uint8_t> w
   Result<std::shared_ptr<ModuleBackend>> backend = tier == Tier::kAot ? CompileAot(input, options)
                                                                       : CompileInterp(input);
   if (!backend.ok()) return backend.status();
-  return std::make_shared<const Module>(tier, options.metering, Sha256Hex(wasm),
-                                        std::move(user_imports), std::move(user_exports),
-                                        std::move(func_names), std::move(layout),
-                                        std::move(backend).value());
+  return std::make_shared<Module>(tier, options.metering, std::move(hash), std::move(user_imports),
+                                  std::move(user_exports), std::move(func_names), std::move(layout),
+                                  std::move(backend).value());
 }
 
 void Linker::DefineFunc(std::string module, std::string name, FuncType type, HostFunc fn) {

@@ -35,11 +35,12 @@ Status CheckPlan(const DeploymentPlan& p) {
   if (!p.module) return Status::InvalidArgument("deployment " + p.id + ": no compiled module");
   if (p.module->metering() == engine::Metering::kNone)
     return Status::InvalidArgument("deployment " + p.id + ": module " + p.module_id +
-                                   " was compiled without metering; replicas need "
-                                   "Metering::kInterrupt or kFuel so they can be stopped");
+                                   " was compiled without metering; replicas need an engine "
+                                   "with Metering::kInterrupt or kFuel so they can be stopped");
   if (p.fuel && p.module->metering() != engine::Metering::kFuel)
     return Status::InvalidArgument("deployment " + p.id + ": fuel is set but module " +
-                                   p.module_id + " was compiled without Metering::kFuel");
+                                   p.module_id +
+                                   " was compiled by an engine without Metering::kFuel");
   return Status::Ok();
 }
 

@@ -173,15 +173,18 @@ Platform::~Platform() {
 }
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config& config,
-                                                 EventBus* events, LogHub* logs) {
-  engine::CompileOptions cache_options;
-  cache_options.cache_dir = home.cache_dir();
-  (void)engine::PrepareAotCache(cache_options);  // key, stale compile folders; errors show at compile
+                                                 EventBus* events, LogHub* logs,
+                                                 const std::string& cc) {
+  // Checks the cache folder (private), its key; removes stale compile folders.
+  ARCELLA_ASSIGN_OR_RETURN(auto eng,
+                           engine::Engine::Create({.cache_dir = home.cache_dir(), .cc = cc}));
   ARCELLA_ASSIGN_OR_RETURN(auto store, StateStore::Open(home.state_db()));
   ARCELLA_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(home.modules_dir()));
-  return std::unique_ptr<Platform>(new Platform(home, config, std::move(store),
-                                                std::make_unique<BlobStore>(std::move(blobs)),
-                                                events, logs));
+  auto p = std::unique_ptr<Platform>(new Platform(home, config, std::move(store),
+                                                  std::make_unique<BlobStore>(std::move(blobs)),
+                                                  events, logs));
+  p->engine_ = std::move(eng);
+  return p;
 }
 
 void Platform::Publish(const std::string& kind, const std::string& id, const std::string& state,
@@ -189,14 +192,13 @@ void Platform::Publish(const std::string& kind, const std::string& id, const std
   if (events_) events_->Publish(Event{0, kind, id, state, message});
 }
 
-Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const ModuleRecord& m,
-                                                                       engine::Metering metering) {
+Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const ModuleRecord& m) {
   if (m.kind != "core")
     return Status::Unsupported(m.id + " is a component; running components comes with the "
                                       "Component Model milestone");
   // Compiled outside every platform lock; concurrent requests for the same
-  // (hash, metering) wait for one compilation.
-  auto key = std::make_pair(m.hash, static_cast<int>(metering));
+  // hash wait for one compilation.
+  const std::string& key = m.hash;
   std::shared_ptr<std::promise<CompileResult>> mine;
   std::shared_future<CompileResult> theirs;
   {
@@ -212,10 +214,7 @@ Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const Mod
   if (!mine) return theirs.get();
   CompileResult out = [&]() -> CompileResult {
     ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
-    engine::CompileOptions co;
-    co.metering = metering;
-    co.cache_dir = home_.cache_dir();
-    auto mod = engine::Module::Compile(bytes, co);
+    auto mod = engine_->Compile(bytes);
     if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
     return *mod;
   }();
@@ -293,11 +292,9 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
       return Status::InvalidArgument(path + ": " + st.message());
     step("compile");
     engine::CompileOptions co;
-    co.metering = engine::Metering::kInterrupt;
-    co.cache_dir = home_.cache_dir();
     co.on_progress = compile.on_progress;
     co.cancel = compile.cancel;
-    auto mod = engine::Module::Compile(bytes, co);
+    auto mod = engine_->Compile(bytes, co);
     if (!mod.ok() && (mod.status().code() == StatusCode::kCancelled ||
                       (compile.cancel && compile.cancel->load()))) {
       spdlog::info("install of {} cancelled during the compile", path);
@@ -323,7 +320,7 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     ARCELLA_ASSIGN_OR_RETURN(rec.hash, blobs_->Put(bytes));
     if (compiled) {
       std::lock_guard<std::recursive_mutex> lock(mu_);
-      compiled_[{rec.hash, static_cast<int>(engine::Metering::kInterrupt)}] = compiled;
+      compiled_[rec.hash] = compiled;
     }
     Status st = store_->PutModule(rec, /*replace=*/force);
     if (!st.ok()) {
@@ -354,7 +351,7 @@ void Platform::DropBlob(const std::string& hash) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   shapes_.erase(hash);
   for (auto it = compiled_.begin(); it != compiled_.end();)
-    it = it->first.first == hash ? compiled_.erase(it) : std::next(it);
+    it = it->first == hash ? compiled_.erase(it) : std::next(it);
 }
 
 Result<std::vector<ModuleRecord>> Platform::ListModules() { return store_->ListModules(); }
@@ -365,7 +362,7 @@ Result<ModuleInfo> Platform::Inspect(const std::string& module_id) {
   ARCELLA_ASSIGN_OR_RETURN(info.manifest,
                            ParseComponentManifest(info.record.manifest_toml, module_id));
   if (info.record.kind == "core") {
-    auto mod = CompiledModule(info.record, engine::Metering::kInterrupt);
+    auto mod = CompiledModule(info.record);
     if (mod.ok()) {
       info.imports = (*mod)->imports();
       info.exports = (*mod)->exports();
@@ -413,9 +410,7 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
     plan.dirs.push_back({g.real_host, g.guest, g.read_only, /*no_symlinks=*/true});
   plan.env = grants->env;
   plan.restart = o.restart ? *o.restart : RestartPolicy::kOnFailure;
-  ARCELLA_ASSIGN_OR_RETURN(plan.module,
-                           CompiledModule(m, plan.fuel ? engine::Metering::kFuel
-                                                       : engine::Metering::kInterrupt));
+  ARCELLA_ASSIGN_OR_RETURN(plan.module, CompiledModule(m));
   return plan;
 }
 

@@ -91,8 +91,11 @@ class Platform {
  public:
   // Opens the state database and blob store under `home` (which must exist).
   // `events` and `logs` must outlive the platform.
+  // `cc` is the AOT tier's C compiler command (the daemon passes $CC); the
+  // platform's one engine::Engine caches compiled code in home.cache_dir().
   static Result<std::unique_ptr<Platform>> Open(const Home& home, const Config& config,
-                                                EventBus* events, LogHub* logs);
+                                                EventBus* events, LogHub* logs,
+                                                const std::string& cc = "cc");
   ~Platform();
 
   // Compiles and applies every deployment to its desired state (after start).
@@ -152,8 +155,8 @@ class Platform {
   Result<std::vector<DeploymentView>> SetDesired(const std::string& target,
                                                  const std::string& group, Desired desired);
   Result<std::vector<DeploymentRecord>> Select(const std::string& target, const std::string& group);
-  Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m,
-                                                               engine::Metering metering);
+  // One artefact per module serves replicas with and without fuel/timeout.
+  Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m);
   Result<DeploymentPlan> PlanFor(const DeploymentRecord& d, const DeploymentSpec& spec);
   // Caller holds DeploymentLock(d.id).
   Status ApplyRecord(const DeploymentRecord& d);
@@ -199,9 +202,10 @@ class Platform {
   bool safe_mode_ = false;
   uint64_t memory_budget_ = 0;  // limits.total_guest_memory, resolved
   // (hash, metering) -> compiled module
-  std::map<std::pair<std::string, int>, std::shared_ptr<const engine::Module>> compiled_;
+  std::map<std::string, std::shared_ptr<const engine::Module>> compiled_;  // by hash
   using CompileResult = Result<std::shared_ptr<const engine::Module>>;
-  std::map<std::pair<std::string, int>, std::shared_future<CompileResult>> compiling_;
+  std::map<std::string, std::shared_future<CompileResult>> compiling_;
+  std::shared_ptr<engine::Engine> engine_;                        // set by Open
   std::map<std::string, ModuleShape> shapes_;                     // by module hash
   std::map<std::string, std::shared_ptr<std::mutex>> dep_locks_;  // one apply at a time
   std::map<std::string, std::string> quarantine_;                 // deployment id -> reason

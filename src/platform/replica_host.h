@@ -36,8 +36,8 @@ namespace arcella::platform {
 struct DeploymentPlan {
   std::string id;         // "<module id>/<group>"
   std::string module_id;  // "name@x.y.z"; argv[0] of commands is the name
-  // Compiled with Metering::kInterrupt or kFuel (kFuel if `fuel` is set):
-  // stopping a replica interrupts its guest.
+  // Compiled by an engine with Metering::kInterrupt or kFuel (kFuel if
+  // `fuel` is set): stopping a replica interrupts its guest.
   std::shared_ptr<const engine::Module> module;
   uint32_t replicas = 1;
   std::optional<uint64_t> fuel;          // per call (reactor) / per run (command)

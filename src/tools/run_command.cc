@@ -13,6 +13,7 @@
 #include "platform/file_read.h"
 #include "platform/manifest.h"
 #include "tools/compile_feedback.h"
+#include "tools/user_cache_dir.h"
 #include "wasi/wasi.h"
 
 namespace arcella::tools {
@@ -32,6 +33,9 @@ constexpr const char* kUsage =
     "  --max-stack N           cap the wasm call depth (default 10000)\n"
     "  --timeout DURATION      wall-clock limit for the call (e.g. 500ms, 2s)\n"
     "  --tier aot|interp|auto  execution tier (default auto)\n"
+    "  --metering fuel|interrupt|none  instrumentation (default fuel: one cached\n"
+    "                          artefact serves runs with and without --fuel/--timeout;\n"
+    "                          none: no limits, for benchmarks)\n"
     "  --invoke NAME           call export NAME; ARGS are its typed arguments\n"
     "  --progress              show compile progress on stderr even if it is not a terminal\n"
     "  -q, --quiet             no compile progress (default: shown when stderr is a terminal)\n"
@@ -48,6 +52,7 @@ struct RunOptions {
   engine::Tier tier = engine::Tier::kAuto;
   std::optional<std::string> invoke;
   std::optional<bool> progress;  // --progress / --quiet; unset: stderr is a terminal
+  engine::Metering metering = engine::Metering::kFuel;
 };
 
 int Usage(const std::string& msg) {
@@ -137,6 +142,12 @@ int ParseCommandLine(int argc, char** argv, RunOptions* o) {
       else if (*v == "interp") o->tier = engine::Tier::kInterp;
       else if (*v == "auto") o->tier = engine::Tier::kAuto;
       else return Usage("--tier \"" + *v + "\": expected aot, interp or auto");
+    } else if (name == "--metering") {
+      if (!(v = value())) return Usage("--metering needs fuel, interrupt or none");
+      if (*v == "fuel") o->metering = engine::Metering::kFuel;
+      else if (*v == "interrupt") o->metering = engine::Metering::kInterrupt;
+      else if (*v == "none") o->metering = engine::Metering::kNone;
+      else return Usage("--metering \"" + *v + "\": expected fuel, interrupt or none");
     } else if (name == "--invoke") {
       if (!(v = value())) return Usage("--invoke needs an export name");
       o->invoke = *v;
@@ -220,18 +231,21 @@ int RunCommand(int argc, char** argv) {
   // anything is compiled.
   if (int rc = Preflight(o.file, bytes, linker); rc >= 0) return rc;
 
+  // A private per-user cache, never a shared directory (see UserCacheDir).
+  // One artefact serves runs with and without --fuel / --timeout.
+  auto eng = engine::Engine::Create(
+      {.cache_dir = UserCacheDir(), .cc = CompilerFromEnv(), .metering = o.metering});
+  if (!eng.ok()) {
+    fprintf(stderr, "arcella run: %s\n", eng.status().message().c_str());
+    return kExitLoadError;
+  }
   engine::CompileOptions copts;
   copts.tier = o.tier;
-  // A private per-user cache, never a shared directory (see DefaultAotCacheDir).
-  copts.cache_dir = engine::DefaultAotCacheDir();
-  copts.metering = o.fuel                  ? engine::Metering::kFuel
-                   : o.timeout.count() > 0 ? engine::Metering::kInterrupt
-                                           : engine::Metering::kNone;
   // Progress on a terminal; Ctrl-C or SIGTERM cancels the compile (exit 130/143).
   CompileFeedback feedback(o.file, o.progress.value_or(CompileFeedback::DefaultShowProgress()));
   copts.cancel = feedback.cancel();
   copts.on_progress = [&feedback](const engine::CompileProgress& p) { feedback.OnProgress(p); };
-  auto mod = engine::Module::Compile(bytes, copts);
+  auto mod = (*eng)->Compile(bytes, copts);
   if (int cancelled = feedback.Finish()) return cancelled;
   if (!mod.ok()) {
     fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), mod.status().message().c_str());

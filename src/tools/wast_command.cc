@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tools/run_command.h"
+#include "tools/user_cache_dir.h"
 #include "wast/wast_runner.h"
 
 namespace arcella::tools {
@@ -14,6 +15,8 @@ int WastCommand(int argc, char** argv) {
   constexpr const char* kUsage =
       "usage: arcella wast [--tier aot|interp|auto] [--verbose] FILE.wast...\n";
   wast::WastOptions opts;
+  opts.cache_dir = UserCacheDir();
+  opts.cc = CompilerFromEnv();
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

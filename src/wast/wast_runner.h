@@ -24,8 +24,9 @@ namespace arcella::wast {
 
 struct WastOptions {
   engine::Tier tier = engine::Tier::kAuto;  // tier every script module is compiled to
-  std::string cache_dir;                    // AOT cache; empty: the engine's default
+  std::string cache_dir;                    // AOT cache; empty: no AOT tier
   bool verbose = false;                     // also log passing module compiles, timings
+  std::string cc = "cc";                    // C compiler command of the AOT tier
 };
 
 struct WastSummary {

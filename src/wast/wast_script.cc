@@ -30,21 +30,15 @@ std::string ActionText(const wabt::Action& action) {
   return (action.type() == wabt::ActionType::Invoke ? "invoke \"" : "get \"") + action.name + "\"";
 }
 
-engine::CompileOptions MakeCompileOptions(const WastOptions& options) {
-  engine::CompileOptions o;
-  o.tier = options.tier;
-  o.cache_dir = options.cache_dir;
-  return o;
-}
-
 }  // namespace
 
 ScriptRunner::ScriptRunner(std::string file, const WastOptions& options, std::ostream& log)
     : file_(std::move(file)),
       options_(options),
       log_(log),
-      compile_options_(MakeCompileOptions(options)),
-      spectest_(compile_options_) {}
+      engine_(engine::Engine::Create(
+          {.cache_dir = options.cache_dir, .cc = options.cc, .metering = engine::Metering::kNone})),
+      spectest_(engine_.ok() ? *engine_ : nullptr) {}
 
 void ScriptRunner::Fail(int line, const std::string& what, const std::string& why) {
   ++summary_.failed;
@@ -122,9 +116,10 @@ const ScriptRunner::Compiled& ScriptRunner::CompileCached(const std::vector<uint
   key.append(wasm.begin(), wasm.end());
   auto it = compiled_.find(key);
   if (it != compiled_.end()) return it->second;
-  engine::CompileOptions options = compile_options_;
+  engine::CompileOptions options;
   options.tier = tier;
-  auto result = engine::Module::Compile(wasm, options);
+  auto result = engine_.ok() ? (*engine_)->Compile(wasm, options)
+                             : Result<std::shared_ptr<const engine::Module>>(engine_.status());
   Compiled c;
   if (result.ok()) {
     c.module = *result;

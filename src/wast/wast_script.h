@@ -61,7 +61,8 @@ class ScriptRunner {
   std::string file_;
   WastOptions options_;
   std::ostream& log_;
-  engine::CompileOptions compile_options_;
+  // Uninstrumented (Metering::kNone), like the scripts' expectations.
+  Result<std::shared_ptr<engine::Engine>> engine_;
   Spectest spectest_;
   WastSummary summary_;
 

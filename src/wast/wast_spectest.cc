@@ -28,9 +28,10 @@ Result<std::shared_ptr<engine::Instance>> Spectest::InstanceFor(engine::Tier tie
   auto it = instances_.find(tier);
   if (it != instances_.end()) return it->second;
   ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm, WatToWasm(kSpectestWat, "spectest"));
-  engine::CompileOptions options = options_;
+  if (!engine_) return Status::FailedPrecondition("spectest: no engine");
+  engine::CompileOptions options;
   options.tier = tier;
-  auto module = engine::Module::Compile(wasm, options);
+  auto module = engine_->Compile(wasm, options);
   if (!module.ok()) return module.status().WithContext("compiling spectest");
   engine::Linker empty;
   auto instance = engine::Instance::Create(*module, empty, {});

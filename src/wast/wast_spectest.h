@@ -14,8 +14,8 @@ namespace arcella::wast {
 
 class Spectest {
  public:
-  // `options` is used for compiling the module (its tier is overridden).
-  explicit Spectest(engine::CompileOptions options) : options_(std::move(options)) {}
+  // `engine` compiles the module (null: AddTo fails).
+  explicit Spectest(std::shared_ptr<engine::Engine> engine) : engine_(std::move(engine)) {}
 
   // Makes "spectest" importable by modules compiled to `tier` (kAot/kInterp).
   Status AddTo(engine::Linker* linker, engine::Tier tier);
@@ -23,7 +23,7 @@ class Spectest {
  private:
   Result<std::shared_ptr<engine::Instance>> InstanceFor(engine::Tier tier);
 
-  engine::CompileOptions options_;
+  std::shared_ptr<engine::Engine> engine_;
   std::map<engine::Tier, std::shared_ptr<engine::Instance>> instances_;
 };
 

@@ -50,8 +50,7 @@ std::vector<uint8_t> RandomModule(uint32_t seed) {
 std::string Transcript(const std::vector<uint8_t>& wasm, Tier tier) {
   CompileOptions co;
   co.tier = tier;
-  co.metering = Metering::kFuel;
-  auto m = Module::Compile(wasm, co);
+  auto m = test::TestEngine(Metering::kFuel)->Compile(wasm, co);
   if (!m.ok()) return "compile error: " + m.status().ToString();
   std::ostringstream log;
   Linker linker;

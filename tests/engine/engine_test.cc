@@ -22,13 +22,13 @@ TEST_P(EngineTest, MalformedInputIsAnErrorWithOffset) {
   CompileOptions o;
   o.tier = GetParam();
   std::vector<uint8_t> junk = {'n', 'o', 'p', 'e', 1, 0, 0, 0};
-  auto r = Module::Compile(junk, o);
+  auto r = test::TestEngine()->Compile(junk, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("magic"), std::string::npos) << r.status().message();
 
   // Valid header, truncated section.
   std::vector<uint8_t> trunc = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 5, 1};
-  r = Module::Compile(trunc, o);
+  r = test::TestEngine()->Compile(trunc, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("0x"), std::string::npos) << r.status().message();
 
@@ -41,7 +41,7 @@ TEST_P(EngineTest, MalformedInputIsAnErrorWithOffset) {
       break;
     }
   }
-  r = Module::Compile(good, o);
+  r = test::TestEngine()->Compile(good, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("type mismatch"), std::string::npos) << r.status().message();
 }

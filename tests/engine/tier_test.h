@@ -18,8 +18,7 @@ class TierTest : public ::testing::TestWithParam<Tier> {
                                         Metering metering = Metering::kNone) {
     CompileOptions o;
     o.tier = GetParam();
-    o.metering = metering;
-    auto m = Module::Compile(test::Wat(wat), o);
+    auto m = test::TestEngine(metering)->Compile(test::Wat(wat), o);
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     if (!m.ok()) return nullptr;
     EXPECT_EQ((*m)->tier(), GetParam());

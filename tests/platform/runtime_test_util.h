@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,10 +22,10 @@ inline std::shared_ptr<const engine::Module> LoadFixture(
     engine::Tier tier = engine::Tier::kAuto) {
   auto bytes = test::ReadFile(test::FixturePath(name));
   engine::CompileOptions o;
-  o.metering = metering;
   o.tier = tier;
-  o.cache_dir = test::FixturePath("../runtime-test-cache");
-  auto m = engine::Module::Compile(bytes, o);
+  auto m = test::TestEngine(metering,
+                            std::filesystem::absolute(test::FixturePath("../runtime-test-cache")))
+               ->Compile(bytes, o);
   EXPECT_TRUE(m.ok()) << name << ": " << m.status().ToString();
   return m.ok() ? *m : nullptr;
 }

@@ -169,9 +169,9 @@ TEST_P(GrantsBlockingGuest, DeadlineEndsABlockedFifoRead) {
     auto bytes = arcella::test::ReadFile(arcella::test::FixturePath("grants_fifo.wasm"));
     engine::CompileOptions co;
     co.tier = GetParam();
-    co.metering = engine::Metering::kInterrupt;
-    co.cache_dir = arcella::test::TempDir("grants-blocking-cache");
-    auto mod = engine::Module::Compile(bytes, co);
+    auto mod = arcella::test::TestEngine(engine::Metering::kInterrupt,
+                                         arcella::test::TempDir("grants-blocking-cache"))
+                   ->Compile(bytes, co);
     ASSERT_TRUE(mod.ok()) << mod.status().ToString();
     WasiConfig cfg;
     cfg.args = {"grants_fifo"};

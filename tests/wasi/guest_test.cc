@@ -32,8 +32,7 @@ GuestRun RunGuest(Tier tier, const std::string& name, WasiConfig cfg) {
   auto bytes = arcella::test::ReadFile(arcella::test::FixturePath(name + ".wasm"));
   engine::CompileOptions opts;
   opts.tier = tier;
-  opts.cache_dir = CacheDir();
-  auto mod = engine::Module::Compile(bytes, opts);
+  auto mod = arcella::test::TestEngine(engine::Metering::kNone, CacheDir())->Compile(bytes, opts);
   EXPECT_TRUE(mod.ok()) << mod.status().ToString();
   if (!mod.ok()) return run;
   EXPECT_EQ((*mod)->tier(), tier);
@@ -199,8 +198,7 @@ TEST_P(WasiGuest, BadPointersGiveEfaultThroughEngine) {
   ASSERT_FALSE(wasm.empty());
   engine::CompileOptions opts;
   opts.tier = GetParam();
-  opts.cache_dir = CacheDir();
-  auto mod = engine::Module::Compile(wasm, opts);
+  auto mod = arcella::test::TestEngine(engine::Metering::kNone, CacheDir())->Compile(wasm, opts);
   ASSERT_TRUE(mod.ok()) << mod.status().ToString();
   auto ctx = WasiCtx::Create({});
   ASSERT_TRUE(ctx.ok());
