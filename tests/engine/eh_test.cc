@@ -29,9 +29,7 @@ std::shared_ptr<const Module> MustCompile(const std::vector<uint8_t>& wasm, Mete
                                           Tier tier = Tier::kAuto) {
   CompileOptions o;
   o.tier = tier;
-  o.metering = metering;
-  o.cache_dir = test::TempDir("eh-cache");
-  auto m = Module::Compile(wasm, o);
+  auto m = Module::Compile(test::TestEngine(metering), wasm, o);
   EXPECT_TRUE(m.ok()) << m.status().ToString();
   return m.ok() ? *m : nullptr;
 }
@@ -72,8 +70,7 @@ TEST(EhTest, AutoRoutesToTheInterpreterAndCatches) {
 TEST(EhTest, ExplicitAotTierIsRefusedNamingTheProposal) {
   CompileOptions o;
   o.tier = Tier::kAot;
-  o.cache_dir = test::TempDir("eh-cache");
-  auto m = Module::Compile(EhWasm(), o);
+  auto m = Module::Compile(test::TestEngine(), EhWasm(), o);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(m.status().message().find("exception-handling proposal"), std::string::npos)
@@ -293,7 +290,7 @@ TEST(FeatureNamesTest, UnsupportedProposalsAreNamedWithTheirOffset) {
              "uses the relaxed-SIMD proposal (i8x16.relaxed_swizzle in function 0"}}) {
     CompileOptions o;
     o.tier = Tier::kInterp;
-    auto m = Module::Compile(test::ReadFile(test::FixturePath(w.fixture)), o);
+    auto m = Module::Compile(test::TestEngine(), test::ReadFile(test::FixturePath(w.fixture)), o);
     ASSERT_FALSE(m.ok()) << w.fixture;
     EXPECT_EQ(m.status().code(), StatusCode::kUnsupported) << m.status().ToString();
     EXPECT_NE(m.status().message().find(w.text), std::string::npos) << m.status().message();
@@ -306,7 +303,7 @@ TEST(FeatureNamesTest, UnsupportedProposalsAreNamedWithTheirOffset) {
            {"(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
             "extended-const proposal (arithmetic in a constant expression at offset 0x"},
        }) {
-    auto m = Module::Compile(test::Wat(wat), {});
+    auto m = Module::Compile(test::TestEngine(), test::Wat(wat), {});
     ASSERT_FALSE(m.ok()) << wat;
     EXPECT_NE(m.status().message().find(text), std::string::npos) << m.status().message();
   }
@@ -316,11 +313,11 @@ TEST(FeatureNamesTest, UnsupportedProposalsAreNamedWithTheirOffset) {
 TEST(FeatureNamesTest, InvalidExceptionModuleReportsTheRealError) {
   auto wasm = test::Wat(
       "(module (tag $e (param i32)) (func (export \"f\") (throw $e (i32.const 1))))");
-  EXPECT_TRUE(Module::Compile(wasm, InterpOptions()).ok());
+  EXPECT_TRUE(Module::Compile(test::TestEngine(), wasm, InterpOptions()).ok());
   // Cut the module inside the tag section: malformed, and not "section code".
   std::vector<uint8_t> cut(wasm.begin(), wasm.begin() + 8);
   cut.insert(cut.end(), {0x0d, 0x00});
-  auto m = Module::Compile(cut, {});
+  auto m = Module::Compile(test::TestEngine(), cut, {});
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message().find("invalid section code"), std::string::npos)
       << m.status().message();

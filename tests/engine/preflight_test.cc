@@ -77,7 +77,7 @@ TEST(PreflightTest, CheckImportsListsEveryProblemAtOnce) {
 }
 
 TEST(PreflightTest, CheckImportsAgreesWithInstanceCreate) {
-  auto lib = Module::Compile(test::Wat(R"((module
+  auto lib = Module::Compile(test::TestEngine(), test::Wat(R"((module
     (func (export "inc") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
     (memory (export "mem") 1)))"),
                              InterpOptions());
@@ -114,7 +114,7 @@ TEST(PreflightTest, CheckImportsAgreesWithInstanceCreate) {
   EXPECT_NE(st.message().find("lib.nope (global i32): not provided"), std::string::npos);
   EXPECT_NE(st.message().find("host.h (memory 1): the host defines a function"), std::string::npos);
   // And Instance::Create refuses the same module (after a compile).
-  auto m = Module::Compile(bad, InterpOptions());
+  auto m = Module::Compile(test::TestEngine(), bad, InterpOptions());
   ASSERT_TRUE(m.ok());
   EXPECT_FALSE(Instance::Create(*m, linker, {}).ok());
 }

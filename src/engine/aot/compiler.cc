@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <link.h>
 #include <openssl/evp.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -486,24 +485,6 @@ LoadedObject::~LoadedObject() {
     dlclose(handle);
   }
   if (memfd >= 0) close(memfd);
-}
-
-std::string DefaultCacheDir() {
-  if (const char* h = getenv("ARCELLA_HOME"); h != nullptr && *h) return std::string(h) + "/cache";
-  if (const char* x = getenv("XDG_CACHE_HOME"); x != nullptr && x[0] == '/')
-    return std::string(x) + "/arcella";
-  std::string home;
-  if (const char* h = getenv("HOME"); h != nullptr && h[0] == '/') home = h;
-  if (home.empty()) {
-    char buf[4096];
-    passwd pw;
-    passwd* res = nullptr;
-    if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr &&
-        res->pw_dir != nullptr && res->pw_dir[0] == '/')
-      home = res->pw_dir;
-  }
-  if (home.empty()) return "";  // no private place: the caller reports it
-  return home + "/.cache/arcella";
 }
 
 Status PrepareCache(const CompileOptions& options) {

@@ -47,7 +47,7 @@ struct LoadedObject {
   void* (*export_ptr)(void*, uint32_t) = nullptr;
   arcella_entry_fn (*export_fn)(uint32_t) = nullptr;
   void (*release_images)() = nullptr;  // optional: drops the module's memory images
-  std::vector<uint8_t> data;  // the data blob the code's segment pointers point into
+  std::vector<uint8_t> data;           // the data blob the code's segment pointers point into
 
   // Code ranges of the module's functions (from the .so's symbol table).
   struct Range {
@@ -67,9 +67,6 @@ struct LoadedObject {
   std::once_flag init_once_;
 };
 
-// Deprecated, kept only for engine::DefaultAotCacheDir until the callers
-// pass a cache folder themselves; the compile path never uses it.
-std::string DefaultCacheDir();
 // Opens (creating it 0700) and checks options.cache_dir, creates its key
 // and removes compile folders left by dead processes. An empty cache_dir is
 // an error.
@@ -83,10 +80,10 @@ void SetUnitBudgetForTesting(uint64_t bytes);
 
 // What one CompileAndLoad did (for progress, tests and measurements).
 struct CompileStats {
-  bool cache_hit = false;       // the module's entry was found: nothing compiled
-  uint32_t units_total = 0;     // function units + the main unit
-  uint32_t units_compiled = 0;  // units a compiler ran for (main included)
-  uint32_t units_cached = 0;    // function units taken from the object cache
+  bool cache_hit = false;         // the module's entry was found: nothing compiled
+  uint32_t units_total = 0;       // function units + the main unit
+  uint32_t units_compiled = 0;    // units a compiler ran for (main included)
+  uint32_t units_cached = 0;      // function units taken from the object cache
   uint64_t max_compiler_rss = 0;  // bytes, the largest compiler process group
 };
 
