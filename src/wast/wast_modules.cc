@@ -26,7 +26,7 @@ std::string ParseText(std::string_view text, std::string_view filename,
                       std::unique_ptr<wabt::Module>* out) {
   wabt::Errors errors;
   auto lexer = wabt::WastLexer::CreateBufferLexer(filename, text.data(), text.size(), &errors);
-  wabt::Features features;  // defaults: WebAssembly 2.0 (incl. SIMD)
+  wabt::Features features;       // defaults: WebAssembly 2.0 (incl. SIMD)
   features.enable_exceptions();  // the proposals the interpreter tier runs
   features.enable_tail_call();
   wabt::WastParseOptions options(features);

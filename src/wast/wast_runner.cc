@@ -34,7 +34,7 @@ Result<WastSummary> RunWastText(const std::string& name, std::string_view text,
   auto start = std::chrono::steady_clock::now();
   wabt::Errors errors;
   auto lexer = wabt::WastLexer::CreateBufferLexer(name, text.data(), text.size(), &errors);
-  wabt::Features features;  // defaults: WebAssembly 2.0 (incl. SIMD)
+  wabt::Features features;       // defaults: WebAssembly 2.0 (incl. SIMD)
   features.enable_exceptions();  // the proposals the interpreter tier runs
   features.enable_tail_call();
   wabt::WastParseOptions parse_options(features);

@@ -31,9 +31,9 @@ struct SplitHooks {
 };
 
 struct GeneratedModule {
-  std::vector<CUnit> units;    // function units, all already passed to on_unit
-  std::string main_path;       // <dir>/main.c
-  std::vector<uint8_t> data;   // the data blob
+  std::vector<CUnit> units;   // function units, all already passed to on_unit
+  std::string main_path;      // <dir>/main.c
+  std::vector<uint8_t> data;  // the data blob
   uint32_t data_segments = 0;
 };
 
