@@ -155,7 +155,9 @@ def measure(cmd, *, env=None, cwd=None, stdin_path=None, timeout=600.0, watch_ch
                 for c in descendants(p.pid):
                     seen.add(c)
                     cs = read_status(c)
-                    if cs and cs[1] > child_hwm:
+                    # A child forked by arcella reports arcella's peak until it
+                    # execs the compiler (VmHWM restarts at exec): skip those.
+                    if cs and cs[0] != "arcella" and cs[1] > child_hwm:
                         child_hwm, child_name = cs[1], cs[0]
             next_poll = now + (0.2 if watch_children else interval)
         if not timed_out and now - t0 > timeout:
