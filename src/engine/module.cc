@@ -1,6 +1,9 @@
 // CompileModule: decode -> validate -> instrument -> pick a tier -> compile
 // (Engine::Compile adds the registry); Module accessors; Linker.
+#include <cstdio>
+
 #include "common/sha256.h"
+#include "engine/aot/aot_backend.h"
 #include "engine/aot/cc_process.h"
 #include "engine/aot/compiler.h"
 #include "engine/backend.h"
@@ -8,6 +11,7 @@
 #include "engine/instrument.h"
 #include "engine/interp/catch_locals.h"
 #include "engine/loader.h"
+#include "engine/module_meta.h"
 
 namespace arcella::engine {
 
@@ -75,6 +79,30 @@ static bool IsMeterExport(const ExportDesc& e) {
   return e.name == kFuelExport || e.name == kInterruptExport;
 }
 
+// Warm start: the Module from its metadata record and cached code, without
+// decoding `wasm`; null if the cache has no usable record (a record that does
+// not parse is discarded) or the code entry it names is gone.
+static std::shared_ptr<Module> WarmModule(const CompileOptions& options, const std::string& hash,
+                                          const std::string& meta_key) {
+  std::optional<std::vector<uint8_t>> record = aot::ReadMetaRecord(options, meta_key);
+  if (!record) return nullptr;
+  ModuleMeta meta;
+  if (!DecodeModuleMeta(*record, &meta) || meta.metering != options.metering) {
+    fprintf(stderr,
+            "arcella: aot cache: rejected %s/%s.meta (not a valid metadata record); "
+            "recompiling\n",
+            options.cache_dir.c_str(), meta_key.c_str());
+    aot::DiscardMetaRecord(options, meta_key);
+    return nullptr;
+  }
+  record.reset();
+  auto backend = aot::LoadAot(meta.aot_key, meta.layout.imports, meta.layout.exports, options);
+  if (!backend.ok() || *backend == nullptr) return nullptr;
+  return std::make_shared<Module>(Tier::kAot, meta.metering, hash, std::move(meta.imports),
+                                  std::move(meta.exports), std::move(meta.func_names),
+                                  std::move(meta.layout), std::move(backend).value());
+}
+
 Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
                                               const CompileOptions& options, bool aot_available,
                                               std::string hash) {
@@ -82,6 +110,15 @@ Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
     return Status::Unsupported(
         "this is a WebAssembly component, not a core module (components are not runnable by "
         "the core engine)");
+  // A module that may run on the AOT tier is looked up by its original bytes
+  // first: a hit needs no decode, validation or instrumentation.
+  std::string meta_key;
+  if (options.tier != Tier::kInterp && aot_available && !options.cache_dir.empty()) {
+    meta_key = aot::MetaKey(hash, options.metering, options);
+    if (!meta_key.empty())
+      if (auto warm = WarmModule(options, hash, meta_key)) return warm;
+  }
+  CountModuleDecode();
   ARCELLA_ASSIGN_OR_RETURN(DecodedModule decoded, Decode(wasm));
   for (const auto& imp : decoded.imports)
     if (imp.module == kMeterModule)
@@ -135,6 +172,20 @@ Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
   Result<std::shared_ptr<ModuleBackend>> backend = tier == Tier::kAot ? CompileAot(input, options)
                                                                       : CompileInterp(input);
   if (!backend.ok()) return backend.status();
+  if (tier == Tier::kAot && !meta_key.empty()) {
+    // Best effort: without the record the next compile decodes again.
+    ModuleMeta meta;
+    meta.metering = options.metering;
+    meta.imports = user_imports;
+    meta.exports = user_exports;
+    meta.func_names = func_names;
+    meta.layout = layout;
+    if (const std::string* key = aot::AotKeyOf(**backend)) meta.aot_key = *key;
+    Status st = aot::WriteMetaRecord(options, meta_key, EncodeModuleMeta(meta));
+    if (!st.ok())
+      fprintf(stderr, "arcella: aot cache: cannot store the metadata record: %s\n",
+              st.message().c_str());
+  }
   return std::make_shared<Module>(tier, options.metering, std::move(hash), std::move(user_imports),
                                   std::move(user_exports), std::move(func_names), std::move(layout),
                                   std::move(backend).value());

@@ -1,6 +1,7 @@
 #include "platform/file_read.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,18 @@ namespace arcella::platform {
 namespace {
 
 std::string Errno(int e) { return std::strerror(e); }
+
+// Asks for transparent huge pages for a large buffer not yet touched: a
+// 30 MB module then costs about 15 page faults instead of 7500 (on a VM each
+// costs microseconds; yosys's warm start spent a third of its CPU there).
+// Best effort: only whole 2 MiB pages inside the buffer; ignored if THP is off.
+void HugePagesFor(void* data, size_t size) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  if (size < 2 * kHuge) return;
+  const uintptr_t lo = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(data) + size) & ~(kHuge - 1);
+  if (hi > lo) (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+}
 
 // Reads `path` into `out` (a byte container), bounded by `limit`.
 template <typename Buf>
@@ -37,24 +50,32 @@ Status ReadInto(const std::string& path, const FileReadLimit& limit, Buf* out) {
     return Status::InvalidArgument(path + " is " + std::to_string(st.st_size) +
                                    " bytes, over the limit of " + std::to_string(cap) + " bytes" +
                                    named);
+  // Read straight into `out` (no bounce buffer: a 30 MB module is copied once),
+  // at most cap + 1 bytes: one byte past the cap proves it grew.
   out->clear();
-  out->reserve(static_cast<size_t>(st.st_size));
-  // Read at most cap + 1 bytes: one byte past the cap proves it grew.
-  char buf[1 << 16];
+  const size_t first = static_cast<size_t>(
+                           std::min<uint64_t>(static_cast<uint64_t>(st.st_size), cap)) +
+                       1;
+  out->reserve(first);
+  HugePagesFor(out->data(), first);
+  out->resize(first);
   uint64_t total = 0;
   while (total <= cap) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buf, cap + 1 - total));
-    ssize_t n = ::read(fd, buf, want);
+    if (total == out->size())  // it grew since fstat: room for more, up to cap + 1
+      out->resize(static_cast<size_t>(std::min<uint64_t>(cap + 1, total + (1 << 16) + total / 2)));
+    ssize_t n = ::read(fd, out->data() + total, out->size() - static_cast<size_t>(total));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::IoError("error reading " + path + ": " + Errno(errno));
     }
-    if (n == 0) return Status::Ok();
+    if (n == 0) {
+      out->resize(static_cast<size_t>(total));
+      return Status::Ok();
+    }
     total += static_cast<uint64_t>(n);
     if (total > cap)
       return Status::InvalidArgument(path + " grew past the limit of " + std::to_string(cap) +
                                      " bytes" + named + " while being read");
-    out->insert(out->end(), buf, buf + n);
   }
   return Status::Ok();
 }

@@ -10,10 +10,11 @@ namespace aot {
 
 class AotModule final : public ModuleBackend, public std::enable_shared_from_this<AotModule> {
  public:
-  AotModule(std::shared_ptr<LoadedObject> obj, const BackendInput& in)
-      : obj(std::move(obj)), imports(in.imports), exports(in.exports) {
+  AotModule(std::shared_ptr<LoadedObject> obj, std::vector<ImportDesc> imports,
+            std::vector<ExportDesc> exports)
+      : obj(std::move(obj)), imports(std::move(imports)), exports(std::move(exports)) {
     uint32_t f = 0;
-    for (const auto& imp : imports) {
+    for (const auto& imp : this->imports) {  // the parameter was moved from
       func_index.push_back(imp.desc.kind == ExternKind::kFunc ? static_cast<int64_t>(f) : -1);
       if (imp.desc.kind == ExternKind::kFunc) ++f;
     }
@@ -339,7 +340,27 @@ Result<std::shared_ptr<ModuleBackend>> CompileAot(const BackendInput& input,
   if (input.uses_simd) return Status::Unsupported("aot: SIMD modules run on the interpreter tier");
   ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<aot::LoadedObject> obj,
                            aot::CompileAndLoad(input, options));
-  return std::shared_ptr<ModuleBackend>(std::make_shared<aot::AotModule>(std::move(obj), input));
+  return std::shared_ptr<ModuleBackend>(
+      std::make_shared<aot::AotModule>(std::move(obj), input.imports, input.exports));
 }
+
+namespace aot {
+
+Result<std::shared_ptr<ModuleBackend>> LoadAot(const std::string& key,
+                                               std::vector<ImportDesc> imports,
+                                               std::vector<ExportDesc> exports,
+                                               const CompileOptions& options) {
+  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<LoadedObject> obj, LoadCached(key, options));
+  if (!obj) return std::shared_ptr<ModuleBackend>();
+  return std::shared_ptr<ModuleBackend>(
+      std::make_shared<AotModule>(std::move(obj), std::move(imports), std::move(exports)));
+}
+
+const std::string* AotKeyOf(const ModuleBackend& backend) {
+  const auto* m = dynamic_cast<const AotModule*>(&backend);
+  return m == nullptr ? nullptr : &m->obj->key;
+}
+
+}  // namespace aot
 
 }  // namespace arcella::engine

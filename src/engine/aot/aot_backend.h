@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/aot/compiler.h"
@@ -12,6 +13,16 @@
 namespace arcella::engine::aot {
 
 class AotModule;
+
+// Warm start: the module of cache entry `<key>.so` with the instrumented
+// module's import/export lists (from its metadata record), loaded without
+// compiling. Null if the cache has no valid entry for `key`.
+Result<std::shared_ptr<ModuleBackend>> LoadAot(const std::string& key,
+                                               std::vector<ImportDesc> imports,
+                                               std::vector<ExportDesc> exports,
+                                               const CompileOptions& options);
+// The cache key of an AOT module's code entry; null for other tiers.
+const std::string* AotKeyOf(const ModuleBackend& backend);
 
 class AotInstance final : public InstanceBackend {
  public:

@@ -40,6 +40,20 @@ class CacheStore {
 
   // Reads entry `name` once (null result: missing). The caller verifies.
   Result<std::vector<uint8_t>> ReadEntry(const std::string& name) const;
+
+  // Entry `name` copied by the kernel into a sealed, close-on-exec memory
+  // file (no copy passes through this process's memory, and nobody can
+  // change the file's bytes afterwards), then verified for `cache_key` by
+  // reading that memory file: the bytes verified are the bytes any later
+  // mapping of `fd` (dlopen, mmap) sees. `fd` -1: no such entry. An entry
+  // that fails verification is an error naming why (the caller discards it).
+  // The caller owns (closes) `fd`.
+  struct SealedEntry {
+    int fd = -1;
+    uint64_t body = 0;  // bytes before the footer
+  };
+  Result<SealedEntry> OpenVerifiedEntry(const std::string& name,
+                                        const std::string& cache_key) const;
   // Appends the footer for `cache_key` to `object`.
   void Seal(std::vector<uint8_t>* object, const std::string& cache_key) const;
   // True if `file` ends with a valid footer for `cache_key`; on success
@@ -64,6 +78,9 @@ class CacheStore {
   Status LoadOrCreateKey();
   std::array<uint8_t, kMacSize> Mac(std::span<const uint8_t> object,
                                     const std::string& cache_key) const;
+  // The MAC of the first `body` bytes of `fd`, read in chunks.
+  std::array<uint8_t, kMacSize> MacOfFile(int fd, uint64_t body,
+                                          const std::string& cache_key) const;
 
   std::string path_;
   int dir_fd_;

@@ -25,10 +25,6 @@
 #include "engine/aot/data_blob.h"
 #include "engine/aot/elf_symbols.h"
 
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U  // Linux >= 6.3: the memfd may be mapped executable
-#endif
-
 extern "C" const char arcella_wasm_rt_h_text[];
 
 namespace arcella::engine::aot {
@@ -147,40 +143,42 @@ bool Sym(void* h, const char* name, F* out) {
   return *out != nullptr;
 }
 
-// A sealed, close-on-exec memory file holding `object`: once sealed, nobody
-// (this process included) can change its bytes.
-Result<int> SealedMemfd(std::span<const uint8_t> object) {
-  int fd = memfd_create("arcella-aot", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-  if (fd < 0 && errno == EINVAL) fd = memfd_create("arcella-aot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return Status::Internal(std::string("aot: memfd_create: ") + strerror(errno));
-  size_t done = 0;
-  while (done < object.size()) {
-    ssize_t n = write(fd, object.data() + done, object.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  if (done != object.size() ||
-      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    int e = errno;
-    close(fd);
-    return Status::Internal(std::string("aot: sealing the object in memory: ") + strerror(e));
-  }
-  return fd;
+// Splits a verified entry's content into object and data blob.
+bool ParseEntry(std::span<const uint8_t> content, std::span<const uint8_t>* so,
+                std::span<const uint8_t>* data) {
+  if (content.size() < 24 ||
+      memcmp(content.data() + content.size() - 8, kEntryMagic, sizeof kEntryMagic) != 0)
+    return false;
+  auto get = [&](size_t at) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(content[at + i]) << (8 * i);
+    return v;
+  };
+  const uint64_t so_size = get(content.size() - 24), data_size = get(content.size() - 16);
+  if (so_size > content.size() - 24 || data_size != content.size() - 24 - so_size) return false;
+  *so = content.subspan(0, so_size);
+  *data = content.subspan(so_size, data_size);
+  return true;
 }
 
-// Loads `object` -- bytes whose MAC was verified by the caller -- from a
-// sealed memfd. `path` is the cache entry it came from (for messages).
-Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> object,
-                                                   std::span<const uint8_t> data,
-                                                   const std::string& path,
+// Loads the verified module entry held by the sealed memfd `fd` (its first
+// `body` bytes: object, data blob, sizes, magic; see CacheStore::
+// OpenVerifiedEntry). Takes ownership of `fd`. `path` is the cache entry it
+// came from (for messages).
+Result<std::shared_ptr<LoadedObject>> LoadVerified(int fd, uint64_t body, const std::string& path,
                                                    const std::string& key) {
-  ARCELLA_ASSIGN_OR_RETURN(int fd, SealedMemfd(object));
   auto obj = std::make_shared<LoadedObject>();
-  obj->data.assign(data.begin(), data.end());
   obj->memfd = fd;  // kept open while loaded: its /proc name stays unique
   obj->path = path;
   obj->key = key;
+  void* map = mmap(nullptr, static_cast<size_t>(body), PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED)
+    return Status::Internal("aot: cannot map " + path + ": " + strerror(errno));
+  obj->map = static_cast<const uint8_t*>(map);
+  obj->map_size = static_cast<size_t>(body);
+  std::span<const uint8_t> so, data;
+  if (!ParseEntry(std::span<const uint8_t>(obj->map, obj->map_size), &so, &data))
+    return Status::Internal("aot: " + path + " is not a module entry");
   const std::string proc = "/proc/self/fd/" + std::to_string(fd);
   void* h = dlopen(proc.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (h == nullptr) {
@@ -205,7 +203,7 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
   std::vector<const uint8_t*> ptrs;
   if (!Sym(h, "arcella_data_segments", &segs) ||
       !Sym(h, "arcella_data_segment_count", &seg_count) ||
-      !DecodeDataBlob(obj->data, seg_count(), &ptrs))
+      !DecodeDataBlob(data, seg_count(), &ptrs))
     return Status::Internal("aot: " + path + " has no valid data segments for its code");
   for (size_t i = 0; i < ptrs.size(); ++i) segs[i] = ptrs[i];
   link_map* lm = nullptr;
@@ -218,7 +216,7 @@ Result<std::shared_ptr<LoadedObject>> LoadVerified(std::span<const uint8_t> obje
       Sym(h, "arcella_export_count", &export_count))
     exports = std::span<const uint32_t>(export_func, export_count() + 1);  // + start
   Sym(h, "arcella_release_images", &obj->release_images);
-  obj->ranges = FunctionRanges(object, base, exports);
+  obj->ranges = FunctionRanges(so, base, exports);
   return obj;
 }
 
@@ -414,24 +412,6 @@ std::vector<uint8_t> EntryBytes(const Built& b) {
   return e;
 }
 
-// Splits a verified entry's content into object and data blob.
-bool ParseEntry(std::span<const uint8_t> content, std::span<const uint8_t>* so,
-                std::span<const uint8_t>* data) {
-  if (content.size() < 24 ||
-      memcmp(content.data() + content.size() - 8, kEntryMagic, sizeof kEntryMagic) != 0)
-    return false;
-  auto get = [&](size_t at) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(content[at + i]) << (8 * i);
-    return v;
-  };
-  const uint64_t so_size = get(content.size() - 24), data_size = get(content.size() - 16);
-  if (so_size > content.size() - 24 || data_size != content.size() - 24 - so_size) return false;
-  *so = content.subspan(0, so_size);
-  *data = content.subspan(so_size, data_size);
-  return true;
-}
-
 // An exclusive flock on <key>.lock in the cache: one compile of a module at
 // a time across processes (and threads: each lock is its own open file).
 class KeyLock {
@@ -484,6 +464,7 @@ LoadedObject::~LoadedObject() {
     if (release_images != nullptr) release_images();
     dlclose(handle);
   }
+  if (map != nullptr) munmap(const_cast<uint8_t*>(map), map_size);
   if (memfd >= 0) close(memfd);
 }
 
@@ -503,15 +484,14 @@ std::string ResolveCompiler(const CompileOptions& options) {
   return options.cc.empty() ? "cc" : options.cc;
 }
 
-Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
-                                                     const CompileOptions& options, bool* cache_hit,
-                                                     CompileStats* stats) {
-  (void)arcella_rt_keep;
-  CompileStats local_stats;
-  if (stats == nullptr) stats = &local_stats;
-  *stats = CompileStats{};
-  const std::string cc = ResolveCompiler(options);
-  const std::string key = CacheKey(input, cc);
+namespace {
+
+// The loaded object for cache key `key`: from this process, else from the
+// cache, else (if `input` is set) compiled. With no `input`, a missing entry
+// is a null result.
+Result<std::shared_ptr<LoadedObject>> LoadOrBuild(const std::string& key, const BackendInput* input,
+                                                  const CompileOptions& options,
+                                                  CompileStats* stats) {
   const std::string& dir = options.cache_dir;
   if (dir.empty()) return Status::FailedPrecondition("aot cache: no AOT cache folder configured");
   const std::string name = key + ".so";
@@ -520,7 +500,6 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
   {
     std::lock_guard<std::mutex> lock(g_mu);
     if (auto obj = g_loaded[path].lock()) {
-      if (cache_hit) *cache_hit = true;
       stats->cache_hit = true;
       return obj;
     }
@@ -532,44 +511,166 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
   {
     std::lock_guard<std::mutex> lock(g_mu);
     if (auto obj = g_loaded[path].lock()) {
-      if (cache_hit) *cache_hit = true;
       stats->cache_hit = true;
       return obj;
     }
   }
   ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(dir));
-  // The entry is read once; the MAC is checked on those bytes before anything
-  // is mapped, and the same bytes are what gets loaded.
+  // The entry is copied into a sealed memfd and its MAC checked there before
+  // anything is mapped; that memfd is what gets loaded.
   auto try_load = [&]() -> std::shared_ptr<LoadedObject> {
-    auto content = ReadVerified(*store, name, key);
-    if (!content) return nullptr;
-    std::span<const uint8_t> so, data;
-    if (ParseEntry(*content, &so, &data)) {
-      auto loaded = LoadVerified(so, data, path, key);
-      if (loaded.ok()) return *loaded;
+    auto sealed = store->OpenVerifiedEntry(name, key);
+    if (!sealed.ok()) {
+      if (sealed.status().code() != StatusCode::kCorruption) return nullptr;  // unreadable
+      fprintf(stderr, "arcella: aot cache: rejected %s (%s); recompiling\n", path.c_str(),
+              sealed.status().message().c_str());
+      store->Discard(name);
+      return nullptr;
     }
-    fprintf(stderr, "arcella: aot cache: rejected %s (not a valid entry); recompiling\n",
-            path.c_str());
+    if (sealed->fd < 0) return nullptr;  // missing
+    auto loaded = LoadVerified(sealed->fd, sealed->body, path, key);
+    if (loaded.ok()) return *loaded;
+    fprintf(stderr, "arcella: aot cache: rejected %s (%s); recompiling\n", path.c_str(),
+            loaded.status().message().c_str());
     store->Discard(name);
     return nullptr;
   };
   std::shared_ptr<LoadedObject> obj = try_load();
+  if (!obj && input == nullptr) return obj;
   if (!obj) {
     // One compile per key across processes: wait, then look again.
     KeyLock lock;
     ARCELLA_RETURN_IF_ERROR(lock.Acquire(*store, key, options.cancel));
     obj = try_load();
     if (!obj) {
-      ARCELLA_ASSIGN_OR_RETURN(Built built, Build(input, cc, key, *store, options, stats));
+      ARCELLA_ASSIGN_OR_RETURN(Built built, Build(*input, ResolveCompiler(options), key, *store,
+                                                  options, stats));
       ARCELLA_RETURN_IF_ERROR(SealAndPublish(*store, name, key, EntryBytes(built)));
-      ARCELLA_ASSIGN_OR_RETURN(obj, LoadVerified(built.so, built.data, path, key));
+      built = Built{};  // the object is loaded from the published entry, verified again
+      obj = try_load();
+      if (!obj) return Status::IoError("aot cache: cannot load the entry just built, " + path);
     }
   }
   if (stats->units_total == 0) stats->cache_hit = true;
-  if (cache_hit) *cache_hit = stats->cache_hit;
   std::lock_guard<std::mutex> lock(g_mu);
   g_loaded[path] = obj;
   return obj;
+}
+
+// The GNU build id of the object holding this code, as hex ("" if none).
+std::string OwnBuildId() {
+  struct Search {
+    uintptr_t addr;
+    std::string id;
+  } search{reinterpret_cast<uintptr_t>(&OwnBuildId), {}};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* arg) -> int {
+        auto* s = static_cast<Search*>(arg);
+        bool mine = false;
+        for (int i = 0; i < info->dlpi_phnum && !mine; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          const uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+          mine = ph.p_type == PT_LOAD && s->addr >= lo && s->addr < lo + ph.p_memsz;
+        }
+        if (!mine) return 0;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const auto* p = reinterpret_cast<const uint8_t*>(info->dlpi_addr + ph.p_vaddr);
+          const uint8_t* end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* n = reinterpret_cast<const ElfW(Nhdr)*>(p);
+            const uint8_t* name = p + sizeof(ElfW(Nhdr));
+            const uint8_t* desc = name + ((n->n_namesz + 3) & ~3u);
+            if (desc + n->n_descsz > end) break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+              s->id = Hex(desc, n->n_descsz);
+              return 1;
+            }
+            p = desc + ((n->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;
+      },
+      &search);
+  return search.id;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
+                                                     const CompileOptions& options, bool* cache_hit,
+                                                     CompileStats* stats) {
+  (void)arcella_rt_keep;
+  CompileStats local_stats;
+  if (stats == nullptr) stats = &local_stats;
+  *stats = CompileStats{};
+  if (options.cache_dir.empty())
+    return Status::FailedPrecondition("aot cache: no AOT cache folder configured");
+  const std::string key = CacheKey(input, ResolveCompiler(options));
+  auto obj = LoadOrBuild(key, &input, options, stats);
+  if (cache_hit) *cache_hit = stats->cache_hit;
+  return obj;
+}
+
+Result<std::shared_ptr<LoadedObject>> LoadCached(const std::string& key,
+                                                 const CompileOptions& options) {
+  CompileStats stats;
+  return LoadOrBuild(key, nullptr, options, &stats);
+}
+
+const std::string& EngineBuildId() {
+  static const std::string id = OwnBuildId();
+  return id;
+}
+
+std::string MetaKeyForBuild(const std::string& module_hash, Metering metering,
+                            const CompileOptions& options, const std::string& build_id) {
+  if (build_id.empty()) return "";  // no way to tell builds apart: no records
+  std::string material = "arcella-module-meta-1";
+  material += '\0';
+  material += module_hash;
+  material += '\0';
+  material += std::to_string(static_cast<int>(metering));
+  material += '\0';
+  material += ARCELLA_ENGINE_VERSION;
+  material += '\0';
+  material += build_id;
+  material += '\0';
+  material += ResolveCompiler(options);
+  material += '\0';
+  material += kOptLevel;
+  material += kFlags;
+  material += '\0';
+  material += arcella_wasm_rt_h_text;
+  material += '\0';
+  material += kCodegenVersion;
+  uint8_t d[32];
+  Sha256(material.data(), material.size(), d);
+  return Hex(d, 32);
+}
+
+std::string MetaKey(const std::string& module_hash, Metering metering,
+                    const CompileOptions& options) {
+  return MetaKeyForBuild(module_hash, metering, options, EngineBuildId());
+}
+
+std::optional<std::vector<uint8_t>> ReadMetaRecord(const CompileOptions& options,
+                                                   const std::string& meta_key) {
+  auto store = CacheStore::Open(options.cache_dir);
+  if (!store.ok()) return std::nullopt;
+  return ReadVerified(**store, meta_key + ".meta", meta_key);
+}
+
+Status WriteMetaRecord(const CompileOptions& options, const std::string& meta_key,
+                       std::vector<uint8_t> record) {
+  ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(options.cache_dir));
+  return SealAndPublish(*store, meta_key + ".meta", meta_key, std::move(record));
+}
+
+void DiscardMetaRecord(const CompileOptions& options, const std::string& meta_key) {
+  auto store = CacheStore::Open(options.cache_dir);
+  if (store.ok()) (*store)->Discard(meta_key + ".meta");
 }
 
 }  // namespace arcella::engine::aot

@@ -14,16 +14,23 @@
 //               a module that changes a little recompiles a little.
 //   <key>.lock  flock'd while <key> is compiled: two processes (or threads)
 //               compiling one module wait for one compile, then re-check.
-// Every entry ends with HMAC-SHA256(cache secret, bytes || key) + magic. An
-// entry is read once, its MAC checked on those bytes, and the same bytes are
-// used (objects loaded from a sealed memfd: nothing on disk is mapped). A
-// bad entry is discarded and rebuilt. Entries are published with an atomic
-// rename.
+//   <mkey>.meta the module's metadata record (engine/module_meta.h): what a
+//               cache hit needs to make the Module without decoding the wasm.
+//               mkey = MetaKey: sha256 of the ORIGINAL module's hash,
+//               metering, engine version and build, compiler, flags, runtime
+//               header, codegen version. It names the <key>.so entry.
+// Every entry ends with HMAC-SHA256(cache secret, bytes || key) + magic. A
+// module entry is copied by the kernel into a sealed memfd, its MAC checked
+// there, and that memfd is what gets dlopen'ed and mapped (nothing on disk is
+// mapped; the bytes verified are the bytes loaded). Other entries are read
+// once and the MAC checked on those bytes. A bad entry is discarded and
+// rebuilt. Entries are published with an atomic rename.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,7 +54,11 @@ struct LoadedObject {
   void* (*export_ptr)(void*, uint32_t) = nullptr;
   arcella_entry_fn (*export_fn)(uint32_t) = nullptr;
   void (*release_images)() = nullptr;  // optional: drops the module's memory images
-  std::vector<uint8_t> data;           // the data blob the code's segment pointers point into
+  // The verified entry (object, data blob, sizes) mapped read-only from the
+  // memfd: the code's data segment pointers point into it. Pages never read
+  // (most of the object) cost no resident memory.
+  const uint8_t* map = nullptr;
+  size_t map_size = 0;
 
   // Code ranges of the module's functions (from the .so's symbol table).
   struct Range {
@@ -96,5 +107,32 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
                                                      const CompileOptions& options,
                                                      bool* cache_hit = nullptr,
                                                      CompileStats* stats = nullptr);
+
+// Warm start (no decode): the key of the metadata record of the module whose
+// ORIGINAL bytes hash to `module_hash` (sha256 hex), compiled with `metering`
+// by the compiler and flags of `options`. It also covers this engine build
+// (the GNU build id of the code holding the engine): a record written by
+// another build is never looked at, so a changed instrumentation or layout
+// never reuses one. "" (no warm start) if the build has no build id.
+std::string MetaKey(const std::string& module_hash, Metering metering,
+                    const CompileOptions& options);
+// MetaKey as build `build_id` would compute it (tests).
+std::string MetaKeyForBuild(const std::string& module_hash, Metering metering,
+                            const CompileOptions& options, const std::string& build_id);
+// The GNU build id (hex) of the code holding the engine; "" if none.
+const std::string& EngineBuildId();
+// The verified record `<meta_key>.meta`, or nothing (missing; a record not
+// authenticated for `meta_key` is discarded with a message).
+std::optional<std::vector<uint8_t>> ReadMetaRecord(const CompileOptions& options,
+                                                   const std::string& meta_key);
+// Seals and publishes `record` as `<meta_key>.meta`.
+Status WriteMetaRecord(const CompileOptions& options, const std::string& meta_key,
+                       std::vector<uint8_t> record);
+// Removes `<meta_key>.meta` (a record that does not parse).
+void DiscardMetaRecord(const CompileOptions& options, const std::string& meta_key);
+// The loaded object of the cache entry `<key>.so`, never compiling: null if
+// the cache has no valid entry for `key` (a bad one is discarded).
+Result<std::shared_ptr<LoadedObject>> LoadCached(const std::string& key,
+                                                 const CompileOptions& options);
 
 }  // namespace arcella::engine::aot
