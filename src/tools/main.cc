@@ -4,10 +4,12 @@
 //   arcella wast FILE.wast... [--tier T]        run spec-test scripts
 //   arcella version
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "daemon/daemon.h"
+#include "engine/aot/compiler.h"
 #include "tools/run_command.h"
 #include "tools/wast_command.h"
 
@@ -29,9 +31,26 @@ constexpr const char* kHelp =
     "                 (arcella run without ARCELLA_HOME: $XDG_CACHE_HOME/arcella or ~/.cache/arcella)\n"
     "  CC             C compiler used by the AOT tier (default cc)\n";
 
+// Tests only (docs/TESTING.md): ARCELLA_TEST_UNIT_BYTES=N makes the AOT tier
+// split generated C into units of N bytes, so that the compile progress and
+// cancellation tests get several units from a small module. Not in --help.
+void ApplyTestSettings() {
+  const char* unit = getenv("ARCELLA_TEST_UNIT_BYTES");
+  if (unit == nullptr || *unit == '\0') return;
+  char* end = nullptr;
+  unsigned long long bytes = strtoull(unit, &end, 10);
+  if (*end != '\0' || bytes < 1024) {
+    fprintf(stderr, "arcella: ARCELLA_TEST_UNIT_BYTES=\"%s\" ignored (a byte count >= 1024)\n",
+            unit);
+    return;
+  }
+  arcella::engine::aot::SetUnitBudgetForTesting(bytes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  ApplyTestSettings();
   if (argc < 2 || !strcmp(argv[1], "--home") || !strncmp(argv[1], "--home=", 7) ||
       !strcmp(argv[1], "--safe-mode")) {
     arcella::daemon::DaemonOptions o;

@@ -4,6 +4,8 @@
 // left behind (no compiler process, no temporary folder, no module).
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "e2e/e2e_util.h"
 #include "e2e/progress_util.h"
 #include "test_util.h"
@@ -11,8 +13,8 @@
 namespace arcella::e2e {
 namespace {
 
-// Enough code that the AOT compile takes seconds and is split into units.
-constexpr int kFunctions = 1200;
+// Every daemon here is a SmallUnitsDaemon and every module small
+// (progress_util.h): several units in a compile of a second or a few.
 
 bool IsCompileProgress(const Json& item) {
   return item.is_object() && item.contains("units_total");
@@ -28,6 +30,18 @@ bool WaitForLog(const Daemon& d, const std::string& text, int ms) {
       ms);
 }
 
+// `module.install` of `wasm` over ALME, handing every streamed item to
+// `on_item` (false cancels the install). The result, or the error.
+Result<Json> InstallStreaming(const Daemon& d, const std::string& wasm,
+                              const std::function<bool(const Json&)>& on_item) {
+  auto c = Connect(d);
+  if (!c) return Status::IoError("cannot connect to the daemon");
+  alme::RemoteError remote{};
+  auto r = c->Call("module.install", Json{{"path", wasm}}, &remote, on_item);
+  if (!r.ok()) return Status(r.status().code(), r.status().message() + " " + remote.message);
+  return r;
+}
+
 Json ModuleIds(const Daemon& d) {
   Json ids = Json::array();
   Json list = Request(d, "module.list");
@@ -38,18 +52,15 @@ Json ModuleIds(const Daemon& d) {
 // (a) Progress items while the compile runs, units_done growing to units_total.
 // Needs the engine to call CompileOptions::on_progress (engineer split's branch).
 TEST(ProgressE2E, InstallStreamsCompileProgress) {
-  Daemon d;
+  SmallUnitsDaemon d;
   std::string dir = test::TempDir("progress-e2e");
-  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions, 11);
-  auto c = Connect(d);
-  ASSERT_TRUE(c);
+  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kProgressFunctions, 11);
   std::vector<Json> items;
-  alme::RemoteError remote{};
-  auto r = c->Call("module.install", Json{{"path", wasm}}, &remote, [&](const Json& item) {
+  auto r = InstallStreaming(d, wasm, [&](const Json& item) {
     items.push_back(item);
     return true;
   });
-  ASSERT_TRUE(r.ok()) << r.status().message() << " " << remote.message;
+  ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->value("id", ""), "big@1.0.0");
   EXPECT_EQ(r->value("tier", ""), "aot");
 
@@ -83,12 +94,12 @@ TEST(ProgressE2E, InstallStreamsCompileProgress) {
 // The CLI shows the compile as one updating line on a terminal and nothing
 // extra through a pipe or with --json. Needs split's branch for the units.
 TEST(ProgressE2E, CliShowsProgressLineOnlyOnTerminal) {
-  Daemon d;
+  SmallUnitsDaemon d;
   std::string dir = test::TempDir("progress-e2e");
-  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions, 12);
+  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kProgressFunctions, 12);
   {
     Child cli({CliBin(), "--home", d.home(), "install", wasm}, {}, /*terminal=*/true);
-    EXPECT_EQ(cli.Wait(600'000), 0) << cli.output();
+    EXPECT_EQ(RunToEnd(cli), 0) << cli.output();
     EXPECT_NE(cli.output().find("\rcompiling big@1.0.0.wasm: "), std::string::npos) << cli.output();
     EXPECT_NE(cli.output().find(" units"), std::string::npos) << cli.output();
     EXPECT_NE(cli.output().find("\r\033[Kinstalled big@1.0.0"), std::string::npos)
@@ -104,9 +115,9 @@ TEST(ProgressE2E, CliShowsProgressLineOnlyOnTerminal) {
 
 // --json: the stage items and the result, never the compile progress items.
 TEST(ProgressE2E, CliJsonLeavesOutCompileProgress) {
-  Daemon d;
+  SmallUnitsDaemon d;
   std::string dir = test::TempDir("progress-e2e");
-  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions / 4, 13);
+  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kProgressFunctions, 13);
   auto r = d.Cli("--json install " + ShellQuote(wasm));
   ASSERT_EQ(r.code, 0) << r.out;
   auto lines = JsonLines(r.out);
@@ -135,14 +146,11 @@ void ExpectNothingLeft(const Daemon& d, const std::string& wasm) {
 // compile in the daemon. Needs split's branch (progress items; the engine
 // killing its compiler processes: the log says "during the compile").
 TEST(ProgressE2E, CancelStopsTheCompileAndLeavesNothing) {
-  Daemon d;
+  SmallUnitsDaemon d;
   std::string dir = test::TempDir("progress-e2e");
-  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions, 14);
-  auto c = Connect(d);
-  ASSERT_TRUE(c);
+  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kCancelFunctions, 14);
   bool saw_progress = false;
-  alme::RemoteError remote{};
-  auto r = c->Call("module.install", Json{{"path", wasm}}, &remote, [&](const Json& item) {
+  auto r = InstallStreaming(d, wasm, [&](const Json& item) {
     if (!IsCompileProgress(item)) return true;
     saw_progress = true;
     return false;  // cancel at the first compile progress item
@@ -161,18 +169,15 @@ TEST(ProgressE2E, CancelStopsTheCompileAndLeavesNothing) {
 // `cancel`, says so and exits 130. Works without split's branch too (the
 // compile then finishes, but nothing is installed).
 TEST(ProgressE2E, CtrlCOfCliInstallCancelsIt) {
-  Daemon d;
+  SmallUnitsDaemon d;
   std::string dir = test::TempDir("progress-e2e");
-  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions, 15);
+  std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kCancelFunctions, 15);
   Child cli({CliBin(), "--home", d.home(), "install", wasm}, {}, /*terminal=*/false);
   ASSERT_TRUE(cli.ReadUntil(
       [](const std::string& out) { return out.find("compiling...") != std::string::npos; }, 60'000))
       << cli.output();
   // The daemon is compiling once a compiler process runs below it.
-  ASSERT_TRUE(WaitFor([&] { return !Descendants(d.pid()).empty(); }, 60'000))
-      << "no compiler process seen; output: " << cli.output();
-  kill(cli.pid(), SIGINT);
-  EXPECT_EQ(cli.Wait(60'000), 130) << cli.output();
+  EXPECT_EQ(SignalDuringCompile(cli, d.pid(), SIGINT), 130) << cli.output();
   EXPECT_NE(cli.output().find("arcella-cli: install cancelled"), std::string::npos) << cli.output();
   EXPECT_EQ(cli.output().find("installed big"), std::string::npos) << cli.output();
   ExpectNothingLeft(d, wasm);

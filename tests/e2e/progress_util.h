@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,10 +27,61 @@
 
 namespace arcella::e2e {
 
+// Module sizes and unit size of the progress tests. `arcella` (daemon and
+// `arcella run`) started with ARCELLA_TEST_UNIT_BYTES (tests only,
+// docs/TESTING.md) splits generated C into units of that many bytes instead
+// of 4 MB: a module of a few hundred small functions then compiles in
+// several units within seconds, where the default needed 1,200 functions
+// and 20-30 s per test (docs/TESTING.md "Where the time goes").
+constexpr const char* kTestUnitBytes = "131072";  // about 15 functions per unit
+// Enough for several units (8) and a compile (3.5 CPU-s) that outlasts the
+// first progress line (`arcella run` draws after 250 ms).
+constexpr int kProgressFunctions = 110;
+// About 16 units: a test sees a compiler process and signals it with
+// seconds of compile left.
+constexpr int kCancelFunctions = 240;
+
+inline std::string SmallUnitsEnv() {
+  return std::string("ARCELLA_TEST_UNIT_BYTES=") + kTestUnitBytes;
+}
+
+// Sets an environment variable for its lifetime (processes started meanwhile
+// inherit it), then restores the previous value.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+namespace internal {
+struct SmallUnits {
+  ScopedEnv env{"ARCELLA_TEST_UNIT_BYTES", kTestUnitBytes};
+};
+}  // namespace internal
+
+// A daemon (see Daemon) whose AOT compiles use kTestUnitBytes units. The
+// variable is set in this process while the daemon lives.
+class SmallUnitsDaemon : private internal::SmallUnits, public Daemon {};
+
 // Writes `dir/name` (a .wasm), a WASI-free command of `functions` functions
-// (a chain of calls with arithmetic and branches: enough C that compiling it
-// takes seconds and the AOT tier splits it into several units). `salt` makes
-// the code differ between tests, so no test hits another's cached units.
+// (a chain of calls with arithmetic and branches, about 8 KB of C each once
+// fuel-instrumented). `salt` makes the code differ between tests, so no test
+// hits another's cached units.
 inline std::string WriteBigModule(const std::string& dir, const std::string& name, int functions,
                                   int salt) {
   std::ostringstream w;
@@ -232,5 +284,21 @@ class Child {
   int code_ = -1;
   std::string out_;
 };
+
+// Waits until a compiler process runs below `compiling` (a daemon, or the
+// child itself), then sends `sig` to `child` and waits for it to exit.
+// Returns its exit code; -1 (and a test failure) if no compiler was seen.
+inline int SignalDuringCompile(Child& child, pid_t compiling, int sig) {
+  if (!WaitFor([&] { return !Descendants(compiling).empty(); }, 60'000)) {
+    ADD_FAILURE() << "no compiler process seen below pid " << compiling
+                  << "; output: " << child.output();
+    return -1;
+  }
+  kill(child.pid(), sig);
+  return child.Wait(60'000);
+}
+
+// Runs `child` to its end (a compile and what follows); its exit code.
+inline int RunToEnd(Child& child) { return child.Wait(600'000); }
 
 }  // namespace arcella::e2e

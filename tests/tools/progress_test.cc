@@ -11,51 +11,51 @@ namespace arcella::tools {
 namespace {
 
 using e2e::Child;
-using e2e::Descendants;
 
-constexpr int kFunctions = 1200;
+using e2e::kCancelFunctions;
+using e2e::kProgressFunctions;
+using e2e::RunToEnd;
 
+// Small units (progress_util.h): a small module compiles in several.
 struct Scratch {
   std::string home = test::TempDir("progress-run-home");
   std::string dir = test::TempDir("progress-run");
-  std::vector<std::string> env{"ARCELLA_HOME=" + home};
+  std::vector<std::string> env{"ARCELLA_HOME=" + home, e2e::SmallUnitsEnv()};
 };
-
-bool HasCompilerBelow(pid_t pid) { return !Descendants(pid).empty(); }
 
 // Needs split's branch for "units"; the line itself shows on main too.
 TEST(RunProgress, TerminalShowsAnUpdatingLineThenTheGuestRuns) {
   Scratch s;
-  std::string wasm = e2e::WriteBigModule(s.dir, "big.wasm", kFunctions, 21);
+  std::string wasm = e2e::WriteBigModule(s.dir, "big.wasm", kProgressFunctions, 21);
   Child run({e2e::DaemonBin(), "run", "--tier", "aot", wasm}, s.env, /*terminal=*/true);
-  EXPECT_EQ(run.Wait(600'000), 0) << run.output();
+  EXPECT_EQ(RunToEnd(run), 0) << run.output();
   const std::string& out = run.output();
   EXPECT_NE(out.find("\rcompiling big.wasm"), std::string::npos) << out;
   EXPECT_NE(out.find(" units"), std::string::npos) << "units done/total: " << out;
   EXPECT_NE(out.find("\r\033[K"), std::string::npos) << "the line is erased: " << out;
   // A warm start (cache hit) draws nothing.
   Child warm({e2e::DaemonBin(), "run", "--tier", "aot", wasm}, s.env, /*terminal=*/true);
-  EXPECT_EQ(warm.Wait(600'000), 0) << warm.output();
+  EXPECT_EQ(RunToEnd(warm), 0) << warm.output();
   EXPECT_EQ(warm.output().find("compiling"), std::string::npos) << warm.output();
 }
 
 TEST(RunProgress, NoTerminalNoLineUnlessAsked) {
   Scratch s;
-  std::string wasm = e2e::WriteBigModule(s.dir, "big.wasm", kFunctions / 3, 22);
+  std::string wasm = e2e::WriteBigModule(s.dir, "big.wasm", kProgressFunctions, 22);
   Child run({e2e::DaemonBin(), "run", "--tier", "aot", wasm}, s.env, /*terminal=*/false);
-  EXPECT_EQ(run.Wait(600'000), 0) << run.output();
+  EXPECT_EQ(RunToEnd(run), 0) << run.output();
   EXPECT_EQ(run.output(), "") << "nothing but the guest's output through a pipe";
 
   // --quiet on a terminal: nothing either (a new cache, so it compiles again).
   Scratch q;
   Child quiet({e2e::DaemonBin(), "run", "--quiet", "--tier", "aot", wasm}, q.env, true);
-  EXPECT_EQ(quiet.Wait(600'000), 0) << quiet.output();
+  EXPECT_EQ(RunToEnd(quiet), 0) << quiet.output();
   EXPECT_EQ(quiet.output().find("compiling"), std::string::npos) << quiet.output();
 
   // --progress through a pipe: the line.
   Scratch p;
   Child forced({e2e::DaemonBin(), "run", "--progress", "--tier", "aot", wasm}, p.env, false);
-  EXPECT_EQ(forced.Wait(600'000), 0) << forced.output();
+  EXPECT_EQ(RunToEnd(forced), 0) << forced.output();
   EXPECT_NE(forced.output().find("\rcompiling big.wasm"), std::string::npos) << forced.output();
 
   auto bad = e2e::Sh(e2e::ShellQuote(e2e::DaemonBin()) + " run --progress=yes x.wasm");
@@ -68,12 +68,9 @@ TEST(RunProgress, NoTerminalNoLineUnlessAsked) {
 // where the engine honours the cancel flag instead of being abandoned).
 void CancelWith(int sig, int expected_code, int salt) {
   Scratch s;
-  std::string wasm = e2e::WriteBigModule(s.dir, "big.wasm", kFunctions, salt);
+  std::string wasm = e2e::WriteBigModule(s.dir, "big.wasm", kCancelFunctions, salt);
   Child run({e2e::DaemonBin(), "run", "--tier", "aot", wasm}, s.env, /*terminal=*/true);
-  ASSERT_TRUE(e2e::WaitFor([&] { return HasCompilerBelow(run.pid()); }, 60'000))
-      << "no compiler process seen: " << run.output();
-  kill(run.pid(), sig);
-  EXPECT_EQ(run.Wait(60'000), expected_code) << run.output();
+  EXPECT_EQ(e2e::SignalDuringCompile(run, run.pid(), sig), expected_code) << run.output();
   EXPECT_NE(run.output().find("arcella run: " + wasm + ": compile cancelled"), std::string::npos)
       << run.output();
   // The compiler processes were the run's: none may outlive it (they are
