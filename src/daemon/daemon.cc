@@ -193,6 +193,9 @@ int RunDaemon(const DaemonOptions& options) {
   // grace period (a guest blocked where an interrupt cannot reach it), the
   // watchdog logs what it abandons and ends the process.
   ShutdownWatchdog watchdog(cfg->daemon.shutdown_grace);
+  // Compiles in flight (installs over ALME, the hot-deploy folder's) are
+  // cancelled first: nothing joined below waits for one.
+  (*platform)->CancelCompiles();
   if (hot) hot->Stop();
   // Replicas first: running calls are interrupted, so the ALME handlers
   // waiting on them return and the server can join its threads.
