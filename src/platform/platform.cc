@@ -197,34 +197,17 @@ Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const Mod
     return Status::Unsupported(m.id + " is a component; running components comes with the "
                                       "Component Model milestone");
   // Compiled outside every platform lock; concurrent requests for the same
-  // hash wait for one compilation.
-  const std::string& key = m.hash;
-  std::shared_ptr<std::promise<CompileResult>> mine;
-  std::shared_future<CompileResult> theirs;
+  // bytes wait for one compilation in the Engine's registry.
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    if (auto it = compiled_.find(key); it != compiled_.end()) return it->second;
-    if (auto it = compiling_.find(key); it != compiling_.end()) {
-      theirs = it->second;
-    } else {
-      mine = std::make_shared<std::promise<CompileResult>>();
-      compiling_[key] = mine->get_future().share();
-    }
+    if (auto it = compiled_.find(m.hash); it != compiled_.end()) return it->second;
   }
-  if (!mine) return theirs.get();
-  CompileResult out = [&]() -> CompileResult {
-    ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
-    auto mod = CompileCancellable(bytes, {}, nullptr);
-    if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
-    return *mod;
-  }();
-  {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    if (out.ok()) compiled_[key] = *out;
-    compiling_.erase(key);
-  }
-  mine->set_value(out);
-  return out;
+  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
+  auto mod = CompileCancellable(bytes, {}, nullptr);
+  if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  compiled_[m.hash] = *mod;
+  return *mod;
 }
 
 Result<std::shared_ptr<const engine::Module>> Platform::CompileCancellable(

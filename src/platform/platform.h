@@ -10,7 +10,8 @@
 // optionally narrowed by a group.
 //
 // Thread-safe, and no lock is platform-wide across slow work: compiles run
-// outside every lock (concurrent compiles of one module coalesce); applies
+// outside every lock (concurrent compiles of one module wait for one, in
+// the Engine's registry); applies
 // are serialised per deployment (a slow stop holds up only its own
 // deployment); status reads snapshots; a short commit lock makes each
 // budget check and the desired-state write it allows one step.
@@ -216,10 +217,12 @@ class Platform {
   bool shut_down_ = false;
   bool safe_mode_ = false;
   uint64_t memory_budget_ = 0;  // limits.total_guest_memory, resolved
-  // (hash, metering) -> compiled module
+  // Compiled modules, kept alive while installed (the Engine's registry
+  // holds them weakly). Concurrent compiles of one module are not coalesced
+  // here: the Engine's registry makes them wait for one compile, each waiter
+  // with its own cancel flag (one cancelled install never cancels another's
+  // wait; a waiter whose leader was cancelled compiles itself).
   std::map<std::string, std::shared_ptr<const engine::Module>> compiled_;  // by hash
-  using CompileResult = Result<std::shared_ptr<const engine::Module>>;
-  std::map<std::string, std::shared_future<CompileResult>> compiling_;
   std::shared_ptr<engine::Engine> engine_;  // set by Open
   // The cancel flags of the compiles in flight (CancelCompiles sets them).
   std::mutex cancel_mu_;
