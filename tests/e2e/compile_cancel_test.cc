@@ -170,5 +170,67 @@ TEST(CompileCancelE2E, HotDeployFileReplacedDuringCompileInstallsTheNewOne) {
   EXPECT_EQ(d.Stop(), 0);
 }
 
+// SIGTERM while the daemon's start-up Reconcile compiles a started
+// deployment's module (its cache entry is gone): the compile is cancelled
+// and the daemon exits 0 without finishing it.
+TEST(CompileCancelE2E, SigtermDuringReconcileCompileCancelsIt) {
+  std::string home;
+  {
+    Daemon d;
+    home = d.home();
+    std::string dir = test::TempDir("cancel-e2e");
+    std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions / 3, 46);
+    Drop(wasm, home + "/deploy", "big@1.0.0.wasm");  // installed, deployed, started
+    ASSERT_TRUE(WaitFor(
+        [&] { return DaemonLog(d).find("hot-deploy: installed big@1.0.0") != std::string::npos; },
+        kStartMs * 3))
+        << DaemonLog(d);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          Json st = Request(d, "status");
+          for (const auto& dep : st.value("deployments", Json::array()))
+            if (dep.value("desired", "") == "started") return true;
+          return false;
+        },
+        kSettleMs))
+        << DaemonLog(d);
+    ASSERT_EQ(d.Stop(), 0);
+  }
+  // Every compiled entry and unit object gone: the next start compiles.
+  ASSERT_EQ(Sh("rm -f " + ShellQuote(home + "/cache") + "/*.so " + ShellQuote(home + "/cache") +
+               "/*.o")
+                .code,
+            0);
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = freopen((home + "/daemon.out").c_str(), "a", stdout);
+    (void)f;
+    dup2(fileno(stdout), 2);
+    execl(DaemonBin().c_str(), "arcella", "--home", home.c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  bool compiling = WaitFor([&] { return !Descendants(pid).empty(); }, kStartMs);
+  if (compiling) kill(pid, SIGTERM);
+  int st = 0;
+  bool exited = WaitFor([&] { return waitpid(pid, &st, WNOHANG) == pid; }, kSettleMs);
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+  }
+  const std::string log = Sh("cat " + ShellQuote(home + "/daemon.out")).out;
+  ASSERT_TRUE(compiling) << "Reconcile did not compile:\n" << log;
+  ASSERT_TRUE(exited) << log;
+  ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
+  EXPECT_EQ(WEXITSTATUS(st), 0) << log;
+  EXPECT_NE(log.find("received SIGTERM while reconciling"), std::string::npos) << log;
+  EXPECT_EQ(Sh("ls " + ShellQuote(home + "/cache") + " | grep -c '\\.so$'").out, "0\n")
+      << "the compile ran to its end";
+  EXPECT_TRUE(WaitFor([&] { return ProcessesMentioning(home + "/cache").empty(); }, kSettleMs))
+      << Join(ProcessesMentioning(home + "/cache"));
+  EXPECT_EQ(CacheTempEntries(home + "/cache"), std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace arcella::e2e
