@@ -11,10 +11,10 @@
 //
 // Thread-safe, and no lock is platform-wide across slow work: compiles run
 // outside every lock (concurrent compiles of one module wait for one, in
-// the Engine's registry); applies
-// are serialised per deployment (a slow stop holds up only its own
-// deployment); status reads snapshots; a short commit lock makes each
-// budget check and the desired-state write it allows one step.
+// the Engine's registry); applies are serialised per deployment (a slow
+// stop holds up only its own deployment); status reads snapshots; a short
+// commit lock makes each budget check and the desired-state write it allows
+// one step.
 //
 // Budgets (config limits.total_*): a start or scale that would exceed them
 // is refused before anything changes, with the numbers.
@@ -85,7 +85,9 @@ struct DeploymentView {
 // from any thread, stops it (compiler processes killed, temporary files
 // removed); a cancelled install stores nothing and returns kCancelled. The
 // platform sets the flag itself too when it cancels every compile
-// (CancelCompiles, Shutdown), so it must outlive the Install call.
+// (CancelCompiles, Shutdown), so it must outlive the Install call. An
+// install of bytes another install is compiling waits for that compile
+// (engine.h, registry) and gets no progress until it compiles itself.
 struct InstallCompileHooks {
   std::function<void(const engine::CompileProgress&)> on_progress;
   std::atomic<bool>* cancel = nullptr;
