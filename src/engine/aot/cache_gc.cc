@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <ctime>
@@ -55,6 +56,14 @@ bool LockStillLinked(int dir_fd, const std::string& name, int fd) {
   if (fstat(fd, &held) != 0) return false;
   if (fstatat(dir_fd, name.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0) return false;
   return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
+void CollectCacheGarbageSometimes(int dir_fd) {
+  static std::atomic<int64_t> last{0};
+  const int64_t now = time(nullptr);
+  int64_t prev = last.load();
+  if (now - prev < 60 || !last.compare_exchange_strong(prev, now)) return;
+  CollectCacheGarbage(dir_fd);
 }
 
 void TouchCacheEntry(int dir_fd, const std::string& name) {

@@ -48,6 +48,11 @@ struct CacheGcStats {
 // Collects in the cache folder open as `dir_fd` (CacheStore::dir_fd()).
 CacheGcStats CollectCacheGarbage(int dir_fd, const CacheGcPolicy& policy = {});
 
+// CollectCacheGarbage with the default policy, at most once a minute per
+// process (compiles call it after each entry they publish; a run of many
+// small compiles, like the spec suite, must not rescan the folder each time).
+void CollectCacheGarbageSometimes(int dir_fd);
+
 // Marks cache file `name` used now (its mtime), for the LRU order above.
 void TouchCacheEntry(int dir_fd, const std::string& name);
 

@@ -571,7 +571,7 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
     if (!obj) {
       ARCELLA_ASSIGN_OR_RETURN(Built built, Build(input, cc, key, *store, options, stats));
       ARCELLA_RETURN_IF_ERROR(SealAndPublish(*store, name, key, EntryBytes(built)));
-      CollectCacheGarbage(store->dir_fd());  // bounded unit objects, no stale locks
+      CollectCacheGarbageSometimes(store->dir_fd());  // bounded unit objects, no stale locks
       ARCELLA_ASSIGN_OR_RETURN(obj, LoadVerified(built.so, built.data, path, key));
     }
   }
