@@ -152,7 +152,27 @@ int RunDaemon(const DaemonOptions& options) {
     return 1;
   }
   if (options.safe_mode) (*platform)->EnterSafeMode();
-  if (auto st = (*platform)->Reconcile(); !st.ok()) spdlog::error("reconcile: {}", st.message());
+  {
+    // Reconcile may compile (a module whose cache entry is gone): a SIGTERM
+    // or SIGINT meanwhile cancels those compiles and ends the daemon.
+    std::atomic<bool> reconciled{false};
+    std::thread signals([&] {
+      timespec tick{0, 100'000'000};
+      while (!reconciled) {
+        int sig = sigtimedwait(&sigs, nullptr, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+          spdlog::info("received {} while reconciling, shutting down",
+                       sig == SIGTERM ? "SIGTERM" : "SIGINT");
+          g_shutdown_requested = true;
+          (*platform)->CancelCompiles();
+          return;
+        }
+      }
+    });
+    if (auto st = (*platform)->Reconcile(); !st.ok()) spdlog::error("reconcile: {}", st.message());
+    reconciled = true;
+    signals.join();
+  }
 
   auto handler = std::make_shared<AlmeHandler>(platform->get(), home.root(),
                                                [] { g_shutdown_requested = true; });
@@ -174,7 +194,7 @@ int RunDaemon(const DaemonOptions& options) {
 
   std::unique_ptr<HotDeploy> hot;
   // --safe-mode also leaves deploy/ alone: a file there may be what kills the daemon.
-  if (cfg->deploy.hot_deploy && !options.safe_mode) {
+  if (cfg->deploy.hot_deploy && !options.safe_mode && !g_shutdown_requested) {
     hot = std::make_unique<HotDeploy>(platform->get(), home.deploy_dir(),
                                       cfg->deploy.scan_interval_ms, home.state_db());
     if (auto st = hot->Start(); !st.ok()) spdlog::error("{}", st.message());
@@ -193,6 +213,9 @@ int RunDaemon(const DaemonOptions& options) {
   // grace period (a guest blocked where an interrupt cannot reach it), the
   // watchdog logs what it abandons and ends the process.
   ShutdownWatchdog watchdog(cfg->daemon.shutdown_grace);
+  // Compiles in flight (installs over ALME, the hot-deploy folder's) are
+  // cancelled first: nothing joined below waits for one.
+  (*platform)->CancelCompiles();
   if (hot) hot->Stop();
   // Replicas first: running calls are interrupted, so the ALME handlers
   // waiting on them return and the server can join its threads.

@@ -4,7 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -27,6 +30,26 @@ bool IsDeployment(const std::string& name) { return EndsWith(name, ".deployment.
 int64_t MtimeNs(const struct stat& st) {
   return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
+
+// What makes a file the same file: the link's and the target's inode and
+// mtime, the target's size and mode.
+std::string IdentityOf(const struct stat& lst, const struct stat& st) {
+  return std::to_string(lst.st_ino) + ":" + std::to_string(MtimeNs(lst)) + ":" +
+         std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(MtimeNs(st)) + ":" + std::to_string(st.st_mode);
+}
+
+// The identity of `path` now; empty if it is gone.
+std::string IdentityNow(const std::string& path) {
+  struct stat lst, st;
+  if (lstat(path.c_str(), &lst) != 0) return "";
+  st = lst;
+  if (S_ISLNK(lst.st_mode) && stat(path.c_str(), &st) != 0) return "";
+  return IdentityOf(lst, st);
+}
+
+// How often a file being installed is checked for deletion or replacement.
+constexpr std::chrono::milliseconds kWatchInterval{100};
 
 }  // namespace
 
@@ -100,9 +123,7 @@ void HotDeploy::ScanOnce() {
         refusal = path + " is " + std::to_string(st.st_size) + " bytes, over the limit of " +
                   std::to_string(cap) + " bytes" +
                   (IsWasm(name) ? " (limits.max_module_bytes)" : " (TOML files)");
-      std::string identity = std::to_string(lst.st_ino) + ":" + std::to_string(MtimeNs(lst)) + ":" +
-                             std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-                             std::to_string(MtimeNs(st)) + ":" + std::to_string(st.st_mode);
+      std::string identity = IdentityOf(lst, st);
       Seen& s = seen_[name];
       if (s.identity != identity) {
         s.identity = identity;
@@ -223,8 +244,22 @@ void HotDeploy::ApplyWasm(const std::string& name) {
   f.module_id = id;
   f.module_hash = file_hash;
   if (rec != records_.end()) f.deployment_id = rec->second.deployment_id;
+  std::optional<platform::HotDeployFile> previous;
+  if (rec != records_.end()) previous = rec->second;
   Record(f);
-  auto info = platform_->Install(path, /*force=*/exists, "");
+  auto info = InstallWatched(path, /*force=*/exists, seen_[name].identity);
+  if (!info.ok() && info.status().code() == StatusCode::kCancelled) {
+    // Nothing was installed: the record goes back to what it was.
+    if (previous) {
+      Record(*previous);
+    } else {
+      if (Status st = store_->RemoveHotDeployFile(name); !st.ok())
+        spdlog::error("hot-deploy: {}", st.message());
+      records_.erase(name);
+    }
+    spdlog::info("hot-deploy: install of {} cancelled ({})", path, info.status().message());
+    return;
+  }
   if (!info.ok()) {
     if (info.status().code() == StatusCode::kAlreadyExists) Refuse(name, id, not_ours);
     else spdlog::error("hot-deploy {}: {}", path, info.status().message());
@@ -265,6 +300,43 @@ void HotDeploy::ApplyWasm(const std::string& name) {
   }
   auto st = platform_->Start(v->record.id, "");
   if (!st.ok()) spdlog::error("hot-deploy {}: {}", path, st.status().message());
+}
+
+Result<platform::ModuleInfo> HotDeploy::InstallWatched(const std::string& path, bool force,
+                                                       const std::string& identity) {
+  std::atomic<bool> cancel{false};
+  std::string why;
+  bool done = false;
+  // Watches the file (and Stop()) while the install runs on this thread.
+  std::thread watch([&] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!done) {
+      if (stop_) {
+        why = "the hot-deploy folder is stopping";
+      } else if (std::string now = IdentityNow(path); now != identity) {
+        why = now.empty() ? path + " was deleted during its compile"
+                          : path + " was replaced during its compile";
+      }
+      if (!why.empty()) {
+        spdlog::info("hot-deploy: {}; cancelling its install", why);
+        cancel.store(true);
+        return;
+      }
+      cv_.wait_for(lock, kWatchInterval, [&] { return done || stop_; });
+    }
+  });
+  platform::Platform::CompileHooks hooks;
+  hooks.cancel = &cancel;
+  auto info = platform_->Install(path, force, "", {}, hooks);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done = true;
+  }
+  cv_.notify_all();
+  watch.join();
+  if (!info.ok() && info.status().code() == StatusCode::kCancelled && !why.empty())
+    return Status::Cancelled(why);
+  return info;
 }
 
 void HotDeploy::ApplyDeployment(const std::string& name) {

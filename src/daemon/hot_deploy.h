@@ -17,6 +17,11 @@
 // its size without being read (file_read.h; the TOML bounds of
 // toml_shape.h apply too).
 //
+// A .wasm deleted or replaced while its install compiles cancels that
+// compile (the file's identity is polled while it runs): nothing is
+// installed, and a replacement is picked up by the next scans. Stop()
+// cancels an install in progress too.
+//
 // When: a file is picked up once its identity (size, mtime, inode, and the
 // link's own for a symlink) is unchanged across two scans, and no process
 // holds it open for writing (a read lease is refused while a writer exists:
@@ -70,6 +75,10 @@ class HotDeploy {
     bool applied = false;  // acted upon (or refused) with this identity
   };
   void ApplyWasm(const std::string& name);
+  // Install() of `path`, cancelled when the file's identity stops being
+  // `identity` (deleted, replaced) or Stop() is called.
+  Result<platform::ModuleInfo> InstallWatched(const std::string& path, bool force,
+                                              const std::string& identity);
   void ApplyDeployment(const std::string& name);
   void Forget(const std::string& name);
   void Refuse(const std::string& name, const std::string& module_id, const std::string& why);

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/byte_reader.h"
 #include "engine/loader_internal.h"
 #include "wabt/cast.h"
 #include "wabt/ir.h"
@@ -15,46 +16,11 @@ std::string Hex(size_t v) {
   return buf;
 }
 
-// A bounds-checked cursor. Any read past the end sets `bail`.
-struct Cursor {
-  std::span<const uint8_t> b;
-  size_t pos = 0;
-  size_t end = 0;
-  bool bail = false;
-
-  bool Byte(uint8_t* out) {
-    if (bail || pos >= end) return !(bail = true);
-    *out = b[pos++];
-    return true;
-  }
-  bool Skip(size_t n) {
-    if (bail || end - pos < n) return !(bail = true);
-    pos += n;
-    return true;
-  }
-  bool Leb(unsigned max_bytes, uint64_t* out = nullptr) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < max_bytes; ++i) {
-      uint8_t byte;
-      if (!Byte(&byte)) return false;
-      v |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-      if ((byte & 0x80) == 0) {
-        if (out) *out = v;
-        return true;
-      }
-    }
-    return !(bail = true);
-  }
-  bool U32(uint32_t* out) {
-    uint64_t v;
-    if (!Leb(5, &v)) return false;
-    *out = static_cast<uint32_t>(v);
-    return true;
-  }
-};
+// Any read past the end sets `failed` (then wabt reports the problem).
+using Cursor = ByteReader;
 
 // Scans one constant expression. Returns a non-OK status to reject the module;
-// sets c->bail if it cannot parse (wabt will report that).
+// sets c->failed if it cannot parse (wabt will report that).
 Status ConstExpr(Cursor* c) {
   for (;;) {
     size_t at = c->pos;
@@ -86,7 +52,7 @@ Status ConstExpr(Cursor* c) {
                                "by this engine"));
       default: ok = false; break;
     }
-    if (c->bail) return Status::Ok();
+    if (c->failed) return Status::Ok();
     if (!ok) {
       return Status::InvalidArgument("invalid module at byte " + Hex(at) +
                                      ": constant expression required (opcode " + Hex(op) + ")");
@@ -98,7 +64,7 @@ Status ConstExpr(Cursor* c) {
 Status ElemInits(Cursor* c, bool exprs) {
   uint32_t n = 0;
   if (!c->U32(&n)) return Status::Ok();
-  for (uint32_t i = 0; i < n && !c->bail; ++i) {
+  for (uint32_t i = 0; i < n && !c->failed; ++i) {
     if (exprs) {
       ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
     } else {
@@ -127,7 +93,7 @@ Status Elem(Cursor* c) {
       ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
       c->Skip(1);
       return ElemInits(c, exprs);
-    default: c->bail = true; return Status::Ok();
+    default: c->failed = true; return Status::Ok();
   }
 }
 
@@ -138,7 +104,7 @@ Status Data(Cursor* c) {
   if (flags == 0 || flags == 2) {
     ARCELLA_RETURN_IF_ERROR(ConstExpr(c));
   } else if (flags != 1) {
-    c->bail = true;
+    c->failed = true;
   }
   if (c->U32(&n)) c->Skip(n);
   return Status::Ok();
@@ -156,7 +122,7 @@ Status Global(Cursor* c) {
     case 0x70:
     case 0x6f: return ConstExpr(c);
     default:
-      c->bail = true;  // not a 2.0 value type: wabt reports it
+      c->failed = true;  // not a 2.0 value type: wabt reports it
       return Status::Ok();
   }
 }
@@ -308,7 +274,7 @@ Status PrescanConstExprs(std::span<const uint8_t> wasm) {
       Cursor s{wasm, c.pos, section_end};
       uint32_t n = 0;
       if (s.U32(&n)) {
-        for (uint32_t i = 0; i < n && !s.bail; ++i) {
+        for (uint32_t i = 0; i < n && !s.failed; ++i) {
           ARCELLA_RETURN_IF_ERROR(id == 6 ? Global(&s) : id == 9 ? Elem(&s) : Data(&s));
         }
       }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 
+#include "engine/byte_reader.h"
 #include "engine/loader.h"
 
 namespace arcella::engine {
@@ -21,44 +22,7 @@ Status Malformed(size_t at, const std::string& what) {
   return Status::InvalidArgument("invalid module at byte " + Hex(at) + ": " + what);
 }
 
-// A bounds-checked reader over [pos, end). Reads past the end fail.
-struct Reader {
-  std::span<const uint8_t> b;
-  size_t pos = 0;
-  size_t end = 0;
-
-  bool Byte(uint8_t* out) {
-    if (pos >= end) return false;
-    *out = b[pos++];
-    return true;
-  }
-  bool Leb(unsigned max_bytes, uint64_t* out) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < max_bytes; ++i) {
-      uint8_t byte;
-      if (!Byte(&byte)) return false;
-      v |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-      if ((byte & 0x80) == 0) {
-        *out = v;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool U32(uint32_t* out) {
-    uint64_t v = 0;
-    if (!Leb(5, &v) || v > 0xffffffffu) return false;
-    *out = static_cast<uint32_t>(v);
-    return true;
-  }
-  bool Name(std::string* out) {
-    uint32_t n = 0;
-    if (!U32(&n) || end - pos < n) return false;
-    out->assign(reinterpret_cast<const char*>(b.data() + pos), n);
-    pos += n;
-    return true;
-  }
-};
+using Reader = ByteReader;
 
 // A 2.0 value type, or nullopt (a typed reference or other post-2.0 type).
 std::optional<ValType> CoreValType(uint8_t code) {

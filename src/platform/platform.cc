@@ -197,34 +197,43 @@ Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const Mod
     return Status::Unsupported(m.id + " is a component; running components comes with the "
                                       "Component Model milestone");
   // Compiled outside every platform lock; concurrent requests for the same
-  // hash wait for one compilation.
-  const std::string& key = m.hash;
-  std::shared_ptr<std::promise<CompileResult>> mine;
-  std::shared_future<CompileResult> theirs;
+  // bytes wait for one compilation in the Engine's registry.
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    if (auto it = compiled_.find(key); it != compiled_.end()) return it->second;
-    if (auto it = compiling_.find(key); it != compiling_.end()) {
-      theirs = it->second;
-    } else {
-      mine = std::make_shared<std::promise<CompileResult>>();
-      compiling_[key] = mine->get_future().share();
-    }
+    if (auto it = compiled_.find(m.hash); it != compiled_.end()) return it->second;
   }
-  if (!mine) return theirs.get();
-  CompileResult out = [&]() -> CompileResult {
-    ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
-    auto mod = engine_->Compile(bytes);
-    if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
-    return *mod;
-  }();
+  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
+  auto mod = CompileCancellable(bytes, {}, nullptr);
+  if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  compiled_[m.hash] = *mod;
+  return *mod;
+}
+
+Result<std::shared_ptr<const engine::Module>> Platform::CompileCancellable(
+    const std::vector<uint8_t>& bytes, engine::CompileOptions options, std::atomic<bool>* cancel) {
+  std::atomic<bool> own{false};
+  if (cancel == nullptr) cancel = &own;
   {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    if (out.ok()) compiled_[key] = *out;
-    compiling_.erase(key);
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    if (compiles_cancelled_) cancel->store(true);
+    compile_flags_.insert(cancel);
   }
-  mine->set_value(out);
-  return out;
+  options.cancel = cancel;
+  auto mod = cancel->load() ? Result<std::shared_ptr<const engine::Module>>(
+                                  Status::Cancelled("compile cancelled: the daemon is stopping"))
+                            : engine_->Compile(bytes, options);
+  std::lock_guard<std::mutex> lock(cancel_mu_);
+  compile_flags_.erase(cancel);
+  return mod;
+}
+
+void Platform::CancelCompiles() {
+  std::lock_guard<std::mutex> lock(cancel_mu_);
+  if (!compiles_cancelled_ && !compile_flags_.empty())
+    spdlog::info("cancelling {} compile(s) in flight", compile_flags_.size());
+  compiles_cancelled_ = true;
+  for (std::atomic<bool>* f : compile_flags_) f->store(true);
 }
 
 bool Platform::ShuttingDown() {
@@ -293,8 +302,7 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
     step("compile");
     engine::CompileOptions co;
     co.on_progress = compile.on_progress;
-    co.cancel = compile.cancel;
-    auto mod = engine_->Compile(bytes, co);
+    auto mod = CompileCancellable(bytes, co, compile.cancel);
     if (!mod.ok() && (mod.status().code() == StatusCode::kCancelled ||
                       (compile.cancel && compile.cancel->load()))) {
       spdlog::info("install of {} cancelled during the compile", path);
@@ -888,6 +896,7 @@ Result<CallResult> Platform::Call(const std::string& target, const std::string& 
 }
 
 void Platform::Shutdown() {
+  CancelCompiles();  // nothing below waits for a compile
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (shut_down_) return;

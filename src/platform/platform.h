@@ -10,10 +10,11 @@
 // optionally narrowed by a group.
 //
 // Thread-safe, and no lock is platform-wide across slow work: compiles run
-// outside every lock (concurrent compiles of one module coalesce); applies
-// are serialised per deployment (a slow stop holds up only its own
-// deployment); status reads snapshots; a short commit lock makes each
-// budget check and the desired-state write it allows one step.
+// outside every lock (concurrent compiles of one module wait for one, in
+// the Engine's registry); applies are serialised per deployment (a slow
+// stop holds up only its own deployment); status reads snapshots; a short
+// commit lock makes each budget check and the desired-state write it allows
+// one step.
 //
 // Budgets (config limits.total_*): a start or scale that would exceed them
 // is refused before anything changes, with the numbers.
@@ -24,6 +25,7 @@
 // (failed, reason in status) until the operator starts it again.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -81,10 +83,14 @@ struct DeploymentView {
 // The AOT compile of an install: its progress (called on the installing
 // thread, see engine::CompileOptions::on_progress) and a flag that, once set
 // from any thread, stops it (compiler processes killed, temporary files
-// removed); a cancelled install stores nothing and returns kCancelled.
+// removed); a cancelled install stores nothing and returns kCancelled. The
+// platform sets the flag itself too when it cancels every compile
+// (CancelCompiles, Shutdown), so it must outlive the Install call. An
+// install of bytes another install is compiling waits for that compile
+// (engine.h, registry) and gets no progress until it compiles itself.
 struct InstallCompileHooks {
   std::function<void(const engine::CompileProgress&)> on_progress;
-  const std::atomic<bool>* cancel = nullptr;
+  std::atomic<bool>* cancel = nullptr;
 };
 
 class Platform {
@@ -141,7 +147,15 @@ class Platform {
   Result<CallResult> Call(const std::string& target, const std::string& export_name,
                           const std::vector<std::string>& args, CallControl* control = nullptr);
 
-  // Stops every replica (gracefully) and refuses further operations.
+  // Cancels every compile in flight (installs and the compiles of deploys,
+  // starts and Reconcile: their compiler processes are killed, temporary
+  // files removed; they return kCancelled) and makes later compiles return
+  // kCancelled at once. Returns without waiting for them. Thread-safe. The
+  // daemon calls it first on SIGTERM, so nothing it joins waits for a compile.
+  void CancelCompiles();
+
+  // CancelCompiles(), then stops every replica (gracefully) and refuses
+  // further operations.
   void Shutdown();
 
   const Config& config() const { return config_; }
@@ -157,6 +171,10 @@ class Platform {
   Result<std::vector<DeploymentRecord>> Select(const std::string& target, const std::string& group);
   // One artefact per module serves replicas with and without fuel/timeout.
   Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m);
+  // engine_->Compile with `cancel` (a fresh flag if null) registered for
+  // CancelCompiles while it runs.
+  Result<std::shared_ptr<const engine::Module>> CompileCancellable(
+      const std::vector<uint8_t>& bytes, engine::CompileOptions options, std::atomic<bool>* cancel);
   Result<DeploymentPlan> PlanFor(const DeploymentRecord& d, const DeploymentSpec& spec);
   // Caller holds DeploymentLock(d.id).
   Status ApplyRecord(const DeploymentRecord& d);
@@ -201,11 +219,17 @@ class Platform {
   bool shut_down_ = false;
   bool safe_mode_ = false;
   uint64_t memory_budget_ = 0;  // limits.total_guest_memory, resolved
-  // (hash, metering) -> compiled module
+  // Compiled modules, kept alive while installed (the Engine's registry
+  // holds them weakly). Concurrent compiles of one module are not coalesced
+  // here: the Engine's registry makes them wait for one compile, each waiter
+  // with its own cancel flag (one cancelled install never cancels another's
+  // wait; a waiter whose leader was cancelled compiles itself).
   std::map<std::string, std::shared_ptr<const engine::Module>> compiled_;  // by hash
-  using CompileResult = Result<std::shared_ptr<const engine::Module>>;
-  std::map<std::string, std::shared_future<CompileResult>> compiling_;
-  std::shared_ptr<engine::Engine> engine_;                        // set by Open
+  std::shared_ptr<engine::Engine> engine_;  // set by Open
+  // The cancel flags of the compiles in flight (CancelCompiles sets them).
+  std::mutex cancel_mu_;
+  std::set<std::atomic<bool>*> compile_flags_;                    // guarded by cancel_mu_
+  bool compiles_cancelled_ = false;                               // guarded by cancel_mu_
   std::map<std::string, ModuleShape> shapes_;                     // by module hash
   std::map<std::string, std::shared_ptr<std::mutex>> dep_locks_;  // one apply at a time
   std::map<std::string, std::string> quarantine_;                 // deployment id -> reason

@@ -9,19 +9,14 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "engine/loader.h"
+#include "engine_test_helpers.h"
 #include "test_util.h"
-#include "wabt/cast.h"
-#include "wabt/ir.h"
 
 namespace arcella::engine {
 namespace {
 
-CompileOptions InterpOptions() {
-  CompileOptions o;
-  o.tier = Tier::kInterp;
-  return o;
-}
+using test_helpers::InterpOptions;
+using test_helpers::NaiveModule;
 
 std::vector<uint8_t> EhWasm() { return test::ReadFile(test::FixturePath("early_eh.wasm")); }
 
@@ -134,67 +129,7 @@ TEST(EhTest, ExceptionsWithSimdRunOnTheInterpreter) {
 }
 
 // ------------------------------------------------------------ exact fuel
-// The reference: `global $n += 1` before every counted instruction (try,
-// block, loop, nop cost nothing; throw and rethrow cost 1 like any other).
-void NaiveCount(wabt::ExprList* list, wabt::Index g) {
-  using namespace wabt;
-  for (auto it = list->begin(); it != list->end(); ++it) {
-    Expr& e = *it;
-    bool counted = true;
-    switch (e.type()) {
-      case ExprType::Nop: counted = false; break;
-      case ExprType::Block:
-        counted = false;
-        NaiveCount(&cast<BlockExpr>(&e)->block.exprs, g);
-        break;
-      case ExprType::Loop:
-        counted = false;
-        NaiveCount(&cast<LoopExpr>(&e)->block.exprs, g);
-        break;
-      case ExprType::Try: {
-        counted = false;
-        auto* t = cast<TryExpr>(&e);
-        NaiveCount(&t->block.exprs, g);
-        for (Catch& c : t->catches) NaiveCount(&c.exprs, g);
-        break;
-      }
-      case ExprType::If:
-        NaiveCount(&cast<IfExpr>(&e)->true_.exprs, g);
-        NaiveCount(&cast<IfExpr>(&e)->false_, g);
-        break;
-      default: break;
-    }
-    if (!counted) continue;
-    list->insert(it, std::make_unique<GlobalGetExpr>(Var(g, Location())));
-    list->insert(it, std::make_unique<ConstExpr>(Const::I64(1)));
-    list->insert(it, std::make_unique<BinaryExpr>(Opcode::I64Add));
-    list->insert(it, std::make_unique<GlobalSetExpr>(Var(g, Location())));
-  }
-}
-
-std::vector<uint8_t> NaiveModule(const std::vector<uint8_t>& wasm) {
-  auto d = Decode(wasm);
-  EXPECT_TRUE(d.ok()) << d.status().ToString();
-  if (!d.ok()) return {};
-  wabt::Module* m = d->ir.get();
-  auto gf = std::make_unique<wabt::GlobalModuleField>();
-  gf->global.type = wabt::Type::I64;
-  gf->global.mutable_ = true;
-  gf->global.init_expr.push_back(std::make_unique<wabt::ConstExpr>(wabt::Const::I64(0)));
-  m->AppendField(std::move(gf));
-  auto g = static_cast<wabt::Index>(m->globals.size() - 1);
-  auto ef = std::make_unique<wabt::ExportModuleField>();
-  ef->export_.name = "naive";
-  ef->export_.kind = wabt::ExternalKind::Global;
-  ef->export_.var = wabt::Var(g, wabt::Location());
-  m->AppendField(std::move(ef));
-  for (wabt::Index i = m->num_func_imports; i < m->funcs.size(); ++i)
-    NaiveCount(&m->funcs[i]->exprs, g);
-  auto out = Encode(*m);
-  EXPECT_TRUE(out.ok());
-  return out.ok() ? *out : std::vector<uint8_t>{};
-}
-
+// The reference: test_helpers::NaiveModule (engine_test_helpers.h).
 struct Case {
   const char* name;
   std::vector<Value> args;
@@ -212,7 +147,7 @@ void ExpectExactFuel(const std::vector<uint8_t>& wasm, const std::vector<Case>& 
     auto no = ni->Call(c.name, c.args);
     ASSERT_TRUE(mo.ok() && no.ok()) << c.name;
     EXPECT_EQ(mo->trap.has_value(), no->trap.has_value()) << c.name;
-    auto n = ni->GetGlobal("naive");
+    auto n = ni->GetGlobal(test_helpers::kNaiveExport);
     ASSERT_TRUE(n.ok());
     EXPECT_GT(n->i64, 0u) << c.name;
     EXPECT_EQ(mi->fuel_consumed(), n->i64) << c.name;

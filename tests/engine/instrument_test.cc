@@ -12,6 +12,7 @@
 #include "engine/backend.h"
 #include "engine/instrument.h"
 #include "engine/loader.h"
+#include "engine_test_helpers.h"
 #include "meter_runner.h"
 #include "test_util.h"
 #include "wabt/cast.h"
@@ -38,60 +39,9 @@ std::vector<uint8_t> Wat20(const std::string& text) {
 }
 
 // ------------------------------------------------------------ the reference
-// A naive counter: `global $n += 1` before every counted instruction. Exact by
-// construction; used to cross-check the real instrumentation.
-void NaiveCount(wabt::ExprList* list, wabt::Index g) {
-  using namespace wabt;
-  for (auto it = list->begin(); it != list->end(); ++it) {
-    Expr& e = *it;
-    bool counted = true;
-    switch (e.type()) {
-      case ExprType::Nop: counted = false; break;
-      case ExprType::Block:
-        counted = false;
-        NaiveCount(&cast<BlockExpr>(&e)->block.exprs, g);
-        break;
-      case ExprType::Loop:
-        counted = false;
-        NaiveCount(&cast<LoopExpr>(&e)->block.exprs, g);
-        break;
-      case ExprType::If:
-        NaiveCount(&cast<IfExpr>(&e)->true_.exprs, g);
-        NaiveCount(&cast<IfExpr>(&e)->false_, g);
-        break;
-      default: break;
-    }
-    if (!counted) continue;
-    list->insert(it, std::make_unique<GlobalGetExpr>(Var(g, Location())));
-    list->insert(it, std::make_unique<ConstExpr>(Const::I64(1)));
-    list->insert(it, std::make_unique<BinaryExpr>(Opcode::I64Add));
-    list->insert(it, std::make_unique<GlobalSetExpr>(Var(g, Location())));
-  }
-}
-
-std::vector<uint8_t> NaiveModule(const std::vector<uint8_t>& wasm) {
-  auto d = Decode(wasm);
-  EXPECT_TRUE(d.ok()) << d.status().ToString();
-  wabt::Module* m = d->ir.get();
-  auto gf = std::make_unique<wabt::GlobalModuleField>();
-  gf->global.type = wabt::Type::I64;
-  gf->global.mutable_ = true;
-  gf->global.init_expr.push_back(std::make_unique<wabt::ConstExpr>(wabt::Const::I64(0)));
-  m->AppendField(std::move(gf));
-  wabt::Index g = static_cast<wabt::Index>(m->globals.size() - 1);
-  auto ef = std::make_unique<wabt::ExportModuleField>();
-  ef->export_.name = "__naive";
-  ef->export_.kind = wabt::ExternalKind::Global;
-  ef->export_.var = wabt::Var(g, wabt::Location());
-  m->AppendField(std::move(ef));
-  for (wabt::Index i = m->num_func_imports; i < m->funcs.size(); ++i)
-    NaiveCount(&m->funcs[i]->exprs, g);
-  auto out = Encode(*m);
-  EXPECT_TRUE(out.ok());
-  auto again = Decode(*out);  // must still validate
-  EXPECT_TRUE(again.ok()) << again.status().ToString();
-  return *out;
-}
+// test_helpers::NaiveModule (engine_test_helpers.h): exact by construction;
+// used to cross-check the real instrumentation.
+using test_helpers::NaiveModule;
 
 std::vector<uint8_t> Metered(const std::vector<uint8_t>& wasm,
                              Metering metering = Metering::kFuel) {
@@ -132,7 +82,7 @@ int64_t NaiveCountOf(const std::vector<uint8_t>& naive, const std::string& name,
   EXPECT_TRUE(r.ok()) << r.error;
   r.Call(name, args);
   EXPECT_EQ(r.trap_message, "") << name;
-  return r.Global("__naive");
+  return r.Global(test_helpers::kNaiveExport);
 }
 
 // ------------------------------------------------------------ the cases

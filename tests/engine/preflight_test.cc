@@ -9,17 +9,14 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine_test_helpers.h"
 #include "test_util.h"
 #include "wasi/wasi.h"
 
 namespace arcella::engine {
 namespace {
 
-CompileOptions InterpOptions() {
-  CompileOptions o;
-  o.tier = Tier::kInterp;
-  return o;
-}
+using test_helpers::InterpOptions;
 
 Linker WasiLinker() {
   Linker linker;

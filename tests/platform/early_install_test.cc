@@ -6,6 +6,7 @@
 #include <set>
 
 #include "platform/platform.h"
+#include "platform/platform_fixture.h"
 #include "test_util.h"
 
 namespace arcella::platform {
@@ -22,24 +23,9 @@ std::set<std::string> Listing(const std::string& dir) {
   return out;
 }
 
-class EarlyInstallTest : public ::testing::Test {
+class EarlyInstallTest : public PlatformFixture {
  protected:
-  void SetUp() override {
-    home_ = std::make_unique<Home>(test::TempDir("early-install-home"));
-    ASSERT_TRUE(home_->Create().ok());
-    logs_ = std::make_unique<LogHub>(home_->log_dir());
-    auto p = Platform::Open(*home_, Config{}, &events_, logs_.get());
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    platform_ = std::move(*p);
-  }
-  static std::string Manifest(const char* name) {
-    return std::string("[component]\nname = \"") + name + "\"\nversion = \"0.1.0\"\n";
-  }
-
-  std::unique_ptr<Home> home_;
-  EventBus events_;
-  std::unique_ptr<LogHub> logs_;
-  std::unique_ptr<Platform> platform_;
+  void SetUp() override { OpenPlatform("early-install-home"); }
 };
 
 TEST_F(EarlyInstallTest, UnlinkableModuleIsRefusedListingEveryImportWithoutACompile) {

@@ -6,20 +6,17 @@
 
 #include <fstream>
 
+#include "platform/platform_fixture.h"
 #include "test_util.h"
 
 namespace arcella::platform {
 namespace {
 
-class PlatformTest : public ::testing::Test {
+class PlatformTest : public PlatformFixture {
  protected:
   void SetUp() override {
-    home_ = std::make_unique<Home>(test::TempDir("platform-home"));
-    ASSERT_TRUE(home_->Create().ok());
-    logs_ = std::make_unique<LogHub>(home_->log_dir());
-    auto p = Platform::Open(*home_, Config{}, &events_, logs_.get());
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    platform_ = std::move(*p);
+    OpenPlatform("platform-home");
+    if (HasFatalFailure()) return;
     dir_ = test::TempDir("platform-files");
     std::string ex = test::FixturePath("../examples/");
     ASSERT_EQ(system(("cp " + ex + "http-logger.wasm " + ex + "http-logger.component.toml " + dir_)
@@ -37,10 +34,6 @@ class PlatformTest : public ::testing::Test {
     return s;
   }
 
-  std::unique_ptr<Home> home_;
-  EventBus events_;
-  std::unique_ptr<LogHub> logs_;
-  std::unique_ptr<Platform> platform_;
   std::string dir_;
 };
 

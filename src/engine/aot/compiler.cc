@@ -18,6 +18,7 @@
 #include <optional>
 #include <sstream>
 
+#include "engine/aot/cache_gc.h"
 #include "engine/aot/cache_store.h"
 #include "engine/aot/cc_process.h"
 #include "engine/aot/codegen.h"
@@ -316,6 +317,7 @@ Result<Built> Build(const BackendInput& input, const std::string& cc, const std:
     const std::string obj = dir + "/u" + std::to_string(u.index) + ".o";
     objects.push_back(obj);
     if (auto cached = ReadVerified(store, name, ukey)) {
+      TouchCacheEntry(store.dir_fd(), name);  // GC: recently used (cache_gc.h)
       ARCELLA_RETURN_IF_ERROR(
           WriteWhole(obj, std::string_view(reinterpret_cast<const char*>(cached->data()),
                                            cached->size())));
@@ -421,12 +423,18 @@ class KeyLock {
   }
   Status Acquire(const CacheStore& store, const std::string& key, const std::atomic<bool>* cancel) {
     const std::string name = key + ".lock";
-    fd_ = openat(store.dir_fd(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd_ < 0)
-      return Status::IoError("aot cache: cannot open lock " + store.path() + "/" + name + ": " +
-                             strerror(errno));
     for (;;) {
-      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
+      if (fd_ < 0)
+        fd_ = openat(store.dir_fd(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd_ < 0)
+        return Status::IoError("aot cache: cannot open lock " + store.path() + "/" + name + ": " +
+                               strerror(errno));
+      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+        if (LockStillLinked(store.dir_fd(), name, fd_)) return Status::Ok();
+        close(fd_);  // the cache GC unlinked it meanwhile: lock the new file
+        fd_ = -1;
+        continue;
+      }
       if (errno != EWOULDBLOCK && errno != EINTR)
         return Status::IoError("aot cache: cannot lock " + store.path() + "/" + name + ": " +
                                strerror(errno));
@@ -473,6 +481,7 @@ Status PrepareCache(const CompileOptions& options) {
     return Status::FailedPrecondition("aot cache: no AOT cache folder configured");
   ARCELLA_ASSIGN_OR_RETURN(std::unique_ptr<CacheStore> store, CacheStore::Open(options.cache_dir));
   store->CleanStaleTempDirs();
+  CollectCacheGarbage(store->dir_fd());
   return Status::Ok();
 }
 
@@ -546,6 +555,7 @@ Result<std::shared_ptr<LoadedObject>> LoadOrBuild(const std::string& key, const 
       ARCELLA_ASSIGN_OR_RETURN(Built built, Build(*input, ResolveCompiler(options), key, *store,
                                                   options, stats));
       ARCELLA_RETURN_IF_ERROR(SealAndPublish(*store, name, key, EntryBytes(built)));
+      CollectCacheGarbageSometimes(store->dir_fd());  // bounded unit objects, no stale locks
       built = Built{};  // the object is loaded from the published entry, verified again
       obj = try_load();
       if (!obj) return Status::IoError("aot cache: cannot load the entry just built, " + path);
