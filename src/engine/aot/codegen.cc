@@ -14,7 +14,10 @@
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 
+#include <malloc.h>
+
 #include <cstring>
+#include <memory>
 #include <sstream>
 
 namespace arcella::engine::aot {
@@ -124,6 +127,39 @@ void EmitExportWrapper(std::ostream& o, size_t i, const FuncType& ft) {
   o << "}\n";
 }
 
+// Drops the names a decode with debug names adds beyond a plain decode
+// (local names, segment, tag and module names), so the C text of a handed
+// over IR is the same as that of the binary decoded without names. Function,
+// global, memory, table, type and data segment names are replaced anyway.
+void ForgetDebugNames(wabt::Module* m) {
+  m->name.clear();
+  for (wabt::Func* f : m->funcs) f->bindings.clear();
+  for (wabt::ElemSegment* e : m->elem_segments) e->name.clear();
+  m->elem_segment_bindings.clear();
+  for (wabt::Tag* t : m->tags) t->name.clear();
+  m->tag_bindings.clear();
+}
+
+// Frees the body of each function wasm2c has finished writing (one behind
+// the function just closed: the writer is done with it), so the IR shrinks
+// as the C grows instead of living whole until the end.
+class BodyReleaser {
+ public:
+  explicit BodyReleaser(wabt::Module* m) : m_(m) {}
+  void Written(uint32_t func_index) {
+    if (pending_ != UINT32_MAX && pending_ < m_->funcs.size()) m_->funcs[pending_]->exprs.clear();
+    pending_ = func_index;
+  }
+  void ReleaseAll() {
+    for (wabt::Func* f : m_->funcs) f->exprs.clear();
+    pending_ = UINT32_MAX;
+  }
+
+ private:
+  wabt::Module* m_;
+  uint32_t pending_ = UINT32_MAX;
+};
+
 }  // namespace
 
 Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::string& cache_key,
@@ -133,14 +169,22 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
   wabt::ReadBinaryOptions ropts(features, nullptr, /*read_debug_names=*/false,
                                 /*stop_on_first_error=*/true,
                                 /*fail_on_custom_section_error=*/false);
-  wabt::Errors errors;
-  wabt::Module module;
-  if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", input.wasm.data(), input.wasm.size(), ropts,
-                                      &errors, &module))) {
-    return Status::InvalidArgument(
-        "aot: reading instrumented module: " +
-        wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
+  // The facade's IR when handed over (saves a second decode and a second
+  // copy of the IR in memory), else a fresh decode of the binary.
+  std::shared_ptr<wabt::Module> ir = input.ir;
+  if (ir) {
+    ForgetDebugNames(ir.get());
+  } else {
+    ir = std::make_shared<wabt::Module>();
+    wabt::Errors errors;
+    if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", input.wasm.data(), input.wasm.size(), ropts,
+                                        &errors, ir.get()))) {
+      return Status::InvalidArgument(
+          "aot: reading instrumented module: " +
+          wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
+    }
   }
+  wabt::Module& module = *ir;
   if (module.imports.size() != input.imports.size() ||
       module.exports.size() != input.exports.size()) {
     return Status::Internal("aot: import/export lists do not match the module");
@@ -225,11 +269,15 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
   config.volatile_field = volatile_field;
   config.data_segments = out.data_segments;
   config.module_header = &h_stream.output_buffer().data;
+  BodyReleaser releaser(&module);
+  config.on_function = [&releaser](uint32_t f) { releaser.Written(f); };
   CSplitter splitter(config, hooks.on_header, hooks.on_unit);
   wabt::WriteCOptions wopts;
   wopts.module_name = "m";
   const bool written = wabt::Succeeded(wabt::WriteC(&splitter, &h_stream, "m.h", &module, wopts));
   Status split = splitter.Finish();
+  releaser.ReleaseAll();
+  malloc_trim(0);                 // hand the freed IR back to the system (a daemon lives on)
   if (!split.ok()) return split;  // a cancel or compiler error stops wasm2c here too
   if (!written) return Status::Unsupported("aot: wasm2c cannot translate this module");
   out.units = splitter.units();
