@@ -16,6 +16,10 @@
 #include "common/status.h"
 #include "engine/engine.h"
 
+namespace wabt {
+struct Module;
+}
+
 namespace arcella::engine {
 
 // Names the instrumentation adds (see instrument.h).
@@ -30,6 +34,11 @@ struct BackendInput {
   std::vector<ExportDesc> exports;  // in export order
   bool uses_simd = false;
   std::string hash;  // sha256 hex of `wasm`
+  // Optional: the validated IR `wasm` was encoded from (or decoded from),
+  // handed over so the AOT tier need not decode it again. The tier renames
+  // its items and frees function bodies while generating C: nobody may use
+  // it afterwards. Null: the tier decodes `wasm` itself.
+  std::shared_ptr<wabt::Module> ir;
 };
 
 // A trap as a tier reports it. `func_index` is the index (instrumented

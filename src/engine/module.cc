@@ -13,6 +13,8 @@
 #include "engine/loader.h"
 #include "engine/module_meta.h"
 
+#include <wabt/ir.h>
+
 namespace arcella::engine {
 
 // Up to this many exports, name lookups scan instead of hashing.
@@ -168,6 +170,8 @@ Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
   input.imports = layout.imports;
   input.exports = layout.exports;
   input.hash = Sha256Hex(std::span<const uint8_t>(input.wasm));
+  // The AOT tier generates C from this IR rather than decoding it again.
+  if (tier == Tier::kAot) input.ir = std::move(decoded.ir);
 
   Result<std::shared_ptr<ModuleBackend>> backend = tier == Tier::kAot ? CompileAot(input, options)
                                                                       : CompileInterp(input);

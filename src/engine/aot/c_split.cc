@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -40,6 +41,15 @@ bool NamesFunction(std::string_view line) {
   size_t d = p;
   while (d < line.size() && isdigit(static_cast<unsigned char>(line[d]))) ++d;
   return d > p && d < line.size() && line[d] == '(';
+}
+
+// The <digits> of the first " w2c_f<digits>(" in `line` (NamesFunction true).
+uint32_t FunctionIndex(std::string_view line) {
+  size_t p = line.find(" w2c_f") + 6;
+  uint64_t v = 0;
+  for (; p < line.size() && isdigit(static_cast<unsigned char>(line[p])); ++p)
+    v = std::min<uint64_t>(v * 10 + (line[p] - '0'), UINT32_MAX);
+  return static_cast<uint32_t>(v);
 }
 
 bool IsFuncStart(std::string_view line) {
@@ -332,6 +342,7 @@ void CSplitter::FlushHeader() {
 
 void CSplitter::StartFunction(std::string_view line) {
   in_func_ = true;
+  func_index_ = FunctionIndex(line);
   func_ = Hidden(line);
   func_.push_back('\n');
 }
@@ -341,6 +352,7 @@ void CSplitter::EndFunction() {
   std::string f = config_.volatile_field.empty() ? std::move(func_)
                                                  : MakeVolatile(func_, config_.volatile_field);
   func_.clear();
+  if (config_.on_function) config_.on_function(func_index_);
   if (cur_.functions > 0 && cur_.bytes + f.size() > config_.unit_budget) CloseUnit();
   f.push_back('\n');
   WriteUnit(f);

@@ -50,6 +50,9 @@ struct SplitConfig {
   // Written to <dir>/m.h when the shared header is complete (wasm2c writes
   // its header stream before the source).
   const std::vector<uint8_t>* module_header = nullptr;
+  // Called with a function's index ("w2c_f<index>") once its definition has
+  // been written out (the writer may still be finishing that function).
+  std::function<void(uint32_t func_index)> on_function;
 };
 
 class CSplitter : public wabt::Stream {
@@ -97,6 +100,7 @@ class CSplitter : public wabt::Stream {
   std::string pending_;  // an incomplete line
   std::string join_;     // a wrapped signature being joined
   std::string prelude_, header_, main_, func_;
+  uint32_t func_index_ = 0;  // of the function being collected
   bool in_func_ = false, header_done_ = false, saw_init_flag_ = false;
   std::vector<CUnit> units_;
   CUnit cur_;

@@ -14,8 +14,15 @@
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 
+#include <malloc.h>
+
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 namespace arcella::engine::aot {
 namespace {
@@ -124,6 +131,100 @@ void EmitExportWrapper(std::ostream& o, size_t i, const FuncType& ft) {
   o << "}\n";
 }
 
+// Drops the names a decode with debug names adds beyond a plain decode
+// (local names, segment, tag and module names), so the C text of a handed
+// over IR is the same as that of the binary decoded without names. Function,
+// global, memory, table, type and data segment names are replaced anyway.
+void ForgetDebugNames(wabt::Module* m) {
+  m->name.clear();
+  for (wabt::Func* f : m->funcs) f->bindings.clear();
+  for (wabt::ElemSegment* e : m->elem_segments) e->name.clear();
+  m->elem_segment_bindings.clear();
+  for (wabt::Tag* t : m->tags) t->name.clear();
+  m->tag_bindings.clear();
+}
+
+// Frees the body of each function wasm2c has finished writing (one behind
+// the function just closed: the writer is done with it), so the IR shrinks
+// as the C grows instead of living whole until the end.
+class BodyReleaser {
+ public:
+  explicit BodyReleaser(wabt::Module* m) : m_(m) {}
+  void Written(uint32_t func_index) {
+    if (pending_ != UINT32_MAX && pending_ < m_->funcs.size()) m_->funcs[pending_]->exprs.clear();
+    pending_ = func_index;
+  }
+  void ReleaseAll() {
+    for (wabt::Func* f : m_->funcs) f->exprs.clear();
+    pending_ = UINT32_MAX;
+  }
+
+ private:
+  wabt::Module* m_;
+  uint32_t pending_ = UINT32_MAX;
+};
+
+// Runs wasm2c on a thread of its own while the calling thread serves the
+// split hooks it posts, one at a time, synchronously: compilers are still
+// started (and the pool pumped) by the calling thread, whose lifetime their
+// PR_SET_PDEATHSIG follows. The point is memory locality: a new thread
+// allocates from its own malloc arena, so wasm2c's symbol sets are not
+// scattered through the holes of the (renamed, partly freed) IR, which made
+// its per-function copy of every global name (see ARCHITECTURE.md) about
+// twice as slow on CRuby.
+class HookRelay {
+ public:
+  // On the worker: runs `fn` on the owning thread and returns its status.
+  Status Call(const std::function<Status()>& fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    request_ = &fn;
+    served_ = false;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return served_; });
+    return result_;
+  }
+  // On the owning thread: runs `work` on a new thread, serving its Calls
+  // until it returns. Runs `work` here if no thread can be started.
+  void Run(const std::function<void()>& work) {
+    std::thread worker;
+    try {
+      worker = std::thread([this, &work] {
+        work();
+        std::lock_guard<std::mutex> lock(mu_);
+        finished_ = true;
+        cv_.notify_all();
+      });
+    } catch (const std::system_error&) {
+      inline_ = true;
+      work();
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return request_ != nullptr || finished_; });
+      if (request_ == nullptr) break;
+      const std::function<Status()>* fn = request_;
+      request_ = nullptr;
+      lock.unlock();
+      Status st = (*fn)();
+      lock.lock();
+      result_ = std::move(st);
+      served_ = true;
+      cv_.notify_all();
+    }
+    lock.unlock();
+    worker.join();
+  }
+  bool inline_run() const { return inline_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::function<Status()>* request_ = nullptr;
+  Status result_;
+  bool served_ = false, finished_ = false, inline_ = false;
+};
+
 }  // namespace
 
 Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::string& cache_key,
@@ -133,14 +234,22 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
   wabt::ReadBinaryOptions ropts(features, nullptr, /*read_debug_names=*/false,
                                 /*stop_on_first_error=*/true,
                                 /*fail_on_custom_section_error=*/false);
-  wabt::Errors errors;
-  wabt::Module module;
-  if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", input.wasm.data(), input.wasm.size(), ropts,
-                                      &errors, &module))) {
-    return Status::InvalidArgument(
-        "aot: reading instrumented module: " +
-        wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
+  // The facade's IR when handed over (saves a second decode and a second
+  // copy of the IR in memory), else a fresh decode of the binary.
+  std::shared_ptr<wabt::Module> ir = input.ir;
+  if (ir) {
+    ForgetDebugNames(ir.get());
+  } else {
+    ir = std::make_shared<wabt::Module>();
+    wabt::Errors errors;
+    if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", input.wasm.data(), input.wasm.size(), ropts,
+                                        &errors, ir.get()))) {
+      return Status::InvalidArgument(
+          "aot: reading instrumented module: " +
+          wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
+    }
   }
+  wabt::Module& module = *ir;
   if (module.imports.size() != input.imports.size() ||
       module.exports.size() != input.exports.size()) {
     return Status::Internal("aot: import/export lists do not match the module");
@@ -225,11 +334,34 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
   config.volatile_field = volatile_field;
   config.data_segments = out.data_segments;
   config.module_header = &h_stream.output_buffer().data;
-  CSplitter splitter(config, hooks.on_header, hooks.on_unit);
+  BodyReleaser releaser(&module);
+  config.on_function = [&releaser](uint32_t f) { releaser.Written(f); };
+  HookRelay relay;
+  std::function<Status(const std::string&)> on_header;
+  std::function<Status(const CUnit&)> on_unit;
+  if (hooks.on_header) {
+    on_header = [&](const std::string& digest) -> Status {
+      if (relay.inline_run()) return hooks.on_header(digest);
+      return relay.Call([&] { return hooks.on_header(digest); });
+    };
+  }
+  if (hooks.on_unit) {
+    on_unit = [&](const CUnit& u) -> Status {
+      if (relay.inline_run()) return hooks.on_unit(u);
+      return relay.Call([&] { return hooks.on_unit(u); });
+    };
+  }
+  CSplitter splitter(config, on_header, on_unit);
   wabt::WriteCOptions wopts;
   wopts.module_name = "m";
-  const bool written = wabt::Succeeded(wabt::WriteC(&splitter, &h_stream, "m.h", &module, wopts));
-  Status split = splitter.Finish();
+  bool written = false;
+  Status split;
+  relay.Run([&] {
+    written = wabt::Succeeded(wabt::WriteC(&splitter, &h_stream, "m.h", &module, wopts));
+    split = splitter.Finish();
+    releaser.ReleaseAll();
+  });
+  malloc_trim(0);                 // hand the freed IR back to the system (a daemon lives on)
   if (!split.ok()) return split;  // a cancel or compiler error stops wasm2c here too
   if (!written) return Status::Unsupported("aot: wasm2c cannot translate this module");
   out.units = splitter.units();

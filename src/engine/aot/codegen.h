@@ -1,6 +1,9 @@
 // AOT code generation: instrumented wasm -> C translation units on disk.
 //
-// The module is translated with wabt's wasm2c writer after renaming every
+// The input is `input.ir` when the facade handed its IR over (consumed:
+// renamed, debug names dropped, function bodies freed as their C is
+// written), else a decode of `input.wasm`; both give the same C. The module
+// is translated with wabt's wasm2c writer after renaming every
 // import to ("h", "f<i>"), every export to "e<i>", every function to
 // "$f<index>", global to "$g<index>" and data segment to "$d<index>", so the
 // C symbols are predictable. The C text streams through a CSplitter
