@@ -68,7 +68,7 @@ configure() {  # configure BUILD_DIR CMAKE_ARGS...
   local dir=$1; shift
   cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" "$@" >/dev/null
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DARCELLA_UNITY_TESTS=ON "$@" >/dev/null
 }
 
 # A sanitizer stage: configure, build the test binaries only, run the tests

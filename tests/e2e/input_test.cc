@@ -33,7 +33,7 @@ bool LogHas(const Daemon& d, const std::string& text) {
   return DaemonLog(d).find(text) != std::string::npos;
 }
 
-std::string Modules(const Daemon& d) {
+std::string ListedModules(const Daemon& d) {
   std::string s;
   for (const auto& m : Request(d, "module.list").value("modules", Json::array()))
     s += m["id"].get<std::string>() + ";";
@@ -57,7 +57,7 @@ std::string Answer(const Daemon& d, const std::string& target) {
 }
 
 // Copies to a hidden name in `dir`, then renames it into place.
-void Drop(const std::string& from, const std::string& dir, const std::string& name) {
+void DropIntoDeploy(const std::string& from, const std::string& dir, const std::string& name) {
   CopyFile(from, dir + "/." + name);
   ASSERT_EQ(rename((dir + "/." + name).c_str(), (dir + "/" + name).c_str()), 0);
 }
@@ -70,7 +70,7 @@ void Drop(const std::string& from, const std::string& dir, const std::string& na
 void WaitTwoScans(const Daemon& d, const std::string& marker) {
   for (const char* suffix : {"a", "b"}) {
     std::string id = marker + suffix + "@1.0.0";
-    Drop(test::FixturePath("reactor_small.wasm"), d.home() + "/deploy", id + ".wasm");
+    DropIntoDeploy(test::FixturePath("reactor_small.wasm"), d.home() + "/deploy", id + ".wasm");
     ASSERT_TRUE(
         WaitFor([&] { return Deployments(d).find(id + "/default active 1;") != std::string::npos; },
                 kFewSeconds))
@@ -153,7 +153,7 @@ TEST(Input, InstallOfSpecialAndHugeFilesRefusedQuicklyWithFlatMemory) {
   CopyFile(test::FixturePath("input_answer7.wasm"), work + "/seven@1.0.0.wasm");
   auto r = d.Cli("install " + ShellQuote(work + "/seven@1.0.0.wasm"));
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(Modules(d), "seven@1.0.0;");
+  EXPECT_EQ(ListedModules(d), "seven@1.0.0;");
   Sh("rm -rf " + ShellQuote(work));
 }
 
@@ -180,7 +180,7 @@ TEST(Input, DeepTomlAndHugeSymlinkInDeployFolderRefusedNoCrashLoop) {
   std::string work = test::TempDir("input-deepdir");
   const std::string dir = d.home() + "/deploy";
   WriteText(work + "/deep.deployment.toml", DeepToml());
-  Drop(work + "/deep.deployment.toml", dir, "deep.deployment.toml");
+  DropIntoDeploy(work + "/deep.deployment.toml", dir, "deep.deployment.toml");
   ASSERT_EQ(Sh("truncate -s 6G " + ShellQuote(work + "/huge.wasm")).code, 0);
   ASSERT_EQ(symlink((work + "/huge.wasm").c_str(), (dir + "/huge@1.0.0.wasm").c_str()), 0);
   ASSERT_EQ(symlink("/dev/zero", (dir + "/zero@1.0.0.wasm").c_str()), 0);
@@ -211,7 +211,7 @@ TEST(Input, DeepTomlAndHugeSymlinkInDeployFolderRefusedNoCrashLoop) {
       << DaemonLog(d);
   WaitTwoScans(d, "marker2");
   EXPECT_EQ(d.Cli("ping").code, 0);
-  EXPECT_EQ(NoMarkers(Modules(d)), "");
+  EXPECT_EQ(NoMarkers(ListedModules(d)), "");
   Sh("rm -rf " + ShellQuote(work));
 }
 
@@ -226,7 +226,7 @@ TEST(Input, HalfWrittenWasmIsNotDeployedUntilComplete) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(write(fd, wasm.data(), half), ssize_t(half));
   WaitTwoScans(d, "marker");
-  EXPECT_EQ(NoMarkers(Modules(d)), "") << DaemonLog(d);
+  EXPECT_EQ(NoMarkers(ListedModules(d)), "") << DaemonLog(d);
   // Completed (and closed): deployed, and it answers what the full file says.
   ASSERT_EQ(write(fd, wasm.data() + half, wasm.size() - half), ssize_t(wasm.size() - half));
   close(fd);
@@ -247,7 +247,8 @@ TEST(Input, HotDeployFileCannotReplaceAModuleInstalledByHand) {
   ASSERT_TRUE(WaitFor([&] { return Answer(d, "answer@1.0.0/prod") == "[\"7\"]"; }, kFewSeconds))
       << Answer(d, "answer@1.0.0/prod");
   // An impostor in deploy/ with the same id is refused and logged, naming both.
-  Drop(test::FixturePath("input_answer666.wasm"), d.home() + "/deploy", "answer@1.0.0.wasm");
+  DropIntoDeploy(test::FixturePath("input_answer666.wasm"), d.home() + "/deploy",
+                 "answer@1.0.0.wasm");
   ASSERT_TRUE(WaitFor(
       [&] {
         return LogHas(
@@ -261,7 +262,7 @@ TEST(Input, HotDeployFileCannotReplaceAModuleInstalledByHand) {
   // Nor a deployment created by hand.
   WriteText(work + "/prod.deployment.toml",
             "[deployment]\nmodule_id = \"answer@1.0.0\"\ngroup = \"prod\"\nreplicas = 3\n");
-  Drop(work + "/prod.deployment.toml", d.home() + "/deploy", "prod.deployment.toml");
+  DropIntoDeploy(work + "/prod.deployment.toml", d.home() + "/deploy", "prod.deployment.toml");
   ASSERT_TRUE(WaitFor(
       [&] {
         return LogHas(d, "prod.deployment.toml: deployment answer@1.0.0/prod was created by hand");
@@ -281,10 +282,10 @@ TEST(Input, RecordSurvivesRestartAndFilesDeletedWhileDownAreUndone) {
   Daemon d;
   const std::string dir = d.home() + "/deploy";
   std::string work = test::TempDir("input-record");
-  Drop(test::FixturePath("input_answer7.wasm"), dir, "seven@1.0.0.wasm");
+  DropIntoDeploy(test::FixturePath("input_answer7.wasm"), dir, "seven@1.0.0.wasm");
   WriteText(work + "/g.deployment.toml",
             "[deployment]\nmodule_id = \"seven@1.0.0\"\ngroup = \"g\"\n");
-  Drop(work + "/g.deployment.toml", dir, "g.deployment.toml");
+  DropIntoDeploy(work + "/g.deployment.toml", dir, "g.deployment.toml");
   ASSERT_TRUE(WaitFor([&] { return Deployments(d) == "seven@1.0.0/g active 1;"; }, kFewSeconds))
       << Deployments(d) << DaemonLog(d);
   // The user scales it; a restart keeps what the folder created as it is.
@@ -306,8 +307,8 @@ TEST(Input, RecordSurvivesRestartAndFilesDeletedWhileDownAreUndone) {
   ASSERT_EQ(unlink((dir + "/g.deployment.toml").c_str()), 0);
   ASSERT_EQ(unlink((dir + "/seven@1.0.0.wasm").c_str()), 0);
   d.Start();
-  ASSERT_TRUE(WaitFor([&] { return NoMarkers(Modules(d)).empty(); }, kFewSeconds))
-      << Modules(d) << DaemonLog(d);
+  ASSERT_TRUE(WaitFor([&] { return NoMarkers(ListedModules(d)).empty(); }, kFewSeconds))
+      << ListedModules(d) << DaemonLog(d);
   EXPECT_EQ(NoMarkers(Deployments(d)), "");
   Sh("rm -rf " + ShellQuote(work));
 }

@@ -19,7 +19,7 @@
 namespace arcella::engine::aot_test {
 namespace {
 
-std::vector<std::string> ListDir(const std::string& dir) {
+std::vector<std::string> ListDirNames(const std::string& dir) {
   std::vector<std::string> out;
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d))
@@ -31,7 +31,7 @@ std::vector<std::string> ListDir(const std::string& dir) {
 
 size_t CountSuffix(const std::string& dir, const std::string& suffix) {
   size_t n = 0;
-  for (const std::string& f : ListDir(dir))
+  for (const std::string& f : ListDirNames(dir))
     if (f.size() > suffix.size() && f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0)
       ++n;
   return n;
@@ -41,7 +41,7 @@ size_t CountSuffix(const std::string& dir, const std::string& suffix) {
 std::vector<pid_t> Children() {
   std::vector<pid_t> out;
   const pid_t self = getpid();
-  for (const std::string& name : ListDir("/proc")) {
+  for (const std::string& name : ListDirNames("/proc")) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream f("/proc/" + name + "/stat");
     std::string line;
@@ -139,7 +139,7 @@ TEST_F(AotSplitTest, ManyUnitsLinkIntoOneWorkingModule) {
   EXPECT_EQ(Call(*inst, in, "wide", wide), 112);
   EXPECT_EQ(Call(*inst, in, "init", {}), 0x21657669);  // "ive!"
   // Nothing is left of the compile folder.
-  for (const std::string& f : ListDir(dir)) EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f;
+  for (const std::string& f : ListDirNames(dir)) EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f;
 }
 
 TEST_F(AotSplitTest, ChangingOneFunctionRecompilesOneUnit) {
@@ -170,7 +170,7 @@ TEST_F(AotSplitTest, CorruptOrForeignUnitObjectsAreRebuilt) {
   // Drop the module entry; corrupt one unit object, replace one by another
   // unit's (foreign: authenticated for a different key).
   std::vector<std::string> objects;
-  for (const std::string& f : ListDir(dir)) {
+  for (const std::string& f : ListDirNames(dir)) {
     if (f.size() > 3 && f.compare(f.size() - 3, 3, ".so") == 0) unlink((dir + "/" + f).c_str());
     if (f.size() > 2 && f.compare(f.size() - 2, 2, ".o") == 0) objects.push_back(dir + "/" + f);
   }
@@ -234,7 +234,7 @@ TEST_F(AotSplitTest, CancelKillsCompilersAndLeavesNoFolder) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
   EXPECT_TRUE(Children().empty());  // every compiler group killed and reaped
-  for (const std::string& f : ListDir(dir)) EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f;
+  for (const std::string& f : ListDirNames(dir)) EXPECT_NE(f.rfind(".tmp-", 0), 0u) << f;
   EXPECT_EQ(CountSuffix(dir, ".so"), 0u);
 }
 
@@ -304,7 +304,7 @@ TEST(AotSplitMeasure, DISABLED_CompileFile) {
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);  // compilers are reaped by this process
   size_t so = 0;
-  for (const std::string& e : ListDir(cache))
+  for (const std::string& e : ListDirNames(cache))
     if (e.size() > 3 && e.compare(e.size() - 3, 3, ".so") == 0) {
       std::ifstream g(std::string(cache) + "/" + e, std::ios::binary | std::ios::ate);
       so = static_cast<size_t>(g.tellg());

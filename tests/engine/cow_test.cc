@@ -42,7 +42,7 @@ size_t OpenFds() {
 
 // Two pages; data in page 0 and across the page boundary; exports to read,
 // write and grow.
-const char* kWat = R"((module
+const char* kCowWat = R"((module
   (memory (export "mem") 2 8)
   (data (i32.const 16) "hello")
   (data (i32.const 65534) "\aa\bb\cc\dd")
@@ -57,7 +57,7 @@ const char* kWat = R"((module
 class CowTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    in_ = InputFor(test::Wat(kWat));
+    in_ = InputFor(test::Wat(kCowWat));
     auto m = CompileAot(in_, OptionsIn(cache_));
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     mod_ = *m;

@@ -21,7 +21,7 @@ struct RunResult {
   std::string home;
 };
 
-RunResult ArcellaRun(const std::string& args) {
+RunResult RunArcellaCli(const std::string& args) {
   std::string home = test::TempDir("early-home");
   return {e2e::Sh("ARCELLA_HOME=" + home + " " + ShellQuote(e2e::DaemonBin()) + " run " + args +
                   " </dev/null"),
@@ -38,10 +38,10 @@ size_t CacheFiles(const std::string& home) {
   return n;
 }
 
-std::string Fixture(const std::string& name) { return ShellQuote(test::FixturePath(name)); }
+std::string QuotedFixture(const std::string& name) { return ShellQuote(test::FixturePath(name)); }
 
 TEST(EarlyErrorsTest, UnresolvedImportsAreAllListedAndNothingIsCompiled) {
-  RunResult r = ArcellaRun("--tier aot " + Fixture("early_bad_imports.wasm"));
+  RunResult r = RunArcellaCli("--tier aot " + QuotedFixture("early_bad_imports.wasm"));
   EXPECT_EQ(r.result.code, 1) << r.result.out;
   const std::string& out = r.result.out;
   EXPECT_NE(out.find("3 imports cannot be resolved:"), std::string::npos) << out;
@@ -56,7 +56,7 @@ TEST(EarlyErrorsTest, UnresolvedImportsAreAllListedAndNothingIsCompiled) {
   EXPECT_EQ(CacheFiles(r.home), 0u) << "the AOT tier was never asked to compile";
 
   // The control: a linkable module on the same tier does fill the cache.
-  RunResult ok = ArcellaRun("--tier aot " + Fixture("wasi_hello.wasm"));
+  RunResult ok = RunArcellaCli("--tier aot " + QuotedFixture("wasi_hello.wasm"));
   EXPECT_EQ(ok.result.code, 0) << ok.result.out;
   EXPECT_GT(CacheFiles(ok.home), 0u);
 }
@@ -64,7 +64,7 @@ TEST(EarlyErrorsTest, UnresolvedImportsAreAllListedAndNothingIsCompiled) {
 TEST(EarlyErrorsTest, CrubyFromNpmIsRefusedWithoutACompile) {
   const char* ruby = "/work/large/ruby-3.4-wasm-wasi-2.10.1/package/dist/ruby.wasm";
   if (!fs::exists(ruby)) GTEST_SKIP() << ruby << " not downloaded";
-  RunResult r = ArcellaRun("--tier aot " + ShellQuote(ruby) + " -e 'puts 1'");
+  RunResult r = RunArcellaCli("--tier aot " + ShellQuote(ruby) + " -e 'puts 1'");
   EXPECT_EQ(r.result.code, 1) << r.result.out.substr(0, 500);
   EXPECT_NE(r.result.out.find("imports cannot be resolved:"), std::string::npos)
       << r.result.out.substr(0, 500);
@@ -74,7 +74,7 @@ TEST(EarlyErrorsTest, CrubyFromNpmIsRefusedWithoutACompile) {
 }
 
 TEST(EarlyErrorsTest, UnsupportedProposalIsNamed) {
-  RunResult r = ArcellaRun(Fixture("early_threads.wasm"));
+  RunResult r = RunArcellaCli(QuotedFixture("early_threads.wasm"));
   EXPECT_EQ(r.result.code, 1) << r.result.out;
   EXPECT_NE(r.result.out.find("uses the threads proposal (memory 0 is shared at offset 0x"),
             std::string::npos)
@@ -84,22 +84,22 @@ TEST(EarlyErrorsTest, UnsupportedProposalIsNamed) {
 }
 
 TEST(EarlyErrorsTest, ExceptionsRunOnTheInterpreterAndAotSaysWhy) {
-  RunResult r = ArcellaRun("--invoke catch_callee " + Fixture("early_eh.wasm") + " 5");
+  RunResult r = RunArcellaCli("--invoke catch_callee " + QuotedFixture("early_eh.wasm") + " 5");
   EXPECT_EQ(r.result.code, 0) << r.result.out;
   EXPECT_EQ(r.result.out, "106\n");
-  r = ArcellaRun("--fuel 100000 --invoke rethrow_delegate " + Fixture("early_eh.wasm"));
+  r = RunArcellaCli("--fuel 100000 --invoke rethrow_delegate " + QuotedFixture("early_eh.wasm"));
   EXPECT_EQ(r.result.out, "42\n");
-  r = ArcellaRun("--invoke uncaught " + Fixture("early_eh.wasm"));
+  r = RunArcellaCli("--invoke uncaught " + QuotedFixture("early_eh.wasm"));
   EXPECT_EQ(r.result.code, 134) << r.result.out;
   EXPECT_NE(r.result.out.find("trap: host error: uncaught exception"), std::string::npos)
       << r.result.out;
-  r = ArcellaRun("--tier aot --invoke catch_callee " + Fixture("early_eh.wasm") + " 5");
+  r = RunArcellaCli("--tier aot --invoke catch_callee " + QuotedFixture("early_eh.wasm") + " 5");
   EXPECT_EQ(r.result.code, 1) << r.result.out;
   EXPECT_NE(r.result.out.find("the AOT tier cannot run the exception-handling proposal code; "
                               "use --tier interp or --tier auto"),
             std::string::npos)
       << r.result.out;
-  r = ArcellaRun("--invoke count " + Fixture("early_tail_call.wasm") + " 1000000 0");
+  r = RunArcellaCli("--invoke count " + QuotedFixture("early_tail_call.wasm") + " 1000000 0");
   EXPECT_EQ(r.result.code, 0) << r.result.out;
   EXPECT_EQ(r.result.out, "1000000\n");
 }
