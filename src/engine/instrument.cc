@@ -34,6 +34,22 @@ void IfThen(ExprList* o, ExprList body) {
   Emit(o, std::move(e));
 }
 
+Index FuncTypeIndex(wabt::Module* m, const FuncSignature& sig) {
+  for (Index i = 0; i < m->types.size(); ++i)
+    if (auto* ft = dyn_cast<wabt::FuncType>(m->types[i]); ft && ft->sig == sig) return i;
+  auto field = std::make_unique<TypeModuleField>();
+  auto ft = std::make_unique<wabt::FuncType>();
+  ft->sig = sig;
+  m->types.push_back(ft.get());
+  field->type = std::move(ft);
+  // Keep the type before every import/function in field order.
+  auto pos = m->fields.begin();
+  for (auto it = m->fields.begin(); it != m->fields.end(); ++it)
+    if (it->type() == ModuleFieldType::Type) pos = std::next(it);
+  m->fields.insert(pos, std::move(field));
+  return static_cast<Index>(m->types.size() - 1);
+}
+
 ExprList InterruptCheck(const Globals& g) {
   ExprList out, body;
   GlobalGet(&out, g.interrupt);
@@ -44,10 +60,9 @@ ExprList InterruptCheck(const Globals& g) {
 
 ExprList FuelCheck(const Globals& g, Index fuel_local) {
   ExprList out, body;
-  GlobalGet(&out, g.interrupt);
-  LocalGet(&out, fuel_local);
   I64Const(&out, 0);
   Emit(&out, std::make_unique<CompareExpr>(Opcode::I64LtS));
+  GlobalGet(&out, g.interrupt);
   Emit(&out, std::make_unique<BinaryExpr>(Opcode::I32Or));
   LocalGet(&body, fuel_local);
   GlobalSet(&body, g.fuel);
@@ -102,27 +117,9 @@ void ShiftAllFuncRefs(wabt::Module* m) {
   for (auto& [name, binding] : m->func_bindings) binding.index += 1;
 }
 
-// Index of a `() -> ()` type, appending one after the last type if needed.
-Index VoidFuncType(wabt::Module* m) {
-  for (Index i = 0; i < m->types.size(); ++i) {
-    if (auto* ft = dyn_cast<wabt::FuncType>(m->types[i]))
-      if (ft->sig.param_types.empty() && ft->sig.result_types.empty()) return i;
-  }
-  auto field = std::make_unique<TypeModuleField>();
-  auto ft = std::make_unique<wabt::FuncType>();
-  m->types.push_back(ft.get());
-  field->type = std::move(ft);
-  // Keep the type before every import/function in field order.
-  auto pos = m->fields.begin();
-  for (auto it = m->fields.begin(); it != m->fields.end(); ++it)
-    if (it->type() == ModuleFieldType::Type) pos = std::next(it);
-  m->fields.insert(pos, std::move(field));
-  return static_cast<Index>(m->types.size() - 1);
-}
-
 // Inserts import "arcella_rt" "check" as function 0 (callers shift first).
 void AddCheckImport(wabt::Module* m) {
-  Index type = VoidFuncType(m);
+  Index type = FuncTypeIndex(m, FuncSignature());
   auto imp = std::make_unique<FuncImport>();
   imp->module_name = kMeterModule;
   imp->field_name = kMeterCheck;

@@ -14,9 +14,11 @@
 // in a local: it loads the global at entry, charges each straight-line run of instructions once at
 // its start, and writes the local back to the global before every call, call_indirect, return,
 // throw, rethrow, return_call and function end (and reloads it after calls and at the start of a
-// catch). At function entry and at each loop header the code checks `fuel < 0 || interrupt != 0`
-// and, if so, stores fuel and calls `check`, which refills, or traps (out of fuel / deadline /
-// interrupted). Metering::kInterrupt: only the interrupt check at entries and loop headers.
+// catch); a run ending in such an exit is charged in the write-back instead (instrument_fuel.cc).
+// A trap leaves the global at the last write-back. At function entry and at each loop header the
+// code checks `fuel < 0 || interrupt != 0` and, if so, stores fuel and calls `check`, which
+// refills, or traps (out of fuel / deadline / interrupted). Metering::kInterrupt: only the
+// interrupt check at entries and loop headers.
 #pragma once
 
 #include "common/status.h"

@@ -18,6 +18,17 @@
 //
 // Each run gets a placeholder `nop` when it starts; when it ends (and its
 // cost is known) the placeholder is replaced by the charge sequence.
+//
+// Compact shape (wasm2c turns each instruction into a C statement, so the
+// metering's instruction count is what the C compiler parses): a run that
+// ends in an exit after which the local is dead or reloaded -- call,
+// call_indirect, return, unreachable, throw, rethrow, return_call*, a `br`
+// out of the function, the function's end -- and has no check at its start
+// is charged in that exit's flush, `global = local - cost` (or, after a
+// call, `global = global - cost`), with nothing at its start. Counts are
+// unchanged: nothing reads fuel inside a run, and a trap inside it leaves the
+// global at the last flush as before. A check takes the charged value from
+// `local.tee`.
 #include <optional>
 #include <vector>
 
@@ -39,8 +50,7 @@ class FuelPass {
     f_->local_types.AppendDecl(Type::I64, 1);
     StartRun(&f_->exprs, f_->exprs.begin(), RunKind::kEntry);
     Walk(&f_->exprs);
-    EndRun();
-    Flush(&f_->exprs, f_->exprs.end());  // falling off the end
+    ExitRun(&f_->exprs, f_->exprs.end());  // falling off the end
   }
 
  private:
@@ -67,6 +77,7 @@ class FuelPass {
   void EndRun() {
     if (placeholder_ == nullptr) return;
     ExprList seq;
+    const bool check = kind_ == RunKind::kEntry || kind_ == RunKind::kLoop;
     bool from_global = kind_ == RunKind::kReload || kind_ == RunKind::kEntry;
     if (from_global || cost_ > 0) {
       if (from_global) {
@@ -78,17 +89,62 @@ class FuelPass {
         I64Const(&seq, cost_);
         seq.push_back(std::make_unique<BinaryExpr>(Opcode::I64Sub));
       }
-      LocalSet(&seq, fuel_local_);
+      // A check follows: it takes the new value from the stack.
+      if (check) {
+        Emit(&seq, std::make_unique<LocalTeeExpr>(Var(fuel_local_, Location())));
+      } else {
+        LocalSet(&seq, fuel_local_);
+      }
+    } else if (check) {
+      LocalGet(&seq, fuel_local_);
     }
-    if (kind_ == RunKind::kEntry || kind_ == RunKind::kLoop) {
-      ExprList check = FuelCheck(g_, fuel_local_);
-      seq.splice(seq.end(), check);
+    if (check) {
+      ExprList c = FuelCheck(g_, fuel_local_);
+      seq.splice(seq.end(), c);
     }
-    run_list_->splice(*run_it_, seq);
+    Replace(&seq);
+  }
+
+  // Puts `seq` where the current run's placeholder is and closes the run.
+  void Replace(ExprList* seq) {
+    run_list_->splice(*run_it_, *seq);
     run_list_->erase(*run_it_);
     run_it_.reset();
     placeholder_ = nullptr;
     cost_ = 0;
+  }
+
+  // The current run ends at `before` by leaving the function or calling
+  // (an exit after which the local is dead or reloaded from the global).
+  // A run without a check at its start is then charged in the flush itself,
+  // `global $fuel = (local $f or, after a call, global $fuel) - cost`, with
+  // nothing at its start: nothing reads the fuel in between, and a trap
+  // inside the run leaves the global at the last flush either way.
+  void ExitRun(ExprList* list, ExprList::iterator before) {
+    if (placeholder_ == nullptr || kind_ == RunKind::kEntry || kind_ == RunKind::kLoop) {
+      EndRun();
+      Flush(list, before);
+      return;
+    }
+    ExprList seq;
+    if (kind_ == RunKind::kReload) {
+      if (cost_ > 0) {
+        GlobalGet(&seq, g_.fuel);
+        I64Const(&seq, cost_);
+        seq.push_back(std::make_unique<BinaryExpr>(Opcode::I64Sub));
+        GlobalSet(&seq, g_.fuel);
+      }  // else the global is current already
+    } else {
+      LocalGet(&seq, fuel_local_);
+      if (cost_ > 0) {
+        I64Const(&seq, cost_);
+        seq.push_back(std::make_unique<BinaryExpr>(Opcode::I64Sub));
+      }
+      GlobalSet(&seq, g_.fuel);
+    }
+    list->splice(before, seq);
+    ExprList none;
+    Replace(&none);
   }
 
   // `global $fuel = local $f` before `before`.
@@ -156,7 +212,14 @@ class FuelPass {
         case ExprType::BrIf: {
           cost_ += 1;
           const Var& v = e.type() == ExprType::Br ? cast<BrExpr>(&e)->var : cast<BrIfExpr>(&e)->var;
-          if (Target(v)) Flush(list, it);
+          if (Target(v)) {
+            if (e.type() == ExprType::Br) {
+              ExitRun(list, it);  // leaves the function: like return
+              StartRun(list, std::next(it), RunKind::kPlain);
+              break;
+            }
+            Flush(list, it);  // the fallthrough goes on with the local
+          }
           Split(list, it);
           break;
         }
@@ -172,14 +235,14 @@ class FuelPass {
         case ExprType::Return:
         case ExprType::Unreachable:
           cost_ += 1;
-          Flush(list, it);
-          Split(list, it);
+          ExitRun(list, it);
+          StartRun(list, std::next(it), RunKind::kPlain);
           break;
         case ExprType::Call:
         case ExprType::CallIndirect:
           cost_ += 1;
-          Flush(list, it);
-          Split(list, it, RunKind::kReload);
+          ExitRun(list, it);
+          StartRun(list, std::next(it), RunKind::kReload);
           break;
         case ExprType::Throw:
         case ExprType::Rethrow:
@@ -188,8 +251,8 @@ class FuelPass {
           // They leave the function (or reach a handler, which reloads):
           // the global must be current.
           cost_ += 1;
-          Flush(list, it);
-          Split(list, it);
+          ExitRun(list, it);
+          StartRun(list, std::next(it), RunKind::kPlain);
           break;
         case ExprType::Try: {
           // Costs 0 like a block; the run goes on into the body, which is

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "engine/instrument_internal.h"
 #include "wabt/cast.h"
 #include "wabt/ir.h"
 
@@ -28,22 +29,6 @@ bool HasTry(const ExprList& exprs) {
     }
   }
   return false;
-}
-
-// Index of a function type with `sig`, appended after the last type if new.
-Index TypeFor(wabt::Module* m, const FuncSignature& sig) {
-  for (Index i = 0; i < m->types.size(); ++i)
-    if (auto* ft = dyn_cast<FuncType>(m->types[i]); ft && ft->sig == sig) return i;
-  auto field = std::make_unique<TypeModuleField>();
-  auto ft = std::make_unique<FuncType>();
-  ft->sig = sig;
-  m->types.push_back(ft.get());
-  field->type = std::move(ft);
-  auto pos = m->fields.begin();
-  for (auto it = m->fields.begin(); it != m->fields.end(); ++it)
-    if (it->type() == ModuleFieldType::Type) pos = std::next(it);
-  m->fields.insert(pos, std::move(field));
-  return static_cast<Index>(m->types.size() - 1);
 }
 
 void PushZero(ExprList* out, Type t) {
@@ -73,7 +58,7 @@ int LiftCatchLocals(wabt::Module* m) {
     for (Type t : f->local_types) inner.decl.sig.param_types.push_back(t);
     inner.decl.sig.result_types = f->decl.sig.result_types;
     inner.decl.has_func_type = true;
-    inner.decl.type_var = Var(TypeFor(m, inner.decl.sig), Location());
+    inner.decl.type_var = Var(instr::FuncTypeIndex(m, inner.decl.sig), Location());
     inner.exprs = std::move(f->exprs);
     inner.bindings = f->bindings;  // local names: same indices
 
