@@ -225,7 +225,7 @@ class Platform {
   // with its own cancel flag (one cancelled install never cancels another's
   // wait; a waiter whose leader was cancelled compiles itself).
   std::map<std::string, std::shared_ptr<const engine::Module>> compiled_;  // by hash
-  std::shared_ptr<engine::Engine> engine_;  // set by Open
+  std::shared_ptr<engine::Engine> engine_;                                 // set by Open
   // The cancel flags of the compiles in flight (CancelCompiles sets them).
   std::mutex cancel_mu_;
   std::set<std::atomic<bool>*> compile_flags_;                    // guarded by cancel_mu_
