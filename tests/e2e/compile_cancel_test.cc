@@ -40,6 +40,33 @@ void Drop(const std::string& from, const std::string& deploy, const std::string&
   ASSERT_EQ(rename((deploy + "/." + name).c_str(), (deploy + "/" + name).c_str()), 0);
 }
 
+// Once a compiler runs below `pid` (within kStartMs), sends it SIGTERM and
+// reaps it (SIGKILL after kSettleMs if it has not exited).
+struct TermResult {
+  bool compiling = false;  // a compiler process was seen before the signal
+  bool exited = false;     // it exited on its own after SIGTERM
+  int status = 0;          // waitpid status
+};
+TermResult TermWhileCompiling(pid_t pid) {
+  TermResult r;
+  r.compiling = WaitFor([&] { return !Descendants(pid).empty(); }, kStartMs);
+  if (r.compiling) kill(pid, SIGTERM);
+  r.exited = WaitFor([&] { return waitpid(pid, &r.status, WNOHANG) == pid; }, kSettleMs);
+  if (!r.exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &r.status, 0);
+  }
+  return r;
+}
+
+// No compiler outlives the compile (their command lines name the cache) and no
+// temporary compile folder is left in it.
+void ExpectNoCompilerOrTempLeft(const std::string& cache) {
+  EXPECT_TRUE(WaitFor([&] { return ProcessesMentioning(cache).empty(); }, kSettleMs))
+      << Join(ProcessesMentioning(cache));
+  EXPECT_EQ(CacheTempEntries(cache), std::vector<std::string>{});
+}
+
 // SIGTERM while an ALME install compiles: the daemon cancels the compile
 // (rather than waiting for it or abandoning its compilers) and exits 0.
 // (Closing the client's connection cancelled it before CancelCompiles too.)
@@ -49,31 +76,20 @@ TEST(CompileCancelE2E, SigtermDuringInstallCompileCancelsItAndExits) {
   std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions, 41);
   Json reply;
   std::thread installer([&] { reply = Request(d, "module.install", {{"path", wasm}}); });
-  // Compiling once a compiler process runs below the daemon.
-  bool compiling = WaitFor([&] { return !Descendants(d.pid()).empty(); }, kStartMs);
   const pid_t pid = d.pid();
   d.Forget();
-  if (compiling) kill(pid, SIGTERM);
-  int st = 0;
-  bool exited = WaitFor([&] { return waitpid(pid, &st, WNOHANG) == pid; }, kSettleMs);
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-  }
+  const TermResult r = TermWhileCompiling(pid);
   installer.join();
-  ASSERT_TRUE(compiling) << "no compiler process seen:\n" << DaemonLog(d);
-  ASSERT_TRUE(exited) << "the daemon did not exit after SIGTERM:\n" << DaemonLog(d);
-  ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
-  EXPECT_EQ(WEXITSTATUS(st), 0) << DaemonLog(d);
+  ASSERT_TRUE(r.compiling) << "no compiler process seen:\n" << DaemonLog(d);
+  ASSERT_TRUE(r.exited) << "the daemon did not exit after SIGTERM:\n" << DaemonLog(d);
+  ASSERT_TRUE(WIFEXITED(r.status)) << "killed by signal " << WTERMSIG(r.status);
+  EXPECT_EQ(WEXITSTATUS(r.status), 0) << DaemonLog(d);
   const std::string log = DaemonLog(d);
   EXPECT_NE(log.find("install of " + wasm + " cancelled during the compile"), std::string::npos)
       << "the compile was not cancelled:\n"
       << log;
   EXPECT_TRUE(reply.contains("error")) << reply.dump();
-  // No compiler outlives the daemon (their command lines name the cache).
-  EXPECT_TRUE(WaitFor([&] { return ProcessesMentioning(d.home() + "/cache").empty(); }, kSettleMs))
-      << Join(ProcessesMentioning(d.home() + "/cache"));
-  EXPECT_EQ(CacheTempEntries(d.home() + "/cache"), std::vector<std::string>{});
+  ExpectNoCompilerOrTempLeft(d.home() + "/cache");
 }
 
 // SIGTERM while the hot-deploy folder's install compiles: the scanner is not
@@ -83,28 +99,19 @@ TEST(CompileCancelE2E, SigtermDuringHotDeployCompileCancelsItAndExits) {
   std::string dir = test::TempDir("cancel-e2e");
   std::string wasm = WriteBigModule(dir, "big@1.0.0.wasm", kFunctions, 45);
   Drop(wasm, d.home() + "/deploy", "big@1.0.0.wasm");
-  bool compiling = WaitFor([&] { return !Descendants(d.pid()).empty(); }, kStartMs);
   const pid_t pid = d.pid();
   d.Forget();
-  if (compiling) kill(pid, SIGTERM);
-  int st = 0;
-  bool exited = WaitFor([&] { return waitpid(pid, &st, WNOHANG) == pid; }, kSettleMs);
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-  }
-  ASSERT_TRUE(compiling) << "no compiler process seen:\n" << DaemonLog(d);
-  ASSERT_TRUE(exited) << "the daemon did not exit after SIGTERM:\n" << DaemonLog(d);
-  ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
+  const TermResult r = TermWhileCompiling(pid);
+  ASSERT_TRUE(r.compiling) << "no compiler process seen:\n" << DaemonLog(d);
+  ASSERT_TRUE(r.exited) << "the daemon did not exit after SIGTERM:\n" << DaemonLog(d);
+  ASSERT_TRUE(WIFEXITED(r.status)) << "killed by signal " << WTERMSIG(r.status);
   const std::string log = DaemonLog(d);
-  EXPECT_EQ(WEXITSTATUS(st), 0) << log;
+  EXPECT_EQ(WEXITSTATUS(r.status), 0) << log;
   EXPECT_NE(log.find("cancelled during the compile"), std::string::npos)
       << "the compile was not cancelled:\n"
       << log;
   EXPECT_EQ(log.find("hot-deploy: installed big@1.0.0"), std::string::npos) << log;
-  EXPECT_TRUE(WaitFor([&] { return ProcessesMentioning(d.home() + "/cache").empty(); }, kSettleMs))
-      << Join(ProcessesMentioning(d.home() + "/cache"));
-  EXPECT_EQ(CacheTempEntries(d.home() + "/cache"), std::vector<std::string>{});
+  ExpectNoCompilerOrTempLeft(d.home() + "/cache");
 }
 
 // A .wasm deleted from deploy/ while its compile runs: the compile is
@@ -211,25 +218,16 @@ TEST(CompileCancelE2E, SigtermDuringReconcileCompileCancelsIt) {
     _exit(127);
   }
   ASSERT_GT(pid, 0);
-  bool compiling = WaitFor([&] { return !Descendants(pid).empty(); }, kStartMs);
-  if (compiling) kill(pid, SIGTERM);
-  int st = 0;
-  bool exited = WaitFor([&] { return waitpid(pid, &st, WNOHANG) == pid; }, kSettleMs);
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-  }
+  const TermResult r = TermWhileCompiling(pid);
   const std::string log = Sh("cat " + ShellQuote(home + "/daemon.out")).out;
-  ASSERT_TRUE(compiling) << "Reconcile did not compile:\n" << log;
-  ASSERT_TRUE(exited) << log;
-  ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
-  EXPECT_EQ(WEXITSTATUS(st), 0) << log;
+  ASSERT_TRUE(r.compiling) << "Reconcile did not compile:\n" << log;
+  ASSERT_TRUE(r.exited) << log;
+  ASSERT_TRUE(WIFEXITED(r.status)) << "killed by signal " << WTERMSIG(r.status);
+  EXPECT_EQ(WEXITSTATUS(r.status), 0) << log;
   EXPECT_NE(log.find("received SIGTERM while reconciling"), std::string::npos) << log;
   EXPECT_EQ(Sh("ls " + ShellQuote(home + "/cache") + " | grep -c '\\.so$'").out, "0\n")
       << "the compile ran to its end";
-  EXPECT_TRUE(WaitFor([&] { return ProcessesMentioning(home + "/cache").empty(); }, kSettleMs))
-      << Join(ProcessesMentioning(home + "/cache"));
-  EXPECT_EQ(CacheTempEntries(home + "/cache"), std::vector<std::string>{});
+  ExpectNoCompilerOrTempLeft(home + "/cache");
 }
 
 }  // namespace
