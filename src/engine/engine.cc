@@ -103,6 +103,41 @@ ModuleResult Engine::Compile(std::span<const uint8_t> wasm, const CompileOptions
   const std::string key = hash + "/" + TierName(requested);
   auto cancelled = [&] { return options.cancel != nullptr && options.cancel->load(); };
   Registry& reg = *registry_;
+  auto full_options = [&] {
+    CompileOptions full = options;
+    full.tier = requested;
+    full.metering = config_.metering;
+    full.cache_dir = config_.cache_dir;
+    full.cc = config_.cc;
+    full.jobs = config_.jobs;
+    full.compile_memory_bytes = config_.compile_memory_bytes;
+    return full;
+  };
+  // Stores a compiled module under `key` and its resolved tier; returns the
+  // registry's module (an existing one of that tier wins).
+  auto publish = [&](std::shared_ptr<Module> m) -> std::shared_ptr<const Module> {
+    m->engine_ = shared_from_this();
+    std::shared_ptr<const Module> out = std::move(m);
+    std::lock_guard<std::mutex> lock(reg.mu);
+    reg.DropExpired();
+    // kAuto resolved to a tier: an explicit request for it finds this
+    // module, and a module of that tier that already exists wins.
+    const std::string resolved = hash + "/" + TierName(out->tier());
+    if (auto existing = reg.Find(resolved); existing && resolved != key) out = existing;
+    reg.modules[key] = out;
+    reg.modules[resolved] = out;
+    return out;
+  };
+  if (options.cached_only && requested != Tier::kInterp) {
+    // A lookup: never waits for, or starts, a compile.
+    {
+      std::lock_guard<std::mutex> lock(reg.mu);
+      if (auto m = reg.Find(hash + "/" + TierName(Tier::kAot))) return m;
+    }
+    auto found = CompileModule(wasm, full_options(), AotAvailable(), hash);
+    if (!found.ok()) return found.status();
+    return publish(std::move(found).value());
+  }
   for (;;) {
     std::shared_ptr<Registry::Pending> pending;
     bool leader = false;
@@ -130,34 +165,16 @@ ModuleResult Engine::Compile(std::span<const uint8_t> wasm, const CompileOptions
       return r;
     }
 
-    CompileOptions full = options;
-    full.tier = requested;
-    full.metering = config_.metering;
-    full.cache_dir = config_.cache_dir;
-    full.cc = config_.cc;
-    full.jobs = config_.jobs;
-    full.compile_memory_bytes = config_.compile_memory_bytes;
-    auto compiled = CompileModule(wasm, full, AotAvailable(), hash);
+    auto compiled = CompileModule(wasm, full_options(), AotAvailable(), hash);
     ModuleResult out = Status::Internal("unset");
     if (compiled.ok()) {
-      std::shared_ptr<Module> m = std::move(compiled).value();
-      m->engine_ = shared_from_this();
-      out = std::shared_ptr<const Module>(std::move(m));
+      out = publish(std::move(compiled).value());
     } else {
       out = compiled.status();
     }
     {
       std::lock_guard<std::mutex> lock(reg.mu);
       reg.pending.erase(key);
-      if (out.ok()) {
-        reg.DropExpired();
-        // kAuto resolved to a tier: an explicit request for it finds this
-        // module, and a module of that tier that already exists wins.
-        const std::string resolved = hash + "/" + TierName((*out)->tier());
-        if (auto existing = reg.Find(resolved); existing && resolved != key) out = existing;
-        reg.modules[key] = *out;
-        reg.modules[resolved] = *out;
-      }
     }
     {
       std::lock_guard<std::mutex> lock(pending->mu);

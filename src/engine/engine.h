@@ -59,12 +59,21 @@ struct CompileProgress {
   std::chrono::milliseconds estimate{0};  // remaining; 0 if unknown
 };
 
-// Per-call options of Engine::Compile, which reads only `tier`, `cancel` and
-// `on_progress`; the other fields are filled in from the EngineConfig (they
-// are how the engine hands its settings to the AOT tier) and must be left
-// unset by callers.
+// Per-call options of Engine::Compile, which reads only `tier`,
+// `cached_only`, `cancel` and `on_progress`; the other fields are filled in
+// from the EngineConfig (they are how the engine hands its settings to the
+// AOT tier) and must be left unset by callers.
 struct CompileOptions {
-  Tier tier = Tier::kAuto;              // kAuto: the Engine's default tier
+  Tier tier = Tier::kAuto;  // kAuto: the Engine's default tier
+  // Ask the AOT cache, never compile. A compile that may use the AOT tier
+  // (kAot, or kAuto resolving to it) returns the Module if this Engine's
+  // registry or its cache folder has the module's compiled code (no decode);
+  // otherwise, without decoding, generating C or starting a compiler, and
+  // writing nothing to the cache folder: AlreadyExists if another process
+  // or thread is compiling this module into the cache right now (it holds
+  // the module's compile lock), else NotFound (also when the Engine has no
+  // AOT tier). Interpreter compiles (kInterp) ignore it: they compile.
+  bool cached_only = false;
   Metering metering = Metering::kNone;  // from EngineConfig::metering
   // AOT cache directory (EngineConfig::cache_dir).
   std::string cache_dir = {};
@@ -139,7 +148,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
   // Decodes, validates, instruments (EngineConfig::metering) and compiles
   // `wasm`, or returns the registry's Module for the same bytes and tier.
-  // Reads only options.tier, options.cancel and options.on_progress; setting
+  // With options.cached_only, only looks the module up (see CompileOptions).
+  // Reads only options.tier, options.cached_only, options.cancel and
+  // options.on_progress; setting
   // cache_dir, cc, jobs or compile_memory_bytes there is an InvalidArgument
   // (they belong to EngineConfig). A waiter whose own compile was not
   // cancelled compiles again if the compile it waited for was cancelled.

@@ -1,9 +1,18 @@
 // CompileModule: decode -> validate -> instrument -> pick a tier -> compile
 // (Engine::Compile adds the registry); Module accessors; Linker.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
+#include <optional>
 
 #include "common/sha256.h"
 #include "engine/aot/aot_backend.h"
+#include "engine/aot/cache_gc.h"
 #include "engine/aot/cc_process.h"
 #include "engine/aot/compiler.h"
 #include "engine/backend.h"
@@ -105,6 +114,66 @@ static std::shared_ptr<Module> WarmModule(const CompileOptions& options, const s
                                   std::move(meta.layout), std::move(backend).value());
 }
 
+// `<meta key>.lock` in the cache folder, flock'ed for the whole AOT compile
+// of one module (decode to metadata record), so that two processes compiling
+// it wait for one compile before decoding anything, and so that a
+// CompileOptions::cached_only lookup can tell "being compiled" from "absent".
+// The holder unlinks the file before releasing it (the folder keeps no lock
+// per module); a waiter that then gets the lock of an unlinked file opens
+// the new one and locks again, as compiler.cc's key lock and the cache GC do.
+class ModuleCompileLock {
+ public:
+  ModuleCompileLock(const std::string& dir, const std::string& meta_key)
+      : dir_fd_(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)), name_(meta_key + ".lock") {}
+  ~ModuleCompileLock() {
+    if (fd_ >= 0) {
+      if (aot::LockStillLinked(dir_fd_, name_, fd_)) unlinkat(dir_fd_, name_.c_str(), 0);
+      close(fd_);  // releases the lock, after the unlink
+    }
+    if (dir_fd_ >= 0) close(dir_fd_);
+  }
+  ModuleCompileLock(const ModuleCompileLock&) = delete;
+  ModuleCompileLock& operator=(const ModuleCompileLock&) = delete;
+
+  // Waits for the lock (polling `cancel`: kCancelled).
+  Status Acquire(const std::atomic<bool>* cancel) {
+    if (dir_fd_ < 0) return Status::IoError("aot cache: cannot open the cache folder: " + Errno());
+    for (;;) {
+      if (fd_ < 0)
+        fd_ = openat(dir_fd_, name_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd_ < 0) return Status::IoError("aot cache: cannot open lock " + name_ + ": " + Errno());
+      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+        if (aot::LockStillLinked(dir_fd_, name_, fd_)) return Status::Ok();
+        close(fd_);  // unlinked by its last holder (or the GC): lock the new file
+        fd_ = -1;
+        continue;
+      }
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        return Status::IoError("aot cache: cannot lock " + name_ + ": " + Errno());
+      if (cancel != nullptr && cancel->load(std::memory_order_relaxed))
+        return Status::Cancelled("compile cancelled (while waiting for another compile)");
+      struct timespec ts = {0, 20 * 1000 * 1000};  // the other compile takes seconds
+      nanosleep(&ts, nullptr);
+    }
+  }
+
+  // True if someone holds the lock now. Creates nothing.
+  bool HeldByOther() const {
+    if (dir_fd_ < 0) return false;
+    int fd = openat(dir_fd_, name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;  // no compile has it
+    const bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);  // releases it if we got it
+    return held;
+  }
+
+ private:
+  static std::string Errno() { return strerror(errno); }
+  int dir_fd_;
+  std::string name_;
+  int fd_ = -1;
+};
+
 Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
                                               const CompileOptions& options, bool aot_available,
                                               std::string hash) {
@@ -115,10 +184,29 @@ Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
   // A module that may run on the AOT tier is looked up by its original bytes
   // first: a hit needs no decode, validation or instrumentation.
   std::string meta_key;
-  if (options.tier != Tier::kInterp && aot_available && !options.cache_dir.empty()) {
+  std::optional<ModuleCompileLock> compile_lock;
+  const bool may_aot = options.tier != Tier::kInterp && aot_available && !options.cache_dir.empty();
+  if (options.cached_only && options.tier != Tier::kInterp) {
+    if (!may_aot) return Status::NotFound("not in the AOT cache (this engine has no AOT tier)");
     meta_key = aot::MetaKey(hash, options.metering, options);
-    if (!meta_key.empty())
+    if (meta_key.empty())
+      return Status::NotFound("not in the AOT cache (this engine build has no build id)");
+    if (auto warm = WarmModule(options, hash, meta_key)) return warm;
+    if (ModuleCompileLock(options.cache_dir, meta_key).HeldByOther())
+      return Status::AlreadyExists("not in the AOT cache yet: being compiled by another process");
+    // A compile may have published the record and released its lock since.
+    if (auto warm = WarmModule(options, hash, meta_key)) return warm;
+    return Status::NotFound("not in the AOT cache");
+  }
+  if (may_aot) {
+    meta_key = aot::MetaKey(hash, options.metering, options);
+    if (!meta_key.empty()) {
       if (auto warm = WarmModule(options, hash, meta_key)) return warm;
+      // One compile of the module at a time; then it may be there.
+      compile_lock.emplace(options.cache_dir, meta_key);
+      ARCELLA_RETURN_IF_ERROR(compile_lock->Acquire(options.cancel));
+      if (auto warm = WarmModule(options, hash, meta_key)) return warm;
+    }
   }
   CountModuleDecode();
   ARCELLA_ASSIGN_OR_RETURN(DecodedModule decoded, Decode(wasm));
