@@ -30,7 +30,7 @@ constexpr milliseconds kTick{1000};
 // compile that opens the cache).
 constexpr unsigned kCancelGraceSeconds = 3;
 
-// Signal state: one CompileFeedback at a time (arcella run compiles once).
+// Signal state: one CompileFeedback at a time (a command compiles once).
 std::atomic<bool> g_cancel{false};
 std::atomic<int> g_signal{0};
 struct sigaction g_old_int, g_old_term, g_old_alrm;
@@ -66,11 +66,12 @@ std::string BaseName(const std::string& path) {
 
 }  // namespace
 
-CompileFeedback::CompileFeedback(const std::string& file, bool show_progress)
-    : file_(file), label_("compiling " + BaseName(file)), start_(Clock::now()) {
+CompileFeedback::CompileFeedback(const std::string& file, bool show_progress,
+                                 const std::string& command)
+    : file_(file), command_(command), label_("compiling " + BaseName(file)), start_(Clock::now()) {
   g_cancel.store(false);
   g_signal.store(0);
-  g_fallback_message = std::string(show_progress ? ClearLine() : "") + "arcella run: " + file +
+  g_fallback_message = std::string(show_progress ? ClearLine() : "") + command + ": " + file +
                        ": compile cancelled (the compiler did not stop within " +
                        std::to_string(kCancelGraceSeconds) + " s)\n";
   g_fallback_data = g_fallback_message.data();
@@ -158,7 +159,7 @@ int CompileFeedback::Finish() {
   sigaction(SIGALRM, &g_old_alrm, nullptr);
   int sig = g_signal.load();
   if (sig == 0) return 0;
-  fprintf(stderr, "arcella run: %s: compile cancelled\n", file_.c_str());
+  fprintf(stderr, "%s: %s: compile cancelled\n", command_.c_str(), file_.c_str());
   return 128 + sig;
 }
 

@@ -22,8 +22,10 @@ class CompileFeedback {
   // a second one ends the process at once, as the default action would).
   // With `show_progress`, a thread draws the line on fd 2 once the engine
   // reports progress (not before 250 ms), or after 2 s without a report; a
-  // cache hit draws nothing. `file` names the module in the line.
-  CompileFeedback(const std::string& file, bool show_progress);
+  // cache hit draws nothing. `file` names the module in the line, `command`
+  // ("arcella run", "arcella compile") the messages.
+  CompileFeedback(const std::string& file, bool show_progress,
+                  const std::string& command = "arcella run");
   ~CompileFeedback();  // Finish()
   CompileFeedback(const CompileFeedback&) = delete;
   CompileFeedback& operator=(const CompileFeedback&) = delete;
@@ -33,8 +35,8 @@ class CompileFeedback {
   void OnProgress(const engine::CompileProgress& p);
 
   // Ends the feedback: stops the thread, erases the line, restores the
-  // signal handlers. If a signal asked to cancel, prints "arcella run:
-  // FILE: compile cancelled" and returns 128 + the signal's number (130 for
+  // signal handlers. If a signal asked to cancel, prints "COMMAND: FILE:
+  // compile cancelled" and returns 128 + the signal's number (130 for
   // SIGINT, 143 for SIGTERM, what a shell expects), else 0. Idempotent.
   int Finish();
 
@@ -45,6 +47,7 @@ class CompileFeedback {
   void Draw();  // the ticker thread
 
   const std::string file_;
+  const std::string command_;
   const std::string label_;  // "compiling NAME"
   const std::chrono::steady_clock::time_point start_;
   std::mutex mu_;

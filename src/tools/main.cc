@@ -1,6 +1,7 @@
 // `arcella`: the Arcella command.
 //   arcella [--home DIR] [--safe-mode]          start the daemon (foreground)
 //   arcella run [OPTIONS] FILE.wasm [ARGS...]   one-shot execution
+//   arcella compile [OPTIONS] FILE.wasm         AOT compile into the user's cache
 //   arcella wast FILE.wast... [--tier T]        run spec-test scripts
 //   arcella version
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "daemon/daemon.h"
 #include "engine/aot/compiler.h"
+#include "tools/compile_command.h"
 #include "tools/run_command.h"
 #include "tools/wast_command.h"
 
@@ -23,6 +25,8 @@ constexpr const char* kHelp =
     "                                              (manage it with arcella-cli); --safe-mode\n"
     "                                              starts no deployment (desired states kept)\n"
     "  arcella run [OPTIONS] FILE.wasm [ARGS...]   run a module once (see arcella run --help)\n"
+    "  arcella compile [OPTIONS] FILE.wasm         compile a module on the AOT tier into the\n"
+    "                                              user's cache, for arcella run (see --help)\n"
     "  arcella wast FILE.wast... [--tier T]        run WebAssembly spec-test scripts\n"
     "  arcella version                             print the version\n"
     "\n"
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "run") return arcella::tools::RunCommand(argc - 1, argv + 1);
+  if (cmd == "compile") return arcella::tools::CompileCommand(argc - 1, argv + 1);
   if (cmd == "wast") return arcella::tools::WastCommand(argc - 1, argv + 1);
   if (cmd == "version" || cmd == "--version") {
     printf("arcella %s (engine %s)\n", ARCELLA_VERSION, ARCELLA_ENGINE_VERSION);

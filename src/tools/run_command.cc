@@ -10,10 +10,10 @@
 #include "engine/engine.h"
 #include "engine/preflight.h"
 #include "engine/value_text.h"
-#include "platform/file_read.h"
 #include "platform/manifest.h"
+#include "tools/background_compile.h"
 #include "tools/compile_feedback.h"
-#include "tools/user_cache_dir.h"
+#include "tools/tool_engine.h"
 #include "wasi/wasi.h"
 
 namespace arcella::tools {
@@ -32,14 +32,28 @@ constexpr const char* kUsage =
     "  --max-memory SIZE       cap each linear memory (e.g. 64MiB)\n"
     "  --max-stack N           cap the wasm call depth (default 10000)\n"
     "  --timeout DURATION      wall-clock limit for the call (e.g. 500ms, 2s)\n"
-    "  --tier aot|interp|auto  execution tier (default auto)\n"
+    "  --tier aot|interp|auto  execution tier (default auto: the AOT tier if the module\n"
+    "                          is in the cache or small, else the interpreter now while\n"
+    "                          an `arcella compile` in the background prepares the\n"
+    "                          AOT tier for the next runs)\n"
+    "  --tier-up-bytes SIZE    with --tier auto, modules with more code than SIZE are\n"
+    "                          compiled in the background (default 128KiB; 0: always)\n"
     "  --metering fuel|interrupt|none  instrumentation (default fuel: one cached\n"
     "                          artefact serves runs with and without --fuel/--timeout;\n"
     "                          none: no limits, for benchmarks)\n"
     "  --invoke NAME           call export NAME; ARGS are its typed arguments\n"
     "  --progress              show compile progress on stderr even if it is not a terminal\n"
     "  -q, --quiet             no compile progress (default: shown when stderr is a terminal)\n"
+    "  -v, --verbose           say on stderr which tier runs the module and where its code\n"
+    "                          comes from\n"
     "  -h, --help              show this help\n";
+
+// With --tier auto, a module not in the AOT cache whose code section is
+// larger than this runs on the interpreter at once while `arcella compile`
+// builds it in the background (background_compile.h); a smaller one is
+// compiled first, which takes a few seconds at most on a 2-core machine
+// (docs/LIMITS.md, "First run of a big module").
+constexpr uint64_t kTierUpCodeBytes = 128 * 1024;
 
 struct RunOptions {
   std::string file;
@@ -53,6 +67,8 @@ struct RunOptions {
   std::optional<std::string> invoke;
   std::optional<bool> progress;  // --progress / --quiet; unset: stderr is a terminal
   engine::Metering metering = engine::Metering::kFuel;
+  uint64_t tier_up_bytes = kTierUpCodeBytes;
+  bool verbose = false;
 };
 
 int Usage(const std::string& msg) {
@@ -104,6 +120,14 @@ int ParseCommandLine(int argc, char** argv, RunOptions* o) {
     if (name == "--progress" || name == "--quiet" || name == "-q") {
       if (inline_val) return Usage(name + " takes no value");
       o->progress = name == "--progress";
+    } else if (name == "-v" || name == "--verbose") {
+      if (inline_val) return Usage(name + " takes no value");
+      o->verbose = true;
+    } else if (name == "--tier-up-bytes") {
+      if (!(v = value())) return Usage("--tier-up-bytes needs a size");
+      auto s = *v == "0" ? Result<uint64_t>(uint64_t{0}) : platform::ParseByteSize(*v);
+      if (!s.ok()) return Usage("--tier-up-bytes: " + s.status().message());
+      o->tier_up_bytes = *s;
     } else if (name == "--dir" || name == "--dir-ro") {
       if (!(v = value())) return Usage(name + " needs a value");
       if (auto st = ParsePreopen(*v, name == "--dir-ro", &o->wasi); !st.ok())
@@ -144,10 +168,9 @@ int ParseCommandLine(int argc, char** argv, RunOptions* o) {
       else return Usage("--tier \"" + *v + "\": expected aot, interp or auto");
     } else if (name == "--metering") {
       if (!(v = value())) return Usage("--metering needs fuel, interrupt or none");
-      if (*v == "fuel") o->metering = engine::Metering::kFuel;
-      else if (*v == "interrupt") o->metering = engine::Metering::kInterrupt;
-      else if (*v == "none") o->metering = engine::Metering::kNone;
-      else return Usage("--metering \"" + *v + "\": expected fuel, interrupt or none");
+      auto m = ParseMetering(*v);
+      if (!m) return Usage("--metering \"" + *v + "\": expected fuel, interrupt or none");
+      o->metering = *m;
     } else if (name == "--invoke") {
       if (!(v = value())) return Usage("--invoke needs an export name");
       o->invoke = *v;
@@ -168,11 +191,13 @@ int ReportTrap(const engine::Trap& trap, const std::string& what) {
 }
 
 // Reads the module's headers and resolves its imports against `linker`.
-// Returns -1 if the module may be compiled, else the exit code.
-int Preflight(const std::string& file, std::span<const uint8_t> bytes,
-              const engine::Linker& linker) {
+// Returns -1 if the module may be compiled, else the exit code. `out` gets
+// the headers if they parse.
+int Preflight(const std::string& file, std::span<const uint8_t> bytes, const engine::Linker& linker,
+              std::optional<engine::Preflight>* out) {
   auto pf = engine::PreflightModule(bytes);
   if (!pf.ok()) return -1;  // malformed, or a component: Module::Compile explains
+  *out = *pf;
   Status st = engine::CheckImports(*pf, linker);
   if (st.ok()) {
     for (const engine::FeatureUse& u : pf->features) {
@@ -187,6 +212,59 @@ int Preflight(const std::string& file, std::span<const uint8_t> bytes,
   return kExitLoadError;
 }
 
+// Where the module's code comes from (--verbose) and what the user is told.
+struct TierChoice {
+  engine::Tier tier = engine::Tier::kAuto;       // what to compile on
+  std::shared_ptr<const engine::Module> cached;  // an AOT cache hit
+  std::string how;                               // for --verbose
+};
+
+// --tier auto: the AOT tier if the cache has the module; else, for a module
+// with more than o.tier_up_bytes of code, the interpreter now and an AOT
+// compile in the background (unless one runs already); else a compile.
+TierChoice ChooseTier(const RunOptions& o, engine::Engine& eng, std::span<const uint8_t> bytes,
+                      const std::optional<engine::Preflight>& pf, bool tell) {
+  TierChoice c;
+  c.tier = o.tier;
+  if (o.tier != engine::Tier::kAuto || !eng.AotAvailable() || !pf || !pf->features.empty())
+    return c;  // features the AOT tier cannot run: kAuto picks the interpreter
+  engine::CompileOptions probe;
+  probe.cached_only = true;
+  auto hit = eng.Compile(bytes, probe);
+  if (hit.ok()) {
+    c.cached = *hit;
+    c.how = "compiled code from the cache";
+    return c;
+  }
+  const StatusCode code = hit.status().code();
+  if ((code != StatusCode::kNotFound && code != StatusCode::kAlreadyExists) ||
+      pf->code_bytes <= o.tier_up_bytes)
+    return c;  // small: compile now (a few seconds)
+  c.tier = engine::Tier::kInterp;
+  std::string line;
+  if (code == StatusCode::kAlreadyExists) {
+    c.how = "being compiled by another process";
+    line = o.file + " is being compiled by another process: running it on the interpreter";
+  } else if (auto path = ReopenablePath(o.file); !path) {
+    c.how = "not compiled (not a file another process can open)";
+    line = o.file +
+           " is not compiled yet and cannot be compiled in the background (not a file another "
+           "process can open): running it on the interpreter";
+  } else if (auto pid = StartBackgroundCompile(*path, o.metering); !pid.ok()) {
+    c.how = "not compiled (" + pid.status().message() + ")";
+    line = o.file + " is not compiled yet: running it on the interpreter (" +
+           pid.status().message() + ")";
+  } else {
+    c.how = "compiling in the background, pid " + std::to_string(*pid);
+    line = o.file +
+           " is not compiled yet: running it on the interpreter; compiling it in the background "
+           "(pid " +
+           std::to_string(*pid) + ") for the next runs";
+  }
+  if (tell) fprintf(stderr, "arcella: %s\n", line.c_str());
+  return c;
+}
+
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
@@ -195,7 +273,7 @@ int RunCommand(int argc, char** argv) {
 
   // Regular files only, bounded: /dev/zero or a FIFO is an error, not a hang
   // or an out-of-memory kill.
-  auto read = platform::ReadRegularFile(o.file, {1ull << 30, "arcella run's 1 GiB module cap"});
+  auto read = ReadModuleFile(o.file);
   if (!read.ok()) {
     fprintf(stderr, "arcella run: %s\n", read.status().message().c_str());
     return kExitLoadError;
@@ -229,28 +307,36 @@ int RunCommand(int argc, char** argv) {
   }
   // Every unresolved import and unsupported proposal is reported before
   // anything is compiled.
-  if (int rc = Preflight(o.file, bytes, linker); rc >= 0) return rc;
+  std::optional<engine::Preflight> pf;
+  if (int rc = Preflight(o.file, bytes, linker, &pf); rc >= 0) return rc;
 
-  // A private per-user cache, never a shared directory (see UserCacheDir).
   // One artefact serves runs with and without --fuel / --timeout.
-  auto eng = engine::Engine::Create(
-      {.cache_dir = UserCacheDir(), .cc = CompilerFromEnv(), .metering = o.metering});
+  auto eng = ToolEngine(o.metering);
   if (!eng.ok()) {
     fprintf(stderr, "arcella run: %s\n", eng.status().message().c_str());
     return kExitLoadError;
   }
-  engine::CompileOptions copts;
-  copts.tier = o.tier;
-  // Progress on a terminal; Ctrl-C or SIGTERM cancels the compile (exit 130/143).
-  CompileFeedback feedback(o.file, o.progress.value_or(CompileFeedback::DefaultShowProgress()));
-  copts.cancel = feedback.cancel();
-  copts.on_progress = [&feedback](const engine::CompileProgress& p) { feedback.OnProgress(p); };
-  auto mod = (*eng)->Compile(bytes, copts);
-  if (int cancelled = feedback.Finish()) return cancelled;
-  if (!mod.ok()) {
-    fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), mod.status().message().c_str());
-    return kExitLoadError;
+  const bool show = o.progress.value_or(CompileFeedback::DefaultShowProgress());
+  TierChoice choice = ChooseTier(o, **eng, bytes, pf, show);
+  Result<std::shared_ptr<const engine::Module>> mod = choice.cached;
+  if (!choice.cached) {
+    engine::CompileOptions copts;
+    copts.tier = choice.tier;
+    // Progress on a terminal; Ctrl-C or SIGTERM cancels the compile (exit 130/143).
+    CompileFeedback feedback(o.file, show);
+    copts.cancel = feedback.cancel();
+    copts.on_progress = [&feedback](const engine::CompileProgress& p) { feedback.OnProgress(p); };
+    mod = (*eng)->Compile(bytes, copts);
+    if (int cancelled = feedback.Finish()) return cancelled;
+    if (!mod.ok()) {
+      fprintf(stderr, "arcella run: %s: %s\n", o.file.c_str(), mod.status().message().c_str());
+      return kExitLoadError;
+    }
+    if (choice.how.empty()) choice.how = "compiled now";
   }
+  if (o.verbose)
+    fprintf(stderr, "arcella run: %s: %s tier (%s)\n", o.file.c_str(),
+            (*mod)->tier() == engine::Tier::kAot ? "aot" : "interpreter", choice.how.c_str());
 
   engine::InstanceOptions iopts;
   iopts.limits.fuel = o.fuel;
