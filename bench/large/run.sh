@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/large: real 1-30 MB WASI programs (yosys, nextpnr-ice40, CRuby, sqlite3's
 # shell) on arcella and on node, side by side. Not part of the tests.
-#   bench/large/run.sh [--only nextpnr,sqlite,ruby,yosys] [--arcella PATH] [--warm-only]
+#   bench/large/run.sh [--only nextpnr,sqlite,ruby,yosys] [--arcella PATH] [--warm-only | --first-run-only]
 #                      [--reps N] [--budget-scale X] [--cache DIR] [--json FILE]
 # Without --arcella it builds the `arcella` target into $BUILD_DIR (default
 # <repo>/build). Downloads (npm pack, pinned by version and sha512) and every

@@ -67,8 +67,8 @@ std::string BaseName(const std::string& path) {
 }  // namespace
 
 CompileFeedback::CompileFeedback(const std::string& file, bool show_progress,
-                                 const std::string& command)
-    : file_(file), command_(command), label_("compiling " + BaseName(file)), start_(Clock::now()) {
+                                 const std::string& command, const std::string& verb)
+    : file_(file), command_(command), label_(verb + " " + BaseName(file)), start_(Clock::now()) {
   g_cancel.store(false);
   g_signal.store(0);
   g_fallback_message = std::string(show_progress ? ClearLine() : "") + command + ": " + file +

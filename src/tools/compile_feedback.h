@@ -22,10 +22,12 @@ class CompileFeedback {
   // a second one ends the process at once, as the default action would).
   // With `show_progress`, a thread draws the line on fd 2 once the engine
   // reports progress (not before 250 ms), or after 2 s without a report; a
-  // cache hit draws nothing. `file` names the module in the line, `command`
-  // ("arcella run", "arcella compile") the messages.
+  // cache hit draws nothing. `file` names the module in the line, after
+  // `verb` ("compiling"; "loading" for the interpreter, which only decodes),
+  // and `command` ("arcella run", "arcella compile") the messages.
   CompileFeedback(const std::string& file, bool show_progress,
-                  const std::string& command = "arcella run");
+                  const std::string& command = "arcella run",
+                  const std::string& verb = "compiling");
   ~CompileFeedback();  // Finish()
   CompileFeedback(const CompileFeedback&) = delete;
   CompileFeedback& operator=(const CompileFeedback&) = delete;

@@ -323,7 +323,8 @@ int RunCommand(int argc, char** argv) {
     engine::CompileOptions copts;
     copts.tier = choice.tier;
     // Progress on a terminal; Ctrl-C or SIGTERM cancels the compile (exit 130/143).
-    CompileFeedback feedback(o.file, show);
+    CompileFeedback feedback(o.file, show, "arcella run",
+                             choice.tier == engine::Tier::kInterp ? "loading" : "compiling");
     copts.cancel = feedback.cancel();
     copts.on_progress = [&feedback](const engine::CompileProgress& p) { feedback.OnProgress(p); };
     mod = (*eng)->Compile(bytes, copts);
