@@ -246,12 +246,12 @@ TierChoice ChooseTier(const RunOptions& o, engine::Engine& eng, std::span<const 
     c.how = "being compiled by another process";
     line = o.file + " is being compiled by another process: running it on the interpreter";
   } else if (auto path = ReopenablePath(o.file); !path) {
-    c.how = "not compiled (not a file another process can open)";
+    c.how = "no background compile: not a file another process can open";
     line = o.file +
            " is not compiled yet and cannot be compiled in the background (not a file another "
            "process can open): running it on the interpreter";
   } else if (auto pid = StartBackgroundCompile(*path, o.metering); !pid.ok()) {
-    c.how = "not compiled (" + pid.status().message() + ")";
+    c.how = "no background compile: " + pid.status().message();
     line = o.file + " is not compiled yet: running it on the interpreter (" +
            pid.status().message() + ")";
   } else {

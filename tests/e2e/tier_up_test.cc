@@ -239,6 +239,26 @@ TEST(TierUpE2E, CtrlCOfTheRunDoesNotStopTheBackgroundCompile) {
   EXPECT_EQ(home.Records(), 1u) << "and completed";
 }
 
+// A module read through a descriptor of a deleted file cannot be opened by
+// another process: the run uses the interpreter and starts no compile.
+TEST(TierUpE2E, AFileOnlyTheRunCanOpenRunsWithoutABackgroundCompile) {
+  GatedHome home;
+  home.Open();
+  const std::string wasm = WriteTierUpModule(home.dir(), "gone.wasm", 4, 7);
+  std::string env;
+  for (const std::string& e : home.Env()) env += e + " ";
+  CmdResult r = Sh("exec 3< " + ShellQuote(wasm) + "; rm " + ShellQuote(wasm) + "; " + env +
+                   ShellQuote(DaemonBin()) + " run -v --progress --tier-up-bytes 0 /dev/fd/3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("tier-up 7 ok\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/fd/3 is not compiled yet and cannot be compiled in the background"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("interpreter tier (no background compile"), std::string::npos) << r.out;
+  EXPECT_EQ(home.Compiles(), std::vector<pid_t>{});
+  EXPECT_EQ(home.Records(), 0u);
+}
+
 // -q: nothing on stderr but the guest's; the compile starts all the same.
 TEST(TierUpE2E, QuietRunPrintsNothingButStillCompilesInTheBackground) {
   GatedHome home;
