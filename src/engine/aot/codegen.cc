@@ -1,6 +1,7 @@
 // wasm -> C via wabt's c-writer, plus the engine glue (see codegen.h).
 #include "engine/aot/codegen.h"
 
+#include "engine/aot/active_data.h"
 #include "engine/aot/data_blob.h"
 #include "engine/aot/mem_image.h"
 
@@ -327,6 +328,9 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
   GeneratedModule out;
   out.data = EncodeDataBlob(module);
   out.data_segments = static_cast<uint32_t>(module.data_segments.size());
+  // Active segments leave the IR (wasm2c's cost grows with its names, see
+  // active_data.h); their loads go back into init_memories() below.
+  const DetachedData detached = DetachActiveData(&module);
   wabt::MemoryStream h_stream;
   SplitConfig config;
   config.dir = hooks.dir;
@@ -372,6 +376,9 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
       return Status::Internal("aot: cannot find the interrupt global in wasm2c output");
     main = MakeVolatile(main, volatile_field);
   }
+
+  if (detached.detached && !InsertActiveLoads(&main, detached.loads))
+    return Status::Internal("aot: cannot find init_memories in wasm2c output");
 
   std::string image_glue;
   if (image_segments > 0) RewriteForImage(&main, image_segments, &image_glue);

@@ -10,7 +10,9 @@
 // (c_split.h) into shared.h, function units u<k>.c and a main unit, to
 // which glue is appended that gives the engine fixed entry points (see the
 // ABI comment in rt/include/wasm-rt.h and below). Data segments are not C:
-// they are returned as a blob (data_blob.h).
+// they are returned as a blob (data_blob.h), and active ones are taken out
+// of the IR before wasm2c runs, their loads written by the engine
+// (active_data.h).
 #pragma once
 
 #include <cstdint>
