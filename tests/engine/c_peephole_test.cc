@@ -117,7 +117,8 @@ constexpr char kAfter[] = R"(ARCELLA_HIDDEN u32 w2c_f753(Z_m_instance_t* instanc
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
   u64 w2c_j0, w2c_j1, w2c_j2, w2c_j3;
-  if (UNLIKELY(((s64)(w2c_l6 = instance->w2c_g3 - 4ull) < 0) | (*(volatile u32*)&instance->w2c_g4))) {
+  w2c_l6 = instance->w2c_g3 - 4ull;
+  if ((u32)((s64)w2c_l6 < 0) | (*(volatile u32*)&instance->w2c_g4)) {
     instance->w2c_g3 = w2c_l6;
     (*Z_hZ_f0)(instance->Z_h_instance);
     w2c_l6 = instance->w2c_g3;
@@ -126,7 +127,8 @@ constexpr char kAfter[] = R"(ARCELLA_HIDDEN u32 w2c_f753(Z_m_instance_t* instanc
   if (w2c_i0) {
     w2c_l6 -= 20ull;
     w2c_L6: 
-      if (UNLIKELY(((s64)(w2c_l6 -= 6ull) < 0) | (*(volatile u32*)&instance->w2c_g4))) {
+      w2c_l6 -= 6ull;
+      if ((u32)((s64)w2c_l6 < 0) | (*(volatile u32*)&instance->w2c_g4)) {
         instance->w2c_g3 = w2c_l6;
         (*Z_hZ_f0)(instance->Z_h_instance);
         w2c_l6 = instance->w2c_g3;
@@ -338,7 +340,7 @@ size_t CheckUnits(const std::vector<std::string>& units) {
   // The interrupt flag: the only field read through a volatile pointer.
   static const std::regex kVol(R"(\(\*\(volatile u32\*\)&instance->(w2c_g\d+)\))");
   static const std::regex kEntry(
-      R"(  if \(UNLIKELY\(\(\(s64\)\((w2c_l\d+|w2c_p\d+) = instance->(w2c_g\d+)( - \d+ull)?\) < 0\) \| )");
+      R"(\n  (w2c_l\d+) = instance->(w2c_g\d+)( - \d+ull)?;\n  if \(\(u32\)\(\(s64\)\1 < 0\) \| )");
   size_t functions = 0;
   for (const std::string& u : units) {
     std::smatch vm;
@@ -380,7 +382,8 @@ struct Outcome {
   uint64_t consumed = 0;
 };
 
-Outcome RunCall(const std::shared_ptr<const Module>& m, const char* fn, int32_t arg, uint64_t fuel) {
+Outcome RunCall(const std::shared_ptr<const Module>& m, const char* fn, int32_t arg,
+                uint64_t fuel) {
   Outcome o;
   InstanceOptions io;
   io.limits.fuel = fuel;

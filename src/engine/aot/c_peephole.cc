@@ -26,9 +26,12 @@
 //              if (i<d>) {
 //                local.tee F; the check: i64.lt_s pops slots d, d+1, i32.or
 //                pops d+1, `if` pops d
-//                -> if (UNLIKELY(((s64)(F = SRC - N) < 0) | (*(volatile u32*)&instance->V))) {
+//                -> F = SRC - N;  (or F -= N)
+//                   if ((u32)((s64)F < 0) | (*(volatile u32*)&instance->V)) {
+//                (two statements in wasm2c's order, no branch hint: gcc
+//                then lays out the same code as before the fold)
 //          T4: (after H0 with SRC = F) the check lines of T3 without `F = j<d>;`
-//                -> if (UNLIKELY(((s64)F < 0) | (*(volatile u32*)&instance->V))) {
+//                -> if ((u32)((s64)F < 0) | (*(volatile u32*)&instance->V)) {
 //
 // The instrumenter's sequences, and what they become:
 //   run charge          local.get F; i64.const N; i64.sub; local.set F  H1 T2  F -= N;
@@ -221,7 +224,8 @@ std::string FoldFuel(std::string_view func, std::string_view interrupt_field, Fo
                                    ? f + " -= " + std::string(h.cost)
                                    : f + " = " + value;
           if (MatchCheck(l, k + 1, h.slot, ind, vol)) {  // T3
-            emit(ind, "if (UNLIKELY(((s64)(" + assign + ") < 0) | " + vol + ")) {", h.len + 6);
+            out.append(ind).append(assign).append(";\n");
+            emit(ind, "if ((u32)((s64)" + f + " < 0) | " + vol + ") {", h.len + 5);
             i = k + 6;
             continue;
           }
@@ -234,7 +238,7 @@ std::string FoldFuel(std::string_view func, std::string_view interrupt_field, Fo
         }
       }
       if (h.len == 1 && h.src == fuel_local && MatchCheck(l, k, h.slot, ind, vol)) {  // T4
-        emit(ind, "if (UNLIKELY(((s64)" + std::string(fuel_local) + " < 0) | " + vol + ")) {", 6);
+        emit(ind, "if ((u32)((s64)" + std::string(fuel_local) + " < 0) | " + vol + ") {", 6);
         i = k + 5;
         continue;
       }
