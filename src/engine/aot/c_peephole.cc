@@ -83,18 +83,19 @@ int TempSlot(std::string_view name, char type) {
     return -1;
   std::string_view digits = name.substr(kPrefix.size() + 1);
   if (!IsDigits(digits) || digits.size() > 6 || (digits.size() > 1 && digits[0] == '0')) return -1;
-  return std::stoi(std::string(digits));
+  int d = 0;
+  for (char c : digits) d = d * 10 + (c - '0');
+  return d;
 }
 
 std::string Temp(char type, int slot) {
   return "w2c_" + std::string(1, type) + std::to_string(slot);
 }
 
-// "LHS <op> RHS;" -> LHS, RHS (op is "=", "-=", "|=").
-bool SplitAssign(std::string_view stmt, std::string_view op, std::string_view* lhs,
+// "LHS <op> RHS;" -> LHS, RHS; `sep` is the operator with its spaces (" = ").
+bool SplitAssign(std::string_view stmt, std::string_view sep, std::string_view* lhs,
                  std::string_view* rhs) {
   if (stmt.empty() || stmt.back() != ';') return false;
-  std::string sep = " " + std::string(op) + " ";
   size_t p = stmt.find(sep);
   if (p == std::string_view::npos || p == 0) return false;
   *lhs = stmt.substr(0, p);
@@ -116,8 +117,9 @@ struct Head {
 };
 
 bool MatchHead(const std::vector<Line>& l, size_t i, Head* h) {
+  if (l[i].stmt.substr(0, 5) != "w2c_j") return false;  // most lines: not a head
   std::string_view lhs, rhs;
-  if (!SplitAssign(l[i].stmt, "=", &lhs, &rhs)) return false;
+  if (!SplitAssign(l[i].stmt, " = ", &lhs, &rhs)) return false;
   int d = TempSlot(lhs, 'j');
   if (d < 0 || !(IsIdent(rhs) || IsField(rhs)) || TempSlot(rhs, 'j') >= 0 ||
       TempSlot(rhs, 'i') >= 0)
@@ -127,9 +129,9 @@ bool MatchHead(const std::vector<Line>& l, size_t i, Head* h) {
     return true;
   std::string_view zl, zr, sl, sr;
   const std::string x = Temp('j', d), z = Temp('j', d + 1);
-  if (SplitAssign(l[i + 1].stmt, "=", &zl, &zr) && zl == z && zr.size() > 3 &&
+  if (SplitAssign(l[i + 1].stmt, " = ", &zl, &zr) && zl == z && zr.size() > 3 &&
       zr.substr(zr.size() - 3) == "ull" && IsDigits(zr.substr(0, zr.size() - 3)) &&
-      SplitAssign(l[i + 2].stmt, "-=", &sl, &sr) && sl == x && sr == z) {
+      SplitAssign(l[i + 2].stmt, " -= ", &sl, &sr) && sl == x && sr == z) {
     h->cost = zr;
     h->len = 3;
   }
@@ -181,7 +183,7 @@ std::string FoldFuel(std::string_view func, std::string_view interrupt_field, Fo
     if (!MatchHead(l, i, &h) || !IsField(h.src)) continue;
     size_t k = i + h.len;
     std::string_view lhs, rhs;
-    if (k < l.size() && l[k].indent == l[i].indent && SplitAssign(l[k].stmt, "=", &lhs, &rhs) &&
+    if (k < l.size() && l[k].indent == l[i].indent && SplitAssign(l[k].stmt, " = ", &lhs, &rhs) &&
         rhs == Temp('j', h.slot) && IsIdent(lhs) && TempSlot(lhs, 'j') < 0 &&
         TempSlot(lhs, 'i') < 0 && MatchCheck(l, k + 1, h.slot, l[i].indent, vol)) {
       fuel_local = lhs;
@@ -208,7 +210,7 @@ std::string FoldFuel(std::string_view func, std::string_view interrupt_field, Fo
       if (!h.cost.empty()) value += " - " + std::string(h.cost);
       std::string_view lhs, rhs;
       const bool same = k < l.size() && l[k].indent == ind;
-      if (same && SplitAssign(l[k].stmt, "=", &lhs, &rhs) && rhs == x) {
+      if (same && SplitAssign(l[k].stmt, " = ", &lhs, &rhs) && rhs == x) {
         if (lhs == fuel_global) {  // T1
           std::string g(fuel_global);
           emit(ind,
