@@ -11,7 +11,6 @@
 //   exports, init_instance_import, Z_m_init_module, Z_m_instantiate, Z_m_free.
 #include "engine/aot/c_split.h"
 
-
 #include <openssl/evp.h>
 
 #include <algorithm>
