@@ -352,6 +352,8 @@ void CSplitter::EndFunction() {
   std::string f = config_.volatile_field.empty() ? std::move(func_)
                                                  : MakeVolatile(func_, config_.volatile_field);
   func_.clear();
+  // The fuel metering's statements, one C statement each (c_peephole.h).
+  if (!config_.volatile_field.empty()) f = FoldFuel(f, config_.volatile_field, &fold_stats_);
   if (config_.on_function) config_.on_function(func_index_);
   if (cur_.functions > 0 && cur_.bytes + f.size() > config_.unit_budget) CloseUnit();
   f.push_back('\n');

@@ -13,7 +13,9 @@
 //             than the budget gets a unit of its own;
 //   main      everything else (instance init, exports, instantiate, free),
 //             kept in memory (small: no data) and returned by TakeMain().
-// Every access to `instance-><volatile_field>` is made volatile, per piece.
+// Every access to `instance-><volatile_field>` is made volatile, per piece,
+// and the fuel metering's statements of each function are folded into one C
+// statement each (FoldFuel, c_peephole.h).
 // Output of an unexpected shape fails the stream (wabt then stops writing)
 // with an Internal status naming the line; nothing is miscompiled.
 //
@@ -29,6 +31,7 @@
 #include <wabt/stream.h>
 
 #include "common/status.h"
+#include "engine/aot/c_peephole.h"
 
 namespace arcella::engine::aot {
 
@@ -71,6 +74,8 @@ class CSplitter : public wabt::Stream {
   std::string TakeMain() { return std::move(main_); }
   const std::vector<CUnit>& units() const { return units_; }
   const Status& status() const { return status_; }
+  // What FoldFuel did to the functions written so far.
+  const FoldStats& fold_stats() const { return fold_stats_; }
 
  protected:
   wabt::Result WriteDataImpl(size_t offset, const void* data, size_t size) override;
@@ -106,6 +111,7 @@ class CSplitter : public wabt::Stream {
   CUnit cur_;
   FILE* unit_file_ = nullptr;
   void* unit_hash_ = nullptr;  // EVP_MD_CTX of the open unit
+  FoldStats fold_stats_;
 };
 
 // Makes every access to `instance->FIELD` in `c` (except taking its

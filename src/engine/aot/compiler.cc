@@ -49,7 +49,7 @@ std::atomic<uint64_t> g_unit_budget{kUnitBudget};
 constexpr uint64_t kCompilerBaseBytes = 64ull << 20;
 constexpr uint64_t kCompilerBytesPerCByte = 240;
 // Bumped when the generated code changes (part of the cache key).
-constexpr char kCodegenVersion[] = "codegen-split1";
+constexpr char kCodegenVersion[] = "codegen-split1-foldfuel";
 constexpr char kEntryMagic[8] = {'A', 'R', 'C', 'S', 'O', 'D', '1', '\0'};
 
 // Runtime entry points referenced only by generated code: naming them here
