@@ -61,11 +61,6 @@ std::vector<std::string> Files(const std::string& dir) {
   return out;
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 // The facade's path: decode with names, instrument, encode; the IR handed on.
 BackendInput FacadeInput(const std::vector<uint8_t>& wasm, Metering metering) {
   BackendInput in;

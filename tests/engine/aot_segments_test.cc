@@ -54,11 +54,6 @@ std::string SegmentsWat() {
   return w.str();
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 bool Traps(Instance& inst, const char* name, std::vector<Value> args) {
   auto r = inst.Call(name, args);
   EXPECT_TRUE(r.ok()) << r.status().ToString();

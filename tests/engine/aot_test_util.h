@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,12 @@ inline uint32_t ExportIndex(const BackendInput& in, const std::string& name) {
     if (in.exports[i].name == name) return static_cast<uint32_t>(i);
   ADD_FAILURE() << "no export " << name;
   return 0;
+}
+
+// The whole contents of the file at `path` ("" if it cannot be read).
+inline std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace arcella::engine::aot_test
