@@ -537,8 +537,8 @@ class Runner:
         scale = self.a.budget_scale
         if not self.a.warm_only:
             self.first_run(prog, spec, res)
-        if self.a.first_run_only:
-            return
+            if self.a.first_run_only:
+                return
             shutil.rmtree(home, ignore_errors=True)
             os.makedirs(home)
             cc_log = os.path.join(self.cache, "work", f"{prog}.cc.log")
