@@ -61,24 +61,6 @@ std::vector<std::string> Files(const std::string& dir) {
   return out;
 }
 
-// The facade's path: decode with names, instrument, encode; the IR handed on.
-BackendInput FacadeInput(const std::vector<uint8_t>& wasm, Metering metering) {
-  BackendInput in;
-  auto d = Decode(wasm);
-  EXPECT_TRUE(d.ok()) << d.status().ToString();
-  if (!d.ok()) return in;
-  EXPECT_TRUE(Instrument(d->ir.get(), metering).ok());
-  auto bytes = Encode(*d->ir);
-  EXPECT_TRUE(bytes.ok());
-  if (!bytes.ok()) return in;
-  Describe(*d->ir, &*d);
-  in.wasm = std::move(*bytes);
-  in.imports = d->imports;
-  in.exports = d->exports;
-  in.ir = std::move(d->ir);
-  return in;
-}
-
 Result<aot::GeneratedModule> Generate(const BackendInput& in, const std::string& dir,
                                       uint32_t* units_seen) {
   aot::SplitHooks hooks;

@@ -106,22 +106,9 @@ TEST(AotSegmentsTest, ManyActiveSegmentsAndMemoryInitMatchTheInterpreter) {
   EXPECT_TRUE(final_memory[0] == final_memory[1]) << "memory differs between the tiers";
 }
 
-// The facade's path: decode, instrument, encode; the IR handed on.
+// The facade's path for WAT text (see FacadeInput in aot_test_util.h).
 BackendInput FacadeInput(const std::string& wat, Metering metering = Metering::kFuel) {
-  BackendInput in;
-  auto d = Decode(test::Wat(wat));
-  EXPECT_TRUE(d.ok()) << d.status().ToString();
-  if (!d.ok()) return in;
-  EXPECT_TRUE(Instrument(d->ir.get(), metering).ok());
-  auto bytes = Encode(*d->ir);
-  EXPECT_TRUE(bytes.ok());
-  if (!bytes.ok()) return in;
-  Describe(*d->ir, &*d);
-  in.wasm = std::move(*bytes);
-  in.imports = d->imports;
-  in.exports = d->exports;
-  in.ir = std::move(d->ir);
-  return in;
+  return aot_test::FacadeInput(test::Wat(wat), metering);
 }
 
 Result<aot::GeneratedModule> Generate(const BackendInput& in, const std::string& prefix) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/instrument.h"
 #include "engine/loader.h"
 #include "test_util.h"
 
@@ -66,6 +67,24 @@ inline uint32_t ExportIndex(const BackendInput& in, const std::string& name) {
     if (in.exports[i].name == name) return static_cast<uint32_t>(i);
   ADD_FAILURE() << "no export " << name;
   return 0;
+}
+
+// The facade's path: decode with names, instrument, encode; the IR handed on.
+inline BackendInput FacadeInput(const std::vector<uint8_t>& wasm, Metering metering) {
+  BackendInput in;
+  auto d = Decode(wasm);
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  if (!d.ok()) return in;
+  EXPECT_TRUE(Instrument(d->ir.get(), metering).ok());
+  auto bytes = Encode(*d->ir);
+  EXPECT_TRUE(bytes.ok());
+  if (!bytes.ok()) return in;
+  Describe(*d->ir, &*d);
+  in.wasm = std::move(*bytes);
+  in.imports = d->imports;
+  in.exports = d->exports;
+  in.ir = std::move(d->ir);
+  return in;
 }
 
 // The whole contents of the file at `path` ("" if it cannot be read).
