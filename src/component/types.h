@@ -1,0 +1,122 @@
+// Component Model value and function types: the one structural type model
+// shared by the decoder, the canonical ABI, WAVE, WIT printing and the CLI.
+//
+//   TypeRef t = ValueType::Record({{"name", ValueType::String()},
+//                                  {"tags", ValueType::List(ValueType::U8())}});
+//
+// A ValueType is an immutable tree; share nodes freely through TypeRef
+// (shared_ptr<const>). Names (record fields, cases, enum and flag labels) are
+// kebab-case strings as in the binary. Resource types are compared by
+// identity (pointer): each `(resource ...)` definition, and each instantiation
+// of a component that defines one, makes a new ResourceType.
+//
+// Threads: immutable after construction; safe to share across threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace arcella::component {
+
+enum class TypeKind : uint8_t {
+  kBool,
+  kS8,
+  kU8,
+  kS16,
+  kU16,
+  kS32,
+  kU32,
+  kS64,
+  kU64,
+  kF32,
+  kF64,
+  kChar,
+  kString,
+  kList,
+  kRecord,
+  kTuple,
+  kVariant,
+  kEnum,
+  kOption,
+  kResult,
+  kFlags,
+  kOwn,
+  kBorrow,
+};
+const char* TypeKindName(TypeKind k);  // WIT spelling: "bool", "s8", ..., "list", "own"
+bool IsPrimitive(TypeKind k);          // bool .. string
+
+struct ValueType;
+using TypeRef = std::shared_ptr<const ValueType>;
+
+// A resource type. Identity is the object: two handles have the same
+// resource type iff they point to the same ResourceType.
+struct ResourceType {
+  // For messages and WIT: "input-stream", "wasi:io/streams@0.2.0#input-stream",
+  // or "resource#N" when no name is known.
+  std::string name;
+};
+using ResourceRef = std::shared_ptr<const ResourceType>;
+
+struct Field {  // record field; tuple element (name empty)
+  std::string name;
+  TypeRef type;
+};
+struct Case {  // variant case; `type` null when the case has no payload
+  std::string name;
+  TypeRef type;
+};
+
+struct ValueType {
+  TypeKind kind = TypeKind::kBool;
+  TypeRef elem;                     // list<elem>, option<elem>
+  std::vector<Field> fields;        // record (named), tuple (unnamed)
+  std::vector<Case> cases;          // variant
+  std::vector<std::string> labels;  // enum cases, flags labels
+  TypeRef ok, err;                  // result<ok, err>; either may be null
+  ResourceRef resource;             // own<resource>, borrow<resource>
+
+  static TypeRef Prim(TypeKind k);  // a shared node per primitive kind
+  static TypeRef Bool() { return Prim(TypeKind::kBool); }
+  static TypeRef S8() { return Prim(TypeKind::kS8); }
+  static TypeRef U8() { return Prim(TypeKind::kU8); }
+  static TypeRef S16() { return Prim(TypeKind::kS16); }
+  static TypeRef U16() { return Prim(TypeKind::kU16); }
+  static TypeRef S32() { return Prim(TypeKind::kS32); }
+  static TypeRef U32() { return Prim(TypeKind::kU32); }
+  static TypeRef S64() { return Prim(TypeKind::kS64); }
+  static TypeRef U64() { return Prim(TypeKind::kU64); }
+  static TypeRef F32() { return Prim(TypeKind::kF32); }
+  static TypeRef F64() { return Prim(TypeKind::kF64); }
+  static TypeRef Char() { return Prim(TypeKind::kChar); }
+  static TypeRef String() { return Prim(TypeKind::kString); }
+  static TypeRef List(TypeRef elem);
+  static TypeRef Record(std::vector<Field> fields);
+  static TypeRef Tuple(std::vector<TypeRef> elems);
+  static TypeRef Variant(std::vector<Case> cases);
+  static TypeRef Enum(std::vector<std::string> labels);
+  static TypeRef Option(TypeRef elem);
+  static TypeRef Result(TypeRef ok, TypeRef err);  // either may be null
+  static TypeRef Flags(std::vector<std::string> labels);
+  static TypeRef Own(ResourceRef r);
+  static TypeRef Borrow(ResourceRef r);
+};
+
+// Structural equality (resources by identity).
+bool TypeEquals(const ValueType& a, const ValueType& b);
+// WIT-like spelling: "list<tuple<u8, string>>", "record { a: u32 }",
+// "variant { none, some(u32) }", "own<input-stream>".
+std::string TypeToString(const ValueType& t);
+
+// A component function type: named parameters and at most one result.
+struct FuncType {
+  std::vector<Field> params;     // names are kebab-case, unique
+  TypeRef result;                // null: no result
+  std::string ToString() const;  // "func(a: u32, b: string) -> list<u8>"
+};
+bool FuncTypeEquals(const FuncType& a, const FuncType& b);
+
+}  // namespace arcella::component

@@ -1,0 +1,89 @@
+// Component values: one typed value model shared by the engine API, the
+// canonical ABI, WAVE text, the CLI and ALME (MessagePack, docs/ALME.md).
+//
+//   Val v = Val::Record({Val::String("ann"), Val::List({Val::U8(1), Val::U8(2)})});
+//   Val r = Val::ResultOk(Val::U32(7));
+//
+// A Val does not carry its type: it is read and written against a ValueType
+// (types.h), which gives names (record fields, cases, labels) and element
+// types. `kind` must equal the type's kind; ValMatches() checks a whole tree.
+//
+// Storage by kind (everything else is left empty / zero):
+//   bool            b
+//   s8 .. s64       s (sign-extended)
+//   u8 .. u64       u
+//   f32, f64        f32 / f64 (NaNs kept bit-exact here; the ABI canonicalises)
+//   char            c (a Unicode scalar value)
+//   string          str (UTF-8)
+//   list, tuple     items
+//   record          items, in the type's field order
+//   variant, enum   index = case; variant payload in items[0] if the case has one
+//   option          index 0 = none, 1 = some (payload items[0])
+//   result          index 0 = ok, 1 = error; payload items[0] if that side has a type
+//   flags           u: bit i set = label i set
+//   own, borrow     u: the host's handle of the resource; resource: its type
+//
+// Threads: a value type; copy or move freely.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "component/types.h"
+
+namespace arcella::component {
+
+struct Val {
+  TypeKind kind = TypeKind::kBool;
+  bool b = false;
+  int64_t s = 0;
+  uint64_t u = 0;
+  float f32 = 0;
+  double f64 = 0;
+  char32_t c = 0;
+  uint32_t index = 0;
+  std::string str;
+  std::vector<Val> items;
+  ResourceRef resource;
+
+  static Val Bool(bool v);
+  static Val S8(int8_t v);
+  static Val U8(uint8_t v);
+  static Val S16(int16_t v);
+  static Val U16(uint16_t v);
+  static Val S32(int32_t v);
+  static Val U32(uint32_t v);
+  static Val S64(int64_t v);
+  static Val U64(uint64_t v);
+  static Val F32(float v);
+  static Val F64(double v);
+  static Val Char(char32_t v);
+  static Val String(std::string v);
+  static Val List(std::vector<Val> items);
+  static Val Record(std::vector<Val> fields);
+  static Val Tuple(std::vector<Val> items);
+  static Val Variant(uint32_t case_index, std::vector<Val> payload = {});  // 0 or 1 item
+  static Val Enum(uint32_t case_index);
+  static Val None();
+  static Val Some(Val v);
+  static Val ResultOk(std::vector<Val> payload = {});   // 0 or 1 item
+  static Val ResultErr(std::vector<Val> payload = {});  // 0 or 1 item
+  static Val Flags(uint64_t bits);
+  static Val Own(ResourceRef r, uint64_t handle);
+  static Val Borrow(ResourceRef r, uint64_t handle);
+
+  bool has_payload() const { return !items.empty(); }
+  const Val& payload() const { return items.front(); }  // only if has_payload()
+};
+
+// Structural equality against `type` (floats bit-exact, NaN == NaN with the
+// same bits).
+bool ValEquals(const Val& a, const Val& b);
+// True if `v` has the shape of `type` (kinds, arities, case indices, payload
+// presence, flags bits within the labels, chars valid, integers in range);
+// otherwise false and *why (if given) names the path and problem, e.g.
+// "field 'tags', element 3: expected u8, got string".
+bool ValMatches(const Val& v, const ValueType& type, std::string* why = nullptr);
+
+}  // namespace arcella::component
