@@ -62,6 +62,12 @@ TypeRef ValueType::List(TypeRef elem) {
   t->elem = std::move(elem);
   return t;
 }
+TypeRef ValueType::FixedList(TypeRef elem, uint32_t length) {
+  auto t = Node(TypeKind::kList);
+  t->elem = std::move(elem);
+  t->length = length;
+  return t;
+}
 TypeRef ValueType::Record(std::vector<Field> fields) {
   auto t = Node(TypeKind::kRecord);
   t->fields = std::move(fields);
@@ -120,7 +126,7 @@ bool TypeEquals(const ValueType& a, const ValueType& b) {
   if (&a == &b) return true;
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case TypeKind::kList:
+    case TypeKind::kList: return a.length == b.length && RefEquals(a.elem, b.elem);
     case TypeKind::kOption: return RefEquals(a.elem, b.elem);
     case TypeKind::kRecord:
     case TypeKind::kTuple:
@@ -152,7 +158,9 @@ std::string ResourceName(const ResourceRef& r) { return r ? r->name : "resource"
 std::string TypeToString(const ValueType& t) {
   std::string s;
   switch (t.kind) {
-    case TypeKind::kList: return "list<" + RefToString(t.elem) + ">";
+    case TypeKind::kList:
+      if (t.length) return "list<" + RefToString(t.elem) + ", " + std::to_string(t.length) + ">";
+      return "list<" + RefToString(t.elem) + ">";
     case TypeKind::kOption: return "option<" + RefToString(t.elem) + ">";
     case TypeKind::kTuple:
       s = "tuple<";

@@ -73,6 +73,7 @@ struct Case {  // variant case; `type` null when the case has no payload
 struct ValueType {
   TypeKind kind = TypeKind::kBool;
   TypeRef elem;                     // list<elem>, option<elem>
+  uint32_t length = 0;              // list<elem, length> (fixed-length); 0: variable
   std::vector<Field> fields;        // record (named), tuple (unnamed)
   std::vector<Case> cases;          // variant
   std::vector<std::string> labels;  // enum cases, flags labels
@@ -94,6 +95,7 @@ struct ValueType {
   static TypeRef Char() { return Prim(TypeKind::kChar); }
   static TypeRef String() { return Prim(TypeKind::kString); }
   static TypeRef List(TypeRef elem);
+  static TypeRef FixedList(TypeRef elem, uint32_t length);  // length > 0
   static TypeRef Record(std::vector<Field> fields);
   static TypeRef Tuple(std::vector<TypeRef> elems);
   static TypeRef Variant(std::vector<Case> cases);
@@ -107,7 +109,7 @@ struct ValueType {
 
 // Structural equality (resources by identity).
 bool TypeEquals(const ValueType& a, const ValueType& b);
-// WIT-like spelling: "list<tuple<u8, string>>", "record { a: u32 }",
+// WIT-like spelling: "list<tuple<u8, string>>", "list<u8, 4>", "record { a: u32 }",
 // "variant { none, some(u32) }", "own<input-stream>".
 std::string TypeToString(const ValueType& t);
 

@@ -191,6 +191,9 @@ bool ValMatches(const Val& v, const ValueType& t, std::string* why) {
       return (v.c < 0xD800 || (v.c > 0xDFFF && v.c <= 0x10FFFF)) ||
              Fail(why, "char is not a Unicode scalar value");
     case TypeKind::kList:
+      if (t.length && v.items.size() != t.length)
+        return Fail(why, "expected " + std::to_string(t.length) + " elements, got " +
+                             std::to_string(v.items.size()));
       for (size_t i = 0; i < v.items.size(); ++i)
         if (!Nested(v.items[i], t.elem, "element " + std::to_string(i), why)) return false;
       return true;
