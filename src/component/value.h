@@ -46,6 +46,11 @@ struct Val {
   std::string str;
   std::vector<Val> items;
   ResourceRef resource;
+  // string only: the encoding the canonical ABI lifted it from
+  // (component::StringOrigin, canonical_abi.h; 0 = UTF-8, as for host-made
+  // strings). Decides the spec's realloc sizes when it is lowered again. Not
+  // part of the value: ValEquals ignores it.
+  uint8_t str_origin = 0;
 
   static Val Bool(bool v);
   static Val S8(int8_t v);

@@ -1,0 +1,102 @@
+// Helpers shared by the canonical ABI's .cc files. Not a public header.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "component/canonical_abi.h"
+
+namespace arcella::component::abi {
+
+inline constexpr uint32_t kMaxStringByteLength = (1u << 28) - 1;
+inline constexpr uint32_t kMaxListByteLength = (1u << 28) - 1;
+inline constexpr uint32_t kUtf16Tag = 1u << 31;
+
+inline uint64_t AlignTo(uint64_t ptr, uint32_t align) { return (ptr + align - 1) / align * align; }
+
+std::string Hex(uint64_t v);  // "0x1f"
+
+// The payload types of a variant-like type (variant, enum, option, result)
+// in case order; null for a case without payload.
+void CaseTypes(const ValueType& t, std::vector<const ValueType*>* out);
+// The element types of a record or tuple, in order.
+inline const std::vector<Field>& FieldsOf(const ValueType& t) { return t.fields; }
+// Max alignment of the cases' payloads (1 if none).
+uint32_t MaxCaseAlignment(const std::vector<const ValueType*>& cases);
+
+// The current bytes of cx's memory, or a trap if the options have none.
+TrapOr<std::span<uint8_t>> Memory(LiftLowerContext& cx);
+// Trap unless [ptr, ptr+len) lies in memory (re-fetched).
+MaybeTrap CheckBounds(LiftLowerContext& cx, uint64_t ptr, uint64_t len, const char* what);
+// Trap unless ptr is a multiple of align.
+MaybeTrap CheckAlign(uint64_t ptr, uint32_t align, const char* what);
+
+// Calls the guest's realloc with may_leave cleared (the spec's
+// LiftLowerContext.reallocate).
+TrapOr<uint32_t> Reallocate(LiftLowerContext& cx, uint32_t old_ptr, uint32_t old_size,
+                            uint32_t align, uint32_t new_size);
+
+// Little-endian integer access; the range must have been checked.
+inline uint64_t LoadInt(std::span<const uint8_t> mem, uint32_t ptr, uint32_t n) {
+  uint64_t v = 0;
+  for (uint32_t i = 0; i < n; ++i) v |= uint64_t{mem[ptr + i]} << (8 * i);
+  return v;
+}
+inline void StoreInt(std::span<uint8_t> mem, uint32_t ptr, uint64_t v, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) mem[ptr + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// Counts one lifted Val node against cx.max_lift_nodes.
+MaybeTrap CountNodes(LiftLowerContext& cx, uint64_t n);
+
+// Traps for a Val that does not fit its type (host bug).
+engine::Trap ShapeTrap(const Val& v, const ValueType& t, const std::string& problem = {});
+
+// Floats: canonical NaNs (the spec's deterministic profile).
+float CanonF32(float f);
+double CanonF64(double d);
+inline uint32_t F32Bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+inline uint64_t F64Bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, 8);
+  return b;
+}
+inline float BitsF32(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+inline double BitsF64(uint64_t b) {
+  double d;
+  std::memcpy(&d, &b, 8);
+  return d;
+}
+// Trap unless `c` is a Unicode scalar value.
+MaybeTrap CheckChar(uint32_t c);
+
+// Strings (abi_strings.cc).
+TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tagged_code_units);
+// Stores `v` (a string Val) with realloc; returns (ptr, tagged code units).
+TrapOr<std::pair<uint32_t, uint32_t>> StoreStringIntoRange(LiftLowerContext& cx, const Val& v);
+
+// Lists (abi_load_store.cc).
+TrapOr<Val> LoadListFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t length,
+                              const ValueType& elem);
+TrapOr<std::pair<uint32_t, uint32_t>> StoreListIntoRange(LiftLowerContext& cx, const Val& v,
+                                                         const ValueType& elem);
+
+// Handles (abi_resources.cc).
+TrapOr<Val> LiftOwn(LiftLowerContext& cx, uint32_t i, const ValueType& t);
+TrapOr<Val> LiftBorrow(LiftLowerContext& cx, uint32_t i, const ValueType& t);
+TrapOr<uint32_t> LowerOwn(LiftLowerContext& cx, const Val& v, const ValueType& t);
+TrapOr<uint32_t> LowerBorrow(LiftLowerContext& cx, const Val& v, const ValueType& t);
+
+}  // namespace arcella::component::abi
