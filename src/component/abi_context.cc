@@ -74,6 +74,19 @@ MaybeTrap CheckAlign(uint64_t ptr, uint32_t align, const char* what) {
   return std::nullopt;
 }
 
+MaybeTrap CheckReallocResult(LiftLowerContext& cx, uint32_t ptr, uint32_t align, uint64_t len) {
+  if (align > 1 && ptr % align != 0)
+    return AbiTrap("realloc returned misaligned pointer " + Hex(ptr) + " (alignment " +
+                   std::to_string(align) + ")");
+  auto mem = Memory(cx);
+  if (!mem.ok()) return mem.take_trap();
+  if (uint64_t{ptr} + len > mem.value().size())
+    return AbiTrap("realloc returned pointer " + Hex(ptr) + " for " + std::to_string(len) +
+                   " bytes, past the end of memory (" + std::to_string(mem.value().size()) +
+                   " bytes)");
+  return std::nullopt;
+}
+
 TrapOr<uint32_t> Reallocate(LiftLowerContext& cx, uint32_t old_ptr, uint32_t old_size,
                             uint32_t align, uint32_t new_size) {
   if (!cx.opts->realloc)

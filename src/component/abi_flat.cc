@@ -373,8 +373,12 @@ MaybeTrap LowerFlatValues(LiftLowerContext& cx, uint32_t max_flat, std::span<con
       if (!p.ok()) return p.take_trap();
       ptr = p.value();
     }
-    if (auto tr = abi::CheckAlign(ptr, AlignOf(tuple), "spilled values")) return tr;
-    if (auto tr = abi::CheckBounds(cx, ptr, SizeOf(tuple), "spilled values")) return tr;
+    if (!out_param) {
+      if (auto tr = abi::CheckReallocResult(cx, ptr, AlignOf(tuple), SizeOf(tuple))) return tr;
+    } else {
+      if (auto tr = abi::CheckAlign(ptr, AlignOf(tuple), "return area")) return tr;
+      if (auto tr = abi::CheckBounds(cx, ptr, SizeOf(tuple), "return area")) return tr;
+    }
     Val tv = Val::Tuple(std::vector<Val>(vals.begin(), vals.end()));
     return Store(cx, tv, tuple, ptr);
   }

@@ -34,6 +34,9 @@ TrapOr<std::span<uint8_t>> Memory(LiftLowerContext& cx);
 MaybeTrap CheckBounds(LiftLowerContext& cx, uint64_t ptr, uint64_t len, const char* what);
 // Trap unless ptr is a multiple of align.
 MaybeTrap CheckAlign(uint64_t ptr, uint32_t align, const char* what);
+// Trap unless a pointer realloc returned is aligned (align > 1 only) and
+// [ptr, ptr+len) lies in memory.
+MaybeTrap CheckReallocResult(LiftLowerContext& cx, uint32_t ptr, uint32_t align, uint64_t len);
 
 // Calls the guest's realloc with may_leave cleared (the spec's
 // LiftLowerContext.reallocate).

@@ -258,8 +258,7 @@ TrapOr<std::pair<uint32_t, uint32_t>> StoreListIntoRange(LiftLowerContext& cx, c
   auto p = Reallocate(cx, 0, 0, align, static_cast<uint32_t>(bytes));
   if (!p.ok()) return p.take_trap();
   uint32_t ptr = p.value();
-  if (auto tr = CheckAlign(ptr, align, "realloc returned list")) return *tr;
-  if (auto tr = CheckBounds(cx, ptr, bytes, "list allocated by realloc")) return *tr;
+  if (auto tr = CheckReallocResult(cx, ptr, align, bytes)) return *tr;
   for (size_t i = 0; i < v.items.size(); ++i)
     if (auto tr = StoreAt(cx, v.items[i], elem, ptr + static_cast<uint32_t>(i) * size)) return *tr;
   return std::pair<uint32_t, uint32_t>{ptr, static_cast<uint32_t>(v.items.size())};

@@ -92,9 +92,7 @@ void Write(LiftLowerContext& cx, uint32_t ptr, const uint8_t* data, size_t n) {
 using Range = std::pair<uint32_t, uint32_t>;
 
 MaybeTrap CheckDst(LiftLowerContext& cx, uint32_t ptr, uint32_t align, uint64_t len) {
-  if (align > 1)
-    if (auto t = CheckAlign(ptr, align, "realloc returned string")) return t;
-  return CheckBounds(cx, ptr, len, "string allocated by realloc");
+  return CheckReallocResult(cx, ptr, align, len);
 }
 
 TrapOr<Range> StoreCopy(LiftLowerContext& cx, uint32_t code_units, uint32_t unit_size,
@@ -112,7 +110,7 @@ TrapOr<Range> StoreToUtf8(LiftLowerContext& cx, const std::vector<char32_t>& cps
   auto p = Reallocate(cx, 0, 0, 1, code_units);
   if (!p.ok()) return p.take_trap();
   uint32_t ptr = p.value();
-  if (auto t = CheckBounds(cx, ptr, code_units, "string allocated by realloc")) return *t;
+  if (auto t = CheckReallocResult(cx, ptr, 1, code_units)) return *t;
   for (size_t i = 0; i < cps.size(); ++i) {
     if (cps[i] < 0x80) {
       *At(cx, ptr + i) = static_cast<uint8_t>(cps[i]);
@@ -123,14 +121,14 @@ TrapOr<Range> StoreToUtf8(LiftLowerContext& cx, const std::vector<char32_t>& cps
     auto p2 = Reallocate(cx, ptr, code_units, 1, w);
     if (!p2.ok()) return p2.take_trap();
     ptr = p2.value();
-    if (auto t = CheckBounds(cx, ptr, w, "string allocated by realloc")) return *t;
+    if (auto t = CheckReallocResult(cx, ptr, 1, w)) return *t;
     Write(cx, ptr + i, reinterpret_cast<const uint8_t*>(utf8.data()) + i, utf8.size() - i);
     auto len = static_cast<uint32_t>(utf8.size());
     if (w > len) {
       auto p3 = Reallocate(cx, ptr, w, 1, len);
       if (!p3.ok()) return p3.take_trap();
       ptr = p3.value();
-      if (auto t = CheckBounds(cx, ptr, len, "string allocated by realloc")) return *t;
+      if (auto t = CheckReallocResult(cx, ptr, 1, len)) return *t;
     }
     return Range{ptr, len};
   }
@@ -222,7 +220,7 @@ TrapOr<Range> StoreProbablyUtf16(LiftLowerContext& cx, const std::vector<char32_
   auto p2 = Reallocate(cx, ptr, sb, 1, latin1_size);
   if (!p2.ok()) return p2.take_trap();
   ptr = p2.value();
-  if (auto t = CheckBounds(cx, ptr, latin1_size, "string allocated by realloc")) return *t;
+  if (auto t = CheckReallocResult(cx, ptr, 1, latin1_size)) return *t;
   return Range{ptr, latin1_size};
 }
 
