@@ -33,14 +33,18 @@ TrapOr<uint32_t> RepOf(const Val& v, const ValueType& t) {
 
 TrapOr<Val> LiftOwn(LiftLowerContext& cx, uint32_t i, const ValueType& t) {
   if (auto tr = CountNodes(cx, 1)) return *tr;
-  auto h = cx.inst->handles().Remove(i);
+  // The spec removes the handle, then checks it; checking first leaves the
+  // table intact after the trap (the outcome is the same trap).
+  auto h = cx.inst->handles().Get(i);
   if (!h.ok()) return h.take_trap();
-  if (auto tr = CheckType(i, h.value(), t.resource)) return *tr;
-  if (h.value().num_lends != 0)
+  if (auto tr = CheckType(i, *h.value(), t.resource)) return *tr;
+  if (h.value()->num_lends != 0)
     return AbiTrap("own handle " + std::to_string(i) + " is lent to " +
-                   std::to_string(h.value().num_lends) + " call(s) and cannot be moved");
-  if (!h.value().own) return AbiTrap("handle " + std::to_string(i) + " is a borrow, expected own");
-  return Val::Own(t.resource, h.value().rep);
+                   std::to_string(h.value()->num_lends) + " call(s) and cannot be moved");
+  if (!h.value()->own) return AbiTrap("handle " + std::to_string(i) + " is a borrow, expected own");
+  uint32_t rep = h.value()->rep;
+  (void)cx.inst->handles().Remove(i);
+  return Val::Own(t.resource, rep);
 }
 
 TrapOr<Val> LiftBorrow(LiftLowerContext& cx, uint32_t i, const ValueType& t) {
@@ -88,35 +92,38 @@ TrapOr<uint32_t> CanonResourceNew(ComponentInstanceState* inst, const ResourceRe
 MaybeTrap CanonResourceDrop(ComponentInstanceState* inst, const ResourceImpl& rt, uint32_t index) {
   if (!inst->may_leave)
     return AbiTrap("resource.drop called during realloc or post-return (may_leave is false)");
-  auto h = inst->handles().Remove(index);
-  if (!h.ok()) return h.take_trap();
-  const ResourceHandle& hv = h.value();
-  if (hv.rt.get() != rt.type.get())
+  // Checked before the handle leaves the table (the spec removes first; the
+  // trap is the same, the table stays intact).
+  auto got = inst->handles().Get(index);
+  if (!got.ok()) return got.take_trap();
+  const ResourceHandle& h = *got.value();
+  if (h.rt.get() != rt.type.get())
     return AbiTrap("resource.drop of handle " + std::to_string(index) + ": it is a resource '" +
-                   (hv.rt ? hv.rt->name : "") + "', expected '" + (rt.type ? rt.type->name : "") +
+                   (h.rt ? h.rt->name : "") + "', expected '" + (rt.type ? rt.type->name : "") +
                    "'");
-  if (hv.num_lends != 0)
+  if (h.num_lends != 0)
     return AbiTrap("resource.drop of own handle " + std::to_string(index) + " lent to " +
-                   std::to_string(hv.num_lends) + " call(s)");
-  if (!hv.own) {
-    Task* task = inst->FindTask(hv.borrow_task);
+                   std::to_string(h.num_lends) + " call(s)");
+  if (!h.own) {
+    Task* task = inst->FindTask(h.borrow_task);
     if (!task)
       return AbiTrap("resource.drop of borrow handle " + std::to_string(index) +
                      " whose call has ended");
     task->num_borrows--;
+    (void)inst->handles().Remove(index);
     return std::nullopt;
   }
+  if (rt.dtor && rt.impl && !rt.impl->MayEnterFrom(inst))
+    return AbiTrap("resource destructor of '" + (rt.type ? rt.type->name : "") +
+                   "' would reenter its component instance");
+  uint32_t rep = h.rep;
+  (void)inst->handles().Remove(index);
   if (!rt.dtor) return std::nullopt;
-  if (rt.impl) {  // a guest destructor: a call into its instance
-    if (!rt.impl->MayEnterFrom(inst))
-      return AbiTrap("resource destructor of '" + (rt.type ? rt.type->name : "") +
-                     "' would reenter its component instance");
-    rt.impl->EnterFrom(inst);
-    MaybeTrap r = rt.dtor(hv.rep);
-    rt.impl->LeaveTo(inst);
-    return r;
-  }
-  return rt.dtor(hv.rep);
+  if (!rt.impl) return rt.dtor(rep);  // a host destructor
+  rt.impl->EnterFrom(inst);
+  MaybeTrap r = rt.dtor(rep);
+  rt.impl->LeaveTo(inst);
+  return r;
 }
 
 TrapOr<uint32_t> CanonResourceRep(ComponentInstanceState* inst, const ResourceRef& rt,
