@@ -751,3 +751,56 @@ TEST(CanonicalAbiOracle, AgreesWithDefinitionsPy) {
 }
 
 }  // namespace arcella::component::abi_oracle_test
+
+namespace arcella::component::abi_oracle_test {
+
+// Without the oracle, many more garbage lifts: nothing crashes, and every
+// value that lifts has the shape of its type.
+TEST(CanonicalAbiGarbage, LiftedValuesAlwaysMatchTheirType) {
+  Gen g(7);
+  int lifted = 0, trapped = 0;
+  for (int i = 0; i < 20000; ++i) {
+    TypeRef t = g.Type(1 + static_cast<int>(g.Below(3)), true);
+    std::vector<uint8_t> mem(g.Chance(10) ? g.Below(64) : 512);
+    for (auto& b : mem) b = static_cast<uint8_t>(g.Chance(60) ? g.Below(8) : g.Boundary(8));
+    OracleWorld w;
+    SpanMemory memory(mem);
+    CanonOptions opts{.encoding = EncOf(g.Enc()),
+                      .memory = &memory,
+                      .realloc = {},
+                      .post_return = {}};
+    Subtask subtask;
+    LiftLowerContext cx(opts, &w.inst);
+    cx.subtask = &subtask;
+    std::vector<ValType> flat_types;
+    Flatten(*t, &flat_types);
+    TrapOr<Val> v = Val();
+    if (g.Chance(50) && flat_types.size() <= 64) {
+      std::vector<Value> flat;
+      for (ValType ft : flat_types) {
+        uint64_t x = g.Chance(50) ? g.Below(600) : g.Boundary(64);
+        flat.push_back(ft == ValType::kI32   ? Value::I32(static_cast<uint32_t>(x))
+                       : ft == ValType::kI64 ? Value::I64(x)
+                       : ft == ValType::kF32 ? Value::F32Bits(static_cast<uint32_t>(x))
+                                             : Value::F64Bits(x));
+      }
+      FlatReader in(flat);
+      v = LiftFlat(cx, in, *t);
+    } else {
+      uint32_t align = AlignOf(*t);
+      v = Load(cx, (g.Below(64) + align - 1) / align * align, *t);
+    }
+    if (!v.ok()) {
+      ++trapped;
+      EXPECT_EQ(v.trap().message.rfind("canonical ABI: ", 0), 0u) << v.trap().message;
+      continue;
+    }
+    ++lifted;
+    std::string why;
+    EXPECT_TRUE(ValMatches(v.value(), *t, &why)) << TypeToString(*t) << ": " << why;
+  }
+  EXPECT_GT(lifted, 2000);
+  EXPECT_GT(trapped, 2000);
+}
+
+}  // namespace arcella::component::abi_oracle_test
