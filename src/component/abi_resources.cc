@@ -113,7 +113,9 @@ MaybeTrap CanonResourceDrop(ComponentInstanceState* inst, const ResourceImpl& rt
     (void)inst->handles().Remove(index);
     return std::nullopt;
   }
-  if (rt.dtor && rt.impl && !rt.impl->MayEnterFrom(inst))
+  // The destructor (even an absent one) is a call into the implementing
+  // instance: the spec's reentrance check applies.
+  if (rt.impl && !rt.impl->MayEnterFrom(inst))
     return AbiTrap("resource destructor of '" + (rt.type ? rt.type->name : "") +
                    "' would reenter its component instance");
   uint32_t rep = h.rep;

@@ -104,6 +104,15 @@ TEST(AbiResources, NewRepDropCallTheDestructorOnce) {
   impl.state.may_enter = false;
   EXPECT_NE(TrapMessage(CanonResourceDrop(&user.state, ri, 1)).find("reenter"), std::string::npos);
   EXPECT_EQ(destroyed.size(), 1u);
+  ResourceImpl no_dtor{.type = r, .impl = &impl.state, .dtor = {}};
+  EXPECT_NE(TrapMessage(CanonResourceDrop(&user.state, no_dtor, 1)).find("reenter"),
+            std::string::npos);
+  // The implementing instance itself may drop while it runs (it stays inside).
+  auto own_inside = CanonResourceNew(&impl.state, r, 80);
+  ASSERT_TRUE(own_inside.ok());
+  EXPECT_FALSE(CanonResourceDrop(&impl.state, ri, own_inside.value()));
+  EXPECT_EQ(destroyed.back(), 80u);
+  destroyed.pop_back();
   impl.state.may_enter = true;
   // Dropping with the wrong resource type traps.
   ASSERT_TRUE(CanonResourceNew(&user.state, r, 79).ok());
