@@ -151,9 +151,9 @@ uint32_t SizeOf(const ValueType& t) {
 
 namespace {
 
-// Flattening stops growing a fixed-length list past this many values: any
-// count past 16 spills to memory anyway, and a hostile list<u8, 2^32-1> must
-// not allocate gigabytes here.
+// Flattening stops past this many values: any count past 16 spills to
+// memory anyway, and a hostile list<u8, 2^32-1> or a type DAG that doubles at
+// every level must not allocate gigabytes here.
 constexpr size_t kFlattenCap = 4096;
 
 ValType Join(ValType a, ValType b) {
@@ -166,6 +166,7 @@ ValType Join(ValType a, ValType b) {
 }  // namespace
 
 void Flatten(const ValueType& t, std::vector<ValType>* out) {
+  if (out->size() > kFlattenCap) return;  // spills anyway; bounds hostile types
   switch (t.kind) {
     case TypeKind::kS64:
     case TypeKind::kU64: out->push_back(ValType::kI64); return;

@@ -194,8 +194,8 @@ inline constexpr uint32_t kMaxFlatResults = 1;
 
 uint32_t AlignOf(const ValueType& t);
 uint32_t SizeOf(const ValueType& t);  // the spec's elem_size
-// Appends the core types `t` flattens to (variants joined). A fixed-length
-// list stops growing past 4096 values (any count past 16 spills anyway).
+// Appends the core types `t` flattens to (variants joined). Stops past 4096
+// values (any count past 16 spills anyway), so hostile types stay cheap.
 void Flatten(const ValueType& t, std::vector<engine::ValType>* out);
 // Bytes of the discriminant of a variant with `n` cases (1, 2 or 4).
 uint32_t DiscriminantSize(size_t n);

@@ -516,6 +516,14 @@ TEST(CanonicalAbi, HostileLengthsDoNotAllocateWithoutBound) {
   EXPECT_LT(flat.size(), 10000u);
   EXPECT_GT(flat.size(), kMaxFlatParams);
   EXPECT_FALSE(Load(f.cx, 0, *big).ok());
+  // A type that doubles at every level: 2^40 flat values, flattened cheaply.
+  TypeRef t2 = ValueType::U8();
+  for (int i = 0; i < 40; ++i) t2 = ValueType::Tuple({t2, t2});
+  flat.clear();
+  Flatten(*t2, &flat);
+  EXPECT_LT(flat.size(), 10000u);
+  FuncType ft{{{"x", t2}}, nullptr};
+  EXPECT_EQ(FlattenFuncType(ft, FlattenContext::kLift).params, std::vector<ValType>{ValType::kI32});
 }
 
 }  // namespace arcella::component::canonical_abi_test
