@@ -35,18 +35,6 @@ Value Zero(ValType t) {
   }
 }
 
-uint64_t FlagsMask(size_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
-
-Val MakeCase(const ValueType& t, uint32_t index, std::vector<Val> payload) {
-  switch (t.kind) {
-    case TypeKind::kEnum: return Val::Enum(index);
-    case TypeKind::kOption: return index == 0 ? Val::None() : Val::Some(std::move(payload[0]));
-    case TypeKind::kResult:
-      return index == 0 ? Val::ResultOk(std::move(payload)) : Val::ResultErr(std::move(payload));
-    default: return Val::Variant(index, std::move(payload));
-  }
-}
-
 // Reinterprets a joined slot `have` as the case's own type `want`.
 Value Coerce(const Value& x, ValType want) {
   if (x.type == want) return x;
@@ -88,7 +76,7 @@ TrapOr<Val> LiftVariant(LiftLowerContext& cx, FlatReader& in, const ValueType& t
     if (!v.ok()) return v.take_trap();
     payload.push_back(std::move(v).value());
   }
-  return MakeCase(t, index, std::move(payload));
+  return abi::MakeCase(t, index, std::move(payload));
 }
 
 MaybeTrap LowerVariant(LiftLowerContext& cx, const Val& v, const ValueType& t,
@@ -213,7 +201,7 @@ TrapOr<Val> LiftFlat(LiftLowerContext& cx, FlatReader& in, const ValueType& t) {
     case TypeKind::kChar:
       if (auto tr = abi::CheckChar(i)) return *tr;
       return Val::Char(i);
-    case TypeKind::kFlags: return Val::Flags(i & FlagsMask(t.labels.size()));
+    case TypeKind::kFlags: return Val::Flags(i & abi::FlagsMask(t.labels.size()));
     case TypeKind::kOwn: return abi::LiftOwn(cx, i, t);
     case TypeKind::kBorrow: return abi::LiftBorrow(cx, i, t);
     default: return AbiTrap("unknown type kind");
@@ -285,7 +273,7 @@ MaybeTrap LowerFlat(LiftLowerContext& cx, const Val& v, const ValueType& t,
     case TypeKind::kOption:
     case TypeKind::kResult: return LowerVariant(cx, v, t, out);
     case TypeKind::kFlags:
-      if (v.u & ~FlagsMask(t.labels.size()))
+      if (v.u & ~abi::FlagsMask(t.labels.size()))
         return abi::ShapeTrap(v, t, "flag bit past the labels");
       out->push_back(Value::I32(static_cast<uint32_t>(v.u)));
       return std::nullopt;

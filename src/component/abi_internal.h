@@ -25,6 +25,18 @@ std::string Hex(uint64_t v);  // "0x1f"
 void CaseTypes(const ValueType& t, std::vector<const ValueType*>* out);
 // The element types of a record or tuple, in order.
 inline const std::vector<Field>& FieldsOf(const ValueType& t) { return t.fields; }
+// The Val of case `index` of variant-like `t` with its payload (0 or 1 item).
+inline Val MakeCase(const ValueType& t, uint32_t index, std::vector<Val> payload) {
+  switch (t.kind) {
+    case TypeKind::kEnum: return Val::Enum(index);
+    case TypeKind::kOption: return index == 0 ? Val::None() : Val::Some(std::move(payload[0]));
+    case TypeKind::kResult:
+      return index == 0 ? Val::ResultOk(std::move(payload)) : Val::ResultErr(std::move(payload));
+    default: return Val::Variant(index, std::move(payload));
+  }
+}
+// The bits a flags type of `n` labels uses.
+inline uint64_t FlagsMask(size_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
 // Max alignment of the cases' payloads (1 if none).
 uint32_t MaxCaseAlignment(const std::vector<const ValueType*>& cases);
 

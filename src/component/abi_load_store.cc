@@ -10,18 +10,6 @@ namespace arcella::component {
 namespace abi {
 namespace {
 
-Val MakeCase(const ValueType& t, uint32_t index, std::vector<Val> payload) {
-  switch (t.kind) {
-    case TypeKind::kEnum: return Val::Enum(index);
-    case TypeKind::kOption: return index == 0 ? Val::None() : Val::Some(std::move(payload[0]));
-    case TypeKind::kResult:
-      return index == 0 ? Val::ResultOk(std::move(payload)) : Val::ResultErr(std::move(payload));
-    default: return Val::Variant(index, std::move(payload));
-  }
-}
-
-uint64_t FlagsMask(size_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
-
 TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t);
 
 TrapOr<Val> LoadRecord(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
@@ -54,7 +42,7 @@ TrapOr<Val> LoadVariant(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) 
     if (!v.ok()) return v.take_trap();
     payload.push_back(std::move(v).value());
   }
-  return MakeCase(t, static_cast<uint32_t>(index), std::move(payload));
+  return abi::MakeCase(t, static_cast<uint32_t>(index), std::move(payload));
 }
 
 TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
@@ -107,7 +95,7 @@ TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
     case TypeKind::kOption:
     case TypeKind::kResult: return LoadVariant(cx, ptr, t);
     case TypeKind::kFlags:
-      return Val::Flags(LoadInt(mem, ptr, SizeOf(t)) & FlagsMask(t.labels.size()));
+      return Val::Flags(LoadInt(mem, ptr, SizeOf(t)) & abi::FlagsMask(t.labels.size()));
     case TypeKind::kOwn: return LiftOwn(cx, static_cast<uint32_t>(LoadInt(mem, ptr, 4)), t);
     case TypeKind::kBorrow: return LiftBorrow(cx, static_cast<uint32_t>(LoadInt(mem, ptr, 4)), t);
   }
@@ -207,7 +195,8 @@ MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32
     case TypeKind::kOption:
     case TypeKind::kResult: return StoreVariant(cx, v, t, ptr);
     case TypeKind::kFlags:
-      if (v.u & ~FlagsMask(t.labels.size())) return ShapeTrap(v, t, "flag bit past the labels");
+      if (v.u & ~abi::FlagsMask(t.labels.size()))
+        return ShapeTrap(v, t, "flag bit past the labels");
       Put(cx, ptr, v.u, SizeOf(t));
       return std::nullopt;
     case TypeKind::kOwn: {
