@@ -69,8 +69,11 @@ const ResourceRef& Res(char which) {
   return which == 'A' ? a : which == 'B' ? b : s;
 }
 
+constexpr uint32_t kTableSize = 24;
+
 // The oracle's starting state: the instance under test defines S; its table
-// holds 1 own A 11, 2 own B 12, 3 borrow A 13, 4 own S 14, 5 own A 15.
+// holds 1 own A 11, 2 own B 12, 3 borrow A 13, 4 own S 14, 5 own A 15, then
+// for 6..24 a handle of "ABS"[i % 3], rep 100 + i, borrow if i % 4 == 3.
 struct OracleWorld {
   ComponentInstanceState inst;
   Task* task;
@@ -87,6 +90,7 @@ struct OracleWorld {
     add('A', 13, false);
     add('S', 14, true);
     add('A', 15, true);
+    for (uint32_t i = 6; i <= kTableSize; ++i) add("ABS"[i % 3], 100 + i, i % 4 != 3);
   }
 };
 
@@ -501,6 +505,15 @@ TypeRef TypeFromJson(const json& j) {
 // (the JSON form of values is one-way).
 json RunCase(const json& c, const std::vector<Val>& vals) {
   OracleWorld w;
+  for (const auto& e : c.value("extra", json::array())) {
+    bool own = e[2];
+    auto i = w.inst.handles().Add(ResourceHandle{.rt = Res(e[0].get<std::string>()[0]),
+                                                 .rep = e[1].get<uint32_t>(),
+                                                 .own = own,
+                                                 .borrow_task = own ? 0 : w.task->id,
+                                                 .num_lends = 0});
+    EXPECT_TRUE(i.ok());
+  }
   std::vector<uint8_t> mem = Unhex(c.value("mem", ""));
   OracleHeap heap{&mem, c.value("heap", 0u), c.value("realloc", "ok")};
   SpanMemory memory(mem);
@@ -578,12 +591,22 @@ json RunCase(const json& c, const std::vector<Val>& vals) {
   out["log"] = heap.log;
   out["borrows"] = w.task->num_borrows;
   json lends = json::array();
-  for (uint32_t i = 1; i <= 5; ++i) {
+  for (uint32_t i = 1; i <= kTableSize; ++i) {
     auto h = w.inst.handles().Get(i);
     lends.push_back(h.ok() ? static_cast<int64_t>(h.value()->num_lends) : -1);
   }
   out["lends"] = lends;
   out["live"] = w.inst.handles().live();
+  json extra = json::array();
+  for (uint32_t i = kTableSize + 1; i < w.inst.handles().size(); ++i) {
+    auto h = w.inst.handles().Get(i);
+    if (!h.ok()) {
+      extra.push_back(nullptr);
+      continue;
+    }
+    extra.push_back({h.value()->rt->name, h.value()->rep, h.value()->own});
+  }
+  out["extra"] = extra;
   return out;
 }
 
@@ -595,6 +618,10 @@ struct Batch {
     vals.push_back(std::move(v));
   }
 };
+
+int g_multi_realloc = 0;  // cases whose lowering reallocated (transcoding)
+int g_borrows = 0;        // cases that lowered borrow handles
+int g_table_changed = 0;  // cases that lent or moved prelude handles
 
 // Compares every case of `b` with the oracle; returns the results of C++.
 std::vector<json> Compare(const Batch& b, const char* what, int* compared, int* traps) {
@@ -613,6 +640,12 @@ std::vector<json> Compare(const Batch& b, const char* what, int* compared, int* 
     cmp.erase("why");
     ++*compared;
     if (got["trap"]) ++*traps;
+    if (got.contains("log") && got["log"].size() >= 2) ++g_multi_realloc;
+    if (got.contains("borrows") && got["borrows"] != 0) ++g_borrows;
+    bool moved = false;
+    for (const auto& e : got.value("extra", json::array())) moved = moved || e.is_null();
+    if (moved || (got.contains("lends") && got["lends"] != json(std::vector<int>(kTableSize, 0))))
+      ++g_table_changed;
     if (cmp != expect[i] && failures++ < 5)
       ADD_FAILURE() << what << " case " << i << ": " << b.cases[i].dump()
                     << "\n  C++:    " << got.dump() << "\n  oracle: " << expect[i].dump();
@@ -684,6 +717,48 @@ TEST(CanonicalAbiOracle, AgreesWithDefinitionsPy) {
                  {"result", g.Chance(30) ? json() : TypeJson(*g.Type(2, true))}});
     }
   }
+  // Every string origin into every encoding, for strings at the edges of
+  // ASCII, latin1, the BMP and beyond.
+  const char* kStrings[] = {"",
+                            "a",
+                            "hi",
+                            "\x01",
+                            "a\x7f"
+                            "b",
+                            "\xc2\x80",
+                            "\xc2\x80"
+                            "b",
+                            "ab\xc3\xaf"
+                            "c",
+                            "\xc7\xbfy",
+                            "xy\xc7\xbf",
+                            "\xc3\xbf\xc4\x80",
+                            "\xef\xbf\xbf",
+                            "\xf0\x9f\x98\x80",
+                            "abc\xf0\x90\x80\x80z",
+                            "\xc3\xa9\xc3\xa9\xc3\xa9"};
+  for (const char* text : kStrings) {
+    for (uint8_t origin = 0; origin < 4; ++origin) {
+      Val v = Val::String(text);
+      v.str_origin = origin;
+      bool latin1 = true;
+      for (unsigned char ch : std::string(text))
+        latin1 = latin1 && ch < 0xc4;  // no UTF-8 lead byte of U+0100 and up
+      if (origin == 2 && !latin1) continue;
+      for (const char* enc : {"utf8", "utf16", "latin1+utf16"}) {
+        json base = {
+            {"type", "string"}, {"enc", enc},      {"mem", Hex(std::vector<uint8_t>(256, 0))},
+            {"heap", 16},       {"realloc", "ok"}, {"value", ValJson(v, *ValueType::String())}};
+        json st = base;
+        st["op"] = "store";
+        st["ptr"] = 0;
+        lower.Add(st, {v});
+        json lf = base;
+        lf["op"] = "lower_flat";
+        lower.Add(lf, {v});
+      }
+    }
+  }
   int compared = 0, traps = 0;
   std::vector<json> lowered = Compare(lower, "lowering", &compared, &traps);
   int lower_compared = compared, lower_traps = traps;
@@ -715,7 +790,7 @@ TEST(CanonicalAbiOracle, AgreesWithDefinitionsPy) {
                                             : g.Below(7);
         }
       }
-      json base = {{"enc", enc}, {"mem", Hex(m)}};
+      json base = {{"enc", enc}, {"mem", Hex(m)}, {"extra", r["extra"]}};
       if (c["op"] == "store") {
         json k = base;
         k["op"] = "load";
@@ -743,6 +818,12 @@ TEST(CanonicalAbiOracle, AgreesWithDefinitionsPy) {
   std::printf("[ oracle ] %d lowering cases compared (%d trap on both sides), %d lifting cases "
               "compared (%d trap on both sides)\n",
               lower_compared, lower_traps, lift_compared, lift_traps);
+  std::printf("[ oracle ] %d with several realloc calls, %d lowering borrows, %d lending or "
+              "moving handles\n",
+              g_multi_realloc, g_borrows, g_table_changed);
+  EXPECT_GT(g_multi_realloc, 50);
+  EXPECT_GT(g_borrows, 20);
+  EXPECT_GT(g_table_changed, 20);
   // The generator must reach both outcomes in both directions.
   EXPECT_GT(lower_compared - lower_traps, lower_compared / 2);
   EXPECT_GT(lower_traps, 10);

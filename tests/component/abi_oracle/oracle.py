@@ -17,6 +17,7 @@ Case (JSON object):
   ptr: address (store / load); value / values: a value (below)
   flat: core values [["i32", n] | ["i64", n] | ["f32", bits] | ["f64", bits]]
   max_flat: for lower_values / lift_values; params, result: for flatten
+  extra: handles [resource, rep, own] added after the starting table
 
 Types: "bool" "s8" ... "string"; {"list": T, "len": n|0}; {"record": [[name, T]...]};
 {"tuple": [T...]}; {"variant": [[name, T|null]...]}; {"enum": [names]};
@@ -30,12 +31,16 @@ latin1+utf16 tagged)}, lists and tuples and records as arrays, variant-like
 as {"case": i, "v": payload|null}, flags as an integer, handles as the rep.
 
 Every case starts with the same handle table: 1 own A rep 11, 2 own B rep 12,
-3 borrow A rep 13, 4 own S rep 14, 5 own A rep 15.
+3 borrow A rep 13, 4 own S rep 14, 5 own A rep 15, then for i in 6..24 a
+handle of resource "ABS"[i % 3] with rep 100 + i, a borrow if i % 4 == 3,
+else own.
 
 Result: {"trap": true} or {"trap": false, "mem": hex, "log": [[old, old_size,
 align, new_size]...], "flat": [...], "value": V, "values": [V...],
-"borrows": n (borrow handles lowered), "lends": [num_lends of 1..5],
-"live": handles in the table}.
+"borrows": n (borrow handles lowered), "lends": [num_lends of 1..24, -1 if
+freed],
+"live": handles in the table, "extra": the handles past the starting table
+as [resource, rep, own] or null for a free slot}.
 """
 import json
 import struct
@@ -52,6 +57,7 @@ PRIMS = {
     'f64': d.F64Type, 'char': d.CharType, 'string': d.StringType,
 }
 TAG = 1 << 31
+TABLE = 24  # handles in the starting table
 
 
 class World:
@@ -70,6 +76,24 @@ class World:
         h.add(d.ResourceHandle(self.res['A'], 13, own=False, borrow_scope=self.task))
         h.add(d.ResourceHandle(self.res['S'], 14, own=True))
         h.add(d.ResourceHandle(self.res['A'], 15, own=True))
+        for i in range(6, TABLE + 1):
+            r = self.res['ABS'[i % 3]]
+            if i % 4 == 3:
+                h.add(d.ResourceHandle(r, 100 + i, own=False, borrow_scope=self.task))
+            else:
+                h.add(d.ResourceHandle(r, 100 + i, own=True))
+
+    def add_extra(self, extra):
+        for name, rep, own in extra:
+            self.inst.handles.add(d.ResourceHandle(self.res[name], rep, own=own,
+                                                   borrow_scope=None if own else self.task))
+
+    def extra(self):
+        names = {id(r): n for n, r in self.res.items()}
+        out = []
+        for e in self.inst.handles.array[TABLE + 1:]:
+            out.append(None if e is None else [names[id(e.rt)], e.rep, e.own])
+        return out
 
     def ty(self, j):
         if isinstance(j, str):
@@ -225,6 +249,7 @@ def flat_types(ts, opts):
 
 def run(case):
     w = World()
+    w.add_extra(case.get('extra', []))
     mem = bytearray(bytes.fromhex(case.get('mem', '')))
     heap = Heap(mem, case.get('heap', 0), case.get('realloc', 'ok'))
     opts = d.CanonicalOptions()
@@ -277,8 +302,9 @@ def run(case):
     out['log'] = heap.log
     out['borrows'] = w.task.num_borrows
     out['lends'] = [w.inst.handles.array[i].num_lends if i < len(w.inst.handles.array) and
-                    w.inst.handles.array[i] is not None else -1 for i in range(1, 6)]
+                    w.inst.handles.array[i] is not None else -1 for i in range(1, TABLE + 1)]
     out['live'] = sum(1 for e in w.inst.handles.array if e is not None)
+    out['extra'] = w.extra()
     return out
 
 
