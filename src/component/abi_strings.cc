@@ -215,8 +215,7 @@ TrapOr<Range> StoreProbablyUtf16(LiftLowerContext& cx, const std::vector<char32_
   for (char32_t cp : cps)
     if (cp >= 0x100) return Range{ptr, static_cast<uint32_t>(enc.size() / 2) | kUtf16Tag};
   auto latin1_size = static_cast<uint32_t>(enc.size() / 2);
-  uint8_t* m = At(cx, ptr);
-  for (uint32_t i = 0; i < latin1_size; ++i) m[i] = m[2 * i];
+  for (uint32_t i = 0; i < latin1_size; ++i) *At(cx, ptr + i) = *At(cx, ptr + 2 * i);
   auto p2 = Reallocate(cx, ptr, sb, 1, latin1_size);
   if (!p2.ok()) return p2.take_trap();
   ptr = p2.value();
@@ -256,13 +255,14 @@ TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tag
   if (auto t = CheckAlign(ptr, align, "string")) return *t;
   if (auto t = CheckBounds(cx, ptr, byte_length, "string")) return *t;
   if (auto t = CountNodes(cx, 1)) return *t;
-  const uint8_t* m = cx.opts->memory->Bytes().data() + ptr;
+  // Not formed for an empty range: the memory may be empty (no null + 0).
+  const uint8_t* m = byte_length ? cx.opts->memory->Bytes().data() + ptr : nullptr;
   Val v = Val::String("");
   v.str_origin = static_cast<uint8_t>(origin);
   std::string& out = v.str;
   switch (origin) {
     case StringOrigin::kUtf8: {
-      out.assign(reinterpret_cast<const char*>(m), byte_length);
+      if (byte_length) out.assign(reinterpret_cast<const char*>(m), byte_length);
       std::vector<char32_t> cps;
       if (!DecodeUtf8(out, &cps)) return AbiTrap("string at " + Hex(ptr) + " is not valid UTF-8");
       break;
