@@ -15,6 +15,12 @@
 // error-context, threads) and 32-bit memories. Lowered floats are
 // canonicalised (the spec's deterministic profile), lifted NaNs too.
 //
+// Handles: a lifted own / borrow Val carries the resource's representation
+// (the spec's `rep`, Val::u) and its type; lowering it makes a handle in the
+// destination instance's table (or passes the rep to the instance that
+// implements the resource, for a borrow). A host resource's rep is whatever
+// index the host keeps for it.
+//
 // Errors: every rule the spec enforces with trap_if is an engine::Trap of
 // kind kHostError whose message starts "canonical ABI: " and names the rule
 // ("char 0xd800 is not a Unicode scalar value", "realloc returned misaligned
