@@ -41,6 +41,13 @@ class SyntaxParser {
                      "unexpected " + DescribeWaveToken(tok_) + "; expected " + expected);
   }
 
+  // True if the token after the current one is `:`.
+  bool NextIsColon() const {
+    WaveLexer copy = lex_;
+    WaveToken t;
+    return copy.Next(&t).ok() && t.kind == WaveTok::kColon;
+  }
+
   Status Expect(WaveTok k, const char* what) {
     if (tok_.kind != k) return Unexpected(what);
     return Advance();
@@ -568,11 +575,33 @@ Result<WaveCall> ParseWaveCall(std::string_view text,
   ARCELLA_RETURN_IF_ERROR(p.Start());
   if (p.tok().kind != WaveTok::kParenOpen) return p.Unexpected("`(` after the function name");
   ARCELLA_RETURN_IF_ERROR(p.Advance());
+  // Arguments, each optionally named as PrintWaveCall writes them
+  // (`f(a: 1, b: "x")`); names must follow the parameter order.
   Node args;
   args.kind = Node::kTuple;
-  ARCELLA_RETURN_IF_ERROR(p.Seq(&args, WaveTok::kParenClose, "`)`", /*allow_empty=*/true, 0));
+  std::vector<Node> names;  // kLabel nodes; empty text when unnamed
+  while (p.tok().kind != WaveTok::kParenClose) {
+    Node name;
+    if (p.tok().kind == WaveTok::kLabel && p.NextIsColon()) {
+      name.kind = Node::kLabel;
+      name.begin = p.tok().begin;
+      name.end = p.tok().end;
+      name.text = p.tok().text;
+      ARCELLA_RETURN_IF_ERROR(p.Advance());
+      ARCELLA_RETURN_IF_ERROR(p.Advance());  // `:`
+    }
+    names.push_back(std::move(name));
+    args.kids.emplace_back();
+    ARCELLA_RETURN_IF_ERROR(p.Value(&args.kids.back(), 1));
+    if (p.tok().kind == WaveTok::kComma) {
+      ARCELLA_RETURN_IF_ERROR(p.Advance());
+    } else if (p.tok().kind != WaveTok::kParenClose) {
+      return p.Unexpected("`,` or `)`");
+    }
+  }
+  size_t close = p.tok().begin;  // the `)`
+  ARCELLA_RETURN_IF_ERROR(p.Advance());
   ARCELLA_RETURN_IF_ERROR(ExpectEnd(p));
-  size_t close = args.end - 1;  // the `)`
   if (args.kids.size() > f->params.size()) {
     const Node& extra = args.kids[f->params.size()];
     return WaveError(text, extra.begin, args.kids.back().end,
@@ -583,6 +612,11 @@ Result<WaveCall> ParseWaveCall(std::string_view text,
   call.args.resize(f->params.size());
   for (size_t i = 0; i < f->params.size(); ++i) {
     const Field& param = f->params[i];
+    if (i < args.kids.size() && !names[i].text.empty() && names[i].text != param.name) {
+      return WaveError(text, names[i].begin, names[i].end,
+                       "argument `" + names[i].text + "` given where parameter `" + param.name +
+                           "` is expected (arguments follow the parameter order)");
+    }
     if (i < args.kids.size()) {
       ARCELLA_RETURN_IF_ERROR(typer.Convert(args.kids[i], *param.type, &call.args[i]));
     } else if (param.type->kind == TypeKind::kOption) {
