@@ -201,6 +201,7 @@ class Parser {
     for (int part = 0; part < 3 && ok; ++part) {
       if (part > 0) {
         ok = pos_ < text_.size() && text_[pos_] == '.';
+        if (!ok) break;
         ++pos_;
       }
       size_t b = pos_;
@@ -703,16 +704,18 @@ class Parser {
 
   // After import/export: `path;` | `name: func...;` | `name: interface {...}` | `name: path;`
   Status ExternItem(WorldItem* item) {
-    UsePath path;
-    ARCELLA_RETURN_IF_ERROR(Path(&path));
-    if (!path.ns.empty() || !IsPunct(':')) {
+    Pos start = PosAt(tok_.begin);
+    std::string first;
+    ARCELLA_RETURN_IF_ERROR(Id(&first, "a name or an interface path"));
+    if (!IsPunct(':')) {  // `import iface;`
       item->kind = WorldItem::kInterfacePath;
-      item->path = std::move(path);
+      item->path.iface = std::move(first);
+      item->path.pos = start;
       return ExpectPunct(';');
     }
-    item->name = path.iface;
     ARCELLA_RETURN_IF_ERROR(Advance());  // ':'
     if (IsWord("func") || IsWord("async")) {
+      item->name = std::move(first);
       item->kind = WorldItem::kFunc;
       item->func.name = item->name;
       item->func.pos = item->pos;
@@ -720,6 +723,7 @@ class Parser {
       return ExpectPunct(';');
     }
     if (IsWord("interface")) {
+      item->name = std::move(first);
       item->kind = WorldItem::kInlineInterface;
       ARCELLA_RETURN_IF_ERROR(Advance());
       ARCELLA_RETURN_IF_ERROR(ExpectPunct('{'));
@@ -727,7 +731,30 @@ class Parser {
       return InterfaceItems(&item->inline_iface);
     }
     item->kind = WorldItem::kInterfacePath;
-    ARCELLA_RETURN_IF_ERROR(Path(&item->path));
+    Pos second_pos = PosAt(tok_.begin);
+    std::string second;
+    ARCELLA_RETURN_IF_ERROR(Id(&second, "`func`, `interface` or an interface path"));
+    if (IsPunct('/')) {  // `import ns:pkg/iface[@v];`
+      item->path.ns = std::move(first);
+      item->path.pkg = std::move(second);
+      item->path.pos = start;
+      ARCELLA_RETURN_IF_ERROR(Advance());
+      ARCELLA_RETURN_IF_ERROR(Id(&item->path.iface, "an interface name"));
+      if (IsPunct('@')) ARCELLA_RETURN_IF_ERROR(Version(&item->path.version));
+      return ExpectPunct(';');
+    }
+    item->name = std::move(first);  // `import name: iface;` or `import name: ns:pkg/iface;`
+    item->path.pos = second_pos;
+    if (!IsPunct(':')) {
+      item->path.iface = std::move(second);
+      return ExpectPunct(';');
+    }
+    item->path.ns = std::move(second);
+    ARCELLA_RETURN_IF_ERROR(Advance());
+    ARCELLA_RETURN_IF_ERROR(Id(&item->path.pkg, "a package name"));
+    ARCELLA_RETURN_IF_ERROR(ExpectPunct('/'));
+    ARCELLA_RETURN_IF_ERROR(Id(&item->path.iface, "an interface name"));
+    if (IsPunct('@')) ARCELLA_RETURN_IF_ERROR(Version(&item->path.version));
     return ExpectPunct(';');
   }
 
