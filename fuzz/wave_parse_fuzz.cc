@@ -24,9 +24,10 @@ const std::vector<TypeRef>& FuzzTypes() {
                                   {"age", ou8},
                                   {"true", ValueType::Bool()},
                                   {"tags", ValueType::List(ValueType::Char())}});
-    auto var = ValueType::Variant({{"none", nullptr},
-                                   {"num", ValueType::F64()},
-                                   {"pair", ValueType::Tuple({ValueType::S64(), ValueType::F32()})}});
+    auto var = ValueType::Variant(
+        {{"none", nullptr},
+         {"num", ValueType::F64()},
+         {"pair", ValueType::Tuple({ValueType::S64(), ValueType::F32()})}});
     return std::vector<TypeRef>{
         ValueType::String(),
         ValueType::List(ValueType::U64()),
