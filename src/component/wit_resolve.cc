@@ -1,6 +1,7 @@
 // WIT names to types: resolves the syntax trees of all sources together
 // (wit_parser.h).
 #include <map>
+#include <set>
 
 #include "component/wit_ast.h"
 #include "component/wit_parser.h"
@@ -79,23 +80,21 @@ class Resolver {
 
   Result<std::vector<WitPackage>> Run() {
     std::vector<WitPackage> out;
+    std::set<std::string> ids;
     for (size_t p = 0; p < ast_.size(); ++p) {
       const wit::Package& a = ast_[p];
-      for (size_t q = 0; q < p; ++q) {
-        if (ast_[q].ns == a.ns && ast_[q].name == a.name && ast_[q].version == a.version) {
-          return ErrorAt(a.pos, "package " + Id(p) + " is declared twice");
-        }
+      if (!ids.insert(Id(p)).second) {
+        return ErrorAt(a.pos, "package " + Id(p) + " is declared twice");
       }
       WitPackage pkg;
       pkg.ns = a.ns;
       pkg.name = a.name;
       pkg.version = a.version;
+      std::set<std::string> iface_names;
       for (size_t i = 0; i < a.interfaces.size(); ++i) {
-        for (size_t j = 0; j < i; ++j) {
-          if (a.interfaces[j].name == a.interfaces[i].name) {
-            return ErrorAt(a.interfaces[i].pos,
-                           "interface `" + a.interfaces[i].name + "` is defined twice");
-          }
+        if (!iface_names.insert(a.interfaces[i].name).second) {
+          return ErrorAt(a.interfaces[i].pos,
+                         "interface `" + a.interfaces[i].name + "` is defined twice");
         }
         ARCELLA_ASSIGN_OR_RETURN(auto iface, Iface(p, i, 0));
         pkg.interfaces.push_back(std::move(iface));
@@ -188,24 +187,23 @@ class Resolver {
   Status FillInterface(size_t p, const wit::Interface& a, WitInterface* out, int depth) {
     Scope s;
     ARCELLA_RETURN_IF_ERROR(OpenScope(p, a.uses, a.types, &out->types, &s, &out->deps, depth));
+    std::set<std::string> names;
+    for (const auto& t : out->types) names.insert(t.name);
+    auto add = [&](WitFunction fn, const Pos& pos) {
+      if (!names.insert(fn.name).second) return ErrorAt(pos, "`" + fn.name + "` is defined twice");
+      out->functions.push_back(std::move(fn));
+      return Status::Ok();
+    };
     for (const auto& d : a.types) {
       for (const auto& f : d.funcs) {
         ARCELLA_ASSIGN_OR_RETURN(WitFunction fn, Function(s, f, &d, depth));
-        ARCELLA_RETURN_IF_ERROR(AddFunction(out, std::move(fn), f.pos));
+        ARCELLA_RETURN_IF_ERROR(add(std::move(fn), f.pos));
       }
     }
     for (const auto& f : a.funcs) {
       ARCELLA_ASSIGN_OR_RETURN(WitFunction fn, Function(s, f, nullptr, depth));
-      ARCELLA_RETURN_IF_ERROR(AddFunction(out, std::move(fn), f.pos));
+      ARCELLA_RETURN_IF_ERROR(add(std::move(fn), f.pos));
     }
-    return Status::Ok();
-  }
-
-  static Status AddFunction(WitInterface* out, WitFunction fn, const Pos& pos) {
-    if (out->FindFunction(fn.name) != nullptr || out->FindType(fn.name) != nullptr) {
-      return ErrorAt(pos, "`" + fn.name + "` is defined twice");
-    }
-    out->functions.push_back(std::move(fn));
     return Status::Ok();
   }
 
@@ -277,9 +275,10 @@ class Resolver {
       }
       case wit::TypeDef::kRecord: {
         std::vector<Field> fields;
+        std::set<std::string> seen;
         for (const auto& m : d.members) {
-          for (const auto& f : fields) {
-            if (f.name == m.name) return ErrorAt(m.pos, "duplicate field `" + m.name + "`");
+          if (!seen.insert(m.name).second) {
+            return ErrorAt(m.pos, "duplicate field `" + m.name + "`");
           }
           ARCELLA_ASSIGN_OR_RETURN(TypeRef t, Resolve(s, m.type, depth + 1));
           fields.push_back({m.name, std::move(t)});
@@ -289,9 +288,10 @@ class Resolver {
       }
       case wit::TypeDef::kVariant: {
         std::vector<Case> cases;
+        std::set<std::string> seen;
         for (const auto& m : d.members) {
-          for (const auto& c : cases) {
-            if (c.name == m.name) return ErrorAt(m.pos, "duplicate case `" + m.name + "`");
+          if (!seen.insert(m.name).second) {
+            return ErrorAt(m.pos, "duplicate case `" + m.name + "`");
           }
           TypeRef t;
           if (m.has_type) {
@@ -304,11 +304,10 @@ class Resolver {
       }
       case wit::TypeDef::kEnum:
       case wit::TypeDef::kFlags: {
-        for (size_t i = 0; i < d.labels.size(); ++i) {
-          for (size_t j = 0; j < i; ++j) {
-            if (d.labels[i] == d.labels[j]) {
-              return ErrorAt(d.pos, "duplicate label `" + d.labels[i] + "` in `" + name + "`");
-            }
+        std::set<std::string> seen;
+        for (const auto& l : d.labels) {
+          if (!seen.insert(l).second) {
+            return ErrorAt(d.pos, "duplicate label `" + l + "` in `" + name + "`");
           }
         }
         if (d.kind == wit::TypeDef::kFlags && d.labels.size() > 32) {
@@ -405,9 +404,11 @@ class Resolver {
         out.type.result = ValueType::Own(r);
         break;
     }
+    std::set<std::string> seen;
+    for (const auto& q : out.type.params) seen.insert(q.name);
     for (const auto& p : f.params) {
-      for (const auto& q : out.type.params) {
-        if (q.name == p.name) return ErrorAt(p.pos, "duplicate parameter `" + p.name + "`");
+      if (!seen.insert(p.name).second) {
+        return ErrorAt(p.pos, "duplicate parameter `" + p.name + "`");
       }
       ARCELLA_ASSIGN_OR_RETURN(TypeRef t, Resolve(s, p.type, depth + 1));
       out.type.params.push_back({p.name, std::move(t)});
@@ -433,6 +434,13 @@ class Resolver {
     std::vector<WitInterfaceRef> world_deps;
     ARCELLA_RETURN_IF_ERROR(OpenScope(p, a.uses, a.types, &out.types, &s, &world_deps, depth));
     for (const auto& d : world_deps) AddImport(d, &out);
+    // Names already in the lists (kept in step as the lists grow).
+    std::map<std::string, size_t> import_index, export_index;
+    size_t import_synced = 0, export_synced = 0;
+    auto sync = [](const std::vector<WitWorldItem>& list, std::map<std::string, size_t>* index,
+                   size_t* synced) {
+      for (; *synced < list.size(); ++*synced) index->emplace(list[*synced].name, *synced);
+    };
     for (const auto& item : a.items) {
       if (item.kind == wit::WorldItem::kInclude) {
         ARCELLA_RETURN_IF_ERROR(Include(p, item, &out, depth));
@@ -465,16 +473,16 @@ class Resolver {
         for (const auto& d : wi.iface->deps) AddImport(d, &out);
       }
       auto& list = item.is_import ? out.imports : out.exports;
-      bool again = false;
-      for (const auto& other : list) {
-        if (other.name == wi.name && wi.iface && other.iface == wi.iface) {
-          again = true;  // already imported as a dependency of an earlier item
-        } else if (other.name == wi.name) {
-          return ErrorAt(item.pos, std::string(item.is_import ? "import" : "export") + " `" +
-                                       wi.name + "` is given twice");
-        }
-      }
-      if (!again) list.push_back(std::move(wi));
+      sync(out.imports, &import_index, &import_synced);
+      sync(out.exports, &export_index, &export_synced);
+      auto& index = item.is_import ? import_index : export_index;
+      auto it = index.find(wi.name);
+      if (it == index.end()) {
+        list.push_back(std::move(wi));
+      } else if (!wi.iface || list[it->second].iface != wi.iface) {
+        return ErrorAt(item.pos, std::string(item.is_import ? "import" : "export") + " `" +
+                                     wi.name + "` is given twice");
+      }  // else: already imported as a dependency of an earlier item
     }
     worlds_[p][w] = std::move(out);
     world_state_[p][w] = kDone;
