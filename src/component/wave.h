@@ -41,7 +41,8 @@ inline constexpr int kWaveMaxDepth = 100;
 Result<Val> ParseWave(std::string_view text, const ValueType& type);
 
 // The canonical WAVE text of `v`, which must match `type` (ValMatches); a
-// part that does not is printed as `<?...>` rather than crashing. Canonical:
+// part that does not, or that nests deeper than 4 * kWaveMaxDepth levels, is
+// printed as `<?...>` rather than crashing. Canonical:
 // options and results in their variant form (`some(1)`, `ok`), record
 // fields in type order with `none` fields omitted (`{:}` if all are),
 // flags in type order, keyword enum/variant cases escaped (`%true`), floats

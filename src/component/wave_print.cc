@@ -82,10 +82,8 @@ void PrintFloat(F v, std::string* out) {
 class Printer {
  public:
   void Print(const Val& v, const ValueType& t, int depth) {
-    if (depth > kWaveMaxDepth * 4 || (v.kind != t.kind && !Compatible(v, t))) {
-      Bad("mismatch");
-      return;
-    }
+    if (depth > kWaveMaxDepth * 4) return Bad("too deep");  // values nest as their types
+    if (v.kind != t.kind && !Compatible(v, t)) return Bad("mismatch");
     switch (t.kind) {
       case TypeKind::kBool: out_.append(v.b ? "true" : "false"); return;
       case TypeKind::kS8:

@@ -392,6 +392,14 @@ TEST(Wave, PrintingAMismatchedValueDoesNotCrash) {
   EXPECT_EQ(PrintWave(Val::Tuple({Val::U8(1)}), *t), "<?tuple arity>");
   EXPECT_EQ(PrintWave(Val::String("x"), *ValueType::U8()), "<?mismatch>");
   EXPECT_EQ(PrintWave(Val::Enum(5), *ValueType::Enum({"a"})), "<?enum case>");
+  TypeRef deep_t = ValueType::U8();
+  Val deep_v = Val::U8(1);
+  for (int i = 0; i < 500; ++i) {
+    deep_t = ValueType::Option(deep_t);
+    deep_v = Val::Some(std::move(deep_v));
+  }
+  std::string printed = PrintWave(deep_v, *deep_t);
+  EXPECT_NE(printed.find("some(<?too deep>)"), std::string::npos);
 }
 
 TEST(WaveCall, ArgumentsNamesAndOmittedTrailingOptions) {
