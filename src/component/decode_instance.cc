@@ -1,0 +1,44 @@
+// Instantiation of a component (index) with arguments: every import of the
+// component type must be supplied by a `with` argument of a subtype; the
+// resulting instance type is the component's exports with the imported
+// resources substituted and the exported resources made fresh.
+#include "component/decoder.h"
+#include "component/decoder_internal.h"
+
+namespace arcella::component {
+
+Status Decoder::Instantiate(size_t off, const InstanceDef& d,
+                            std::shared_ptr<const InstanceType>* out) {
+  Scope& s = scope();
+  const ComponentType& ct = *s.space(Sort::kComponent)[d.component].type.component;
+  ResourceMap m;
+  for (const auto& im : ct.imports) {
+    const InstanceDef::Arg* arg = nullptr;
+    for (const auto& a : d.args) {
+      if (a.name == im.name.text) arg = &a;
+    }
+    if (arg == nullptr) return OffsetError(off, "missing import named `" + im.name.text + "`");
+    ExternType actual = ItemExternType(arg->sort, s.space(arg->sort)[arg->index]);
+    ExternType expected = SubstExtern(im.type, m);
+    std::string why = ExternSubtype(actual, expected, &m);
+    if (!why.empty()) {
+      return OffsetError(off, "type mismatch for component instantiation argument `" +
+                                  im.name.text + "`: " + why);
+    }
+  }
+  auto it = std::make_shared<InstanceType>();
+  for (const auto& ex : ct.exports) {
+    ExternType t = ex.type;
+    if (t.sort == Sort::kType && t.sub_resource && m.count(t.type->resource.get()) == 0) {
+      m[t.type->resource.get()] = std::make_shared<ResourceType>(
+          ResourceType{t.type->resource->name});
+    } else if (t.sort == Sort::kInstance) {
+      FreshenExports(t, &m);
+    }
+  }
+  for (const auto& ex : ct.exports) it->exports.push_back({ex.name, SubstExtern(ex.type, m)});
+  *out = std::move(it);
+  return Status::Ok();
+}
+
+}  // namespace arcella::component
