@@ -102,10 +102,23 @@ Status Decoder::ApplyAlias(size_t off, const Alias& a, uint32_t def, bool in_typ
                                     std::to_string(a.instance) + " is a " + SortName(e->type.sort) +
                                     ", not a " + SortName(a.sort));
       }
-      MarkNamed(e->type, true, 0);
+      if (in_type_scope && a.sort != Sort::kType && a.sort != Sort::kInstance) {
+        return OffsetError(off, "export aliases in types may only refer to types or instances");
+      }
+      // Types reached through an imported (exported) instance are named by
+      // the import (export).
+      bool imp = s.imported_instances.count(a.instance) != 0;
+      bool exp = s.exported_instances.count(a.instance) != 0;
+      if (imp) MarkNamed(e->type, true, 0);
+      if (exp) MarkNamed(e->type, false, 0);
       if (a.sort == Sort::kType) {
-        AddType(e->type.type, DefKind::kAlias, def, 1);
+        AddType(e->type.type, DefKind::kAlias, def, (imp ? 1 : 0) | (exp ? 2 : 0));
         return Status::Ok();
+      }
+      if (a.sort == Sort::kInstance) {
+        auto idx = static_cast<uint32_t>(s.space(Sort::kInstance).size());
+        if (imp) s.imported_instances.insert(idx);
+        if (exp) s.exported_instances.insert(idx);
       }
       it.type = e->type;
       break;
@@ -162,9 +175,7 @@ Status Decoder::ApplyAlias(size_t off, const Alias& a, uint32_t def, bool in_typ
           return OffsetError(off, "the outer type alias transitively refers to resources not "
                                   "defined in the current component");
         }
-        MarkNamed(et, true, 0);
-        MarkNamed(et, false, 0);
-        AddType(src.type.type, DefKind::kAlias, def, 3);
+        AddType(src.type.type, DefKind::kAlias, def, 0);
         return Status::Ok();
       }
       it.type = src.type;

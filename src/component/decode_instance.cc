@@ -29,8 +29,8 @@ Status Decoder::Instantiate(size_t off, const InstanceDef& d,
   auto it = std::make_shared<InstanceType>();
   for (const auto& ex : ct.exports) {
     ExternType t = ex.type;
-    if (t.sort == Sort::kType && t.sub_resource && m.count(t.type->resource.get()) == 0) {
-      m[t.type->resource.get()] = std::make_shared<ResourceType>(
+    if (t.sort == Sort::kType && t.sub_resource && m.res.count(t.type->resource.get()) == 0) {
+      m.res[t.type->resource.get()] = std::make_shared<ResourceType>(
           ResourceType{t.type->resource->name});
     } else if (t.sort == Sort::kInstance) {
       FreshenExports(t, &m);

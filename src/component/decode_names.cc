@@ -1,6 +1,8 @@
 // Import and export names and definitions: name attributes, strong
 // uniqueness, [constructor]/[method]/[static] rules, `implements`, external
 // visibility of types, and the import and export sections.
+#include <functional>
+
 #include "component/decoder.h"
 #include "component/decoder_internal.h"
 
@@ -13,15 +15,14 @@ bool IsNominal(TypeKind k) {
          k == TypeKind::kFlags || k == TypeKind::kOwn || k == TypeKind::kBorrow;
 }
 
-// Walks `t`: every record/variant/enum/flags/own/borrow node below must be in
-// `named` (or `named2`); the root itself is checked when `check_root`.
-bool AllNamed(const ValueType& t, bool check_root, const std::set<const ValueType*>& named,
-              const std::set<const ValueType*>* named2) {
-  if (IsNominal(t.kind) && check_root) {
-    return named.count(&t) != 0 || (named2 != nullptr && named2->count(&t) != 0);
-  }
+using NamedFn = std::function<bool(const ValueType*)>;
+
+// Walks `t`: every record/variant/enum/flags/own/borrow node below must be
+// named; the root itself is checked when `check_root`.
+bool AllNamed(const ValueType& t, bool check_root, const NamedFn& named) {
+  if (IsNominal(t.kind) && check_root) return named(&t);
   if (t.kind == TypeKind::kOwn || t.kind == TypeKind::kBorrow) return true;
-  auto sub = [&](const TypeRef& c) { return !c || AllNamed(*c, true, named, named2); };
+  auto sub = [&](const TypeRef& c) { return !c || AllNamed(*c, true, named); };
   if (!sub(t.elem) || !sub(t.ok) || !sub(t.err)) return false;
   for (const auto& f : t.fields) {
     if (!sub(f.type)) return false;
@@ -30,6 +31,80 @@ bool AllNamed(const ValueType& t, bool check_root, const std::set<const ValueTyp
     if (!sub(c.type)) return false;
   }
   return true;
+}
+
+// The nodes and resources a list of declarations names by importing or
+// exporting them as types.
+struct DeclNames {
+  std::set<const ValueType*> values;
+  std::set<const ResourceType*> resources;
+  bool Has(const ValueType* v) const {
+    if (values.count(v) != 0) return true;
+    return (v->kind == TypeKind::kOwn || v->kind == TypeKind::kBorrow) &&
+           resources.count(v->resource.get()) != 0;
+  }
+};
+
+void CollectNames(const std::vector<ExternDecl>& decls, DeclNames* out, int depth) {
+  if (depth > static_cast<int>(kMaxNesting)) return;
+  for (const auto& e : decls) {
+    if (e.type.sort == Sort::kType && e.type.type->kind == TypeDef::Kind::kValue) {
+      out->values.insert(e.type.type->value.get());
+    } else if (e.type.sort == Sort::kType && e.type.type->kind == TypeDef::Kind::kResource) {
+      out->resources.insert(e.type.type->resource.get());
+    } else if (e.type.sort == Sort::kInstance) {
+      CollectNames(e.type.instance->exports, out, depth + 1);
+    }
+  }
+}
+
+// "" if every type `t` uses is named, else the sort name for the message.
+std::string Visible(const ExternType& t, const NamedFn& named, int depth) {
+  switch (t.sort) {
+    case Sort::kFunc:
+      for (const auto& p : t.func->params) {
+        if (!AllNamed(*p.type, true, named)) return "func";
+      }
+      if (t.func->result && !AllNamed(*t.func->result, true, named)) return "func";
+      return "";
+    case Sort::kValue: return AllNamed(*t.value, true, named) ? "" : "value";
+    case Sort::kType: {
+      const TypeDef& d = *t.type;
+      ExternType inner;
+      inner.sort = d.kind == TypeDef::Kind::kFunc        ? Sort::kFunc
+                   : d.kind == TypeDef::Kind::kInstance  ? Sort::kInstance
+                   : d.kind == TypeDef::Kind::kComponent ? Sort::kComponent
+                                                         : Sort::kType;
+      if (d.kind == TypeDef::Kind::kValue) {
+        return AllNamed(*d.value, false, named) ? "" : "type";
+      }
+      if (inner.sort == Sort::kType) return "";
+      inner.func = d.func;
+      inner.instance = d.instance;
+      inner.component = d.component;
+      return Visible(inner, named, depth).empty() ? "" : "type";
+    }
+    case Sort::kInstance:
+    case Sort::kComponent: {
+      if (depth > static_cast<int>(kMaxNesting)) return "";
+      DeclNames own;
+      std::vector<const std::vector<ExternDecl>*> lists;
+      if (t.sort == Sort::kInstance) {
+        lists = {&t.instance->exports};
+      } else {
+        lists = {&t.component->imports, &t.component->exports};
+      }
+      for (const auto* l : lists) CollectNames(*l, &own, 0);
+      NamedFn inner = [&](const ValueType* v) { return own.Has(v) || named(v); };
+      for (const auto* l : lists) {
+        for (const auto& e : *l) {
+          if (!Visible(e.type, inner, depth + 1).empty()) return SortName(t.sort);
+        }
+      }
+      return "";
+    }
+    default: return "";
+  }
 }
 
 void MarkValue(const TypeRef& t, std::set<const ValueType*>* named) {
@@ -102,31 +177,13 @@ Status Decoder::ReadNameAttrs(Reader& r, ExternName* out, bool* has_attributes) 
 
 std::string Decoder::CheckVisible(const ExternType& t, bool import) {
   const Scope& s = *scopes_.back();
-  const auto* named2 = import ? nullptr : &s.named_export;
-  switch (t.sort) {
-    case Sort::kFunc:
-      for (const auto& p : t.func->params) {
-        if (!AllNamed(*p.type, true, s.named_import, named2)) return "func";
-      }
-      if (t.func->result && !AllNamed(*t.func->result, true, s.named_import, named2)) {
-        return "func";
-      }
-      return "";
-    case Sort::kValue: return AllNamed(*t.value, true, s.named_import, named2) ? "" : "value";
-    case Sort::kType:
-      if (t.type->kind == TypeDef::Kind::kValue &&
-          !AllNamed(*t.type->value, false, s.named_import, named2)) {
-        return "type";
-      }
-      if (t.type->kind == TypeDef::Kind::kFunc) {
-        ExternType f;
-        f.sort = Sort::kFunc;
-        f.func = t.type->func;
-        return CheckVisible(f, import).empty() ? "" : "type";
-      }
-      return "";
-    default: return "";
-  }
+  // Components and component types must name the types of their imports
+  // and exports; instance types are checked where they are used.
+  if (s.kind == Scope::Kind::kInstanceType) return "";
+  NamedFn named = [&](const ValueType* v) {
+    return s.named_import.count(v) != 0 || (!import && s.named_export.count(v) != 0);
+  };
+  return Visible(t, named, 0);
 }
 
 void Decoder::MarkNamed(const ExternType& t, bool import, int depth) {
@@ -261,6 +318,10 @@ void Decoder::AddExternItem(ExternType* t, DefKind origin, uint32_t def, bool im
     return;
   }
   MarkNamed(*t, import, 0);
+  if (t->sort == Sort::kInstance) {
+    auto& set = import ? s.imported_instances : s.exported_instances;
+    set.insert(static_cast<uint32_t>(s.space(Sort::kInstance).size()));
+  }
   Item it;
   it.origin = origin;
   it.def = def;
@@ -328,7 +389,8 @@ Status Decoder::ExportSection(Reader& r, Component* c) {
         return OffsetError(aoff, "type mismatch in export `" + ex.name.text + "`: " + why);
       }
       if (asc.sort == Sort::kType && asc.sub_resource) {
-        asc.type = ex.type.type;  // an ascribed (sub resource) names the same resource
+        // Ascribing (sub resource) hides the definition: the export is a new
+        // abstract resource type (represented at run time by the exported one).
         asc.sub_resource = false;
       }
       ex.type = std::move(asc);

@@ -204,6 +204,14 @@ Status Decoder::CoreModuleSection(Reader& r, size_t size, Component* c) {
   }
   auto type = std::make_shared<ModuleType>();
   type->imports = std::move(decoded->imports);
+  // Components name core imports by (module, name): they must be unique.
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& im : type->imports) {
+    if (!seen.emplace(im.module, im.name).second) {
+      return OffsetError(begin, "duplicate import name `" + im.module + ":" + im.name +
+                                    "` in core module");
+    }
+  }
   type->exports = std::move(decoded->exports);
   uint32_t def = static_cast<uint32_t>(c->core_modules.size());
   c->core_modules.push_back({span, begin, type});

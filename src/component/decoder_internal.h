@@ -17,7 +17,13 @@ namespace arcella::component {
 
 // Maps resources of one type to resources of another (substitution at
 // instantiation, matching during subtype checks).
-using ResourceMap = std::map<const ResourceType*, ResourceRef>;
+// Also maps value-type nodes named by `(eq T)` type imports to the types
+// supplied for them.
+struct ResourceMap {
+  std::map<const ResourceType*, ResourceRef> res;
+  std::map<const ValueType*, TypeRef> values;
+  bool empty() const { return res.empty() && values.empty(); }
+};
 
 struct Scope {
   enum class Kind : uint8_t { kComponent, kComponentType, kInstanceType };
@@ -36,7 +42,10 @@ struct Scope {
   // imported / exported (for [constructor]/[method]/[static]).
   std::map<std::string, std::string> import_keys, export_keys;
   std::map<std::string, ResourceRef> imported_resources, exported_resources;
-  std::set<std::string> import_texts;        // exact names, for instantiate args
+  std::set<std::string> import_texts;
+  std::set<uint32_t> imported_instances;  // instance indices from imports (or their aliases)
+  std::set<uint32_t> exported_instances;  // instance indices from exports (or their aliases) //
+                                          // exact names, for instantiate args
   std::vector<ExternDecl> imports, exports;  // for component/instance types
 
   std::vector<Item>& space(Sort s) { return spaces[static_cast<size_t>(s)]; }

@@ -10,8 +10,10 @@ namespace {
 
 bool SameResource(const ResourceRef& actual, const ResourceRef& expected, const ResourceMap& m) {
   if (actual == expected) return true;
-  auto it = m.find(expected.get());
-  return it != m.end() && it->second == actual;
+  auto it = m.res.find(expected.get());
+  if (it != m.res.end() && it->second == actual) return true;
+  it = m.res.find(actual.get());
+  return it != m.res.end() && it->second == expected;
 }
 
 std::string What(const ValueType& t) {
@@ -208,7 +210,7 @@ std::string ExternSubtype(const ExternType& a, const ExternType& e, ResourceMap*
       const TypeDef& et = *e.type;
       if (e.sub_resource) {
         if (at.kind != TypeDef::Kind::kResource) return "expected resource, found defined type";
-        (*m)[et.resource.get()] = at.resource;
+        m->res[et.resource.get()] = at.resource;
         return "";
       }
       if (et.kind == TypeDef::Kind::kResource) {
@@ -218,7 +220,11 @@ std::string ExternSubtype(const ExternType& a, const ExternType& e, ResourceMap*
       if (at.kind == TypeDef::Kind::kResource) return "expected defined type, found resource";
       if (at.kind != et.kind) return "type mismatch";
       switch (et.kind) {
-        case TypeDef::Kind::kValue: return ValueMismatch(*at.value, *et.value, m);
+        case TypeDef::Kind::kValue: {
+          std::string why = ValueMismatch(*at.value, *et.value, m);
+          if (why.empty()) m->values[et.value.get()] = at.value;
+          return why;
+        }
         case TypeDef::Kind::kFunc: return FuncMismatch(*at.func, *et.func, m);
         case TypeDef::Kind::kInstance: {
           ExternType ai{Sort::kInstance, nullptr, nullptr, nullptr,
@@ -283,9 +289,12 @@ struct Substituter {
     auto hit = memo.find(t.get());
     if (hit != memo.end()) return hit->second;
     TypeRef out = t;
-    if (t->kind == TypeKind::kOwn || t->kind == TypeKind::kBorrow) {
-      auto it = m.find(t->resource.get());
-      if (it != m.end()) {
+    auto named = m.values.find(t.get());
+    if (named != m.values.end()) {
+      out = named->second;
+    } else if (t->kind == TypeKind::kOwn || t->kind == TypeKind::kBorrow) {
+      auto it = m.res.find(t->resource.get());
+      if (it != m.res.end()) {
         out = t->kind == TypeKind::kOwn ? ValueType::Own(it->second)
                                         : ValueType::Borrow(it->second);
       }
@@ -332,8 +341,8 @@ struct Substituter {
       case TypeDef::Kind::kValue: copy->value = Value(t->value); break;
       case TypeDef::Kind::kFunc: copy->func = Func(t->func); break;
       case TypeDef::Kind::kResource: {
-        auto it = m.find(t->resource.get());
-        if (it == m.end()) return t;
+        auto it = m.res.find(t->resource.get());
+        if (it == m.res.end()) return t;
         copy->resource = it->second;
         copy->local = false;
         copy->dtor.reset();
@@ -407,8 +416,8 @@ void FreshenExports(const ExternType& t, ResourceMap* m) {
   for (const auto& e : t.instance->exports) {
     if (e.type.sort == Sort::kType && e.type.sub_resource) {
       const ResourceRef& r = e.type.type->resource;
-      if (m->count(r.get()) == 0) {
-        (*m)[r.get()] = std::make_shared<ResourceType>(ResourceType{r->name});
+      if (m->res.count(r.get()) == 0) {
+        m->res[r.get()] = std::make_shared<ResourceType>(ResourceType{r->name});
       }
     } else if (e.type.sort == Sort::kInstance) {
       FreshenExports(e.type, m);
