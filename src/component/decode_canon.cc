@@ -255,11 +255,21 @@ Status Decoder::ReadCanon(Reader& r, uint32_t def, Canon* out) {
       s.space(Sort::kCoreFunc).push_back(std::move(it));
       break;
     }
-    case 0x07:  // resource.drop async (older binaries)
-      return OffsetUnsupported(off, "the async `resource.drop` built-in (WASI 0.3) is");
     default: {
       const char* name = AsyncBuiltinName(op);
       if (name != nullptr) {
+        // Malformed immediates are reported as such before the refusal.
+        bool leading_bool = op == 0x06 || op == 0x0c || op == 0x20 || op == 0x21 ||
+                            (op >= 0x29 && op <= 0x2d) || (op >= 0x40 && op <= 0x42);
+        bool typed_bool = op == 0x11 || op == 0x12 || op == 0x18 || op == 0x19;
+        if (leading_bool || typed_bool) {
+          uint32_t ignored;
+          if (typed_bool) ARCELLA_RETURN_IF_ERROR(r.U32(&ignored));
+          size_t boff = r.pos();
+          uint8_t b;
+          ARCELLA_RETURN_IF_ERROR(r.Byte(&b));
+          if (b > 1) return OffsetError(boff, "invalid boolean value");
+        }
         return OffsetUnsupported(off,
                                  std::string("the `") + name + "` built-in (async, WASI 0.3) is");
       }

@@ -207,13 +207,12 @@ void Decoder::MarkNamed(const ExternType& t, bool import, int depth) {
 }
 
 Status Decoder::CheckAnnotatedFunc(size_t off, const ExternName& n, const ExternType& t,
-                                   bool import) {
+                                   const std::map<std::string, ResourceRef>& resources) {
   using K = ExternName::Kind;
   if (n.kind != K::kConstructor && n.kind != K::kMethod && n.kind != K::kStatic) {
     return Status::Ok();
   }
   if (t.sort != Sort::kFunc) return OffsetError(off, "item `" + n.text + "` is not a func");
-  const auto& resources = import ? scope().imported_resources : scope().exported_resources;
   auto it = resources.find(n.resource);
   if (it == resources.end()) {
     if (n.kind == K::kStatic) {
@@ -262,7 +261,7 @@ Status Decoder::CheckImport(size_t off, const ExternName& n, const ExternType& t
   if (!n.implements.empty() && t.sort != Sort::kInstance) {
     return OffsetError(off, "`implements` is only valid on instance imports");
   }
-  ARCELLA_RETURN_IF_ERROR(CheckAnnotatedFunc(off, n, t, true));
+  ARCELLA_RETURN_IF_ERROR(CheckAnnotatedFunc(off, n, t, s.imported_resources));
   std::string bad = CheckVisible(t, true);
   if (!bad.empty()) {
     return OffsetError(off, bad + " not valid to be used as import (a type it uses has no name "
@@ -287,7 +286,7 @@ Status Decoder::CheckExport(size_t off, const ExternName& n, const ExternType& t
   if (!n.implements.empty() && t.sort != Sort::kInstance) {
     return OffsetError(off, "`implements` is only valid on instance exports");
   }
-  ARCELLA_RETURN_IF_ERROR(CheckAnnotatedFunc(off, n, t, false));
+  ARCELLA_RETURN_IF_ERROR(CheckAnnotatedFunc(off, n, t, s.exported_resources));
   std::string bad = CheckVisible(t, false);
   if (!bad.empty()) {
     return OffsetError(off, bad + " not valid to be used as export (a type it uses has no "
@@ -296,6 +295,45 @@ Status Decoder::CheckExport(size_t off, const ExternName& n, const ExternType& t
   if (t.sort == Sort::kType && t.type->kind == TypeDef::Kind::kResource &&
       n.kind == ExternName::Kind::kLabel) {
     s.exported_resources[n.label] = t.type->resource;
+  }
+  return Status::Ok();
+}
+
+Status Decoder::CheckBagExport(size_t off, const ExternName& n, const ExternType& t,
+                               std::map<std::string, ResourceRef>* resources) {
+  if (t.sort == Sort::kType && t.type->kind == TypeDef::Kind::kResource &&
+      n.kind == ExternName::Kind::kLabel) {
+    (*resources)[n.label] = t.type->resource;
+  }
+  if (n.kind == ExternName::Kind::kLabel || n.kind == ExternName::Kind::kInterface) {
+    return Status::Ok();
+  }
+  ARCELLA_RETURN_IF_ERROR(CheckAnnotatedFunc(off, n, t, *resources));
+  // The function was defined outside the bag: the resources it uses must
+  // have names where it was defined.
+  const Scope& s = scope();
+  NamedFn named = [&](const ValueType* v) {
+    return s.named_import.count(v) != 0 || s.named_export.count(v) != 0;
+  };
+  std::function<bool(const ValueType&)> handles_named = [&](const ValueType& v) {
+    if ((v.kind == TypeKind::kOwn || v.kind == TypeKind::kBorrow) && !named(&v)) return false;
+    auto sub = [&](const TypeRef& c) { return !c || handles_named(*c); };
+    if (!sub(v.elem) || !sub(v.ok) || !sub(v.err)) return false;
+    for (const auto& f : v.fields) {
+      if (!sub(f.type)) return false;
+    }
+    for (const auto& c : v.cases) {
+      if (!sub(c.type)) return false;
+    }
+    return true;
+  };
+  for (const auto& p : t.func->params) {
+    if (!handles_named(*p.type)) {
+      return OffsetError(off, "resource used in function does not have a name in this context");
+    }
+  }
+  if (t.func->result && !handles_named(*t.func->result)) {
+    return OffsetError(off, "resource used in function does not have a name in this context");
   }
   return Status::Ok();
 }

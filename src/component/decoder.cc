@@ -385,6 +385,7 @@ Status Decoder::InstanceSection(Reader& r, Component* c) {
       ARCELLA_RETURN_IF_ERROR(r.Count(&nexp, 3));
       auto t = std::make_shared<InstanceType>();
       std::map<std::string, std::string> keys;
+      std::map<std::string, ResourceRef> bag_resources;
       for (uint32_t k = 0; k < nexp; ++k) {
         InstanceDef::InlineExport e;
         size_t eoff = r.pos();
@@ -406,6 +407,7 @@ Status Decoder::InstanceSection(Reader& r, Component* c) {
         if (!e.name.implements.empty() && et.sort != Sort::kInstance) {
           return OffsetError(eoff, "`implements` is only valid on instance exports");
         }
+        ARCELLA_RETURN_IF_ERROR(CheckBagExport(eoff, e.name, et, &bag_resources));
         t->exports.push_back({e.name, et});
         d.exports.push_back(std::move(e));
       }

@@ -43,9 +43,9 @@ struct Scope {
   std::map<std::string, std::string> import_keys, export_keys;
   std::map<std::string, ResourceRef> imported_resources, exported_resources;
   std::set<std::string> import_texts;
-  std::set<uint32_t> imported_instances;  // instance indices from imports (or their aliases)
-  std::set<uint32_t> exported_instances;  // instance indices from exports (or their aliases) //
-                                          // exact names, for instantiate args
+  std::set<uint32_t> imported_instances;     // instance indices from imports (or their aliases)
+  std::set<uint32_t> exported_instances;     // instance indices from exports (or their aliases) //
+                                             // exact names, for instantiate args
   std::vector<ExternDecl> imports, exports;  // for component/instance types
 
   std::vector<Item>& space(Sort s) { return spaces[static_cast<size_t>(s)]; }
@@ -80,7 +80,12 @@ class Decoder {
   Status ReadNameAttrs(Reader& r, ExternName* out, bool* has_attributes);
   Status CheckImport(size_t off, const ExternName& n, const ExternType& t);
   Status CheckExport(size_t off, const ExternName& n, const ExternType& t);
-  Status CheckAnnotatedFunc(size_t off, const ExternName& n, const ExternType& t, bool import);
+  Status CheckAnnotatedFunc(size_t off, const ExternName& n, const ExternType& t,
+                            const std::map<std::string, ResourceRef>& resources);
+  // [constructor]/[method]/[static] rules for an inline instance export;
+  // `resources` collects the bag's exported resources.
+  Status CheckBagExport(size_t off, const ExternName& n, const ExternType& t,
+                        std::map<std::string, ResourceRef>* resources);
   // Adds the index-space entry an import or export introduces; updates the
   // named sets.
   void AddExternItem(ExternType* t, DefKind origin, uint32_t def, bool import);

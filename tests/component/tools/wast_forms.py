@@ -68,7 +68,22 @@ def wast_string_bytes(s):
             out += c.encode(); i += 1
     return bytes(out)
 
+def strip_comments(text):
+    out, i, n = [], 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            j = i + 1
+            while text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1]); i = j + 1
+        elif text.startswith(";;", i):
+            j = text.find("\n", i); i = n if j < 0 else j
+        else:
+            out.append(text[i]); i += 1
+    return "".join(out)
+
 def binary_of(form):
+    form = strip_comments(form)
     strs = re.findall(r'"((?:[^"\\]|\\.)*)"', form[form.index("binary"):])
     return b"".join(wast_string_bytes(s) for s in strs)
 
