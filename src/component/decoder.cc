@@ -101,6 +101,10 @@ Status Decoder::DecodeComponentAt(size_t begin, size_t end, Component* out) {
     st = r.Byte(&id);
     if (st.ok()) st = r.U32(&size);
     if (!st.ok()) break;
+    if (id > 12) {
+      st = OffsetError(off, "malformed section id: " + std::to_string(id));
+      break;
+    }
     if (size > r.remaining()) {
       st = OffsetError(off, "section too large: " + std::to_string(size) +
                                 " bytes, past the end (unexpected end-of-file)");

@@ -88,11 +88,14 @@ def binary_of(form):
     return b"".join(wast_string_bytes(s) for s in strs)
 
 def component_text(form):
-    # drop `definition`, `$id`, `binary`/`quote` markers for jco
+    # drop `definition` (and `binary`/`quote` markers) for jco; keep `$id`
     m = re.match(r"\(component(\s+definition)?(\s+\$[^\s()]+)?(\s+(binary|quote))?", form)
     kind = m.group(4)
     rest = form[m.end():]
-    return kind, "(component" + rest
+    ident = m.group(2) or ""
+    if kind in ("binary", "quote"):
+        ident = ""
+    return kind, "(component" + ident + rest
 
 def main():
     out, files = sys.argv[1], sys.argv[2:]
