@@ -36,7 +36,7 @@ Status Decoder::Instantiate(size_t off, const InstanceDef& d,
       FreshenExports(t, &m);
     }
   }
-  for (const auto& ex : ct.exports) it->exports.push_back({ex.name, SubstExtern(ex.type, m)});
+  it->exports = SubstDecls(ct.exports, m);
   *out = std::move(it);
   return Status::Ok();
 }

@@ -148,6 +148,9 @@ TypeRef SubstValue(const TypeRef& t, const ResourceMap& m);
 std::shared_ptr<const FuncType> SubstFunc(const std::shared_ptr<const FuncType>& f,
                                           const ResourceMap& m);
 ExternType SubstExtern(const ExternType& t, const ResourceMap& m);
+// One substitution over all of `decls`, so that a node shared by several
+// declarations stays shared (the WIT printer names types by node).
+std::vector<ExternDecl> SubstDecls(const std::vector<ExternDecl>& decls, const ResourceMap& m);
 // Maps every resource exported as (sub resource) by `t` (transitively through
 // instance exports) to a fresh ResourceType; adds the pairs to `m`.
 void FreshenExports(const ExternType& t, ResourceMap* m);

@@ -411,6 +411,15 @@ ExternType SubstExtern(const ExternType& t, const ResourceMap& m) {
   return s.Extern(t);
 }
 
+std::vector<ExternDecl> SubstDecls(const std::vector<ExternDecl>& decls, const ResourceMap& m) {
+  if (m.empty()) return decls;
+  Substituter s{m, {}};
+  std::vector<ExternDecl> out;
+  out.reserve(decls.size());
+  for (const auto& d : decls) out.push_back({d.name, s.Extern(d.type)});
+  return out;
+}
+
 void FreshenExports(const ExternType& t, ResourceMap* m) {
   if (t.sort != Sort::kInstance) return;
   for (const auto& e : t.instance->exports) {

@@ -396,9 +396,16 @@ TEST(ComponentDecoder, RequiresNamesForTypesOfExports) {
   imp2.U32(1).Byte(0x00).Name("f").Bytes({0x01, 0x02});
   CompBuilder rec;
   rec.U32(1).Byte(0x72).U32(1).Name("x").Byte(0x79);
-  EXPECT_EQ(ErrorOf(CompOf({CompSection(7, rec.b), CompSection(10, named.b),
-                            CompSection(7, types2.b), CompSection(10, imp2.b)})),
-            "OK");
+  auto r = DecodeComponent(CompOf({CompSection(7, rec.b), CompSection(10, named.b),
+                                   CompSection(7, types2.b), CompSection(10, imp2.b)}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  // The parameter is the named node (what the WIT printer calls `r`), not
+  // the anonymous definition, though both are the same structural type.
+  const Component& c = **r;
+  const ValueType* param = c.imports[1].type.func->params[0].type.get();
+  EXPECT_EQ(param, c.imports[0].type.type->value.get());
+  EXPECT_NE(param, c.types[0]->value.get());
+  EXPECT_TRUE(TypeEquals(*param, *c.types[0]->value));
 }
 
 TEST(ComponentDecoder, SurvivesTruncationAtEveryByte) {
