@@ -157,7 +157,7 @@ Status Decoder::ReadCoreType(Reader& r, std::shared_ptr<const CoreType>* out) {
         ARCELLA_RETURN_IF_ERROR(resolve(&im.desc));
         for (const auto& prev : mt->imports) {
           if (prev.module == im.module && prev.name == im.name) {
-            return OffsetError(doff, "duplicate import name `" + im.module + "::" + im.name + "`");
+            return OffsetError(doff, "duplicate import name `" + im.module + ":" + im.name + "`");
           }
         }
         mt->imports.push_back(std::move(im));

@@ -59,12 +59,18 @@ Status Decoder::ResourceOf(size_t off, uint32_t idx, ResourceRef* out) {
   return Status::Ok();
 }
 
-Status Decoder::ReadLabel(Reader& r, std::string* out, std::set<std::string>* seen) {
+Status Decoder::ReadLabel(Reader& r, const char* what, std::string* out,
+                          std::map<std::string, std::string>* seen) {
   size_t off = r.pos();
   ARCELLA_RETURN_IF_ERROR(r.Name(out));
-  if (!IsKebabLabel(*out)) return OffsetError(off, "`" + *out + "` is not in kebab case");
-  if (seen != nullptr && !seen->insert(Lower(*out)).second) {
-    return OffsetError(off, "name `" + *out + "` conflicts with previous name");
+  if (out->empty()) return OffsetError(off, std::string(what) + " name cannot be empty");
+  if (!IsKebabLabel(*out)) {
+    return OffsetError(off, std::string(what) + " name `" + *out + "` is not in kebab case");
+  }
+  auto [pos, fresh] = seen->emplace(Lower(*out), *out);
+  if (!fresh) {
+    return OffsetError(off, std::string(what) + " name `" + *out + "` conflicts with previous " +
+                                what + " name `" + pos->second + "`");
   }
   return Status::Ok();
 }
@@ -106,7 +112,7 @@ Status Decoder::ReadValType(Reader& r, TypeRef* out) {
     ARCELLA_RETURN_IF_ERROR(CheckIndex(off, Sort::kType, idx));
     const TypeDef& t = *scope().space(Sort::kType)[idx].type.type;
     if (t.kind != TypeDef::Kind::kValue) {
-      return OffsetError(off, "type index " + std::to_string(idx) + " is not a defined value type");
+      return OffsetError(off, "type index " + std::to_string(idx) + " is not a defined type");
     }
     *out = t.value;
     return Status::Ok();
@@ -128,10 +134,10 @@ Status Decoder::ReadDefValType(Reader& r, uint8_t op, size_t off, TypeRef* out) 
       ARCELLA_RETURN_IF_ERROR(r.Count(&n, 2));
       if (n == 0) return OffsetError(off, "record type must have at least one field");
       std::vector<Field> fields;
-      std::set<std::string> seen;
+      std::map<std::string, std::string> seen;
       for (uint32_t i = 0; i < n; ++i) {
         Field f;
-        ARCELLA_RETURN_IF_ERROR(ReadLabel(r, &f.name, &seen));
+        ARCELLA_RETURN_IF_ERROR(ReadLabel(r, "record field", &f.name, &seen));
         ARCELLA_RETURN_IF_ERROR(ReadValType(r, &f.type));
         fields.push_back(std::move(f));
       }
@@ -142,10 +148,10 @@ Status Decoder::ReadDefValType(Reader& r, uint8_t op, size_t off, TypeRef* out) 
       ARCELLA_RETURN_IF_ERROR(r.Count(&n, 3));
       if (n == 0) return OffsetError(off, "variant type must have at least one case");
       std::vector<Case> cases;
-      std::set<std::string> seen;
+      std::map<std::string, std::string> seen;
       for (uint32_t i = 0; i < n; ++i) {
         Case c;
-        ARCELLA_RETURN_IF_ERROR(ReadLabel(r, &c.name, &seen));
+        ARCELLA_RETURN_IF_ERROR(ReadLabel(r, "variant case", &c.name, &seen));
         uint8_t has;
         size_t hoff = r.pos();
         ARCELLA_RETURN_IF_ERROR(r.Byte(&has));
@@ -196,14 +202,15 @@ Status Decoder::ReadDefValType(Reader& r, uint8_t op, size_t off, TypeRef* out) 
       ARCELLA_RETURN_IF_ERROR(r.Count(&n));
       if (n == 0) {
         return OffsetError(off, std::string(op == 0x6e ? "flags" : "enum") +
-                                    " must have at least one " + (op == 0x6e ? "flag" : "case"));
+                                    (op == 0x6e ? " must have at least one entry"
+                                                : " type must have at least one variant"));
       }
       if (op == 0x6e && n > 32) return OffsetError(off, "cannot have more than 32 flags");
       std::vector<std::string> labels;
-      std::set<std::string> seen;
+      std::map<std::string, std::string> seen;
       for (uint32_t i = 0; i < n; ++i) {
         std::string l;
-        ARCELLA_RETURN_IF_ERROR(ReadLabel(r, &l, &seen));
+        ARCELLA_RETURN_IF_ERROR(ReadLabel(r, op == 0x6e ? "flag" : "enum tag", &l, &seen));
         labels.push_back(std::move(l));
       }
       *out = op == 0x6e ? ValueType::Flags(std::move(labels)) : ValueType::Enum(std::move(labels));
@@ -257,7 +264,7 @@ Status Decoder::ReadFuncType(Reader& r, bool async, std::shared_ptr<const FuncTy
   auto ft = std::make_shared<FuncType>();
   uint32_t n;
   ARCELLA_RETURN_IF_ERROR(r.Count(&n, 2));
-  std::set<std::string> seen;
+  std::map<std::string, std::string> seen;
   uint64_t size = 0;
   auto add_size = [&](const TypeRef& t) {
     auto it = type_metrics_.find(t.get());
@@ -265,7 +272,7 @@ Status Decoder::ReadFuncType(Reader& r, bool async, std::shared_ptr<const FuncTy
   };
   for (uint32_t i = 0; i < n; ++i) {
     Field p;
-    ARCELLA_RETURN_IF_ERROR(ReadLabel(r, &p.name, &seen));
+    ARCELLA_RETURN_IF_ERROR(ReadLabel(r, "function parameter", &p.name, &seen));
     ARCELLA_RETURN_IF_ERROR(ReadValType(r, &p.type));
     add_size(p.type);
     ft->params.push_back(std::move(p));
@@ -487,9 +494,9 @@ Status Decoder::ReadExternType(Reader& r, const std::string& name, ExternType* o
                            : kind == 0x04 ? TypeDef::Kind::kComponent
                                           : TypeDef::Kind::kInstance;
       const char* what = kind == 0x01 ? "function" : kind == 0x04 ? "component" : "instance";
+      const char* article = kind == 0x05 ? " is not an " : " is not a ";
       if (t->kind != want) {
-        return OffsetError(ioff,
-                           "type index " + std::to_string(idx) + " is not a " + what + " type");
+        return OffsetError(ioff, "type index " + std::to_string(idx) + article + what + " type");
       }
       out->sort = kind == 0x01 ? Sort::kFunc : kind == 0x04 ? Sort::kComponent : Sort::kInstance;
       out->func = t->func;

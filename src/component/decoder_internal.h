@@ -108,7 +108,10 @@ class Decoder {
   Status ReadFuncType(Reader& r, bool async, std::shared_ptr<const FuncType>* out);
   Status ReadComponentOrInstanceType(Reader& r, bool component, TypeDefRef* out);
   Status ReadExternType(Reader& r, const std::string& name, ExternType* out);
-  Status ReadLabel(Reader& r, std::string* out, std::set<std::string>* seen);
+  // A label of `what` ("record field", "flag", ...), kebab-case and
+  // strongly unique in `seen` (lowercased label -> label).
+  Status ReadLabel(Reader& r, const char* what, std::string* out,
+                   std::map<std::string, std::string>* seen);
   Status CheckTypeLimits(size_t off, const TypeRef& t);
   Status ResourceOf(size_t off, uint32_t idx, ResourceRef* out);
   void AddType(TypeDefRef t, DefKind origin, uint32_t def, uint8_t named);
