@@ -12,6 +12,7 @@ Status Decoder::Instantiate(size_t off, const InstanceDef& d,
   Scope& s = scope();
   const ComponentType& ct = *s.space(Sort::kComponent)[d.component].type.component;
   ResourceMap m;
+  m.metrics = &type_metrics_;
   for (const auto& im : ct.imports) {
     const InstanceDef::Arg* arg = nullptr;
     for (const auto& a : d.args) {

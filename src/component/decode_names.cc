@@ -380,6 +380,7 @@ Status Decoder::ImportSection(Reader& r, Component* c) {
     ARCELLA_RETURN_IF_ERROR(CheckImport(off, im.name, im.type));
     if (im.type.sort == Sort::kInstance) {
       ResourceMap m;
+      m.metrics = &type_metrics_;
       FreshenExports(im.type, &m);
       im.type = SubstExtern(im.type, m);
     }
@@ -422,6 +423,7 @@ Status Decoder::ExportSection(Reader& r, Component* c) {
                                      SortName(ex.sort));
       }
       ResourceMap m;
+      m.metrics = &type_metrics_;
       std::string why = ExternSubtype(ex.type, asc, &m);
       if (!why.empty()) {
         return OffsetError(aoff, "type mismatch in export `" + ex.name.text + "`: " + why);

@@ -419,6 +419,7 @@ Status Decoder::ReadComponentOrInstanceType(Reader& r, bool component, TypeDefRe
           if (!st.ok()) break;
           if (d.type.sort == Sort::kInstance) {
             ResourceMap m;
+            m.metrics = &type_metrics_;
             FreshenExports(d.type, &m);
             d.type = SubstExtern(d.type, m);
           }
@@ -429,6 +430,7 @@ Status Decoder::ReadComponentOrInstanceType(Reader& r, bool component, TypeDefRe
           if (!st.ok()) break;
           if (d.type.sort == Sort::kInstance) {
             ResourceMap m;
+            m.metrics = &type_metrics_;
             FreshenExports(d.type, &m);
             d.type = SubstExtern(d.type, m);
           }

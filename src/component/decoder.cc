@@ -455,6 +455,7 @@ Status Decoder::StartSection(Reader& r, Component* c) {
   for (size_t i = 0; i < s.args.size(); ++i) {
     const TypeRef& v = scope().space(Sort::kValue)[s.args[i]].type.value;
     ResourceMap m;
+    m.metrics = &type_metrics_;
     if (!ValueTypeMatches(*v, *ft.params[i].type, &m)) {
       return OffsetError(off,
                          "start function argument " + std::to_string(i) + " has the wrong type");

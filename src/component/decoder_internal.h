@@ -22,6 +22,9 @@ namespace arcella::component {
 struct ResourceMap {
   std::map<const ResourceType*, ResourceRef> res;
   std::map<const ValueType*, TypeRef> values;
+  // Depth and size of value-type nodes: nodes made by substitution inherit
+  // those of the node they replace (for the limits of decoder.h).
+  std::unordered_map<const ValueType*, std::pair<uint32_t, uint32_t>>* metrics = nullptr;
   bool empty() const { return res.empty() && values.empty(); }
 };
 

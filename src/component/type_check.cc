@@ -315,6 +315,10 @@ struct Substituter {
       for (auto& c : copy->cases) sub(c.type);
       if (changed) out = std::move(copy);
     }
+    if (out != t && m.metrics != nullptr) {
+      auto it = m.metrics->find(t.get());
+      if (it != m.metrics->end()) (*m.metrics)[out.get()] = it->second;
+    }
     memo[t.get()] = out;
     return out;
   }
