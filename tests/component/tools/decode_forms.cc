@@ -1,8 +1,14 @@
 // Throwaway driver (manual use, not built by CMake): decodes every
 // OUTDIR/<file>/<NNN>-<kind>.wasm written by wast_forms.py and prints, per
 // file, how many forms behaved as the .wast says (valid decodes, invalid and
-// malformed are refused), with the failures listed.
-//   decode_forms OUTDIR [-v]
+// malformed are refused), with the failures listed (-v: also the refusals
+// whose message differs from the expected text, and the Unsupported ones).
+//
+//   cd test && python3 .../wast_forms.py /tmp/forms validation/*.wast binary/binary.wast
+//   g++ -std=c++20 -Isrc tests/component/tools/decode_forms.cc -o /tmp/decode_forms \
+//     build/libarcella_component.a build/libarcella_wasi.a build/libarcella_engine.a \
+//     build/libarcella_common.a -lwabt -lcrypto -lpthread -ldl
+//   /tmp/decode_forms /tmp/forms [-v]
 #include <dirent.h>
 
 #include <algorithm>
