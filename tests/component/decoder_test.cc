@@ -408,6 +408,43 @@ TEST(ComponentDecoder, RequiresNamesForTypesOfExports) {
   EXPECT_TRUE(TypeEquals(*param, *c.types[0]->value));
 }
 
+TEST(ComponentDecoder, ChecksOuterAliases) {
+  // (component (type (resource (rep i32))) (component (alias outer 1 0 (type))))
+  CompBytes inner = CompOf({CompSection(6, {0x01, 0x03, 0x02, 0x01, 0x00})});
+  CompBytes resource = CompOf({CompSection(7, {0x01, 0x3f, 0x7f, 0x00}), CompSection(4, inner)});
+  EXPECT_NE(ErrorOf(resource).find("transitively refers to resources"), std::string::npos);
+  CompBuilder rec;
+  rec.U32(1).Byte(0x72).U32(1).Name("x").Byte(0x79);
+  auto r = DecodeComponent(CompOf({CompSection(7, rec.b), CompSection(4, inner)}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Component& nested = *(*r)->components[0];
+  ASSERT_EQ(nested.aliases.size(), 1u);
+  EXPECT_EQ(nested.aliases[0].kind, Alias::Kind::kOuter);
+  EXPECT_EQ(nested.space(Sort::kType)[0].type.type.get(), (*r)->types[0].get());
+  // Counting past the outermost component is refused.
+  EXPECT_NE(ErrorOf(CompOf({CompSection(6, {0x01, 0x03, 0x02, 0x01, 0x00})}))
+                .find("invalid outer alias count"),
+            std::string::npos);
+}
+
+TEST(ComponentDecoder, ChecksTheStartFunction) {
+  // (import "f" (func)) (start 0): no arguments, no results.
+  CompBuilder imp;
+  imp.U32(1).Byte(0x00).Name("f").Bytes({0x01, 0x00});
+  auto with_start = [&](const CompBytes& start) {
+    return CompOf({CompSection(7, {0x01, 0x40, 0x00, 0x01, 0x00}), CompSection(10, imp.b),
+                   CompSection(9, start)});
+  };
+  auto r = DecodeComponent(with_start({0x00, 0x00, 0x00}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ((*r)->starts.size(), 1u);
+  EXPECT_EQ((*r)->defs.back().kind, DefKind::kStart);
+  EXPECT_NE(ErrorOf(with_start({0x00, 0x00, 0x01})).find("results size mismatch"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with_start({0x01, 0x00, 0x00})).find("function index out of bounds"),
+            std::string::npos);
+}
+
 TEST(ComponentDecoder, SurvivesTruncationAtEveryByte) {
   CompBytes full = RichComponent();
   ASSERT_EQ(ErrorOf(full), "OK");
