@@ -201,10 +201,11 @@ Status Decoder::CoreModuleSection(Reader& r, size_t size, Component* c) {
   auto decoded = engine::Decode(span);
   if (!decoded.ok()) {
     if (decoded.status().code() == StatusCode::kUnsupported) {
-      return Status::Unsupported("offset " + std::to_string(begin) +
-                                 " (core module): " + decoded.status().message());
+      return Status::Unsupported("offset " + HexByte(begin) + ": the core module " +
+                                 decoded.status().message() + " (offsets within the module)");
     }
-    return OffsetError(begin, "invalid core module: " + decoded.status().message());
+    return OffsetError(begin, "invalid core module (offsets within the module): " +
+                                  decoded.status().message());
   }
   auto type = std::make_shared<ModuleType>();
   type->imports = std::move(decoded->imports);
