@@ -175,7 +175,14 @@ Status Decoder::ApplyAlias(size_t off, const Alias& a, uint32_t def, bool in_typ
           return OffsetError(off, "the outer type alias transitively refers to resources not "
                                   "defined in the current component");
         }
-        AddType(src.type.type, DefKind::kAlias, def, 0);
+        // Within one component, an outer alias keeps the name it aliases.
+        if (crosses) {
+          AddType(src.type.type, DefKind::kAlias, def, 0);
+        } else {
+          Scope* owner = ts.type_owner[a.outer_index];
+          AddType(src.type.type, DefKind::kAlias, def, ts.type_named[a.outer_index],
+                  owner != nullptr ? owner : &ts);
+        }
         return Status::Ok();
       }
       it.type = src.type;

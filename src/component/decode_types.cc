@@ -39,7 +39,7 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-void Decoder::AddType(TypeDefRef t, DefKind origin, uint32_t def, uint8_t named) {
+void Decoder::AddType(TypeDefRef t, DefKind origin, uint32_t def, uint8_t named, Scope* owner) {
   Item it;
   it.origin = origin;
   it.def = def;
@@ -47,6 +47,7 @@ void Decoder::AddType(TypeDefRef t, DefKind origin, uint32_t def, uint8_t named)
   it.type.type = std::move(t);
   scope().space(Sort::kType).push_back(std::move(it));
   scope().type_named.push_back(named);
+  scope().type_owner.push_back(owner);
 }
 
 Status Decoder::ResourceOf(size_t off, uint32_t idx, ResourceRef* out) {
@@ -246,8 +247,11 @@ Status Decoder::ReadDefValType(Reader& r, uint8_t op, size_t off, TypeRef* out) 
       ARCELLA_RETURN_IF_ERROR(ResourceOf(ioff, idx, &res));
       *out = op == 0x69 ? ValueType::Own(std::move(res)) : ValueType::Borrow(std::move(res));
       uint8_t named = scope().type_named[idx];
-      if (named & 1) scope().named_import.insert(out->get());
-      if (named & 2) scope().named_export.insert(out->get());
+      for (Scope* s : {&scope(), scope().type_owner[idx]}) {
+        if (s == nullptr) continue;
+        if (named & 1) s->named_import.insert(out->get());
+        if (named & 2) s->named_export.insert(out->get());
+      }
       break;
     }
     case 0x63: return OffsetUnsupported(off, "the `map` type is");

@@ -36,6 +36,10 @@ struct Scope {
   // introduced by an import / an export (or an alias of one), so it is an
   // "externally visible name" (Explainer.md, External Visibility of Types).
   std::vector<uint8_t> type_named;  // bit 1: import, bit 2: export
+  // The scope whose import/export names `type_named` refers to (an outer
+  // alias from a component or instance type to its enclosing component
+  // keeps the enclosing scope's names); null: this scope.
+  std::vector<Scope*> type_owner;
   // Value-type nodes (record/variant/enum/flags, own/borrow) reached through
   // a named type index.
   std::set<const ValueType*> named_import, named_export;
@@ -117,7 +121,7 @@ class Decoder {
                    std::map<std::string, std::string>* seen);
   Status CheckTypeLimits(size_t off, const TypeRef& t);
   Status ResourceOf(size_t off, uint32_t idx, ResourceRef* out);
-  void AddType(TypeDefRef t, DefKind origin, uint32_t def, uint8_t named);
+  void AddType(TypeDefRef t, DefKind origin, uint32_t def, uint8_t named, Scope* owner = nullptr);
 
   // decode_core.cc
   Status ReadCoreType(Reader& r, std::shared_ptr<const CoreType>* out);
