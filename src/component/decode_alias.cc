@@ -91,8 +91,7 @@ Status Decoder::ApplyAlias(size_t off, const Alias& a, uint32_t def, bool in_typ
                                     " cannot be aliased from a component instance");
       }
       ARCELLA_RETURN_IF_ERROR(CheckIndex(off, Sort::kInstance, a.instance));
-      const InstanceType& inst = *s.space(Sort::kInstance)[a.instance].type.instance;
-      const ExternDecl* e = inst.Find(a.name);
+      const ExternDecl* e = FindExport(s.space(Sort::kInstance)[a.instance].type.instance, a.name);
       if (e == nullptr) {
         return OffsetError(off, "instance " + std::to_string(a.instance) +
                                     " has no export named `" + a.name + "`");
@@ -130,8 +129,8 @@ Status Decoder::ApplyAlias(size_t off, const Alias& a, uint32_t def, bool in_typ
       }
       if (in_type_scope) return OffsetError(off, "core export aliases are not allowed in types");
       ARCELLA_RETURN_IF_ERROR(CheckIndex(off, Sort::kCoreInstance, a.instance));
-      const CoreInstanceType& inst = *s.space(Sort::kCoreInstance)[a.instance].core_instance;
-      const engine::ExportDesc* e = inst.Find(a.name);
+      const engine::ExportDesc* e =
+          FindCoreExport(s.space(Sort::kCoreInstance)[a.instance].core_instance, a.name);
       if (e == nullptr) {
         return OffsetError(off, "core instance " + std::to_string(a.instance) +
                                     " has no export named `" + a.name + "`");

@@ -133,6 +133,8 @@ Status Decoder::ReadCoreType(Reader& r, std::shared_ptr<const CoreType>* out) {
   ct->is_module = true;
   auto mt = std::make_shared<ModuleType>();
   std::vector<engine::FuncType> types;  // the module type's own core type space
+  std::set<std::pair<std::string, std::string>> import_names;
+  std::set<std::string> export_names;
   uint32_t n;
   ARCELLA_RETURN_IF_ERROR(r.Count(&n));
   auto resolve = [&](engine::ExternDesc* d) -> Status {
@@ -155,10 +157,8 @@ Status Decoder::ReadCoreType(Reader& r, std::shared_ptr<const CoreType>* out) {
         ARCELLA_RETURN_IF_ERROR(r.Name(&im.name));
         ARCELLA_RETURN_IF_ERROR(ReadCoreExternType(r, &im.desc));
         ARCELLA_RETURN_IF_ERROR(resolve(&im.desc));
-        for (const auto& prev : mt->imports) {
-          if (prev.module == im.module && prev.name == im.name) {
-            return OffsetError(doff, "duplicate import name `" + im.module + ":" + im.name + "`");
-          }
+        if (!import_names.emplace(im.module, im.name).second) {
+          return OffsetError(doff, "duplicate import name `" + im.module + ":" + im.name + "`");
         }
         mt->imports.push_back(std::move(im));
         break;
@@ -209,10 +209,8 @@ Status Decoder::ReadCoreType(Reader& r, std::shared_ptr<const CoreType>* out) {
         ARCELLA_RETURN_IF_ERROR(r.Name(&ex.name));
         ARCELLA_RETURN_IF_ERROR(ReadCoreExternType(r, &ex.desc));
         ARCELLA_RETURN_IF_ERROR(resolve(&ex.desc));
-        for (const auto& prev : mt->exports) {
-          if (prev.name == ex.name) {
-            return OffsetError(doff, "export name `" + ex.name + "` already defined");
-          }
+        if (!export_names.insert(ex.name).second) {
+          return OffsetError(doff, "export name `" + ex.name + "` already defined");
         }
         mt->exports.push_back(std::move(ex));
         break;
@@ -229,16 +227,16 @@ Status Decoder::ReadCoreType(Reader& r, std::shared_ptr<const CoreType>* out) {
 
 Status Decoder::CheckCoreInstantiate(size_t off, const ModuleType& m,
                                      const std::vector<CoreInstanceDef::Arg>& args) {
+  std::unordered_map<std::string, const CoreInstanceDef::Arg*> by_name;
+  for (const auto& a : args) by_name.emplace(a.name, &a);
   for (const auto& im : m.imports) {
-    const CoreInstanceDef::Arg* arg = nullptr;
-    for (const auto& a : args) {
-      if (a.name == im.module) arg = &a;
-    }
+    auto found = by_name.find(im.module);
+    const CoreInstanceDef::Arg* arg = found == by_name.end() ? nullptr : found->second;
     if (arg == nullptr) {
       return OffsetError(off, "missing module instantiation argument named `" + im.module + "`");
     }
-    const CoreInstanceType& inst = *scope().space(Sort::kCoreInstance)[arg->instance].core_instance;
-    const engine::ExportDesc* e = inst.Find(im.name);
+    const engine::ExportDesc* e =
+        FindCoreExport(scope().space(Sort::kCoreInstance)[arg->instance].core_instance, im.name);
     if (e == nullptr) {
       return OffsetError(off, "module instantiation argument `" + im.module +
                                   "` does not export an item named `" + im.name + "`");

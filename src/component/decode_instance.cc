@@ -13,11 +13,11 @@ Status Decoder::Instantiate(size_t off, const InstanceDef& d,
   const ComponentType& ct = *s.space(Sort::kComponent)[d.component].type.component;
   ResourceMap m;
   m.metrics = &type_metrics_;
+  std::unordered_map<std::string, const InstanceDef::Arg*> by_name;
+  for (const auto& a : d.args) by_name.emplace(a.name, &a);
   for (const auto& im : ct.imports) {
-    const InstanceDef::Arg* arg = nullptr;
-    for (const auto& a : d.args) {
-      if (a.name == im.name.text) arg = &a;
-    }
+    auto found = by_name.find(im.name.text);
+    const InstanceDef::Arg* arg = found == by_name.end() ? nullptr : found->second;
     if (arg == nullptr) return OffsetError(off, "missing import named `" + im.name.text + "`");
     ExternType actual = ItemExternType(arg->sort, s.space(arg->sort)[arg->index]);
     ExternType expected = SubstExtern(im.type, m);

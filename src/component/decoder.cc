@@ -49,6 +49,29 @@ const ExternDecl* InstanceType::Find(std::string_view name) const {
   return nullptr;
 }
 
+const ExternDecl* Decoder::FindExport(const std::shared_ptr<const InstanceType>& t,
+                                      const std::string& name) {
+  auto [it, fresh] = export_index_.try_emplace(t.get());
+  if (fresh) {
+    it->second.keep = t;
+    for (size_t i = 0; i < t->exports.size(); ++i)
+      it->second.pos.emplace(t->exports[i].name.text, i);
+  }
+  auto p = it->second.pos.find(name);
+  return p == it->second.pos.end() ? nullptr : &t->exports[p->second];
+}
+
+const engine::ExportDesc* Decoder::FindCoreExport(const std::shared_ptr<const CoreInstanceType>& t,
+                                                  const std::string& name) {
+  auto [it, fresh] = export_index_.try_emplace(t.get());
+  if (fresh) {
+    it->second.keep = t;
+    for (size_t i = 0; i < t->exports.size(); ++i) it->second.pos.emplace(t->exports[i].name, i);
+  }
+  auto p = it->second.pos.find(name);
+  return p == it->second.pos.end() ? nullptr : &t->exports[p->second];
+}
+
 bool IsComponentBinary(std::span<const uint8_t> bytes) {
   return bytes.size() >= sizeof kPreamble && std::memcmp(bytes.data(), kPreamble, 8) == 0;
 }
@@ -322,6 +345,7 @@ Status Decoder::CoreInstanceSection(Reader& r, Component* c) {
       d.instantiate = false;
       uint32_t nexp;
       ARCELLA_RETURN_IF_ERROR(r.Count(&nexp, 3));
+      std::set<std::string> inline_names;
       for (uint32_t k = 0; k < nexp; ++k) {
         CoreInstanceDef::InlineExport e;
         size_t eoff = r.pos();
@@ -333,7 +357,7 @@ Status Decoder::CoreInstanceSection(Reader& r, Component* c) {
                                        " cannot be exported from a core instance");
         }
         ARCELLA_RETURN_IF_ERROR(CheckIndex(eoff, e.sort, e.index));
-        if (type->Find(e.name) != nullptr) {
+        if (!inline_names.insert(e.name).second) {
           return OffsetError(eoff, "export name `" + e.name + "` already defined");
         }
         type->exports.push_back({e.name, scope().space(e.sort)[e.index].core});
@@ -369,17 +393,16 @@ Status Decoder::InstanceSection(Reader& r, Component* c) {
       ARCELLA_RETURN_IF_ERROR(CheckIndex(coff, Sort::kComponent, d.component));
       uint32_t nargs;
       ARCELLA_RETURN_IF_ERROR(r.Count(&nargs, 3));
+      std::set<std::string> arg_names;
       for (uint32_t k = 0; k < nargs; ++k) {
         InstanceDef::Arg a;
         size_t aoff = r.pos();
         ARCELLA_RETURN_IF_ERROR(r.Name(&a.name));
         ARCELLA_RETURN_IF_ERROR(ReadSortIdx(r, &a.sort, &a.index));
         ARCELLA_RETURN_IF_ERROR(CheckIndex(aoff, a.sort, a.index));
-        for (const auto& prev : d.args) {
-          if (prev.name == a.name) {
-            return OffsetError(aoff, "instantiation argument `" + a.name +
-                                         "` conflicts with previous argument");
-          }
+        if (!arg_names.insert(a.name).second) {
+          return OffsetError(aoff, "instantiation argument `" + a.name +
+                                       "` conflicts with previous argument `" + a.name + "`");
         }
         d.args.push_back(std::move(a));
       }

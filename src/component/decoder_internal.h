@@ -140,6 +140,18 @@ class Decoder {
   // decode_instance.cc
   Status Instantiate(size_t off, const InstanceDef& d, std::shared_ptr<const InstanceType>* out);
 
+  // Export lookups by name through an index built once per instance type
+  // (aliases and instantiations would otherwise be quadratic).
+  const ExternDecl* FindExport(const std::shared_ptr<const InstanceType>& t,
+                               const std::string& name);
+  const engine::ExportDesc* FindCoreExport(const std::shared_ptr<const CoreInstanceType>& t,
+                                           const std::string& name);
+  struct ExportIndex {
+    std::shared_ptr<const void> keep;  // the indexed type stays alive (and its address unique)
+    std::unordered_map<std::string, size_t> pos;
+  };
+  std::unordered_map<const void*, ExportIndex> export_index_;
+
   std::shared_ptr<const std::vector<uint8_t>> bytes_;
   std::vector<Scope*> scopes_;
   uint32_t nesting_ = 0;

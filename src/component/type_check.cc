@@ -128,6 +128,12 @@ std::string FuncMismatch(const FuncType& a, const FuncType& e, ResourceMap* m) {
   return "";
 }
 
+std::unordered_map<std::string, const ExternDecl*> ByName(const std::vector<ExternDecl>& decls) {
+  std::unordered_map<std::string, const ExternDecl*> m;
+  for (const auto& d : decls) m.emplace(d.name.text, &d);
+  return m;
+}
+
 std::string LimitsMismatch(const engine::Limits& a, const engine::Limits& e) {
   if (a.min < e.min) return "minimum too small";
   if (e.has_max && (!a.has_max || a.max > e.max)) return "maximum too large";
@@ -176,20 +182,20 @@ std::string CoreExternSubtype(const engine::ExternDesc& a, const engine::ExternD
 }
 
 std::string ModuleSubtype(const ModuleType& a, const ModuleType& e) {
+  std::map<std::pair<std::string, std::string>, const engine::ImportDesc*> e_imports;
+  for (const auto& x : e.imports) e_imports.emplace(std::make_pair(x.module, x.name), &x);
+  std::unordered_map<std::string, const engine::ExportDesc*> a_exports;
+  for (const auto& x : a.exports) a_exports.emplace(x.name, &x);
   for (const auto& ai : a.imports) {
-    const engine::ImportDesc* ei = nullptr;
-    for (const auto& x : e.imports) {
-      if (x.module == ai.module && x.name == ai.name) ei = &x;
-    }
+    auto found = e_imports.find({ai.module, ai.name});
+    const engine::ImportDesc* ei = found == e_imports.end() ? nullptr : found->second;
     if (ei == nullptr) return "missing expected import `" + ai.module + "::" + ai.name + "`";
     std::string why = CoreExternSubtype(ei->desc, ai.desc);
     if (!why.empty()) return "type mismatch in import `" + ai.module + "::" + ai.name + "`: " + why;
   }
   for (const auto& ee : e.exports) {
-    const engine::ExportDesc* ae = nullptr;
-    for (const auto& x : a.exports) {
-      if (x.name == ee.name) ae = &x;
-    }
+    auto found = a_exports.find(ee.name);
+    const engine::ExportDesc* ae = found == a_exports.end() ? nullptr : found->second;
     if (ae == nullptr) return "missing expected export `" + ee.name + "`";
     std::string why = CoreExternSubtype(ae->desc, ee.desc);
     if (!why.empty()) return "type mismatch in export `" + ee.name + "`: " + why;
@@ -243,31 +249,32 @@ std::string ExternSubtype(const ExternType& a, const ExternType& e, ResourceMap*
         default: return "";
       }
     }
-    case Sort::kInstance:
+    case Sort::kInstance: {
+      auto actual = ByName(a.instance->exports);
       for (const auto& ee : e.instance->exports) {
-        const ExternDecl* ae = a.instance->Find(ee.name.text);
+        auto found = actual.find(ee.name.text);
+        const ExternDecl* ae = found == actual.end() ? nullptr : found->second;
         if (ae == nullptr) return "missing expected export `" + ee.name.text + "`";
         std::string why = ExternSubtype(ae->type, ee.type, m);
         if (!why.empty()) return "type mismatch in instance export `" + ee.name.text + "`: " + why;
       }
       return "";
+    }
     case Sort::kComponent: {
       // Contravariant imports: everything the actual component imports must
       // be provided by what the expected type imports.
+      auto e_imports = ByName(e.component->imports);
+      auto a_exports = ByName(a.component->exports);
       for (const auto& ai : a.component->imports) {
-        const ExternDecl* ei = nullptr;
-        for (const auto& x : e.component->imports) {
-          if (x.name.text == ai.name.text) ei = &x;
-        }
+        auto found = e_imports.find(ai.name.text);
+        const ExternDecl* ei = found == e_imports.end() ? nullptr : found->second;
         if (ei == nullptr) return "missing expected import `" + ai.name.text + "`";
         std::string why = ExternSubtype(ei->type, ai.type, m);
         if (!why.empty()) return "type mismatch in import `" + ai.name.text + "`: " + why;
       }
       for (const auto& ee : e.component->exports) {
-        const ExternDecl* ae = nullptr;
-        for (const auto& x : a.component->exports) {
-          if (x.name.text == ee.name.text) ae = &x;
-        }
+        auto found = a_exports.find(ee.name.text);
+        const ExternDecl* ae = found == a_exports.end() ? nullptr : found->second;
         if (ae == nullptr) return "missing expected export `" + ee.name.text + "`";
         std::string why = ExternSubtype(ae->type, ee.type, m);
         if (!why.empty()) return "type mismatch in export `" + ee.name.text + "`: " + why;
