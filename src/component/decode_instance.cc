@@ -7,12 +7,20 @@
 
 namespace arcella::component {
 
+Status Decoder::CheckWork(size_t off) {
+  if (work_ <= kMaxWork) return Status::Ok();
+  return OffsetError(off, "component too complex to validate: type checking exceeded " +
+                              std::to_string(kMaxWork) + " steps");
+}
+
 Status Decoder::Instantiate(size_t off, const InstanceDef& d,
                             std::shared_ptr<const InstanceType>* out) {
+  ARCELLA_RETURN_IF_ERROR(CheckWork(off));
   Scope& s = scope();
   const ComponentType& ct = *s.space(Sort::kComponent)[d.component].type.component;
   ResourceMap m;
   m.metrics = &type_metrics_;
+  m.work = &work_;
   std::unordered_map<std::string, const InstanceDef::Arg*> by_name;
   for (const auto& a : d.args) by_name.emplace(a.name, &a);
   for (const auto& im : ct.imports) {
@@ -38,6 +46,7 @@ Status Decoder::Instantiate(size_t off, const InstanceDef& d,
     }
   }
   it->exports = SubstDecls(ct.exports, m);
+  ARCELLA_RETURN_IF_ERROR(CheckWork(off));
   *out = std::move(it);
   return Status::Ok();
 }

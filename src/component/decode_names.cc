@@ -183,7 +183,12 @@ std::string Decoder::CheckVisible(const ExternType& t, bool import) {
   NamedFn named = [&](const ValueType* v) {
     return s.named_import.count(v) != 0 || (!import && s.named_export.count(v) != 0);
   };
-  return Visible(t, named, 0);
+  if (t.sort == Sort::kInstance && s.visible.count({t.instance.get(), import}) != 0) return "";
+  std::string bad = Visible(t, named, 0);
+  if (bad.empty() && t.sort == Sort::kInstance) {
+    scopes_.back()->visible.emplace(t.instance.get(), import);
+  }
+  return bad;
 }
 
 void Decoder::MarkNamed(const ExternType& t, bool import, int depth) {
@@ -200,6 +205,7 @@ void Decoder::MarkNamed(const ExternType& t, bool import, int depth) {
       if (t.type->kind == TypeDef::Kind::kValue) MarkValue(t.type->value, named);
       break;
     case Sort::kInstance:
+      if (!s.marked.emplace(t.instance.get(), import).second) break;
       for (const auto& e : t.instance->exports) MarkNamed(e.type, import, depth + 1);
       break;
     default: break;
@@ -377,10 +383,12 @@ Status Decoder::ImportSection(Reader& r, Component* c) {
     ARCELLA_RETURN_IF_ERROR(ReadNameAttrs(r, &im.name, &attrs));
     ARCELLA_RETURN_IF_ERROR(
         ReadExternType(r, im.name.label.empty() ? im.name.text : im.name.label, &im.type));
+    ARCELLA_RETURN_IF_ERROR(CheckWork(off));
     ARCELLA_RETURN_IF_ERROR(CheckImport(off, im.name, im.type));
     if (im.type.sort == Sort::kInstance) {
       ResourceMap m;
       m.metrics = &type_metrics_;
+      m.work = &work_;
       FreshenExports(im.type, &m);
       im.type = SubstExtern(im.type, m);
     }
@@ -424,6 +432,7 @@ Status Decoder::ExportSection(Reader& r, Component* c) {
       }
       ResourceMap m;
       m.metrics = &type_metrics_;
+      m.work = &work_;
       std::string why = ExternSubtype(ex.type, asc, &m);
       if (!why.empty()) {
         return OffsetError(aoff, "type mismatch in export `" + ex.name.text + "`: " + why);
@@ -438,6 +447,7 @@ Status Decoder::ExportSection(Reader& r, Component* c) {
     } else if (has != 0x00) {
       return OffsetError(hoff, "invalid optional export type flag");
     }
+    ARCELLA_RETURN_IF_ERROR(CheckWork(off));
     ARCELLA_RETURN_IF_ERROR(CheckExport(off, ex.name, ex.type));
     uint32_t def = static_cast<uint32_t>(c->exports.size());
     AddExternItem(&ex.type, DefKind::kExport, def, false);

@@ -424,6 +424,7 @@ Status Decoder::ReadComponentOrInstanceType(Reader& r, bool component, TypeDefRe
           if (d.type.sort == Sort::kInstance) {
             ResourceMap m;
             m.metrics = &type_metrics_;
+            m.work = &work_;
             FreshenExports(d.type, &m);
             d.type = SubstExtern(d.type, m);
           }
@@ -435,6 +436,7 @@ Status Decoder::ReadComponentOrInstanceType(Reader& r, bool component, TypeDefRe
           if (d.type.sort == Sort::kInstance) {
             ResourceMap m;
             m.metrics = &type_metrics_;
+            m.work = &work_;
             FreshenExports(d.type, &m);
             d.type = SubstExtern(d.type, m);
           }

@@ -480,6 +480,7 @@ Status Decoder::StartSection(Reader& r, Component* c) {
     const TypeRef& v = scope().space(Sort::kValue)[s.args[i]].type.value;
     ResourceMap m;
     m.metrics = &type_metrics_;
+    m.work = &work_;
     if (!ValueTypeMatches(*v, *ft.params[i].type, &m)) {
       return OffsetError(off,
                          "start function argument " + std::to_string(i) + " has the wrong type");

@@ -25,6 +25,11 @@ struct ResourceMap {
   // Depth and size of value-type nodes: nodes made by substitution inherit
   // those of the node they replace (for the limits of decoder.h).
   std::unordered_map<const ValueType*, std::pair<uint32_t, uint32_t>>* metrics = nullptr;
+  // Counts the steps of substitutions and subtype checks (see kMaxWork).
+  uint64_t* work = nullptr;
+  void Charge() const {
+    if (work != nullptr) ++*work;
+  }
   bool empty() const { return res.empty() && values.empty(); }
 };
 
@@ -49,11 +54,12 @@ struct Scope {
   // imported / exported (for [constructor]/[method]/[static]).
   std::map<std::string, std::string> import_keys, export_keys;
   std::map<std::string, ResourceRef> imported_resources, exported_resources;
-  std::set<std::string> import_texts;
-  std::set<uint32_t> imported_instances;     // instance indices from imports (or their aliases)
-  std::set<uint32_t> exported_instances;     // instance indices from exports (or their aliases) //
-                                             // exact names, for instantiate args
-  std::vector<ExternDecl> imports, exports;  // for component/instance types
+  std::set<std::string> import_texts;  // exact names, for instantiate args
+  // Instance indices from imports / exports (or aliases of those).
+  std::set<uint32_t> imported_instances, exported_instances;
+  std::vector<ExternDecl> imports, exports;
+  // Instance types already marked named / found visible (import, export).
+  std::set<std::pair<const void*, bool>> marked, visible;  // for component/instance types
 
   std::vector<Item>& space(Sort s) { return spaces[static_cast<size_t>(s)]; }
 };
@@ -151,6 +157,12 @@ class Decoder {
     std::unordered_map<std::string, size_t> pos;
   };
   std::unordered_map<const void*, ExportIndex> export_index_;
+
+  // Refuses a component whose type checking has done more than kMaxWork
+  // steps (substitutions and subtype checks of big types, many times).
+  Status CheckWork(size_t off);
+  static constexpr uint64_t kMaxWork = 5'000'000;
+  uint64_t work_ = 0;
 
   std::shared_ptr<const std::vector<uint8_t>> bytes_;
   std::vector<Scope*> scopes_;

@@ -29,6 +29,7 @@ std::string Sub(const TypeRef& a, const TypeRef& e, ResourceMap* m, const std::s
 }
 
 std::string ValueMismatch(const ValueType& a, const ValueType& e, ResourceMap* m) {
+  m->Charge();
   if (&a == &e) return "";
   if (a.kind != e.kind) {
     if (IsPrimitive(a.kind) && IsPrimitive(e.kind)) {
@@ -204,6 +205,7 @@ std::string ModuleSubtype(const ModuleType& a, const ModuleType& e) {
 }
 
 std::string ExternSubtype(const ExternType& a, const ExternType& e, ResourceMap* m) {
+  m->Charge();
   if (a.sort != e.sort) {
     return std::string("expected ") + SortName(e.sort) + ", found " + SortName(a.sort);
   }
@@ -295,6 +297,7 @@ struct Substituter {
     if (!t || IsPrimitive(t->kind)) return t;
     auto hit = memo.find(t.get());
     if (hit != memo.end()) return hit->second;
+    m.Charge();
     TypeRef out = t;
     auto named = m.values.find(t.get());
     if (named != m.values.end()) {
@@ -377,6 +380,7 @@ struct Substituter {
   }
 
   ExternType Extern(const ExternType& t) {
+    m.Charge();
     ExternType out = t;
     switch (t.sort) {
       case Sort::kFunc: out.func = Func(t.func); break;

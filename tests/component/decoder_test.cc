@@ -356,6 +356,27 @@ TEST(ComponentDecoder, LimitsTypeDepthAndSize) {
             std::string::npos);
 }
 
+TEST(ComponentDecoder, LimitsTypeCheckingWork) {
+  // An instance type with 2000 function exports; a component type importing
+  // one; that component instantiated 3000 times: each instantiation checks
+  // 2000 exports, past the work limit.
+  CompBuilder types;
+  types.U32(2).Byte(0x42).U32(2001).Bytes({0x01, 0x40, 0x00, 0x01, 0x00});
+  for (int i = 0; i < 2000; ++i)
+    types.Byte(0x04).Byte(0x00).Name("f" + std::to_string(i)).Bytes({0x01, 0x00});
+  // (component (alias outer 1 0 (type)) (import "i" (instance (type 0))))
+  types.Byte(0x41).U32(2).Bytes({0x02, 0x03, 0x02, 0x01, 0x00});
+  types.Byte(0x03).Byte(0x00).Name("i").Bytes({0x05, 0x00});
+  CompBuilder imports;
+  imports.U32(2).Byte(0x00).Name("c").Bytes({0x04, 0x01}).Byte(0x00).Name("x").Bytes({0x05, 0x00});
+  CompBuilder insts;
+  insts.U32(3000);
+  for (int i = 0; i < 3000; ++i) insts.Bytes({0x00, 0x00, 0x01}).Name("i").Bytes({0x05, 0x00});
+  std::string e = ErrorOf(
+      CompOf({CompSection(7, types.b), CompSection(10, imports.b), CompSection(5, insts.b)}));
+  EXPECT_NE(e.find("too complex to validate"), std::string::npos) << e;
+}
+
 TEST(ComponentDecoder, TypeChecksInstantiation) {
   // A nested component importing "x" (func (param "a" u32)); instantiated
   // with a func of another type, then without the argument.
