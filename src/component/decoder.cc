@@ -9,6 +9,7 @@
 
 #include "component/decoder_internal.h"
 #include "engine/loader.h"
+#include "engine/preflight.h"
 
 namespace arcella::component {
 
@@ -226,6 +227,16 @@ Status Decoder::CoreModuleSection(Reader& r, size_t size, Component* c) {
     if (decoded.status().code() == StatusCode::kUnsupported) {
       return Status::Unsupported("offset " + HexByte(begin) + ": the core module " +
                                  decoded.status().message() + " (offsets within the module)");
+    }
+    // A module using a post-2.0 proposal the loader cannot read (e.g. the
+    // new exception-handling instructions beside a tag section) is not
+    // known to be invalid: say which proposal it uses.
+    auto pf = engine::PreflightModule(span);
+    if (pf.ok() && !pf->features.empty()) {
+      return Status::Unsupported("offset " + HexByte(begin) + ": the core module " +
+                                 engine::DescribeFeatureUse(pf->features[0], "by this engine") +
+                                 "; the loader says: " + decoded.status().message() +
+                                 " (offsets within the module)");
     }
     return OffsetError(begin, "invalid core module (offsets within the module): " +
                                   decoded.status().message());
