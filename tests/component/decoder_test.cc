@@ -191,6 +191,58 @@ TEST(ComponentDecoder, DecodesEverySectionInBinaryOrder) {
   EXPECT_EQ(c.customs[0].payload.size(), 2u);
 }
 
+TEST(ComponentDecoder, DecodesCoreTypesAndInlineInstances) {
+  CompBuilder core_types;  // (type (func (param i32))) and a module type
+  core_types.U32(2).Bytes({0x60, 0x01, 0x7f, 0x00});
+  core_types.Bytes({0x50, 0x03, 0x01, 0x60, 0x00, 0x00});  // (type (func))
+  core_types.Byte(0x00).Name("m").Name("f").Bytes(
+      {0x00, 0x00});                                          // (import "m" "f" (func (type 0)))
+  core_types.Byte(0x03).Name("g").Bytes({0x02, 0x00, 0x01});  // (export "g" (memory 1))
+  CompBuilder alias;
+  alias.U32(1).Bytes({0x00, 0x00, 0x01, 0x00}).Name("f");
+  CompBuilder inline_core;  // (core instance (export "f" (func 0)))
+  inline_core.U32(1).Byte(0x01).U32(1).Name("f").Bytes({0x00, 0x00});
+  CompBuilder imp;  // (import "m" (core module (type 1)))
+  imp.U32(1).Byte(0x00).Name("m").Bytes({0x00, 0x11, 0x01});
+  CompBuilder inline_inst;  // (instance (export "m" (core module 1)))
+  inline_inst.U32(1).Byte(0x01).U32(1).Byte(0x00).Name("m").Bytes({0x00, 0x11, 0x01});
+  CompBuilder exp;
+  exp.U32(1).Byte(0x00).Name("inst").Bytes({0x05, 0x00, 0x00});
+  auto r = DecodeComponent(
+      CompOf({CompSection(3, core_types.b), CompSection(1, CompCoreModule()),
+              CompSection(2, {0x01, 0x00, 0x00, 0x00}), CompSection(6, alias.b),
+              CompSection(2, inline_core.b), CompSection(10, imp.b), CompSection(5, inline_inst.b),
+              CompSection(11, exp.b)}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Component& c = **r;
+  ASSERT_EQ(c.core_types.size(), 2u);
+  EXPECT_FALSE(c.core_types[0]->is_module);
+  EXPECT_EQ(c.core_types[0]->func.ToString(), "(i32) -> ()");
+  ASSERT_TRUE(c.core_types[1]->is_module);
+  EXPECT_EQ(c.core_types[1]->module->imports[0].module, "m");
+  EXPECT_EQ(c.core_types[1]->module->imports[0].desc.func.ToString(), "() -> ()");
+  EXPECT_EQ(c.core_types[1]->module->exports[0].desc.limits.min, 1u);
+  ASSERT_EQ(c.core_instances.size(), 2u);
+  EXPECT_TRUE(c.core_instances[0].instantiate);
+  EXPECT_FALSE(c.core_instances[1].instantiate);
+  const CoreInstanceType& bag = *c.space(Sort::kCoreInstance)[1].core_instance;
+  ASSERT_NE(bag.Find("f"), nullptr);
+  EXPECT_EQ(bag.Find("f")->desc.func.ToString(), "(i32) -> (i32)");
+  EXPECT_EQ(c.space(Sort::kCoreModule).size(), 2u);
+  EXPECT_EQ(c.space(Sort::kCoreModule)[1].origin, DefKind::kImport);
+  ASSERT_EQ(c.instances.size(), 1u);
+  EXPECT_FALSE(c.instances[0].instantiate);
+  EXPECT_EQ(c.instances[0].exports[0].sort, Sort::kCoreModule);
+  EXPECT_EQ(c.exports[0].type.instance->exports[0].type.sort, Sort::kCoreModule);
+  // The core module type does not match what the module instance needs.
+  CompBuilder bad_inst;  // instantiate the imported module type without arguments
+  bad_inst.U32(1).Bytes({0x00, 0x01, 0x00});
+  EXPECT_NE(ErrorOf(CompOf({CompSection(3, core_types.b), CompSection(1, CompCoreModule()),
+                            CompSection(10, imp.b), CompSection(2, bad_inst.b)}))
+                .find("missing module instantiation argument named `m`"),
+            std::string::npos);
+}
+
 TEST(ComponentDecoder, ErrorsNameTheOffsetAndTheRule) {
   // A record without fields: section id at 8, size 9, count 10, opcode 11.
   EXPECT_EQ(ErrorOf(CompOf({CompSection(7, {0x01, 0x72, 0x00})})),
