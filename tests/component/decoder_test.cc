@@ -26,7 +26,7 @@ using testing::CompSection;
 // interface import with a resource and a method, a core module instantiated
 // and its exports aliased, canon lift and resource.drop, a nested component
 // instantiated, exports and a custom section.
-CompBytes RichComponent() {
+CompBytes DecoderRichComponent() {
   CompBuilder types;
   types.U32(13);
   types.Byte(0x72).U32(2).Name("x").Byte(0x79).Name("label").Byte(0x73);                // 0 record
@@ -93,7 +93,7 @@ CompBytes RichComponent() {
                  CompSection(11, exports.b), CompSection(0, custom.b)});
 }
 
-std::string ErrorOf(const CompBytes& b) {
+std::string DecoderErrorOf(const CompBytes& b) {
   auto r = DecodeComponent(b);
   return r.ok() ? "OK" : r.status().message();
 }
@@ -106,15 +106,16 @@ TEST(ComponentDecoder, RecognisesThePreamble) {
   auto empty = DecodeComponent(CompPreamble());
   ASSERT_TRUE(empty.ok()) << empty.status().message();
   EXPECT_TRUE((*empty)->defs.empty());
-  EXPECT_EQ(ErrorOf(core), "offset 0x6: this is a core module, not a component (layer 0)");
+  EXPECT_EQ(DecoderErrorOf(core), "offset 0x6: this is a core module, not a component (layer 0)");
   CompBytes v = CompPreamble();
   v[4] = 0x0c;
-  EXPECT_EQ(ErrorOf(v), "offset 0x4: unknown component version (expected 0x0d 0x00)");
-  EXPECT_EQ(ErrorOf({0x00, 0x61}), "offset 0x2: magic header not detected: bad magic number");
+  EXPECT_EQ(DecoderErrorOf(v), "offset 0x4: unknown component version (expected 0x0d 0x00)");
+  EXPECT_EQ(DecoderErrorOf({0x00, 0x61}),
+            "offset 0x2: magic header not detected: bad magic number");
 }
 
 TEST(ComponentDecoder, DecodesEverySectionInBinaryOrder) {
-  auto r = DecodeComponent(RichComponent());
+  auto r = DecodeComponent(DecoderRichComponent());
   ASSERT_TRUE(r.ok()) << r.status().message();
   const Component& c = **r;
   std::vector<DefKind> kinds;
@@ -237,33 +238,35 @@ TEST(ComponentDecoder, DecodesCoreTypesAndInlineInstances) {
   // The core module type does not match what the module instance needs.
   CompBuilder bad_inst;  // instantiate the imported module type without arguments
   bad_inst.U32(1).Bytes({0x00, 0x01, 0x00});
-  EXPECT_NE(ErrorOf(CompOf({CompSection(3, core_types.b), CompSection(1, CompCoreModule()),
-                            CompSection(10, imp.b), CompSection(2, bad_inst.b)}))
+  EXPECT_NE(DecoderErrorOf(CompOf({CompSection(3, core_types.b), CompSection(1, CompCoreModule()),
+                                   CompSection(10, imp.b), CompSection(2, bad_inst.b)}))
                 .find("missing module instantiation argument named `m`"),
             std::string::npos);
 }
 
 TEST(ComponentDecoder, ErrorsNameTheOffsetAndTheRule) {
   // A record without fields: section id at 8, size 9, count 10, opcode 11.
-  EXPECT_EQ(ErrorOf(CompOf({CompSection(7, {0x01, 0x72, 0x00})})),
+  EXPECT_EQ(DecoderErrorOf(CompOf({CompSection(7, {0x01, 0x72, 0x00})})),
             "offset 0xb: record type must have at least one field");
   CompBuilder bad_name;
   bad_name.U32(1).Byte(0x00).Name("Foo-bar").Bytes({0x01, 0x00});
-  std::string e = ErrorOf(CompOf({CompSection(10, bad_name.b)}));
+  std::string e = DecoderErrorOf(CompOf({CompSection(10, bad_name.b)}));
   EXPECT_NE(e.find("offset 0xc: `Foo-bar` is not a valid extern name"), std::string::npos) << e;
-  EXPECT_EQ(ErrorOf(CompOf({CompSection(13, {})})), "offset 0x8: malformed section id: 13");
-  EXPECT_NE(ErrorOf(CompOf({CompSection(7, {0x01, 0x69, 0x00})})).find("type index out of bounds"),
-            std::string::npos);
+  EXPECT_EQ(DecoderErrorOf(CompOf({CompSection(13, {})})), "offset 0x8: malformed section id: 13");
+  EXPECT_NE(
+      DecoderErrorOf(CompOf({CompSection(7, {0x01, 0x69, 0x00})})).find("type index out of bounds"),
+      std::string::npos);
   // own<u32>: not a resource.
-  EXPECT_NE(ErrorOf(CompOf({CompSection(7, {0x02, 0x79, 0x69, 0x00})})).find("not a resource type"),
+  EXPECT_NE(DecoderErrorOf(CompOf({CompSection(7, {0x02, 0x79, 0x69, 0x00})}))
+                .find("not a resource type"),
             std::string::npos);
   // A section size past the end.
   CompBytes trunc = CompPreamble();
   trunc.insert(trunc.end(), {0x07, 0x05, 0x01});
-  EXPECT_NE(ErrorOf(trunc).find("offset 0x8: section too large"), std::string::npos);
+  EXPECT_NE(DecoderErrorOf(trunc).find("offset 0x8: section too large"), std::string::npos);
   // A vector length larger than its bytes allocates nothing.
   CompBytes huge = CompOf({CompSection(7, {0xff, 0xff, 0xff, 0xff, 0x0f})});
-  EXPECT_NE(ErrorOf(huge).find("vector length 4294967295"), std::string::npos);
+  EXPECT_NE(DecoderErrorOf(huge).find("vector length 4294967295"), std::string::npos);
 }
 
 TEST(ComponentDecoder, ValidatesNamesAndUniqueness) {
@@ -272,19 +275,22 @@ TEST(ComponentDecoder, ValidatesNamesAndUniqueness) {
   auto with_func = [](const CompBytes& imports) {
     return CompOf({CompSection(7, {0x01, 0x40, 0x00, 0x01, 0x00}), CompSection(10, imports)});
   };
-  EXPECT_NE(ErrorOf(with_func(dup.b)).find("import name `A` conflicts with previous name `a`"),
-            std::string::npos);
+  EXPECT_NE(
+      DecoderErrorOf(with_func(dup.b)).find("import name `A` conflicts with previous name `a`"),
+      std::string::npos);
   CompBuilder bad_version;
   bad_version.U32(1).Byte(0x00).Name("a:b/c@1.").Bytes({0x01, 0x00});
-  EXPECT_NE(ErrorOf(with_func(bad_version.b)).find("unexpected end of input"), std::string::npos);
+  EXPECT_NE(DecoderErrorOf(with_func(bad_version.b)).find("unexpected end of input"),
+            std::string::npos);
   CompBuilder method;  // [method] without a resource
   method.U32(1).Byte(0x00).Name("[method]r.go").Bytes({0x01, 0x00});
-  EXPECT_NE(ErrorOf(with_func(method.b)).find("function does not match expected resource name"),
-            std::string::npos);
+  EXPECT_NE(
+      DecoderErrorOf(with_func(method.b)).find("function does not match expected resource name"),
+      std::string::npos);
   CompBuilder ok;
   ok.U32(2).Byte(0x00).Name("wasi:cli/run@0.2.3").Bytes({0x01, 0x00});
   ok.Byte(0x00).Name("get-JSON").Bytes({0x01, 0x00});
-  EXPECT_EQ(ErrorOf(with_func(ok.b)), "OK");
+  EXPECT_EQ(DecoderErrorOf(with_func(ok.b)), "OK");
 }
 
 TEST(ComponentDecoder, ChecksResourcesAndFunctionTypes) {
@@ -293,12 +299,12 @@ TEST(ComponentDecoder, ChecksResourcesAndFunctionTypes) {
       {CompSection(10, {0x01, 0x00, 0x01, 'r', 0x03,
                         0x01}),  // import "r" (type (sub resource)) -> type 0
        CompSection(7, {0x02, 0x68, 0x00, 0x40, 0x00, 0x00, 0x01})});
-  EXPECT_NE(ErrorOf(borrow_result).find("function result cannot contain a `borrow` type"),
+  EXPECT_NE(DecoderErrorOf(borrow_result).find("function result cannot contain a `borrow` type"),
             std::string::npos);
   // resource.new of an imported resource is refused.
   CompBytes new_imported = CompOf(
       {CompSection(10, {0x01, 0x00, 0x01, 'r', 0x03, 0x01}), CompSection(8, {0x01, 0x02, 0x00})});
-  EXPECT_NE(ErrorOf(new_imported).find("is not a local resource"), std::string::npos);
+  EXPECT_NE(DecoderErrorOf(new_imported).find("is not a local resource"), std::string::npos);
   // A resource with a destructor of the wrong type.
   CompBytes module = CompCoreModule();
   CompBuilder alias;
@@ -306,7 +312,7 @@ TEST(ComponentDecoder, ChecksResourcesAndFunctionTypes) {
   CompBytes bad_dtor = CompOf({CompSection(1, module), CompSection(2, {0x01, 0x00, 0x00, 0x00}),
                                CompSection(6, alias.b),
                                CompSection(7, {0x01, 0x3f, 0x7f, 0x01, 0x00})});
-  EXPECT_NE(ErrorOf(bad_dtor).find("wrong signature for a destructor"), std::string::npos);
+  EXPECT_NE(DecoderErrorOf(bad_dtor).find("wrong signature for a destructor"), std::string::npos);
 }
 
 TEST(ComponentDecoder, ChecksCanonicalOptions) {
@@ -322,19 +328,20 @@ TEST(ComponentDecoder, ChecksCanonicalOptions) {
                    CompSection(6, alias.b), CompSection(7, ftype.b), CompSection(8, canon)});
   };
   // string params: lift flattens to (i32 i32) but "drop" is (i32).
-  EXPECT_NE(ErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x02, 0x03, 0x00, 0x04, 0x01, 0x00}))
+  EXPECT_NE(DecoderErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x02, 0x03, 0x00, 0x04, 0x01, 0x00}))
                 .find("lowered parameter types"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x00, 0x00})).find("`memory` is required"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x01, 0x03, 0x00, 0x00}))
+  EXPECT_NE(
+      DecoderErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x00, 0x00})).find("`memory` is required"),
+      std::string::npos);
+  EXPECT_NE(DecoderErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x01, 0x03, 0x00, 0x00}))
                 .find("`realloc` is required"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00}))
+  EXPECT_NE(DecoderErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00}))
                 .find("conflicts with option"),
             std::string::npos);
   // realloc with the wrong signature ("drop" is (i32) -> ()).
-  EXPECT_NE(ErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x02, 0x03, 0x00, 0x04, 0x00, 0x00}))
+  EXPECT_NE(DecoderErrorOf(with_canon({0x01, 0x00, 0x00, 0x00, 0x02, 0x03, 0x00, 0x04, 0x00, 0x00}))
                 .find("`realloc` uses a core function with an incorrect signature"),
             std::string::npos);
   // lower needs memory+realloc only for results; a string param needs memory.
@@ -373,15 +380,16 @@ TEST(ComponentDecoder, RefusesAsyncFeaturesAsUnsupported) {
               "`async` canonical option");
 }
 
-CompBytes NestedComponents(int depth) {
+CompBytes DecoderNestedComponents(int depth) {
   CompBytes c = CompPreamble();
   for (int i = 0; i < depth; ++i) c = CompOf({CompSection(4, c)});
   return c;
 }
 
 TEST(ComponentDecoder, LimitsNesting) {
-  EXPECT_EQ(ErrorOf(NestedComponents(static_cast<int>(kMaxNesting) - 1)), "OK");
-  EXPECT_NE(ErrorOf(NestedComponents(static_cast<int>(kMaxNesting) + 5)).find("nested too deeply"),
+  EXPECT_EQ(DecoderErrorOf(DecoderNestedComponents(static_cast<int>(kMaxNesting) - 1)), "OK");
+  EXPECT_NE(DecoderErrorOf(DecoderNestedComponents(static_cast<int>(kMaxNesting) + 5))
+                .find("nested too deeply"),
             std::string::npos);
   // Instance types inside instance types.
   CompBytes t = {0x42, 0x00};
@@ -392,19 +400,20 @@ TEST(ComponentDecoder, LimitsNesting) {
   }
   CompBuilder sec;
   sec.U32(1).Raw(t);
-  EXPECT_NE(ErrorOf(CompOf({CompSection(7, sec.b)})).find("nested too deeply"), std::string::npos);
+  EXPECT_NE(DecoderErrorOf(CompOf({CompSection(7, sec.b)})).find("nested too deeply"),
+            std::string::npos);
 }
 
 TEST(ComponentDecoder, LimitsTypeDepthAndSize) {
   CompBuilder deep;  // option<option<...<u8>>> through 150 type indices
   deep.U32(150).Bytes({0x6b, 0x7d});
   for (uint32_t i = 1; i < 150; ++i) deep.Byte(0x6b).TypeIdx(i - 1);
-  EXPECT_NE(ErrorOf(CompOf({CompSection(7, deep.b)})).find("type nesting too deep"),
+  EXPECT_NE(DecoderErrorOf(CompOf({CompSection(7, deep.b)})).find("type nesting too deep"),
             std::string::npos);
   CompBuilder wide;  // tuple<t, t> doubling: 2^30 nodes if expanded
   wide.U32(30).Bytes({0x6f, 0x02, 0x7d, 0x7d});
   for (uint32_t i = 1; i < 30; ++i) wide.Bytes({0x6f, 0x02}).U32(i - 1).U32(i - 1);
-  EXPECT_NE(ErrorOf(CompOf({CompSection(7, wide.b)})).find("effective type size exceeds"),
+  EXPECT_NE(DecoderErrorOf(CompOf({CompSection(7, wide.b)})).find("effective type size exceeds"),
             std::string::npos);
 }
 
@@ -424,7 +433,7 @@ TEST(ComponentDecoder, LimitsTypeCheckingWork) {
   CompBuilder insts;
   insts.U32(3000);
   for (int i = 0; i < 3000; ++i) insts.Bytes({0x00, 0x00, 0x01}).Name("i").Bytes({0x05, 0x00});
-  std::string e = ErrorOf(
+  std::string e = DecoderErrorOf(
       CompOf({CompSection(7, types.b), CompSection(10, imports.b), CompSection(5, insts.b)}));
   EXPECT_NE(e.find("too complex to validate"), std::string::npos) << e;
 }
@@ -445,8 +454,9 @@ TEST(ComponentDecoder, TypeChecksInstantiation) {
   };
   CompBuilder with;
   with.Bytes({0x01, 0x00, 0x00, 0x01}).Name("x").Bytes({0x01, 0x00});
-  EXPECT_NE(ErrorOf(outer(with.b)).find("expected 1 parameters, found 0"), std::string::npos);
-  EXPECT_NE(ErrorOf(outer({0x01, 0x00, 0x00, 0x00})).find("missing import named `x`"),
+  EXPECT_NE(DecoderErrorOf(outer(with.b)).find("expected 1 parameters, found 0"),
+            std::string::npos);
+  EXPECT_NE(DecoderErrorOf(outer({0x01, 0x00, 0x00, 0x00})).find("missing import named `x`"),
             std::string::npos);
 }
 
@@ -457,7 +467,7 @@ TEST(ComponentDecoder, RequiresNamesForTypesOfExports) {
   types.Byte(0x40).U32(1).Name("r").Byte(0x00).Bytes({0x01, 0x00});
   CompBuilder imp;
   imp.U32(1).Byte(0x00).Name("f").Bytes({0x01, 0x01});
-  EXPECT_NE(ErrorOf(CompOf({CompSection(7, types.b), CompSection(10, imp.b)}))
+  EXPECT_NE(DecoderErrorOf(CompOf({CompSection(7, types.b), CompSection(10, imp.b)}))
                 .find("func not valid to be used as import"),
             std::string::npos);
   // Importing the record first under a name makes it visible.
@@ -485,7 +495,7 @@ TEST(ComponentDecoder, ChecksOuterAliases) {
   // (component (type (resource (rep i32))) (component (alias outer 1 0 (type))))
   CompBytes inner = CompOf({CompSection(6, {0x01, 0x03, 0x02, 0x01, 0x00})});
   CompBytes resource = CompOf({CompSection(7, {0x01, 0x3f, 0x7f, 0x00}), CompSection(4, inner)});
-  EXPECT_NE(ErrorOf(resource).find("transitively refers to resources"), std::string::npos);
+  EXPECT_NE(DecoderErrorOf(resource).find("transitively refers to resources"), std::string::npos);
   CompBuilder rec;
   rec.U32(1).Byte(0x72).U32(1).Name("x").Byte(0x79);
   auto r = DecodeComponent(CompOf({CompSection(7, rec.b), CompSection(4, inner)}));
@@ -495,7 +505,7 @@ TEST(ComponentDecoder, ChecksOuterAliases) {
   EXPECT_EQ(nested.aliases[0].kind, Alias::Kind::kOuter);
   EXPECT_EQ(nested.space(Sort::kType)[0].type.type.get(), (*r)->types[0].get());
   // Counting past the outermost component is refused.
-  EXPECT_NE(ErrorOf(CompOf({CompSection(6, {0x01, 0x03, 0x02, 0x01, 0x00})}))
+  EXPECT_NE(DecoderErrorOf(CompOf({CompSection(6, {0x01, 0x03, 0x02, 0x01, 0x00})}))
                 .find("invalid outer alias count"),
             std::string::npos);
 }
@@ -512,15 +522,15 @@ TEST(ComponentDecoder, ChecksTheStartFunction) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ((*r)->starts.size(), 1u);
   EXPECT_EQ((*r)->defs.back().kind, DefKind::kStart);
-  EXPECT_NE(ErrorOf(with_start({0x00, 0x00, 0x01})).find("results size mismatch"),
+  EXPECT_NE(DecoderErrorOf(with_start({0x00, 0x00, 0x01})).find("results size mismatch"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(with_start({0x01, 0x00, 0x00})).find("function index out of bounds"),
+  EXPECT_NE(DecoderErrorOf(with_start({0x01, 0x00, 0x00})).find("function index out of bounds"),
             std::string::npos);
 }
 
 TEST(ComponentDecoder, SurvivesTruncationAtEveryByte) {
-  CompBytes full = RichComponent();
-  ASSERT_EQ(ErrorOf(full), "OK");
+  CompBytes full = DecoderRichComponent();
+  ASSERT_EQ(DecoderErrorOf(full), "OK");
   for (size_t n = 0; n < full.size(); ++n) {
     CompBytes part(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
     auto r = DecodeComponent(part);
@@ -530,7 +540,7 @@ TEST(ComponentDecoder, SurvivesTruncationAtEveryByte) {
 }
 
 TEST(ComponentDecoder, SurvivesCorruptedBytes) {
-  CompBytes full = RichComponent();
+  CompBytes full = DecoderRichComponent();
   for (size_t i = 8; i < full.size(); ++i) {
     for (uint8_t v : {uint8_t{0x00}, uint8_t{0x7f}, uint8_t{0x80}, uint8_t{0xff},
                       static_cast<uint8_t>(full[i] ^ 0x01)}) {
