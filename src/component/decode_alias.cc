@@ -3,7 +3,7 @@
 #include "component/decoder.h"
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 Status Decoder::ReadCoreSort(Reader& r, Sort* s) {
   size_t off = r.pos();
@@ -208,4 +208,4 @@ Status Decoder::AliasSection(Reader& r, Component* c) {
   return Status::Ok();
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

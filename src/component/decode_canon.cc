@@ -4,7 +4,7 @@
 #include "component/decoder.h"
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 namespace {
 
@@ -279,4 +279,4 @@ Status Decoder::ReadCanon(Reader& r, uint32_t def, Canon* out) {
   return Status::Ok();
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

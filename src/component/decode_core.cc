@@ -3,7 +3,7 @@
 #include "component/decoder.h"
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 using engine::ExternKind;
 using engine::ValType;
@@ -250,4 +250,4 @@ Status Decoder::CheckCoreInstantiate(size_t off, const ModuleType& m,
   return Status::Ok();
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

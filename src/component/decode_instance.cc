@@ -5,7 +5,7 @@
 #include "component/decoder.h"
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 Status Decoder::CheckWork(size_t off) {
   if (work_ <= kMaxWork) return Status::Ok();
@@ -51,4 +51,4 @@ Status Decoder::Instantiate(size_t off, const InstanceDef& d,
   return Status::Ok();
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

@@ -6,7 +6,7 @@
 #include "component/decoder.h"
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 namespace {
 
@@ -458,4 +458,4 @@ Status Decoder::ExportSection(Reader& r, Component* c) {
   return Status::Ok();
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

@@ -5,7 +5,7 @@
 #include "component/decoder.h"
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 namespace {
 
@@ -552,4 +552,4 @@ Status Decoder::ReadExternType(Reader& r, const std::string& name, ExternType* o
   }
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

@@ -50,6 +50,20 @@ const ExternDecl* InstanceType::Find(std::string_view name) const {
   return nullptr;
 }
 
+bool IsComponentBinary(std::span<const uint8_t> bytes) {
+  return bytes.size() >= sizeof kPreamble && std::memcmp(bytes.data(), kPreamble, 8) == 0;
+}
+
+Result<std::shared_ptr<const Component>> DecodeComponent(std::span<const uint8_t> bytes) {
+  auto owned = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
+  auto c = std::make_shared<Component>();
+  decoding::Decoder d(owned);
+  ARCELLA_RETURN_IF_ERROR(d.DecodeComponentAt(0, owned->size(), c.get()));
+  return std::shared_ptr<const Component>(std::move(c));
+}
+
+namespace decoding {
+
 const ExternDecl* Decoder::FindExport(const std::shared_ptr<const InstanceType>& t,
                                       const std::string& name) {
   auto [it, fresh] = export_index_.try_emplace(t.get());
@@ -71,18 +85,6 @@ const engine::ExportDesc* Decoder::FindCoreExport(const std::shared_ptr<const Co
   }
   auto p = it->second.pos.find(name);
   return p == it->second.pos.end() ? nullptr : &t->exports[p->second];
-}
-
-bool IsComponentBinary(std::span<const uint8_t> bytes) {
-  return bytes.size() >= sizeof kPreamble && std::memcmp(bytes.data(), kPreamble, 8) == 0;
-}
-
-Result<std::shared_ptr<const Component>> DecodeComponent(std::span<const uint8_t> bytes) {
-  auto owned = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
-  auto c = std::make_shared<Component>();
-  Decoder d(owned);
-  ARCELLA_RETURN_IF_ERROR(d.DecodeComponentAt(0, owned->size(), c.get()));
-  return std::shared_ptr<const Component>(std::move(c));
 }
 
 Status Decoder::DecodeComponentAt(size_t begin, size_t end, Component* out) {
@@ -514,4 +516,5 @@ Status Decoder::StartSection(Reader& r, Component* c) {
   return Status::Ok();
 }
 
+}  // namespace decoding
 }  // namespace arcella::component

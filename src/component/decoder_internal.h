@@ -13,7 +13,7 @@
 #include "component/ast.h"
 #include "component/reader.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 // Maps resources of one type to resources of another (substitution at
 // instantiation, matching during subtype checks).
@@ -204,4 +204,4 @@ struct FlatSig {
 };
 FlatSig FlattenFuncType(const FuncType& ft, bool lift);
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

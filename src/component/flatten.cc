@@ -3,7 +3,7 @@
 // Counting stops past the limits, so a huge fixed-length list costs nothing.
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 namespace {
 
@@ -119,4 +119,4 @@ FlatSig FlattenFuncType(const FuncType& ft, bool lift) {
   return sig;
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

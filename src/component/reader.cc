@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 namespace {
 std::string Hex(size_t offset) {
@@ -146,4 +146,4 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

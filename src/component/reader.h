@@ -3,7 +3,8 @@
 // Every read either succeeds or returns an InvalidArgument Status whose
 // message starts with "offset 0x<hex>: " (the offset is absolute in the
 // whole input, so errors inside nested components point at the right byte).
-// Component-internal; a plain value, not thread-safe.
+// Decoder-internal (namespace component::decoding); a plain value, not
+// thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -13,7 +14,7 @@
 
 #include "common/status.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 // "offset 0x1d: <what>" as InvalidArgument.
 Status OffsetError(size_t offset, const std::string& what);
@@ -55,4 +56,4 @@ bool IsValidUtf8(std::string_view s);
 // "0x1f".
 std::string HexByte(uint64_t v);
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding

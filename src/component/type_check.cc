@@ -4,7 +4,7 @@
 
 #include "component/decoder_internal.h"
 
-namespace arcella::component {
+namespace arcella::component::decoding {
 
 namespace {
 
@@ -507,4 +507,4 @@ bool MentionsResource(const ExternType& t) {
   }
 }
 
-}  // namespace arcella::component
+}  // namespace arcella::component::decoding
