@@ -57,8 +57,6 @@ namespace arcella::component {
 
 // ---------------------------------------------------------------- options
 
-enum class StringEncoding : uint8_t { kUtf8, kUtf16, kLatin1Utf16 };
-const char* StringEncodingName(StringEncoding e);  // "utf8", "utf16", "latin1+utf16"
 
 // Where a lifted string came from; stored in Val::str_origin so that
 // lowering it again makes the spec's realloc calls (whose sizes depend on the

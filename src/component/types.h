@@ -113,6 +113,10 @@ bool TypeEquals(const ValueType& a, const ValueType& b);
 // "variant { none, some(u32) }", "own<input-stream>".
 std::string TypeToString(const ValueType& t);
 
+// The string encoding of canonical options (`string-encoding=`).
+enum class StringEncoding : uint8_t { kUtf8, kUtf16, kLatin1Utf16 };
+const char* StringEncodingName(StringEncoding e);  // "utf8", "utf16", "latin1+utf16"
+
 // A component function type: named parameters and at most one result.
 struct FuncType {
   std::vector<Field> params;     // names are kebab-case, unique
