@@ -24,7 +24,8 @@ inline bool NpmToolsMaySkip() {
 }
 
 // The converter's tools with the build's cache directory.
-inline wast::ComponentTextTools NpmTextTools(const std::string& cache_dir = ARCELLA_COMPONENT_WAT_CACHE) {
+inline wast::ComponentTextTools NpmTextTools(
+    const std::string& cache_dir = ARCELLA_COMPONENT_WAT_CACHE) {
   return {.node = ARCELLA_NODE,
           .script = ARCELLA_NPM_TOOLS_DIR "/component-parse.mjs",
           .lockfile = ARCELLA_NPM_TOOLS_DIR "/package-lock.json",
@@ -35,12 +36,12 @@ inline wast::ComponentTextTools NpmTextTools(const std::string& cache_dir = ARCE
 
 // In a test body: skips (ARCELLA_SKIP_NPM_TESTS=1) or fails when the npm
 // test tools are not installed.
-#define ARCELLA_REQUIRE_NPM_TOOLS()                                                         \
-  do {                                                                                      \
-    if (!::arcella::testing::NpmToolsInstalled()) {                                         \
-      if (::arcella::testing::NpmToolsMaySkip())                                            \
-        GTEST_SKIP() << "npm test tools not installed (ARCELLA_SKIP_NPM_TESTS=1)";          \
-      FAIL() << "npm test tools not installed at " ARCELLA_NPM_TOOLS_DIR                    \
+#define ARCELLA_REQUIRE_NPM_TOOLS()                                                          \
+  do {                                                                                       \
+    if (!::arcella::testing::NpmToolsInstalled()) {                                          \
+      if (::arcella::testing::NpmToolsMaySkip())                                             \
+        GTEST_SKIP() << "npm test tools not installed (ARCELLA_SKIP_NPM_TESTS=1)";           \
+      FAIL() << "npm test tools not installed at " ARCELLA_NPM_TOOLS_DIR                     \
                 "/node_modules: run scripts/bootstrap.sh (or set ARCELLA_SKIP_NPM_TESTS=1)"; \
-    }                                                                                       \
+    }                                                                                        \
   } while (0)
