@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${ARCELLA_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-0}
-TARGETS=(loader_fuzz:loader alme_frame_fuzz:alme manifest_fuzz:manifest module_meta_fuzz:module_meta)
+TARGETS=(loader_fuzz:loader alme_frame_fuzz:alme manifest_fuzz:manifest module_meta_fuzz:module_meta
+  component_script_fuzz:component_script)
 
 # -Werror is enforced by the GCC builds (scripts/test.sh); clang's warning set
 # differs, so this build only warns.

@@ -322,6 +322,7 @@ bool ParseFloatText(std::string_view t, double* out) {
   char* end = nullptr;
   errno = 0;
   *out = std::strtod(s.c_str(), &end);
+  if (errno == ERANGE && std::isinf(*out)) return false;  // overflows f64
   return end == s.c_str() + s.size();
 }
 
@@ -376,6 +377,8 @@ class ValueReader {
       if (arg(0).type != Node::kAtom || !ParseFloatText(arg(0).text, &d))
         return reader_.Error(arg(0).pos, "bad float for " + kw);
       if (kw == "f32.const") {
+        if (std::isfinite(d) && std::fabs(d) > std::numeric_limits<float>::max())
+          return reader_.Error(arg(0).pos, "f32.const out of range");
         out->val.kind = TypeKind::kF32;
         out->val.f32 = static_cast<float>(d);
       } else {

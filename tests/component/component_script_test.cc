@@ -148,6 +148,8 @@ TEST(ComponentScript, ErrorsNameLineAndColumn) {
       {"(invoke \"f\" (u32.const -1))", "t.wast:1:24: integer out of range for u32.const"},
       {"(invoke \"f\" (char.const \"ab\"))",
        "t.wast:1:25: char.const takes exactly one Unicode scalar value"},
+      {"(invoke \"f\" (f32.const 1e39))", "t.wast:1:24: f32.const out of range"},
+      {"(invoke \"f\" (f64.const 1e309))", "t.wast:1:24: bad float for f64.const"},
       {"(invoke \"f\" (zap.const 1))", "t.wast:1:13: unknown value 'zap.const'"},
       {"(component binary \"\\zz\")", "t.wast:1:20: bad string escape"},
       {"(component binary \"abc)", "t.wast:1:19: unterminated string"},
