@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <sstream>
 
 #include "component/npm_tools_util.h"
+#include "test_util.h"
 #include "wast/component_text.h"
 #include "wast/component_wast.h"
 
@@ -175,8 +175,7 @@ TEST(ComponentScript, DeepNestingIsRefusedNotRecursedWithoutBound) {
 
 TEST(ComponentText, ConvertsInOneProcessAndCachesByContent) {
   ARCELLA_REQUIRE_NPM_TOOLS();
-  std::string cache = ::testing::TempDir() + "/component-text-cache";
-  std::filesystem::remove_all(cache);
+  std::string cache = test::TempDir("arcella-component-text") + "/cache";  // created by the call
   ComponentTextTools tools = arcella::testing::NpmTextTools(cache);
   auto out = ConvertComponentTexts({"(component)", "\n\n(component\n  (frob))"}, tools);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
