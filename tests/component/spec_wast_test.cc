@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +50,21 @@ std::set<std::string> ComponentSpecNyi() {
   return nyi;
 }
 
+// tests/component/spec_wast_known_failures.txt: "file:line:col  why" lines.
+std::map<std::string, std::string> ComponentSpecKnownFailures() {
+  std::map<std::string, std::string> known;
+  std::ifstream in(ARCELLA_SOURCE_DIR "/tests/component/spec_wast_known_failures.txt");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.find_first_of(" \t");
+    std::string where = line.substr(0, space);
+    known[where] = space == std::string::npos ? ""
+                                              : line.substr(line.find_first_not_of(" \t", space));
+  }
+  return known;
+}
+
 class ComponentSpecWast : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ComponentSpecWast, Runs) {
@@ -64,12 +80,30 @@ TEST_P(ComponentSpecWast, Runs) {
   RecordProperty("counts", wast::FormatComponentWastCounts(*counts));
   EXPECT_GT(counts->passed() + counts->needs_instantiation + counts->unsupported, 0)
       << rel << ": no command counted";
-  EXPECT_EQ(counts->failed, 0) << rel << ":\n"
-                               << [&] {
-                                    std::string all;
-                                    for (const std::string& f : counts->failures) all += f + "\n";
-                                    return all;
-                                  }();
+  // Failures are "<path>:<line>:<col>: ..."; a known one is listed as "<rel>:<line>:<col>".
+  const std::string path_prefix = std::string(ARCELLA_COMPONENT_TESTSUITE_DIR) + "/";
+  std::map<std::string, std::string> known;
+  for (const auto& [where, why] : ComponentSpecKnownFailures())
+    if (where.rfind(rel + ":", 0) == 0) known[where] = why;
+  std::string unexpected;
+  int known_failed = 0;
+  for (const std::string& f : counts->failures) {
+    std::string rest = f.substr(path_prefix.size());  // "<rel>:<line>:<col>: ..."
+    size_t colon = rest.find(':', rest.find(':', rel.size() + 1) + 1);
+    auto it = known.find(rest.substr(0, colon));
+    if (it == known.end()) {
+      unexpected += f + "\n";
+      continue;
+    }
+    std::cout << "known failure (" << it->second << "): " << f << "\n";
+    known.erase(it);
+    ++known_failed;
+  }
+  RecordProperty("known_failures", known_failed);
+  EXPECT_EQ(unexpected, "") << rel << ": failures not in spec_wast_known_failures.txt";
+  for (const auto& [where, why] : known)
+    ADD_FAILURE() << where << " is listed in spec_wast_known_failures.txt (" << why
+                  << ") but passes now: remove it from the list";
 }
 
 std::string ComponentSpecTestName(const ::testing::TestParamInfo<std::string>& info) {
