@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <span>
 
 #include "component/decoder.h"
@@ -59,6 +60,16 @@ class ComponentWastRun {
 
   void RunCommand(const ScriptCommand& c, const ComponentBinaryOrError* text) {
     bool by_text = false;
+    // Script consistency, checked now although the commands run next stop.
+    if (c.kind == CommandKind::kComponent && !c.component.id.empty()) {
+      components_.insert(c.component.id);
+      if (!c.component.definition) instances_.insert(c.component.id);
+    }
+    const std::string& target = c.kind == CommandKind::kRegister ? c.instance_id
+                                                                 : c.invoke.instance;
+    if (!target.empty() && !instances_.count(target) &&
+        (c.kind == CommandKind::kRegister || !c.has_component))
+      Fail(c, "no instance " + target + " before");
     switch (c.kind) {
       case CommandKind::kComponent:
       case CommandKind::kAssertTrap: {
@@ -92,13 +103,20 @@ class ComponentWastRun {
         return;
       }
       case CommandKind::kInstance:
-      case CommandKind::kInvoke:
+        ++counts_.needs_instantiation;
+        if (!components_.count(c.definition_id))
+          Fail(c, "no component " + c.definition_id + " defined before");
+        else if (!c.instance_id.empty()) instances_.insert(c.instance_id);
+        return;
       case CommandKind::kRegister:
+      case CommandKind::kInvoke:
       case CommandKind::kAssertReturn: ++counts_.needs_instantiation; return;
     }
   }
 
   const ComponentScript& script_;
+  std::set<std::string> components_;  // ids of components and definitions so far
+  std::set<std::string> instances_;   // ids of instances so far (named components too)
   std::vector<ComponentBinaryOrError> converted_;
   std::ostream& log_;
   ComponentWastCounts counts_;

@@ -16,7 +16,8 @@
 //   "unsupported", neither passed nor failed;
 // - component instance, invoke, assert_return, assert_trap and register need
 //   instantiation (the next stop): counted, not run; the component of an
-//   assert_trap (component ...) must still decode.
+//   assert_trap (component ...) must still decode, and the ids they name must
+//   have been defined before (a script error otherwise).
 // Prints one line per failure and a summary line per file to `log`.
 // Errors: the file cannot be read or parsed (InvalidArgument with
 // file:line:col), or the text tools cannot run (Unsupported / IoError).

@@ -208,20 +208,27 @@ TEST(ComponentWast, CountsAndFailuresOfOneScript) {
 (assert_malformed (component binary "\00asm" "\0d\00") "too short")
 (assert_malformed (component quote "(frob)") "unknown field")
 (assert_invalid (component binary "\00asm" "\0d\00\01\00") "wrongly expected invalid")
-(component instance $x $y)
-(assert_return (invoke "f") (u8.const 1))
+(component definition $D binary "\00asm" "\0d\00\01\00")
+(component instance $x $D)
+(assert_return (invoke $x "f") (u8.const 1))
+(component instance $y $Nowhere)
+(invoke $y "g")
 )w",
                                 options, log);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->valid_decoded, 2);
+  EXPECT_EQ(c->valid_decoded, 3);
   EXPECT_EQ(c->malformed_refused, 2);
   EXPECT_EQ(c->refused_by_text, 1);
-  EXPECT_EQ(c->needs_instantiation, 2);
-  ASSERT_EQ(c->failed, 1);
+  EXPECT_EQ(c->needs_instantiation, 4);
+  ASSERT_EQ(c->failed, 3);
   EXPECT_EQ(c->failures[0],
             "mini.wast:6:1: assert_invalid: decoded a component that must be refused "
             "(expected: \"wrongly expected invalid\")");
-  EXPECT_NE(log.str().find("mini.wast: 2 valid decoded"), std::string::npos) << log.str();
+  // Script consistency: instances of unknown definitions, calls on unknown instances.
+  EXPECT_EQ(c->failures[1],
+            "mini.wast:10:1: component instance: no component $Nowhere defined before");
+  EXPECT_EQ(c->failures[2], "mini.wast:11:1: invoke: no instance $y before");
+  EXPECT_NE(log.str().find("mini.wast: 3 valid decoded"), std::string::npos) << log.str();
 }
 
 }  // namespace
