@@ -1,0 +1,28 @@
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+    (func (export "test:kitchen/types#describe") (param i32 i32 i32) (result i32) i32.const 0)
+    (func (export "drop") (param i32)))
+  (core instance $i (instantiate $m))
+  (type $point (record (field "x" s32) (field "label" string)))
+  (type $counter (resource (rep i32) (dtor (core func $i "drop"))))
+  (func $describe (param "p" $point) (result string)
+    (canon lift (core func $i "test:kitchen/types#describe") (memory (core memory $i "memory"))
+      (realloc (core func $i "cabi_realloc"))))
+  (component $shim
+    (import "import-type-point" (type $p (sub resource)))
+    (type $point (record (field "x" s32) (field "label" string)))
+    (import "import-type-point0" (type $p0 (eq $point)))
+    (import "import-type-counter" (type $c (sub resource)))
+    (import "import-func-describe" (func $f (param "p" $p0) (result string)))
+    (export $pe "point" (type $p0))
+    (export $ce "counter" (type $c))
+    (export "describe" (func $f) (func (param "p" $pe) (result string))))
+  (instance $types (instantiate $shim
+    (with "import-type-point" (type $counter))
+    (with "import-type-point0" (type $point))
+    (with "import-type-counter" (type $counter))
+    (with "import-func-describe" (func $describe))))
+  (export "test:kitchen/types@0.1.0" (instance $types))
+)

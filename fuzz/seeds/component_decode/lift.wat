@@ -1,0 +1,16 @@
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 8)
+    (func (export "greet") (param i32 i32) (result i32) i32.const 16)
+    (func (export "free") (param i32))
+    (func (export "sum") (param i32 i32) (result i64) i64.const 0))
+  (core instance $i (instantiate $m))
+  (func $greet (param "who" string) (result string)
+    (canon lift (core func $i "greet") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))
+      (post-return (core func $i "free"))))
+  (func $sum (param "xs" (list s64)) (result s64)
+    (canon lift (core func $i "sum") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+  (export "greet" (func $greet))
+  (export "sum" (func $sum))
+)

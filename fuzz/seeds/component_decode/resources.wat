@@ -1,0 +1,16 @@
+(component
+  (core module $m
+    (func (export "dtor") (param i32))
+    (func (export "ctor") (param i32) (result i32) i32.const 1)
+    (func (export "get") (param i32) (result i32) i32.const 2))
+  (core instance $i (instantiate $m))
+  (type $counter (resource (rep i32) (dtor (core func $i "dtor"))))
+  (core func $new (canon resource.new $counter))
+  (core func $rep (canon resource.rep $counter))
+  (core func $drop (canon resource.drop $counter))
+  (export $c "counter" (type $counter))
+  (func $ctor (param "start" u32) (result (own $c)) (canon lift (core func $i "ctor")))
+  (func $get (param "self" (borrow $c)) (result u32) (canon lift (core func $i "get")))
+  (export "[constructor]counter" (func $ctor))
+  (export "[method]counter.get" (func $get))
+)
