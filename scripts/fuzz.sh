@@ -8,7 +8,8 @@ ROOT=$PWD
 BUILD=${ARCELLA_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-0}
 TARGETS=(loader_fuzz:loader alme_frame_fuzz:alme manifest_fuzz:manifest module_meta_fuzz:module_meta
-  wave_parse_fuzz:wave_parse canonical_abi_fuzz:canonical_abi component_decode_fuzz:component_decode)
+  wave_parse_fuzz:wave_parse canonical_abi_fuzz:canonical_abi component_decode_fuzz:component_decode
+  component_script_fuzz:component_script)
 
 # -Werror is enforced by the GCC builds (scripts/test.sh); clang's warning set
 # differs, so this build only warns.

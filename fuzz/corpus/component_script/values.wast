@@ -1,0 +1,11 @@
+(component definition $D (; nested (; block ;) comment ;) (type u8))
+(component instance $i $D)
+(component quote "(type u8)" "(type \u{2603})")
+(assert_return (invoke $i "f"
+  (record.const (field "b" u8.const 255) (field "a" (list.const (s16.const -32768))))
+  (variant.const "some" (char.const "☃")) (enum.const "y") (flags.const "z" "x")
+  (option.none) (option.some (bool.const true)) (result.ok) (result.err (f64.const -1.5))
+  (tuple.const (u64.const 0xffff_ffff_ffff_ffff)) (f32.const nan) (f64.const -inf))
+  (str.const "a\n\t\"\\\41"))
+(assert_trap (invoke "t") "unreachable")
+(assert_malformed (component binary "\00asm" "\0d\00\01\00") "x")
