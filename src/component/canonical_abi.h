@@ -57,7 +57,6 @@ namespace arcella::component {
 
 // ---------------------------------------------------------------- options
 
-
 // Where a lifted string came from; stored in Val::str_origin so that
 // lowering it again makes the spec's realloc calls (whose sizes depend on the
 // source encoding). Host-made strings are kUtf8.

@@ -1,5 +1,6 @@
 #include "component/value.h"
 
+#include <bit>
 #include <cstring>
 
 namespace arcella::component {
@@ -17,11 +18,11 @@ Val Val::Bool(bool x) {
   v.b = x;
   return v;
 }
-#define ARCELLA_SIGNED(Name, T, K) \
-  Val Val::Name(T x) {             \
-    Val v = Make(TypeKind::K);     \
-    v.s = x;                       \
-    return v;                      \
+#define ARCELLA_SIGNED(Name, T, K)                                                               \
+  Val Val::Name(T x) {                                                                           \
+    Val v = Make(TypeKind::K);                                                                   \
+    v.s = static_cast<int64_t>(x); /* NOLINT(bugprone-signed-char-misuse): int8_t is a number */ \
+    return v;                                                                                    \
   }
 #define ARCELLA_UNSIGNED(Name, T, K) \
   Val Val::Name(T x) {               \
@@ -135,8 +136,8 @@ bool ValEquals(const Val& a, const Val& b) {
     case TypeKind::kU32:
     case TypeKind::kU64:
     case TypeKind::kFlags: return a.u == b.u;
-    case TypeKind::kF32: return std::memcmp(&a.f32, &b.f32, sizeof a.f32) == 0;
-    case TypeKind::kF64: return std::memcmp(&a.f64, &b.f64, sizeof a.f64) == 0;
+    case TypeKind::kF32: return std::bit_cast<uint32_t>(a.f32) == std::bit_cast<uint32_t>(b.f32);
+    case TypeKind::kF64: return std::bit_cast<uint64_t>(a.f64) == std::bit_cast<uint64_t>(b.f64);
     case TypeKind::kChar: return a.c == b.c;
     case TypeKind::kString: return a.str == b.str;
     case TypeKind::kOwn:
