@@ -385,13 +385,7 @@ Status Decoder::ImportSection(Reader& r, Component* c) {
         ReadExternType(r, im.name.label.empty() ? im.name.text : im.name.label, &im.type));
     ARCELLA_RETURN_IF_ERROR(CheckWork(off));
     ARCELLA_RETURN_IF_ERROR(CheckImport(off, im.name, im.type));
-    if (im.type.sort == Sort::kInstance) {
-      ResourceMap m;
-      m.metrics = &type_metrics_;
-      m.work = &work_;
-      FreshenExports(im.type, &m);
-      im.type = SubstExtern(im.type, m);
-    }
+    FreshenInstanceDecl(&im.type);
     uint32_t def = static_cast<uint32_t>(c->imports.size());
     AddExternItem(&im.type, DefKind::kImport, def, true);
     c->defs.push_back({DefKind::kImport, def, off});
@@ -456,6 +450,17 @@ Status Decoder::ExportSection(Reader& r, Component* c) {
     c->exports.push_back(std::move(ex));
   }
   return Status::Ok();
+}
+
+// An imported or exported instance type gets fresh resources for the
+// (sub resource) types it exports: each such declaration is a new type.
+void Decoder::FreshenInstanceDecl(ExternType* t) {
+  if (t->sort != Sort::kInstance) return;
+  ResourceMap m;
+  m.metrics = &type_metrics_;
+  m.work = &work_;
+  FreshenExports(*t, &m);
+  *t = SubstExtern(*t, m);
 }
 
 }  // namespace arcella::component::decoding

@@ -421,25 +421,13 @@ Status Decoder::ReadComponentOrInstanceType(Reader& r, bool component, TypeDefRe
         if (kind == 0x03) {
           st = CheckImport(doff, d.name, d.type);
           if (!st.ok()) break;
-          if (d.type.sort == Sort::kInstance) {
-            ResourceMap m;
-            m.metrics = &type_metrics_;
-            m.work = &work_;
-            FreshenExports(d.type, &m);
-            d.type = SubstExtern(d.type, m);
-          }
+          FreshenInstanceDecl(&d.type);
           AddExternItem(&d.type, DefKind::kImport, 0, true);
           s.imports.push_back(std::move(d));
         } else {
           st = CheckExport(doff, d.name, d.type);
           if (!st.ok()) break;
-          if (d.type.sort == Sort::kInstance) {
-            ResourceMap m;
-            m.metrics = &type_metrics_;
-            m.work = &work_;
-            FreshenExports(d.type, &m);
-            d.type = SubstExtern(d.type, m);
-          }
+          FreshenInstanceDecl(&d.type);
           AddExternItem(&d.type, DefKind::kExport, 0, false);
           s.exports.push_back(std::move(d));
         }

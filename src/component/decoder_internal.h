@@ -102,6 +102,8 @@ class Decoder {
   // Adds the index-space entry an import or export introduces; updates the
   // named sets.
   void AddExternItem(ExternType* t, DefKind origin, uint32_t def, bool import);
+  // An instance-typed import/export declaration gets fresh exported resources.
+  void FreshenInstanceDecl(ExternType* t);
   std::string CheckVisible(const ExternType& t, bool import);
   void MarkNamed(const ExternType& t, bool import, int depth);
 
