@@ -60,8 +60,9 @@ std::shared_ptr<ae::Engine> MakeEngine(ae::Metering metering) {
   const char* home = getenv("ARCELLA_HOME");
   if (home == nullptr || home[0] != '/') Die("set ARCELLA_HOME to an absolute folder");
   const char* cc = getenv("CC");
-  auto eng = ae::Engine::Create(
-      {.cache_dir = std::string(home) + "/cache", .cc = cc && *cc ? cc : "cc", .metering = metering});
+  auto eng = ae::Engine::Create({.cache_dir = std::string(home) + "/cache",
+                                 .cc = cc && *cc ? cc : "cc",
+                                 .metering = metering});
   if (!eng.ok()) Die("engine: " + eng.status().message());
   return *eng;
 }
@@ -76,17 +77,19 @@ size_t CoreModules(const ac::Component& c) {
 ac::Linker HostLinker() {
   ac::Linker linker;
   const char* iface = "arcella:fixtures/host@0.1.0";
-  arcella::Status st = linker.DefineFunc(iface, "log", ac::FuncType{{{"msg", ac::ValueType::String()}}, {}},
-                                [](std::vector<ac::Val>) -> ac::TrapOr<std::vector<ac::Val>> {
-                                  return std::vector<ac::Val>{};
-                                });
+  arcella::Status st =
+      linker.DefineFunc(iface, "log", ac::FuncType{{{"msg", ac::ValueType::String()}}, {}},
+                        [](std::vector<ac::Val>) -> ac::TrapOr<std::vector<ac::Val>> {
+                          return std::vector<ac::Val>{};
+                        });
   if (!st.ok()) Die(st.message());
-  st = linker.DefineFunc(
-      iface, "add",
-      ac::FuncType{{{"a", ac::ValueType::U32()}, {"b", ac::ValueType::U32()}}, ac::ValueType::U32()},
-      [](std::vector<ac::Val> args) -> ac::TrapOr<std::vector<ac::Val>> {
-        return std::vector<ac::Val>{ac::Val::U32(static_cast<uint32_t>(args[0].u + args[1].u))};
-      });
+  st = linker.DefineFunc(iface, "add",
+                         ac::FuncType{{{"a", ac::ValueType::U32()}, {"b", ac::ValueType::U32()}},
+                                      ac::ValueType::U32()},
+                         [](std::vector<ac::Val> args) -> ac::TrapOr<std::vector<ac::Val>> {
+                           return std::vector<ac::Val>{
+                               ac::Val::U32(static_cast<uint32_t>(args[0].u + args[1].u))};
+                         });
   if (!st.ok()) Die(st.message());
   return linker;
 }
