@@ -173,8 +173,8 @@ void FillWithTraps(std::string_view qualified, std::string_view why, HostImpls* 
     bool have = false;
     for (const auto& [name, fn] : *impls) have |= name == f.name;
     if (have) continue;
-    std::string msg = std::string(qualified.substr(0, qualified.find('@'))) + ": " + f.name +
-                      " " + std::string(why);
+    std::string msg = std::string(qualified.substr(0, qualified.find('@'))) + ": " + f.name + " " +
+                      std::string(why);
     impls->emplace_back(f.name, [msg](std::vector<Val>) -> TrapOr<std::vector<Val>> {
       return WasiTrap(msg);
     });

@@ -64,7 +64,7 @@ MaybeTrap WaitAny(const WasiP2State& st, const std::vector<PollSource*>& sources
                   std::vector<uint32_t>* ready);
 
 // Pollables the host makes.
-std::shared_ptr<PollSource> ReadyPollable();  // always ready
+std::shared_ptr<PollSource> ReadyPollable();                         // always ready
 std::shared_ptr<PollSource> DeadlinePollable(uint64_t deadline_ns);  // CLOCK_MONOTONIC
 std::shared_ptr<PollSource> FdPollable(int fd, short events);        // fd not owned
 uint64_t MonotonicNowNs();  // CLOCK_MONOTONIC, full precision

@@ -30,8 +30,8 @@ MaybeTrap Fill(void* buf, size_t len) {
 
 Ret Bytes(const char* iface, uint64_t len) {
   if (len > kMaxRandomBytes)
-    return WasiTrap(std::string(iface) + ": " + std::to_string(len) + " random bytes asked (at most " +
-                    std::to_string(kMaxRandomBytes) + ")");
+    return WasiTrap(std::string(iface) + ": " + std::to_string(len) +
+                    " random bytes asked (at most " + std::to_string(kMaxRandomBytes) + ")");
   std::string buf(len, '\0');
   if (MaybeTrap t = Fill(buf.data(), buf.size())) return *t;
   std::vector<Val> items;
