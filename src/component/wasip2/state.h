@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "component/wasip2/streams.h"
+#include "wasi/state.h"
 #include "wasi/wasi.h"
 
 namespace arcella::component {
