@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "component/decoder.h"
 #include "engine/engine.h"
 #include "engine/preflight.h"
 #include "engine/value_text.h"
 #include "platform/manifest.h"
 #include "tools/background_compile.h"
 #include "tools/compile_feedback.h"
+#include "tools/run_component.h"
 #include "tools/tool_engine.h"
 #include "wasi/wasi.h"
 
@@ -22,7 +24,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: arcella run [OPTIONS] FILE.wasm [ARGS...]\n"
     "\n"
-    "Runs a WebAssembly module once: its _start (WASI command), or --invoke NAME.\n"
+    "Runs a WebAssembly module or component once: a module's _start (WASI command),\n"
+    "a component's wasi:cli/run (WASI 0.2 command), or the export --invoke names.\n"
     "\n"
     "options:\n"
     "  --dir HOST[::GUEST]     grant a host directory (read-write) as GUEST (default: HOST)\n"
@@ -42,34 +45,14 @@ constexpr const char* kUsage =
     "                          artefact serves runs with and without --fuel/--timeout;\n"
     "                          none: no limits, for benchmarks)\n"
     "  --invoke NAME           call export NAME; ARGS are its typed arguments\n"
+    "  --invoke 'NAME(ARGS)'   (a component) call export NAME with WAVE arguments, e.g.\n"
+    "                          'greet(\"world\")' or 'my:app/api#f([1, 2])'; prints the\n"
+    "                          result in WAVE\n"
     "  --progress              show compile progress on stderr even if it is not a terminal\n"
     "  -q, --quiet             no compile progress (default: shown when stderr is a terminal)\n"
     "  -v, --verbose           say on stderr which tier runs the module and where its code\n"
     "                          comes from\n"
     "  -h, --help              show this help\n";
-
-// With --tier auto, a module not in the AOT cache whose code section is
-// larger than this runs on the interpreter at once while `arcella compile`
-// builds it in the background (background_compile.h); a smaller one is
-// compiled first, which takes a few seconds at most on a 2-core machine
-// (docs/LIMITS.md, "First run of a big module").
-constexpr uint64_t kTierUpCodeBytes = 128 * 1024;
-
-struct RunOptions {
-  std::string file;
-  std::vector<std::string> args;
-  wasi::WasiConfig wasi;
-  std::optional<uint64_t> fuel;
-  uint64_t max_memory = 0;
-  uint32_t max_stack = 10'000;
-  std::chrono::nanoseconds timeout{0};
-  engine::Tier tier = engine::Tier::kAuto;
-  std::optional<std::string> invoke;
-  std::optional<bool> progress;  // --progress / --quiet; unset: stderr is a terminal
-  engine::Metering metering = engine::Metering::kFuel;
-  uint64_t tier_up_bytes = kTierUpCodeBytes;
-  bool verbose = false;
-};
 
 int Usage(const std::string& msg) {
   fprintf(stderr, "arcella run: %s\n\n%s", msg.c_str(), kUsage);
@@ -279,6 +262,7 @@ int RunCommand(int argc, char** argv) {
     return kExitLoadError;
   }
   std::vector<uint8_t> bytes = std::move(*read);
+  if (component::IsComponentBinary(bytes)) return RunComponent(std::move(o), std::move(bytes));
 
   // WASI: argv[0] is the file name (or the invoked function), like wasmtime.
   o.wasi.args.clear();
