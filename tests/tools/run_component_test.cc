@@ -474,18 +474,22 @@ TEST(RunComponent, JsComponentEveryWitTypeMatchesNode) {
   EXPECT_EQ(ours, "[7n, 10n]");
 }
 
-// An own<counter> given back to the component that defines the resource.
-// DISABLED: on the interpreter `[static]counter.merge(own, borrow)` traps
-// (unreachable in the guest, then the instance is poisoned) where node gives
-// 11; the borrows above work. Enable once the instance lowers an own handle
-// of a component-defined resource back into that component (reported).
-TEST(RunComponent, DISABLED_JsComponentResourcePassedByValueMatchesNode) {
+// An own<counter> given back to the component that defines the resource
+// (by value: the component takes it over), with a borrow beside it.
+// `made_first` says which of the two counters is made first: the own one
+// (handle 1, enabled) or the borrowed one (DISABLED below).
+void ResourcePassedByValue(bool own_made_first) {
   ARCELLA_REQUIRE_NPM_TOOLS();
   auto eng = MakeEngine();
   auto c = LoadFixture("all_types");
   ASSERT_TRUE(eng && c);
   NodeSide node;
-  node.exprs.push_back("types.Counter.merge(new types.Counter(1n), new types.Counter(10n)).get()");
+  node.exprs.push_back(
+      own_made_first
+          ? "(() => { const a = new types.Counter(1n); const b = new types.Counter(10n); "
+            "return types.Counter.merge(a, b).get(); })()"
+          : "(() => { const b = new types.Counter(10n); const a = new types.Counter(1n); "
+            "return types.Counter.merge(a, b).get(); })()");
   node.types.push_back(nullptr);
   std::vector<std::string> theirs = CallUnderNode("all_types", node);
   ASSERT_EQ(theirs.size(), 1u);
@@ -511,14 +515,31 @@ TEST(RunComponent, DISABLED_JsComponentResourcePassedByValueMatchesNode) {
     }
     return out->results[0];
   };
-  auto one = call("[constructor]counter", {cm::Val::U64(1)});
-  auto ten = call("[constructor]counter", {cm::Val::U64(10)});
-  ASSERT_TRUE(one && ten);
-  auto merged = call("[static]counter.merge", {*one, cm::Val::Borrow(counter, ten->u)});
+  std::optional<cm::Val> a, b;
+  if (own_made_first) {
+    a = call("[constructor]counter", {cm::Val::U64(1)});
+    b = call("[constructor]counter", {cm::Val::U64(10)});
+  } else {
+    b = call("[constructor]counter", {cm::Val::U64(10)});
+    a = call("[constructor]counter", {cm::Val::U64(1)});
+  }
+  ASSERT_TRUE(a && b);
+  auto merged = call("[static]counter.merge", {*a, cm::Val::Borrow(counter, b->u)});
   ASSERT_TRUE(merged);
   auto value = call("[method]counter.get", {cm::Val::Borrow(counter, merged->u)});
   ASSERT_TRUE(value);
   EXPECT_EQ(std::to_string(value->u) + "n", theirs[0]);
+}
+
+TEST(RunComponent, JsComponentResourcePassedByValueMatchesNode) { ResourcePassedByValue(true); }
+
+// DISABLED: the same with the borrowed counter made first (own handle 2,
+// borrow of handle 1): on Arcella `[static]counter.merge` traps
+// (unreachable in the guest, which then poisons the instance) where node
+// gives 11. A bug of the component instance's handle lowering, reported;
+// enable once fixed.
+TEST(RunComponent, DISABLED_JsComponentResourcePassedByValueSecondHandleMatchesNode) {
+  ResourcePassedByValue(false);
 }
 
 // --------------------------------------------- what a user meets on the CLI
