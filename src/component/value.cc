@@ -157,11 +157,14 @@ bool Fail(std::string* why, const std::string& msg) {
   return false;
 }
 
-bool Nested(const Val& v, const TypeRef& t, const std::string& where, std::string* why) {
-  if (!t) return Fail(why, where + ": no type");
+// `where()` names the part in a message; called only on a mismatch, so a
+// long list that matches builds no strings.
+template <typename Where>
+bool Nested(const Val& v, const TypeRef& t, const Where& where, std::string* why) {
+  if (!t) return Fail(why, where() + ": no type");
   std::string inner;
   if (ValMatches(v, *t, why ? &inner : nullptr)) return true;
-  return Fail(why, where + ": " + inner);
+  return Fail(why, where() + ": " + inner);
 }
 
 bool Payload(const Val& v, const TypeRef& t, const std::string& where, std::string* why) {
@@ -170,7 +173,8 @@ bool Payload(const Val& v, const TypeRef& t, const std::string& where, std::stri
     return Fail(why, where + " has no payload, got one");
   }
   if (v.items.size() != 1) return Fail(why, where + " needs a payload");
-  return Nested(v.items[0], t, where, why);
+  return Nested(
+      v.items[0], t, [&where] { return where; }, why);
 }
 
 }  // namespace
@@ -196,7 +200,9 @@ bool ValMatches(const Val& v, const ValueType& t, std::string* why) {
         return Fail(why, "expected " + std::to_string(t.length) + " elements, got " +
                              std::to_string(v.items.size()));
       for (size_t i = 0; i < v.items.size(); ++i)
-        if (!Nested(v.items[i], t.elem, "element " + std::to_string(i), why)) return false;
+        if (!Nested(
+                v.items[i], t.elem, [i] { return "element " + std::to_string(i); }, why))
+          return false;
       return true;
     case TypeKind::kRecord:
     case TypeKind::kTuple:
@@ -204,8 +210,10 @@ bool ValMatches(const Val& v, const ValueType& t, std::string* why) {
         return Fail(why, "expected " + std::to_string(t.fields.size()) + " fields, got " +
                              std::to_string(v.items.size()));
       for (size_t i = 0; i < v.items.size(); ++i) {
-        std::string where = t.kind == TypeKind::kRecord ? "field '" + t.fields[i].name + "'"
-                                                        : "element " + std::to_string(i);
+        auto where = [&t, i] {
+          return t.kind == TypeKind::kRecord ? "field '" + t.fields[i].name + "'"
+                                             : "element " + std::to_string(i);
+        };
         if (!Nested(v.items[i], t.fields[i].type, where, why)) return false;
       }
       return true;
