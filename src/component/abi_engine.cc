@@ -7,8 +7,20 @@ namespace arcella::component {
 using engine::ValType;
 using engine::Value;
 
+InstanceMemory::InstanceMemory(engine::Instance* inst, std::string export_name)
+    : inst_(inst), name_(std::move(export_name)) {
+  if (name_.empty()) {
+    is_default_ = true;
+    return;
+  }
+  // Two memories never share a (non-null) base: the same base is the same memory.
+  auto named = inst_->ExportedMemory(name_);
+  std::span<uint8_t> first = inst_->memory();
+  is_default_ = named.ok() && named->data() != nullptr && named->data() == first.data();
+}
+
 std::span<uint8_t> InstanceMemory::Bytes() {
-  if (name_.empty()) return inst_->memory();
+  if (is_default_) return inst_->memory();
   auto m = inst_->ExportedMemory(name_);
   return m.ok() ? m.value() : std::span<uint8_t>();
 }

@@ -22,16 +22,18 @@
 
 namespace arcella::component {
 
-// Memory `export_name` of `inst` (empty: memory 0), fetched on every Bytes().
+// Memory `export_name` of `inst` (empty: memory 0), fetched on every Bytes()
+// (a guest's realloc may grow it); by index when the export is memory 0, the
+// usual case, else by name.
 class InstanceMemory : public MemoryAccess {
  public:
-  explicit InstanceMemory(engine::Instance* inst, std::string export_name = {})
-      : inst_(inst), name_(std::move(export_name)) {}
+  explicit InstanceMemory(engine::Instance* inst, std::string export_name = {});
   std::span<uint8_t> Bytes() override;
 
  private:
   engine::Instance* inst_;
   std::string name_;
+  bool is_default_ = false;  // `name_` names memory 0
 };
 
 // Export `name`, of type (i32 i32 i32 i32) -> i32, as the realloc callback.
