@@ -1,6 +1,7 @@
 // WasiP2: the WASI 0.2 host over a preview-1 context (wasi_p2.h).
 #include "component/wasip2/wasi_p2.h"
 
+#include "component/wasip2/filesystem.h"
 #include "component/wasip2/host.h"
 #include "component/wasip2/state.h"
 
@@ -24,8 +25,7 @@ Status WasiP2::AddToLinker(Linker& linker) {
   for (WasiInterfaceDef& d : AllWasiDefs(st))
     ARCELLA_RETURN_IF_ERROR(
         DefineWitInterface(linker, d.name, std::move(d.impls), std::move(d.dtors)));
-  // TODO(cwasi): DefineWasiFilesystem(linker, st) once wasip2/filesystem.h lands on main.
-  return Status::Ok();
+  return DefineWasiFilesystem(linker, st);
 }
 
 std::optional<int32_t> WasiP2::exit_code() const { return state_->exit_code; }
