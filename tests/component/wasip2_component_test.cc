@@ -20,9 +20,8 @@
 namespace arcella::component {
 namespace {
 
-std::shared_ptr<const Component> LoadFixture(const std::string &name) {
-  std::string path =
-      std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + name + ".component.wasm";
+std::shared_ptr<const Component> LoadFixture(const std::string& name) {
+  std::string path = std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + name + ".component.wasm";
   std::vector<uint8_t> bytes = test::ReadFile(path);
   EXPECT_FALSE(bytes.empty()) << path << " missing: build component_fixtures";
   auto c = DecodeComponent(bytes);
@@ -37,8 +36,7 @@ struct Host {
 };
 
 // Instantiates `c` with a WasiP2 over `cfg` (stdout and stderr captured).
-void Instantiate(const std::shared_ptr<const Component> &c,
-                 wasi::WasiConfig cfg, Host *h) {
+void Instantiate(const std::shared_ptr<const Component>& c, wasi::WasiConfig cfg, Host* h) {
   cfg.stdout_stream.sink = [h](std::string_view s) { h->out.append(s); };
   cfg.stderr_stream.sink = [h](std::string_view s) { h->err.append(s); };
   auto p2 = WasiP2::Create(std::move(cfg));
@@ -56,11 +54,10 @@ void Instantiate(const std::shared_ptr<const Component> &c,
 }
 
 // The exit code of a command's run: 0 for ok, else the exit trap's code.
-int RunCommand(Host *h) {
+int RunCommand(Host* h) {
   auto r = h->inst->Call("wasi:cli/run@0.2.12#run", {});
   EXPECT_TRUE(r.ok()) << r.status().ToString();
-  if (!r.ok())
-    return -1;
+  if (!r.ok()) return -1;
   if (r->trap) {
     EXPECT_EQ(r->trap->kind, engine::TrapKind::kExit) << r->trap->ToString();
     return r->trap->exit_code;
@@ -146,7 +143,7 @@ TEST(WasiP2Component, ComponentizeJsFixtureWithHttp0210Instantiates) {
 }
 
 // Imports of 0.2.0 and 0.2.3 mixed: served by the 0.2.12 definitions.
-constexpr const char *kOlderWasi = R"((component
+constexpr const char* kOlderWasi = R"((component
   (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
   (alias export $error "error" (type $err))
   (import "wasi:io/poll@0.2.0" (instance $poll
@@ -211,14 +208,11 @@ constexpr const char *kOlderWasi = R"((component
 ))";
 
 std::shared_ptr<const Component> OlderWasiComponent() {
-  auto bins =
-      wast::ConvertComponentTexts({kOlderWasi}, testing::NpmTextTools());
+  auto bins = wast::ConvertComponentTexts({kOlderWasi}, testing::NpmTextTools());
   EXPECT_TRUE(bins.ok()) << bins.status().ToString();
-  if (!bins.ok())
-    return nullptr;
+  if (!bins.ok()) return nullptr;
   EXPECT_TRUE((*bins)[0].ok()) << (*bins)[0].status().ToString();
-  if (!(*bins)[0].ok())
-    return nullptr;
+  if (!(*bins)[0].ok()) return nullptr;
   auto c = DecodeComponent(*(*bins)[0]);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? *c : nullptr;
@@ -234,7 +228,7 @@ TEST(WasiP2Component, Wasi020And023ImportsResolveTo0212) {
   auto r = h.inst->Call("run", {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_FALSE(r->trap) << r->trap->ToString();
-  EXPECT_EQ(r->results[0].u, 0u); // result ok
+  EXPECT_EQ(r->results[0].u, 0u);  // result ok
   EXPECT_EQ(h.out, "hello from 0.2.0\n");
   // The guest dropped its stdout handle: the host's table is empty again.
   EXPECT_EQ(h.p2->state().output_streams.size(), 0u);
@@ -249,9 +243,7 @@ TEST(WasiP2Component, AGuestSleepingIsInterrupted) {
   auto armed = std::make_shared<std::atomic<Clock::rep>>(
       Clock::time_point::max().time_since_epoch().count());
   wasi::WasiConfig cfg;
-  cfg.interrupted = [armed] {
-    return Clock::now().time_since_epoch().count() > armed->load();
-  };
+  cfg.interrupted = [armed] { return Clock::now().time_since_epoch().count() > armed->load(); };
   Host h;
   Instantiate(c, std::move(cfg), &h);
   ASSERT_TRUE(h.inst);
@@ -261,16 +253,14 @@ TEST(WasiP2Component, AGuestSleepingIsInterrupted) {
   EXPECT_FALSE(r->trap);
   // 10 s: ended by the interrupt after about 100 ms.
   auto start = Clock::now();
-  armed->store(
-      (start + std::chrono::milliseconds(100)).time_since_epoch().count());
+  armed->store((start + std::chrono::milliseconds(100)).time_since_epoch().count());
   r = h.inst->Call("sleep", {Val::U64(10'000'000'000)});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(r->trap);
-  EXPECT_EQ(r->trap->kind, engine::TrapKind::kInterrupted)
-      << r->trap->ToString();
+  EXPECT_EQ(r->trap->kind, engine::TrapKind::kInterrupted) << r->trap->ToString();
   EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(95));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
-} // namespace
-} // namespace arcella::component
+}  // namespace
+}  // namespace arcella::component

@@ -14,7 +14,7 @@ TEST(WasiP2Linker, AddToLinkerDefinesEveryInterfaceAt0212) {
   ASSERT_TRUE(p2.ok()) << p2.status().ToString();
   Linker linker;
   ASSERT_TRUE((*p2)->AddToLinker(linker).ok());
-  for (const char *iface : {"wasi:io/error@0.2.12",
+  for (const char* iface : {"wasi:io/error@0.2.12",
                             "wasi:io/poll@0.2.12",
                             "wasi:io/streams@0.2.12",
                             "wasi:clocks/monotonic-clock@0.2.12",
@@ -40,16 +40,14 @@ TEST(WasiP2Linker, AddToLinkerDefinesEveryInterfaceAt0212) {
                             "wasi:http/outgoing-handler@0.2.12"})
     EXPECT_TRUE(linker.interfaces().count(iface)) << iface;
   // Resources are defined where the WIT declares them (not where `use`d).
-  const auto &streams = linker.interfaces().at("wasi:io/streams@0.2.12");
+  const auto& streams = linker.interfaces().at("wasi:io/streams@0.2.12");
   EXPECT_TRUE(streams.resources.count("input-stream"));
   EXPECT_TRUE(streams.resources.count("output-stream"));
   EXPECT_FALSE(streams.resources.count("error"));
-  EXPECT_TRUE(
-      linker.interfaces().at("wasi:cli/stdin@0.2.12").resources.empty());
-  EXPECT_EQ(
-      streams.funcs.at("[method]output-stream.check-write").type.ToString(),
-      "func(self: borrow<output-stream>) -> result<u64, variant { "
-      "last-operation-failed(own<error>), closed }>");
+  EXPECT_TRUE(linker.interfaces().at("wasi:cli/stdin@0.2.12").resources.empty());
+  EXPECT_EQ(streams.funcs.at("[method]output-stream.check-write").type.ToString(),
+            "func(self: borrow<output-stream>) -> result<u64, variant { "
+            "last-operation-failed(own<error>), closed }>");
   // Older 0.2.x imports find the 0.2.12 definitions.
   std::string matched;
   EXPECT_EQ(linker.FindInterface("wasi:io/streams@0.2.0", &matched), &streams);
@@ -62,29 +60,21 @@ TEST(WasiP2Linker, AddToLinkerDefinesEveryInterfaceAt0212) {
 
 TEST(WasiP2Linker, DefineWitInterfaceRefusesWhatTheWitLacks) {
   Linker linker;
-  auto nop = [](std::vector<Val>) -> TrapOr<std::vector<Val>> {
-    return std::vector<Val>{};
-  };
+  auto nop = [](std::vector<Val>) -> TrapOr<std::vector<Val>> { return std::vector<Val>{}; };
   Status s = DefineWitInterface(linker, "wasi:io/nope@0.2.12", {});
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("wasi:io/nope@0.2.12"), std::string::npos)
-      << s.message();
-  s = DefineWitInterface(linker, "wasi:random/random@0.2.12",
-                         {{"get-random-u32", nop}});
+  EXPECT_NE(s.message().find("wasi:io/nope@0.2.12"), std::string::npos) << s.message();
+  s = DefineWitInterface(linker, "wasi:random/random@0.2.12", {{"get-random-u32", nop}});
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("get-random-u32"), std::string::npos)
-      << s.message();
-  s = DefineWitInterface(linker, "wasi:io/streams@0.2.12", {},
-                         {{"error", [](uint32_t) {}}});
-  EXPECT_FALSE(s.ok()); // `use`d there, declared in wasi:io/error
-  EXPECT_NE(s.message().find("no resource \"error\""), std::string::npos)
-      << s.message();
+  EXPECT_NE(s.message().find("get-random-u32"), std::string::npos) << s.message();
+  s = DefineWitInterface(linker, "wasi:io/streams@0.2.12", {}, {{"error", [](uint32_t) {}}});
+  EXPECT_FALSE(s.ok());  // `use`d there, declared in wasi:io/error
+  EXPECT_NE(s.message().find("no resource \"error\""), std::string::npos) << s.message();
   EXPECT_TRUE(linker.interfaces().empty());
   // A partial definition: what is given, with the WIT's type.
-  ASSERT_TRUE(DefineWitInterface(linker, "wasi:random/random@0.2.12",
-                                 {{"get-random-u64", nop}})
-                  .ok());
-  const auto &random = linker.interfaces().at("wasi:random/random@0.2.12");
+  ASSERT_TRUE(
+      DefineWitInterface(linker, "wasi:random/random@0.2.12", {{"get-random-u64", nop}}).ok());
+  const auto& random = linker.interfaces().at("wasi:random/random@0.2.12");
   EXPECT_EQ(random.funcs.size(), 1u);
   EXPECT_EQ(random.funcs.at("get-random-u64").type.ToString(), "func() -> u64");
 }
@@ -98,5 +88,5 @@ TEST(WasiP2Linker, CreateRefusesABadPreopen) {
       << p2.status().ToString();
 }
 
-} // namespace
-} // namespace arcella::component
+}  // namespace
+}  // namespace arcella::component
