@@ -205,6 +205,15 @@ TEST_F(FsTest, FileReadWriteStatSizeSync) {
   OpenOk(box, "new.txt", kTruncate, dflag::kWrite);
   EXPECT_EQ(Slurp(box_ + "/new.txt"), "");
   EXPECT_EQ(Code(Open(box, "missing", 0, dflag::kRead)), kENoEntry);
+  // A huge length is a short read (one call lifts at most 64 KiB), not EOF.
+  WriteFile(box_ + "/big", std::string(100000, 'b'));
+  uint64_t big = OpenOk(box, "big", 0, dflag::kRead);
+  r = Okv(M("read", {B(big), Val::U64(uint64_t{1} << 40), Val::U64(0)}));
+  EXPECT_EQ(r.items[0].items.size(), 65536u);
+  EXPECT_FALSE(r.items[1].b);
+  r = Okv(M("read", {B(big), Val::U64(uint64_t{1} << 40), Val::U64(99990)}));
+  EXPECT_EQ(r.items[0].items.size(), 10u);
+  EXPECT_TRUE(r.items[1].b);
   EXPECT_EQ(Code(Open(box, "inside", kDirectory, dflag::kRead)), kENotDirectory);
   EXPECT_EQ(Code(Open(box, "sub", kDirectory | kCreate, dflag::kRead)), kEInvalid);
 }

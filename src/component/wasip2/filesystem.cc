@@ -319,7 +319,9 @@ class Impl {
     if (Errno e = CheckFile(*d.value(), dflag::kRead)) return One(Err(e));
     uint64_t len = a[1].u, off = a[2].u;
     if (off > static_cast<uint64_t>(INT64_MAX)) return One(Err(wasi::kInval));
-    constexpr uint64_t kMaxRead = 16u << 20;
+    // A list<u8> is one Val per byte on its way to the guest: keep calls small
+    // (a short read is legal; the guest asks again).
+    constexpr uint64_t kMaxRead = 64 * 1024;
     std::string buf(static_cast<size_t>(std::min(len, kMaxRead)), '\0');
     ssize_t r;
     do {

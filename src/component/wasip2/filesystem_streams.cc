@@ -15,7 +15,7 @@
 namespace arcella::component {
 namespace {
 
-constexpr uint64_t kMaxChunk = 1 << 20;  // largest read or write permit
+constexpr uint64_t kMaxChunk = 64 * 1024;  // largest read or write permit
 constexpr int kSliceMs = 10;
 
 IoError HostError(const char* what, int err) {
