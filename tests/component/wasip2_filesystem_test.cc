@@ -15,6 +15,7 @@
 
 #include "component/wasip2/filesystem.h"
 #include "component/wasip2/state.h"
+#include "component/wasip2/wit_host.h"
 #include "test_util.h"
 #include "wasi/wasi.h"
 
@@ -101,7 +102,8 @@ class FsTest : public ::testing::Test {
     ADD_FAILURE() << "no host function " << name;
     return std::vector<Val>{};
   }
-  // The single result of `name`; a trap fails the test.
+  // The single result of `name`, checked against the WIT's result type; a
+  // trap fails the test.
   Val Call(const std::string& name, std::vector<Val> args) {
     auto r = Raw(name, std::move(args));
     if (!r.ok()) {
@@ -112,7 +114,16 @@ class FsTest : public ::testing::Test {
       ADD_FAILURE() << name << " gave " << r.value().size() << " results";
       return Val::ResultErr({Val::Enum(999)});
     }
-    return r.value()[0];
+    const Val& v = r.value()[0];
+    std::string iface = name == "get-directories" ? "preopens" : "types";
+    auto wit = WasiInterface("wasi:filesystem/" + iface + "@0.2.12");
+    const WitFunction* f = wit.ok() ? (*wit)->FindFunction(name) : nullptr;
+    EXPECT_NE(f, nullptr) << name << " is not in the WIT";
+    std::string why;
+    if (f && f->type.result) {
+      EXPECT_TRUE(ValMatches(v, *f->type.result, &why)) << name << ": " << why;
+    }
+    return v;
   }
   Val M(const std::string& method, std::vector<Val> args) {
     return Call("[method]descriptor." + method, std::move(args));
