@@ -457,8 +457,11 @@ class Impl {
     uint32_t granted = want & (dflag::kRead | dflag::kWrite | dflag::kFileIntegritySync |
                                dflag::kDataIntegritySync | dflag::kRequestedWriteSync);
     if (e->kind == FdEntry::Kind::kDir) {
-      granted &= dflag::kRead;
-      if ((want & dflag::kMutateDirectory) && !e->read_only) granted |= dflag::kMutateDirectory;
+      // A directory inherits its parent's read and mutate-directory, as in
+      // wasmtime: the preview-1 adapter never asks for mutate-directory, so
+      // mkdirat/unlinkat/renameat on a directory fd would fail otherwise.
+      granted = (want & dflag::kRead) | (dir.flags & (dflag::kRead | dflag::kMutateDirectory));
+      if (e->read_only) granted &= ~dflag::kMutateDirectory;
     }
     auto v = NewDescriptor(std::move(e), granted);
     if (!v.ok()) return v.trap();
