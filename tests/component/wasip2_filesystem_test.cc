@@ -13,8 +13,12 @@
 
 #include <gtest/gtest.h>
 
+#include "component/decoder.h"
+#include "component/instance.h"
+#include "component/npm_tools_util.h"
 #include "component/wasip2/filesystem.h"
 #include "component/wasip2/state.h"
+#include "component/wasip2/wasi_p2.h"
 #include "component/wasip2/wit_host.h"
 #include "test_util.h"
 #include "wasi/wasi.h"
@@ -488,12 +492,104 @@ TEST_F(FsTest, ErrorCodeOfStreamErrors) {
   EXPECT_EQ(ErrorCodeOf(wasi::kXdev), 36u);
 }
 
+// DefineWasiFilesystem puts both interfaces, with the WIT's types and the
+// resource destructors, into a Linker.
+TEST_F(FsTest, DefinedInALinkerWithDestructors) {
+  Linker linker;
+  ASSERT_TRUE(DefineWasiFilesystem(linker, st_).ok());
+  const Linker::Interface* types = linker.FindInterface("wasi:filesystem/types@0.2.3");
+  ASSERT_NE(types, nullptr);            // any 0.2.x import finds it
+  EXPECT_EQ(types->funcs.size(), 29u);  // 27 methods, read-directory-entry, filesystem-error-code
+  ASSERT_TRUE(types->resources.count("descriptor"));
+  ASSERT_TRUE(types->resources.count("directory-entry-stream"));
+  const Linker::Interface* pre = linker.FindInterface("wasi:filesystem/preopens@0.2.0");
+  ASSERT_NE(pre, nullptr);
+  auto dirs = pre->funcs.at("get-directories").fn({});
+  ASSERT_TRUE(dirs.ok());
+  ASSERT_EQ(dirs.value()[0].items.size(), 2u);
+  uint32_t rep = static_cast<uint32_t>(dirs.value()[0].items[0].items[0].u);
+  EXPECT_EQ(dirs.value()[0].items[0].items[0].resource, types->resources.at("descriptor").type);
+  auto stat = types->funcs.at("[method]descriptor.stat").fn({B(rep)});
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(stat.value()[0].index, 0u);
+  size_t open = st_->descriptors.size();
+  types->resources.at("descriptor").dtor(rep);
+  EXPECT_EQ(st_->descriptors.size(), open - 1);
+  EXPECT_FALSE(types->funcs.at("[method]descriptor.stat").fn({B(rep)}).ok());  // stale handle
+}
+
 TEST_F(FsTest, UnknownHandlesTrap) {
   auto r = Raw("[method]descriptor.stat", {B(12345)});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.trap().message.find("unknown descriptor handle"), std::string::npos);
   EXPECT_FALSE(Raw("[method]directory-entry-stream.read-directory-entry", {B(777)}).ok());
   EXPECT_FALSE(Raw("filesystem-error-code", {B(777)}).ok());
+}
+
+// A C command component (wasi-libc through the preview-1 adapter, so every
+// file call is wasi:filesystem@0.2.x) run by ComponentInstance + WasiP2 on
+// a writable and a read-only preopen.
+TEST_F(FsTest, CommandComponentUsesThePreopens) {
+  std::string path = std::string(ARCELLA_COMPONENT_FIXTURES) + "/fs_command.component.wasm";
+  if (access(path.c_str(), R_OK) != 0) {
+    ARCELLA_REQUIRE_NPM_TOOLS();
+    FAIL() << "fixture not built: " << path;
+  }
+  std::vector<uint8_t> bytes = arcella::test::ReadFile(path);
+  auto component = DecodeComponent(bytes);
+  ASSERT_TRUE(component.ok()) << component.status().ToString();
+  WriteFile(ro_ + "/data.txt", "read only text\n");
+  WriteFile(root_ + "/secret.txt", "SECRET\n");
+
+  std::string out, err;
+  wasi::WasiConfig cfg;
+  cfg.args = {"fs_command", "/rw", "/ro"};
+  cfg.preopens = {{box_, "/rw", false}, {ro_, "/ro", true}};
+  cfg.stdout_stream.sink = [&](std::string_view s) { out += s; };
+  cfg.stderr_stream.sink = [&](std::string_view s) { err += s; };
+  auto p2 = WasiP2::Create(std::move(cfg));
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  Linker linker;
+  ASSERT_TRUE((*p2)->AddToLinker(linker).ok());
+  // The interpreter: the AOT tier is covered by the component instance tests.
+  ComponentOptions opts;
+  opts.tier = engine::Tier::kInterp;
+  auto inst = ComponentInstance::Create(arcella::test::TestEngine(), *component, linker, opts);
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  std::string run;
+  for (const std::string& f : (*inst)->ExportedFuncs())
+    if (f.rfind("wasi:cli/run@0.2.", 0) == 0 && f.size() > 4 && f.substr(f.size() - 4) == "#run")
+      run = f;
+  ASSERT_FALSE(run.empty());
+  auto r = (*inst)->Call(run, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  if (r->trap) {
+    ASSERT_EQ(r->trap->kind, engine::TrapKind::kExit) << r->trap->ToString() << "\n" << err;
+    EXPECT_EQ(r->trap->exit_code, 0) << err;
+  } else {
+    ASSERT_EQ(r->results.size(), 1u);
+    EXPECT_EQ(r->results[0].index, 0u) << err;  // result::ok
+  }
+  EXPECT_EQ(out, "notes.txt: 23 bytes, regular file\n"
+                 "notes.txt says: first line\nsecond line\n"
+                 "mkdirat, unlinkat through a directory fd: ok\n"
+                 "link -> moved.txt\n"
+                 "through the link: first line\nsecond line\n"
+                 "dir: link moved.txt\n"
+                 "after seek+write: first LINE\n"
+                 "after truncate: first\n"
+                 "cleanup: ok\n"
+                 "read-only data.txt: read only text\n"
+                 "read-only write: EROFS\n"
+                 "read-only mkdir: EROFS\n"
+                 "read-only unlink: EROFS\n"
+                 "escape: refused\n")
+      << err;
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(Slurp(box_ + "/output.txt"), "done\n");
+  EXPECT_FALSE(Exists(box_ + "/dir"));
+  EXPECT_EQ(Slurp(ro_ + "/data.txt"), "read only text\n");
+  EXPECT_FALSE(Exists(ro_ + "/new"));
 }
 
 }  // namespace
