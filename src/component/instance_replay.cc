@@ -424,13 +424,8 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         if (!space)
           return Status::Unsupported(std::string("an export of a ") + SortName(ex.sort) + At(d));
         RtItem item = space->at(ex.index);
-        if (ex.sort == Sort::kFunc && item.func) {
-          // An ascribed export may name resources differently: retype it.
-          if (ex.ascribed && ex.type.func) {
-            auto copy = std::make_shared<CompFunc>(*item.func);
-            item.func = std::move(copy);
-          }
-        }
+        // An ascribed export names the same run-time items; its own
+        // (sub resource) nodes stand for the exported resources.
         MapResources(f, ex.type, item);
         space->push_back(item);
         f->exports->items.emplace_back(ex.name.text, std::move(item));

@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "component/decoder.h"
 #include "component/npm_tools_util.h"
+#include "component/wasip2/wasi_p2.h"
 #include "test_util.h"
 
 namespace arcella::component {
@@ -308,6 +311,42 @@ TEST_P(InstanceTest, DeadlineAndInterruptStopACallAndLaterCallsWork) {
   quick = target->Call("run", {Val::U32(3)});
   ASSERT_TRUE(quick.ok());
   EXPECT_TRUE(quick->ok());
+}
+
+TEST_P(InstanceTest, TheCCommandRunsOnWasiWithResourcesAndFiles) {
+  auto c = LoadFixture("cli_command");
+  ASSERT_TRUE(c);
+  std::string dir = test::TempDir("arcella-cinst-cmd");
+  { std::ofstream(dir + "/input.txt") << "hello from the host\n"; }
+  std::string out, err;
+  wasi::WasiConfig cfg;
+  cfg.args = {"cli_command", "/data", "two words"};
+  cfg.env = {{"FIXTURE_GREETING", "hi there"}};
+  cfg.preopens.push_back({.host_path = dir, .guest_path = "/data", .read_only = false});
+  cfg.stdin_data = "some stdin\n";
+  cfg.stdout_stream.sink = [&out](std::string_view s) { out += s; };
+  cfg.stderr_stream.sink = [&err](std::string_view s) { err += s; };
+  auto p2 = WasiP2::Create(std::move(cfg));
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  Linker linker;
+  ASSERT_TRUE((*p2)->AddToLinker(linker).ok());
+  auto inst = ComponentInstance::Create(engine_, c, linker, Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  std::string run;
+  for (const std::string& f : (*inst)->ExportedFuncs())
+    if (f.rfind("wasi:cli/run@", 0) == 0) run = f;
+  ASSERT_FALSE(run.empty());
+  auto r = (*inst)->Call(run, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->ok()) << r->trap->ToString() << "\nstderr: " << err;
+  ASSERT_EQ(r->results.size(), 1u);
+  EXPECT_EQ(r->results[0].index, 0u) << "run returned err; stderr: " << err;
+  EXPECT_EQ(out, "args: 2\narg 1: /data\narg 2: two words\nenv FIXTURE_GREETING: hi there\n"
+                 "clock monotonic: ok\nclock realtime: ok\nrandom: ok\n"
+                 "stdin: 11 bytes: SOME STDIN\ninput.txt: hello from the host\n"
+                 "output.txt: 20 bytes read from input.txt\ndir: input.txt output.txt\n")
+      << "stderr: " << err;
+  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, InstanceTest,
