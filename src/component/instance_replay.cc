@@ -147,6 +147,7 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         const CoreInstanceDef& ci = c.core_instances[d.index];
         auto out = std::make_shared<CoreInst>();
         if (ci.instantiate) {
+          ARCELLA_RETURN_IF_ERROR(CountInstance("core instance" + At(d)));
           RtItem& mod = f->modules.at(ci.module);
           if (!mod.module) {
             ARCELLA_ASSIGN_OR_RETURN(mod.module,
@@ -202,6 +203,7 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         RtItem out;
         out.sort = Sort::kInstance;
         if (id.instantiate) {
+          ARCELLA_RETURN_IF_ERROR(CountInstance("component instance" + At(d)));
           const RtItem& comp = f->components.at(id.component);
           auto args = std::make_unique<std::map<std::string, RtItem>>();
           for (const InstanceDef::Arg& a : id.args) {

@@ -479,6 +479,23 @@ TEST_P(InstanceTest, AnotherComponentInstanceProvidesAnInterface) {
   EXPECT_FALSE(l.DefineComponentInstance("my:calc/other", *provider, "no:such/iface").ok());
 }
 
+TEST_P(InstanceTest, NestedInstantiationThatMultipliesIsBounded) {
+  // Each level instantiates the one below twice: 2^15 core instances.
+  std::string text = "(component $root\n  (component $c0 (core module $m) (core instance "
+                     "(instantiate $m)))\n";
+  for (int i = 1; i <= 15; ++i)
+    text += "  (component $c" + std::to_string(i) + " (alias outer $root $c" +
+            std::to_string(i - 1) +
+            " (component $x)) (instance (instantiate $x)) (instance (instantiate $x)))\n";
+  text += "  (instance (instantiate $c15)))";
+  auto c = FromText(text);
+  ASSERT_TRUE(c);
+  auto inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_FALSE(inst.ok());
+  EXPECT_NE(inst.status().message().find("too many instances"), std::string::npos)
+      << inst.status().ToString();
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiers, InstanceTest,
                          ::testing::Values(engine::Tier::kInterp, engine::Tier::kAot),
                          [](const auto& info) {
