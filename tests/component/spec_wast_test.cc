@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,35 @@ TEST_P(ComponentSpecWast, Runs) {
   for (const auto& [where, why] : known)
     ADD_FAILURE() << where << " is listed in spec_wast_known_failures.txt (" << why
                   << ") but passes now: remove it from the list";
+}
+
+// A few files on the AOT tier too (each core module is a C compile, so not
+// all of them): the same counts as on the interpreter, no failure.
+TEST(ComponentSpecWastAot, SameResultsAsTheInterpreter) {
+  ARCELLA_REQUIRE_NPM_TOOLS();
+  if (!fs::is_directory(ARCELLA_COMPONENT_TESTSUITE_DIR))
+    GTEST_SKIP() << "no component-model tests at " << ARCELLA_COMPONENT_TESTSUITE_DIR;
+  auto engine = test::TestEngine();
+  if (!engine->AotAvailable()) GTEST_SKIP() << "no AOT tier";
+  for (const char* rel : {"values/strings.wast", "values/realloc.wast", "resources/borrows.wast",
+                          "linking/link-time-virtualization.wast"}) {
+    SCOPED_TRACE(rel);
+    std::string path = std::string(ARCELLA_COMPONENT_TESTSUITE_DIR) + "/" + rel;
+    wast::ComponentWastOptions options{.tools = testing::NpmTextTools()};
+    options.engine = engine;
+    options.limits.deadline = std::chrono::seconds(20);
+    std::ostringstream log;
+    options.tier = engine::Tier::kInterp;
+    auto interp = wast::RunComponentWastFile(path, options, log);
+    options.tier = engine::Tier::kAot;
+    auto aot = wast::RunComponentWastFile(path, options, log);
+    ASSERT_TRUE(interp.ok() && aot.ok()) << log.str();
+    EXPECT_EQ(aot->failed, 0) << log.str();
+    EXPECT_GT(aot->instantiated, 0);
+    EXPECT_EQ(aot->instantiated, interp->instantiated);
+    EXPECT_EQ(aot->returns_passed, interp->returns_passed);
+    EXPECT_EQ(aot->traps_passed, interp->traps_passed);
+  }
 }
 
 std::string ComponentSpecTestName(const ::testing::TestParamInfo<std::string>& info) {
