@@ -398,8 +398,18 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         }
         break;
       }
-      case DefKind::kStart:
-        return Status::Unsupported("component start functions (value definitions)" + At(d));
+      case DefKind::kStart: {
+        // Only the simple form: a function without value arguments or results.
+        const Start& st = c.starts[d.index];
+        if (!st.args.empty() || st.results > 0)
+          return Status::Unsupported("a component start function with values" + At(d));
+        const RtItem& fn = f->funcs.at(st.func);
+        auto r = InvokeFunc(fn.func->fn, {});
+        if (!r.ok())
+          return Status::FailedPrecondition("component start function " + std::to_string(st.func) +
+                                            At(d) + " trapped: " + r.trap().ToString());
+        break;
+      }
       case DefKind::kImport: {
         const Import& im = c.imports[d.index];
         const RtItem* item = nullptr;

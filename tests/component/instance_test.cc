@@ -479,6 +479,44 @@ TEST_P(InstanceTest, AnotherComponentInstanceProvidesAnInterface) {
   EXPECT_FALSE(l.DefineComponentInstance("my:calc/other", *provider, "no:such/iface").ok());
 }
 
+constexpr const char* kStarts = R"((component
+  (import "hello" (func $hello (param "n" u32)))
+  (core func $h (canon lower (func $hello)))
+  (core module $M
+    (import "h" "h" (func $h (param i32)))
+    (func (export "s") (call $h (i32.const 7))))
+  (core instance $m (instantiate $M (with "h" (instance (export "h" (func $h))))))
+  (func $s (canon lift (core func $m "s")))
+  (start $s)))";
+
+TEST_P(InstanceTest, AStartFunctionRunsAtInstantiation) {
+  auto c = FromText(kStarts);
+  ASSERT_TRUE(c);
+  std::vector<uint64_t> seen;
+  Linker l;
+  ASSERT_TRUE(l.DefineFunc("", "hello", Fn({{"n", ValueType::U32()}}, nullptr),
+                           [&seen](std::vector<Val> a) -> TrapOr<std::vector<Val>> {
+                             seen.push_back(a[0].u);
+                             return std::vector<Val>{};
+                           })
+                  .ok());
+  auto inst = ComponentInstance::Create(engine_, c, l, Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  EXPECT_EQ(seen, std::vector<uint64_t>{7});
+  // A start function that traps fails the instantiation, naming it.
+  Linker failing;
+  ASSERT_TRUE(failing
+                  .DefineFunc("", "hello", Fn({{"n", ValueType::U32()}}, nullptr),
+                              [](std::vector<Val>) -> TrapOr<std::vector<Val>> {
+                                return engine::Trap{engine::TrapKind::kHostError, "", "nope", 0};
+                              })
+                  .ok());
+  auto bad = ComponentInstance::Create(engine_, c, failing, Opts());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("start function"), std::string::npos)
+      << bad.status().ToString();
+}
+
 TEST_P(InstanceTest, NestedInstantiationThatMultipliesIsBounded) {
   // Each level instantiates the one below twice: 2^15 core instances.
   std::string text = "(component $root\n  (component $c0 (core module $m) (core instance "
