@@ -86,6 +86,14 @@ uint64_t ComponentInstance::Impl::Refill(engine::Instance& running) {
   return give;
 }
 
+Status ComponentInstance::Impl::CountInstance(const std::string& what) {
+  if (++instances_made > kMaxInstances)
+    return Status::FailedPrecondition("too many instances (more than " +
+                                      std::to_string(kMaxInstances) + ") while instantiating " +
+                                      what);
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<engine::Instance>> ComponentInstance::Impl::Instantiate(
     std::shared_ptr<const engine::Module> m, const engine::Linker& linker) {
   engine::InstanceOptions io;

@@ -117,6 +117,11 @@ struct ComponentInstance::Impl {
   std::map<const ResourceType*, ResourceImpl> resource_impls;
   // Top-level imports resolved from the linker.
   std::map<std::string, inst::RtItem> imports;
+  // Core and component instances made so far (nested instantiation can
+  // multiply them: bounded by kMaxInstances).
+  uint64_t instances_made = 0;
+  static constexpr uint64_t kMaxInstances = 10'000;
+  Status CountInstance(const std::string& what);
 
   // Fuel: one pool shared by the core instances.
   bool fuel_limited = false;
