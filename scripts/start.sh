@@ -10,7 +10,8 @@ ROOT=$PWD
 BUILD=${ARCELLA_BUILD_DIR:-$ROOT/build}
 export ARCELLA_HOME=${ARCELLA_HOME:-$HOME/.arcella}
 
-"$ROOT/scripts/bootstrap.sh"
+# The npm test tools (jco, componentize-js) are for the test suite only.
+ARCELLA_NPM_TOOLS=0 "$ROOT/scripts/bootstrap.sh"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target arcella arcella-cli examples
 ARCELLA="$BUILD/arcella"

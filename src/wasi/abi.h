@@ -17,6 +17,7 @@ enum Errno : uint32_t {
   kAgain = 6,
   kBadf = 8,
   kBusy = 10,
+  kDquot = 19,
   kExist = 20,
   kFault = 21,
   kFbig = 22,

@@ -54,7 +54,7 @@ Errno FromHostErrno(int e) {
     case ETIMEDOUT: return kTimedout;
     case ETXTBSY: return kTxtbsy;
     case EXDEV: return kXdev;
-    case EDQUOT: return static_cast<Errno>(19);
+    case EDQUOT: return kDquot;
     default: return kIo;
   }
 }

@@ -6,19 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "wasi/fs_ops.h"
 #include "wasi/handlers.h"
 
 namespace arcella::wasi {
-
-FileType FileTypeOf(unsigned mode) {
-  if (S_ISREG(mode)) return kFtRegularFile;
-  if (S_ISDIR(mode)) return kFtDirectory;
-  if (S_ISLNK(mode)) return kFtSymlink;
-  if (S_ISCHR(mode)) return kFtCharDevice;
-  if (S_ISBLK(mode)) return kFtBlockDevice;
-  if (S_ISSOCK(mode)) return kFtSocketStream;
-  return kFtUnknown;
-}
 
 static uint64_t Ns(const struct timespec& t) {
   return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(t.tv_nsec);
@@ -114,16 +105,8 @@ Errno FdFilestatGet(HostCall& c) {
   if (!e) return err;
   uint32_t ptr = c.u32(1);
   if (!c.mem.Ok(ptr, kFilestatSize)) return kFault;
-  struct stat st = {};
-  if (e->kind == FdEntry::Kind::kFile || e->kind == FdEntry::Kind::kDir) {
-    if (fstat(e->host_fd(), &st) != 0) return FromHostErrno(errno);
-  } else {
-    // Stdio: only the type, never the host's device/inode/times.
-    st.st_mode = e->filetype == kFtRegularFile    ? S_IFREG
-                 : e->filetype == kFtUnknown      ? S_IFIFO
-                 : e->filetype == kFtSocketStream ? S_IFSOCK
-                                                  : S_IFCHR;
-  }
+  struct stat st;
+  if ((err = StatFd(*e, &st))) return err;
   StoreFilestat(c.mem, ptr, st);
   return kSuccess;
 }
@@ -132,12 +115,7 @@ Errno FdFilestatSetSize(HostCall& c) {
   Errno err;
   FdEntry* e = c.st.GetWithRights(c.u32(0), right::kFdFilestatSetSize, &err);
   if (!e) return err;
-  if (e->kind == FdEntry::Kind::kDir) return kIsdir;
-  if (e->kind != FdEntry::Kind::kFile) return kInval;
-  uint64_t size = c.u64(1);
-  if (size > static_cast<uint64_t>(INT64_MAX)) return kInval;
-  if (ftruncate(e->host_fd(), static_cast<off_t>(size)) != 0) return FromHostErrno(errno);
-  return kSuccess;
+  return SetSize(*e, c.u64(1));
 }
 
 Errno FdFilestatSetTimes(HostCall& c) {
@@ -146,9 +124,7 @@ Errno FdFilestatSetTimes(HostCall& c) {
   if (!e) return err;
   struct timespec ts[2];
   if ((err = TimesFromFlags(c.u64(1), c.u64(2), c.u32(3), ts))) return err;
-  if (e->kind != FdEntry::Kind::kFile && e->kind != FdEntry::Kind::kDir) return kNotsup;
-  if (futimens(e->host_fd(), ts) != 0) return FromHostErrno(errno);
-  return kSuccess;
+  return SetTimes(*e, ts);
 }
 
 Errno FdPrestatGet(HostCall& c) {
@@ -175,18 +151,7 @@ Errno FdAdvise(HostCall& c) {
   Errno err;
   FdEntry* e = c.st.GetWithRights(c.u32(0), right::kFdAdvise, &err);
   if (!e) return err;
-  uint32_t advice = c.u32(3);
-  static const int kHost[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
-                              POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,   POSIX_FADV_NOREUSE};
-  if (advice > 5) return kInval;
-  if (e->kind == FdEntry::Kind::kDir) return kIsdir;
-  if (e->kind != FdEntry::Kind::kFile) return kSpipe;
-  uint64_t off = c.u64(1), len = c.u64(2);
-  if (off > static_cast<uint64_t>(INT64_MAX) || len > static_cast<uint64_t>(INT64_MAX))
-    return kInval;
-  int r = posix_fadvise(e->host_fd(), static_cast<off_t>(off), static_cast<off_t>(len),
-                        kHost[advice]);
-  return FromHostErrno(r);
+  return Advise(*e, c.u64(1), c.u64(2), c.u32(3));
 }
 
 Errno FdAllocate(HostCall& c) {
@@ -202,16 +167,14 @@ Errno FdAllocate(HostCall& c) {
   return FromHostErrno(r);
 }
 
-static Errno Sync(HostCall& c, bool data_only) {
+static Errno SyncCall(HostCall& c, bool data_only) {
   Errno err;
   FdEntry* e = c.st.GetWithRights(c.u32(0), data_only ? right::kFdDatasync : right::kFdSync, &err);
   if (!e) return err;
-  if (e->kind != FdEntry::Kind::kFile && e->kind != FdEntry::Kind::kDir) return kInval;
-  int r = data_only ? fdatasync(e->host_fd()) : fsync(e->host_fd());
-  return r == 0 ? kSuccess : FromHostErrno(errno);
+  return Sync(*e, data_only);
 }
 
-Errno FdDatasync(HostCall& c) { return Sync(c, true); }
-Errno FdSync(HostCall& c) { return Sync(c, false); }
+Errno FdDatasync(HostCall& c) { return SyncCall(c, true); }
+Errno FdSync(HostCall& c) { return SyncCall(c, false); }
 
 }  // namespace arcella::wasi

@@ -10,6 +10,7 @@
 
 #include "engine/types.h"
 #include "wasi/abi.h"
+#include "wasi/fs_ops.h"
 #include "wasi/state.h"
 
 namespace arcella::wasi {
@@ -28,7 +29,6 @@ using Handler = Errno (*)(HostCall&);
 Errno LoadIovecs(GuestMem& mem, uint32_t iovs, uint32_t count, std::vector<struct iovec>* out);
 // Writes a filestat (64 bytes) for `st` at `ptr`.
 bool StoreFilestat(GuestMem& mem, uint32_t ptr, const struct stat& st);
-FileType FileTypeOf(unsigned mode);
 // Converts WASI atim/mtim/fstflags to a host timespec pair; kInval on bad flags.
 Errno TimesFromFlags(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
 

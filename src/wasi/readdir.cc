@@ -3,61 +3,12 @@
 // The listing is read once when the guest starts at cookie 0 and cached on
 // the descriptor; cookie N is the index of the next entry, so a listing is
 // stable across calls even if the directory changes meanwhile.
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include "wasi/handlers.h"
 
 namespace arcella::wasi {
-namespace {
-
-uint8_t FromDtype(unsigned char t) {
-  switch (t) {
-    case DT_REG: return kFtRegularFile;
-    case DT_DIR: return kFtDirectory;
-    case DT_LNK: return kFtSymlink;
-    case DT_CHR: return kFtCharDevice;
-    case DT_BLK: return kFtBlockDevice;
-    case DT_SOCK: return kFtSocketStream;
-    default: return kFtUnknown;
-  }
-}
-
-Errno LoadListing(FdEntry& e) {
-  // A fresh open of "." so the guest's fd keeps its own position.
-  int fd = openat(e.host_fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FromHostErrno(errno);
-  DIR* d = fdopendir(fd);
-  if (!d) {
-    int err = errno;
-    close(fd);
-    return FromHostErrno(err);
-  }
-  e.readdir_cache.clear();
-  errno = 0;
-  while (struct dirent* de = readdir(d)) {
-    DirEntryInfo info{de->d_name, de->d_ino, FromDtype(de->d_type)};
-    if (de->d_type == DT_UNKNOWN) {
-      struct stat st;
-      if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        info.type = FileTypeOf(st.st_mode);
-    }
-    e.readdir_cache.push_back(std::move(info));
-  }
-  int err = errno;
-  closedir(d);
-  if (err) return FromHostErrno(err);
-  e.readdir_cached = true;
-  return kSuccess;
-}
-
-}  // namespace
 
 Errno FdReaddir(HostCall& c) {
   Errno err;
@@ -68,7 +19,8 @@ Errno FdReaddir(HostCall& c) {
   if (!c.mem.Ok(buf, buf_len) || !c.mem.Ok(used_ptr, 4)) return kFault;
   if (e->kind != FdEntry::Kind::kDir) return kNotdir;
   if (cookie == 0 || !e->readdir_cached) {
-    if ((err = LoadListing(*e))) return err;
+    if ((err = ListDirectory(*e, &e->readdir_cache))) return err;
+    e->readdir_cached = true;
   }
   uint32_t used = 0;
   for (uint64_t i = cookie; i < e->readdir_cache.size() && used < buf_len; ++i) {

@@ -41,11 +41,12 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// One cached directory entry for fd_readdir.
+// One directory entry (fs_ops.h ListDirectory; cached for fd_readdir).
 struct DirEntryInfo {
   std::string name;
   uint64_t ino = 0;
   uint8_t type = kFtUnknown;
+  unsigned host_type = 0;  // S_IFMT bits of the entry (0: unknown)
 };
 
 struct FdEntry {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "component/wasip2/streams.h"
+#include "wasi/state.h"
 #include "wasi/wasi.h"
 
 namespace arcella::component {
@@ -46,7 +47,7 @@ class WasiP2State {
  public:
   explicit WasiP2State(std::shared_ptr<wasi::WasiCtx> p1) : p1_(std::move(p1)) {}
   wasi::WasiCtx& p1() { return *p1_; }
-  const wasi::WasiConfig& config() { return p1_->state().config(); }
+  const wasi::WasiConfig& config() const { return p1_->state().config(); }
 
   ResourceTable<PollSource> pollables;
   ResourceTable<InputStreamImpl> input_streams;
