@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "component/ast.h"
 #include "component/decoder.h"
 #include "component/npm_tools_util.h"
+#include "component/wit_parser.h"
 #include "test_util.h"
 #include "wast/component_script.h"
 #include "wast/component_text.h"
@@ -399,6 +402,70 @@ TEST(WitPrint, FixturesAgreeWithJco) {
   for (const auto& r : c.report) ADD_FAILURE() << r;
   EXPECT_EQ(c.equal, 4);
   RecordProperty("equal", c.equal);
+}
+
+// With --packages the output is a WIT document of its own: our WIT reader
+// resolves it, and its world and interfaces have the component's imports,
+// exports and functions, with the same signatures.
+TEST(WitPrint, FixturePackagesAreWitOurReaderResolves) {
+  ARCELLA_REQUIRE_NPM_TOOLS();
+  for (const char* name : {"cli_command", "text_reactor", "host_import", "all_types"}) {
+    SCOPED_TRACE(name);
+    std::string path = std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + name + ".component.wasm";
+    auto c = component::DecodeComponent(test::ReadFile(path));
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    auto wit = component::PrintComponentWit(**c, {.foreign_packages = true});
+    ASSERT_TRUE(wit.ok()) << wit.status().ToString();
+    component::WitSource src{std::string(name) + ".wit", *wit};
+    auto pkgs = component::ParseWit({&src, 1});
+    ASSERT_TRUE(pkgs.ok()) << pkgs.status().ToString() << "\n" << *wit;
+    const component::WitWorld* world = nullptr;
+    std::map<std::string, component::WitInterfaceRef> ifaces;
+    for (const auto& p : *pkgs) {
+      if (p.ns == "root" && p.name == "component" && !p.worlds.empty()) world = &p.worlds[0];
+      for (const auto& i : p.interfaces) ifaces[i->QualifiedName()] = i;
+    }
+    ASSERT_NE(world, nullptr);
+    std::set<std::string> printed, decoded;
+    for (const auto& i : world->imports) printed.insert("import " + i.name);
+    for (const auto& e : world->exports) printed.insert("export " + e.name);
+    for (const auto& i : (*c)->imports) decoded.insert("import " + i.name.text);
+    for (const auto& e : (*c)->exports) decoded.insert("export " + e.name.text);
+    EXPECT_EQ(printed, decoded);
+    int funcs = 0;
+    auto check = [&](const component::ExternName& n, const component::ExternType& t) {
+      if (t.sort != component::Sort::kInstance || !n.is_interface()) return;
+      auto it = ifaces.find(n.text);
+      ASSERT_NE(it, ifaces.end()) << n.text;
+      // A resource the component defines itself is "resource#N" in the
+      // decoded types; the instance type names it.
+      std::vector<std::pair<std::string, std::string>> renames;
+      for (const auto& e : t.instance->exports) {
+        if (e.type.sort == component::Sort::kType &&
+            e.type.type->kind == component::TypeDef::Kind::kResource &&
+            e.type.type->resource->name.rfind("resource#", 0) == 0) {
+          renames.push_back({"<" + e.type.type->resource->name + ">", "<" + e.name.text + ">"});
+        }
+      }
+      for (const auto& e : t.instance->exports) {
+        if (e.type.sort != component::Sort::kFunc) continue;
+        std::string sig = e.type.func->ToString();
+        for (const auto& [from, to] : renames) {
+          for (size_t at = sig.find(from); at != std::string::npos; at = sig.find(from, at)) {
+            sig.replace(at, from.size(), to);
+          }
+        }
+        const component::WitFunction* f = it->second->FindFunction(e.name.text);
+        ASSERT_NE(f, nullptr) << n.text << " " << e.name.text;
+        EXPECT_EQ(f->type.ToString(), sig) << n.text << " " << e.name.text;
+        ++funcs;
+      }
+    };
+    for (const auto& i : (*c)->imports) check(i.name, i.type);
+    for (const auto& e : (*c)->exports) check(e.name, e.type);
+    EXPECT_GT(funcs, 0);
+    RecordProperty(std::string(name) + "_functions", funcs);
+  }
 }
 
 // Every component of the reference tests (outside async/) that our decoder
