@@ -79,6 +79,19 @@ struct ScopeNames {
   std::unordered_map<const ResourceType*, std::string> resources;
 };
 
+// A scope's text in parts: its `use`s and types (blocks separated by blank
+// lines, as jco prints them) and its functions (world: imported and
+// exported apart).
+struct BodyText {
+  std::string types;
+  std::string funcs;         // an interface's, or the world's imports
+  std::string export_funcs;  // the world's exports
+  std::string Interface() const {
+    if (types.empty()) return funcs;
+    return funcs.empty() ? types : types + "\n" + funcs;
+  }
+};
+
 // One printable item of a scope: a type or a function declaration.
 struct Decl {
   const ExternName* name;
@@ -95,7 +108,7 @@ class Printer {
  private:
   // The body of a scope at `indent`: uses, types (resources with their
   // functions), then functions. Registers the scope's type names first.
-  Result<std::string> Body(const std::string& path, const std::vector<Decl>& decls, int indent);
+  Result<BodyText> Body(const std::string& path, const std::vector<Decl>& decls, int indent);
   std::string Ref(const TypeRef& t, const ScopeNames& names, const ValueType* self,
                   Status* err) const;
   std::string ResourceName(const ResourceType* r, const ScopeNames& names) const;
@@ -214,8 +227,8 @@ std::string Printer::Definition(const std::string& name, const TypeRef& t, const
   }
 }
 
-Result<std::string> Printer::Body(const std::string& path, const std::vector<Decl>& decls,
-                                  int indent) {
+Result<BodyText> Printer::Body(const std::string& path, const std::vector<Decl>& decls,
+                               int indent) {
   ScopeNames names;
   Status err;
   auto fail = [&](const Decl& d, const std::string& why) {
@@ -296,7 +309,7 @@ Result<std::string> Printer::Body(const std::string& path, const std::vector<Dec
     }
   }
   // Pass 2: functions; a resource's go inside it.
-  std::string funcs;
+  std::string funcs, export_funcs;
   for (const Decl& d : decls) {
     const ExternName& n = *d.name;
     switch (d.type->sort) {
@@ -307,9 +320,11 @@ Result<std::string> Printer::Body(const std::string& path, const std::vector<Dec
     }
     const FuncType& f = *d.type->func;
     if (n.kind == ExternName::Kind::kLabel || n.kind == ExternName::Kind::kInterface) {
-      funcs += Attributes(n, indent) + Indent(indent) + d.prefix +
-               Id(n.kind == ExternName::Kind::kLabel ? n.label : n.text) + ": func" +
-               Func(f, false, names, &err) + ";\n";
+      (std::string_view(d.prefix) == "export "
+           ? export_funcs
+           : funcs) += Attributes(n, indent) + Indent(indent) + d.prefix +
+                       Id(n.kind == ExternName::Kind::kLabel ? n.label : n.text) + ": func" +
+                       Func(f, false, names, &err) + ";\n";
       continue;
     }
     auto owner = std::find_if(types.begin(), types.end(), [&](const TypeItem& t) {
@@ -338,30 +353,38 @@ Result<std::string> Printer::Body(const std::string& path, const std::vector<Dec
         break;
     }
   }
-  std::string out;
+  BodyText out;
   std::string in = Indent(indent);
+  auto block = [&](const std::string& text) {
+    if (!out.types.empty()) out.types += "\n";
+    out.types += text;
+  };
+  std::string use_lines;
   for (const auto& [from, items] : uses) {
-    out += in + "use " + from + ".{";
-    for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? ", " : "") + items[i];
-    out += "};\n";
+    use_lines += in + "use " + from + ".{";
+    for (size_t i = 0; i < items.size(); ++i) use_lines += (i > 0 ? ", " : "") + items[i];
+    use_lines += "};\n";
   }
+  if (!use_lines.empty()) block(use_lines);
   for (const TypeItem& t : types) {
-    out += t.attributes;
+    std::string text = t.attributes;
     if (t.resource != nullptr) {
       if (t.funcs.empty()) {
-        out += in + "resource " + Id(t.name) + ";\n";
+        text += in + "resource " + Id(t.name) + ";\n";
       } else {
-        out += in + "resource " + Id(t.name) + " {\n";
-        for (const auto& f : t.funcs) out += Indent(indent + 1) + f + "\n";
-        out += in + "}\n";
+        text += in + "resource " + Id(t.name) + " {\n";
+        for (const auto& f : t.funcs) text += Indent(indent + 1) + f + "\n";
+        text += in + "}\n";
       }
     } else if (t.value) {
-      out += Definition(t.name, t.value, names, indent, &err);
+      text += Definition(t.name, t.value, names, indent, &err);
     } else {
-      out += in + "type " + Id(t.name) + " = " + Id(t.alias) + ";\n";
+      text += in + "type " + Id(t.name) + " = " + Id(t.alias) + ";\n";
     }
+    block(text);
   }
-  out += funcs;
+  out.funcs = std::move(funcs);
+  out.export_funcs = std::move(export_funcs);
   if (!err.ok()) return err;
   return out;
 }
@@ -391,13 +414,14 @@ Result<std::string> Printer::Run(const Component& c) {
         auto& list = packages[pkg];
         if (std::none_of(list.begin(), list.end(),
                          [&](const auto& p) { return p.first == in.interface; })) {
-          list.push_back({in.interface, *body});
+          list.push_back({in.interface, body->Interface()});
         }
       }
       return Status::Ok();
     }
     if (!body.ok()) return body.status().WithContext(std::string(kw) + "`" + n.text + "`");
-    *out += Indent(1) + kw + Id(n.label) + ": interface {\n" + *body + Indent(1) + "}\n";
+    *out += Indent(1) + kw + Id(n.label) + ": interface {\n" + body->Interface() + Indent(1) +
+            "}\n";
     return Status::Ok();
   };
   auto no_form = [](const char* kw, const ExternName& n, Sort s) {
@@ -429,12 +453,18 @@ Result<std::string> Printer::Run(const Component& c) {
   }
   auto world_body = Body("", world, 1);
   if (!world_body.ok()) return world_body.status();
-  std::string out = "package root:component;\n\nworld root {\n" + imports + *world_body + exports +
-                    "}\n";
+  // As jco: the imports, a blank line, the exports.
+  std::string import_part = imports + world_body->types + world_body->funcs;
+  std::string export_part = exports + world_body->export_funcs;
+  std::string out = "package root:component;\n\nworld root {\n" + import_part;
+  if (!import_part.empty() && !export_part.empty()) out += "\n";
+  out += export_part + "}\n";
   for (const auto& [pkg, ifaces] : packages) {
     out += "\npackage " + pkg + " {\n";
-    for (const auto& [name, body] : ifaces) {
-      out += Indent(1) + "interface " + Id(name) + " {\n" + body + Indent(1) + "}\n";
+    for (size_t i = 0; i < ifaces.size(); ++i) {
+      if (i > 0) out += "\n";
+      out += Indent(1) + "interface " + Id(ifaces[i].first) + " {\n" + ifaces[i].second +
+             Indent(1) + "}\n";
     }
     out += "}\n";
   }

@@ -252,25 +252,32 @@ world root {
       x: u32,
       y: u32,
     }
+
     type pt2 = point;
+
     type size = u64;
+
     enum color {
       red,
       green,
     }
+
     flags perms {
       read,
       write,
     }
+
     variant maybe {
       none,
       some(point),
     }
+
     resource r {
       constructor(n: u32);
       get: func() -> size;
       make: static func() -> r;
     }
+
     f: func(p: point, %type: color, l: list<u8, 4>) -> result<tuple<perms, maybe>, string>;
     g: func(o: option<u64>) -> result;
   }
@@ -317,10 +324,13 @@ package x:y@1.0.0 {
     record point {
       x: u32,
     }
+
     resource r;
   }
+
   interface b {
     use a.{point, r as handle};
+
     f: func(p: point) -> handle;
   }
 }
@@ -350,6 +360,7 @@ TEST(WitPrint, ComponentsWithoutWitFormAreRefused) {
 
 struct Comparison {
   int equal = 0, different = 0, jco_refused = 0, both_refused = 0, we_refused = 0;
+  int identical = 0;                // of `equal`: the same text byte for byte
   std::vector<std::string> report;  // one entry per difference
 };
 
@@ -380,6 +391,7 @@ Comparison CompareWithJco(const std::vector<std::vector<uint8_t>>& binaries,
     std::string a = NormalizeWit(*ours), b = NormalizeWit(jco[i].text);
     if (a == b) {
       ++c.equal;
+      if (*ours == jco[i].text) ++c.identical;
     } else {
       ++c.different;
       c.report.push_back(labels[i] + ": ours:\n" + a + "jco:\n" + b);
@@ -409,8 +421,10 @@ TEST(WitPrint, FixturesAgreeWithJco) {
   }
   Comparison c = CompareWithJco(bins, labels, test::TempDir("arcella-wit-fixtures"));
   for (const auto& r : c.report) ADD_FAILURE() << r;
-  std::cout << "fixture components: " << c.equal << " of " << bins.size() << " equal to jco wit\n";
+  std::cout << "fixture components: " << c.equal << " of " << bins.size() << " equal to jco wit ("
+            << c.identical << " byte for byte)\n";
   EXPECT_EQ(c.equal, static_cast<int>(bins.size()));
+  EXPECT_EQ(c.identical, c.equal);
   RecordProperty("equal", c.equal);
 }
 
@@ -513,9 +527,9 @@ TEST(WitPrint, ReferenceTestComponentsAgreeWithJco) {
   }
   Comparison c = CompareWithJco(bins, decoded_labels, test::TempDir("arcella-wit-reference"));
   std::cout << "reference components: " << bins.size() << " decoded; " << c.equal
-            << " equal to jco wit, " << c.different << " different, " << c.we_refused
-            << " refused by us only, " << c.jco_refused << " refused by jco only, "
-            << c.both_refused << " refused by both\n";
+            << " equal to jco wit (" << c.identical << " byte for byte), " << c.different
+            << " different, " << c.we_refused << " refused by us only, " << c.jco_refused
+            << " refused by jco only, " << c.both_refused << " refused by both\n";
   // Known: a resource named again (`(import "T3" (type (eq $T2)))` with T2 =
   // T1) is one ResourceType in the decoder, so `borrow<T2>` prints as
   // `borrow<T1>` and `type T3 = T2` as `type T3 = T1`.

@@ -72,6 +72,7 @@ TEST(WitCommandTest, PackagesPrintsTheImportedInterfaces) {
                        "      x: u32,\n"
                        "      y: u32,\n"
                        "    }\n"
+                       "\n"
                        "    f: func(p: point);\n"
                        "  }\n"
                        "}\n"),
