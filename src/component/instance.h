@@ -39,6 +39,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -77,6 +78,8 @@ class ComponentInstance : public std::enable_shared_from_this<ComponentInstance>
   // The exported resource type `name` ("IFACE#RES" or a top-level "RES"),
   // or null: Val::Own/Borrow handles of it pass through Call.
   ResourceRef ResourceTypeOf(std::string_view name) const;
+  // Every exported resource type, by the names ResourceTypeOf takes.
+  std::vector<std::pair<std::string, ResourceRef>> ExportedResources() const;
 
   Result<CallResult> Call(std::string_view name, std::vector<Val> args);
 

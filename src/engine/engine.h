@@ -257,6 +257,14 @@ class Linker {
   // Every export of `instance` becomes importable as (module, export name).
   // The instance must be of the same tier as the importer.
   void DefineInstance(std::string module, std::shared_ptr<Instance> instance);
+  // Export `export_name` of `instance` (a function, memory, table or global)
+  // becomes importable as (module, name). Takes precedence over
+  // DefineInstance of the same module; a later definition of the same
+  // (module, name) replaces an earlier one. Memories, tables and globals need
+  // the importer's tier; functions are called through the instance's own
+  // metering (fuel, interrupts) like Instance::Invoke.
+  void DefineExport(std::string module, std::string name, std::shared_ptr<Instance> instance,
+                    std::string export_name);
 
   struct HostEntry {
     std::string module, name;
@@ -267,12 +275,19 @@ class Linker {
     std::string module;
     std::shared_ptr<Instance> instance;
   };
+  struct ExportEntry {
+    std::string module, name;
+    std::shared_ptr<Instance> instance;
+    std::string export_name;
+  };
   const std::vector<HostEntry>& funcs() const { return funcs_; }
   const std::vector<InstanceEntry>& instances() const { return instances_; }
+  const std::vector<ExportEntry>& exports() const { return exports_; }
 
  private:
   std::vector<HostEntry> funcs_;
   std::vector<InstanceEntry> instances_;
+  std::vector<ExportEntry> exports_;
 };
 
 // Per-instance limits. Identical semantics on both tiers.
@@ -369,6 +384,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // True while an Interrupt() or an expired deadline waits to stop the
   // current call. Host functions that block (sleep, poll) poll this.
   bool InterruptPending() const;
+  // Forgets a pending Interrupt() or expired deadline that no call has
+  // consumed yet (e.g. this instance did not run when an embedder that
+  // interrupts several instances interrupted them). Thread-safe.
+  void ClearInterrupt();
+  // Makes the running (or next) call trap with kDeadline, as if its own
+  // deadline had expired: for an embedder that keeps one deadline over
+  // calls into several instances. Thread-safe.
+  void ExpireDeadline();
 
   const Module& module() const { return *module_; }
   const std::shared_ptr<const Module>& module_ptr() const { return module_; }

@@ -126,6 +126,7 @@ class MeteringAccess {
       // initial fuel now; identical to having started with it.
       m.fuel_initialized = true;
       more = m.unlimited_fuel ? kUnlimitedFuel : *inst.options_.limits.fuel;
+      if (more == 0 && inst.options_.on_out_of_fuel) more = inst.options_.on_out_of_fuel(inst);
     } else if (m.unlimited_fuel) {
       more = kUnlimitedFuel;
     } else if (inst.options_.on_out_of_fuel) {
@@ -223,13 +224,21 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
       continue;
     }
     std::shared_ptr<Instance> from;
-    for (size_t k = linker.instances().size(); k-- > 0;) {  // the last definition wins
+    std::string from_name = imp.name;
+    for (const Linker::ExportEntry& e : linker.exports()) {  // unique per (module, name)
+      if (e.module == imp.module && e.name == imp.name) {
+        from = e.instance;
+        from_name = e.export_name;
+        break;
+      }
+    }
+    for (size_t k = linker.instances().size(); !from && k-- > 0;) {  // the last one wins
       if (linker.instances()[k].module == imp.module) {
         from = linker.instances()[k].instance;
         break;
       }
     }
-    const ExportDesc* exp = from ? from->module().FindExport(imp.name) : nullptr;
+    const ExportDesc* exp = from ? from->module().FindExport(from_name) : nullptr;
     if (!exp) {
       problems.push_back(what_fn() + ": unresolved");
       continue;
@@ -244,17 +253,17 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
         problems.push_back(what_fn() + ": export has type " + exp->desc.func.ToString());
         continue;
       }
-      std::string name = imp.name;
+      auto handle = from->GetFunc(from_name);
+      if (!handle.ok()) {
+        problems.push_back(what_fn() + ": " + handle.status().message());
+        continue;
+      }
       const std::shared_ptr<Instance>& target = from;  // the lambda keeps its own copy
-      m.host_funcs.push_back([target, name](Caller&, std::span<const Value> args,
-                                            std::span<Value> results) -> std::optional<Trap> {
-        auto out = target->Call(name, args);
-        if (!out.ok()) return Trap{TrapKind::kHostError, "", out.status().message(), 0};
-        if (out->trap) return out->trap;
-        for (size_t k = 0; k < results.size() && k < out->results.size(); ++k)
-          results[k] = out->results[k];
-        return std::nullopt;
-      });
+      m.host_funcs.push_back(
+          [target, h = handle.value()](Caller&, std::span<const Value> args,
+                                       std::span<Value> results) -> std::optional<Trap> {
+            return target->Invoke(h, args, results);
+          });
       b.fn = &m.host_funcs.back();
       b.type = imp.desc.func;
       m.linked.push_back(from);
@@ -266,7 +275,7 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
                          TierName(module->tier()) + ")");
       continue;
     }
-    int64_t from_idx = from->module().InternalExportIndex(imp.name);
+    int64_t from_idx = from->module().InternalExportIndex(from_name);
     if (imp.desc.kind == ExternKind::kGlobal) {
       if (exp->desc.value_type != imp.desc.value_type || exp->desc.mut != imp.desc.mut) {
         problems.push_back(what_fn() + ": export is " + DescribeExtern(exp->desc));
@@ -443,6 +452,21 @@ uint64_t Instance::fuel_consumed() const {
 
 bool Instance::InterruptPending() const {
   return meter_->user_interrupt.load() || meter_->deadline_fired.load();
+}
+
+void Instance::ClearInterrupt() {
+  if (meter_->interrupt_export < 0) return;
+  meter_->user_interrupt.store(false);
+  meter_->deadline_fired.store(false);
+  if (InstanceBackend* b = meter_->attached.load())
+    b->SetInterruptFlag(static_cast<uint32_t>(meter_->interrupt_export), 0);
+}
+
+void Instance::ExpireDeadline() {
+  if (meter_->interrupt_export < 0) return;
+  meter_->deadline_fired.store(true);
+  if (InstanceBackend* b = meter_->attached.load())
+    b->SetInterruptFlag(static_cast<uint32_t>(meter_->interrupt_export), 1);
 }
 
 void Instance::Interrupt() {

@@ -305,4 +305,17 @@ void Linker::DefineInstance(std::string module, std::shared_ptr<Instance> instan
   instances_.push_back({std::move(module), std::move(instance)});
 }
 
+void Linker::DefineExport(std::string module, std::string name, std::shared_ptr<Instance> instance,
+                          std::string export_name) {
+  for (auto& e : exports_) {
+    if (e.module == module && e.name == name) {
+      e.instance = std::move(instance);
+      e.export_name = std::move(export_name);
+      return;
+    }
+  }
+  exports_.push_back(
+      {std::move(module), std::move(name), std::move(instance), std::move(export_name)});
+}
+
 }  // namespace arcella::engine
