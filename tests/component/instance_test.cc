@@ -577,6 +577,29 @@ TEST_P(InstanceTest, GuestResourcesPassThroughCalls) {
   EXPECT_EQ(dropped->results.at(0).u, 10u);
 }
 
+TEST_P(InstanceTest, MaxMemoryBytesCapsEachMemory) {
+  auto c = LoadFixture("text_reactor");
+  ASSERT_TRUE(c);
+  const std::string shout = "arcella:fixtures/text@0.1.0#shout";
+  std::string big(4 << 20, 'a');  // needs > 8 MiB of guest memory (argument and result)
+  auto free_inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_TRUE(free_inst.ok());
+  auto out = (*free_inst)->Call(shout, {Val::String(big)});
+  ASSERT_TRUE(out.ok() && out->ok());
+  EXPECT_EQ(out->results.at(0).str.size(), big.size());
+  ComponentOptions o = Opts();
+  o.limits.max_memory_bytes = 2 << 20;
+  auto capped = ComponentInstance::Create(engine_, c, Linker(), o);
+  ASSERT_TRUE(capped.ok()) << capped.status().ToString();
+  out = (*capped)->Call(shout, {Val::String(big)});
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->ok()) << "a 4 MiB string fit in 2 MiB of memory";
+  out = (*capped)->Call(shout, {Val::String("small")});
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->ok()) << out->trap->ToString();
+  EXPECT_EQ(out->results.at(0).str, "SMALL");
+}
+
 TEST_P(InstanceTest, NestedInstantiationThatMultipliesIsBounded) {
   // Each level instantiates the one below twice: 2^15 core instances.
   std::string text = "(component $root\n  (component $c0 (core module $m) (core instance "
