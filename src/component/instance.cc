@@ -206,7 +206,8 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
   Impl& m = *impl_;
   engine::DeadlineWatchdog* wd = nullptr;
   uint64_t token = 0;
-  if (m.options.limits.deadline.count() > 0) {
+  bool outermost = m.call_depth++ == 0;
+  if (outermost && m.options.limits.deadline.count() > 0) {
     wd = &m.engine->watchdog();
     token = wd->Arm(engine::DeadlineWatchdog::Clock::now() + m.options.limits.deadline, [&m] {
       for (const auto& c : m.cores) c->ExpireDeadline();
@@ -215,7 +216,8 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
   auto out = InvokeFunc(f.fn, std::move(args));
   if (token) wd->Cancel(token);
   // A core instance that did not run keeps no stale interrupt for later calls.
-  for (const auto& c : m.cores) c->ClearInterrupt();
+  if (--m.call_depth == 0)
+    for (const auto& c : m.cores) c->ClearInterrupt();
   CallResult r;
   if (out.ok()) r.results = std::move(out).value();
   else r.trap = out.take_trap();

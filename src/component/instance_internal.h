@@ -123,6 +123,10 @@ struct ComponentInstance::Impl {
   static constexpr uint64_t kMaxInstances = 10'000;
   Status CountInstance(const std::string& what);
 
+  // Calls running (a host function may call back in): the deadline and the
+  // clearing of interrupts belong to the outermost one.
+  int call_depth = 0;
+
   // Fuel: one pool shared by the core instances.
   bool fuel_limited = false;
   uint64_t fuel_pool = 0;

@@ -517,6 +517,89 @@ TEST_P(InstanceTest, AStartFunctionRunsAtInstantiation) {
       << bad.status().ToString();
 }
 
+// A guest resource handed to the host and back: the host holds the rep of
+// an own, lends it as a borrow, and gives it back as an own that the guest
+// drops (its destructor runs in the guest).
+constexpr const char* kGuestResource = R"((component
+  (core module $D
+    (global $dropped (export "dropped") (mut i32) (i32.const 0))
+    (func (export "dtor") (param i32) (global.set $dropped (local.get 0))))
+  (core instance $d (instantiate $D))
+  (alias core export $d "dtor" (core func $dtor))
+  (type $r (resource (rep i32) (dtor (core func $dtor))))
+  (core func $new (canon resource.new $r))
+  (core func $drop (canon resource.drop $r))
+  (core module $M
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (import "r" "drop" (func $drop (param i32)))
+    (import "d" "dropped" (global $dropped (mut i32)))
+    (func (export "make") (param i32) (result i32) (call $new (i32.mul (local.get 0) (i32.const 2))))
+    (func (export "get") (param i32) (result i32) (local.get 0))
+    (func (export "consume") (param i32) (call $drop (local.get 0)))
+    (func (export "dropped") (result i32) (global.get $dropped)))
+  (core instance $m (instantiate $M
+    (with "r" (instance (export "new" (func $new)) (export "drop" (func $drop))))
+    (with "d" (instance $d))))
+  (func $make (param "v" u32) (result (own $r)) (canon lift (core func $m "make")))
+  (func $get (param "self" (borrow $r)) (result u32) (canon lift (core func $m "get")))
+  (func $consume (param "t" (own $r)) (canon lift (core func $m "consume")))
+  (func $dropped (result u32) (canon lift (core func $m "dropped")))
+  (export $t "thing" (type $r))
+  (export "[constructor]thing" (func $make) (func (param "v" u32) (result (own $t))))
+  (export "[method]thing.get" (func $get) (func (param "self" (borrow $t)) (result u32)))
+  (export "[static]thing.consume" (func $consume) (func (param "t" (own $t))))
+  (export "dropped" (func $dropped))))";
+
+TEST_P(InstanceTest, GuestResourcesPassThroughCalls) {
+  auto c = FromText(kGuestResource);
+  ASSERT_TRUE(c);
+  auto inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  ResourceRef rt = (*inst)->ResourceTypeOf("thing");
+  ASSERT_TRUE(rt);
+  auto made = (*inst)->Call("[constructor]thing", {Val::U32(5)});
+  ASSERT_TRUE(made.ok() && made->ok());
+  const Val own = made->results.at(0);
+  EXPECT_EQ(own.kind, TypeKind::kOwn);
+  EXPECT_EQ(own.resource, rt);
+  auto got = (*inst)->Call("[method]thing.get", {Val::Borrow(rt, own.u)});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->ok()) << got->trap->ToString();
+  EXPECT_EQ(got->results.at(0).u, 10u);
+  // A handle of another resource type is refused before the call.
+  auto other = std::make_shared<ResourceType>(ResourceType{"thing"});
+  EXPECT_EQ((*inst)->Call("[method]thing.get", {Val::Borrow(other, own.u)}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto consumed = (*inst)->Call("[static]thing.consume", {own});
+  ASSERT_TRUE(consumed.ok() && consumed->ok());
+  auto dropped = (*inst)->Call("dropped", {});
+  ASSERT_TRUE(dropped.ok() && dropped->ok());
+  EXPECT_EQ(dropped->results.at(0).u, 10u);
+}
+
+TEST_P(InstanceTest, MaxMemoryBytesCapsEachMemory) {
+  auto c = LoadFixture("text_reactor");
+  ASSERT_TRUE(c);
+  const std::string shout = "arcella:fixtures/text@0.1.0#shout";
+  std::string big(4 << 20, 'a');  // needs > 8 MiB of guest memory (argument and result)
+  auto free_inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_TRUE(free_inst.ok());
+  auto out = (*free_inst)->Call(shout, {Val::String(big)});
+  ASSERT_TRUE(out.ok() && out->ok());
+  EXPECT_EQ(out->results.at(0).str.size(), big.size());
+  ComponentOptions o = Opts();
+  o.limits.max_memory_bytes = 2 << 20;
+  auto capped = ComponentInstance::Create(engine_, c, Linker(), o);
+  ASSERT_TRUE(capped.ok()) << capped.status().ToString();
+  out = (*capped)->Call(shout, {Val::String(big)});
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->ok()) << "a 4 MiB string fit in 2 MiB of memory";
+  out = (*capped)->Call(shout, {Val::String("small")});
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->ok()) << out->trap->ToString();
+  EXPECT_EQ(out->results.at(0).str, "SMALL");
+}
+
 TEST_P(InstanceTest, NestedInstantiationThatMultipliesIsBounded) {
   // Each level instantiates the one below twice: 2^15 core instances.
   std::string text = "(component $root\n  (component $c0 (core module $m) (core instance "

@@ -1,12 +1,14 @@
 // wasi:filesystem@0.2.12 on a temporary directory preopen: every descriptor
 // method through the host functions, the sandbox (escapes, read-only trees,
 // descriptor flags), the file streams and directory listing.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -292,6 +294,49 @@ TEST_F(FsTest, StreamsReadWriteAppend) {
   EXPECT_EQ(in->Read(1000, false, &got, &err), StreamStatus::kClosed);
   // Reading a directory's stream is refused up front.
   EXPECT_EQ(Code(M("read-via-stream", {B(box), Val::U64(0)})), kEIsDirectory);
+}
+
+// A FIFO in the preopen: its stream is non-blocking (ready only with data),
+// and a blocking read ends once `interrupted` says so.
+TEST_F(FsTest, FifoStreamPollsAndIsInterruptible) {
+  std::atomic<bool> stop{false};
+  wasi::WasiConfig cfg;
+  cfg.preopens = {{box_, "/box", false}};
+  cfg.interrupted = [&] { return stop.load(); };
+  auto ctx = wasi::WasiCtx::Create(std::move(cfg));
+  ASSERT_TRUE(ctx.ok());
+  st_ = std::make_shared<WasiP2State>(*ctx);
+  impls_ = FilesystemTypesImpls(st_);
+  for (auto& p : FilesystemPreopensImpls(st_)) impls_.push_back(std::move(p));
+
+  ASSERT_EQ(mkfifo((box_ + "/fifo").c_str(), 0600), 0);
+  uint64_t f = OpenOk(Pre(0), "fifo", 0, dflag::kRead);
+  EXPECT_EQ(Okv(M("get-type", {B(f)})).index, 4u);  // fifo
+  int w = open((box_ + "/fifo").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(w, 0);
+  Val i = Okv(M("read-via-stream", {B(f), Val::U64(0)}));
+  auto in = st_->input_streams.Get(static_cast<uint32_t>(i.u));
+  ASSERT_TRUE(in);
+  auto ready = in->Subscribe();
+  IoError err;
+  std::string got;
+  EXPECT_FALSE(ready->Ready());
+  short events = 0;
+  EXPECT_GE(ready->WaitFd(&events), 0);
+  ASSERT_EQ(in->Read(10, false, &got, &err), StreamStatus::kOk);
+  EXPECT_EQ(got, "");  // nothing yet, and no wait
+  ASSERT_EQ(write(w, "abc", 3), 3);
+  EXPECT_TRUE(ready->Ready());
+  ASSERT_EQ(in->Read(10, false, &got, &err), StreamStatus::kOk);
+  EXPECT_EQ(got, "abc");
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stop = true;
+  });
+  EXPECT_EQ(in->Read(10, true, &got, &err), StreamStatus::kFailed);  // blocked, then interrupted
+  stopper.join();
+  EXPECT_EQ(err.host_errno, EINTR);
+  close(w);
 }
 
 TEST_F(FsTest, ReadDirectoryListsEntries) {
