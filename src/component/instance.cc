@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "component/code_cache.h"
 #include "component/instance_internal.h"
 #include "engine/deadline.h"
 
@@ -112,12 +113,18 @@ Result<std::shared_ptr<engine::Instance>> ComponentInstance::Impl::Instantiate(
 Result<std::shared_ptr<const engine::Module>> ComponentInstance::Impl::CompileModule(
     const Component& c, uint32_t index) {
   const CoreModule& cm = c.core_modules[index];
+  const engine::Tier requested = tier;
+  if (auto cached = FindCompiledModule(c.bytes, cm.bytes, *engine, requested)) {
+    if (tier == engine::Tier::kAuto) tier = cached->tier();
+    return cached;
+  }
   engine::CompileOptions co;
-  co.tier = tier;
+  co.tier = requested;
   auto m = engine->Compile(cm.bytes, co);
   if (!m.ok())
     return Status(m.status().code(), "core module " + std::to_string(index) + " (at byte " +
                                          std::to_string(cm.offset) + "): " + m.status().message());
+  RememberCompiledModule(c.bytes, cm.bytes, requested, m.value());
   if (tier == engine::Tier::kAuto) tier = m.value()->tier();  // the same for all modules
   return m;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "component/decoder.h"
+#include "component/fixture_util.h"
 #include "component/npm_tools_util.h"
 #include "component/wasip2/wasi_p2.h"
 #include "test_util.h"
@@ -21,15 +22,6 @@
 
 namespace arcella::component {
 namespace {
-
-std::shared_ptr<const Component> LoadFixture(const std::string& name) {
-  std::vector<uint8_t> bytes = test::ReadFile(std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + name +
-                                              ".component.wasm");
-  if (bytes.empty()) return nullptr;
-  auto c = DecodeComponent(bytes);
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  return c.ok() ? c.value() : nullptr;
-}
 
 // A component from text (jco's parser, cached in the build folder).
 std::shared_ptr<const Component> FromText(const std::string& text) {
@@ -89,7 +81,7 @@ class InstanceTest : public ::testing::TestWithParam<engine::Tier> {
 };
 
 TEST_P(InstanceTest, HostImportCallsTheHostAndReturns) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   auto inst = ComponentInstance::Create(engine_, c, host.MakeLinker(), Opts());
@@ -113,7 +105,7 @@ TEST_P(InstanceTest, HostImportCallsTheHostAndReturns) {
 }
 
 TEST_P(InstanceTest, HostImportMatchesACompatibleNewerVersion) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   auto inst = ComponentInstance::Create(engine_, c, host.MakeLinker("arcella:fixtures/host@0.1.7"),
@@ -131,7 +123,7 @@ TEST_P(InstanceTest, HostImportMatchesACompatibleNewerVersion) {
 }
 
 TEST_P(InstanceTest, WrongArgumentsAreAStatusNamingThem) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   auto inst = ComponentInstance::Create(engine_, c, host.MakeLinker(), Opts());
@@ -146,7 +138,7 @@ TEST_P(InstanceTest, WrongArgumentsAreAStatusNamingThem) {
 }
 
 TEST_P(InstanceTest, HostTrapStopsTheCallAndTheInstanceStaysUsable) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   Linker l = host.MakeLinker();
@@ -175,7 +167,7 @@ TEST_P(InstanceTest, HostTrapStopsTheCallAndTheInstanceStaysUsable) {
 }
 
 TEST_P(InstanceTest, UnresolvedAndMistypedImportsAreAllListed) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   Linker l;
   ASSERT_TRUE(
@@ -193,7 +185,7 @@ TEST_P(InstanceTest, UnresolvedAndMistypedImportsAreAllListed) {
   EXPECT_NE(m.find("arcella:fixtures/host@0.1.0#add (no provider)"), std::string::npos) << m;
 
   // The C command imports WASI 0.2: every interface is listed.
-  auto cmd = LoadFixture("cli_command");
+  auto cmd = arcella::testing::LoadComponentFixture("cli_command");
   ASSERT_TRUE(cmd);
   auto none = ComponentInstance::Create(engine_, cmd, Linker(), Opts());
   ASSERT_FALSE(none.ok());
@@ -204,7 +196,7 @@ TEST_P(InstanceTest, UnresolvedAndMistypedImportsAreAllListed) {
 }
 
 TEST_P(InstanceTest, TextReactorPassesStringsAndLists) {
-  auto c = LoadFixture("text_reactor");
+  auto c = arcella::testing::LoadComponentFixture("text_reactor");
   ASSERT_TRUE(c);
   auto inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
   ASSERT_TRUE(inst.ok()) << inst.status().ToString();
@@ -241,7 +233,7 @@ TEST_P(InstanceTest, TextReactorPassesStringsAndLists) {
 }
 
 TEST_P(InstanceTest, FuelIsOnePoolAndRunsOut) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   // Unlimited: measure what one run costs.
@@ -280,7 +272,7 @@ TEST_P(InstanceTest, FuelIsOnePoolAndRunsOut) {
 }
 
 TEST_P(InstanceTest, DeadlineAndInterruptStopACallAndLaterCallsWork) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   Linker l = host.MakeLinker();
@@ -327,7 +319,7 @@ TEST_P(InstanceTest, DeadlineAndInterruptStopACallAndLaterCallsWork) {
 }
 
 TEST_P(InstanceTest, TheCCommandRunsOnWasiWithResourcesAndFiles) {
-  auto c = LoadFixture("cli_command");
+  auto c = arcella::testing::LoadComponentFixture("cli_command");
   ASSERT_TRUE(c);
   std::string dir = test::TempDir("arcella-cinst-cmd");
   { std::ofstream(dir + "/input.txt") << "hello from the host\n"; }
@@ -458,7 +450,7 @@ constexpr const char* kUsesRun = R"((component
   (func (export "twice") (param "n" u32) (result u32) (canon lift (core func $m "twice")))))";
 
 TEST_P(InstanceTest, AnotherComponentInstanceProvidesAnInterface) {
-  auto provider_c = LoadFixture("host_import");
+  auto provider_c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(provider_c);
   HostImport host;
   auto provider = ComponentInstance::Create(engine_, provider_c, host.MakeLinker(), Opts());
@@ -578,7 +570,7 @@ TEST_P(InstanceTest, GuestResourcesPassThroughCalls) {
 }
 
 TEST_P(InstanceTest, MaxMemoryBytesCapsEachMemory) {
-  auto c = LoadFixture("text_reactor");
+  auto c = arcella::testing::LoadComponentFixture("text_reactor");
   ASSERT_TRUE(c);
   const std::string shout = "arcella:fixtures/text@0.1.0#shout";
   std::string big(4 << 20, 'a');  // needs > 8 MiB of guest memory (argument and result)

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "component/decoder.h"
+#include "component/fixture_util.h"
 #include "component/instance.h"
 #include "component/npm_tools_util.h"
 #include "component/wasip2/wasi_p2.h"
@@ -19,15 +20,6 @@
 
 namespace arcella::component {
 namespace {
-
-std::shared_ptr<const Component> LoadFixture(const std::string& name) {
-  std::string path = std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + name + ".component.wasm";
-  std::vector<uint8_t> bytes = test::ReadFile(path);
-  EXPECT_FALSE(bytes.empty()) << path << " missing: build component_fixtures";
-  auto c = DecodeComponent(bytes);
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  return c.ok() ? *c : nullptr;
-}
 
 struct Host {
   std::string out, err;
@@ -67,7 +59,7 @@ int RunCommand(Host* h) {
 }
 
 TEST(WasiP2Component, CliCommandSeesArgsEnvClocksRandomAndStdin) {
-  auto c = LoadFixture("cli_command");
+  auto c = arcella::testing::LoadComponentFixture("cli_command");
   ASSERT_TRUE(c);
   wasi::WasiConfig cfg;
   cfg.args = {"cli_command"};
@@ -87,7 +79,7 @@ TEST(WasiP2Component, CliCommandSeesArgsEnvClocksRandomAndStdin) {
 }
 
 TEST(WasiP2Component, CliCommandReadsAndWritesItsPreopen) {
-  auto c = LoadFixture("cli_command");
+  auto c = arcella::testing::LoadComponentFixture("cli_command");
   ASSERT_TRUE(c);
   std::string dir = test::TempDir("arcella-wasip2-cmd");
   { std::ofstream(dir + "/input.txt") << "hello from the host\n"; }
@@ -117,7 +109,7 @@ TEST(WasiP2Component, CliCommandReadsAndWritesItsPreopen) {
 }
 
 TEST(WasiP2Component, CliCommandExitCodeAndStderr) {
-  auto c = LoadFixture("cli_command");
+  auto c = arcella::testing::LoadComponentFixture("cli_command");
   ASSERT_TRUE(c);
   wasi::WasiConfig cfg;
   cfg.args = {"cli_command", "/nowhere"};
@@ -130,7 +122,7 @@ TEST(WasiP2Component, CliCommandExitCodeAndStderr) {
 }
 
 TEST(WasiP2Component, ComponentizeJsFixtureWithHttp0210Instantiates) {
-  auto c = LoadFixture("all_types");
+  auto c = arcella::testing::LoadComponentFixture("all_types");
   ASSERT_TRUE(c);
   Host h;
   Instantiate(c, {}, &h);
