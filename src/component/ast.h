@@ -115,6 +115,11 @@ struct TypeDef {
   // component: `local` true, rep is i32, `dtor` the core func index.
   bool local = false;
   std::optional<uint32_t> dtor;
+  // kValue introduced by an import/export `(type (eq T))` of a record,
+  // variant, enum or flags: the value is a node of its own (so that uses of
+  // this name can be told from uses of T) and `named_from` is T's node (the
+  // WIT printer turns it into `use iface.{t}` or `type name = t`).
+  TypeRef named_from;
 };
 
 // ---- Definitions, in binary order ----------------------------------------

@@ -354,6 +354,7 @@ void Decoder::AddExternItem(ExternType* t, DefKind origin, uint32_t def, bool im
       auto node = std::make_shared<ValueType>(*t->type->value);
       auto m = type_metrics_.find(t->type->value.get());
       if (m != type_metrics_.end()) type_metrics_[node.get()] = m->second;
+      copy->named_from = t->type->value;
       copy->value = std::move(node);
       t->type = std::move(copy);
     }

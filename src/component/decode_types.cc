@@ -359,6 +359,10 @@ Status Decoder::ReadDefType(Reader& r, TypeDefRef* out) {
     default:
       t->kind = TypeDef::Kind::kValue;
       ARCELLA_RETURN_IF_ERROR(ReadDefValType(r, op, off, &t->value));
+      // A primitive defined as a type (`(type u64)`, WIT `type size = u64`)
+      // gets its own node: the WIT printer names types by node, and the
+      // shared ValueType::Prim nodes would make every u64 a `size`.
+      if (IsPrimitive(t->value->kind)) t->value = std::make_shared<ValueType>(*t->value);
       break;
   }
   *out = std::move(t);

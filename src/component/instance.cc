@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "component/code_cache.h"
 #include "component/instance_internal.h"
 #include "engine/deadline.h"
 
@@ -86,6 +87,14 @@ uint64_t ComponentInstance::Impl::Refill(engine::Instance& running) {
   return give;
 }
 
+Status ComponentInstance::Impl::CountInstance(const std::string& what) {
+  if (++instances_made > kMaxInstances)
+    return Status::FailedPrecondition("too many instances (more than " +
+                                      std::to_string(kMaxInstances) + ") while instantiating " +
+                                      what);
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<engine::Instance>> ComponentInstance::Impl::Instantiate(
     std::shared_ptr<const engine::Module> m, const engine::Linker& linker) {
   engine::InstanceOptions io;
@@ -104,12 +113,18 @@ Result<std::shared_ptr<engine::Instance>> ComponentInstance::Impl::Instantiate(
 Result<std::shared_ptr<const engine::Module>> ComponentInstance::Impl::CompileModule(
     const Component& c, uint32_t index) {
   const CoreModule& cm = c.core_modules[index];
+  const engine::Tier requested = tier;
+  if (auto cached = FindCompiledModule(c.bytes, cm.bytes, *engine, requested)) {
+    if (tier == engine::Tier::kAuto) tier = cached->tier();
+    return cached;
+  }
   engine::CompileOptions co;
-  co.tier = tier;
+  co.tier = requested;
   auto m = engine->Compile(cm.bytes, co);
   if (!m.ok())
     return Status(m.status().code(), "core module " + std::to_string(index) + " (at byte " +
                                          std::to_string(cm.offset) + "): " + m.status().message());
+  RememberCompiledModule(c.bytes, cm.bytes, requested, m.value());
   if (tier == engine::Tier::kAuto) tier = m.value()->tier();  // the same for all modules
   return m;
 }
@@ -198,7 +213,8 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
   Impl& m = *impl_;
   engine::DeadlineWatchdog* wd = nullptr;
   uint64_t token = 0;
-  if (m.options.limits.deadline.count() > 0) {
+  bool outermost = m.call_depth++ == 0;
+  if (outermost && m.options.limits.deadline.count() > 0) {
     wd = &m.engine->watchdog();
     token = wd->Arm(engine::DeadlineWatchdog::Clock::now() + m.options.limits.deadline, [&m] {
       for (const auto& c : m.cores) c->ExpireDeadline();
@@ -207,7 +223,8 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
   auto out = InvokeFunc(f.fn, std::move(args));
   if (token) wd->Cancel(token);
   // A core instance that did not run keeps no stale interrupt for later calls.
-  for (const auto& c : m.cores) c->ClearInterrupt();
+  if (--m.call_depth == 0)
+    for (const auto& c : m.cores) c->ClearInterrupt();
   CallResult r;
   if (out.ok()) r.results = std::move(out).value();
   else r.trap = out.take_trap();

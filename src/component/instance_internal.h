@@ -117,6 +117,15 @@ struct ComponentInstance::Impl {
   std::map<const ResourceType*, ResourceImpl> resource_impls;
   // Top-level imports resolved from the linker.
   std::map<std::string, inst::RtItem> imports;
+  // Core and component instances made so far (nested instantiation can
+  // multiply them: bounded by kMaxInstances).
+  uint64_t instances_made = 0;
+  static constexpr uint64_t kMaxInstances = 10'000;
+  Status CountInstance(const std::string& what);
+
+  // Calls running (a host function may call back in): the deadline and the
+  // clearing of interrupts belong to the outermost one.
+  int call_depth = 0;
 
   // Fuel: one pool shared by the core instances.
   bool fuel_limited = false;

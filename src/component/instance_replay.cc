@@ -147,6 +147,7 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         const CoreInstanceDef& ci = c.core_instances[d.index];
         auto out = std::make_shared<CoreInst>();
         if (ci.instantiate) {
+          ARCELLA_RETURN_IF_ERROR(CountInstance("core instance" + At(d)));
           RtItem& mod = f->modules.at(ci.module);
           if (!mod.module) {
             ARCELLA_ASSIGN_OR_RETURN(mod.module,
@@ -202,6 +203,7 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         RtItem out;
         out.sort = Sort::kInstance;
         if (id.instantiate) {
+          ARCELLA_RETURN_IF_ERROR(CountInstance("component instance" + At(d)));
           const RtItem& comp = f->components.at(id.component);
           auto args = std::make_unique<std::map<std::string, RtItem>>();
           for (const InstanceDef::Arg& a : id.args) {
@@ -396,8 +398,18 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         }
         break;
       }
-      case DefKind::kStart:
-        return Status::Unsupported("component start functions (value definitions)" + At(d));
+      case DefKind::kStart: {
+        // Only the simple form: a function without value arguments or results.
+        const Start& st = c.starts[d.index];
+        if (!st.args.empty() || st.results > 0)
+          return Status::Unsupported("a component start function with values" + At(d));
+        const RtItem& fn = f->funcs.at(st.func);
+        auto r = InvokeFunc(fn.func->fn, {});
+        if (!r.ok())
+          return Status::FailedPrecondition("component start function " + std::to_string(st.func) +
+                                            At(d) + " trapped: " + r.trap().ToString());
+        break;
+      }
       case DefKind::kImport: {
         const Import& im = c.imports[d.index];
         const RtItem* item = nullptr;
@@ -424,13 +436,8 @@ Status ComponentInstance::Impl::Replay(Frame* f) {
         if (!space)
           return Status::Unsupported(std::string("an export of a ") + SortName(ex.sort) + At(d));
         RtItem item = space->at(ex.index);
-        if (ex.sort == Sort::kFunc && item.func) {
-          // An ascribed export may name resources differently: retype it.
-          if (ex.ascribed && ex.type.func) {
-            auto copy = std::make_shared<CompFunc>(*item.func);
-            item.func = std::move(copy);
-          }
-        }
+        // An ascribed export names the same run-time items; its own
+        // (sub resource) nodes stand for the exported resources.
         MapResources(f, ex.type, item);
         space->push_back(item);
         f->exports->items.emplace_back(ex.name.text, std::move(item));

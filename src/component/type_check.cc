@@ -352,7 +352,10 @@ struct Substituter {
   TypeDefRef Def(const TypeDefRef& t) {
     auto copy = std::make_shared<TypeDef>(*t);
     switch (t->kind) {
-      case TypeDef::Kind::kValue: copy->value = Value(t->value); break;
+      case TypeDef::Kind::kValue:
+        copy->value = Value(t->value);
+        if (t->named_from) copy->named_from = Value(t->named_from);
+        break;
       case TypeDef::Kind::kFunc: copy->func = Func(t->func); break;
       case TypeDef::Kind::kResource: {
         auto it = m.res.find(t->resource.get());

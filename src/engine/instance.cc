@@ -258,7 +258,10 @@ Result<std::shared_ptr<Instance>> Instance::Create(std::shared_ptr<const Module>
         problems.push_back(what_fn() + ": " + handle.status().message());
         continue;
       }
-      const std::shared_ptr<Instance>& target = from;  // the lambda keeps its own copy
+      // A raw pointer: `linked` keeps the target alive, and a tier may keep
+      // copies of host functions past this instance (a shared interpreter
+      // store), which must not own instances.
+      Instance* target = from.get();
       m.host_funcs.push_back(
           [target, h = handle.value()](Caller&, std::span<const Value> args,
                                        std::span<Value> results) -> std::optional<Trap> {

@@ -3,6 +3,7 @@
 //   arcella run [OPTIONS] FILE.wasm [ARGS...]   one-shot execution
 //   arcella compile [OPTIONS] FILE.wasm         AOT compile into the user's cache
 //   arcella wast FILE.wast... [--tier T]        run spec-test scripts
+//   arcella wit [--packages] FILE.wasm          print a component's WIT world
 //   arcella version
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "tools/compile_command.h"
 #include "tools/run_command.h"
 #include "tools/wast_command.h"
+#include "tools/wit_command.h"
 
 namespace {
 
@@ -28,6 +30,7 @@ constexpr const char* kHelp =
     "  arcella compile [OPTIONS] FILE.wasm         compile a module on the AOT tier into the\n"
     "                                              user's cache, for arcella run (see --help)\n"
     "  arcella wast FILE.wast... [--tier T]        run WebAssembly spec-test scripts\n"
+    "  arcella wit [--packages] FILE.wasm          print a component's world as WIT\n"
     "  arcella version                             print the version\n"
     "\n"
     "environment:\n"
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") return arcella::tools::RunCommand(argc - 1, argv + 1);
   if (cmd == "compile") return arcella::tools::CompileCommand(argc - 1, argv + 1);
   if (cmd == "wast") return arcella::tools::WastCommand(argc - 1, argv + 1);
+  if (cmd == "wit") return arcella::tools::WitCommand(argc - 1, argv + 1);
   if (cmd == "version" || cmd == "--version") {
     printf("arcella %s (engine %s)\n", ARCELLA_VERSION, ARCELLA_ENGINE_VERSION);
     return 0;

@@ -14,27 +14,42 @@
 //   or by the decoder: a component that decodes is a failure;
 // - a decoder answer of Unsupported (async features) is counted as
 //   "unsupported", neither passed nor failed;
-// - component instance, invoke, assert_return, assert_trap and register need
-//   instantiation (the next stop): counted, not run; the component of an
-//   assert_trap (component ...) must still decode, and the ids they name must
-//   have been defined before (a script error otherwise).
+// - without an engine (ComponentWastOptions::engine null), component
+//   instance, invoke, assert_return, assert_trap and register are counted,
+//   not run; the component of an assert_trap (component ...) must still
+//   decode, and the ids they name must have been defined before;
+// - with an engine, every (component ...) that is not a definition and every
+//   (component instance ...) is instantiated (ComponentInstance, on
+//   options.tier; no host imports: a component that imports anything is
+//   "unsupported", as is one the instantiation refuses as Unsupported, and
+//   so are the commands that use such an instance); invoke must not trap;
+//   assert_return compares the results (ValEquals, floats bit for bit);
+//   assert_trap must trap (the message is not compared: ours are worded
+//   differently), and an assert_trap (component ...) must fail to
+//   instantiate.
 // Prints one line per failure and a summary line per file to `log`.
 // Errors: the file cannot be read or parsed (InvalidArgument with
 // file:line:col), or the text tools cannot run (Unsupported / IoError).
 // Threads: independent calls may run in parallel.
 #pragma once
 
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "engine/engine.h"
 #include "wast/component_text.h"
 
 namespace arcella::wast {
 
 struct ComponentWastOptions {
   ComponentTextTools tools;
+  // Null: decode and validate only. Else instantiate and run on `tier`.
+  std::shared_ptr<engine::Engine> engine = nullptr;
+  engine::Tier tier = engine::Tier::kInterp;
+  engine::InstanceLimits limits = {};  // for every instance (e.g. a deadline)
 };
 
 struct ComponentWastCounts {
@@ -44,10 +59,19 @@ struct ComponentWastCounts {
   int refused_by_text = 0;      // of the two above: by jco's text parser
   int unsupported = 0;          // the decoder said Unsupported (async features)
   int needs_instantiation = 0;  // instance, invoke, assert_return, assert_trap, register
+  // With an engine (the commands above run instead of being counted there):
+  int instantiated = 0;     // components and instances created
+  int invoked = 0;          // plain invokes that returned
+  int returns_passed = 0;   // assert_return
+  int traps_passed = 0;     // assert_trap
+  int run_unsupported = 0;  // commands that could not run (imports, Unsupported)
   int failed = 0;
   std::vector<std::string> failures;  // "file:line:col: command: why"
 
-  int passed() const { return valid_decoded + invalid_refused + malformed_refused; }
+  int passed() const {
+    return valid_decoded + invalid_refused + malformed_refused + instantiated + invoked +
+           returns_passed + traps_passed;
+  }
 };
 
 Result<ComponentWastCounts> RunComponentWastFile(const std::string& path,

@@ -231,5 +231,42 @@ TEST(ComponentWast, CountsAndFailuresOfOneScript) {
   EXPECT_NE(log.str().find("mini.wast: 3 valid decoded"), std::string::npos) << log.str();
 }
 
+TEST(ComponentWast, RunsInstancesCallsAndAssertions) {
+  ARCELLA_REQUIRE_NPM_TOOLS();
+  ComponentWastOptions options{.tools = arcella::testing::NpmTextTools()};
+  options.engine = arcella::test::TestEngine();
+  options.tier = engine::Tier::kInterp;
+  std::ostringstream log;
+  auto c = RunComponentWastText("run.wast", R"w(
+(component definition $C
+  (core module $M
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "boom") unreachable))
+  (core instance $m (instantiate $M))
+  (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+    (canon lift (core func $m "add")))
+  (func (export "boom") (canon lift (core func $m "boom"))))
+(component instance $i $C)
+(assert_return (invoke $i "add" (u32.const 2) (u32.const 40)) (u32.const 42))
+(assert_return (invoke "add" (u32.const 1) (u32.const 1)) (u32.const 3))
+(assert_trap (invoke "boom") "unreachable")
+(assert_trap (invoke "add" (u32.const 1) (u32.const 1)) "wrongly expected")
+(invoke "add" (u32.const 1) (u32.const 1))
+(component (import "x" (func)))
+(invoke "f")
+)w",
+                                options, log);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->instantiated, 1);
+  EXPECT_EQ(c->returns_passed, 1);
+  EXPECT_EQ(c->traps_passed, 1);
+  EXPECT_EQ(c->invoked, 1);
+  EXPECT_EQ(c->run_unsupported, 2);  // a component with an import, and the call on it
+  ASSERT_EQ(c->failed, 2) << log.str();
+  EXPECT_EQ(c->failures[0], "run.wast:12:1: assert_return: result differs from the expected value");
+  EXPECT_EQ(c->failures[1],
+            "run.wast:14:1: assert_trap: returned; expected a trap \"wrongly expected\"");
+}
+
 }  // namespace
 }  // namespace arcella::wast

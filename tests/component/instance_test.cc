@@ -7,22 +7,30 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "component/decoder.h"
+#include "component/fixture_util.h"
 #include "component/npm_tools_util.h"
+#include "component/wasip2/wasi_p2.h"
 #include "test_util.h"
+#include "wast/component_text.h"
 
 namespace arcella::component {
 namespace {
 
-std::shared_ptr<const Component> LoadFixture(const std::string& name) {
-  std::vector<uint8_t> bytes = test::ReadFile(std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + name +
-                                              ".component.wasm");
-  if (bytes.empty()) return nullptr;
-  auto c = DecodeComponent(bytes);
+// A component from text (jco's parser, cached in the build folder).
+std::shared_ptr<const Component> FromText(const std::string& text) {
+  auto bins = wast::ConvertComponentTexts({text}, arcella::testing::NpmTextTools());
+  EXPECT_TRUE(bins.ok()) << bins.status().ToString();
+  if (!bins.ok() || bins->size() != 1) return nullptr;
+  EXPECT_TRUE((*bins)[0].ok()) << (*bins)[0].status().ToString();
+  if (!(*bins)[0].ok()) return nullptr;
+  auto c = DecodeComponent(*(*bins)[0]);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? c.value() : nullptr;
 }
@@ -73,7 +81,7 @@ class InstanceTest : public ::testing::TestWithParam<engine::Tier> {
 };
 
 TEST_P(InstanceTest, HostImportCallsTheHostAndReturns) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   auto inst = ComponentInstance::Create(engine_, c, host.MakeLinker(), Opts());
@@ -97,7 +105,7 @@ TEST_P(InstanceTest, HostImportCallsTheHostAndReturns) {
 }
 
 TEST_P(InstanceTest, HostImportMatchesACompatibleNewerVersion) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   auto inst = ComponentInstance::Create(engine_, c, host.MakeLinker("arcella:fixtures/host@0.1.7"),
@@ -115,7 +123,7 @@ TEST_P(InstanceTest, HostImportMatchesACompatibleNewerVersion) {
 }
 
 TEST_P(InstanceTest, WrongArgumentsAreAStatusNamingThem) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   auto inst = ComponentInstance::Create(engine_, c, host.MakeLinker(), Opts());
@@ -130,7 +138,7 @@ TEST_P(InstanceTest, WrongArgumentsAreAStatusNamingThem) {
 }
 
 TEST_P(InstanceTest, HostTrapStopsTheCallAndTheInstanceStaysUsable) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   Linker l = host.MakeLinker();
@@ -159,7 +167,7 @@ TEST_P(InstanceTest, HostTrapStopsTheCallAndTheInstanceStaysUsable) {
 }
 
 TEST_P(InstanceTest, UnresolvedAndMistypedImportsAreAllListed) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   Linker l;
   ASSERT_TRUE(
@@ -177,7 +185,7 @@ TEST_P(InstanceTest, UnresolvedAndMistypedImportsAreAllListed) {
   EXPECT_NE(m.find("arcella:fixtures/host@0.1.0#add (no provider)"), std::string::npos) << m;
 
   // The C command imports WASI 0.2: every interface is listed.
-  auto cmd = LoadFixture("cli_command");
+  auto cmd = arcella::testing::LoadComponentFixture("cli_command");
   ASSERT_TRUE(cmd);
   auto none = ComponentInstance::Create(engine_, cmd, Linker(), Opts());
   ASSERT_FALSE(none.ok());
@@ -188,7 +196,7 @@ TEST_P(InstanceTest, UnresolvedAndMistypedImportsAreAllListed) {
 }
 
 TEST_P(InstanceTest, TextReactorPassesStringsAndLists) {
-  auto c = LoadFixture("text_reactor");
+  auto c = arcella::testing::LoadComponentFixture("text_reactor");
   ASSERT_TRUE(c);
   auto inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
   ASSERT_TRUE(inst.ok()) << inst.status().ToString();
@@ -225,7 +233,7 @@ TEST_P(InstanceTest, TextReactorPassesStringsAndLists) {
 }
 
 TEST_P(InstanceTest, FuelIsOnePoolAndRunsOut) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   // Unlimited: measure what one run costs.
@@ -264,7 +272,7 @@ TEST_P(InstanceTest, FuelIsOnePoolAndRunsOut) {
 }
 
 TEST_P(InstanceTest, DeadlineAndInterruptStopACallAndLaterCallsWork) {
-  auto c = LoadFixture("host_import");
+  auto c = arcella::testing::LoadComponentFixture("host_import");
   ASSERT_TRUE(c);
   HostImport host;
   Linker l = host.MakeLinker();
@@ -308,6 +316,297 @@ TEST_P(InstanceTest, DeadlineAndInterruptStopACallAndLaterCallsWork) {
   quick = target->Call("run", {Val::U32(3)});
   ASSERT_TRUE(quick.ok());
   EXPECT_TRUE(quick->ok());
+}
+
+TEST_P(InstanceTest, TheCCommandRunsOnWasiWithResourcesAndFiles) {
+  auto c = arcella::testing::LoadComponentFixture("cli_command");
+  ASSERT_TRUE(c);
+  std::string dir = test::TempDir("arcella-cinst-cmd");
+  { std::ofstream(dir + "/input.txt") << "hello from the host\n"; }
+  std::string out, err;
+  wasi::WasiConfig cfg;
+  cfg.args = {"cli_command", "/data", "two words"};
+  cfg.env = {{"FIXTURE_GREETING", "hi there"}};
+  cfg.preopens.push_back({.host_path = dir, .guest_path = "/data", .read_only = false});
+  cfg.stdin_data = "some stdin\n";
+  cfg.stdout_stream.sink = [&out](std::string_view s) { out += s; };
+  cfg.stderr_stream.sink = [&err](std::string_view s) { err += s; };
+  auto p2 = WasiP2::Create(std::move(cfg));
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  Linker linker;
+  ASSERT_TRUE((*p2)->AddToLinker(linker).ok());
+  auto inst = ComponentInstance::Create(engine_, c, linker, Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  std::string run;
+  for (const std::string& f : (*inst)->ExportedFuncs())
+    if (f.rfind("wasi:cli/run@", 0) == 0) run = f;
+  ASSERT_FALSE(run.empty());
+  auto r = (*inst)->Call(run, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->ok()) << r->trap->ToString() << "\nstderr: " << err;
+  ASSERT_EQ(r->results.size(), 1u);
+  EXPECT_EQ(r->results[0].index, 0u) << "run returned err; stderr: " << err;
+  EXPECT_EQ(out, "args: 2\narg 1: /data\narg 2: two words\nenv FIXTURE_GREETING: hi there\n"
+                 "clock monotonic: ok\nclock realtime: ok\nrandom: ok\n"
+                 "stdin: 11 bytes: SOME STDIN\ninput.txt: hello from the host\n"
+                 "output.txt: 20 bytes read from input.txt\ndir: input.txt output.txt\n")
+      << "stderr: " << err;
+  std::filesystem::remove_all(dir);
+}
+
+// A guest that makes a host resource, calls its method through a borrow and
+// drops it: the host sees its own resource type and reps, and its
+// destructor runs on the drop.
+constexpr const char* kUsesHostResource = R"((component
+  (import "my:res/api@1.0.0" (instance $api
+    (export "thing" (type $t (sub resource)))
+    (export "[constructor]thing" (func (param "v" u32) (result (own $t))))
+    (export "[method]thing.get" (func (param "self" (borrow $t)) (result u32)))))
+  (alias export $api "thing" (type $thing))
+  (alias export $api "[constructor]thing" (func $ctor))
+  (alias export $api "[method]thing.get" (func $get))
+  (core func $ctor_l (canon lower (func $ctor)))
+  (core func $get_l (canon lower (func $get)))
+  (core func $drop (canon resource.drop $thing))
+  (core module $M
+    (import "h" "ctor" (func $ctor (param i32) (result i32)))
+    (import "h" "get" (func $get (param i32) (result i32)))
+    (import "h" "drop" (func $drop (param i32)))
+    (func (export "run") (param i32) (result i32) (local $h i32) (local $r i32)
+      (local.set $h (call $ctor (local.get 0)))
+      (local.set $r (call $get (local.get $h)))
+      (call $drop (local.get $h))
+      (local.get $r)))
+  (core instance $m (instantiate $M (with "h" (instance
+    (export "ctor" (func $ctor_l)) (export "get" (func $get_l)) (export "drop" (func $drop))))))
+  (func (export "run") (param "v" u32) (result u32) (canon lift (core func $m "run")))))";
+
+TEST_P(InstanceTest, HostResourcesAreMadeBorrowedAndDropped) {
+  auto c = FromText(kUsesHostResource);
+  ASSERT_TRUE(c);
+  auto rt = std::make_shared<ResourceType>(ResourceType{"thing"});
+  std::vector<uint32_t> dropped;
+  std::vector<uint32_t> borrowed;
+  Linker l;
+  const char* api = "my:res/api@1.0.2";  // a compatible newer version
+  ASSERT_TRUE(l.DefineResource(api, "thing", rt, [&dropped](uint32_t rep) {
+                 dropped.push_back(rep);
+               }).ok());
+  ASSERT_TRUE(l.DefineFunc(api, "[constructor]thing",
+                           Fn({{"v", ValueType::U32()}}, ValueType::Own(rt)),
+                           [rt](std::vector<Val> a) -> TrapOr<std::vector<Val>> {
+                             return std::vector<Val>{Val::Own(rt, a[0].u * 10)};
+                           })
+                  .ok());
+  ASSERT_TRUE(l.DefineFunc(api, "[method]thing.get",
+                           Fn({{"self", ValueType::Borrow(rt)}}, ValueType::U32()),
+                           [rt, &borrowed](std::vector<Val> a) -> TrapOr<std::vector<Val>> {
+                             EXPECT_EQ(a[0].kind, TypeKind::kBorrow);
+                             EXPECT_EQ(a[0].resource, rt);
+                             borrowed.push_back(static_cast<uint32_t>(a[0].u));
+                             return std::vector<Val>{Val::U32(static_cast<uint32_t>(a[0].u + 1))};
+                           })
+                  .ok());
+  auto inst = ComponentInstance::Create(engine_, c, l, Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  auto out = (*inst)->Call("run", {Val::U32(4)});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_TRUE(out->ok()) << out->trap->ToString();
+  EXPECT_EQ(out->results.at(0).u, 41u);
+  EXPECT_EQ(borrowed, std::vector<uint32_t>{40});
+  EXPECT_EQ(dropped, std::vector<uint32_t>{40});
+
+  // A provider whose method takes another resource type is a mistyped import.
+  auto other = std::make_shared<ResourceType>(ResourceType{"other"});
+  Linker l2;
+  ASSERT_TRUE(l2.DefineResource(api, "thing", rt).ok());
+  ASSERT_TRUE(l2.DefineFunc(api, "[constructor]thing",
+                            Fn({{"v", ValueType::U32()}}, ValueType::Own(other)),
+                            l.FindInterface(api)->funcs.at("[constructor]thing").fn)
+                  .ok());
+  auto bad = ComponentInstance::Create(engine_, c, l2, Opts());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(
+                "my:res/api@1.0.0#[constructor]thing (type func(v: u32) -> own<other> expected "
+                "func(v: u32) -> own<thing>)"),
+            std::string::npos)
+      << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("my:res/api@1.0.0#[method]thing.get (no provider)"),
+            std::string::npos)
+      << bad.status().ToString();
+}
+
+// One component instance's export is another's import
+// (Linker::DefineComponentInstance): host_import's `run` through a wrapper.
+constexpr const char* kUsesRun = R"((component
+  (import "my:calc/sum" (instance $calc (export "run" (func (param "n" u32) (result u32)))))
+  (alias export $calc "run" (func $run))
+  (core func $run_l (canon lower (func $run)))
+  (core module $M
+    (import "c" "run" (func $run (param i32) (result i32)))
+    (func (export "twice") (param i32) (result i32)
+      (i32.add (call $run (local.get 0)) (call $run (local.get 0)))))
+  (core instance $m (instantiate $M (with "c" (instance (export "run" (func $run_l))))))
+  (func (export "twice") (param "n" u32) (result u32) (canon lift (core func $m "twice")))))";
+
+TEST_P(InstanceTest, AnotherComponentInstanceProvidesAnInterface) {
+  auto provider_c = arcella::testing::LoadComponentFixture("host_import");
+  ASSERT_TRUE(provider_c);
+  HostImport host;
+  auto provider = ComponentInstance::Create(engine_, provider_c, host.MakeLinker(), Opts());
+  ASSERT_TRUE(provider.ok()) << provider.status().ToString();
+  Linker l;
+  ASSERT_TRUE(l.DefineComponentInstance("my:calc/sum", *provider, "").ok());
+  EXPECT_EQ(l.FindInterface("my:calc/sum")->funcs.count("run"), 1u);
+  auto c = FromText(kUsesRun);
+  ASSERT_TRUE(c);
+  auto inst = ComponentInstance::Create(engine_, c, l, Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  auto out = (*inst)->Call("twice", {Val::U32(3)});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_TRUE(out->ok()) << out->trap->ToString();
+  EXPECT_EQ(out->results.at(0).u, 12u);
+  EXPECT_EQ(host.adds, 6);
+  // Nothing exported under a name that is not there.
+  EXPECT_FALSE(l.DefineComponentInstance("my:calc/other", *provider, "no:such/iface").ok());
+}
+
+constexpr const char* kStarts = R"((component
+  (import "hello" (func $hello (param "n" u32)))
+  (core func $h (canon lower (func $hello)))
+  (core module $M
+    (import "h" "h" (func $h (param i32)))
+    (func (export "s") (call $h (i32.const 7))))
+  (core instance $m (instantiate $M (with "h" (instance (export "h" (func $h))))))
+  (func $s (canon lift (core func $m "s")))
+  (start $s)))";
+
+TEST_P(InstanceTest, AStartFunctionRunsAtInstantiation) {
+  auto c = FromText(kStarts);
+  ASSERT_TRUE(c);
+  std::vector<uint64_t> seen;
+  Linker l;
+  ASSERT_TRUE(l.DefineFunc("", "hello", Fn({{"n", ValueType::U32()}}, nullptr),
+                           [&seen](std::vector<Val> a) -> TrapOr<std::vector<Val>> {
+                             seen.push_back(a[0].u);
+                             return std::vector<Val>{};
+                           })
+                  .ok());
+  auto inst = ComponentInstance::Create(engine_, c, l, Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  EXPECT_EQ(seen, std::vector<uint64_t>{7});
+  // A start function that traps fails the instantiation, naming it.
+  Linker failing;
+  ASSERT_TRUE(failing
+                  .DefineFunc("", "hello", Fn({{"n", ValueType::U32()}}, nullptr),
+                              [](std::vector<Val>) -> TrapOr<std::vector<Val>> {
+                                return engine::Trap{engine::TrapKind::kHostError, "", "nope", 0};
+                              })
+                  .ok());
+  auto bad = ComponentInstance::Create(engine_, c, failing, Opts());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("start function"), std::string::npos)
+      << bad.status().ToString();
+}
+
+// A guest resource handed to the host and back: the host holds the rep of
+// an own, lends it as a borrow, and gives it back as an own that the guest
+// drops (its destructor runs in the guest).
+constexpr const char* kGuestResource = R"((component
+  (core module $D
+    (global $dropped (export "dropped") (mut i32) (i32.const 0))
+    (func (export "dtor") (param i32) (global.set $dropped (local.get 0))))
+  (core instance $d (instantiate $D))
+  (alias core export $d "dtor" (core func $dtor))
+  (type $r (resource (rep i32) (dtor (core func $dtor))))
+  (core func $new (canon resource.new $r))
+  (core func $drop (canon resource.drop $r))
+  (core module $M
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (import "r" "drop" (func $drop (param i32)))
+    (import "d" "dropped" (global $dropped (mut i32)))
+    (func (export "make") (param i32) (result i32) (call $new (i32.mul (local.get 0) (i32.const 2))))
+    (func (export "get") (param i32) (result i32) (local.get 0))
+    (func (export "consume") (param i32) (call $drop (local.get 0)))
+    (func (export "dropped") (result i32) (global.get $dropped)))
+  (core instance $m (instantiate $M
+    (with "r" (instance (export "new" (func $new)) (export "drop" (func $drop))))
+    (with "d" (instance $d))))
+  (func $make (param "v" u32) (result (own $r)) (canon lift (core func $m "make")))
+  (func $get (param "self" (borrow $r)) (result u32) (canon lift (core func $m "get")))
+  (func $consume (param "t" (own $r)) (canon lift (core func $m "consume")))
+  (func $dropped (result u32) (canon lift (core func $m "dropped")))
+  (export $t "thing" (type $r))
+  (export "[constructor]thing" (func $make) (func (param "v" u32) (result (own $t))))
+  (export "[method]thing.get" (func $get) (func (param "self" (borrow $t)) (result u32)))
+  (export "[static]thing.consume" (func $consume) (func (param "t" (own $t))))
+  (export "dropped" (func $dropped))))";
+
+TEST_P(InstanceTest, GuestResourcesPassThroughCalls) {
+  auto c = FromText(kGuestResource);
+  ASSERT_TRUE(c);
+  auto inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  ResourceRef rt = (*inst)->ResourceTypeOf("thing");
+  ASSERT_TRUE(rt);
+  auto made = (*inst)->Call("[constructor]thing", {Val::U32(5)});
+  ASSERT_TRUE(made.ok() && made->ok());
+  const Val own = made->results.at(0);
+  EXPECT_EQ(own.kind, TypeKind::kOwn);
+  EXPECT_EQ(own.resource, rt);
+  auto got = (*inst)->Call("[method]thing.get", {Val::Borrow(rt, own.u)});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->ok()) << got->trap->ToString();
+  EXPECT_EQ(got->results.at(0).u, 10u);
+  // A handle of another resource type is refused before the call.
+  auto other = std::make_shared<ResourceType>(ResourceType{"thing"});
+  EXPECT_EQ((*inst)->Call("[method]thing.get", {Val::Borrow(other, own.u)}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto consumed = (*inst)->Call("[static]thing.consume", {own});
+  ASSERT_TRUE(consumed.ok() && consumed->ok());
+  auto dropped = (*inst)->Call("dropped", {});
+  ASSERT_TRUE(dropped.ok() && dropped->ok());
+  EXPECT_EQ(dropped->results.at(0).u, 10u);
+}
+
+TEST_P(InstanceTest, MaxMemoryBytesCapsEachMemory) {
+  auto c = arcella::testing::LoadComponentFixture("text_reactor");
+  ASSERT_TRUE(c);
+  const std::string shout = "arcella:fixtures/text@0.1.0#shout";
+  std::string big(4 << 20, 'a');  // needs > 8 MiB of guest memory (argument and result)
+  auto free_inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_TRUE(free_inst.ok());
+  auto out = (*free_inst)->Call(shout, {Val::String(big)});
+  ASSERT_TRUE(out.ok() && out->ok());
+  EXPECT_EQ(out->results.at(0).str.size(), big.size());
+  ComponentOptions o = Opts();
+  o.limits.max_memory_bytes = 2 << 20;
+  auto capped = ComponentInstance::Create(engine_, c, Linker(), o);
+  ASSERT_TRUE(capped.ok()) << capped.status().ToString();
+  out = (*capped)->Call(shout, {Val::String(big)});
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->ok()) << "a 4 MiB string fit in 2 MiB of memory";
+  out = (*capped)->Call(shout, {Val::String("small")});
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->ok()) << out->trap->ToString();
+  EXPECT_EQ(out->results.at(0).str, "SMALL");
+}
+
+TEST_P(InstanceTest, NestedInstantiationThatMultipliesIsBounded) {
+  // Each level instantiates the one below twice: 2^15 core instances.
+  std::string text = "(component $root\n  (component $c0 (core module $m) (core instance "
+                     "(instantiate $m)))\n";
+  for (int i = 1; i <= 15; ++i)
+    text += "  (component $c" + std::to_string(i) + " (alias outer $root $c" +
+            std::to_string(i - 1) +
+            " (component $x)) (instance (instantiate $x)) (instance (instantiate $x)))\n";
+  text += "  (instance (instantiate $c15)))";
+  auto c = FromText(text);
+  ASSERT_TRUE(c);
+  auto inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_FALSE(inst.ok());
+  EXPECT_NE(inst.status().message().find("too many instances"), std::string::npos)
+      << inst.status().ToString();
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, InstanceTest,

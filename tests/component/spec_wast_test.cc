@@ -1,21 +1,24 @@
 // The Component Model reference tests (../shared/component-model/test), one
 // parameterised test per .wast file, named after its path
 // (validation/kebab.wast -> SpecWast/ComponentSpecWast.validation_kebab).
-// Each runs RunComponentWastFile (src/wast/component_wast.h): decoding and
-// validation now, instantiation commands counted for the next stop. async/
+// Each runs RunComponentWastFile (src/wast/component_wast.h): decoding,
+// validation, and instantiation and calls on the interpreter tier. async/
 // and the files in nyi.txt are skipped, with the reason. docs/SPEC_TESTS.md.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "component/npm_tools_util.h"
+#include "test_util.h"
 #include "wast/component_wast.h"
 
 namespace arcella {
@@ -74,11 +77,16 @@ TEST_P(ComponentSpecWast, Runs) {
   if (ComponentSpecNyi().count(rel)) GTEST_SKIP() << rel << ": listed in nyi.txt";
   ARCELLA_REQUIRE_NPM_TOOLS();
   wast::ComponentWastOptions options{.tools = testing::NpmTextTools()};
+  options.engine = test::TestEngine();
+  options.tier = engine::Tier::kInterp;
+  options.limits.deadline = std::chrono::seconds(20);  // a runaway loop fails, not hangs
   auto counts = wast::RunComponentWastFile(std::string(ARCELLA_COMPONENT_TESTSUITE_DIR) + "/" + rel,
                                            options, std::cout);
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   RecordProperty("counts", wast::FormatComponentWastCounts(*counts));
-  EXPECT_GT(counts->passed() + counts->needs_instantiation + counts->unsupported, 0)
+  EXPECT_GT(counts->passed() + counts->needs_instantiation + counts->unsupported +
+                counts->run_unsupported,
+            0)
       << rel << ": no command counted";
   // Failures are "<path>:<line>:<col>: ..."; a known one is listed as "<rel>:<line>:<col>".
   const std::string path_prefix = std::string(ARCELLA_COMPONENT_TESTSUITE_DIR) + "/";
@@ -104,6 +112,35 @@ TEST_P(ComponentSpecWast, Runs) {
   for (const auto& [where, why] : known)
     ADD_FAILURE() << where << " is listed in spec_wast_known_failures.txt (" << why
                   << ") but passes now: remove it from the list";
+}
+
+// A few files on the AOT tier too (each core module is a C compile, so not
+// all of them): the same counts as on the interpreter, no failure.
+TEST(ComponentSpecWastAot, SameResultsAsTheInterpreter) {
+  ARCELLA_REQUIRE_NPM_TOOLS();
+  if (!fs::is_directory(ARCELLA_COMPONENT_TESTSUITE_DIR))
+    GTEST_SKIP() << "no component-model tests at " << ARCELLA_COMPONENT_TESTSUITE_DIR;
+  auto engine = test::TestEngine();
+  if (!engine->AotAvailable()) GTEST_SKIP() << "no AOT tier";
+  for (const char* rel : {"values/strings.wast", "values/realloc.wast", "resources/borrows.wast",
+                          "linking/link-time-virtualization.wast"}) {
+    SCOPED_TRACE(rel);
+    std::string path = std::string(ARCELLA_COMPONENT_TESTSUITE_DIR) + "/" + rel;
+    wast::ComponentWastOptions options{.tools = testing::NpmTextTools()};
+    options.engine = engine;
+    options.limits.deadline = std::chrono::seconds(20);
+    std::ostringstream log;
+    options.tier = engine::Tier::kInterp;
+    auto interp = wast::RunComponentWastFile(path, options, log);
+    options.tier = engine::Tier::kAot;
+    auto aot = wast::RunComponentWastFile(path, options, log);
+    ASSERT_TRUE(interp.ok() && aot.ok()) << log.str();
+    EXPECT_EQ(aot->failed, 0) << log.str();
+    EXPECT_GT(aot->instantiated, 0);
+    EXPECT_EQ(aot->instantiated, interp->instantiated);
+    EXPECT_EQ(aot->returns_passed, interp->returns_passed);
+    EXPECT_EQ(aot->traps_passed, interp->traps_passed);
+  }
 }
 
 std::string ComponentSpecTestName(const ::testing::TestParamInfo<std::string>& info) {

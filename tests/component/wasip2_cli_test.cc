@@ -73,16 +73,65 @@ TEST(WasiP2Sockets, EverythingIsDenied) {
             "no sockets");
 }
 
-TEST(WasiP2Http, OutgoingRequestsAreDenied) {
+TEST(WasiP2Http, AFetchIsBuiltThenDenied) {
   P2Host h;
-  Val r = h.Get("wasi:http/outgoing-handler", "handle", {Val::Own(nullptr, 1), Val::None()});
+  constexpr const char* kTypes = "wasi:http/types";
+  // Headers: from a list (names lower-cased), appended, read back.
+  Val made = h.Get(kTypes, "[static]fields.from-list",
+                   {Val::List({Val::Tuple({Val::String("Content-Type"), Bytes("text/plain")})})});
+  ASSERT_EQ(made.index, 0u);
+  Val fields = made.payload();
+  EXPECT_EQ(h.Get(kTypes, "[method]fields.append", {Borrow(fields), Val::String("x-a"), Bytes("1")})
+                .index,
+            0u);
+  EXPECT_TRUE(h.Get(kTypes, "[method]fields.has", {Borrow(fields), Val::String("CONTENT-type")}).b);
+  Val got = h.Get(kTypes, "[method]fields.get", {Borrow(fields), Val::String("content-type")});
+  ASSERT_EQ(got.items.size(), 1u);
+  EXPECT_EQ(Str(got.items[0]), "text/plain");
+  Val bad = h.Get(kTypes, "[static]fields.from-list",
+                  {Val::List({Val::Tuple({Val::String("bad name"), Bytes("v")})})});
+  EXPECT_EQ(bad.index, 1u);
+  EXPECT_EQ(bad.payload().index, 0u);  // invalid-syntax
+  // The request takes the headers; its own copy is immutable.
+  Val req = h.Get(kTypes, "[constructor]outgoing-request", {fields});
+  Val hdrs = h.Get(kTypes, "[method]outgoing-request.headers", {Borrow(req)});
+  Val imm = h.Get(kTypes, "[method]fields.delete", {Borrow(hdrs), Val::String("x-a")});
+  EXPECT_EQ(imm.index, 1u);
+  EXPECT_EQ(imm.payload().index, 2u);  // immutable
+  EXPECT_EQ(h.Get(kTypes, "[method]fields.entries", {Borrow(hdrs)}).items.size(), 2u);
+  EXPECT_EQ(
+      h.Get(kTypes, "[method]outgoing-request.set-method", {Borrow(req), Val::Variant(2)}).index,
+      0u);
+  EXPECT_EQ(h.Get(kTypes, "[method]outgoing-request.method", {Borrow(req)}).index, 2u);  // post
+  h.Get(kTypes, "[method]outgoing-request.set-authority",
+        {Borrow(req), Val::Some(Val::String("example.com"))});
+  EXPECT_EQ(h.Get(kTypes, "[method]outgoing-request.authority", {Borrow(req)}).payload().str,
+            "example.com");
+  // A body whose stream takes bytes (and drops them).
+  Val body = h.Get(kTypes, "[method]outgoing-request.body", {Borrow(req)}).payload();
+  EXPECT_EQ(h.Get(kTypes, "[method]outgoing-request.body", {Borrow(req)}).index, 1u);  // once
+  Val stream = h.Get(kTypes, "[method]outgoing-body.write", {Borrow(body)}).payload();
+  EXPECT_EQ(h.Get("wasi:io/streams", "[method]output-stream.blocking-write-and-flush",
+                  {Borrow(stream), Bytes("payload")})
+                .index,
+            0u);
+  EXPECT_EQ(h.Get(kTypes, "[static]outgoing-body.finish", {body, Val::None()}).index, 0u);
+  Val opts = h.Get(kTypes, "[constructor]request-options");
+  h.Get(kTypes, "[method]request-options.set-connect-timeout",
+        {Borrow(opts), Val::Some(Val::U64(5))});
+  EXPECT_EQ(h.Get(kTypes, "[method]request-options.connect-timeout", {Borrow(opts)}).payload().u,
+            5u);
+  // Sending: denied.
+  Val r = h.Get("wasi:http/outgoing-handler", "handle", {req, Val::Some(opts)});
   ASSERT_EQ(r.index, 1u);
   EXPECT_EQ(r.payload().index, 15u);  // HTTP-request-denied
-  auto t = h.Call("wasi:http/types", "[constructor]fields", {});
+  // Responses never exist: their functions trap, naming themselves.
+  auto t = h.Call(kTypes, "[method]incoming-response.status", {Val::Borrow(nullptr, 1)});
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.trap().message,
-            "wasi:http/types: [constructor]fields is not available in this host (HTTP is denied)");
-  EXPECT_EQ(h.Get("wasi:http/types", "http-error-code", {Val::Borrow(nullptr, 1)}).index, 0u);
+            "wasi:http/types: [method]incoming-response.status is not available in this host "
+            "(HTTP is denied)");
+  EXPECT_EQ(h.Get(kTypes, "http-error-code", {Val::Borrow(nullptr, 1)}).index, 0u);
 }
 
 }  // namespace

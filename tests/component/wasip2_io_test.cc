@@ -194,6 +194,42 @@ TEST(WasiP2Io, StdoutHostFdAndClosedReader) {
   EXPECT_TRUE(IsClosed(r));
 }
 
+TEST(WasiP2Io, AFullStdoutPipeGivesNoPermitAndAnInterruptibleWait) {
+  Pipe p;
+  // Fill the pipe (non-blocking for a moment, as the test's own writer).
+  int fl = fcntl(p.w, F_GETFL);
+  ASSERT_EQ(fcntl(p.w, F_SETFL, fl | O_NONBLOCK), 0);
+  std::string chunk(4096, 'f');
+  while (write(p.w, chunk.data(), chunk.size()) > 0) {
+  }
+  ASSERT_EQ(fcntl(p.w, F_SETFL, fl), 0);
+  std::atomic<int> asked{0};
+  wasi::WasiConfig cfg;
+  cfg.stdout_stream.host_fd = p.w;
+  cfg.interrupted = [&] { return ++asked > 3; };
+  P2Host h(std::move(cfg));
+  Val o = h.Get("wasi:cli/stdout", "get-stdout");
+  Val permit = h.Get(kStreams, "[method]output-stream.check-write", {Borrow(o)});
+  ASSERT_TRUE(IsOk(permit));
+  EXPECT_EQ(permit.payload().u, 0u);
+  Val writable = h.Get(kStreams, "[method]output-stream.subscribe", {Borrow(o)});
+  EXPECT_FALSE(h.Get(kPoll, "[method]pollable.ready", {Borrow(writable)}).b);
+  auto r = h.Call(kStreams, "[method]output-stream.blocking-write-and-flush",
+                  {Borrow(o), Bytes("x")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.trap().kind, engine::TrapKind::kInterrupted);
+  // Drained: writable again, and the write goes through.
+  std::string buf(1 << 20, '\0');
+  int rfl = fcntl(p.r, F_GETFL);
+  ASSERT_EQ(fcntl(p.r, F_SETFL, rfl | O_NONBLOCK), 0);
+  while (read(p.r, buf.data(), buf.size()) > 0) {
+  }
+  EXPECT_TRUE(h.Get(kPoll, "[method]pollable.ready", {Borrow(writable)}).b);
+  EXPECT_TRUE(IsOk(
+      h.Get(kStreams, "[method]output-stream.blocking-write-and-flush", {Borrow(o), Bytes("x")})));
+  EXPECT_EQ(read(p.r, buf.data(), buf.size()), 1);
+}
+
 TEST(WasiP2Io, SpliceStdinToStdout) {
   std::string out;
   wasi::WasiConfig cfg;

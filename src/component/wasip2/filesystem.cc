@@ -16,6 +16,7 @@
 
 #include "component/reader.h"
 #include "component/wasip2/filesystem_streams.h"
+#include "component/wasip2/host.h"
 #include "wasi/fs_ops.h"
 
 namespace arcella::component {
@@ -104,6 +105,8 @@ uint32_t ErrorCodeOf(Errno err) {
 namespace {
 
 using State = std::shared_ptr<WasiP2State>;
+
+constexpr std::string_view kTypesIface = "wasi:filesystem/types@0.2.12";
 using Vals = std::vector<Val>;
 using Ret = TrapOr<Vals>;
 
@@ -129,13 +132,6 @@ DescType TypeOfMode(unsigned mode) {
     case S_IFSOCK: return kSocket;
     default: return kUnknown;
   }
-}
-
-engine::Trap HostTrap(std::string msg) {
-  engine::Trap t;
-  t.kind = engine::TrapKind::kHostError;
-  t.message = std::move(msg);
-  return t;
 }
 
 Val Err(Errno e) { return Val::ResultErr({Val::Enum(ErrorCodeOf(e))}); }
@@ -207,6 +203,15 @@ Val HashVal(const struct stat& st) {
   return Val::Record({Val::U64(lo), Val::U64(hi)});
 }
 
+const ResourceRef& DescriptorType() {
+  static const ResourceRef t = WitResource(kTypesIface, "descriptor");
+  return t;
+}
+const ResourceRef& DirStreamType() {
+  static const ResourceRef t = WitResource(kTypesIface, "directory-entry-stream");
+  return t;
+}
+
 bool IsFile(const Descriptor& d) { return d.entry.kind == FdEntry::Kind::kFile; }
 bool IsDir(const Descriptor& d) { return d.entry.kind == FdEntry::Kind::kDir; }
 
@@ -233,9 +238,9 @@ class Impl {
 
   // The descriptor behind argument `i` (a borrow or own handle's rep).
   TrapOr<std::shared_ptr<Descriptor>> Desc(const Vals& a, size_t i) const {
-    if (i >= a.size()) return HostTrap("wasi:filesystem: missing descriptor argument");
+    if (i >= a.size()) return WasiTrap("wasi:filesystem: missing descriptor argument");
     auto d = st_->descriptors.Get(static_cast<uint32_t>(a[i].u));
-    if (!d) return HostTrap("wasi:filesystem: unknown descriptor handle " + std::to_string(a[i].u));
+    if (!d) return WasiTrap("wasi:filesystem: unknown descriptor handle " + std::to_string(a[i].u));
     return d;
   }
 
@@ -245,28 +250,28 @@ class Impl {
     d->entry = std::move(*e);
     d->flags = flags;
     uint32_t rep = st_->descriptors.Insert(std::move(d));
-    if (!rep) return HostTrap("wasi:filesystem: too many open resources");
-    return Val::Own(nullptr, rep);
+    if (!rep) return WasiTrap("wasi:filesystem: too many open descriptors");
+    return Val::Own(DescriptorType(), rep);
   }
 
   Ret ReadViaStream(const Vals& a) {
     auto d = Desc(a, 0);
     if (!d.ok()) return d.trap();
     if (Errno e = CheckFile(*d.value(), dflag::kRead)) return One(Err(e));
-    uint32_t rep = st_->input_streams.Insert(
-        MakeFileInputStream(d.value(), a[1].u, st_->config().interrupted));
-    if (!rep) return HostTrap("wasi:filesystem: too many open resources");
-    return One(Ok(Val::Own(nullptr, rep)));
+    auto s = OwnInputStream(*st_,
+                            MakeFileInputStream(d.value(), a[1].u, st_->config().interrupted));
+    if (!s.ok()) return s.trap();
+    return One(Ok(std::move(s.value())));
   }
 
   Ret WriteViaStream(const Vals& a, bool append) {
     auto d = Desc(a, 0);
     if (!d.ok()) return d.trap();
     if (Errno e = CheckFile(*d.value(), dflag::kWrite)) return One(Err(e));
-    uint32_t rep = st_->output_streams.Insert(
-        MakeFileOutputStream(d.value(), append ? 0 : a[1].u, append, st_->config().interrupted));
-    if (!rep) return HostTrap("wasi:filesystem: too many open resources");
-    return One(Ok(Val::Own(nullptr, rep)));
+    auto s = OwnOutputStream(*st_, MakeFileOutputStream(d.value(), append ? 0 : a[1].u, append,
+                                                        st_->config().interrupted));
+    if (!s.ok()) return s.trap();
+    return One(Ok(std::move(s.value())));
   }
 
   Ret Advise(const Vals& a) {
@@ -319,7 +324,9 @@ class Impl {
     if (Errno e = CheckFile(*d.value(), dflag::kRead)) return One(Err(e));
     uint64_t len = a[1].u, off = a[2].u;
     if (off > static_cast<uint64_t>(INT64_MAX)) return One(Err(wasi::kInval));
-    constexpr uint64_t kMaxRead = 16u << 20;
+    // A list<u8> is one Val per byte on its way to the guest: keep calls small
+    // (a short read is legal; the guest asks again).
+    constexpr uint64_t kMaxRead = kMaxStreamChunk;
     std::string buf(static_cast<size_t>(std::min(len, kMaxRead)), '\0');
     ssize_t r;
     do {
@@ -362,13 +369,13 @@ class Impl {
     std::erase_if(s->entries,
                   [](const wasi::DirEntryInfo& i) { return i.name == "." || i.name == ".."; });
     uint32_t rep = st_->dir_streams.Insert(std::move(s));
-    if (!rep) return HostTrap("wasi:filesystem: too many open resources");
-    return One(Ok(Val::Own(nullptr, rep)));
+    if (!rep) return WasiTrap("wasi:filesystem: too many open directory-entry-streams");
+    return One(Ok(Val::Own(DirStreamType(), rep)));
   }
 
   Ret ReadDirectoryEntry(const Vals& a) {
     auto s = st_->dir_streams.Get(static_cast<uint32_t>(a[0].u));
-    if (!s) return HostTrap("wasi:filesystem: unknown directory-entry-stream handle");
+    if (!s) return WasiTrap("wasi:filesystem: unknown directory-entry-stream handle");
     if (s->next >= s->entries.size()) return One(Ok(Val::None()));
     const wasi::DirEntryInfo& e = s->entries[s->next++];
     if (!decoding::IsValidUtf8(e.name)) return One(Err(wasi::kIlseq));
@@ -450,8 +457,11 @@ class Impl {
     uint32_t granted = want & (dflag::kRead | dflag::kWrite | dflag::kFileIntegritySync |
                                dflag::kDataIntegritySync | dflag::kRequestedWriteSync);
     if (e->kind == FdEntry::Kind::kDir) {
-      granted &= dflag::kRead;
-      if ((want & dflag::kMutateDirectory) && !e->read_only) granted |= dflag::kMutateDirectory;
+      // A directory inherits its parent's read and mutate-directory, as in
+      // wasmtime: the preview-1 adapter never asks for mutate-directory, so
+      // mkdirat/unlinkat/renameat on a directory fd would fail otherwise.
+      granted = (want & dflag::kRead) | (dir.flags & (dflag::kRead | dflag::kMutateDirectory));
+      if (e->read_only) granted &= ~dflag::kMutateDirectory;
     }
     auto v = NewDescriptor(std::move(e), granted);
     if (!v.ok()) return v.trap();
@@ -513,7 +523,7 @@ class Impl {
 
   Ret FilesystemErrorCode(const Vals& a) {
     auto e = st_->errors.Get(static_cast<uint32_t>(a[0].u));
-    if (!e) return HostTrap("wasi:filesystem: unknown error handle " + std::to_string(a[0].u));
+    if (!e) return WasiTrap("wasi:filesystem: unknown error handle " + std::to_string(a[0].u));
     if (e->host_errno == 0) return One(Val::None());
     return One(Val::Some(Val::Enum(ErrorCodeOf(wasi::FromHostErrno(e->host_errno)))));
   }
@@ -526,7 +536,7 @@ class Impl {
       FdEntry* pre = p1.Get(fd);
       if (!pre || !pre->preopen_name) continue;
       int dup = fcntl(pre->host_fd(), F_DUPFD_CLOEXEC, 0);
-      if (dup < 0) return HostTrap("wasi:filesystem: cannot duplicate a preopen");
+      if (dup < 0) return WasiTrap("wasi:filesystem: cannot duplicate a preopen");
       auto e = std::make_unique<FdEntry>();
       e->kind = FdEntry::Kind::kDir;
       e->fd = wasi::UniqueFd(dup);

@@ -11,7 +11,9 @@
 // (read only, for a read-only preopen). open-at gives a child at most its
 // parent's access: write, create, truncate and mutate-directory need a
 // parent with mutate-directory (else not-permitted) in a writable tree
-// (else read-only). Reading needs the read flag, writing the write flag
+// (else read-only). A directory inherits its parent's read and
+// mutate-directory (as in wasmtime; the preview-1 adapter never asks for
+// mutate-directory). Reading needs the read flag, writing the write flag
 // (else bad-descriptor). Path escapes (absolute paths, `..` above the
 // descriptor, symlinks leading out) are not-permitted.
 //

@@ -12,10 +12,12 @@
 #include <string>
 #include <utility>
 
+#include "component/wasip2/host.h"
+
 namespace arcella::component {
 namespace {
 
-constexpr uint64_t kMaxChunk = 1 << 20;  // largest read or write permit
+constexpr uint64_t kMaxChunk = kMaxStreamChunk;  // largest read or write permit
 constexpr int kSliceMs = 10;
 
 IoError HostError(const char* what, int err) {

@@ -4,7 +4,7 @@
 // A stream keeps its descriptor alive and its own offset. Regular files
 // (and directories, which fail on I/O) are always ready, as in wasmtime:
 // a read returns what is there (nothing more at the end: closed), a write
-// takes at most the permit (1 MiB) and completes before returning, flush
+// takes at most the permit (64 KiB) and completes before returning, flush
 // does nothing. A FIFO, socket or character device is non-blocking: a read
 // or write takes what is ready now, blocking ones wait in slices of about
 // 10 ms and end with EINTR (last-operation-failed) once `interrupted` says

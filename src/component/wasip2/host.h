@@ -27,8 +27,9 @@ inline constexpr uint64_t kMaxStreamChunk = 64 * 1024;
 // blocking-write-and-flush / blocking-write-zeroes-and-flush take at most
 // this many bytes (the WIT's limit; more traps, as in wasmtime).
 inline constexpr uint64_t kMaxBlockingWrite = 4096;
-// get-random-bytes and get-insecure-random-bytes: more traps.
-inline constexpr uint64_t kMaxRandomBytes = 16 * 1024 * 1024;
+// get-random-bytes and get-insecure-random-bytes: more traps (a list<u8>
+// is one Val per byte on the host).
+inline constexpr uint64_t kMaxRandomBytes = 1024 * 1024;
 
 // A kHostError trap with `message` ("wasi:io/streams: ...").
 engine::Trap WasiTrap(std::string message);

@@ -171,6 +171,10 @@ std::shared_ptr<OutputStreamImpl> MakeStdout(WasiP2State& st, bool err) {
   const wasi::OutputStream& os = err ? st.config().stderr_stream : st.config().stdout_stream;
   if (os.sink) return std::make_shared<SinkOutput>(&os.sink);
   if (os.host_fd >= 0) return std::make_shared<FdOutput>(st.p1().state(), os.host_fd);
+  return MakeDiscardOutput();
+}
+
+std::shared_ptr<OutputStreamImpl> MakeDiscardOutput() {
   return std::make_shared<SinkOutput>(nullptr);
 }
 

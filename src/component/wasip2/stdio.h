@@ -17,5 +17,7 @@ namespace arcella::component {
 std::shared_ptr<InputStreamImpl> MakeStdin(WasiP2State& st);
 // `err`: stderr (else stdout).
 std::shared_ptr<OutputStreamImpl> MakeStdout(WasiP2State& st, bool err);
+// An output stream that takes everything and keeps nothing.
+std::shared_ptr<OutputStreamImpl> MakeDiscardOutput();
 
 }  // namespace arcella::component
