@@ -211,6 +211,14 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
                                      f.type.params[i].name + ": " + why);
   }
   Impl& m = *impl_;
+  if (m.poisoned) {
+    CallResult r;
+    r.trap = engine::Trap{.kind = engine::TrapKind::kHostError,
+                          .function = std::string(name),
+                          .message = "cannot enter component instance: an earlier call trapped (" +
+                                     *m.poisoned + ")"};
+    return r;
+  }
   engine::DeadlineWatchdog* wd = nullptr;
   uint64_t token = 0;
   bool outermost = m.call_depth++ == 0;
@@ -226,8 +234,12 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
   if (--m.call_depth == 0)
     for (const auto& c : m.cores) c->ClearInterrupt();
   CallResult r;
-  if (out.ok()) r.results = std::move(out).value();
-  else r.trap = out.take_trap();
+  if (out.ok()) {
+    r.results = std::move(out).value();
+  } else {
+    r.trap = out.take_trap();
+    if (m.call_depth == 0) m.poisoned = r.trap->ToString();
+  }
   return r;
 }
 

@@ -5,7 +5,6 @@
 //   auto c = DecodeComponent(bytes);
 //   Linker linker;  ... define the imports (linker.h, wasip2/wasi_p2.h) ...
 //   auto inst = ComponentInstance::Create(engine, *c, linker, {.tier = engine::Tier::kAot});
-//   engine::Trap trap;
 //   auto out = (*inst)->Call("greet", {Val::String("world")});
 //   // out: Result<CallResult>; out->trap set if the guest trapped
 //
@@ -25,9 +24,10 @@
 // errors naming the core module or function. Call returns a Status for a
 // wrong export name or arguments that do not match the parameter types
 // (naming the path, like ValMatches), and a trap (guest trap, canonical ABI
-// violation, exit, fuel, deadline, interrupt) in CallResult::trap; the
-// instance can be called again after a trap unless the trap poisoned it
-// (the spec's may_enter rule), which Call then reports.
+// violation, exit, fuel, deadline, interrupt) in CallResult::trap. A trap
+// poisons the instance (the spec's may_enter stays false, as in wasmtime):
+// every later Call traps "cannot enter component instance: an earlier call
+// trapped (...)"; make a new instance.
 //
 // Threads: one thread at a time calls into an instance (Call); Interrupt()
 // from any thread.

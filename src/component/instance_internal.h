@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -126,6 +127,9 @@ struct ComponentInstance::Impl {
   // Calls running (a host function may call back in): the deadline and the
   // clearing of interrupts belong to the outermost one.
   int call_depth = 0;
+  // Set by the first call that trapped: the instance may not be entered
+  // again (the spec's may_enter stays false after a trap; wasmtime likewise).
+  std::optional<std::string> poisoned;
 
   // Fuel: one pool shared by the core instances.
   bool fuel_limited = false;

@@ -249,9 +249,10 @@ TEST(ComponentWast, RunsInstancesCallsAndAssertions) {
 (component instance $i $C)
 (assert_return (invoke $i "add" (u32.const 2) (u32.const 40)) (u32.const 42))
 (assert_return (invoke "add" (u32.const 1) (u32.const 1)) (u32.const 3))
-(assert_trap (invoke "boom") "unreachable")
 (assert_trap (invoke "add" (u32.const 1) (u32.const 1)) "wrongly expected")
 (invoke "add" (u32.const 1) (u32.const 1))
+(assert_trap (invoke "boom") "unreachable")
+(assert_trap (invoke "add" (u32.const 1) (u32.const 1)) "cannot enter component instance")
 (component (import "x" (func)))
 (invoke "f")
 )w",
@@ -259,13 +260,13 @@ TEST(ComponentWast, RunsInstancesCallsAndAssertions) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->instantiated, 1);
   EXPECT_EQ(c->returns_passed, 1);
-  EXPECT_EQ(c->traps_passed, 1);
+  EXPECT_EQ(c->traps_passed, 2);  // boom, then add on the instance boom poisoned
   EXPECT_EQ(c->invoked, 1);
   EXPECT_EQ(c->run_unsupported, 2);  // a component with an import, and the call on it
   ASSERT_EQ(c->failed, 2) << log.str();
   EXPECT_EQ(c->failures[0], "run.wast:12:1: assert_return: result differs from the expected value");
   EXPECT_EQ(c->failures[1],
-            "run.wast:14:1: assert_trap: returned; expected a trap \"wrongly expected\"");
+            "run.wast:13:1: assert_trap: returned; expected a trap \"wrongly expected\"");
 }
 
 }  // namespace

@@ -160,9 +160,19 @@ TEST_P(InstanceTest, HostTrapStopsTheCallAndTheInstanceStaysUsable) {
   ASSERT_FALSE(out->ok());
   EXPECT_EQ(out->trap->kind, engine::TrapKind::kHostError);
   EXPECT_EQ(host.adds, 1);
+  // The trap poisoned the instance (the spec's may_enter): later calls are
+  // refused without running the guest; a new instance works.
   out = (*inst)->Call("run", {Val::U32(0)});
   ASSERT_TRUE(out.ok());
-  ASSERT_TRUE(out->ok());
+  ASSERT_FALSE(out->ok());
+  EXPECT_NE(out->trap->message.find("cannot enter component instance"), std::string::npos)
+      << out->trap->ToString();
+  EXPECT_EQ(host.adds, 1);
+  auto fresh = ComponentInstance::Create(engine_, c, failing, Opts());
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  out = (*fresh)->Call("run", {Val::U32(0)});
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->ok()) << out->trap->ToString();
   EXPECT_EQ(out->results[0].u, 0u);
 }
 
@@ -299,7 +309,8 @@ TEST_P(InstanceTest, DeadlineAndInterruptStopACallAndLaterCallsWork) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   auto quick = (*inst)->Call("run", {Val::U32(3)});
   ASSERT_TRUE(quick.ok());
-  EXPECT_TRUE(quick->ok()) << quick->trap->ToString();
+  ASSERT_FALSE(quick->ok());  // poisoned by the deadline trap
+  EXPECT_NE(quick->trap->message.find("cannot enter"), std::string::npos);
 
   auto inst2 = ComponentInstance::Create(engine_, c, slow, Opts());
   ASSERT_TRUE(inst2.ok());
@@ -313,9 +324,12 @@ TEST_P(InstanceTest, DeadlineAndInterruptStopACallAndLaterCallsWork) {
   ASSERT_TRUE(out.ok());
   ASSERT_FALSE(out->ok());
   EXPECT_EQ(out->trap->kind, engine::TrapKind::kInterrupted);
-  quick = target->Call("run", {Val::U32(3)});
+  // A new instance of the same component runs (no stale interrupt or deadline).
+  auto inst3 = ComponentInstance::Create(engine_, c, slow, o);
+  ASSERT_TRUE(inst3.ok());
+  quick = (*inst3)->Call("run", {Val::U32(3)});
   ASSERT_TRUE(quick.ok());
-  EXPECT_TRUE(quick->ok());
+  EXPECT_TRUE(quick->ok()) << quick->trap->ToString();
 }
 
 TEST_P(InstanceTest, TheCCommandRunsOnWasiWithResourcesAndFiles) {
@@ -586,7 +600,9 @@ TEST_P(InstanceTest, MaxMemoryBytesCapsEachMemory) {
   out = (*capped)->Call(shout, {Val::String(big)});
   ASSERT_TRUE(out.ok());
   EXPECT_FALSE(out->ok()) << "a 4 MiB string fit in 2 MiB of memory";
-  out = (*capped)->Call(shout, {Val::String("small")});
+  auto capped2 = ComponentInstance::Create(engine_, c, Linker(), o);  // the first is poisoned
+  ASSERT_TRUE(capped2.ok()) << capped2.status().ToString();
+  out = (*capped2)->Call(shout, {Val::String("small")});
   ASSERT_TRUE(out.ok());
   ASSERT_TRUE(out->ok()) << out->trap->ToString();
   EXPECT_EQ(out->results.at(0).str, "SMALL");
