@@ -74,7 +74,8 @@ class Linker {
   // "my:lib/strings@1.0.0"; or "" for the instance's top-level function
   // exports) becomes interface `iface` of this linker. The instance must
   // outlive every component instantiated with this linker.
-  Status DefineComponentInstance(std::string_view iface, std::shared_ptr<ComponentInstance> instance,
+  Status DefineComponentInstance(std::string_view iface,
+                                 std::shared_ptr<ComponentInstance> instance,
                                  std::string_view export_name);
 
   struct FuncEntry {
