@@ -96,6 +96,7 @@ Json Encode(const Val& v, const ValueType& t) {
     case TypeKind::kF64: return v.f64;
     case TypeKind::kChar: return Utf8(v.c);
     case TypeKind::kString: return v.str;
+    case TypeKind::kMap:  // an array of [key, value] arrays (list<tuple<k, v>>)
     case TypeKind::kList: {
       if (IsU8List(t)) {
         std::vector<uint8_t> bytes;
@@ -217,6 +218,7 @@ class Decoder {
         }
         return Val::String(s);
       }
+      case TypeKind::kMap:  // an array of [key, value] arrays (list<tuple<k, v>>)
       case TypeKind::kList: return List(j, t, path, depth);
       case TypeKind::kTuple: {
         if (!j.is_array()) return Expected(path, "tuple (an array)", j);

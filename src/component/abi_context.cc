@@ -36,7 +36,7 @@ std::string Hex(uint64_t v) {
 
 engine::Trap ShapeTrap(const Val& v, const ValueType& t, const std::string& problem) {
   std::string msg = "value does not match type " + TypeToString(t);
-  if (v.kind != t.kind) msg += std::string(" (got a ") + TypeKindName(v.kind) + ")";
+  if (v.kind != ValKindOf(t)) msg += std::string(" (got a ") + TypeKindName(v.kind) + ")";
   if (!problem.empty()) msg += ": " + problem;
   return AbiTrap(msg);
 }

@@ -150,6 +150,7 @@ TrapOr<Val> LiftFlat(LiftLowerContext& cx, FlatReader& in, const ValueType& t) {
       if (!n.ok()) return n.take_trap();
       return abi::LoadStringFromRange(cx, p.value(), n.value());
     }
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList: {
       if (t.length) {
         if (cx.lift_nodes + t.length > cx.max_lift_nodes)
@@ -210,7 +211,7 @@ TrapOr<Val> LiftFlat(LiftLowerContext& cx, FlatReader& in, const ValueType& t) {
 
 MaybeTrap LowerFlat(LiftLowerContext& cx, const Val& v, const ValueType& t,
                     std::vector<Value>* out) {
-  if (v.kind != t.kind) return abi::ShapeTrap(v, t);
+  if (v.kind != ValKindOf(t)) return abi::ShapeTrap(v, t);
   switch (t.kind) {
     case TypeKind::kBool: out->push_back(Value::I32(v.b ? 1 : 0)); return std::nullopt;
     case TypeKind::kU8:
@@ -249,6 +250,7 @@ MaybeTrap LowerFlat(LiftLowerContext& cx, const Val& v, const ValueType& t,
       out->push_back(Value::I32(r.value().second));
       return std::nullopt;
     }
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList: {
       if (t.length) {
         if (v.items.size() != t.length) return abi::ShapeTrap(v, t, "wrong number of elements");

@@ -77,6 +77,7 @@ uint32_t AlignOf(const ValueType& t) {
     case TypeKind::kS64:
     case TypeKind::kU64:
     case TypeKind::kF64: return 8;
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList: return t.length ? AlignOf(*t.elem) : 4;
     case TypeKind::kRecord:
     case TypeKind::kTuple: {
@@ -114,6 +115,7 @@ uint32_t SizeOf(const ValueType& t) {
     case TypeKind::kU64:
     case TypeKind::kF64:
     case TypeKind::kString: return 8;
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList: {
       if (!t.length) return 8;
       uint64_t s = uint64_t{t.length} * SizeOf(*t.elem);
@@ -176,6 +178,7 @@ void Flatten(const ValueType& t, std::vector<ValType>* out) {
       out->push_back(ValType::kI32);
       out->push_back(ValType::kI32);
       return;
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList:
       if (t.length) {
         std::vector<ValType> one;

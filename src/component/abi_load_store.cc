@@ -71,6 +71,7 @@ TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
       auto units = static_cast<uint32_t>(LoadInt(mem, ptr + 4, 4));
       return LoadStringFromRange(cx, begin, units);
     }
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList: {
       if (t.length) {
         if (cx.lift_nodes + t.length > cx.max_lift_nodes) return CountNodes(cx, t.length).value();
@@ -139,7 +140,7 @@ MaybeTrap StoreVariant(LiftLowerContext& cx, const Val& v, const ValueType& t, u
 }
 
 MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32_t ptr) {
-  if (v.kind != t.kind) return ShapeTrap(v, t);
+  if (v.kind != ValKindOf(t)) return ShapeTrap(v, t);
   if (auto tr = CheckIntRange(v, t)) return tr;
   switch (t.kind) {
     case TypeKind::kBool: Put(cx, ptr, v.b ? 1 : 0, 1); return std::nullopt;
@@ -164,6 +165,7 @@ MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32
       Put(cx, ptr + 4, r.value().second, 4);
       return std::nullopt;
     }
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList: {
       if (t.length) {
         if (v.items.size() != t.length) return ShapeTrap(v, t, "wrong number of elements");

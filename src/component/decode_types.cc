@@ -86,7 +86,12 @@ Status Decoder::CheckTypeLimits(size_t off, const TypeRef& t) {
     depth = std::max<uint64_t>(depth, d);
     size += s;
   };
-  child(t->elem);
+  if (t->kind == TypeKind::kMap) {  // elem is a synthesised tuple<k, v>
+    child(t->map_key());
+    child(t->map_value());
+  } else {
+    child(t->elem);
+  }
   child(t->ok);
   child(t->err);
   for (const auto& f : t->fields) child(f.type);
@@ -254,7 +259,19 @@ Status Decoder::ReadDefValType(Reader& r, uint8_t op, size_t off, TypeRef* out) 
       }
       break;
     }
-    case 0x63: return OffsetUnsupported(off, "the `map` type is");
+    case 0x63: {  // 🗺️ map: `0x63 k:<valtype> v:<valtype>` (if k is in <keytype>)
+      TypeRef k, v;
+      size_t koff = r.pos();
+      ARCELLA_RETURN_IF_ERROR(ReadValType(r, &k));
+      if (!IsMapKey(k->kind)) {
+        return OffsetError(koff, "map key type must be a <keytype> (bool, an integer, char or "
+                                 "string), not " +
+                                     TypeToString(*k));
+      }
+      ARCELLA_RETURN_IF_ERROR(ReadValType(r, &v));
+      *out = ValueType::Map(std::move(k), std::move(v));
+      break;
+    }
     default:
       return OffsetError(off,
                          "invalid leading byte (" + HexByte(op) + ") for component defined type");

@@ -37,6 +37,7 @@ struct Flattener {
         out->push_back(ValType::kI32);
         out->push_back(ValType::kI32);
         return;
+      case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
       case TypeKind::kList:
         if (t.length == 0) {
           needs_memory = true;

@@ -22,6 +22,7 @@ TypeRef SubstType(const TypeRef& t, const ResourceMap& m) {
       return t->kind == TypeKind::kOwn ? ValueType::Own(it->second) : ValueType::Borrow(it->second);
     }
     case TypeKind::kList:
+    case TypeKind::kMap:  // elem is tuple<k, v>
     case TypeKind::kOption: {
       TypeRef e = SubstType(t->elem, m);
       if (e == t->elem) return t;

@@ -42,6 +42,10 @@ std::string ValueMismatch(const ValueType& a, const ValueType& e, ResourceMap* m
       if (a.length != e.length) return "mismatch in list length";
       return Sub(a.elem, e.elem, m, "list element");
     case TypeKind::kOption: return Sub(a.elem, e.elem, m, "option");
+    case TypeKind::kMap: {
+      std::string why = Sub(a.map_key(), e.map_key(), m, "map key");
+      return why.empty() ? Sub(a.map_value(), e.map_value(), m, "map value") : why;
+    }
     case TypeKind::kRecord:
     case TypeKind::kTuple: {
       bool rec = e.kind == TypeKind::kRecord;

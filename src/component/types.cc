@@ -29,11 +29,14 @@ const char* TypeKindName(TypeKind k) {
     case TypeKind::kFlags: return "flags";
     case TypeKind::kOwn: return "own";
     case TypeKind::kBorrow: return "borrow";
+    case TypeKind::kMap: return "map";
   }
   return "?";
 }
 
 bool IsPrimitive(TypeKind k) { return k <= TypeKind::kString; }
+
+bool IsMapKey(TypeKind k) { return IsPrimitive(k) && k != TypeKind::kF32 && k != TypeKind::kF64; }
 
 TypeRef ValueType::Prim(TypeKind k) {
   static const auto kNodes = [] {
@@ -66,6 +69,11 @@ TypeRef ValueType::FixedList(TypeRef elem, uint32_t length) {
   auto t = Node(TypeKind::kList);
   t->elem = std::move(elem);
   t->length = length;
+  return t;
+}
+TypeRef ValueType::Map(TypeRef key, TypeRef value) {
+  auto t = Node(TypeKind::kMap);
+  t->elem = Tuple({std::move(key), std::move(value)});
   return t;
 }
 TypeRef ValueType::Record(std::vector<Field> fields) {
@@ -127,7 +135,8 @@ bool TypeEquals(const ValueType& a, const ValueType& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
     case TypeKind::kList: return a.length == b.length && RefEquals(a.elem, b.elem);
-    case TypeKind::kOption: return RefEquals(a.elem, b.elem);
+    case TypeKind::kOption:
+    case TypeKind::kMap: return RefEquals(a.elem, b.elem);
     case TypeKind::kRecord:
     case TypeKind::kTuple:
       if (a.fields.size() != b.fields.size()) return false;
@@ -162,6 +171,8 @@ std::string TypeToString(const ValueType& t) {
       if (t.length) return "list<" + RefToString(t.elem) + ", " + std::to_string(t.length) + ">";
       return "list<" + RefToString(t.elem) + ">";
     case TypeKind::kOption: return "option<" + RefToString(t.elem) + ">";
+    case TypeKind::kMap:
+      return "map<" + RefToString(t.map_key()) + ", " + RefToString(t.map_value()) + ">";
     case TypeKind::kTuple:
       s = "tuple<";
       for (size_t i = 0; i < t.fields.size(); ++i)

@@ -45,9 +45,12 @@ enum class TypeKind : uint8_t {
   kFlags,
   kOwn,
   kBorrow,
+  kMap,  // 🗺️ map<k, v>; elem is tuple<k, v> (see ValueType::Map)
 };
 const char* TypeKindName(TypeKind k);  // WIT spelling: "bool", "s8", ..., "list", "own"
 bool IsPrimitive(TypeKind k);          // bool .. string
+// <keytype> of a map: bool, integers, char, string (not floats).
+bool IsMapKey(TypeKind k);
 
 struct ValueType;
 using TypeRef = std::shared_ptr<const ValueType>;
@@ -72,7 +75,7 @@ struct Case {  // variant case; `type` null when the case has no payload
 
 struct ValueType {
   TypeKind kind = TypeKind::kBool;
-  TypeRef elem;                     // list<elem>, option<elem>
+  TypeRef elem;                     // list<elem>, option<elem>, map: tuple<k, v>
   uint32_t length = 0;              // list<elem, length> (fixed-length); 0: variable
   std::vector<Field> fields;        // record (named), tuple (unnamed)
   std::vector<Case> cases;          // variant
@@ -96,6 +99,15 @@ struct ValueType {
   static TypeRef String() { return Prim(TypeKind::kString); }
   static TypeRef List(TypeRef elem);
   static TypeRef FixedList(TypeRef elem, uint32_t length);  // length > 0
+  // 🗺️ map<key, value>. A distinct type (not equal to list<tuple<k, v>>),
+  // but its node has `elem` = tuple<key, value> and length 0, so the
+  // canonical ABI (size, alignment, flattening, lifting, lowering) treats it
+  // exactly as the list<tuple<k, v>> it despecialises to. A map value is a
+  // Val of kind kList whose items are 2-element tuples (key, value).
+  // key must satisfy IsMapKey.
+  static TypeRef Map(TypeRef key, TypeRef value);
+  const TypeRef& map_key() const { return elem->fields[0].type; }    // kMap only
+  const TypeRef& map_value() const { return elem->fields[1].type; }  // kMap only
   static TypeRef Record(std::vector<Field> fields);
   static TypeRef Tuple(std::vector<TypeRef> elems);
   static TypeRef Variant(std::vector<Case> cases);

@@ -180,6 +180,15 @@ bool Payload(const Val& v, const TypeRef& t, const std::string& where, std::stri
 }  // namespace
 
 bool ValMatches(const Val& v, const ValueType& t, std::string* why) {
+  if (t.kind == TypeKind::kMap) {  // a map value is a list of (key, value) tuples
+    if (v.kind != TypeKind::kList)
+      return Fail(why, std::string("expected list (map), got ") + TypeKindName(v.kind));
+    for (size_t i = 0; i < v.items.size(); ++i)
+      if (!Nested(
+              v.items[i], t.elem, [i] { return "entry " + std::to_string(i); }, why))
+        return false;
+    return true;
+  }
   if (v.kind != t.kind)
     return Fail(why,
                 std::string("expected ") + TypeKindName(t.kind) + ", got " + TypeKindName(v.kind));

@@ -6,7 +6,8 @@
 //
 // A Val does not carry its type: it is read and written against a ValueType
 // (types.h), which gives names (record fields, cases, labels) and element
-// types. `kind` must equal the type's kind; ValMatches() checks a whole tree.
+// types. `kind` must equal the type's kind (except for map, below);
+// ValMatches() checks a whole tree.
 //
 // Storage by kind (everything else is left empty / zero):
 //   bool            b
@@ -16,6 +17,9 @@
 //   char            c (a Unicode scalar value)
 //   string          str (UTF-8)
 //   list, tuple     items
+//   map<k, v>       kind kList, items = 2-element tuples (key, value), in
+//                   order: a map value is the list<tuple<k, v>> it
+//                   despecialises to (duplicate keys are not checked)
 //   record          items, in the type's field order
 //   variant, enum   index = case; variant payload in items[0] if the case has one
 //   option          index 0 = none, 1 = some (payload items[0])
@@ -85,6 +89,11 @@ struct Val {
 // Structural equality against `type` (floats bit-exact, NaN == NaN with the
 // same bits).
 bool ValEquals(const Val& a, const Val& b);
+// The kind a Val of type `t` has: t.kind, except kList for a map.
+inline TypeKind ValKindOf(const ValueType& t) {
+  return t.kind == TypeKind::kMap ? TypeKind::kList : t.kind;
+}
+
 // True if `v` has the shape of `type` (kinds, arities, case indices, payload
 // presence, flags bits within the labels, chars valid, integers in range);
 // otherwise false and *why (if given) names the path and problem, e.g.

@@ -252,6 +252,7 @@ class Typer {
         if (n.kind != Node::kString) return Mismatch(n, t);
         *out = Val::String(n.text);
         return Status::Ok();
+      case TypeKind::kMap:  // WAVE has no map syntax: a list of (key, value) tuples
       case TypeKind::kList: {
         if (n.kind != Node::kList) return Mismatch(n, t);
         if (t.length != 0 && n.kids.size() != t.length) {

@@ -102,6 +102,7 @@ class Printer {
         out_.push_back('\'');
         return;
       case TypeKind::kString: PrintString(v.str, &out_); return;
+      case TypeKind::kMap:  // WAVE has no map syntax: a list of (key, value) tuples
       case TypeKind::kList:
         out_.push_back('[');
         for (size_t i = 0; i < v.items.size(); ++i) {
@@ -167,7 +168,9 @@ class Printer {
 
  private:
   // Variants built with Val::Variant for an option/result payload slot.
+  // A map value is a list of (key, value) tuples (value.h).
   static bool Compatible(const Val& v, const ValueType& t) {
+    if (t.kind == TypeKind::kMap) return v.kind == TypeKind::kList;
     return v.kind == TypeKind::kVariant &&
            (t.kind == TypeKind::kOption || t.kind == TypeKind::kResult);
   }

@@ -23,11 +23,22 @@ struct Pos {
 Status ErrorAt(const Pos& p, const std::string& what);
 
 struct Type {
-  enum Kind : uint8_t { kPrim, kNamed, kList, kTuple, kOption, kResult, kBorrow, kOwn, kNone };
+  enum Kind : uint8_t {
+    kPrim,
+    kNamed,
+    kList,
+    kTuple,
+    kOption,
+    kResult,
+    kBorrow,
+    kOwn,
+    kMap,
+    kNone
+  };
   Kind kind = kPrim;
   TypeKind prim = TypeKind::kBool;
   std::string name;        // kNamed, kBorrow, kOwn
-  std::vector<Type> args;  // list/option: 1; tuple: n; result: 0..2 (kNone for `_`)
+  std::vector<Type> args;  // list/option: 1; tuple: n; result: 0..2 (kNone for `_`); map: 2
   uint32_t length = 0;     // list<T, N>
   Pos pos;
 };

@@ -154,6 +154,9 @@ std::string Printer::Ref(const TypeRef& t, const ScopeNames& names, const ValueT
       }
       return "list<" + Ref(t->elem, names, nullptr, err) + ">";
     case TypeKind::kOption: return "option<" + Ref(t->elem, names, nullptr, err) + ">";
+    case TypeKind::kMap:
+      return "map<" + Ref(t->map_key(), names, nullptr, err) + ", " +
+             Ref(t->map_value(), names, nullptr, err) + ">";
     case TypeKind::kResult: {
       if (!t->ok && !t->err) return "result";
       std::string ok = t->ok ? Ref(t->ok, names, nullptr, err) : "_";

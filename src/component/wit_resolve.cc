@@ -352,6 +352,11 @@ class Resolver {
         if (t.length != 0) return ValueType::FixedList(std::move(e), t.length);
         return ValueType::List(std::move(e));
       }
+      case wit::Type::kMap: {  // the key was checked by the parser
+        ARCELLA_ASSIGN_OR_RETURN(TypeRef k, Resolve(s, t.args[0], depth + 1));
+        ARCELLA_ASSIGN_OR_RETURN(TypeRef v, Resolve(s, t.args[1], depth + 1));
+        return ValueType::Map(std::move(k), std::move(v));
+      }
       case wit::Type::kOption: {
         ARCELLA_ASSIGN_OR_RETURN(TypeRef e, Resolve(s, t.args[0], depth + 1));
         return ValueType::Option(std::move(e));

@@ -621,6 +621,20 @@ class Parser {
         } while (t->kind == Type::kTuple);
         return ExpectPunct('>');
       }
+      if (w == "map") {  // 🗺️ map<kt, ty>; kt: bool, an integer, char or string
+        t->kind = Type::kMap;
+        ARCELLA_RETURN_IF_ERROR(Advance());
+        ARCELLA_RETURN_IF_ERROR(ExpectPunct('<'));
+        t->args.resize(2);
+        Pos kpos = PosAt(tok_.begin);
+        ARCELLA_RETURN_IF_ERROR(Ty(&t->args[0], depth + 1));
+        if (t->args[0].kind != Type::kPrim || !IsMapKey(t->args[0].prim)) {
+          return ErrorAt(kpos, "map key type must be bool, an integer type, char or string");
+        }
+        ARCELLA_RETURN_IF_ERROR(ExpectPunct(','));
+        ARCELLA_RETURN_IF_ERROR(Ty(&t->args[1], depth + 1));
+        return ExpectPunct('>');
+      }
       if (w == "result") {
         t->kind = Type::kResult;
         ARCELLA_RETURN_IF_ERROR(Advance());

@@ -663,13 +663,14 @@ Result<Val> ScriptValue::Resolve(const component::ValueType& type) const {
     return err(std::string("expected a ") + component::TypeKindName(type.kind) + " value, got " +
                component::TypeKindName(val.kind));
   };
-  if (val.kind != type.kind) return mismatch();
+  if (val.kind != component::ValKindOf(type)) return mismatch();  // a map takes a list.const
   auto resolve_payload = [&](const component::TypeRef& t, const char* what) -> Result<Val> {
     if (!t) return err(std::string(what) + " has no payload type");
     return items.front().Resolve(*t);
   };
   Val out;
   switch (type.kind) {
+    case TypeKind::kMap:  // list.const of (key, value) tuples
     case TypeKind::kList:
     case TypeKind::kTuple: {
       if (type.kind == TypeKind::kTuple && items.size() != type.fields.size())
@@ -680,11 +681,12 @@ Result<Val> ScriptValue::Resolve(const component::ValueType& type) const {
                    std::to_string(items.size()));
       std::vector<Val> vs;
       for (size_t k = 0; k < items.size(); ++k) {
-        auto v = items[k].Resolve(type.kind == TypeKind::kList ? *type.elem : *type.fields[k].type);
+        auto v = items[k].Resolve(type.kind == TypeKind::kTuple ? *type.fields[k].type
+                                                                : *type.elem);
         if (!v.ok()) return v.status();
         vs.push_back(std::move(*v));
       }
-      return type.kind == TypeKind::kList ? Val::List(std::move(vs)) : Val::Tuple(std::move(vs));
+      return type.kind == TypeKind::kTuple ? Val::Tuple(std::move(vs)) : Val::List(std::move(vs));
     }
     case TypeKind::kRecord: {
       if (items.size() != type.fields.size())

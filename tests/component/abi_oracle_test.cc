@@ -203,6 +203,7 @@ json ValJson(const Val& v, const ValueType& t) {
     }
     case TypeKind::kChar: return static_cast<uint32_t>(v.c);
     case TypeKind::kString: return {{"s", v.str}, {"o", v.str_origin}};
+    case TypeKind::kMap:  // a list of (key, value) tuples
     case TypeKind::kList: {
       json a = json::array();
       for (const auto& e : v.items) a.push_back(ValJson(e, *t.elem));
@@ -413,6 +414,7 @@ class Gen {
       }
       case TypeKind::kChar: return Val::Char(Char());
       case TypeKind::kString: return String();
+      case TypeKind::kMap:  // a list of (key, value) tuples
       case TypeKind::kList: {
         std::vector<Val> items;
         uint32_t n = t.length ? t.length : (Chance(20) ? 0 : Below(5));

@@ -451,6 +451,43 @@ TEST(CanonicalAbi, RecordsTuplesOptionsResultsEnumsRoundTrip) {
   ASSERT_TRUE(tr.has_value());
 }
 
+TEST(CanonicalAbi, MapsAreListsOfKeyValueTuples) {
+  Fixture f;
+  auto t = ValueType::Map(ValueType::String(), ValueType::U32());
+  auto as_list = ValueType::List(ValueType::Tuple({ValueType::String(), ValueType::U32()}));
+  // Layout and flattening are those of list<tuple<string, u32>>.
+  EXPECT_EQ(SizeOf(*t), 8u);
+  EXPECT_EQ(AlignOf(*t), 4u);
+  EXPECT_EQ(FlatOf(t), FlatOf(as_list));
+  Val v = Val::List({Val::Tuple({Val::String("a"), Val::U32(1)}),
+                     Val::Tuple({Val::String("bc"), Val::U32(0xffffffff)})});
+  EXPECT_TRUE(ValMatches(v, *t));
+  auto flat = LowerOne(f.cx, v, *t);
+  ASSERT_EQ(flat.size(), 2u);
+  EXPECT_EQ(flat[1].i32, 2u);  // two entries of 12 bytes: ptr, len, u32
+  uint32_t entries = flat[0].i32;
+  EXPECT_EQ(f.guest.Get32(entries + 4), 1u);
+  EXPECT_EQ(f.guest.Get32(entries + 8), 1u);
+  EXPECT_EQ(f.guest.Get32(entries + 12 + 8), 0xffffffffu);
+  EXPECT_TRUE(ValEquals(LiftOne(f.cx, *t, flat), v));
+  // Through memory, and the same bytes read as the despecialised list.
+  ASSERT_FALSE(Store(f.cx, v, *t, 0));
+  auto back = Load(f.cx, 0, *t);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(ValEquals(back.value(), v));
+  auto list = Load(f.cx, 0, *as_list);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(ValEquals(list.value(), v));
+  // An entry that is not a (key, value) tuple, or a value that is not a list, traps.
+  std::vector<Value> out;
+  auto tr = LowerFlat(f.cx, Val::List({Val::U32(1)}), *t, &out);
+  ASSERT_TRUE(tr.has_value());
+  EXPECT_NE(tr->message.find("tuple<string, u32> (got a u32)"), std::string::npos) << tr->message;
+  tr = LowerFlat(f.cx, Val::U32(1), *t, &out);
+  ASSERT_TRUE(tr.has_value());
+  EXPECT_NE(tr->message.find("(got a u32)"), std::string::npos) << tr->message;
+}
+
 TEST(CanonicalAbi, FunctionsSpillPast16ParamsAnd1Result) {
   std::vector<Field> params;
   for (int i = 0; i < 16; ++i) params.push_back({"p" + std::to_string(i), ValueType::U32()});

@@ -357,6 +357,32 @@ TEST(ComponentDecoder, ChecksCanonicalOptions) {
   EXPECT_EQ((*r)->canons[0].opts.memory, 0u);
 }
 
+TEST(ComponentDecoder, DecodesMapTypesAndRefusesNonKeyKeys) {
+  // 0 (map string u32), 1 (list 0), 2 (map u8 1), 3 (tuple string u32), 4 (list 3)
+  auto r = DecodeComponent(CompOf({CompSection(7, {0x05, 0x63, 0x73, 0x79, 0x70, 0x00, 0x63, 0x7d,
+                                                   0x01, 0x6f, 0x02, 0x73, 0x79, 0x70, 0x03})}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Component& c = **r;
+  ASSERT_EQ(c.types.size(), 5u);
+  const ValueType& m = *c.types[0]->value;
+  EXPECT_EQ(m.kind, TypeKind::kMap);
+  EXPECT_EQ(TypeToString(m), "map<string, u32>");
+  EXPECT_EQ(m.map_key()->kind, TypeKind::kString);
+  EXPECT_EQ(m.map_value()->kind, TypeKind::kU32);
+  EXPECT_EQ(TypeToString(*c.types[2]->value), "map<u8, list<map<string, u32>>>");
+  // A map is its own type, not the list<tuple<k, v>> it despecialises to.
+  EXPECT_EQ(TypeToString(*c.types[4]->value), "list<tuple<string, u32>>");
+  EXPECT_FALSE(TypeEquals(m, *c.types[4]->value));
+  EXPECT_TRUE(TypeEquals(m, *ValueType::Map(ValueType::String(), ValueType::U32())));
+  // Keys outside <keytype> (floats, compound types) are invalid; the offset is the key's.
+  EXPECT_EQ(DecoderErrorOf(CompOf({CompSection(7, {0x01, 0x63, 0x76, 0x79})})),
+            "offset 0xc: map key type must be a <keytype> (bool, an integer, char or string), "
+            "not f32");
+  EXPECT_EQ(DecoderErrorOf(CompOf({CompSection(7, {0x02, 0x70, 0x7d, 0x63, 0x00, 0x79})})),
+            "offset 0xe: map key type must be a <keytype> (bool, an integer, char or string), "
+            "not list<u8>");
+}
+
 TEST(ComponentDecoder, RefusesAsyncFeaturesAsUnsupported) {
   auto unsupported = [](const CompBytes& b, const std::string& what) {
     auto r = DecodeComponent(b);

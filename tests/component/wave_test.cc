@@ -181,6 +181,14 @@ std::string WaveErr(std::string_view text, const TypeRef& t) {
   return v.status().message();
 }
 
+// WAVE has no map syntax: a map is written as its list of (key, value) tuples.
+TEST(Wave, MapsAreListsOfTuples) {
+  auto t = ValueType::Map(ValueType::String(), ValueType::U32());
+  EXPECT_EQ(WaveRoundTrip(R"([("a", 1), ("b", 2)])", t), R"([("a", 1), ("b", 2)])");
+  EXPECT_EQ(WaveRoundTrip("[]", t), "[]");
+  EXPECT_NE(WaveErr(R"({"a": 1})", t).find("expected"), std::string::npos);
+}
+
 TEST(Wave, IntegersEveryWidthAndBound) {
   EXPECT_EQ(WaveRoundTrip("-128", ValueType::S8()), "-128");
   EXPECT_EQ(WaveRoundTrip("127", ValueType::S8()), "127");

@@ -238,6 +238,18 @@ TEST(WitParser, ErrorsNameFileLineAndColumn) {
             "t.wit:2:26: unexpected character `\\x1`");
 }
 
+TEST(WitParser, MapTypesTakeKeyTypesOnly) {
+  auto pkgs = WitParseOne(
+      "package a:b;\ninterface x { f: func(m: map<string, list<map<u8, bool>>>) -> map<char, s64>; }");
+  ASSERT_TRUE(pkgs.ok()) << pkgs.status().message();
+  EXPECT_EQ(WitFuncSig(*(*pkgs)[0].FindInterface("x"), "f"),
+            "func(m: map<string, list<map<u8, bool>>>) -> map<char, s64>");
+  EXPECT_EQ(WitError("package a:b;\ninterface x { f: func(m: map<f32, u8>); }"),
+            "t.wit:2:30: map key type must be bool, an integer type, char or string");
+  EXPECT_EQ(WitError("package a:b;\ninterface x { type k = string; f: func(m: map<k, u8>); }"),
+            "t.wit:2:47: map key type must be bool, an integer type, char or string");
+}
+
 TEST(WitParser, NestingIsBounded) {
   std::string deep = "package a:b;\ninterface x { type t = ";
   for (int i = 0; i < 100000; ++i) deep += "list<";

@@ -286,6 +286,20 @@ world root {
 )");
 }
 
+TEST(WitPrint, MapTypes) {
+  ARCELLA_REQUIRE_NPM_TOOLS();
+  auto wit = WitOfText(R"((component
+  (import "m" (func (param "a" (map string u32)) (result (map u8 (list (map char bool))))))
+))");
+  ASSERT_TRUE(wit.ok()) << wit.status().ToString();
+  EXPECT_EQ(*wit, R"(package root:component;
+
+world root {
+  import m: func(a: map<string, u32>) -> map<u8, list<map<char, bool>>>;
+}
+)");
+}
+
 // With the foreign packages: `use` within a package by interface name, across
 // packages / from the world by qualified name, renamed with `as`.
 TEST(WitPrint, WorldTypesUseInterfaceTypes) {
