@@ -55,9 +55,15 @@ TypeRef MakeType(Input& in, int depth) {
   if (k < 13) return ValueType::Prim(static_cast<TypeKind>(k));
   uint8_t n = 1 + (in.Byte() % 4);
   switch (k) {
-    case 13:
-      return (b & 0x80) ? ValueType::FixedList(MakeType(in, depth - 1), n)
-                        : ValueType::List(MakeType(in, depth - 1));
+    case 13: {
+      if (b & 0x80) return ValueType::FixedList(MakeType(in, depth - 1), n);
+      if (b & 0x40) {  // map<k, v>: k a <keytype> primitive (not a float)
+        auto key = static_cast<TypeKind>(in.Byte() % 13);
+        if (!IsMapKey(key)) key = TypeKind::kString;
+        return ValueType::Map(ValueType::Prim(key), MakeType(in, depth - 1));
+      }
+      return ValueType::List(MakeType(in, depth - 1));
+    }
     case 14: {
       std::vector<Field> f;
       for (uint8_t i = 0; i < n; ++i)
