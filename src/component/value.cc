@@ -180,18 +180,10 @@ bool Payload(const Val& v, const TypeRef& t, const std::string& where, std::stri
 }  // namespace
 
 bool ValMatches(const Val& v, const ValueType& t, std::string* why) {
-  if (t.kind == TypeKind::kMap) {  // a map value is a list of (key, value) tuples
-    if (v.kind != TypeKind::kList)
-      return Fail(why, std::string("expected list (map), got ") + TypeKindName(v.kind));
-    for (size_t i = 0; i < v.items.size(); ++i)
-      if (!Nested(
-              v.items[i], t.elem, [i] { return "entry " + std::to_string(i); }, why))
-        return false;
-    return true;
-  }
-  if (v.kind != t.kind)
-    return Fail(why,
-                std::string("expected ") + TypeKindName(t.kind) + ", got " + TypeKindName(v.kind));
+  if (v.kind != ValKindOf(t))  // a map value is a list of (key, value) tuples
+    return Fail(why, std::string("expected ") +
+                         (t.kind == TypeKind::kMap ? "list (map)" : TypeKindName(t.kind)) +
+                         ", got " + TypeKindName(v.kind));
   switch (t.kind) {
     case TypeKind::kS8: return (v.s >= INT8_MIN && v.s <= INT8_MAX) || Fail(why, "s8 out of range");
     case TypeKind::kS16:
@@ -204,14 +196,17 @@ bool ValMatches(const Val& v, const ValueType& t, std::string* why) {
     case TypeKind::kChar:
       return (v.c < 0xD800 || (v.c > 0xDFFF && v.c <= 0x10FFFF)) ||
              Fail(why, "char is not a Unicode scalar value");
+    case TypeKind::kMap:  // elem is tuple<k, v>; length 0
     case TypeKind::kList:
       if (t.length && v.items.size() != t.length)
         return Fail(why, "expected " + std::to_string(t.length) + " elements, got " +
                              std::to_string(v.items.size()));
-      for (size_t i = 0; i < v.items.size(); ++i)
-        if (!Nested(
-                v.items[i], t.elem, [i] { return "element " + std::to_string(i); }, why))
-          return false;
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        auto where = [&t, i] {
+          return (t.kind == TypeKind::kMap ? "entry " : "element ") + std::to_string(i);
+        };
+        if (!Nested(v.items[i], t.elem, where, why)) return false;
+      }
       return true;
     case TypeKind::kRecord:
     case TypeKind::kTuple:

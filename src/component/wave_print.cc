@@ -83,7 +83,7 @@ class Printer {
  public:
   void Print(const Val& v, const ValueType& t, int depth) {
     if (depth > kWaveMaxDepth * 4) return Bad("too deep");  // values nest as their types
-    if (v.kind != t.kind && !Compatible(v, t)) return Bad("mismatch");
+    if (v.kind != ValKindOf(t) && !Compatible(v, t)) return Bad("mismatch");
     switch (t.kind) {
       case TypeKind::kBool: out_.append(v.b ? "true" : "false"); return;
       case TypeKind::kS8:
@@ -168,9 +168,7 @@ class Printer {
 
  private:
   // Variants built with Val::Variant for an option/result payload slot.
-  // A map value is a list of (key, value) tuples (value.h).
   static bool Compatible(const Val& v, const ValueType& t) {
-    if (t.kind == TypeKind::kMap) return v.kind == TypeKind::kList;
     return v.kind == TypeKind::kVariant &&
            (t.kind == TypeKind::kOption || t.kind == TypeKind::kResult);
   }
