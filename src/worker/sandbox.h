@@ -113,6 +113,12 @@ Result<SandboxReport> EnterSandbox(const SandboxOptions& options);
 // One line per field, for logs and tests: "landlock abi 7, netns (userns), ...".
 std::string DescribeSandbox(const SandboxReport& report);
 
+// The system calls the seccomp filter allows (some only with conditions on
+// their arguments: clone only for threads, kill/tgkill only to this process,
+// ioctl/prctl only some requests, prlimit64 only reading, rt_sigaction not
+// for SIGSYS). For docs and tests.
+std::vector<std::string> SeccompAllowedSyscalls();
+
 // The Landlock ABI version the kernel offers (0: none, or disabled). Does not
 // change the process.
 int LandlockAbiVersion();
