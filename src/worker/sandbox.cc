@@ -52,8 +52,7 @@
 #endif
 
 #if !defined(__x86_64__) && !defined(__aarch64__)
-#error \
-    "worker/sandbox.cc: the SIGSYS handler sets the syscall return register: x86_64 and aarch64 only"
+#error "worker/sandbox.cc: the SIGSYS handler sets the return register: x86_64, aarch64 only"
 #endif
 
 namespace arcella::worker {
@@ -390,161 +389,47 @@ extern "C" void ArcellaSandboxOnSigsys(int sig, siginfo_t* info, void* context) 
 }
 
 // Allowed without conditions. Per area; see docs/WORKER_SANDBOX.md.
+// clang-format off
 const char* const kAllowed[] = {
     // memory
-    "mmap",
-    "munmap",
-    "mprotect",
-    "mremap",
-    "madvise",
-    "brk",
-    "msync",
-    "mincore",
-    "membarrier",
+    "mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "msync", "mincore", "membarrier",
     "memfd_create",  // the AOT loader seals verified code in a memfd; memory images
     // threads (clone: conditional, below)
-    "futex",
-    "futex_waitv",
-    "set_robust_list",
-    "rseq",
-    "set_tid_address",
-    "gettid",
-    "sched_yield",
-    "sched_getaffinity",
-    "sched_getparam",
-    "sched_getscheduler",
-    "exit",
-    "exit_group",
-    "restart_syscall",
-    "getpriority",
-    "setpriority",  // raising nice needs no capability
+    "futex", "futex_waitv", "set_robust_list", "rseq", "set_tid_address", "gettid", "sched_yield",
+    "sched_getaffinity", "sched_getparam", "sched_getscheduler", "exit", "exit_group",
+    "restart_syscall", "getpriority", "setpriority",  // raising nice needs no capability
     // signals (kill, tgkill, rt_sigaction, rt_*sigqueueinfo: conditional, below)
-    "rt_sigprocmask",
-    "rt_sigreturn",
-    "rt_sigsuspend",
-    "rt_sigtimedwait",
-    "rt_sigpending",
+    "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait", "rt_sigpending",
     "sigaltstack",
     // time
-    "clock_gettime",
-    "clock_getres",
-    "clock_nanosleep",
-    "nanosleep",
-    "gettimeofday",
+    "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
     // randomness
     "getrandom",
     // I/O on descriptors
-    "read",
-    "write",
-    "readv",
-    "writev",
-    "pread64",
-    "pwrite64",
-    "preadv",
-    "pwritev",
-    "preadv2",
-    "pwritev2",
-    "lseek",
-    "close",
-    "close_range",
-    "dup",
-    "dup3",
-    "fcntl",
-    "pipe2",
-    "ppoll",
-    "pselect6",
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_pwait",
-    "epoll_pwait2",
-    "eventfd2",
-    "timerfd_create",
-    "timerfd_settime",
-    "timerfd_gettime",
-    "signalfd4",
-    "sendfile",
-    "copy_file_range",
-    "flock",
-    "fadvise64",
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+    "pwritev2", "lseek", "close", "close_range", "dup", "dup3", "fcntl", "pipe2", "ppoll",
+    "pselect6", "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "eventfd2",
+    "timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd4", "sendfile",
+    "copy_file_range", "flock", "fadvise64",
     // sockets that exist already (creating one is refused)
-    "recvmsg",
-    "sendmsg",
-    "recvfrom",
-    "sendto",
-    "recvmmsg",
-    "sendmmsg",
-    "shutdown",
-    "getsockopt",
-    "setsockopt",
-    "getsockname",
-    "getpeername",
+    "recvmsg", "sendmsg", "recvfrom", "sendto", "recvmmsg", "sendmmsg", "shutdown",
+    "getsockopt", "setsockopt", "getsockname", "getpeername",
     // files (Landlock decides where)
-    "openat",
-    "openat2",
-    "newfstatat",
-    "fstat",
-    "statx",
-    "getdents64",
-    "readlinkat",
-    "mkdirat",
-    "unlinkat",
-    "renameat",
-    "renameat2",
-    "linkat",
-    "symlinkat",
-    "ftruncate",
-    "fallocate",
-    "fsync",
-    "fdatasync",
-    "utimensat",
-    "faccessat",
-    "faccessat2",
-    "fstatfs",
-    "getcwd",
-    "umask",
+    "openat", "openat2", "newfstatat", "fstat", "statx", "getdents64", "readlinkat", "mkdirat",
+    "unlinkat", "renameat", "renameat2", "linkat", "symlinkat", "ftruncate", "fallocate",
+    "fsync", "fdatasync", "utimensat", "faccessat", "faccessat2", "fstatfs", "getcwd", "umask",
     // process information
-    "getpid",
-    "getppid",
-    "getuid",
-    "geteuid",
-    "getgid",
-    "getegid",
-    "getresuid",
-    "getresgid",
-    "getgroups",
-    "getpgrp",
-    "getpgid",
-    "getsid",
-    "uname",
-    "getrusage",
-    "sysinfo",
-    "times",
-    "capget",
-    "getcpu",
+    "getpid", "getppid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid",
+    "getgroups", "getpgrp", "getpgid", "getsid", "uname", "getrusage", "sysinfo", "times",
+    "capget", "getcpu",
 #if defined(__x86_64__)
     // x86_64's older forms of the calls above (glibc and libstdc++ still use some)
-    "open",
-    "stat",
-    "lstat",
-    "access",
-    "readlink",
-    "mkdir",
-    "rmdir",
-    "unlink",
-    "rename",
-    "poll",
-    "select",
-    "pipe",
-    "dup2",
-    "pause",
-    "epoll_create",
-    "epoll_wait",
-    "eventfd",
-    "getrlimit",
-    "time",
-    "arch_prctl",
+    "open", "stat", "lstat", "access", "readlink", "mkdir", "rmdir", "unlink", "rename", "poll",
+    "select", "pipe", "dup2", "pause", "epoll_create", "epoll_wait", "eventfd", "getrlimit",
+    "time", "arch_prctl",
 #endif
 };
+// clang-format on
 
 // Names of every allowed syscall, conditional ones included (for the docs
 // and the tests).
@@ -552,6 +437,16 @@ const char* const kConditional[] = {"clone",        "clone3",          "kill",
                                     "tgkill",       "rt_sigqueueinfo", "rt_tgsigqueueinfo",
                                     "rt_sigaction", "ioctl",           "prctl",
                                     "prlimit64"};
+
+// One argument comparison (libseccomp's SCMP_A* macros are C compound literals).
+scmp_arg_cmp Arg(unsigned arg, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  scmp_arg_cmp c{};
+  c.arg = arg;
+  c.op = op;
+  c.datum_a = a;
+  c.datum_b = b;
+  return c;
+}
 
 Status RuleError(const char* name, int rc) {
   return Status::Internal(std::string("sandbox: seccomp_rule_add(") + name +
@@ -581,40 +476,40 @@ Status BuildFilter(scmp_filter_ctx ctx) {
   constexpr uint64_t kNsFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
   ARCELLA_RETURN_IF_ERROR(
-      AddAllow(ctx, "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | kNsFlags, CLONE_THREAD)}));
+      AddAllow(ctx, "clone", {Arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD | kNsFlags, CLONE_THREAD)}));
   // vfork-style clones (posix_spawn, system, popen) run with every signal
   // blocked: SIGSYS could not be handled and would kill the process, so
   // they fail with a plain EPERM (not logged).
   ARCELLA_RETURN_IF_ERROR(AddRule(
       ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1,
-      std::array{SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VFORK, CLONE_VFORK)}.data()));
+      std::array{Arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VFORK, CLONE_VFORK)}.data()));
   // clone3 passes its flags in memory, which seccomp cannot read: ENOSYS
   // makes glibc fall back to clone (pthread_create), quietly.
   ARCELLA_RETURN_IF_ERROR(AddRule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, nullptr));
 
   // Signals to this process only (raise, abort, pthread_kill).
   const auto pid = static_cast<scmp_datum_t>(getpid());
-  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "kill", {SCMP_A0(SCMP_CMP_EQ, pid)}));
-  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "tgkill", {SCMP_A0(SCMP_CMP_EQ, pid)}));
-  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "rt_sigqueueinfo", {SCMP_A0(SCMP_CMP_EQ, pid)}));
-  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "rt_tgsigqueueinfo", {SCMP_A0(SCMP_CMP_EQ, pid)}));
+  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "kill", {Arg(0, SCMP_CMP_EQ, pid)}));
+  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "tgkill", {Arg(0, SCMP_CMP_EQ, pid)}));
+  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "rt_sigqueueinfo", {Arg(0, SCMP_CMP_EQ, pid)}));
+  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "rt_tgsigqueueinfo", {Arg(0, SCMP_CMP_EQ, pid)}));
   // Any handler but SIGSYS's: ours stays (a refused call is logged).
-  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "rt_sigaction", {SCMP_A0(SCMP_CMP_NE, SIGSYS)}));
+  ARCELLA_RETURN_IF_ERROR(AddAllow(ctx, "rt_sigaction", {Arg(0, SCMP_CMP_NE, SIGSYS)}));
 
   for (unsigned long request : {FIONREAD, TCGETS, TIOCGWINSZ, FIONBIO, FIOCLEX, FIONCLEX}) {
     ARCELLA_RETURN_IF_ERROR(
-        AddAllow(ctx, "ioctl", {SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(request))}));
+        AddAllow(ctx, "ioctl", {Arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(request))}));
   }
   for (int option : {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS,
                      PR_GET_PDEATHSIG, PR_GET_SECCOMP}) {
     ARCELLA_RETURN_IF_ERROR(
-        AddAllow(ctx, "prctl", {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(option))}));
+        AddAllow(ctx, "prctl", {Arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(option))}));
   }
   // Reading limits (glibc's getrlimit, pthread_getattr_np), never setting.
   ARCELLA_RETURN_IF_ERROR(
-      AddAllow(ctx, "prlimit64", {SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0)}));
+      AddAllow(ctx, "prlimit64", {Arg(0, SCMP_CMP_EQ, 0), Arg(2, SCMP_CMP_EQ, 0)}));
   ARCELLA_RETURN_IF_ERROR(
-      AddAllow(ctx, "prlimit64", {SCMP_A0(SCMP_CMP_EQ, pid), SCMP_A2(SCMP_CMP_EQ, 0)}));
+      AddAllow(ctx, "prlimit64", {Arg(0, SCMP_CMP_EQ, pid), Arg(2, SCMP_CMP_EQ, 0)}));
   return Status::Ok();
 }
 

@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/engine.h"
 #include "test_util.h"
 
 extern char** environ;
@@ -647,6 +648,83 @@ TEST(SandboxTest, MapsAndLoadsCodeFromTheReadExecDir) {
   });
   ExpectPassed(r);
   if (!have_so) GTEST_SKIP() << "no C compiler (cc) to build a shared object";
+}
+
+// The engine itself in the sandbox: AOT code compiled before (as the daemon
+// does), loaded read-only from the cache in the sandboxed child (HMAC check,
+// sealed memfd, dlopen), run on the AOT tier and the interpreter: a result,
+// a guest fault trapped by the SIGSEGV handler, a deadline through the
+// watchdog thread, an Interrupt() from another thread.
+TEST(SandboxTest, TheEngineRunsInside) {
+  const std::string cache = test::TempDir("arcella-sandbox-engine") + "/cache";
+  std::vector<uint8_t> wasm = test::Wat(R"((module
+    (memory 1)
+    (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+    (func (export "oob") (result i32) (i32.load (i32.const 70000)))
+    (func (export "spin") (loop $l (br $l))))
+  )");
+  ASSERT_FALSE(wasm.empty());
+  bool aot = false;
+  {
+    auto engine = engine::Engine::Create({.cache_dir = cache});
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    aot = (*engine)->AotAvailable();
+    if (aot) {
+      engine::CompileOptions co;
+      co.tier = engine::Tier::kAot;
+      auto m = (*engine)->Compile(wasm, co);
+      ASSERT_TRUE(m.ok()) << m.status().ToString();
+    }
+  }
+  SandboxOptions options;
+  options.read_exec_dirs = {cache};
+  ChildResult r = RunSandboxed(options, [&](Probe& p) {
+    auto engine = engine::Engine::Create({.cache_dir = cache});
+    p.Expect(engine.ok(), "Engine::Create: " + engine.status().ToString());
+    if (!engine.ok()) return;
+    std::vector<engine::Tier> tiers = {engine::Tier::kInterp};
+    if (aot) tiers.push_back(engine::Tier::kAot);
+    for (engine::Tier tier : tiers) {
+      std::string t = engine::TierName(tier);
+      engine::CompileOptions co;
+      co.tier = tier;
+      co.cached_only = tier == engine::Tier::kAot;  // never a compiler here
+      auto m = (*engine)->Compile(wasm, co);
+      p.Expect(m.ok(), t + ": load: " + m.status().ToString());
+      if (!m.ok()) continue;
+      engine::InstanceOptions io;
+      io.limits.deadline = std::chrono::milliseconds(200);
+      auto inst = engine::Instance::Create(*m, engine::Linker{}, io);
+      p.Expect(inst.ok(), t + ": instantiate: " + inst.status().ToString());
+      if (!inst.ok()) continue;
+      std::vector<engine::Value> args = {engine::Value::I32(40), engine::Value::I32(2)};
+      auto out = (*inst)->Call("add", args);
+      p.Expect(out.ok() && out->ok() && out->results.size() == 1 && out->results[0].i32 == 42,
+               t + ": add(40, 2) is 42");
+      out = (*inst)->Call("oob", {});
+      p.Expect(out.ok() && out->trap && out->trap->kind == engine::TrapKind::kMemoryOutOfBounds,
+               t + ": out-of-bounds load traps");
+      out = (*inst)->Call("spin", {});
+      p.Expect(out.ok() && out->trap && out->trap->kind == engine::TrapKind::kDeadline,
+               t + ": a spinning guest stops at its deadline");
+      // Interrupted from another thread.
+      engine::InstanceOptions io2;
+      auto inst2 = engine::Instance::Create(*m, engine::Linker{}, io2);
+      p.Expect(inst2.ok(), t + ": second instance");
+      if (!inst2.ok()) continue;
+      std::thread stopper([i = *inst2] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        i->Interrupt();
+      });
+      out = (*inst2)->Call("spin", {});
+      stopper.join();
+      p.Expect(out.ok() && out->trap && out->trap->kind == engine::TrapKind::kInterrupted,
+               t + ": Interrupt() from another thread");
+    }
+  });
+  ExpectPassed(r);
+  EXPECT_EQ(r.err.find("seccomp refused"), std::string::npos) << r.err;
+  if (!aot) GTEST_SKIP() << "no AOT tier here (C compiler): only the interpreter was run";
 }
 
 // Killing the daemon (here: a middle process) kills the worker: a harness
