@@ -351,9 +351,16 @@ TEST(SandboxTest, ThreadsAndSignalsWork) {
     p.Expect(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0,
              "seal memfd");
     p.Expect(isatty(fds[0]) == 0, "isatty (ioctl TCGETS) answers");
+    p.Expect(std::thread::hardware_concurrency() > 0, "hardware_concurrency");
+    p.Expect(sysconf(_SC_NPROCESSORS_ONLN) > 0, "sysconf(_SC_NPROCESSORS_ONLN)");
+    time_t now = time(nullptr);
+    tm local{};
+    p.Expect(localtime_r(&now, &local) != nullptr, "localtime_r");
   });
   ExpectPassed(r);
-  EXPECT_NE(r.err.find("(rt_sigaction)"), std::string::npos) << r.err;
+  // Nothing else was refused: everything above is on the allowlist.
+  EXPECT_EQ(r.err, "arcella-worker: seccomp refused syscall " + std::to_string(SYS_rt_sigaction) +
+                       " (rt_sigaction)\n");
 }
 
 TEST(SandboxTest, ClosesDescriptorsNotKept) {
@@ -648,6 +655,52 @@ TEST(SandboxTest, MapsAndLoadsCodeFromTheReadExecDir) {
   });
   ExpectPassed(r);
   if (!have_so) GTEST_SKIP() << "no C compiler (cc) to build a shared object";
+}
+
+// A kernel (or container) that refuses namespaces and has no Landlock: the
+// sandbox still comes up, says what is missing, and the rest holds. Simulated
+// with a filter installed first that makes unshare fail with EPERM and
+// landlock_create_ruleset with ENOSYS.
+TEST(SandboxTest, SkipsWhatTheKernelRefusesAndSaysSo) {
+  ChildResult r = RunSandboxed(
+      {},
+      [](Probe& p) {
+        p.Expect(!p.report().netns && !p.report().landlock, "neither netns nor landlock");
+        p.Expect(p.report().landlock_abi == 0, "landlock abi 0");
+        p.Expect(p.report().seccomp, "seccomp still on");
+        p.ExpectErrno(socket(AF_INET, SOCK_STREAM, 0), EPERM, "socket(AF_INET)");
+      },
+      [] {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (ctx == nullptr ||
+            seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 0) != 0 ||
+            seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(landlock_create_ruleset), 0) !=
+                0 ||
+            seccomp_load(ctx) != 0)
+          _exit(98);
+        seccomp_release(ctx);
+      });
+  ExpectPassed(r);
+  EXPECT_TRUE(r.Has("network namespace: not available (unshare(CLONE_NEWNET): Operation not "
+                    "permitted; unshare(CLONE_NEWUSER|CLONE_NEWNET): Operation not permitted)"))
+      << r.Describe();
+  EXPECT_TRUE(r.Has("landlock: not offered by the kernel (landlock_create_ruleset: Function not "
+                    "implemented)"))
+      << r.Describe();
+
+  // Everything off by configuration: said too.
+  SandboxOptions off;
+  off.landlock = false;
+  off.new_netns = false;
+  off.seccomp = false;
+  ChildResult r2 = RunSandboxed(off, [](Probe& p) {
+    p.Expect(!p.report().seccomp && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0, "no seccomp");
+  });
+  ExpectPassed(r2);
+  for (const char* note :
+       {"landlock: off by configuration", "network namespace: off by configuration",
+        "seccomp: off by configuration"})
+    EXPECT_TRUE(r2.Has(note)) << note << "\n" << r2.Describe();
 }
 
 // The engine itself in the sandbox: AOT code compiled before (as the daemon
