@@ -407,7 +407,7 @@ const char* const kAllowed[] = {
     "getrandom",
     // I/O on descriptors
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
-    "pwritev2", "lseek", "close", "close_range", "dup", "dup3", "fcntl", "pipe2", "ppoll",
+    "pwritev2", "lseek", "close", "close_range", "dup", "dup3", "pipe2", "ppoll",
     "pselect6", "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "eventfd2",
     "timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd4", "sendfile",
     "copy_file_range", "flock", "fadvise64",
@@ -433,10 +433,9 @@ const char* const kAllowed[] = {
 
 // Names of every allowed syscall, conditional ones included (for the docs
 // and the tests).
-const char* const kConditional[] = {"clone",        "clone3",          "kill",
-                                    "tgkill",       "rt_sigqueueinfo", "rt_tgsigqueueinfo",
-                                    "rt_sigaction", "ioctl",           "prctl",
-                                    "prlimit64"};
+const char* const kConditional[] = {
+    "fcntl",        "clone", "clone3", "kill",     "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+    "rt_sigaction", "ioctl", "prctl",  "prlimit64"};
 
 // One argument comparison (libseccomp's SCMP_A* macros are C compound literals).
 scmp_arg_cmp Arg(unsigned arg, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
@@ -504,6 +503,14 @@ Status BuildFilter(scmp_filter_ctx ctx) {
                      PR_GET_PDEATHSIG, PR_GET_SECCOMP}) {
     ARCELLA_RETURN_IF_ERROR(
         AddAllow(ctx, "prctl", {Arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(option))}));
+  }
+  // fcntl: not F_SETOWN/F_SETOWN_EX/F_SETSIG (SIGIO to another process of
+  // the same uid; Landlock ABI 6 scoping stops it too, older kernels don't).
+  for (int cmd : {F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK,
+                  F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_ADD_SEALS, F_GET_SEALS,
+                  F_GETPIPE_SZ, F_SETPIPE_SZ, F_GETLEASE, F_SETLEASE, F_GETOWN}) {
+    ARCELLA_RETURN_IF_ERROR(
+        AddAllow(ctx, "fcntl", {Arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(cmd))}));
   }
   // Reading limits (glibc's getrlimit, pthread_getattr_np), never setting.
   ARCELLA_RETURN_IF_ERROR(

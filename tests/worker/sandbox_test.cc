@@ -290,6 +290,7 @@ TEST(SandboxTest, NoNewProcesses) {
     p.ExpectErrno(syscall(SYS_personality, 0xffffffff), EPERM, "personality");
     // Signals: only to this process.
     p.ExpectErrno(kill(1, 0), EPERM, "kill(1)");
+    p.ExpectErrno(fcntl(0, F_SETOWN, 1), EPERM, "fcntl(F_SETOWN)");
     p.ExpectErrno(kill(getppid(), 0), EPERM, "kill(parent)");
     p.Expect(kill(getpid(), 0) == 0, "kill(self, 0)");
   });
@@ -350,6 +351,9 @@ TEST(SandboxTest, ThreadsAndSignalsWork) {
     p.Expect(ftruncate(mfd, 4096) == 0, "ftruncate(memfd)");
     p.Expect(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0,
              "seal memfd");
+    p.Expect(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0 && fcntl(fds[0], F_GETFL) & O_NONBLOCK,
+             "fcntl F_SETFL/F_GETFL");
+    p.Expect(fcntl(fds[0], F_DUPFD_CLOEXEC, 10) >= 10, "fcntl F_DUPFD_CLOEXEC");
     p.Expect(isatty(fds[0]) == 0, "isatty (ioctl TCGETS) answers");
     p.Expect(std::thread::hardware_concurrency() > 0, "hardware_concurrency");
     p.Expect(sysconf(_SC_NPROCESSORS_ONLN) > 0, "sysconf(_SC_NPROCESSORS_ONLN)");
