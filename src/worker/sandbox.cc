@@ -66,12 +66,13 @@ Status SysError(const std::string& what, int e) {
 
 // ---------------------------------------------------------------- process
 
+// The worker's parent must still be `expected` (the daemon).
 Status CheckParent(pid_t expected) {
   pid_t parent = getppid();
-  if (expected != 0 ? parent != expected : parent == 1) {
-    return Status::FailedPrecondition(
-        "sandbox: the parent is gone (parent pid " + std::to_string(parent) + ", expected " +
-        (expected != 0 ? std::to_string(expected) : "not 1") + "): not starting");
+  if (parent != expected) {
+    return Status::FailedPrecondition("sandbox: the parent is gone (parent pid " +
+                                      std::to_string(parent) + ", expected " +
+                                      std::to_string(expected) + "): not starting");
   }
   return Status::Ok();
 }
@@ -571,7 +572,10 @@ Result<SandboxReport> EnterSandbox(const SandboxOptions& options) {
   if (threads < 0) report.notes.push_back("threads not counted: /proc/self/task unreadable");
 
   // 1. Dies with its parent, own process group, no new privileges.
-  ARCELLA_RETURN_IF_ERROR(DieWithParent(options.expected_parent));
+  // Without the daemon's pid, the parent at entry (a parent that died
+  // before this is not caught; one that dies during it is).
+  const pid_t parent = options.expected_parent != 0 ? options.expected_parent : getppid();
+  ARCELLA_RETURN_IF_ERROR(DieWithParent(parent));
   if (setpgid(0, 0) != 0) {
     int e = errno;
     if (e != EPERM || getsid(0) != getpid()) return SysError("setpgid(0, 0)", e);
@@ -674,7 +678,7 @@ Result<SandboxReport> EnterSandbox(const SandboxOptions& options) {
 
   // Credential changes reset the parent-death signal and dumpability: set
   // both (again) now that the ids are final.
-  ARCELLA_RETURN_IF_ERROR(DieWithParent(options.expected_parent));
+  ARCELLA_RETURN_IF_ERROR(DieWithParent(parent));
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return SysError("prctl(PR_SET_DUMPABLE, 0)", errno);
 
   // 4b. No capabilities, whatever the uid (a user namespace grants them all).

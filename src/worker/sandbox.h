@@ -4,8 +4,10 @@
 // EnterSandbox() turns the calling process into a hardened worker, in this
 // order (each step is described where it is done, in sandbox.cc):
 //   1. dies with its parent (PR_SET_PDEATHSIG SIGKILL; refuses to go on if the
-//      parent is already gone), own process group, PR_SET_NO_NEW_PRIVS, not
-//      dumpable (no core, no ptrace by same-uid processes);
+//      parent is already gone; the signal follows the parent THREAD that
+//      forked: spawn workers from a thread that lives as long as the
+//      daemon), own process group, PR_SET_NO_NEW_PRIVS, not dumpable (no
+//      core, no ptrace by same-uid processes);
 //   2. closes every descriptor >= 3 it was not told to keep; rlimits (core 0,
 //      open files, processes);
 //   3. a new network namespace where the kernel allows it (directly as root,
@@ -78,7 +80,10 @@ struct SandboxOptions {
   std::optional<gid_t> gid;
 
   // The daemon's pid, as the worker was told (argv): the worker refuses to
-  // start if its parent is already another process. 0: only refuse pid 1.
+  // start if its parent is already another process (the daemon died before
+  // the parent-death signal was set). 0: the parent at entry, which must not
+  // change during EnterSandbox (a daemon that died earlier goes unnoticed).
+  // Not "refuse pid 1": the daemon may be pid 1 in a container.
   pid_t expected_parent = 0;
 
   // RLIMIT_NOFILE (soft and hard; never raised above the current hard
