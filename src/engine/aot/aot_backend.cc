@@ -155,13 +155,36 @@ Status AotInstance::Init(const std::vector<BoundImport>& imports,
   arcella_rt_set_alloc_limits(limits_.max_memory_bytes, limits_.max_table_elements);
   uint64_t slots[1] = {reinterpret_cast<uint64_t>(ctx_)};
   int rc = Invoke(obj.instantiate, slots);
+  const arcella_alloc_failure_t failure = arcella_rt_last_alloc_failure();
   arcella_rt_set_alloc_limits(0, 0);
   instantiated_ = true;  // partial instantiation still owns what it allocated
-  if (rc == WASM_RT_TRAP_RESOURCE)
-    return Status::FailedPrecondition(
-        "aot: cannot allocate the module's memories/tables within the instance limits");
+  if (rc == WASM_RT_TRAP_RESOURCE) return AllocFailure(failure);
   if (rc != 0) *start_trap = TrapFromCode(rc);
   return Status::Ok();
+}
+
+Status AotInstance::AllocFailure(const arcella_alloc_failure_t& f) const {
+  // The runtime counts the memories (tables) it allocated: defined ones,
+  // which come after the imported ones in the index space.
+  const ExternKind kind = f.kind == ARCELLA_ALLOC_TABLE ? ExternKind::kTable : ExternKind::kMemory;
+  uint32_t index = f.index;
+  for (const ImportDesc& imp : module_->imports)
+    if (imp.desc.kind == kind) ++index;
+  std::string what = (kind == ExternKind::kTable ? "table " : "memory ") + std::to_string(index);
+  if (f.kind == 0)
+    return Status::FailedPrecondition(
+        "aot: cannot allocate the module's memories/tables within the instance limits");
+  if (f.initial <= f.cap)
+    return Status::FailedPrecondition("aot: cannot allocate " + what + " (" +
+                                      std::to_string(f.initial) +
+                                      (kind == ExternKind::kTable ? " elements)" : " pages)"));
+  if (kind == ExternKind::kTable)
+    return Status::FailedPrecondition(what + " needs " + std::to_string(f.initial) +
+                                      " elements initially, more than the cap of " +
+                                      std::to_string(f.cap));
+  return Status::FailedPrecondition(what + " needs " + std::to_string(f.initial * 65536) +
+                                    " bytes initially, more than the cap of " +
+                                    std::to_string(f.cap * 65536) + " bytes");
 }
 
 std::optional<BackendTrap> AotInstance::TrapFromCode(int code) {

@@ -48,6 +48,10 @@ class AotInstance final : public InstanceBackend {
  private:
   static int HostDispatch(void* self, uint32_t import_index, uint64_t* slots);
   std::optional<BackendTrap> TrapFromCode(int code);
+  // The error of an instantiation the runtime stopped with
+  // WASM_RT_TRAP_RESOURCE: names the memory or table (wasm index) and its
+  // initial size against the cap, like the interpreter tier.
+  Status AllocFailure(const arcella_alloc_failure_t& f) const;
   int Invoke(arcella_entry_fn fn, uint64_t* slots);
 
   std::shared_ptr<const AotModule> module_;

@@ -28,6 +28,23 @@ size_t arcella_rt_last_trap_pcs(const uintptr_t** pcs);
  * on this thread (0 = no extra cap). */
 void arcella_rt_set_alloc_limits(uint64_t max_memory_bytes, uint32_t max_table_elements);
 
+/* Why the last instantiation on this thread unwound with
+ * WASM_RT_TRAP_RESOURCE, counted since the last arcella_rt_set_alloc_limits:
+ * `kind` is ARCELLA_ALLOC_MEMORY or ARCELLA_ALLOC_TABLE (0: nothing failed),
+ * `index` the position of the failed memory (table) among those this
+ * instantiation allocated, i.e. among the module's defined ones (imports are
+ * not allocated); `initial` its initial size and `cap` the cap in effect (in
+ * pages for memories, elements for tables). `initial <= cap` means it fit
+ * the cap but could not be mapped or allocated. */
+enum { ARCELLA_ALLOC_MEMORY = 1, ARCELLA_ALLOC_TABLE = 2 };
+typedef struct {
+  int kind;
+  uint32_t index;
+  uint64_t initial;
+  uint64_t cap;
+} arcella_alloc_failure_t;
+arcella_alloc_failure_t arcella_rt_last_alloc_failure(void);
+
 /* Installs the fault handler (once per process) and this thread's signal
  * stack and stack bounds (once per thread). Called by arcella_rt_invoke. */
 void arcella_rt_thread_setup(void);

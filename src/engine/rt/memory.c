@@ -68,9 +68,26 @@ static size_t pool_count;
 static WASM_RT_TLS uint64_t limit_memory_bytes;
 static WASM_RT_TLS uint32_t limit_table_elements;
 
+/* Memories and tables allocated since the limits were set, and what failed. */
+static WASM_RT_TLS uint32_t alloc_memories;
+static WASM_RT_TLS uint32_t alloc_tables;
+static WASM_RT_TLS arcella_alloc_failure_t alloc_failure;
+
 void arcella_rt_set_alloc_limits(uint64_t max_memory_bytes, uint32_t max_table_elements) {
   limit_memory_bytes = max_memory_bytes;
   limit_table_elements = max_table_elements;
+  alloc_memories = 0;
+  alloc_tables = 0;
+  memset(&alloc_failure, 0, sizeof alloc_failure);
+}
+
+arcella_alloc_failure_t arcella_rt_last_alloc_failure(void) { return alloc_failure; }
+
+/* Records the failed allocation, then unwinds the instantiation. */
+WASM_RT_NO_RETURN static void alloc_failed(int kind, uint32_t index, uint64_t initial,
+                                           uint64_t cap) {
+  alloc_failure = (arcella_alloc_failure_t){kind, index, initial, cap};
+  arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
 }
 
 static int registry_add(uintptr_t base, uint32_t* slot_out) {
@@ -257,7 +274,9 @@ static int allocate(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_
   uint64_t cap = limit_memory_bytes ? limit_memory_bytes / PAGE_SIZE_WASM : 65536;
   if (cap > 65536) cap = 65536;
   if (max_pages > 65536) max_pages = 65536;
-  if (initial_pages > cap || initial_pages > max_pages) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
+  const uint32_t index = alloc_memories++;
+  if (initial_pages > cap || initial_pages > max_pages)
+    alloc_failed(ARCELLA_ALLOC_MEMORY, index, initial_pages, cap < max_pages ? cap : max_pages);
   uint64_t bytes = (uint64_t)initial_pages * PAGE_SIZE_WASM;
   want_image_t want = {0, 0, -1};
   if (img != NULL && arcella_rt_image_ready(img, bytes, segs, nsegs))
@@ -265,7 +284,8 @@ static int allocate(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_
   uint8_t* p;
   uint32_t slot;
   int mapped;
-  if (!acquire(bytes, &want, &p, &slot, &mapped)) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
+  if (!acquire(bytes, &want, &p, &slot, &mapped))
+    alloc_failed(ARCELLA_ALLOC_MEMORY, index, initial_pages, cap);
   atomic_fetch_add(&live_memories, 1);
   mem->data = p;
   mem->pages = initial_pages;
@@ -345,10 +365,11 @@ static uint32_t table_cap(uint32_t max_elements) {
                                        uint32_t max_elements) {                                    \
     memset(t, 0, sizeof *t);                                                                       \
     t->cap = table_cap(max_elements);                                                              \
-    if (elements > t->cap) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);                            \
+    const uint32_t index = alloc_tables++;                                                         \
+    if (elements > t->cap) alloc_failed(ARCELLA_ALLOC_TABLE, index, elements, t->cap);             \
     if (elements) {                                                                                \
       t->data = calloc(elements, sizeof(elem_t));                                                  \
-      if (t->data == NULL) arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);                            \
+      if (t->data == NULL) alloc_failed(ARCELLA_ALLOC_TABLE, index, elements, t->cap);             \
     }                                                                                              \
     t->size = elements;                                                                            \
     t->max_size = max_elements;                                                                    \
