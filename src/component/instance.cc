@@ -105,6 +105,9 @@ Result<std::shared_ptr<engine::Instance>> ComponentInstance::Impl::Instantiate(
     io.limits.fuel = 0;
     io.on_out_of_fuel = [this](engine::Instance& i) { return Refill(i); };
   }
+  // One interpreter store for the component's core instances: a core module
+  // may import memories from two of them (multi-memory).
+  if (!cores.empty()) io.store_with = cores.front().get();
   auto r = engine::Instance::Create(std::move(m), linker, io);
   if (!r.ok()) return r.status();
   cores.push_back(r.value());

@@ -316,6 +316,14 @@ struct InstanceOptions {
   // function runs: keep it (shared_from_this) to Interrupt() a start function
   // that runs long, before Create returns.
   std::function<void(Instance&)> on_attach;
+  // Interpreter tier: an instance that imports no memory, table or global
+  // from another instance is created in the store of `store_with` (an
+  // interpreter instance), not in a store of its own, so that a later
+  // instance can import memories, tables or globals from both (it can import
+  // them only from instances of one store). Instances of one store take
+  // turns under one lock. Read only by Instance::Create; ignored on the AOT
+  // tier (no stores) and if `store_with` is not an interpreter instance.
+  const Instance* store_with = nullptr;
 };
 
 struct CallOutcome {

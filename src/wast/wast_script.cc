@@ -137,7 +137,13 @@ Result<std::shared_ptr<Instance>> ScriptRunner::Instantiate(
     // Instances link only into modules of their own tier.
     if (instance->module().tier() == module->tier()) linker.DefineInstance(name, instance);
   }
-  return Instance::Create(std::move(module), linker, {});
+  // One store per script and tier, as in the spec's script semantics: a
+  // module may import memories from two instances on the interpreter tier.
+  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<Instance> spectest,
+                           spectest_.InstanceFor(module->tier()));
+  engine::InstanceOptions options;
+  options.store_with = spectest.get();
+  return Instance::Create(std::move(module), linker, options);
 }
 
 void ScriptRunner::DoModule(uint32_t index, int line, const std::string& name,

@@ -20,9 +20,11 @@ class Spectest {
   // Makes "spectest" importable by modules compiled to `tier` (kAot/kInterp).
   Status AddTo(engine::Linker* linker, engine::Tier tier);
 
- private:
+  // The "spectest" instance of `tier`, made on first use (the script's
+  // instances share its interpreter store: InstanceOptions::store_with).
   Result<std::shared_ptr<engine::Instance>> InstanceFor(engine::Tier tier);
 
+ private:
   std::shared_ptr<engine::Engine> engine_;
   std::map<engine::Tier, std::shared_ptr<engine::Instance>> instances_;
 };

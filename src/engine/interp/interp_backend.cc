@@ -111,7 +111,13 @@ Result<std::unique_ptr<InstanceBackend>> InterpModule::Instantiate(
   glimits.max_stack_depth = limits.max_stack_depth;
   std::string error;
   glue::InstantiateError kind = glue::InstantiateError::kNone;
-  auto g = glue::Instantiate(*mod_, gimports, glimits, self.get(), &error, &kind);
+  // InstanceOptions::store_with: ignored unless it is an interpreter instance.
+  glue::GInstance* store_with = nullptr;
+  if (owner && owner->options().store_with) {
+    auto* with = dynamic_cast<InterpInstance*>(owner->options().store_with->backend());
+    if (with) store_with = with->glue();
+  }
+  auto g = glue::Instantiate(*mod_, gimports, glimits, self.get(), store_with, &error, &kind);
   if (!g) {
     switch (kind) {
       case glue::InstantiateError::kUnsupported: return Status::Unsupported(error);

@@ -12,6 +12,9 @@
 //     from the store that owns them. An instance that imports no memory,
 //     table or global from another instance gets a store group of its own, so
 //     independent instances run in parallel on many threads.
+//   - An instance importing none of them may be asked to join the group of a
+//     given instance instead (InstanceOptions::store_with), so that a later
+//     instance can import from both.
 //   - An instance importing memories/tables/globals from other instances joins
 //     their group; all such imports must come from ONE group, else
 //     instantiation fails (kUnsupported). Function imports are host functions
@@ -88,11 +91,13 @@ GFuncType ImportFuncType(const GModule& m, size_t import_index);
 enum class InstantiateError { kNone, kInvalid, kUnsupported, kLimits, kTrap };
 
 // Instantiates (imports, segments; not the start function). `user` is
-// handed to host functions as caller_user when this instance calls them. On
-// failure returns null with *error and *kind set.
+// handed to host functions as caller_user when this instance calls them. An
+// instance with no memory, table or global imports joins the group of
+// `store_with` if given (else gets a group of its own). On failure returns
+// null with *error and *kind set.
 std::unique_ptr<GInstance> Instantiate(const GModule& m, const std::vector<GImport>& imports,
-                                       const GLimits& limits, void* user, std::string* error,
-                                       InstantiateError* kind);
+                                       const GLimits& limits, void* user, GInstance* store_with,
+                                       std::string* error, InstantiateError* kind);
 
 class GInstance {
  public:

@@ -97,8 +97,8 @@ GFuncType ImportFuncType(const GModule& m, size_t i) {
 }
 
 std::unique_ptr<GInstance> Instantiate(const GModule& m, const std::vector<GImport>& imports,
-                                       const GLimits& limits, void* user, std::string* error,
-                                       InstantiateError* kind) {
+                                       const GLimits& limits, void* user, GInstance* store_with,
+                                       std::string* error, InstantiateError* kind) {
   const wi::ModuleDesc& desc = m.desc;
   auto fail = [&](InstantiateError k, std::string msg) -> std::unique_ptr<GInstance> {
     *kind = k;
@@ -128,6 +128,7 @@ std::unique_ptr<GInstance> Instantiate(const GModule& m, const std::vector<GImpo
                       what + ")");
     }
   }
+  if (!group && store_with) group = static_cast<InstanceImpl*>(store_with)->group();
   if (!group) group = std::make_shared<StoreGroup>();
 
   std::lock_guard<std::recursive_mutex> lock(group->mu);
