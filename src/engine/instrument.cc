@@ -259,6 +259,7 @@ Status Instrument(wabt::Module* ir, Metering metering) {
   features.enable_sat_float_to_int();
   features.enable_exceptions();
   features.enable_tail_call();
+  features.enable_multi_memory();
   if (Failed(ValidateModule(ir, &errors, ValidateOptions(features)))) {
     return Status::Internal("instrumented module is invalid: " +
                             (errors.empty() ? std::string("?") : errors[0].message));

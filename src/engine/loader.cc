@@ -288,11 +288,16 @@ void Describe(const wabt::Module& ir, DecodedModule* out) {
 
 namespace {
 
-// WebAssembly 2.0 plus the proposals the interpreter tier runs.
+// WebAssembly 2.0 plus the proposals a tier runs: exceptions and tail calls
+// (interpreter), several memories (both tiers). Multi-memory is not in the
+// strict set because it also changes 2.0's binary format: the byte after
+// memory.size/grow becomes a memory index, so a "long" zero (0x80 0x00),
+// malformed in 2.0, would be read as memory 0.
 wabt::Features InterpFeatures() {
   wabt::Features f = CoreFeatures();
   f.enable_exceptions();
   f.enable_tail_call();
+  f.enable_multi_memory();
   return f;
 }
 
@@ -302,7 +307,6 @@ wabt::Features AllFeatures() {
   f.enable_threads();
   f.enable_function_references();
   f.enable_memory64();
-  f.enable_multi_memory();
   f.enable_extended_const();
   f.enable_relaxed_simd();
   return f;
@@ -329,8 +333,8 @@ Status ReadIr(std::span<const uint8_t> wasm, const wabt::Features& features, boo
 }
 
 // The strict 2.0 decode failed with `strict`: if the module uses a proposal
-// the interpreter runs, decode it with that proposal; if it uses one no tier
-// runs, name it; otherwise return `strict`.
+// a tier runs, decode it with that proposal; if it uses one no tier runs,
+// name it; otherwise return `strict`.
 Result<DecodedModule> DecodeExtended(std::span<const uint8_t> wasm, Status strict) {
   auto pf = PreflightModule(wasm);
   if (!pf.ok()) return strict;
@@ -350,15 +354,19 @@ Result<DecodedModule> DecodeExtended(std::span<const uint8_t> wasm, Status stric
   }
   // Name a proposal in the code that no tier runs (atomics, relaxed SIMD, ...).
   auto all = std::make_unique<wabt::Module>();
+  bool extended = !pf->features.empty();
   if (ReadIr(wasm, AllFeatures(), /*validate=*/false, true, all.get()).ok()) {
     std::vector<FeatureUse> uses;
     loader_internal::ScanFeatures(*all, &uses);
-    for (const FeatureUse& u : uses)
+    for (const FeatureUse& u : uses) {
       if (!InterpreterSupports(u.feature))
         return Status::Unsupported(DescribeFeatureUse(u, "by this engine"));
+      extended = extended || u.feature == Feature::kMultiMemory;
+    }
   }
-  // An invalid module that uses exceptions or tail calls: the extended error.
-  return pf->features.empty() ? strict : ext;
+  // An invalid module that uses exceptions, tail calls or several memories:
+  // the extended error.
+  return extended ? ext : strict;
 }
 
 }  // namespace
@@ -394,7 +402,8 @@ Result<DecodedModule> Decode(std::span<const uint8_t> wasm) {
 
 std::string AotBlocker(const DecodedModule& m) {
   if (m.uses_simd) return "SIMD (v128)";
-  if (!m.extensions.empty()) return FeatureName(m.extensions.front().feature);
+  for (const FeatureUse& u : m.extensions)
+    if (!AotSupports(u.feature)) return FeatureName(u.feature);
   return "";
 }
 

@@ -28,8 +28,9 @@ struct DecodedModule {
   // name, else "func[N]".
   std::vector<std::string> func_names;
   bool uses_simd = false;  // any v128 type or SIMD instruction
-  // Post-2.0 proposals in use (first use of each): only those the
-  // interpreter runs (exception handling, tail calls). Empty for 2.0 modules.
+  // Post-2.0 proposals in use (first use of each): only those a tier runs
+  // (exception handling, tail calls: the interpreter; several memories: both
+  // tiers). Empty for 2.0 modules.
   std::vector<FeatureUse> extensions;
   DecodedModule();
   DecodedModule(DecodedModule&&) noexcept;
@@ -39,8 +40,10 @@ struct DecodedModule {
 
 // Reads and validates `wasm` with every WebAssembly 2.0 feature enabled
 // (MVP, multi-value, bulk memory, reference types, sign-ext, sat-conv, SIMD).
-// A module that is not valid 2.0 but valid with the legacy exception-handling
-// or tail-call proposal is accepted, with `extensions` set.
+// A module that is not valid 2.0 but valid with the legacy exception-handling,
+// tail-call or multi-memory proposal is accepted, with `extensions` set (a
+// module that is not valid 2.0 and uses none of them keeps its 2.0 error,
+// e.g. a "long" zero after memory.grow stays malformed).
 // Errors: InvalidArgument, message like
 //   "invalid module at byte 0x1f: type mismatch in i32.add, expected ..."
 //   "not a wasm module: bad magic number" / "component binaries are not core modules".
@@ -50,7 +53,8 @@ struct DecodedModule {
 Result<DecodedModule> Decode(std::span<const uint8_t> wasm);
 
 // What keeps the AOT tier from running `m` ("SIMD (v128)", "the
-// exception-handling proposal"), or "" if nothing does.
+// exception-handling proposal"), or "" if nothing does (several memories
+// do not).
 std::string AotBlocker(const DecodedModule& m);
 
 // Re-extracts import/export descriptors and function names from valid IR

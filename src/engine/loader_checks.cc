@@ -411,6 +411,21 @@ void ScanFeatures(const wabt::Module& m, std::vector<FeatureUse>* out) {
   using namespace wabt;
   FeatureScan scan(out);
   if (!m.tags.empty()) scan.Use(Feature::kExceptions, Location(), "a tag");
+  if (m.memories.size() > 1) {
+    // Where memory 1 is declared: the second memory import or definition.
+    Location at;
+    int seen = 0;
+    for (const ModuleField& field : m.fields) {
+      const bool memory = field.type() == ModuleFieldType::Memory ||
+                          (field.type() == ModuleFieldType::Import &&
+                           cast<ImportModuleField>(&field)->import->kind() == ExternalKind::Memory);
+      if (memory && ++seen == 2) {
+        at = field.loc;
+        break;
+      }
+    }
+    scan.Use(Feature::kMultiMemory, at, "memory 1 (more than one memory)");
+  }
   for (Index i = 0; i < m.globals.size(); ++i)
     scan.ConstExpr(m.globals[i]->init_expr, "global " + std::to_string(i));
   for (Index i = 0; i < m.elem_segments.size(); ++i)

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -243,7 +244,10 @@ Result<std::shared_ptr<Module>> CompileModule(std::span<const uint8_t> wasm,
   input.uses_simd = decoded.uses_simd;
   Module::Layout layout;
   // Exceptions run on the interpreter, whose catch needs a rewrite (catch_locals.h).
-  const bool lift = tier == Tier::kInterp && !decoded.extensions.empty();
+  // (Several memories, which both tiers run, need none.)
+  const bool lift = tier == Tier::kInterp &&
+                    std::any_of(decoded.extensions.begin(), decoded.extensions.end(),
+                                [](const FeatureUse& u) { return !AotSupports(u.feature); });
   if (options.metering != Metering::kNone || lift) {
     ARCELLA_RETURN_IF_ERROR(Instrument(decoded.ir.get(), options.metering));
     if (lift) interp::LiftCatchLocals(decoded.ir.get());

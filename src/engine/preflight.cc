@@ -147,10 +147,6 @@ class Parser {
     return Status::Ok();
   }
 
-  void CountMemory(size_t at) {
-    if (++memories_ == 2) Use(Feature::kMultiMemory, at, "memory 1 (more than one memory)");
-  }
-
   Status Imports(Reader s) {
     uint32_t n = 0;
     if (!s.U32(&n)) return Malformed(s.pos, "import section: bad count");
@@ -192,7 +188,6 @@ class Parser {
         }
         case 2:  // memory
           d.desc.kind = ExternKind::kMemory;
-          CountMemory(at);
           ARCELLA_RETURN_IF_ERROR(MemLimits(&s, what + " (memory)", true, &d.desc.limits));
           break;
         case 3: {  // global
@@ -233,8 +228,6 @@ class Parser {
     uint32_t n = 0;
     if (!s.U32(&n)) return Malformed(s.pos, "memory section: bad count");
     for (uint32_t i = 0; i < n; ++i) {
-      size_t at = s.pos;
-      CountMemory(at);
       Limits l;
       ARCELLA_RETURN_IF_ERROR(MemLimits(&s, "memory " + std::to_string(i), true, &l));
     }
@@ -262,7 +255,6 @@ class Parser {
   std::span<const uint8_t> wasm_;
   Preflight out_;
   std::vector<TypeEntry> types_;
-  uint32_t memories_ = 0;
 };
 
 }  // namespace
@@ -282,7 +274,11 @@ const char* FeatureName(Feature f) {
   return "an unknown proposal";
 }
 
-bool InterpreterSupports(Feature f) { return f == Feature::kExceptions || f == Feature::kTailCall; }
+bool InterpreterSupports(Feature f) {
+  return f == Feature::kExceptions || f == Feature::kTailCall || f == Feature::kMultiMemory;
+}
+
+bool AotSupports(Feature f) { return f == Feature::kMultiMemory; }
 
 std::string DescribeFeatureUse(const FeatureUse& use, const char* not_supported_by) {
   return std::string("uses ") + FeatureName(use.feature) + " (" + use.where + " at offset " +

@@ -7,7 +7,8 @@
 // PreflightModule reads only the section headers and the type, import,
 // memory, tag and export sections (no code is decoded or validated): a 30 MB
 // module takes a few milliseconds. It names the post-2.0 proposals it can see
-// there (tag section, shared or 64-bit memories, several memories, GC types).
+// there (tag section, shared or 64-bit memories, GC types; several memories are
+// WebAssembly as both tiers run it, not a proposal named here).
 // Proposals that live only in function bodies (tail calls, relaxed SIMD,
 // extended constant expressions, atomics) are named by Decode (loader.h) when
 // the strict 2.0 decode fails.
@@ -33,7 +34,7 @@ enum class Feature : uint8_t {
   kTailCall,            // return_call, return_call_indirect
   kThreads,             // shared memories, atomics
   kMemory64,            // 64-bit memories
-  kMultiMemory,         // more than one memory
+  kMultiMemory,         // more than one memory (both tiers; not named by PreflightModule)
   kExtendedConst,       // i32/i64 add/sub/mul in constant expressions
   kRelaxedSimd,         // relaxed SIMD instructions
   kFunctionReferences,  // typed function references, call_ref
@@ -44,8 +45,11 @@ enum class Feature : uint8_t {
 const char* FeatureName(Feature f);
 
 // True if the interpreter tier runs modules using `f` (exceptions, tail
-// calls); the AOT tier runs none of them.
+// calls, several memories).
 bool InterpreterSupports(Feature f);
+
+// True if the AOT tier runs modules using `f` (several memories only).
+bool AotSupports(Feature f);
 
 // One place a feature is used: `offset` is the byte offset in the binary,
 // `where` says what was found ("tag section", "memory 0 is shared").

@@ -234,7 +234,6 @@ TEST(FeatureNamesTest, UnsupportedProposalsAreNamedWithTheirOffset) {
   }
   for (auto [wat, text] : std::vector<std::pair<const char*, const char*>>{
            {"(module (memory i64 1))", "memory64 proposal (memory 0 is 64-bit"},
-           {"(module (memory 1) (memory 1))", "multi-memory proposal"},
            {"(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
             "extended-const proposal (arithmetic in a constant expression at offset 0x"},
        }) {

@@ -2,6 +2,7 @@
 #include "engine/aot/codegen.h"
 
 #include "engine/aot/active_data.h"
+#include "engine/aot/copy_operands.h"
 #include "engine/aot/data_blob.h"
 #include "engine/aot/mem_image.h"
 
@@ -232,6 +233,7 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
                                        const SplitHooks& hooks) {
   wabt::Features features;
   features.disable_simd();
+  features.enable_multi_memory();
   wabt::ReadBinaryOptions ropts(features, nullptr, /*read_debug_names=*/false,
                                 /*stop_on_first_error=*/true,
                                 /*fail_on_custom_section_error=*/false);
@@ -272,6 +274,10 @@ Result<GeneratedModule> GenerateSplitC(const BackendInput& input, const std::str
       volatile_field = "w2c_g" + std::to_string(g);
     }
   }
+
+  // memory.copy between two memories: wasm2c reads its operands the other way
+  // round (copy_operands.h).
+  if (module.memories.size() > 1) SwapCopyOperands(&module);
 
   // Predictable C names.
   for (size_t i = 0; i < module.imports.size(); ++i) {

@@ -51,8 +51,9 @@ bool ApplyLimits(wi::ModuleDesc& d, const GLimits& lim, std::string* error) {
 
 std::shared_ptr<GModule> LoadModule(const uint8_t* data, size_t size, std::string* error) {
   // WebAssembly 2.0: multi-value, bulk memory, reference types, sign-ext,
-  // sat-conv, mutable globals, SIMD; and the legacy exception-handling and
-  // tail-call proposals (the loader accepts them for this tier only).
+  // sat-conv, mutable globals, SIMD; several memories (both tiers); and the
+  // legacy exception-handling and tail-call proposals (the loader accepts
+  // them for this tier only).
   wabt::Features features;
   features.enable_exceptions();
   features.enable_tail_call();
@@ -63,6 +64,7 @@ std::shared_ptr<GModule> LoadModule(const uint8_t* data, size_t size, std::strin
   features.enable_sign_extension();
   features.enable_sat_float_to_int();
   features.enable_mutable_globals();
+  features.enable_multi_memory();
   wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
                                   /*fail_on_custom_section_error=*/false);
