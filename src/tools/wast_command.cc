@@ -13,7 +13,7 @@ namespace arcella::tools {
 
 int WastCommand(int argc, char** argv) {
   constexpr const char* kUsage =
-      "usage: arcella wast [--tier aot|interp|auto] [--verbose] FILE.wast...\n";
+      "usage: arcella wast [--tier aot|interp|auto] [--multi-memory] [--verbose] FILE.wast...\n";
   wast::WastOptions opts;
   opts.cache_dir = UserCacheDir();
   opts.cc = CompilerFromEnv();
@@ -33,6 +33,8 @@ int WastCommand(int argc, char** argv) {
                 kUsage);
         return kExitUsage;
       }
+    } else if (a == "--multi-memory") {  // scripts of the multi-memory proposal
+      opts.multi_memory = true;
     } else if (a == "--verbose" || a == "-v") {
       opts.verbose = true;
     } else if (a.size() > 1 && a[0] == '-') {

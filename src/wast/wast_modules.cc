@@ -22,14 +22,11 @@ std::string FirstError(const wabt::Errors& errors, const char* fallback) {
 }
 
 // Parses module text; on success `*out` holds the (unresolved) IR.
-std::string ParseText(std::string_view text, std::string_view filename,
+std::string ParseText(std::string_view text, std::string_view filename, bool multi_memory,
                       std::unique_ptr<wabt::Module>* out) {
   wabt::Errors errors;
   auto lexer = wabt::WastLexer::CreateBufferLexer(filename, text.data(), text.size(), &errors);
-  wabt::Features features;       // defaults: WebAssembly 2.0 (incl. SIMD)
-  features.enable_exceptions();  // the proposals the interpreter tier runs
-  features.enable_tail_call();
-  wabt::WastParseOptions options(features);
+  wabt::WastParseOptions options(TextFeatures(multi_memory));
   if (wabt::Failed(wabt::ParseWatModule(lexer.get(), out, &errors, &options)) || !*out) {
     return "text: " + FirstError(errors, "parse error");
   }
@@ -38,16 +35,22 @@ std::string ParseText(std::string_view text, std::string_view filename,
 
 }  // namespace
 
-ModuleBytes EncodeTextModule(wabt::Module* module) {
+wabt::Features TextFeatures(bool multi_memory) {
+  wabt::Features features;       // defaults: WebAssembly 2.0 (incl. SIMD)
+  features.enable_exceptions();  // the proposals the interpreter tier runs
+  features.enable_tail_call();
+  if (multi_memory) features.enable_multi_memory();
+  return features;
+}
+
+ModuleBytes EncodeTextModule(wabt::Module* module, bool multi_memory) {
   ModuleBytes out;
   wabt::Errors errors;
   if (wabt::Failed(wabt::ResolveNamesModule(module, &errors))) {
     out.rejected = "names: " + FirstError(errors, "unresolved name");
     return out;
   }
-  wabt::Features features;
-  features.enable_exceptions();  // the proposals the interpreter tier runs
-  features.enable_tail_call();
+  const wabt::Features features = TextFeatures(multi_memory);
   wabt::ValidateOptions vopts(features);
   if (wabt::Failed(wabt::ValidateModule(module, &errors, vopts))) {
     out.rejected = "validation: " + FirstError(errors, "invalid module");
@@ -64,20 +67,22 @@ ModuleBytes EncodeTextModule(wabt::Module* module) {
   return out;
 }
 
-Result<std::vector<uint8_t>> WatToWasm(std::string_view wat, std::string_view filename) {
+Result<std::vector<uint8_t>> WatToWasm(std::string_view wat, std::string_view filename,
+                                       bool multi_memory) {
   std::unique_ptr<wabt::Module> module;
-  std::string err = ParseText(wat, filename, &module);
+  std::string err = ParseText(wat, filename, multi_memory, &module);
   if (!err.empty()) return Status::InvalidArgument(std::string(filename) + ": " + err);
-  ModuleBytes bytes = EncodeTextModule(module.get());
+  ModuleBytes bytes = EncodeTextModule(module.get(), multi_memory);
   if (!bytes.ok()) return Status::InvalidArgument(std::string(filename) + ": " + bytes.rejected);
   return std::move(bytes.wasm);
 }
 
-ModuleBytes ScriptModuleBytes(wabt::ScriptModule* script_module) {
+ModuleBytes ScriptModuleBytes(wabt::ScriptModule* script_module, bool multi_memory) {
   ModuleBytes out;
   switch (script_module->type()) {
     case wabt::ScriptModuleType::Text:
-      return EncodeTextModule(&wabt::cast<wabt::TextScriptModule>(script_module)->module);
+      return EncodeTextModule(&wabt::cast<wabt::TextScriptModule>(script_module)->module,
+                              multi_memory);
     case wabt::ScriptModuleType::Binary:
       out.wasm = wabt::cast<wabt::BinaryScriptModule>(script_module)->data;
       return out;
@@ -85,9 +90,9 @@ ModuleBytes ScriptModuleBytes(wabt::ScriptModule* script_module) {
       const auto& data = wabt::cast<wabt::QuotedScriptModule>(script_module)->data;
       std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
       std::unique_ptr<wabt::Module> module;
-      out.rejected = ParseText(text, "<quote>", &module);
+      out.rejected = ParseText(text, "<quote>", multi_memory, &module);
       if (!out.ok()) return out;
-      return EncodeTextModule(module.get());
+      return EncodeTextModule(module.get(), multi_memory);
     }
   }
   out.rejected = "unknown script module kind";

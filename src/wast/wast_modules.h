@@ -16,9 +16,17 @@
 namespace wabt {
 struct Module;
 class ScriptModule;
+class Features;
 }  // namespace wabt
 
 namespace arcella::wast {
+
+// What the text front-end accepts: WebAssembly 2.0 plus the proposals the
+// interpreter tier runs (exceptions, tail calls); `multi_memory` adds modules
+// with several memories. The engine runs those on both tiers, but the 2.0
+// scripts expect them to be invalid, so only the multi-memory proposal's
+// scripts turn it on (`arcella wast --multi-memory`).
+wabt::Features TextFeatures(bool multi_memory);
 
 struct ModuleBytes {
   std::vector<uint8_t> wasm;  // the binary, when `rejected` is empty
@@ -27,13 +35,14 @@ struct ModuleBytes {
 };
 
 // Assembles the text of one module ("(module ...)" or bare fields).
-Result<std::vector<uint8_t>> WatToWasm(std::string_view wat, std::string_view filename = "<wat>");
+Result<std::vector<uint8_t>> WatToWasm(std::string_view wat, std::string_view filename = "<wat>",
+                                       bool multi_memory = false);
 
 // Resolves names in, validates and serialises a parsed text module.
-ModuleBytes EncodeTextModule(wabt::Module* module);
+ModuleBytes EncodeTextModule(wabt::Module* module, bool multi_memory = false);
 
 // Text module -> EncodeTextModule; binary module -> its bytes as written;
 // quoted module -> parse its text, then EncodeTextModule.
-ModuleBytes ScriptModuleBytes(wabt::ScriptModule* script_module);
+ModuleBytes ScriptModuleBytes(wabt::ScriptModule* script_module, bool multi_memory = false);
 
 }  // namespace arcella::wast

@@ -10,6 +10,7 @@
 #include "wabt/ir.h"
 #include "wabt/wast-lexer.h"
 #include "wabt/wast-parser.h"
+#include "wast/wast_modules.h"
 #include "wast/wast_script.h"
 
 namespace arcella::wast {
@@ -34,10 +35,7 @@ Result<WastSummary> RunWastText(const std::string& name, std::string_view text,
   auto start = std::chrono::steady_clock::now();
   wabt::Errors errors;
   auto lexer = wabt::WastLexer::CreateBufferLexer(name, text.data(), text.size(), &errors);
-  wabt::Features features;       // defaults: WebAssembly 2.0 (incl. SIMD)
-  features.enable_exceptions();  // the proposals the interpreter tier runs
-  features.enable_tail_call();
-  wabt::WastParseOptions parse_options(features);
+  wabt::WastParseOptions parse_options(TextFeatures(options.multi_memory));
   std::unique_ptr<wabt::Script> script;
   if (wabt::Failed(wabt::ParseWastScript(lexer.get(), &script, &errors, &parse_options)) ||
       !script) {

@@ -27,6 +27,9 @@ struct WastOptions {
   std::string cache_dir;                    // AOT cache; empty: no AOT tier
   bool verbose = false;                     // also log passing module compiles, timings
   std::string cc = "cc";                    // C compiler command of the AOT tier
+  // Text modules may have several memories (the multi-memory proposal's
+  // scripts); off, the 2.0 scripts' modules with two memories are invalid.
+  bool multi_memory = false;
 };
 
 struct WastSummary {

@@ -153,10 +153,11 @@ void ScriptRunner::DoModule(uint32_t index, int line, const std::string& name,
   ModuleBytes bytes;
   if (command.type == wabt::CommandType::ScriptModule) {
     auto* c = wabt::cast<wabt::ScriptModuleCommand>(&command);
-    bytes = c->script_module ? ScriptModuleBytes(c->script_module.get())
-                             : EncodeTextModule(&c->module);
+    bytes = c->script_module ? ScriptModuleBytes(c->script_module.get(), options_.multi_memory)
+                             : EncodeTextModule(&c->module, options_.multi_memory);
   } else {
-    bytes = EncodeTextModule(&wabt::cast<wabt::ModuleCommand>(&command)->module);
+    bytes = EncodeTextModule(&wabt::cast<wabt::ModuleCommand>(&command)->module,
+                             options_.multi_memory);
   }
   if (!bytes.ok()) return Fail(line, "module", bytes.rejected);
   const Compiled& c = CompileCached(bytes.wasm, options_.tier);
@@ -286,7 +287,7 @@ void ScriptRunner::DoAssertRejected(wabt::Command& command, const char* what) {
     text = &v->text;
   }
   const int line = module->location().line;
-  ModuleBytes bytes = ScriptModuleBytes(module);
+  ModuleBytes bytes = ScriptModuleBytes(module, options_.multi_memory);
   if (!bytes.ok()) return Pass();  // the text front-end refused it: correctly rejected
   // Rejection happens while decoding/validating, before any tier compiles;
   // the interpreter tier keeps an (erroneously) accepted module cheap.
@@ -298,7 +299,7 @@ void ScriptRunner::DoAssertRejected(wabt::Command& command, const char* what) {
 void ScriptRunner::DoAssertUnlinkable(wabt::Command& command) {
   auto* c = wabt::cast<wabt::AssertUnlinkableCommand>(&command);
   const int line = c->module->location().line;
-  ModuleBytes bytes = ScriptModuleBytes(c->module.get());
+  ModuleBytes bytes = ScriptModuleBytes(c->module.get(), options_.multi_memory);
   if (!bytes.ok()) return Fail(line, "assert_unlinkable", bytes.rejected);
   const Compiled& compiled = CompileCached(bytes.wasm, options_.tier);
   if (!compiled.module)
@@ -313,7 +314,7 @@ void ScriptRunner::DoAssertUninstantiable(wabt::Command& command) {
   auto* c = wabt::cast<wabt::AssertUninstantiableCommand>(&command);
   const int line = c->module->location().line;
   const char* what = "assert_trap (module)";
-  ModuleBytes bytes = ScriptModuleBytes(c->module.get());
+  ModuleBytes bytes = ScriptModuleBytes(c->module.get(), options_.multi_memory);
   if (!bytes.ok()) return Fail(line, what, bytes.rejected);
   const Compiled& compiled = CompileCached(bytes.wasm, options_.tier);
   if (!compiled.module) return Fail(line, what, "compile failed: " + compiled.status.ToString());

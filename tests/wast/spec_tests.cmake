@@ -52,3 +52,24 @@ foreach(wast ${ARCELLA_EH_FILES} ${ARCELLA_TAIL_CALL_FILES})
     TIMEOUT 600
     ENVIRONMENT "ARCELLA_HOME=${ARCELLA_SPEC_HOME}/interp")
 endforeach()
+
+# The multi-memory proposal, which both tiers run: `arcella wast --multi-memory`
+# lets the text front-end accept several memories (the 2.0 scripts above expect
+# them to be invalid). memory-multi.wast runs with --tier auto in the aot set:
+# one of its modules uses SIMD, which the engine routes to the interpreter.
+file(GLOB ARCELLA_MULTI_MEMORY_FILES CONFIGURE_DEPENDS ${ARCELLA_TESTSUITE_DIR}/proposals/multi-memory/*.wast)
+foreach(wast ${ARCELLA_MULTI_MEMORY_FILES})
+  get_filename_component(name ${wast} NAME_WE)
+  foreach(tier interp aot)
+    set(run_tier ${tier})
+    if(tier STREQUAL "aot" AND name STREQUAL "memory-multi")
+      set(run_tier auto)
+    endif()
+    add_test(NAME spec.${tier}.multi-memory.${name}
+      COMMAND $<TARGET_FILE:arcella> wast ${wast} --tier ${run_tier} --multi-memory)
+    set_tests_properties(spec.${tier}.multi-memory.${name} PROPERTIES
+      LABELS "spec;spec_${tier};spec_proposals"
+      TIMEOUT 600
+      ENVIRONMENT "ARCELLA_HOME=${ARCELLA_SPEC_HOME}/${tier}")
+  endforeach()
+endforeach()

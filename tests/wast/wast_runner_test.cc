@@ -171,6 +171,46 @@ TEST_P(WastScripts, WrongAssertionsFail) {
   EXPECT_NE(s->failures[8].find("no module instance"), std::string::npos) << s->failures[8];
 }
 
+// Text modules with two memories: invalid for the 2.0 scripts, run with
+// --multi-memory (both memories of one module, then of two registered ones).
+TEST_P(WastScripts, MultiMemoryNeedsTheOption) {
+  constexpr const char* kTwo = R"wast(
+(module $A (memory (export "mem") 1) (data (i32.const 0) "\2a"))
+(register "A")
+(module $B (memory (export "mem") 1) (data (i32.const 0) "\07"))
+(register "B")
+(module
+  (memory $a (import "A" "mem") 1)
+  (memory $b (import "B" "mem") 1)
+  (memory $c 1)
+  (func (export "sum") (result i32)
+    (i32.store8 $c (i32.const 0) (i32.const 1))
+    (i32.add (i32.load8_u $c (i32.const 0))
+      (i32.add (i32.load8_u $a (i32.const 0)) (i32.load8_u $b (i32.const 0))))))
+(assert_return (invoke "sum") (i32.const 50))
+)wast";
+  std::ostringstream log;
+  WastOptions options = Options();
+  // Without the option, the text parser refuses the memory operands.
+  auto strict = RunWastText("two.wast", kTwo, options, log);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_NE(strict.status().message().find("two.wast:11: "), std::string::npos)
+      << strict.status().ToString();
+  options.multi_memory = true;
+  auto s = RunWastText("two.wast", kTwo, options, log);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->failed, 0) << log.str();
+  EXPECT_EQ(s->passed, 4) << log.str();
+  // In a 2.0 script, a module with two memories is invalid.
+  constexpr const char* kInvalid = R"wast(
+(assert_invalid (module (memory 0) (memory 0)) "multiple memories")
+)wast";
+  auto inv = RunWastText("inv.wast", kInvalid, Options(), log);
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(inv->failed, 0) << log.str();
+  EXPECT_EQ(inv->passed, 1) << log.str();
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiers, WastScripts,
                          ::testing::Values(engine::Tier::kInterp, engine::Tier::kAot),
                          [](const auto& info) {
