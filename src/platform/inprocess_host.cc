@@ -8,42 +8,6 @@
 namespace arcella::platform {
 namespace {
 
-bool IsCommand(const engine::Module& m) {
-  const auto* start = m.FindExport("_start");
-  return start && start->desc.kind == engine::ExternKind::kFunc;
-}
-
-bool SamePreopens(const std::vector<wasi::WasiConfig::Preopen>& a,
-                  const std::vector<wasi::WasiConfig::Preopen>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i].host_path != b[i].host_path || a[i].guest_path != b[i].guest_path ||
-        a[i].read_only != b[i].read_only)
-      return false;
-  return true;
-}
-
-// True if replicas made from `a` behave as those made from `b` would.
-bool SameRuntime(const DeploymentPlan& a, const DeploymentPlan& b) {
-  return a.module == b.module && a.module_id == b.module_id && a.fuel == b.fuel &&
-         a.max_memory_bytes == b.max_memory_bytes && a.timeout == b.timeout && a.env == b.env &&
-         a.restart == b.restart && SamePreopens(a.dirs, b.dirs);
-}
-
-Status CheckPlan(const DeploymentPlan& p) {
-  if (p.id.empty()) return Status::InvalidArgument("deployment plan: empty id");
-  if (!p.module) return Status::InvalidArgument("deployment " + p.id + ": no compiled module");
-  if (p.module->metering() == engine::Metering::kNone)
-    return Status::InvalidArgument("deployment " + p.id + ": module " + p.module_id +
-                                   " was compiled without metering; replicas need an engine "
-                                   "with Metering::kInterrupt or kFuel so they can be stopped");
-  if (p.fuel && p.module->metering() != engine::Metering::kFuel)
-    return Status::InvalidArgument("deployment " + p.id + ": fuel is set but module " +
-                                   p.module_id +
-                                   " was compiled by an engine without Metering::kFuel");
-  return Status::Ok();
-}
-
 // The deployment's state from its replicas'.
 State Aggregate(bool started, const std::vector<ReplicaStatus>& rs) {
   if (!started) {
@@ -66,17 +30,16 @@ State Aggregate(bool started, const std::vector<ReplicaStatus>& rs) {
 
 }  // namespace
 
-InProcessHost::InProcessHost(LogHub* logs, EventBus* events, InProcessHostOptions options)
-    : events_(events), logs_(logs) {
+InProcessHost::InProcessHost(PlanLoader load, LogHub* logs, EventBus* events,
+                             InProcessHostOptions options)
+    : load_(std::move(load)), events_(events), logs_(logs) {
   ctx_.logs = logs;
   ctx_.events = events;
   ctx_.post = [this](std::function<void()> task) { Post(std::move(task)); };
   ctx_.spawn = [this](const std::string& lane, std::function<void()> task) {
     return Spawn(lane, std::move(task));
   };
-  ctx_.backoff_initial = options.backoff_initial;
-  ctx_.backoff_max = options.backoff_max;
-  ctx_.healthy_after = options.healthy_after;
+  ctx_.backoff = options.backoff;
   size_t n = options.executor_threads;
   if (n == 0) n = std::max<size_t>(2, std::thread::hardware_concurrency());
   lane_threads_ = n;
@@ -149,7 +112,7 @@ std::shared_ptr<InProcessHost::Deployment> InProcessHost::Find(const std::string
 }
 
 Status InProcessHost::Apply(const DeploymentPlan& plan, bool started) {
-  ARCELLA_RETURN_IF_ERROR(CheckPlan(plan));
+  if (plan.id.empty()) return Status::InvalidArgument("deployment plan: empty id");
   std::shared_ptr<Deployment> d;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -159,14 +122,28 @@ Status InProcessHost::Apply(const DeploymentPlan& plan, bool started) {
     d = slot;
   }
   std::lock_guard<std::mutex> apply(d->apply_mu);
-  auto next = std::make_shared<const DeploymentPlan>(plan);
-  bool command = IsCommand(*plan.module);
+  std::shared_ptr<const RunPlan> next;
+  {
+    // The running plan, if the same, is reused (no reload of its code).
+    std::lock_guard<std::mutex> lock(d->mu);
+    if (d->plan && SameRuntime(d->plan->plan, plan)) {
+      auto copy = std::make_shared<RunPlan>(*d->plan);
+      copy->plan.replicas = plan.replicas;
+      next = std::move(copy);
+    }
+  }
+  if (!next) {
+    auto loaded = load_(plan);
+    if (!loaded.ok()) return loaded.status();
+    next = std::move(*loaded);
+  }
+  bool command = plan.command;
   uint32_t want = started ? plan.replicas : 0;
 
   std::vector<std::shared_ptr<Replica>> retire;
   {
     std::lock_guard<std::mutex> lock(d->mu);
-    bool same = d->plan && SameRuntime(*d->plan, plan);
+    bool same = d->plan && SameRuntime(d->plan->plan, plan);
     for (size_t i = 0; i < d->replicas.size(); ++i) {
       auto& r = d->replicas[i];
       if (!r) continue;
@@ -250,7 +227,7 @@ Result<DeploymentStatus> InProcessHost::GetStatus(const std::string& id) const {
     st.started = d->started;
     st.command = d->command;
     replicas = d->replicas;
-    planned = d->plan ? d->plan->replicas : 0;
+    planned = d->plan ? d->plan->plan.replicas : 0;
     // A stopped deployment whose replicas are still ending shows them.
     if (!d->started && replicas.empty()) replicas = d->retiring;
   }
@@ -279,11 +256,11 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
   auto d = Find(id);
   if (!d) return Status::NotFound("no deployment " + id);
   std::shared_ptr<Replica> chosen;
-  std::shared_ptr<const DeploymentPlan> plan;
+  std::shared_ptr<const RunPlan> plan;
   {
     std::lock_guard<std::mutex> lock(d->mu);
     plan = d->plan;
-    if (!d->started) return Status::FailedPrecondition("deployment " + id + " is stopped");
+    if (!d->started || !plan) return Status::FailedPrecondition("deployment " + id + " is stopped");
     if (d->command)
       return Status::FailedPrecondition("deployment " + id +
                                         " runs a command module (_start); "
@@ -303,8 +280,9 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
     for (const auto& e : plan->module->exports())
       if (e.desc.kind == engine::ExternKind::kFunc && e.name != "_initialize")
         names += (names.empty() ? "" : ", ") + e.name;
-    return Status::NotFound("module " + plan->module_id + " exports no function \"" + export_name +
-                            "\" (functions: " + (names.empty() ? "none" : names) + ")");
+    return Status::NotFound("module " + plan->plan.module_id + " exports no function \"" +
+                            export_name + "\" (functions: " + (names.empty() ? "none" : names) +
+                            ")");
   }
   ARCELLA_ASSIGN_OR_RETURN(auto values, engine::ParseArgs(export_name, fn->desc.func, args));
   if (!chosen) return Status::FailedPrecondition("deployment " + id + " has no active replica");

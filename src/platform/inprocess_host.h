@@ -21,6 +21,7 @@
 #include "platform/log_hub.h"
 #include "platform/replica.h"
 #include "platform/replica_host.h"
+#include "platform/run_plan.h"
 
 namespace arcella::platform {
 
@@ -29,15 +30,14 @@ struct InProcessHostOptions {
   // deployment's own lane, so one deployment's endless `_initialize` never
   // delays another's). 0: the number of CPUs (at least 2).
   size_t executor_threads = 0;
-  std::chrono::milliseconds backoff_initial{100};
-  std::chrono::milliseconds backoff_max{30'000};
-  std::chrono::milliseconds healthy_after{10'000};
+  BackoffOptions backoff;  // restarts of command replicas
 };
 
 class InProcessHost : public ReplicaHost {
  public:
+  // `load` makes each applied plan runnable (LocalPlanLoader in the daemon).
   // `logs` and `events` may be null; they must outlive the host.
-  InProcessHost(LogHub* logs, EventBus* events, InProcessHostOptions options = {});
+  InProcessHost(PlanLoader load, LogHub* logs, EventBus* events, InProcessHostOptions options = {});
   ~InProcessHost() override;
 
   Status Apply(const DeploymentPlan& plan, bool started) override;
@@ -53,7 +53,7 @@ class InProcessHost : public ReplicaHost {
   struct Deployment {
     std::mutex apply_mu;    // one Apply/Remove at a time
     mutable std::mutex mu;  // guards the fields below
-    std::shared_ptr<const DeploymentPlan> plan;
+    std::shared_ptr<const RunPlan> plan;
     bool started = false;
     bool command = false;
     std::vector<std::shared_ptr<Replica>> replicas;  // by index
@@ -71,6 +71,7 @@ class InProcessHost : public ReplicaHost {
   void LaneLoop(const std::string& lane, std::function<void()> task);
   void PublishDeployment(const std::string& id, State s);
 
+  PlanLoader load_;
   ReplicaContext ctx_;
   EventBus* events_;
   LogHub* logs_;

@@ -149,9 +149,6 @@ Platform::Platform(Home home, Config config, std::unique_ptr<StateStore> store,
       blobs_(std::move(blobs)),
       events_(events),
       logs_(logs) {
-  InProcessHostOptions ho;
-  ho.executor_threads = config_.daemon.executor_threads;
-  host_ = std::make_unique<InProcessHost>(logs_, events_, ho);
   memory_budget_ = config_.limits.total_guest_memory;
   if (memory_budget_ == 0) {
     // The physical RAM, but at least 8 GiB: replicas are counted at their
@@ -174,7 +171,8 @@ Platform::~Platform() {
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config& config,
                                                  EventBus* events, LogHub* logs,
-                                                 const std::string& cc) {
+                                                 const std::string& cc,
+                                                 const HostFactory& make_host) {
   // Checks the cache folder (private), its key; removes stale compile folders.
   ARCELLA_ASSIGN_OR_RETURN(auto eng,
                            engine::Engine::Create({.cache_dir = home.cache_dir(), .cc = cc}));
@@ -184,7 +182,25 @@ Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config&
                                                   std::make_unique<BlobStore>(std::move(blobs)),
                                                   events, logs));
   p->engine_ = std::move(eng);
+  if (make_host) {
+    ARCELLA_ASSIGN_OR_RETURN(p->host_, make_host(p.get()));
+  } else {
+    InProcessHostOptions ho;
+    ho.executor_threads = config.daemon.executor_threads;
+    p->host_ = std::make_unique<InProcessHost>(LocalPlanLoader(p.get()), logs, events, ho);
+  }
+  if (!p->host_) return Status::Internal("Platform::Open: the host factory made no host");
   return p;
+}
+
+Result<std::shared_ptr<const engine::Module>> Platform::Load(const CodeRef& code) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto it = compiled_.find(code.module_hash);
+  if (it == compiled_.end() || it->second->tier() != code.tier ||
+      it->second->metering() != code.metering)
+    return Status::NotFound("no installed module has the compiled code " + code.module_hash + "/" +
+                            engine::TierName(code.tier));
+  return it->second;
 }
 
 void Platform::Publish(const std::string& kind, const std::string& id, const std::string& state,
@@ -414,11 +430,15 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
     grants_[d.id] = grants.ok() ? *grants : NothingGranted(mf, spec, grants.status().message());
   }
   if (!grants.ok()) return grants.status();
-  for (const DirGrant& g : grants->dirs)
-    plan.dirs.push_back({g.real_host, g.guest, g.read_only, /*no_symlinks=*/true});
+  for (const DirGrant& g : grants->dirs) plan.dirs.push_back({g.real_host, g.guest, g.read_only});
   plan.env = grants->env;
   plan.restart = o.restart ? *o.restart : RestartPolicy::kOnFailure;
-  ARCELLA_ASSIGN_OR_RETURN(plan.module, CompiledModule(m));
+  plan.group = d.group;
+  plan.isolation = o.isolation ? *o.isolation : Isolation::kWorker;
+  ARCELLA_ASSIGN_OR_RETURN(auto module, CompiledModule(m));
+  plan.code = {m.hash, module->tier(), module->metering()};
+  const auto* start = module->FindExport("_start");
+  plan.command = start && start->desc.kind == engine::ExternKind::kFunc;
   return plan;
 }
 

@@ -48,6 +48,7 @@
 #include "platform/log_hub.h"
 #include "platform/manifest.h"
 #include "platform/replica_host.h"
+#include "platform/run_plan.h"
 #include "platform/spec.h"
 #include "platform/state_store.h"
 
@@ -93,15 +94,23 @@ struct InstallCompileHooks {
   std::atomic<bool>* cancel = nullptr;
 };
 
-class Platform {
+// Makes the platform's ReplicaHost. `code` hands out the compiled code of
+// installed modules (for replicas in the daemon); it lives as long as the
+// platform, which destroys the host first.
+using HostFactory = std::function<Result<std::unique_ptr<ReplicaHost>>(CodeProvider* code)>;
+
+class Platform : private CodeProvider {
  public:
   // Opens the state database and blob store under `home` (which must exist).
   // `events` and `logs` must outlive the platform.
   // `cc` is the AOT tier's C compiler command (the daemon passes $CC); the
   // platform's one engine::Engine caches compiled code in home.cache_dir().
+  // `make_host` makes where replicas run (the daemon: a RoutingHost); empty:
+  // an InProcessHost for every deployment.
   static Result<std::unique_ptr<Platform>> Open(const Home& home, const Config& config,
                                                 EventBus* events, LogHub* logs,
-                                                const std::string& cc = "cc");
+                                                const std::string& cc = "cc",
+                                                const HostFactory& make_host = {});
   ~Platform();
 
   // Compiles and applies every deployment to its desired state (after start).
@@ -171,6 +180,8 @@ class Platform {
   Result<std::vector<DeploymentRecord>> Select(const std::string& target, const std::string& group);
   // One artefact per module serves replicas with and without fuel/timeout.
   Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m);
+  // CodeProvider: the compiled code of an installed module.
+  Result<std::shared_ptr<const engine::Module>> Load(const CodeRef& code) override;
   // engine_->Compile with `cancel` (a fresh flag if null) registered for
   // CancelCompiles while it runs.
   Result<std::shared_ptr<const engine::Module>> CompileCancellable(

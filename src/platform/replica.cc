@@ -21,7 +21,7 @@ std::string ModuleName(const std::string& module_id) {
 
 }  // namespace
 
-Replica::Replica(std::shared_ptr<const DeploymentPlan> plan, uint32_t index, bool command,
+Replica::Replica(std::shared_ptr<const RunPlan> plan, uint32_t index, bool command,
                  const ReplicaContext* ctx)
     : plan_(std::move(plan)), index_(index), command_(command), ctx_(ctx) {}
 
@@ -39,7 +39,7 @@ void Replica::SetState(State s, const std::string& message) {
 }
 
 void Replica::Log(const std::string& line) {
-  if (ctx_->logs) ctx_->logs->Line(plan_->id, index_, LogStream::kPlatform, line);
+  if (ctx_->logs) ctx_->logs->Line(plan_->plan.id, index_, LogStream::kPlatform, line);
 }
 
 Result<std::shared_ptr<engine::Instance>> Replica::Instantiate() {
@@ -47,11 +47,11 @@ Result<std::shared_ptr<engine::Instance>> Replica::Instantiate() {
   auto current = std::make_shared<std::weak_ptr<engine::Instance>>();
   if (command_ || ImportsWasi(*plan_->module)) {
     wasi::WasiConfig cfg;
-    cfg.args = {ModuleName(plan_->module_id)};
-    cfg.env = plan_->env;
-    cfg.preopens = plan_->dirs;
+    cfg.args = {ModuleName(plan_->plan.module_id)};
+    cfg.env = plan_->plan.env;
+    cfg.preopens = plan_->preopens;
     LogHub* logs = ctx_->logs;
-    std::string id = plan_->id;
+    std::string id = plan_->plan.id;
     uint32_t index = index_;
     if (logs) {
       cfg.stdout_stream.sink = [logs, id, index](std::string_view s) {
@@ -75,9 +75,9 @@ Result<std::shared_ptr<engine::Instance>> Replica::Instantiate() {
     ARCELLA_RETURN_IF_ERROR((*ctx)->AddToLinker(linker));
   }
   engine::InstanceOptions opts;
-  opts.limits.fuel = plan_->fuel;
-  opts.limits.max_memory_bytes = plan_->max_memory_bytes;
-  opts.limits.deadline = plan_->timeout;
+  opts.limits.fuel = plan_->plan.fuel;
+  opts.limits.max_memory_bytes = plan_->plan.max_memory_bytes;
+  opts.limits.deadline = plan_->plan.timeout;
   std::weak_ptr<Replica> weak = weak_from_this();
   opts.on_attach = [weak](engine::Instance& i) {
     auto r = weak.lock();
@@ -120,7 +120,7 @@ void Replica::Start() {
   }
   auto self = shared_from_this();
   if (ctx_->spawn) {
-    Status st = ctx_->spawn(plan_->id, [self] { self->RunReactorInit(); });
+    Status st = ctx_->spawn(plan_->plan.id, [self] { self->RunReactorInit(); });
     if (!st.ok()) FailToStart(st.message());
     return;
   }
@@ -135,7 +135,7 @@ void Replica::RunReactorInit() {
       error = inst.status().message();
     } else if (const auto* init = plan_->module->FindExport("_initialize");
                init && init->desc.kind == engine::ExternKind::kFunc) {
-      if (plan_->fuel) (void)(*inst)->SetFuel(*plan_->fuel);
+      if (plan_->plan.fuel) (void)(*inst)->SetFuel(*plan_->plan.fuel);
       auto out = (*inst)->Call("_initialize", {});
       if (!out.ok()) error = "_initialize: " + out.status().message();
       else if (out->trap) error = "_initialize: trap: " + out->trap->ToString();
@@ -197,25 +197,19 @@ bool Replica::RunOnce(std::string* what_out) {
 
 void Replica::RunCommand() {
   using Clock = std::chrono::steady_clock;
-  uint32_t failures = 0;  // consecutive quick runs, for the backoff
+  Backoff backoff(ctx_->backoff);
   while (!stopping()) {
     auto began = Clock::now();
     std::string what;
     bool failed = RunOnce(&what);
-    if (ctx_->logs) ctx_->logs->Flush(plan_->id, index_);
+    if (ctx_->logs) ctx_->logs->Flush(plan_->plan.id, index_);
     if (stopping()) break;
-    RestartPolicy policy = plan_->restart;
-    bool again = policy == RestartPolicy::kAlways ||
-                 (policy == RestartPolicy::kOnFailure && failed);
-    if (!again) {
+    if (!RestartsAfter(plan_->plan.restart, failed)) {
       Log(what);
       SetState(failed ? State::kFailed : State::kResolved, what);
       return;
     }
-    if (Clock::now() - began >= ctx_->healthy_after) failures = 0;
-    std::chrono::milliseconds delay = std::min<std::chrono::milliseconds>(
-        ctx_->backoff_initial * (1ll << std::min<uint32_t>(failures, 20)), ctx_->backoff_max);
-    ++failures;
+    std::chrono::milliseconds delay = backoff.Next(began);
     Log(what + "; restarting in " + std::to_string(delay.count()) + " ms");
     SetState(State::kStarting, what);
     std::unique_lock<std::mutex> lock(mu_);
@@ -295,7 +289,7 @@ Result<engine::CallOutcome> Replica::Call(std::string_view name,
   if (!inst || state() != State::kActive)
     return Status::FailedPrecondition("replica " + this->name() + " is " + StateName(state()) +
                                       ", not active");
-  if (plan_->fuel) ARCELLA_RETURN_IF_ERROR(inst->SetFuel(*plan_->fuel));
+  if (plan_->plan.fuel) ARCELLA_RETURN_IF_ERROR(inst->SetFuel(*plan_->plan.fuel));
   if (!control) return inst->Call(name, args);
   // From here a cancel interrupts the guest (Interrupt() only sets a flag).
   control->Arm([inst] { inst->Interrupt(); });

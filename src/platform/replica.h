@@ -16,9 +16,11 @@
 #include <thread>
 
 #include "engine/engine.h"
+#include "platform/backoff.h"
 #include "platform/events.h"
 #include "platform/log_hub.h"
 #include "platform/replica_host.h"
+#include "platform/run_plan.h"
 
 namespace arcella::platform {
 
@@ -33,14 +35,12 @@ struct ReplicaContext {
   // whose `_initialize` never ends holds up only its own deployment. An
   // error (no thread could be created) fails the replica, never the daemon.
   std::function<Status(const std::string& lane, std::function<void()>)> spawn;
-  std::chrono::milliseconds backoff_initial{100};   // first restart delay
-  std::chrono::milliseconds backoff_max{30'000};    // delays double up to this
-  std::chrono::milliseconds healthy_after{10'000};  // a run this long resets the delay
+  BackoffOptions backoff;  // restarts of command replicas
 };
 
 class Replica : public std::enable_shared_from_this<Replica> {
  public:
-  Replica(std::shared_ptr<const DeploymentPlan> plan, uint32_t index, bool command,
+  Replica(std::shared_ptr<const RunPlan> plan, uint32_t index, bool command,
           const ReplicaContext* ctx);
   ~Replica();
   Replica(const Replica&) = delete;
@@ -62,8 +62,8 @@ class Replica : public std::enable_shared_from_this<Replica> {
 
   State state() const { return state_.load(std::memory_order_acquire); }
   ReplicaStatus Snapshot() const;
-  const std::shared_ptr<const DeploymentPlan>& plan() const { return plan_; }
-  std::string name() const { return plan_->id + "#" + std::to_string(index_); }
+  const std::shared_ptr<const RunPlan>& plan() const { return plan_; }
+  std::string name() const { return plan_->plan.id + "#" + std::to_string(index_); }
 
  private:
   Result<std::shared_ptr<engine::Instance>> Instantiate();
@@ -76,7 +76,7 @@ class Replica : public std::enable_shared_from_this<Replica> {
   void Log(const std::string& line);
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
 
-  const std::shared_ptr<const DeploymentPlan> plan_;
+  const std::shared_ptr<const RunPlan> plan_;
   const uint32_t index_;
   const bool command_;
   const ReplicaContext* const ctx_;

@@ -3,8 +3,10 @@
 // creates, starts, stops and scales replicas and serves calls.
 //
 // Implementations: InProcessHost (replicas on the daemon's own threads,
-// inprocess_host.h); a worker-process host comes later behind this same
-// interface.
+// inprocess_host.h), WorkerHost (replicas in `arcella-worker` processes, one
+// per group, worker/worker_host.h) and RoutingHost (sends each plan to one
+// of them by its isolation, worker/routing_host.h). The platform takes its
+// host from outside (Platform::Open), so tests can give it their own.
 //
 // A replica is "<deployment id>#<index>", index 0..replicas-1. What it runs
 // depends on the module:
@@ -27,26 +29,10 @@
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "platform/deployment_plan.h"
 #include "platform/spec.h"
-#include "wasi/wasi.h"
 
 namespace arcella::platform {
-
-// Everything a host needs to run one deployment, resolved by the platform.
-struct DeploymentPlan {
-  std::string id;         // "<module id>/<group>"
-  std::string module_id;  // "name@x.y.z"; argv[0] of commands is the name
-  // Compiled by an engine with Metering::kInterrupt or kFuel (kFuel if
-  // `fuel` is set): stopping a replica interrupts its guest.
-  std::shared_ptr<const engine::Module> module;
-  uint32_t replicas = 1;
-  std::optional<uint64_t> fuel;          // per call (reactor) / per run (command)
-  uint64_t max_memory_bytes = 0;         // per linear memory; 0 = engine default
-  std::chrono::milliseconds timeout{0};  // per call / per run; 0 = none
-  std::vector<wasi::WasiConfig::Preopen> dirs;
-  std::vector<std::pair<std::string, std::string>> env;
-  RestartPolicy restart = RestartPolicy::kOnFailure;  // commands only
-};
 
 struct ReplicaStatus {
   uint32_t index = 0;

@@ -158,7 +158,11 @@ Result<std::shared_ptr<WasiCtx>> WasiCtx::Create(WasiConfig config) {
     if (p.guest_path.empty() || HasNul(p.guest_path))
       return Status::InvalidArgument("preopen '" + p.host_path + "' needs a guest path");
     int fd = -1;
-    if (p.no_symlinks) {
+    if (p.host_fd >= 0) {
+      // O_PATH descriptors cannot be duplicated into readable ones: reopen
+      // "." beneath it (no path walk, so no symlink can interfere).
+      fd = openat(p.host_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } else if (p.no_symlinks) {
       struct open_how how = {};
       how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
       how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;

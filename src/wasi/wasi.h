@@ -52,6 +52,10 @@ struct WasiConfig {
     // fails if any component has become a symlink since (openat2
     // RESOLVE_NO_SYMLINKS), so a swapped link cannot redirect the grant.
     bool no_symlinks = false;
+    // If >= 0: the directory, already open (O_DIRECTORY or O_PATH; not
+    // owned, duplicated per context); host_path then only names it in
+    // messages. A worker process gets its grants this way (docs/WORKER.md).
+    int host_fd = -1;
   };
   std::vector<Preopen> preopens;  // become guest fds 3, 4, ... in order
 

@@ -21,7 +21,7 @@ constexpr char kId[] = "counter@1.0.0/web";
 
 class HostTest : public ::testing::Test {
  protected:
-  HostTest() : logs_(test::TempDir("runtime-logs")), host_(&logs_, &events_) {}
+  HostTest() : logs_(test::TempDir("runtime-logs")), host_(TestLoader(), &logs_, &events_) {}
   void SetUp() override {
     counter_ = LoadFixture("reactor_counter.wasm");
     ASSERT_NE(counter_, nullptr);
@@ -223,7 +223,11 @@ TEST_F(HostTest, PlansAreChecked) {
   plan.fuel = 5;
   st = host_.Apply(plan, true);
   EXPECT_NE(st.message().find("fuel is set"), std::string::npos) << st.message();
-  EXPECT_FALSE(host_.Apply(MakePlan(kId, nullptr, 1), true).ok());
+  auto unknown = MakePlan(kId, counter_, 1);
+  unknown.code.module_hash = std::string(64, '0');
+  st = host_.Apply(unknown, true);
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find(kId), std::string::npos) << st.message();
 }
 
 TEST_F(HostTest, InterpreterTierServesCallsAndStops) {
@@ -262,7 +266,7 @@ TEST(HostScale, ThousandReplicasOfASmallReactor) {
   auto small = LoadFixture("reactor_small.wasm", engine::Metering::kInterrupt);
   ASSERT_NE(small, nullptr);
   LogHub logs("");
-  InProcessHost host(&logs, nullptr);
+  InProcessHost host(TestLoader(), &logs, nullptr);
   const std::string id = "small@1.0.0/bench";
   auto plan = MakePlan(id, small, 1000);
   for (int round = 0; round < 2; ++round) {
@@ -304,7 +308,7 @@ TEST(HostBoot, StopInterruptsLoopingStartAndInitialize) {
   using namespace testing;  // NOLINT
   LogHub logs(test::TempDir("boot-logs"));
   EventBus events;
-  InProcessHost host(&logs, &events);
+  InProcessHost host(TestLoader(), &logs, &events);
   for (const char* fixture : {"boot_loop_init.wasm", "boot_loop_start.wasm"}) {
     for (auto metering : {engine::Metering::kInterrupt, engine::Metering::kFuel}) {
       auto mod = LoadFixture(fixture, metering);

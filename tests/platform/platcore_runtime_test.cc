@@ -42,7 +42,7 @@ bool SqueezeAddressSpace(bool on) {
 }
 
 int CommandWithoutThreads(std::shared_ptr<const engine::Module> mod) {
-  InProcessHost host(nullptr, nullptr);
+  InProcessHost host(testing::TestLoader(), nullptr, nullptr);
   DeploymentPlan plan = MakePlan("cmd@1.0.0/g", mod, 2);
   plan.restart = RestartPolicy::kNever;
   if (!SqueezeAddressSpace(true)) return 10;
@@ -69,7 +69,7 @@ TEST(PlatCoreThreads, ACommandReplicaWithoutAThreadFailsAlone) {
 
 // The same for a reactor: its initialisation needs a lane thread.
 int ReactorWithoutThreads(std::shared_ptr<const engine::Module> mod) {
-  InProcessHost host(nullptr, nullptr);
+  InProcessHost host(testing::TestLoader(), nullptr, nullptr);
   DeploymentPlan plan = MakePlan("fast@1.0.0/g", mod, 1);
   if (!SqueezeAddressSpace(true)) return 10;
   Status st = host.Apply(plan, true);

@@ -21,11 +21,11 @@ constexpr char kId[] = "cmd@1.0.0/batch";
 class CommandTest : public ::testing::Test {
  protected:
   explicit CommandTest(InProcessHostOptions o = Fast())
-      : logs_(test::TempDir("runtime-logs")), host_(&logs_, &events_, o) {}
+      : logs_(test::TempDir("runtime-logs")), host_(TestLoader(), &logs_, &events_, o) {}
   static InProcessHostOptions Fast() {
     InProcessHostOptions o;
-    o.backoff_initial = milliseconds(20);
-    o.backoff_max = milliseconds(1000);
+    o.backoff.initial = milliseconds(20);
+    o.backoff.max = milliseconds(1000);
     return o;
   }
   void SetUp() override {
@@ -138,8 +138,8 @@ class HealthyResetTest : public CommandTest {
  protected:
   static InProcessHostOptions Reset() {
     auto o = Fast();
-    o.backoff_initial = milliseconds(40);
-    o.healthy_after = milliseconds(0);  // every run counts as healthy
+    o.backoff.initial = milliseconds(40);
+    o.backoff.healthy_after = milliseconds(0);  // every run counts as healthy
     return o;
   }
   HealthyResetTest() : CommandTest(Reset()) {}

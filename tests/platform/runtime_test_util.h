@@ -6,12 +6,15 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "engine/engine.h"
 #include "platform/replica_host.h"
+#include "platform/run_plan.h"
 #include "test_util.h"
 
 namespace arcella::platform::testing {
@@ -30,12 +33,48 @@ inline std::shared_ptr<const engine::Module> LoadFixture(
   return m.ok() ? *m : nullptr;
 }
 
+// The compiled code of the modules the tests planned (MakePlan adds them),
+// as the platform hands out installed modules' code.
+class FixtureCode : public CodeProvider {
+ public:
+  Result<std::shared_ptr<const engine::Module>> Load(const CodeRef& code) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = modules_.find(Key(code));
+    if (it == modules_.end()) return Status::NotFound("no fixture code " + code.module_hash);
+    return it->second;
+  }
+  void Add(const std::shared_ptr<const engine::Module>& m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    modules_[Key({m->hash(), m->tier(), m->metering()})] = m;
+  }
+  static std::string Key(const CodeRef& c) {
+    return c.module_hash + "/" + engine::TierName(c.tier) + "/" +
+           std::to_string(static_cast<int>(c.metering));
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const engine::Module>> modules_;
+};
+
+inline FixtureCode& TestCode() {
+  static FixtureCode code;
+  return code;
+}
+
+// The daemon's plan loader over TestCode().
+inline PlanLoader TestLoader() { return LocalPlanLoader(&TestCode()); }
+
 inline DeploymentPlan MakePlan(const std::string& id, std::shared_ptr<const engine::Module> m,
                                uint32_t replicas) {
   DeploymentPlan p;
   p.id = id;
   p.module_id = id.substr(0, id.find('/'));
-  p.module = std::move(m);
+  p.group = id.substr(id.find('/') + 1);
+  p.code = {m->hash(), m->tier(), m->metering()};
+  const auto* start = m->FindExport("_start");
+  p.command = start && start->desc.kind == engine::ExternKind::kFunc;
+  TestCode().Add(m);
   p.replicas = replicas;
   return p;
 }
