@@ -27,6 +27,7 @@ enum class StatusCode {
   kCorruption,          // stored data is damaged
   kInternal,            // a bug: an impossible state was reached
   kCancelled,           // the caller asked to stop (cancel flag, signal, deadline)
+  kUnavailable,         // the serving process or resource is gone or overloaded; retry later
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -50,6 +51,7 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -48,6 +48,7 @@ ErrorCode CodeFor(const Status& st, ErrorCode invalid) {
     case StatusCode::kIoError:
     case StatusCode::kCorruption: return ErrorCode::kIoError;
     case StatusCode::kCancelled: return ErrorCode::kFailedPrecondition;
+    case StatusCode::kUnavailable: return ErrorCode::kUnavailable;
     default: return ErrorCode::kInternal;
   }
 }

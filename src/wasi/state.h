@@ -9,37 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "wasi/abi.h"
 #include "wasi/wasi.h"
 
 namespace arcella::wasi {
 
-// An owned host file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) reset(o.release());
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = arcella::UniqueFd;  // common/unique_fd.h
 
 // One directory entry (fs_ops.h ListDirectory; cached for fd_readdir).
 struct DirEntryInfo {

@@ -1,0 +1,88 @@
+// Channel: the framed connection between the daemon and one arcella-worker,
+// over an inherited AF_UNIX SOCK_STREAM socketpair (docs/WORKER.md).
+//
+// A frame is a 4-byte big-endian length N, then N bytes of MessagePack that
+// decode to a map with a string "t" (the message type) and, if descriptors
+// travel with the frame, an unsigned "fds" = how many. Descriptors are sent
+// with SCM_RIGHTS on the frame's first bytes; the receiver queues every
+// descriptor it is handed in arrival order and gives a frame the next "fds"
+// of them, so descriptors always belong to the frame they were sent with.
+//
+// Limits: a frame is at most kMaxFrameBytes; at most kMaxFdsPerFrame
+// descriptors per frame; anything else is a protocol error (the connection
+// is then unusable: the caller closes it).
+//
+// Thread-safety: Send() may be called from many threads at once (frames are
+// never interleaved); Receive() from one thread at a time. Close() from any
+// thread: a blocked Receive() returns, later Send()s fail.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <vector>
+
+#include "common/status.h"
+#include "common/unique_fd.h"
+
+namespace arcella::worker {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
+inline constexpr uint32_t kMaxFdsPerFrame = 64;
+
+// One received frame: its decoded body and the descriptors that came with it
+// (owned; closed with the Message unless released).
+struct Message {
+  nlohmann::json body;  // an object; body["t"] is a string
+  std::vector<UniqueFd> fds;
+  const std::string& type() const { return body["t"].get_ref<const std::string&>(); }
+};
+
+class Channel {
+ public:
+  // Takes ownership of `fd` (a connected AF_UNIX SOCK_STREAM socket).
+  explicit Channel(int fd);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // Sends `body` (an object with a string "t"; "fds" is set here when `fds`
+  // is not empty) with copies of `fds` (the caller keeps its descriptors).
+  // Blocks while the peer's buffer is full; never raises SIGPIPE.
+  // Unavailable once the peer is gone or Close() was called; InvalidArgument
+  // if the body is not an object with "t", encodes to more than
+  // kMaxFrameBytes, or there are more than kMaxFdsPerFrame descriptors.
+  Status Send(const nlohmann::json& body, std::span<const int> fds = {});
+
+  // Blocks for the next frame. Unavailable when the peer closed the
+  // connection (or Close() was called); InvalidArgument naming what is wrong
+  // for a malformed frame (length over the cap, undecodable MessagePack, not
+  // a map, no string "t", a bad "fds", fewer descriptors than announced).
+  Result<Message> Receive();
+
+  // Shuts the socket down both ways (idempotent).
+  void Close();
+
+  int fd() const { return fd_; }
+
+ private:
+  Status ReadFull(uint8_t* p, size_t n);
+  int fd_;
+  std::mutex send_mu_;
+  std::vector<UniqueFd> pending_fds_;  // received, not yet given to a frame
+  std::vector<uint8_t> rbuf_;          // bytes read past the last frame
+  size_t rpos_ = 0;
+};
+
+// Decodes one frame body (MessagePack bytes, without the length prefix):
+// an object with a string "t" and, optionally, an unsigned "fds" <=
+// kMaxFdsPerFrame. InvalidArgument naming the problem otherwise. Pure; the
+// fuzz target drives it.
+Result<nlohmann::json> DecodeFrameBody(std::span<const uint8_t> bytes);
+
+// Encodes `body` into a whole frame (length prefix + MessagePack).
+Result<std::vector<uint8_t>> EncodeFrame(const nlohmann::json& body);
+
+}  // namespace arcella::worker

@@ -1,0 +1,106 @@
+// The worker protocol's messages (docs/WORKER.md), as typed values and
+// their MessagePack bodies (Channel frames). Version kProtocolVersion.
+//
+// Daemon -> worker (requests carry a u64 "id", unique per connection; each
+// gets exactly one Reply with that id, in any order):
+//   apply    {id, plan, started, meta}  fds: [code, dir 0, dir 1, ...]
+//   remove   {id, dep}
+//   status   {id, dep}
+//   call     {id, dep, export, args}
+//   cancel   {call}                      (no reply; cancels call `call`)
+//   ping     {id}                        (reply: ok; health and benchmarks)
+//   shutdown {}                          (no reply; the worker exits 0)
+// Worker -> daemon:
+//   hello    {v, pid, sandbox}           first frame, once
+//   reply    {id, code, msg, ...}        code 0: ok (plus the request's result)
+//   log      {dep, idx, stream, line}    one captured line of a replica
+//   event    {kind, id, state, detail}   a state change (platform::Event)
+//
+// Every decoder checks types and ranges and names the field that is wrong
+// (InvalidArgument); nothing throws.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/portable_code.h"
+#include "platform/deployment_plan.h"
+#include "platform/events.h"
+#include "platform/log_hub.h"
+#include "platform/replica_host.h"
+
+namespace arcella::worker {
+
+struct Hello {
+  uint32_t version = 0;
+  int64_t pid = 0;
+  std::string sandbox;  // DescribeSandbox() of the worker, for logs and status
+};
+nlohmann::json EncodeHello(const Hello& h);
+Result<Hello> DecodeHello(const nlohmann::json& body);
+
+// apply: the code's tier/metering/hash are those of plan.code; `meta` is
+// PortableCode::meta. fds[0] is the code, fds[1 + i] is plan.dirs[i].
+struct ApplyRequest {
+  uint64_t id = 0;
+  platform::DeploymentPlan plan;
+  bool started = false;
+  std::vector<uint8_t> meta;
+};
+nlohmann::json EncodeApply(const ApplyRequest& r);
+Result<ApplyRequest> DecodeApply(const nlohmann::json& body);
+
+// remove / status: {id, dep}.
+struct DeploymentRequest {
+  uint64_t id = 0;
+  std::string dep;
+};
+nlohmann::json EncodeRemove(const DeploymentRequest& r);
+nlohmann::json EncodeStatus(const DeploymentRequest& r);
+Result<DeploymentRequest> DecodeDeploymentRequest(const nlohmann::json& body);
+
+struct CallRequest {
+  uint64_t id = 0;
+  std::string dep;
+  std::string export_name;
+  std::vector<std::string> args;
+};
+nlohmann::json EncodeCall(const CallRequest& r);
+Result<CallRequest> DecodeCall(const nlohmann::json& body);
+
+nlohmann::json EncodeCancel(uint64_t call_id);
+Result<uint64_t> DecodeCancel(const nlohmann::json& body);
+
+nlohmann::json EncodePing(uint64_t id);
+nlohmann::json EncodeShutdown();
+
+// reply: `code` is the StatusCode as an integer (0 = ok), `msg` its message.
+// Results ride in the same map: "status" (DeploymentStatus) for status
+// requests, "result" (CallResult) for calls.
+nlohmann::json EncodeReply(uint64_t id, const Status& st);
+nlohmann::json EncodeStatusReply(uint64_t id, const platform::DeploymentStatus& s);
+nlohmann::json EncodeCallReply(uint64_t id, const platform::CallResult& r);
+// The request id of a reply (InvalidArgument if none).
+Result<uint64_t> ReplyId(const nlohmann::json& body);
+// The reply's Status (an unknown code decodes as Internal naming it).
+Status ReplyStatus(const nlohmann::json& body);
+Result<platform::DeploymentStatus> DecodeStatusReply(const nlohmann::json& body);
+Result<platform::CallResult> DecodeCallReply(const nlohmann::json& body);
+
+struct LogMessage {
+  std::string dep;
+  uint32_t index = 0;
+  platform::LogStream stream = platform::LogStream::kStdout;
+  std::string line;
+};
+nlohmann::json EncodeLog(const LogMessage& m);
+Result<LogMessage> DecodeLog(const nlohmann::json& body);
+
+nlohmann::json EncodeEvent(const platform::Event& e);
+Result<platform::Event> DecodeEvent(const nlohmann::json& body);
+
+}  // namespace arcella::worker
