@@ -36,6 +36,8 @@
 #include "engine/trap.h"
 #include "engine/types.h"
 
+struct arcella_mem_budget;  // the runtime's budget record (engine/rt/arcella_rt.h)
+
 namespace arcella::engine {
 
 enum class Tier { kAuto, kAot, kInterp };
@@ -167,6 +169,28 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Engine-internal: the watchdog that fires per-call deadlines.
   DeadlineWatchdog& watchdog() const;
 
+  // Linear-memory budget, shared by every instance of this Engine's modules
+  // on both tiers (e.g. a worker's share of the host's memory). It counts
+  // the current size (pages * 64 KiB) of every linear memory such an
+  // instance defines (an imported memory counts once, for its owner):
+  // instantiation fails with FailedPrecondition if a memory's initial size
+  // does not fit what is left ("memory 0 needs 1048576 bytes initially; the
+  // engine's memory budget of 4194304 bytes has 65536 left"), memory.grow
+  // past it returns -1 to the guest (as past InstanceLimits::
+  // max_memory_bytes), and freeing an instance gives its bytes back.
+  // Concurrent growth never takes the use past the budget. A grow costs one
+  // atomic operation more; loads and stores cost nothing.
+  //
+  // SetMemoryBudget: 0 = unlimited (the default). Any thread, any time;
+  // setting it below memory_in_use() shrinks nothing, it only makes later
+  // growth fail until enough is freed.
+  void SetMemoryBudget(uint64_t bytes);
+  uint64_t memory_budget() const;
+  // Bytes of linear memory live instances of this Engine's modules hold now.
+  uint64_t memory_in_use() const;
+  // Engine-internal: the record the tiers charge memories to.
+  arcella_mem_budget* memory_budget_state() const { return memory_budget_.get(); }
+
   struct Registry;  // engine-internal
 
  private:
@@ -174,6 +198,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   EngineConfig config_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<DeadlineWatchdog> watchdog_;
+  std::shared_ptr<arcella_mem_budget> memory_budget_ = NewMemoryBudget();
+  static std::shared_ptr<arcella_mem_budget> NewMemoryBudget();
 };
 
 // A validated, compiled module. Immutable; share it freely.

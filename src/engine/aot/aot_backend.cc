@@ -153,10 +153,13 @@ Status AotInstance::Init(const std::vector<BoundImport>& imports,
   // The start function may call the metering check: the facade must know us.
   if (owner_) owner_->AttachBackend(this);
   arcella_rt_set_alloc_limits(limits_.max_memory_bytes, limits_.max_table_elements);
+  if (owner_ && owner_->module().engine())
+    arcella_rt_set_alloc_budget(owner_->module().engine()->memory_budget_state());
   uint64_t slots[1] = {reinterpret_cast<uint64_t>(ctx_)};
   int rc = Invoke(obj.instantiate, slots);
   const arcella_alloc_failure_t failure = arcella_rt_last_alloc_failure();
   arcella_rt_set_alloc_limits(0, 0);
+  arcella_rt_set_alloc_budget(nullptr);
   instantiated_ = true;  // partial instantiation still owns what it allocated
   if (rc == WASM_RT_TRAP_RESOURCE) return AllocFailure(failure);
   if (rc != 0) *start_trap = TrapFromCode(rc);
@@ -171,6 +174,11 @@ Status AotInstance::AllocFailure(const arcella_alloc_failure_t& f) const {
   for (const ImportDesc& imp : module_->imports)
     if (imp.desc.kind == kind) ++index;
   std::string what = (kind == ExternKind::kTable ? "table " : "memory ") + std::to_string(index);
+  if (f.kind == ARCELLA_ALLOC_BUDGET)
+    return Status::FailedPrecondition(what + " needs " + std::to_string(f.initial * 65536) +
+                                      " bytes initially; the engine's memory budget of " +
+                                      std::to_string(f.budget) + " bytes has " +
+                                      std::to_string(f.left) + " left");
   if (f.kind == 0)
     return Status::FailedPrecondition(
         "aot: cannot allocate the module's memories/tables within the instance limits");

@@ -109,6 +109,8 @@ Result<std::unique_ptr<InstanceBackend>> InterpModule::Instantiate(
   glimits.max_memory_bytes = limits.max_memory_bytes;
   glimits.max_table_elements = limits.max_table_elements;
   glimits.max_stack_depth = limits.max_stack_depth;
+  if (owner && owner->module().engine())
+    glimits.budget = owner->module().engine()->memory_budget_state();
   std::string error;
   glue::InstantiateError kind = glue::InstantiateError::kNone;
   // InstanceOptions::store_with: ignored unless it is an interpreter instance.

@@ -41,6 +41,8 @@
 
 #include "engine/trap.h"
 
+struct arcella_mem_budget;  // engine/rt/arcella_rt.h
+
 namespace arcella::engine::interp::glue {
 
 // Same enumerator order as engine::ValType (checked by interp_backend.cc).
@@ -75,7 +77,10 @@ struct GImport {
 };
 
 struct GLimits {
-  uint64_t max_memory_bytes = 0;    // 0: 4 GiB
+  uint64_t max_memory_bytes = 0;  // 0: 4 GiB
+  // The Engine's memory budget that defined memories are charged to (null:
+  // none); outlives the instance (the Engine does).
+  arcella_mem_budget* budget = nullptr;
   uint32_t max_table_elements = 0;  // 0: no cap
   uint32_t max_stack_depth = 10'000;
 };

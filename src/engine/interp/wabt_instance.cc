@@ -1,7 +1,10 @@
 // C++17, wabt side: calls, host functions, globals and memories.
 #include "engine/interp/wabt_instance.h"
 
+#include <algorithm>
+
 #include "engine/interp/wabt_private.h"
+#include "engine/rt/arcella_rt.h"
 
 namespace arcella::engine::interp::glue {
 
@@ -20,6 +23,8 @@ struct CallContext {
 };
 thread_local CallContext t_ctx;
 
+constexpr uint64_t kPageBytes = 65536;
+
 GTrap HostError(std::string msg) {
   GTrap t;
   t.trap.kind = TrapKind::kHostError;
@@ -33,6 +38,11 @@ InstanceImpl::InstanceImpl(std::shared_ptr<StoreGroup> group, void* user, uint32
     : group_(std::move(group)), user_(user), max_depth_(max_depth) {}
 
 InstanceImpl::~InstanceImpl() {
+  if (budget_ != nullptr) {
+    SettleGrowth();
+    for (const OwnedMemory& m : owned_)
+      arcella_mem_budget_release(budget_, m.charged_pages * kPageBytes);
+  }
   std::lock_guard<std::recursive_mutex> lock(group_->mu);
   for (auto& b : bindings_) b->importer = nullptr;
   bindings_.clear();
@@ -72,6 +82,61 @@ void InstanceImpl::Attach(wi::Instance::Ptr inst, std::optional<uint32_t> start)
   }
   if (!inst_->memories().empty())
     memory0_ = store.UnsafeGet<wi::Memory>(inst_->memories()[0]).get();
+  const wi::RefVec& mems = inst_->memories();
+  for (size_t i = 0; i < owned_.size() && i < mems.size(); ++i)
+    owned_[i].memory = store.UnsafeGet<wi::Memory>(mems[mems.size() - owned_.size() + i]).get();
+}
+
+bool InstanceImpl::ChargeMemories(arcella_mem_budget* budget, const wi::ModuleDesc& desc,
+                                  size_t imported, std::string* error) {
+  budget_ = budget;
+  for (size_t i = 0; i < desc.memories.size(); ++i) {
+    const wabt::Limits& l = desc.memories[i].type.limits;
+    uint64_t left = 0;
+    if (!arcella_mem_budget_reserve(budget, l.initial * kPageBytes, &left)) {
+      *error = "memory " + std::to_string(imported + i) + " needs " +
+               std::to_string(l.initial * kPageBytes) +
+               " bytes initially; the engine's memory budget of " +
+               std::to_string(arcella_mem_budget_limit(budget)) + " bytes has " +
+               std::to_string(left) + " left";
+      return false;
+    }
+    owned_.push_back({nullptr, l.initial, l.has_max ? l.max : 65536});
+  }
+  return true;
+}
+
+void InstanceImpl::ReserveGrowth() {
+  const uint64_t limit = arcella_mem_budget_limit(budget_);
+  for (OwnedMemory& m : owned_) {
+    if (m.memory == nullptr) continue;
+    auto& lim = const_cast<wi::MemoryType&>(m.memory->type()).limits;  // NOLINT
+    uint64_t room = m.max_pages > m.charged_pages ? m.max_pages - m.charged_pages : 0;
+    if (limit != 0 && room != 0) {
+      // Take what is left (up to `room` pages), retrying smaller amounts
+      // as other instances take their share.
+      uint64_t left = 0;
+      while (room != 0 && !arcella_mem_budget_reserve(budget_, room * kPageBytes, &left))
+        room = std::min(room - 1, left / kPageBytes);
+      m.charged_pages += room;
+    }
+    lim.max = limit == 0 ? m.max_pages : m.charged_pages;
+  }
+}
+
+void InstanceImpl::SettleGrowth() {
+  for (OwnedMemory& m : owned_) {
+    if (m.memory == nullptr) continue;
+    const uint64_t pages = m.memory->PageSize();
+    if (pages < m.charged_pages) {
+      arcella_mem_budget_release(budget_, (m.charged_pages - pages) * kPageBytes);
+    } else if (pages > m.charged_pages) {
+      // Grown without a reservation (no limit, or through an importer).
+      arcella_mem_budget_reserve_always(budget_, (pages - m.charged_pages) * kPageBytes);
+    }
+    m.charged_pages = pages;
+    const_cast<wi::MemoryType&>(m.memory->type()).limits.max = m.max_pages;  // NOLINT
+  }
 }
 
 int64_t InstanceImpl::FuncIndexOf(wi::Ref func) const {
@@ -97,8 +162,10 @@ std::optional<GTrap> InstanceImpl::Run(const wi::Func::Ptr& func, const wi::Valu
   frames.reserve(max_depth_ - outer);  // wabt's PushCall traps at capacity()
 
   ctx.active.push_back(&thread);
+  if (budget_ != nullptr && running_++ == 0) ReserveGrowth();
   wi::Trap::Ptr trap;
   wabt::Result r = func->Call(thread, params, *results, &trap);
+  if (budget_ != nullptr && --running_ == 0) SettleGrowth();
   ctx.active.pop_back();
   // wabt 1.0.32 bug: when call_indirect hits the frame limit, Thread::DoCall
   // sets *out_trap but reports success and the caller runs on. A trap object

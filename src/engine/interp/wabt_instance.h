@@ -10,6 +10,17 @@
 // one per wasm function entry (a host function called from wasm takes one
 // too). The start function is run here, not by wabt, so it obeys the limit
 // and a trap in it leaves a valid instance.
+//
+// Memory budget (GLimits::budget): the initial size of every defined memory
+// is charged at instantiation and given back when the instance is freed.
+// wabt's memory.grow has no hook, so growth is charged around calls: the
+// outermost Run reserves what is left of the budget (up to each memory's
+// max), lowers each defined memory's max to its size plus that reservation,
+// and afterwards charges what the memories grew by and gives the rest back.
+// The budget is thus never exceeded, but while an interpreter call runs,
+// other instances of the Engine see nothing left. A defined memory grown
+// through another instance that imports it is charged when its owner next
+// runs or is freed.
 #pragma once
 
 #include <memory>
@@ -56,6 +67,11 @@ class InstanceImpl final : public GInstance {
   // Runs `func` on a fresh wabt Thread under the depth limit (lock held).
   std::optional<GTrap> Run(const wi::Func::Ptr& func, const wi::Values& params,
                            wi::Values* results);
+  // Charges the initial sizes of the memories `desc` defines (after
+  // `imported` imported ones) to `budget`; false with *error if one does not
+  // fit. What was charged is given back by the destructor.
+  bool ChargeMemories(arcella_mem_budget* budget, const wi::ModuleDesc& desc, size_t imported,
+                      std::string* error);
   // Index of `func` in this instance's function space, or -1.
   int64_t FuncIndexOf(wi::Ref func) const;
 
@@ -72,7 +88,18 @@ class InstanceImpl final : public GInstance {
   wi::Instance::Ptr inst_;
   std::vector<std::shared_ptr<HostBinding>> bindings_;
   std::vector<wi::Memory*> export_memories_;  // by export index, null if not a memory
-  std::vector<wi::Global*> export_globals_;   // by export index, null if not a global
+  // Memory budget: defined memories and the pages charged for each.
+  struct OwnedMemory {
+    wi::Memory* memory = nullptr;  // set by Attach
+    uint64_t charged_pages = 0;
+    uint64_t max_pages = 0;  // after the instance limits
+  };
+  arcella_mem_budget* budget_ = nullptr;
+  std::vector<OwnedMemory> owned_;
+  uint32_t running_ = 0;  // nested Runs (group lock held)
+  void ReserveGrowth();
+  void SettleGrowth();
+  std::vector<wi::Global*> export_globals_;  // by export index, null if not a global
   wi::Memory* memory0_ = nullptr;
 };
 

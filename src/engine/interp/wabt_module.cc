@@ -141,6 +141,14 @@ std::unique_ptr<GInstance> Instantiate(const GModule& m, const std::vector<GImpo
 
   uint32_t depth = limits.max_stack_depth == 0 ? 10'000 : limits.max_stack_depth;
   auto self = std::make_unique<InstanceImpl>(group, user, depth);
+  if (limits.budget != nullptr) {
+    size_t imported = 0;
+    for (const auto& imp : copy.imports)
+      if (imp.type.type->kind == wabt::ExternalKind::Memory) ++imported;
+    std::string budget_error;
+    if (!self->ChargeMemories(limits.budget, copy, imported, &budget_error))
+      return fail(InstantiateError::kLimits, budget_error);
+  }
   wi::Store& store = group->store;
   wi::Module::Ptr wmod = wi::Module::New(store, std::move(copy));
 

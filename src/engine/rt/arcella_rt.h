@@ -28,6 +28,32 @@ size_t arcella_rt_last_trap_pcs(const uintptr_t** pcs);
  * on this thread (0 = no extra cap). */
 void arcella_rt_set_alloc_limits(uint64_t max_memory_bytes, uint32_t max_table_elements);
 
+/* A linear-memory budget (mem_budget.c): the bytes of linear memory that
+ * the memories charged to it may hold together. `limit` 0 = unlimited.
+ * Accessed only through the functions below (atomically, from any thread).
+ * The engine keeps one per Engine (Engine::SetMemoryBudget). */
+typedef struct arcella_mem_budget {
+  uint64_t limit;
+  uint64_t used;
+} arcella_mem_budget_t;
+/* Adds `bytes` to `used` unless that would pass `limit`: returns 1, or 0
+ * (then *left, if not NULL, is what was left). Never passes the limit under
+ * races (compare-exchange); without a limit it is one atomic add. */
+int arcella_mem_budget_reserve(arcella_mem_budget_t* b, uint64_t bytes, uint64_t* left);
+/* Adds `bytes` to `used` even past `limit` (growth that already happened). */
+void arcella_mem_budget_reserve_always(arcella_mem_budget_t* b, uint64_t bytes);
+void arcella_mem_budget_release(arcella_mem_budget_t* b, uint64_t bytes);
+void arcella_mem_budget_set_limit(arcella_mem_budget_t* b, uint64_t limit);
+uint64_t arcella_mem_budget_limit(const arcella_mem_budget_t* b);
+uint64_t arcella_mem_budget_used(const arcella_mem_budget_t* b);
+
+/* The budget that memories allocated by the next instantiation on this
+ * thread are charged to (NULL: none), like arcella_rt_set_alloc_limits.
+ * A memory stays charged to it until freed: its initial size at
+ * allocation, each successful memory.grow (a grow that does not fit fails,
+ * returning -1), all of it given back by wasm_rt_free_memory. */
+void arcella_rt_set_alloc_budget(arcella_mem_budget_t* budget);
+
 /* Why the last instantiation on this thread unwound with
  * WASM_RT_TRAP_RESOURCE, counted since the last arcella_rt_set_alloc_limits:
  * `kind` is ARCELLA_ALLOC_MEMORY or ARCELLA_ALLOC_TABLE (0: nothing failed),
@@ -35,13 +61,17 @@ void arcella_rt_set_alloc_limits(uint64_t max_memory_bytes, uint32_t max_table_e
  * instantiation allocated, i.e. among the module's defined ones (imports are
  * not allocated); `initial` its initial size and `cap` the cap in effect (in
  * pages for memories, elements for tables). `initial <= cap` means it fit
- * the cap but could not be mapped or allocated. */
-enum { ARCELLA_ALLOC_MEMORY = 1, ARCELLA_ALLOC_TABLE = 2 };
+ * the cap but could not be mapped or allocated. ARCELLA_ALLOC_BUDGET: the
+ * memory's initial size did not fit the budget (arcella_rt_set_alloc_budget);
+ * `budget` is its limit and `left` what was left, in bytes. */
+enum { ARCELLA_ALLOC_MEMORY = 1, ARCELLA_ALLOC_TABLE = 2, ARCELLA_ALLOC_BUDGET = 3 };
 typedef struct {
   int kind;
   uint32_t index;
   uint64_t initial;
   uint64_t cap;
+  uint64_t budget;
+  uint64_t left;
 } arcella_alloc_failure_t;
 arcella_alloc_failure_t arcella_rt_last_alloc_failure(void);
 

@@ -66,6 +66,13 @@ static pooled_t pool[POOL_MAX];
 static size_t pool_count;
 
 static WASM_RT_TLS uint64_t limit_memory_bytes;
+static WASM_RT_TLS arcella_mem_budget_t* alloc_budget;
+
+/* The budget each live memory is charged to, by registry slot (a slot
+ * belongs to one live memory at a time; NULL while pooled or uncharged).
+ * Kept beside wasm_rt_memory_t so that its layout, which compiled modules
+ * share, stays as it is. */
+static arcella_mem_budget_t* slot_budget[MAX_RESERVATIONS];
 static WASM_RT_TLS uint32_t limit_table_elements;
 
 /* Memories and tables allocated since the limits were set, and what failed. */
@@ -81,12 +88,14 @@ void arcella_rt_set_alloc_limits(uint64_t max_memory_bytes, uint32_t max_table_e
   memset(&alloc_failure, 0, sizeof alloc_failure);
 }
 
+void arcella_rt_set_alloc_budget(arcella_mem_budget_t* budget) { alloc_budget = budget; }
+
 arcella_alloc_failure_t arcella_rt_last_alloc_failure(void) { return alloc_failure; }
 
 /* Records the failed allocation, then unwinds the instantiation. */
 WASM_RT_NO_RETURN static void alloc_failed(int kind, uint32_t index, uint64_t initial,
                                            uint64_t cap) {
-  alloc_failure = (arcella_alloc_failure_t){kind, index, initial, cap};
+  alloc_failure = (arcella_alloc_failure_t){kind, index, initial, cap, 0, 0};
   arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
 }
 
@@ -281,11 +290,21 @@ static int allocate(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_
   want_image_t want = {0, 0, -1};
   if (img != NULL && arcella_rt_image_ready(img, bytes, segs, nsegs))
     want = (want_image_t){img->id, img->bytes, img->fd};
+  arcella_mem_budget_t* budget = alloc_budget;
+  uint64_t left = 0;
+  if (budget != NULL && !arcella_mem_budget_reserve(budget, bytes, &left)) {
+    alloc_failure = (arcella_alloc_failure_t){
+        ARCELLA_ALLOC_BUDGET, index, initial_pages, cap, arcella_mem_budget_limit(budget), left};
+    arcella_rt_unwind(WASM_RT_TRAP_RESOURCE, 0);
+  }
   uint8_t* p;
   uint32_t slot;
   int mapped;
-  if (!acquire(bytes, &want, &p, &slot, &mapped))
+  if (!acquire(bytes, &want, &p, &slot, &mapped)) {
+    if (budget != NULL) arcella_mem_budget_release(budget, bytes);
     alloc_failed(ARCELLA_ALLOC_MEMORY, index, initial_pages, cap);
+  }
+  slot_budget[slot] = budget;
   atomic_fetch_add(&live_memories, 1);
   mem->data = p;
   mem->pages = initial_pages;
@@ -317,6 +336,8 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta) {
   if (want > limit) return (uint32_t)-1;
   if (delta == 0) return old;
   uint64_t add = (uint64_t)delta * PAGE_SIZE_WASM;
+  arcella_mem_budget_t* budget = slot_budget[mem->slot];
+  if (budget != NULL && !arcella_mem_budget_reserve(budget, add, NULL)) return (uint32_t)-1;
   if (mem->image_id != 0) {
     /* Beyond the image the reservation maps the file: new pages must be
      * anonymous. A failed MAP_FIXED may leave a hole in the guard region:
@@ -325,9 +346,11 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta) {
       if (mmap(mem->data + mem->size, add, PROT_NONE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
         abort();
+      if (budget != NULL) arcella_mem_budget_release(budget, add);
       return (uint32_t)-1;
     }
   } else if (mprotect(mem->data + mem->size, add, PROT_READ | PROT_WRITE) != 0) {
+    if (budget != NULL) arcella_mem_budget_release(budget, add);
     return (uint32_t)-1;
   }
   mem->pages = (uint32_t)want;
@@ -337,6 +360,10 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta) {
 
 void wasm_rt_free_memory(wasm_rt_memory_t* mem) {
   if (mem->data == NULL) return;
+  /* Give the bytes back before the slot can go to another memory. */
+  arcella_mem_budget_t* budget = slot_budget[mem->slot];
+  slot_budget[mem->slot] = NULL;
+  if (budget != NULL) arcella_mem_budget_release(budget, mem->size);
   /* Drop the pages (private anonymous: they read back as zeros) and keep the
    * reservation, registered and with its protection, for the next memory. */
   pooled_t r = {mem->data, mem->size, mem->slot, mem->image_id, mem->image_bytes};
