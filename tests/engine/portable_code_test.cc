@@ -210,6 +210,21 @@ TEST_P(PortableCodeTest, AdoptedByAnEngineWithoutCacheRunsTheSame) {
   EXPECT_NE(view.find("spin -> trap deadline"), std::string::npos) << view;
   EXPECT_EQ(Observe(*adopted), view);
 
+  // Its instances charge the adopting engine's memory budget.
+  worker->SetMemoryBudget(65536);
+  {
+    Linker linker;
+    linker.DefineFunc("env", "log", {{ValType::kI32}, {}},
+                      [](Caller&, std::span<const Value>, std::span<Value>) {
+                        return std::optional<Trap>();
+                      });
+    auto inst = Instance::Create(*adopted, linker, {});
+    ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+    EXPECT_EQ(worker->memory_in_use(), 65536u);
+    EXPECT_EQ(Outcome((*inst)->Call("grow", std::vector<Value>{Value::I32(1)})), "i32:-1");
+  }
+  EXPECT_EQ(worker->memory_in_use(), 0u);
+
   // The same code handed over again: the registry's Module.
   auto again = AdoptCode(worker, Export(source, wasm, GetParam()));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
