@@ -91,6 +91,28 @@ size_t Engine::registry_size() const {
   return static_cast<size_t>(std::unique(live.begin(), live.end()) - live.begin());
 }
 
+ModuleResult Engine::FindOrRegister(const std::string& hash, Tier tier,
+                                    const std::function<Result<std::shared_ptr<Module>>()>& make) {
+  if (tier != Tier::kAot && tier != Tier::kInterp)
+    return Status::InvalidArgument("engine: a registered module's tier must be aot or interp");
+  const std::string key = hash + "/" + TierName(tier);
+  Registry& reg = *registry_;
+  {
+    std::lock_guard<std::mutex> lock(reg.mu);
+    if (auto m = reg.Find(key)) return m;
+  }
+  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<Module> made, make());
+  if (!made || made->tier() != tier)
+    return Status::Internal("engine: the module made for " + key + " is not of that tier");
+  made->engine_ = shared_from_this();
+  std::lock_guard<std::mutex> lock(reg.mu);
+  reg.DropExpired();
+  if (auto m = reg.Find(key)) return m;  // another thread was first
+  std::shared_ptr<const Module> out = std::move(made);
+  reg.modules[key] = out;
+  return out;
+}
+
 ModuleResult Engine::Compile(std::span<const uint8_t> wasm, const CompileOptions& options) {
   if (!options.cache_dir.empty() || !options.cc.empty() || options.jobs != 0 ||
       options.compile_memory_bytes != 0)

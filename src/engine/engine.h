@@ -191,6 +191,15 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Engine-internal: the record the tiers charge memories to.
   arcella_mem_budget* memory_budget_state() const { return memory_budget_.get(); }
 
+  // Engine-internal (portable_code.cc): the registry's Module for `hash` at
+  // `tier` (kAot or kInterp) if one is alive, else the Module `make` returns,
+  // registered under that hash and tier with its engine set to this one. `make`
+  // runs without the registry's lock; if another thread registered the same
+  // hash and tier meanwhile, that Module wins and `make`'s is dropped.
+  Result<std::shared_ptr<const Module>> FindOrRegister(
+      const std::string& hash, Tier tier,
+      const std::function<Result<std::shared_ptr<Module>>()>& make);
+
   struct Registry;  // engine-internal
 
  private:
@@ -234,6 +243,8 @@ class Module {
          std::shared_ptr<ModuleBackend> backend);
   const std::shared_ptr<ModuleBackend>& backend() const { return backend_; }
   const Layout& layout() const { return layout_; }
+  // Engine-internal: the name-section/export names FunctionName reads.
+  const std::vector<std::string>& function_names() const { return func_names_; }
   // Index of `name` in layout().exports, or -1. O(1).
   int64_t InternalExportIndex(std::string_view name) const;
 

@@ -5,15 +5,19 @@
 //   daemon:  auto code = ExportCode(*module, wasm_bytes);   // send code.meta + code.fd
 //   worker:  auto mod = AdoptCode(worker_engine, std::move(received));
 //
-// AOT: `fd` is a sealed memory file (F_SEAL_WRITE|GROW|SHRINK|SEAL) holding
-// the verified cache entry (object + data blob, as OpenVerifiedEntry made
-// it); `meta` is the module's metadata record (imports, exports, layout,
-// function names, cache key). The receiver trusts its peer for these bytes
-// (it cannot check the MAC without the cache key) but checks that the fd is
-// a sealed memory file and that the object answers to the cache key in
-// `meta`. Interpreter: `fd` is a sealed memory file with the original wasm
-// bytes and `meta` is empty; the receiver decodes, validates and instruments
-// them (the interpreter tier's "compile").
+// AOT: `fd` is a fresh sealed memory file (F_SEAL_WRITE|GROW|SHRINK|SEAL)
+// holding the body of the verified cache entry (object, data blob, sizes,
+// magic: exactly the bytes the exporting process loaded, copied from the
+// sealed memory file it loaded them from; without the MAC footer, which the
+// receiver could not check); `meta` is the module's metadata record
+// (engine/module_meta.h: imports, exports, layout, function names, cache
+// key). The receiver trusts its peer for these bytes (it cannot check the MAC
+// without the cache key) but checks that the fd is a sealed memory file,
+// that `meta` parses, and that the object answers to the cache key in
+// `meta`; it loads the object through /proc/self/fd/N. Interpreter: `fd` is
+// a sealed memory file with the original wasm bytes and `meta` is empty; the
+// receiver checks their sha256 against `hash`, then decodes, validates and
+// instruments them (the interpreter tier's "compile").
 //
 // Thread-safety: both functions are thread-safe.
 #pragma once
@@ -39,19 +43,26 @@ struct PortableCode {
 };
 
 // What another process needs to run `module`. `wasm` must be the module's
-// original bytes when module.tier() is kInterp (ignored for kAot).
-// FailedPrecondition if the module's code cannot be exported (e.g. its AOT
-// entry is no longer in the cache); InvalidArgument if `wasm` does not hash
-// to module.hash() for an interpreter module.
+// original bytes when module.tier() is kInterp (ignored for kAot). Reads no
+// cache folder: the AOT code is copied from the module's loaded object, so an
+// entry removed from the cache since does not matter. FailedPrecondition if
+// the module has no code to export (not an AOT or interpreter module);
+// InvalidArgument if `wasm` is empty or does not hash to module.hash() for an
+// interpreter module; Internal if a memory file cannot be made.
 Result<PortableCode> ExportCode(const Module& module, std::span<const uint8_t> wasm = {});
 
 // A Module on `engine` running `code` (consumed). `engine` needs neither a
 // cache folder nor a compiler. Its registry is used: adopting the same code
-// twice returns the same Module while it is alive. Errors name what is
-// wrong: InvalidArgument for a descriptor that is not a sealed memory file,
-// a metadata record that does not parse, an object that does not answer to
-// its cache key, a metering other than the engine's (interpreter), or wasm
-// bytes that do not hash to code.hash.
+// twice returns the same Module while it is alive (and a Module the engine
+// compiled itself for the same hash and tier is returned as is). Errors name
+// what is wrong: InvalidArgument for a tier other than kAot/kInterp, a hash
+// that is not sha256 hex, a descriptor that is not a sealed memory file, a
+// metadata record that does not parse (or disagrees with code.metering), an
+// object that does not load or does not answer to its cache key, a metering
+// other than the engine's (either tier: one engine's modules share one
+// instrumentation), or wasm bytes over 1 GiB or that do not hash to
+// code.hash; an interpreter module that does not compile fails as
+// Engine::Compile does.
 Result<std::shared_ptr<const Module>> AdoptCode(const std::shared_ptr<Engine>& engine,
                                                 PortableCode code);
 

@@ -392,6 +392,17 @@ const std::string* AotKeyOf(const ModuleBackend& backend) {
   return m == nullptr ? nullptr : &m->obj->key;
 }
 
+const LoadedObject* AotObjectOf(const ModuleBackend& backend) {
+  const auto* m = dynamic_cast<const AotModule*>(&backend);
+  return m == nullptr ? nullptr : m->obj.get();
+}
+
+std::shared_ptr<ModuleBackend> MakeAotModule(std::shared_ptr<LoadedObject> obj,
+                                             std::vector<ImportDesc> imports,
+                                             std::vector<ExportDesc> exports) {
+  return std::make_shared<AotModule>(std::move(obj), std::move(imports), std::move(exports));
+}
+
 }  // namespace aot
 
 }  // namespace arcella::engine

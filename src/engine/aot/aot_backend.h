@@ -23,6 +23,13 @@ Result<std::shared_ptr<ModuleBackend>> LoadAot(const std::string& key,
                                                const CompileOptions& options);
 // The cache key of an AOT module's code entry; null for other tiers.
 const std::string* AotKeyOf(const ModuleBackend& backend);
+// The loaded object of an AOT module; null for other tiers.
+const LoadedObject* AotObjectOf(const ModuleBackend& backend);
+// The module of an object loaded without a cache (LoadSealedEntry), with the
+// instrumented module's import/export lists (from its metadata record).
+std::shared_ptr<ModuleBackend> MakeAotModule(std::shared_ptr<LoadedObject> obj,
+                                             std::vector<ImportDesc> imports,
+                                             std::vector<ExportDesc> exports);
 
 class AotInstance final : public InstanceBackend {
  public:

@@ -633,6 +633,22 @@ Result<std::shared_ptr<LoadedObject>> LoadCached(const std::string& key,
   return LoadOrBuild(key, nullptr, options, &stats);
 }
 
+Result<std::shared_ptr<LoadedObject>> LoadSealedEntry(int fd, const std::string& what,
+                                                      const std::string& key) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int e = errno;
+    close(fd);
+    return Status::Internal("aot: " + what + ": " + strerror(e));
+  }
+  if (st.st_size < 24) {
+    close(fd);
+    return Status::Internal("aot: " + what + " is too small to be a module entry (" +
+                            std::to_string(st.st_size) + " bytes)");
+  }
+  return LoadVerified(fd, static_cast<uint64_t>(st.st_size), what, key);
+}
+
 const std::string& EngineBuildId() {
   static const std::string id = OwnBuildId();
   return id;

@@ -108,6 +108,14 @@ Result<std::shared_ptr<LoadedObject>> CompileAndLoad(const BackendInput& input,
                                                      bool* cache_hit = nullptr,
                                                      CompileStats* stats = nullptr);
 
+// The loaded object of a module entry handed over by another process
+// (engine/portable_code.h): `fd` is a sealed memory file holding exactly the
+// entry's body (object, data blob, sizes, magic; no cache footer), checked to
+// answer to `key`. Never touches a cache folder. Takes ownership of `fd`.
+// Errors (Internal) name `what` and the problem.
+Result<std::shared_ptr<LoadedObject>> LoadSealedEntry(int fd, const std::string& what,
+                                                      const std::string& key);
+
 // Warm start (no decode): the key of the metadata record of the module whose
 // ORIGINAL bytes hash to `module_hash` (sha256 hex), compiled with `metering`
 // by the compiler and flags of `options`. It also covers this engine build
