@@ -29,4 +29,11 @@ const char* StateName(State s) {
   return "?";
 }
 
+std::optional<State> ParseState(std::string_view name) {
+  for (State s : {State::kInstalled, State::kResolved, State::kStarting, State::kActive,
+                  State::kStopping, State::kFailed})
+    if (name == StateName(s)) return s;
+  return std::nullopt;
+}
+
 }  // namespace arcella::platform

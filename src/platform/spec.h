@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace arcella::platform {
@@ -82,5 +83,7 @@ struct DeploymentSpec {
 // Lifecycle states, in the spirit of OSGi/Karaf bundles.
 enum class State { kInstalled, kResolved, kStarting, kActive, kStopping, kFailed };
 const char* StateName(State s);  // "installed", "resolved", ...
+// The State named `name` (a StateName()), or nullopt.
+std::optional<State> ParseState(std::string_view name);
 
 }  // namespace arcella::platform

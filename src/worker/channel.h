@@ -17,10 +17,12 @@
 // thread: a blocked Receive() returns, later Send()s fail.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
@@ -31,6 +33,10 @@ namespace arcella::worker {
 inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 inline constexpr uint32_t kMaxFdsPerFrame = 64;
+// Nesting of maps/arrays in a frame body (the MessagePack reader recurses).
+inline constexpr uint32_t kMaxFrameDepth = 64;
+// Values (and map keys) a frame body of `bytes` bytes may hold.
+constexpr uint64_t MaxFrameValues(uint64_t bytes) { return (uint64_t{1} << 20) + bytes / 64; }
 
 // One received frame: its decoded body and the descriptors that came with it
 // (owned; closed with the Message unless released).
@@ -59,7 +65,12 @@ class Channel {
   // Blocks for the next frame. Unavailable when the peer closed the
   // connection (or Close() was called); InvalidArgument naming what is wrong
   // for a malformed frame (length over the cap, undecodable MessagePack, not
-  // a map, no string "t", a bad "fds", fewer descriptors than announced).
+  // a map, no string "t", a bad "fds", fewer descriptors than announced, a
+  // control message with more than kMaxFdsPerFrame descriptors, more than
+  // 4 * kMaxFdsPerFrame descriptors that no frame claims). After an error
+  // every later call returns the same error. Descriptors that arrive are
+  // close-on-exec; those of a failed or unclaimed frame are closed with the
+  // Channel.
   Result<Message> Receive();
 
   // Shuts the socket down both ways (idempotent).
@@ -68,18 +79,27 @@ class Channel {
   int fd() const { return fd_; }
 
  private:
-  Status ReadFull(uint8_t* p, size_t n);
-  int fd_;
-  std::mutex send_mu_;
+  // Reads until at least `n` bytes are buffered (n <= kMaxFrameBytes + 4).
+  Status Fill(size_t n);
+
+  const int fd_;
+  std::atomic<bool> closed_{false};
+  std::mutex send_mu_;  // serialises whole frames on the socket
+  // Receive side: touched only by the one thread in Receive(), no lock.
   std::vector<UniqueFd> pending_fds_;  // received, not yet given to a frame
-  std::vector<uint8_t> rbuf_;          // bytes read past the last frame
+  std::vector<uint8_t> rbuf_;          // rbuf_[rpos_, rend_) is read, not consumed
   size_t rpos_ = 0;
+  size_t rend_ = 0;
+  Status broken_;  // once a frame was malformed, every later Receive() fails so too
 };
 
 // Decodes one frame body (MessagePack bytes, without the length prefix):
 // an object with a string "t" and, optionally, an unsigned "fds" <=
-// kMaxFdsPerFrame. InvalidArgument naming the problem otherwise. Pure; the
-// fuzz target drives it.
+// kMaxFdsPerFrame. InvalidArgument naming the problem otherwise, including a
+// body nested deeper than kMaxFrameDepth or holding more than
+// MaxFrameValues(size) values (what a hostile peer would use to make the
+// decoded tree far larger than the frame). Pure, never throws; the fuzz
+// target drives it.
 Result<nlohmann::json> DecodeFrameBody(std::span<const uint8_t> bytes);
 
 // Encodes `body` into a whole frame (length prefix + MessagePack).

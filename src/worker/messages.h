@@ -14,7 +14,7 @@
 //   hello    {v, pid, sandbox}           first frame, once
 //   reply    {id, code, msg, ...}        code 0: ok (plus the request's result)
 //   log      {dep, idx, stream, line}    one captured line of a replica
-//   event    {kind, id, state, detail}   a state change (platform::Event)
+//   event    {ts, kind, id, state, detail}  a state change (platform::Event)
 //
 // Every decoder checks types and ranges and names the field that is wrong
 // (InvalidArgument); nothing throws.

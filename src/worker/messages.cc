@@ -1,0 +1,424 @@
+#include "worker/messages.h"
+
+#include <limits>
+#include <utility>
+
+#include "platform/spec.h"
+
+namespace arcella::worker {
+namespace {
+
+using nlohmann::json;
+
+// Reads the fields of one map of a message, naming the message and the
+// field's path in every error: `apply: "started" must be a boolean`.
+class Fields {
+ public:
+  Fields(const json& j, const char* msg, std::string prefix = {})
+      : j_(j), msg_(msg), prefix_(std::move(prefix)) {}
+
+  Status Object() const {
+    if (j_.is_object()) return Status::Ok();
+    if (prefix_.empty()) return Status::InvalidArgument(std::string(msg_) + ": not a map");
+    return Status::InvalidArgument(std::string(msg_) + ": \"" +
+                                   prefix_.substr(0, prefix_.size() - 1) + "\" must be a map");
+  }
+  // The message type must be `t` (a decoder fed another message's body).
+  Status Type(const char* t) const {
+    ARCELLA_RETURN_IF_ERROR(Object());
+    auto it = j_.find("t");
+    if (it != j_.end() && it->is_string() && it->get_ref<const std::string&>() == t)
+      return Status::Ok();
+    return Status::InvalidArgument(std::string(msg_) + ": \"t\" must be \"" + t + "\"");
+  }
+
+  const json* Find(const char* key) const {
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  Status Missing(const char* key) const {
+    return Status::InvalidArgument(std::string(msg_) + ": missing \"" + prefix_ + key + "\"");
+  }
+  Status Wrong(const char* key, const char* must) const {
+    return Status::InvalidArgument(std::string(msg_) + ": \"" + prefix_ + key + "\" must be " +
+                                   must);
+  }
+
+  Status Str(const char* key, std::string* out) const {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_string()) return Wrong(key, "a string");
+    *out = v->get<std::string>();
+    return Status::Ok();
+  }
+  Status Bool(const char* key, bool* out) const {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_boolean()) return Wrong(key, "a boolean");
+    *out = v->get<bool>();
+    return Status::Ok();
+  }
+  Status U64(const char* key, uint64_t* out, uint64_t max = UINT64_MAX,
+             const char* must = "an unsigned 64-bit integer") const {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    // MessagePack gives non-negative integers as unsigned; a json built in
+    // this process may hold them as signed.
+    bool fits = v->is_number_unsigned() || (v->is_number_integer() && v->get<int64_t>() >= 0);
+    if (!fits || v->get<uint64_t>() > max) return Wrong(key, must);
+    *out = v->get<uint64_t>();
+    return Status::Ok();
+  }
+  Status U32(const char* key, uint32_t* out) const {
+    uint64_t v = 0;
+    ARCELLA_RETURN_IF_ERROR(U64(key, &v, UINT32_MAX, "an unsigned 32-bit integer"));
+    *out = static_cast<uint32_t>(v);
+    return Status::Ok();
+  }
+  Status I64(const char* key, int64_t* out, int64_t min = INT64_MIN, int64_t max = INT64_MAX,
+             const char* must = "a 64-bit integer") const {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    bool fits = v->is_number_unsigned() ? v->get<uint64_t>() <= static_cast<uint64_t>(max)
+                                        : v->is_number_integer() && v->get<int64_t>() >= min &&
+                                              v->get<int64_t>() <= max;
+    if (!fits) return Wrong(key, must);
+    *out = v->get<int64_t>();
+    return Status::Ok();
+  }
+  Status I32(const char* key, int32_t* out) const {
+    int64_t v = 0;
+    ARCELLA_RETURN_IF_ERROR(I64(key, &v, INT32_MIN, INT32_MAX, "a 32-bit integer"));
+    *out = static_cast<int32_t>(v);
+    return Status::Ok();
+  }
+  Status StrList(const char* key, std::vector<std::string>* out) const {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_array()) return Wrong(key, "an array of strings");
+    out->clear();
+    out->reserve(v->size());
+    for (const json& e : *v) {
+      if (!e.is_string()) return Wrong(key, "an array of strings");
+      out->push_back(e.get<std::string>());
+    }
+    return Status::Ok();
+  }
+  Status Bin(const char* key, std::vector<uint8_t>* out) const {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_binary()) return Wrong(key, "MessagePack binary");
+    const auto& b = v->get_binary();
+    out->assign(b.begin(), b.end());
+    return Status::Ok();
+  }
+  // The map at `key` (its fields' errors name "key.field").
+  Result<Fields> Sub(const char* key) const {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    Fields f(*v, msg_, prefix_ + key + ".");
+    ARCELLA_RETURN_IF_ERROR(f.Object());
+    return f;
+  }
+  const char* msg() const { return msg_; }
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  const json& j_;
+  const char* msg_;
+  std::string prefix_;
+};
+
+Result<platform::State> StateOf(const Fields& f, const char* key) {
+  std::string name;
+  ARCELLA_RETURN_IF_ERROR(f.Str(key, &name));
+  auto s = platform::ParseState(name);
+  if (!s) return f.Wrong(key, "a state (installed, resolved, starting, active, stopping, failed)");
+  return *s;
+}
+
+std::optional<engine::TrapKind> TrapKindOf(const std::string& name) {
+  for (int k = 0; k <= static_cast<int>(engine::TrapKind::kExit); ++k) {
+    auto kind = static_cast<engine::TrapKind>(k);
+    if (name == engine::TrapKindName(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
+std::optional<platform::LogStream> LogStreamOf(const std::string& name) {
+  for (auto s :
+       {platform::LogStream::kStdout, platform::LogStream::kStderr, platform::LogStream::kPlatform})
+    if (name == platform::LogStreamName(s)) return s;
+  return std::nullopt;
+}
+
+json DeploymentStatusToJson(const platform::DeploymentStatus& s) {
+  json replicas = json::array();
+  for (const platform::ReplicaStatus& r : s.replicas) {
+    json e = {{"index", r.index},
+              {"state", platform::StateName(r.state)},
+              {"restarts", r.restarts},
+              {"last_error", r.last_error}};
+    if (r.exit_code) e["exit_code"] = *r.exit_code;
+    replicas.push_back(std::move(e));
+  }
+  return {{"id", s.id},
+          {"started", s.started},
+          {"command", s.command},
+          {"state", platform::StateName(s.state)},
+          {"replicas", std::move(replicas)}};
+}
+
+json CallResultToJson(const platform::CallResult& r) {
+  json j = {{"replica", r.replica}, {"results", r.results}};
+  if (r.trap) {
+    j["trap"] = {{"kind", engine::TrapKindName(r.trap->kind)},
+                 {"function", r.trap->function},
+                 {"message", r.trap->message},
+                 {"exit_code", r.trap->exit_code}};
+  }
+  return j;
+}
+
+json Request(const char* t, uint64_t id) { return {{"t", t}, {"id", id}}; }
+
+}  // namespace
+
+json EncodeHello(const Hello& h) {
+  return {{"t", "hello"}, {"v", h.version}, {"pid", h.pid}, {"sandbox", h.sandbox}};
+}
+
+Result<Hello> DecodeHello(const json& body) {
+  Fields f(body, "hello");
+  ARCELLA_RETURN_IF_ERROR(f.Type("hello"));
+  Hello h;
+  ARCELLA_RETURN_IF_ERROR(f.U32("v", &h.version));
+  ARCELLA_RETURN_IF_ERROR(f.I64("pid", &h.pid, 1, INT32_MAX, "a positive process id"));
+  ARCELLA_RETURN_IF_ERROR(f.Str("sandbox", &h.sandbox));
+  return h;
+}
+
+json EncodeApply(const ApplyRequest& r) {
+  json j = Request("apply", r.id);
+  j["plan"] = platform::PlanToJson(r.plan);
+  j["started"] = r.started;
+  j["meta"] = json::binary(r.meta);
+  return j;
+}
+
+Result<ApplyRequest> DecodeApply(const json& body) {
+  Fields f(body, "apply");
+  ARCELLA_RETURN_IF_ERROR(f.Type("apply"));
+  ApplyRequest r;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &r.id));
+  const json* plan = f.Find("plan");
+  if (plan == nullptr) return f.Missing("plan");
+  if (!plan->is_object()) return f.Wrong("plan", "a map");
+  auto p = platform::PlanFromJson(*plan);
+  if (!p.ok()) return p.status().WithContext("apply");
+  r.plan = std::move(p).value();
+  ARCELLA_RETURN_IF_ERROR(f.Bool("started", &r.started));
+  ARCELLA_RETURN_IF_ERROR(f.Bin("meta", &r.meta));
+  return r;
+}
+
+json EncodeRemove(const DeploymentRequest& r) {
+  json j = Request("remove", r.id);
+  j["dep"] = r.dep;
+  return j;
+}
+
+json EncodeStatus(const DeploymentRequest& r) {
+  json j = Request("status", r.id);
+  j["dep"] = r.dep;
+  return j;
+}
+
+Result<DeploymentRequest> DecodeDeploymentRequest(const json& body) {
+  Fields f(body, "remove/status");
+  ARCELLA_RETURN_IF_ERROR(f.Object());
+  const json* t = f.Find("t");
+  if (t == nullptr || !t->is_string() || (*t != "remove" && *t != "status"))
+    return f.Wrong("t", "\"remove\" or \"status\"");
+  Fields g(body, t->get_ref<const std::string&>() == "remove" ? "remove" : "status");
+  DeploymentRequest r;
+  ARCELLA_RETURN_IF_ERROR(g.U64("id", &r.id));
+  ARCELLA_RETURN_IF_ERROR(g.Str("dep", &r.dep));
+  return r;
+}
+
+json EncodeCall(const CallRequest& r) {
+  json j = Request("call", r.id);
+  j["dep"] = r.dep;
+  j["export"] = r.export_name;
+  j["args"] = r.args;
+  return j;
+}
+
+Result<CallRequest> DecodeCall(const json& body) {
+  Fields f(body, "call");
+  ARCELLA_RETURN_IF_ERROR(f.Type("call"));
+  CallRequest r;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &r.id));
+  ARCELLA_RETURN_IF_ERROR(f.Str("dep", &r.dep));
+  ARCELLA_RETURN_IF_ERROR(f.Str("export", &r.export_name));
+  ARCELLA_RETURN_IF_ERROR(f.StrList("args", &r.args));
+  return r;
+}
+
+json EncodeCancel(uint64_t call_id) { return {{"t", "cancel"}, {"call", call_id}}; }
+
+Result<uint64_t> DecodeCancel(const json& body) {
+  Fields f(body, "cancel");
+  ARCELLA_RETURN_IF_ERROR(f.Type("cancel"));
+  uint64_t id = 0;
+  ARCELLA_RETURN_IF_ERROR(f.U64("call", &id));
+  return id;
+}
+
+json EncodePing(uint64_t id) { return Request("ping", id); }
+
+json EncodeShutdown() { return {{"t", "shutdown"}}; }
+
+json EncodeReply(uint64_t id, const Status& st) {
+  json j = Request("reply", id);
+  j["code"] = static_cast<int>(st.code());
+  j["msg"] = st.message();
+  return j;
+}
+
+json EncodeStatusReply(uint64_t id, const platform::DeploymentStatus& s) {
+  json j = EncodeReply(id, Status::Ok());
+  j["status"] = DeploymentStatusToJson(s);
+  return j;
+}
+
+json EncodeCallReply(uint64_t id, const platform::CallResult& r) {
+  json j = EncodeReply(id, Status::Ok());
+  j["result"] = CallResultToJson(r);
+  return j;
+}
+
+Result<uint64_t> ReplyId(const json& body) {
+  Fields f(body, "reply");
+  ARCELLA_RETURN_IF_ERROR(f.Type("reply"));
+  uint64_t id = 0;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &id));
+  return id;
+}
+
+Status ReplyStatus(const json& body) {
+  Fields f(body, "reply");
+  if (Status st = f.Type("reply"); !st.ok()) return Status::Internal(st.message());
+  uint32_t code = 0;
+  if (Status st = f.U32("code", &code); !st.ok()) return Status::Internal(st.message());
+  std::string msg;
+  if (const json* m = f.Find("msg"); m != nullptr) {
+    if (!m->is_string()) return Status::Internal("reply: \"msg\" must be a string");
+    msg = m->get<std::string>();
+  }
+  if (code == 0) return Status::Ok();
+  if (code > static_cast<uint32_t>(StatusCode::kUnavailable))
+    return Status::Internal("reply: unknown status code " + std::to_string(code) + ": " + msg);
+  return Status(static_cast<StatusCode>(code), std::move(msg));
+}
+
+Result<platform::DeploymentStatus> DecodeStatusReply(const json& body) {
+  Fields top(body, "reply");
+  ARCELLA_RETURN_IF_ERROR(top.Type("reply"));
+  ARCELLA_ASSIGN_OR_RETURN(Fields f, top.Sub("status"));
+  platform::DeploymentStatus s;
+  ARCELLA_RETURN_IF_ERROR(f.Str("id", &s.id));
+  ARCELLA_RETURN_IF_ERROR(f.Bool("started", &s.started));
+  ARCELLA_RETURN_IF_ERROR(f.Bool("command", &s.command));
+  ARCELLA_ASSIGN_OR_RETURN(s.state, StateOf(f, "state"));
+  const json* reps = f.Find("replicas");
+  if (reps == nullptr) return f.Missing("replicas");
+  if (!reps->is_array()) return f.Wrong("replicas", "an array");
+  s.replicas.reserve(reps->size());
+  for (size_t i = 0; i < reps->size(); ++i) {
+    Fields r((*reps)[i], "reply", f.prefix() + "replicas[" + std::to_string(i) + "].");
+    ARCELLA_RETURN_IF_ERROR(r.Object());
+    platform::ReplicaStatus rs;
+    ARCELLA_RETURN_IF_ERROR(r.U32("index", &rs.index));
+    ARCELLA_ASSIGN_OR_RETURN(rs.state, StateOf(r, "state"));
+    ARCELLA_RETURN_IF_ERROR(r.U32("restarts", &rs.restarts));
+    if (r.Find("exit_code") != nullptr) {
+      int32_t code = 0;
+      ARCELLA_RETURN_IF_ERROR(r.I32("exit_code", &code));
+      rs.exit_code = code;
+    }
+    ARCELLA_RETURN_IF_ERROR(r.Str("last_error", &rs.last_error));
+    s.replicas.push_back(std::move(rs));
+  }
+  return s;
+}
+
+Result<platform::CallResult> DecodeCallReply(const json& body) {
+  Fields top(body, "reply");
+  ARCELLA_RETURN_IF_ERROR(top.Type("reply"));
+  ARCELLA_ASSIGN_OR_RETURN(Fields f, top.Sub("result"));
+  platform::CallResult r;
+  ARCELLA_RETURN_IF_ERROR(f.Str("replica", &r.replica));
+  ARCELLA_RETURN_IF_ERROR(f.StrList("results", &r.results));
+  if (f.Find("trap") != nullptr) {
+    ARCELLA_ASSIGN_OR_RETURN(Fields t, f.Sub("trap"));
+    engine::Trap trap;
+    std::string kind;
+    ARCELLA_RETURN_IF_ERROR(t.Str("kind", &kind));
+    auto k = TrapKindOf(kind);
+    if (!k) return t.Wrong("kind", "a trap kind (e.g. \"out of fuel\")");
+    trap.kind = *k;
+    ARCELLA_RETURN_IF_ERROR(t.Str("function", &trap.function));
+    ARCELLA_RETURN_IF_ERROR(t.Str("message", &trap.message));
+    ARCELLA_RETURN_IF_ERROR(t.I32("exit_code", &trap.exit_code));
+    r.trap = std::move(trap);
+  }
+  return r;
+}
+
+json EncodeLog(const LogMessage& m) {
+  return {{"t", "log"},
+          {"dep", m.dep},
+          {"idx", m.index},
+          {"stream", platform::LogStreamName(m.stream)},
+          {"line", m.line}};
+}
+
+Result<LogMessage> DecodeLog(const json& body) {
+  Fields f(body, "log");
+  ARCELLA_RETURN_IF_ERROR(f.Type("log"));
+  LogMessage m;
+  ARCELLA_RETURN_IF_ERROR(f.Str("dep", &m.dep));
+  ARCELLA_RETURN_IF_ERROR(f.U32("idx", &m.index));
+  std::string stream;
+  ARCELLA_RETURN_IF_ERROR(f.Str("stream", &stream));
+  auto s = LogStreamOf(stream);
+  if (!s) return f.Wrong("stream", "\"stdout\", \"stderr\" or \"platform\"");
+  m.stream = *s;
+  ARCELLA_RETURN_IF_ERROR(f.Str("line", &m.line));
+  return m;
+}
+
+json EncodeEvent(const platform::Event& e) {
+  return {{"t", "event"}, {"ts", e.ts_ms},    {"kind", e.kind},
+          {"id", e.id},   {"state", e.state}, {"detail", e.message}};
+}
+
+Result<platform::Event> DecodeEvent(const json& body) {
+  Fields f(body, "event");
+  ARCELLA_RETURN_IF_ERROR(f.Type("event"));
+  platform::Event e;
+  if (f.Find("ts") != nullptr)
+    ARCELLA_RETURN_IF_ERROR(f.I64("ts", &e.ts_ms, 0, INT64_MAX, "a non-negative integer"));
+  ARCELLA_RETURN_IF_ERROR(f.Str("kind", &e.kind));
+  if (e.kind != "module" && e.kind != "deployment" && e.kind != "replica")
+    return f.Wrong("kind", "\"module\", \"deployment\" or \"replica\"");
+  ARCELLA_RETURN_IF_ERROR(f.Str("id", &e.id));
+  ARCELLA_ASSIGN_OR_RETURN(platform::State state, StateOf(f, "state"));
+  e.state = platform::StateName(state);
+  ARCELLA_RETURN_IF_ERROR(f.Str("detail", &e.message));
+  return e;
+}
+
+}  // namespace arcella::worker

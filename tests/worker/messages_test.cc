@@ -1,0 +1,305 @@
+// The worker protocol's messages: each survives encoding, a real frame
+// (MessagePack bytes) and decoding; each decoder refuses a field of the
+// wrong type or out of range, naming the message and the field.
+#include "worker/messages.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "worker/channel.h"
+
+namespace arcella::worker {
+namespace {
+
+using nlohmann::json;
+
+// Through the bytes a Channel would carry.
+json ThroughFrame(const json& body) {
+  auto frame = EncodeFrame(body);
+  EXPECT_TRUE(frame.ok()) << frame.status().ToString();
+  if (!frame.ok()) return json();
+  auto back = DecodeFrameBody(std::span<const uint8_t>(frame->data() + 4, frame->size() - 4));
+  EXPECT_TRUE(back.ok()) << back.status().ToString();
+  return back.ok() ? *back : json();
+}
+
+platform::DeploymentPlan SamplePlan() {
+  platform::DeploymentPlan p;
+  p.id = "shop@1.2.0/web";
+  p.module_id = "shop@1.2.0";
+  p.group = "web";
+  p.isolation = platform::Isolation::kWorker;
+  p.code = {std::string(64, 'a'), engine::Tier::kInterp, engine::Metering::kInterrupt};
+  p.command = true;
+  p.replicas = 3;
+  p.fuel = 1000000;
+  p.max_memory_bytes = 1 << 20;
+  p.timeout = std::chrono::milliseconds(2500);
+  p.dirs = {{"/srv/data", "/data", true}, {"/tmp/x", "/x", false}};
+  p.env = {{"A", "1"}, {"B", "two"}};
+  p.restart = platform::RestartPolicy::kAlways;
+  return p;
+}
+
+// `decode(body with field `key` set to `bad`)` must fail with `message`.
+template <typename Decode>
+void ExpectRefused(Decode decode, json body, const std::string& key, const json& bad,
+                   const std::string& message) {
+  body[key] = bad;
+  auto r = decode(body);
+  ASSERT_FALSE(r.ok()) << key << " = " << bad.dump() << " accepted";
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), message);
+}
+
+TEST(Messages, HelloRoundTrips) {
+  Hello h{kProtocolVersion, 4242, "landlock+seccomp"};
+  auto back = DecodeHello(ThroughFrame(EncodeHello(h)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->version, kProtocolVersion);
+  EXPECT_EQ(back->pid, 4242);
+  EXPECT_EQ(back->sandbox, "landlock+seccomp");
+  json body = EncodeHello(h);
+  ExpectRefused(DecodeHello, body, "v", -1, "hello: \"v\" must be an unsigned 32-bit integer");
+  ExpectRefused(DecodeHello, body, "v", uint64_t{1} << 32,
+                "hello: \"v\" must be an unsigned 32-bit integer");
+  ExpectRefused(DecodeHello, body, "pid", 0, "hello: \"pid\" must be a positive process id");
+  ExpectRefused(DecodeHello, body, "sandbox", true, "hello: \"sandbox\" must be a string");
+  body.erase("sandbox");
+  EXPECT_EQ(DecodeHello(body).status().message(), "hello: missing \"sandbox\"");
+}
+
+TEST(Messages, ApplyRoundTripsWithBinaryMeta) {
+  ApplyRequest r;
+  r.id = 9;
+  r.plan = SamplePlan();
+  r.started = true;
+  r.meta = {0, 1, 2, 255, 128};
+  json wire = ThroughFrame(EncodeApply(r));
+  ASSERT_TRUE(wire["meta"].is_binary());  // MessagePack bin, not an array of numbers
+  auto back = DecodeApply(wire);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->id, 9u);
+  EXPECT_TRUE(back->plan == r.plan);
+  EXPECT_TRUE(back->started);
+  EXPECT_EQ(back->meta, r.meta);
+
+  json body = EncodeApply(r);
+  ExpectRefused(DecodeApply, body, "started", "yes", "apply: \"started\" must be a boolean");
+  ExpectRefused(DecodeApply, body, "id", -4, "apply: \"id\" must be an unsigned 64-bit integer");
+  ExpectRefused(DecodeApply, body, "meta", json::array({1, 2}),
+                "apply: \"meta\" must be MessagePack binary");
+  ExpectRefused(DecodeApply, body, "plan", "x", "apply: \"plan\" must be a map");
+  json bad_plan = body;
+  bad_plan["plan"]["replicas"] = "three";
+  auto r2 = DecodeApply(bad_plan);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("apply: plan: \"replicas\""), std::string::npos)
+      << r2.status().message();
+  // Another message's body is refused by type.
+  EXPECT_EQ(DecodeApply(EncodePing(1)).status().message(), "apply: \"t\" must be \"apply\"");
+}
+
+TEST(Messages, RemoveAndStatusRoundTrip) {
+  auto rm = DecodeDeploymentRequest(ThroughFrame(EncodeRemove({5, "a@1.0.0/default"})));
+  ASSERT_TRUE(rm.ok()) << rm.status().ToString();
+  EXPECT_EQ(rm->id, 5u);
+  EXPECT_EQ(rm->dep, "a@1.0.0/default");
+  auto st = DecodeDeploymentRequest(ThroughFrame(EncodeStatus({6, "b@2.0.0/x"})));
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->id, 6u);
+  EXPECT_EQ(st->dep, "b@2.0.0/x");
+  ExpectRefused(DecodeDeploymentRequest, EncodeStatus({6, "d"}), "dep", 3,
+                "status: \"dep\" must be a string");
+  ExpectRefused(DecodeDeploymentRequest, EncodeRemove({6, "d"}), "id", 1.5,
+                "remove: \"id\" must be an unsigned 64-bit integer");
+  EXPECT_FALSE(DecodeDeploymentRequest(EncodePing(1)).ok());
+}
+
+TEST(Messages, CallAndCancelRoundTrip) {
+  CallRequest c{11, "calc@1.0.0/default", "add", {"1", "2", "\"s\""}};
+  auto back = DecodeCall(ThroughFrame(EncodeCall(c)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->id, 11u);
+  EXPECT_EQ(back->dep, c.dep);
+  EXPECT_EQ(back->export_name, "add");
+  EXPECT_EQ(back->args, c.args);
+  json body = EncodeCall(c);
+  ExpectRefused(DecodeCall, body, "args", json::array({"1", 2}),
+                "call: \"args\" must be an array of strings");
+  ExpectRefused(DecodeCall, body, "export", nullptr, "call: \"export\" must be a string");
+
+  auto cancel = DecodeCancel(ThroughFrame(EncodeCancel(11)));
+  ASSERT_TRUE(cancel.ok());
+  EXPECT_EQ(*cancel, 11u);
+  ExpectRefused(DecodeCancel, EncodeCancel(1), "call", "11",
+                "cancel: \"call\" must be an unsigned 64-bit integer");
+}
+
+TEST(Messages, PingAndShutdownAreTyped) {
+  json ping = ThroughFrame(EncodePing(77));
+  EXPECT_EQ(ping["t"], "ping");
+  EXPECT_EQ(ping["id"], 77);
+  EXPECT_EQ(ThroughFrame(EncodeShutdown())["t"], "shutdown");
+}
+
+TEST(Messages, ReplyCarriesEveryStatusCode) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kUnavailable); ++c) {
+    Status st = c == 0 ? Status::Ok()
+                       : Status(static_cast<StatusCode>(c), "why " + std::to_string(c));
+    json wire = ThroughFrame(EncodeReply(40 + c, st));
+    auto id = ReplyId(wire);
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(*id, static_cast<uint64_t>(40 + c));
+    Status back = ReplyStatus(wire);
+    EXPECT_EQ(back.code(), st.code());
+    EXPECT_EQ(back.message(), st.message());
+  }
+  json unknown = EncodeReply(1, Status::Ok());
+  unknown["code"] = 99;
+  unknown["msg"] = "from the future";
+  Status st = ReplyStatus(unknown);
+  EXPECT_EQ(st.code(), StatusCode::kInternal);
+  EXPECT_EQ(st.message(), "reply: unknown status code 99: from the future");
+  unknown["code"] = "1";
+  EXPECT_EQ(ReplyStatus(unknown).message(), "reply: \"code\" must be an unsigned 32-bit integer");
+  json no_id = EncodeReply(1, Status::Ok());
+  no_id.erase("id");
+  EXPECT_EQ(ReplyId(no_id).status().message(), "reply: missing \"id\"");
+}
+
+TEST(Messages, StatusReplyRoundTrips) {
+  platform::DeploymentStatus s;
+  s.id = "job@1.0.0/default";
+  s.started = true;
+  s.command = true;
+  s.state = platform::State::kActive;
+  s.replicas.push_back({0, platform::State::kActive, 2, -3, "exit(-3)"});
+  s.replicas.push_back({1, platform::State::kFailed, 0, std::nullopt, "out of fuel"});
+  json wire = ThroughFrame(EncodeStatusReply(8, s));
+  EXPECT_TRUE(ReplyStatus(wire).ok());
+  auto back = DecodeStatusReply(wire);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->id, s.id);
+  EXPECT_TRUE(back->started);
+  EXPECT_TRUE(back->command);
+  EXPECT_EQ(back->state, platform::State::kActive);
+  ASSERT_EQ(back->replicas.size(), 2u);
+  EXPECT_EQ(back->replicas[0].restarts, 2u);
+  EXPECT_EQ(back->replicas[0].exit_code, -3);
+  EXPECT_EQ(back->replicas[0].last_error, "exit(-3)");
+  EXPECT_EQ(back->replicas[1].index, 1u);
+  EXPECT_EQ(back->replicas[1].state, platform::State::kFailed);
+  EXPECT_FALSE(back->replicas[1].exit_code.has_value());
+
+  json body = EncodeStatusReply(8, s);
+  json bad = body;
+  bad["status"]["state"] = "sleeping";
+  EXPECT_EQ(DecodeStatusReply(bad).status().message(),
+            "reply: \"status.state\" must be a state (installed, resolved, starting, active, "
+            "stopping, failed)");
+  bad = body;
+  bad["status"]["replicas"][1]["restarts"] = -1;
+  EXPECT_EQ(DecodeStatusReply(bad).status().message(),
+            "reply: \"status.replicas[1].restarts\" must be an unsigned 32-bit integer");
+  bad = body;
+  bad["status"]["replicas"][0]["exit_code"] = int64_t{1} << 40;
+  EXPECT_EQ(DecodeStatusReply(bad).status().message(),
+            "reply: \"status.replicas[0].exit_code\" must be a 32-bit integer");
+  ExpectRefused(DecodeStatusReply, body, "status", json::array(),
+                "reply: \"status\" must be a map");
+  EXPECT_EQ(DecodeStatusReply(EncodeReply(8, Status::Ok())).status().message(),
+            "reply: missing \"status\"");
+}
+
+TEST(Messages, CallReplyRoundTripsWithAndWithoutTrap) {
+  platform::CallResult ok;
+  ok.replica = "calc@1.0.0/default#0";
+  ok.results = {"3", "\"x\""};
+  auto back = DecodeCallReply(ThroughFrame(EncodeCallReply(3, ok)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->replica, ok.replica);
+  EXPECT_EQ(back->results, ok.results);
+  EXPECT_FALSE(back->trap.has_value());
+
+  platform::CallResult trapped;
+  trapped.replica = "calc@1.0.0/default#1";
+  trapped.trap = engine::Trap{engine::TrapKind::kOutOfFuel, "add", "", 0};
+  back = DecodeCallReply(ThroughFrame(EncodeCallReply(4, trapped)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_TRUE(back->trap.has_value());
+  EXPECT_EQ(back->trap->kind, engine::TrapKind::kOutOfFuel);
+  EXPECT_EQ(back->error(), trapped.error());
+  // Every trap kind survives by name.
+  for (int k = 0; k <= static_cast<int>(engine::TrapKind::kExit); ++k) {
+    trapped.trap = engine::Trap{static_cast<engine::TrapKind>(k), "f", "m", -7};
+    auto b = DecodeCallReply(ThroughFrame(EncodeCallReply(5, trapped)));
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(b->trap->kind, trapped.trap->kind);
+    EXPECT_EQ(b->trap->exit_code, -7);
+    EXPECT_EQ(b->trap->message, "m");
+  }
+  json bad = EncodeCallReply(4, trapped);
+  bad["result"]["trap"]["kind"] = "exploded";
+  EXPECT_EQ(DecodeCallReply(bad).status().message(),
+            "reply: \"result.trap.kind\" must be a trap kind (e.g. \"out of fuel\")");
+  bad = EncodeCallReply(4, ok);
+  bad["result"]["results"] = "3";
+  EXPECT_EQ(DecodeCallReply(bad).status().message(),
+            "reply: \"result.results\" must be an array of strings");
+}
+
+TEST(Messages, LogRoundTrips) {
+  LogMessage m{"job@1.0.0/default", 2, platform::LogStream::kStderr, "boom"};
+  auto back = DecodeLog(ThroughFrame(EncodeLog(m)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->dep, m.dep);
+  EXPECT_EQ(back->index, 2u);
+  EXPECT_EQ(back->stream, platform::LogStream::kStderr);
+  EXPECT_EQ(back->line, "boom");
+  json body = EncodeLog(m);
+  ExpectRefused(DecodeLog, body, "stream", "stdin",
+                "log: \"stream\" must be \"stdout\", \"stderr\" or \"platform\"");
+  ExpectRefused(DecodeLog, body, "idx", uint64_t{1} << 33,
+                "log: \"idx\" must be an unsigned 32-bit integer");
+  ExpectRefused(DecodeLog, body, "line", json::binary({1}), "log: \"line\" must be a string");
+}
+
+TEST(Messages, EventRoundTrips) {
+  platform::Event e{1700000000123, "replica", "job@1.0.0/default#0", "failed", "trap: out of fuel"};
+  auto back = DecodeEvent(ThroughFrame(EncodeEvent(e)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ts_ms, e.ts_ms);
+  EXPECT_EQ(back->kind, "replica");
+  EXPECT_EQ(back->id, e.id);
+  EXPECT_EQ(back->state, "failed");
+  EXPECT_EQ(back->message, e.message);
+  json body = EncodeEvent(e);
+  ExpectRefused(DecodeEvent, body, "state", "melted",
+                "event: \"state\" must be a state (installed, resolved, starting, active, "
+                "stopping, failed)");
+  ExpectRefused(DecodeEvent, body, "kind", "planet",
+                "event: \"kind\" must be \"module\", \"deployment\" or \"replica\"");
+  ExpectRefused(DecodeEvent, body, "ts", -1, "event: \"ts\" must be a non-negative integer");
+}
+
+TEST(Messages, UnknownFieldsAreIgnored) {
+  json body = EncodeCall({1, "d", "f", {}});
+  body["future"] = {{"nested", true}};
+  auto r = DecodeCall(body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->export_name, "f");
+}
+
+TEST(Messages, DecodersRefuseNonMaps) {
+  json arr = json::array();
+  EXPECT_EQ(DecodeHello(arr).status().message(), "hello: not a map");
+  EXPECT_EQ(DecodeEvent(json(3)).status().message(), "event: not a map");
+  EXPECT_EQ(ReplyStatus(arr).code(), StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace arcella::worker
