@@ -195,6 +195,20 @@ std::string FormatStatus(const Json& result, bool verbose) {
     if (!verbose && !HasFailure(d)) continue;
     out += "\n" + Str(d, "id") + " replicas:\n" + ReplicaDetail(d);
   }
+  // One line per group with a worker process: where its replicas run.
+  const Json& workers = Arr(result, "workers");
+  if (!workers.empty()) {
+    Table w({"GROUP", "WORKER PID", "STATE", "RESTARTS", "RSS", "REPLICAS", "LAST EXIT"});
+    for (const Json& x : workers) {
+      auto rss = UInt(x, "rss_bytes");
+      std::string pid = Str(x, "pid");
+      std::string exit = Str(x, "last_exit");
+      w.AddRow({Str(x, "group"), pid == "0" ? "-" : pid, Str(x, "state"), Str(x, "restarts"),
+                rss && *rss ? FormatSize(*rss) : "-", Str(x, "replicas"),
+                exit.empty() ? "-" : exit});
+    }
+    out += "\n" + w.Render();
+  }
   return out;
 }
 

@@ -482,6 +482,16 @@ void AlmeHandler::StatusMethod(const Json& p, const Reply& r) {
                      {"uptime_ms", up},
                      {"home", home_},
                      {"version", ARCELLA_VERSION_STRING}};
+  Json workers = Json::array();
+  for (const auto& w : platform_->Workers())
+    workers.push_back(Json{{"group", w.group},
+                           {"pid", w.pid},
+                           {"state", w.state},
+                           {"restarts", w.restarts},
+                           {"rss_bytes", w.rss_bytes},
+                           {"replicas", w.replicas},
+                           {"last_exit", w.last_exit}});
+  j["workers"] = std::move(workers);
   r->Finish(j);
 }
 

@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,10 +21,25 @@
 #include "daemon/hot_deploy.h"
 #include "platform/config.h"
 #include "platform/home.h"
+#include "platform/inprocess_host.h"
 #include "platform/platform.h"
+#include "platform/run_plan.h"
+#include "worker/routing_host.h"
+#include "worker/worker_host.h"
 
 namespace arcella::daemon {
 namespace {
+
+// The arcella-worker executable installed beside this program.
+std::string WorkerBeside() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "arcella-worker";
+  std::string self(buf, static_cast<size_t>(n));
+  auto slash = self.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) +
+         "/arcella-worker";
+}
 
 std::atomic<bool> g_shutdown_requested{false};
 
@@ -145,8 +161,30 @@ int RunDaemon(const DaemonOptions& options) {
   platform::LogHub logs(home.log_dir() + "/deployments", lo);
   // The engine's AOT cache lives in this home; the C compiler is $CC or "cc".
   const char* cc = getenv("CC");
+  // Replicas run in the daemon (isolation = "main") or in their group's
+  // arcella-worker process (isolation = "worker", the default).
+  worker::WorkerHostOptions wo;
+  wo.worker_path = cfg->worker.path.empty() ? WorkerBeside() : cfg->worker.path;
+  wo.uid = cfg->worker.uid;
+  wo.gid = cfg->worker.gid;
+  wo.memory_cap_bytes = cfg->worker.memory_cap != 0
+                            ? cfg->worker.memory_cap
+                            : static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                  static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
+  wo.grace = cfg->worker.grace;
+  spdlog::info("worker processes: {} (uid {} when root)", wo.worker_path, *wo.uid);
+  auto make_host =
+      [&](platform::CodeProvider* code) -> Result<std::unique_ptr<platform::ReplicaHost>> {
+    platform::InProcessHostOptions ho;
+    ho.executor_threads = cfg->daemon.executor_threads;
+    auto main = std::make_unique<platform::InProcessHost>(platform::LocalPlanLoader(code), &logs,
+                                                          &events, ho);
+    auto workers = std::make_unique<worker::WorkerHost>(code, &logs, &events, wo);
+    return std::unique_ptr<platform::ReplicaHost>(
+        std::make_unique<worker::RoutingHost>(std::move(main), std::move(workers)));
+  };
   auto platform = platform::Platform::Open(home, *cfg, &events, &logs,
-                                           cc != nullptr && *cc ? cc : "cc");
+                                           cc != nullptr && *cc ? cc : "cc", make_host);
   if (!platform.ok()) {
     spdlog::error("{}", platform.status().message());
     return 1;

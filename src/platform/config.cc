@@ -257,6 +257,49 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.logs.file_count); }},
+    {"worker", "path", "the arcella-worker executable; \"\" = the one beside the daemon",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       std::string s;
+       ARCELLA_RETURN_IF_ERROR(r.String(n, k, &s));
+       if (!s.empty() && s[0] != '/') return r.Bad(n, k, "expected an absolute path or \"\"");
+       c->worker.path = s;
+       return Status::Ok();
+     },
+     [](const Config& c) { return "\"" + c.worker.path + "\""; }},
+    {"worker", "uid", "user id workers drop to when the daemon runs as root",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 0, 4294967294ull, &v));
+       c->worker.uid = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.worker.uid); }},
+    {"worker", "gid", "group id workers drop to when the daemon runs as root",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 0, 4294967294ull, &v));
+       c->worker.gid = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.worker.gid); }},
+    {"worker", "memory_cap", "linear-memory budget cap per worker; 0 = half the physical RAM",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       if (n.is_integer() && *n.value<int64_t>() == 0) {
+         c->worker.memory_cap = 0;
+         return Status::Ok();
+       }
+       return Size(r, n, k, 1ull << 20, 1ull << 50, &c->worker.memory_cap);
+     },
+     [](const Config& c) { return std::to_string(c.worker.memory_cap); }},
+    {"worker", "grace", "how long past a deadline or stop a worker may take before it is killed",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       ARCELLA_RETURN_IF_ERROR(DurationOrZero(r, n, k, &c->worker.grace));
+       if (c->worker.grace < std::chrono::milliseconds(10) ||
+           c->worker.grace > std::chrono::minutes(10))
+         return r.Bad(n, k, "expected a duration from 10ms to 10min");
+       return Status::Ok();
+     },
+     [](const Config& c) { return Ms(c.worker.grace); }},
     {"deploy", "hot_deploy", "watch deploy/ and install/deploy/start what is dropped there",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        std::optional<bool> b;
@@ -301,7 +344,7 @@ const KeyDef kKeys[] = {
      [](const Config& c) { return std::string(c.policy.hot_deploy_allow_env ? "true" : "false"); }},
 };
 
-const char* kSections[] = {"daemon", "alme", "limits", "logs", "deploy", "policy"};
+const char* kSections[] = {"daemon", "alme", "limits", "logs", "worker", "deploy", "policy"};
 
 // Applies the keys of `doc` (not `includes`) to `cfg`.
 Status ApplyTable(const Reader& r, const toml::table& doc, Config* cfg) {
@@ -313,7 +356,7 @@ Status ApplyTable(const Reader& r, const toml::table& doc, Config* cfg) {
     if (!known)
       return Status::InvalidArgument(
           r.Where(k.source()) + ": unknown key " + sec +
-          "; allowed: includes, [daemon], [alme], [limits], [logs], [deploy], [policy]");
+          "; allowed: includes, [daemon], [alme], [limits], [logs], [worker], [deploy], [policy]");
     const toml::table* t = v.as_table();
     if (!t) return r.Bad(v, sec, "expected a table [" + sec + "]");
     for (auto&& [kk, vv] : *t) {

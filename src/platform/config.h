@@ -58,6 +58,20 @@ struct Config {
     uint64_t file_max_bytes = 10u << 20;  // per log file before rotation
     uint32_t file_count = 3;              // rotated files kept
   } logs;
+  // Worker processes (docs/WORKER.md): where `isolation = "worker"`
+  // deployments run, one process per group.
+  struct Worker {
+    std::string path;  // the arcella-worker executable; empty: beside the daemon's
+    // Ids a worker drops to when the daemon runs as root (else ignored).
+    uint32_t uid = 65534;
+    uint32_t gid = 65534;
+    // Linear-memory budget cap per worker (its replicas' caps summed, then
+    // capped by this). 0 = half the physical RAM.
+    uint64_t memory_cap = 0;
+    // A call this long past its deadline (or cancel) ends its worker; a
+    // worker that does not stop within it is killed.
+    std::chrono::milliseconds grace{2000};
+  } worker;
   struct Deploy {
     bool hot_deploy = true;
     uint32_t scan_interval_ms = 1000;

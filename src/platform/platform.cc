@@ -203,6 +203,14 @@ Result<std::shared_ptr<const engine::Module>> Platform::Load(const CodeRef& code
   return it->second;
 }
 
+Result<engine::PortableCode> Platform::Export(const CodeRef& code) {
+  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<const engine::Module> m, Load(code));
+  if (m->tier() != engine::Tier::kInterp) return engine::ExportCode(*m);
+  // The interpreter's code is the module itself: the worker validates it again.
+  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(code.module_hash));
+  return engine::ExportCode(*m, bytes);
+}
+
 void Platform::Publish(const std::string& kind, const std::string& id, const std::string& state,
                        const std::string& message) {
   if (events_) events_->Publish(Event{0, kind, id, state, message});

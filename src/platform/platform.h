@@ -169,6 +169,8 @@ class Platform : private CodeProvider {
 
   const Config& config() const { return config_; }
   LogHub* logs() const { return logs_; }
+  // The worker processes of the host (status).
+  std::vector<WorkerInfo> Workers() const { return host_->Workers(); }
   EventBus* events() const { return events_; }
 
  private:
@@ -182,6 +184,7 @@ class Platform : private CodeProvider {
   Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m);
   // CodeProvider: the compiled code of an installed module.
   Result<std::shared_ptr<const engine::Module>> Load(const CodeRef& code) override;
+  Result<engine::PortableCode> Export(const CodeRef& code) override;
   // engine_->Compile with `cancel` (a fresh flag if null) registered for
   // CancelCompiles while it runs.
   Result<std::shared_ptr<const engine::Module>> CompileCancellable(

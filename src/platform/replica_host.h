@@ -89,6 +89,19 @@ struct CallResult {
   std::string error() const { return trap ? "trap: " + trap->ToString() : std::string(); }
 };
 
+// One group's worker process (hosts that run replicas in workers), for
+// `status`.
+struct WorkerInfo {
+  std::string group;
+  int64_t pid = 0;        // 0: not running
+  std::string state;      // "running", "restarting", "failed", "stopped"
+  uint32_t restarts = 0;  // unplanned restarts of the group's worker
+  uint64_t rss_bytes = 0;
+  uint32_t replicas = 0;  // wanted by its started deployments
+  std::string last_exit;  // e.g. "killed by signal 9 (SIGKILL)"
+  std::string sandbox;    // what the worker reported when it started
+};
+
 class ReplicaHost {
  public:
   virtual ~ReplicaHost() = default;
@@ -120,6 +133,8 @@ class ReplicaHost {
 
   // Removes every deployment. Later calls fail with FailedPrecondition.
   virtual void Shutdown() = 0;
+  // The worker processes behind this host (none for in-daemon hosts).
+  virtual std::vector<WorkerInfo> Workers() const { return {}; }
 };
 
 }  // namespace arcella::platform

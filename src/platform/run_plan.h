@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "engine/portable_code.h"
 #include "platform/deployment_plan.h"
 #include "wasi/wasi.h"
 
@@ -36,6 +37,10 @@ class CodeProvider {
   virtual ~CodeProvider() = default;
   // NotFound if no installed module has this code.
   virtual Result<std::shared_ptr<const engine::Module>> Load(const CodeRef& code) = 0;
+  // The same code made portable for a worker process (engine/portable_code.h):
+  // AOT code as a sealed copy of its verified object, interpreter code as
+  // the module's bytes. NotFound as Load.
+  virtual Result<engine::PortableCode> Export(const CodeRef& code) = 0;
 };
 
 // The daemon's loader: code from `provider` (must outlive the loader);

@@ -43,9 +43,18 @@ class FixtureCode : public CodeProvider {
     if (it == modules_.end()) return Status::NotFound("no fixture code " + code.module_hash);
     return it->second;
   }
-  void Add(const std::shared_ptr<const engine::Module>& m) {
+  Result<engine::PortableCode> Export(const CodeRef& code) override {
+    ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<const engine::Module> m, Load(code));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = bytes_.find(code.module_hash);
+    return engine::ExportCode(*m, it == bytes_.end() ? std::span<const uint8_t>()
+                                                     : std::span<const uint8_t>(it->second));
+  }
+  // `wasm`: the module's bytes (needed to export interpreter code).
+  void Add(const std::shared_ptr<const engine::Module>& m, std::vector<uint8_t> wasm = {}) {
     std::lock_guard<std::mutex> lock(mu_);
     modules_[Key({m->hash(), m->tier(), m->metering()})] = m;
+    if (!wasm.empty()) bytes_[m->hash()] = std::move(wasm);
   }
   static std::string Key(const CodeRef& c) {
     return c.module_hash + "/" + engine::TierName(c.tier) + "/" +
@@ -55,6 +64,7 @@ class FixtureCode : public CodeProvider {
  private:
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const engine::Module>> modules_;
+  std::map<std::string, std::vector<uint8_t>> bytes_;
 };
 
 inline FixtureCode& TestCode() {

@@ -1,0 +1,76 @@
+#include "worker/routing_host.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace arcella::worker {
+
+RoutingHost::RoutingHost(std::unique_ptr<platform::ReplicaHost> main,
+                         std::unique_ptr<WorkerHost> workers)
+    : main_(std::move(main)), workers_(std::move(workers)) {}
+
+RoutingHost::~RoutingHost() { Shutdown(); }
+
+platform::ReplicaHost* RoutingHost::HostOf(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = where_.find(id);
+  return it == where_.end() ? nullptr : it->second;
+}
+
+Status RoutingHost::Apply(const platform::DeploymentPlan& plan, bool started) {
+  platform::ReplicaHost* to = plan.isolation == platform::Isolation::kMain
+                                  ? main_.get()
+                                  : static_cast<platform::ReplicaHost*>(workers_.get());
+  platform::ReplicaHost* from = HostOf(plan.id);
+  if (from != nullptr && from != to) {
+    Status st = from->Remove(plan.id);
+    if (!st.ok() && st.code() != StatusCode::kNotFound) return st;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    where_[plan.id] = to;
+  }
+  return to->Apply(plan, started);
+}
+
+Status RoutingHost::Remove(const std::string& id) {
+  platform::ReplicaHost* h = HostOf(id);
+  if (h == nullptr) return Status::NotFound("deployment " + id + " not found");
+  Status st = h->Remove(id);
+  std::lock_guard<std::mutex> lock(mu_);
+  where_.erase(id);
+  return st;
+}
+
+Result<platform::DeploymentStatus> RoutingHost::GetStatus(const std::string& id) const {
+  platform::ReplicaHost* h = HostOf(id);
+  if (h == nullptr) return Status::NotFound("deployment " + id + " not found");
+  return h->GetStatus(id);
+}
+
+std::vector<std::string> RoutingHost::Deployments() const {
+  std::vector<std::string> out = main_->Deployments();
+  for (auto& id : workers_->Deployments()) out.push_back(std::move(id));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<platform::CallResult> RoutingHost::Call(const std::string& id,
+                                               const std::string& export_name,
+                                               const std::vector<std::string>& args,
+                                               platform::CallControl* control) {
+  platform::ReplicaHost* h = HostOf(id);
+  if (h == nullptr) return Status::NotFound("deployment " + id + " not found");
+  return h->Call(id, export_name, args, control);
+}
+
+void RoutingHost::Shutdown() {
+  main_->Shutdown();
+  workers_->Shutdown();
+  std::lock_guard<std::mutex> lock(mu_);
+  where_.clear();
+}
+
+std::vector<platform::WorkerInfo> RoutingHost::Workers() const { return workers_->Workers(); }
+
+}  // namespace arcella::worker

@@ -1,0 +1,924 @@
+#include "worker/worker_host.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <span>
+#include <utility>
+
+#include "worker/channel.h"
+#include "worker/messages.h"
+
+namespace arcella::worker {
+
+using platform::CallResult;
+using platform::DeploymentPlan;
+using platform::DeploymentStatus;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string Errno(int e) { return strerror(e); }
+
+// "killed by signal 9 (SIGKILL)" / "exited with code 3".
+std::string ExitText(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* abbrev = sigabbrev_np(sig);
+    return "killed by signal " + std::to_string(sig) +
+           (abbrev ? " (SIG" + std::string(abbrev) + ")" : std::string());
+  }
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  return "ended (wait status " + std::to_string(status) + ")";
+}
+
+// A granted directory opened for a worker: the resolved path, refusing any
+// symlink in it (the grant was checked on the path as it was then).
+Result<UniqueFd> OpenGrant(const std::string& path) {
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
+  if (fd < 0) {
+    int e = errno;
+    return Status::FailedPrecondition("granted directory " + path + " cannot be opened: " +
+                                      (e == ELOOP ? "a component is a symlink" : Errno(e)));
+  }
+  return UniqueFd(static_cast<int>(fd));
+}
+
+uint64_t RssOf(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  uint64_t size = 0, resident = 0;
+  if (!(in >> size >> resident)) return 0;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+struct Pending {  // NOLINT(bugprone-exception-escape): std::condition_variable
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  nlohmann::json body;
+  Status error;
+};
+
+using Grants = std::map<std::string, bool>;  // host path -> read-only
+
+}  // namespace
+
+struct WorkerHost::Worker {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  std::unique_ptr<Channel> ch;
+  std::thread err_reader;
+  Clock::time_point started;
+  std::string sandbox;
+  Grants grants;
+  std::string group;
+  std::atomic<bool> stopping{false};  // a planned stop: no restart
+
+  std::mutex mu;
+  std::condition_variable cv;  // dead
+  std::map<uint64_t, std::shared_ptr<Pending>> pending;
+  uint64_t next_id = 1;
+  bool dead = false;
+  std::string exit_text;
+  std::string err_tail;  // the last stderr bytes (start failures)
+
+  std::string Name() const {
+    return "worker of group " + group + " (pid " + std::to_string(pid) + ")";
+  }
+
+  void Kill() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (dead || !pidfd) return;
+    syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  }
+
+  // Registers a request; nullptr with `*err` set if the worker is gone.
+  std::shared_ptr<Pending> Begin(uint64_t* id, Status* err) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (dead) {
+      *err = Status::Unavailable(Name() + " " + exit_text);
+      return nullptr;
+    }
+    *id = next_id++;
+    auto p = std::make_shared<Pending>();
+    pending[*id] = p;
+    return p;
+  }
+  void End(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu);
+    pending.erase(id);
+  }
+
+  // Sends a request and waits for its reply up to `timeout` (zero: no
+  // limit); past it the worker is killed (the reply will never come from a
+  // worker that cannot answer in time) and the call fails Unavailable.
+  Result<nlohmann::json> Request(nlohmann::json body, std::span<const int> fds,
+                                 std::chrono::milliseconds timeout) {
+    uint64_t id = 0;
+    Status err;
+    auto p = Begin(&id, &err);
+    if (!p) return err;
+    body["id"] = id;
+    Status st = ch->Send(body, fds);
+    if (!st.ok()) {
+      End(id);
+      return Status::Unavailable(Name() + ": " + st.message());
+    }
+    std::unique_lock<std::mutex> lock(p->mu);
+    if (timeout.count() > 0 && !p->cv.wait_for(lock, timeout, [&] { return p->done; })) {
+      lock.unlock();
+      spdlog::warn("{}: no answer to {} within {} ms; killing it", Name(),
+                   body.value("t", std::string("?")), timeout.count());
+      Kill();
+      lock.lock();
+    }
+    p->cv.wait(lock, [&] { return p->done; });
+    End(id);
+    if (!p->error.ok()) return p->error;
+    return std::move(p->body);
+  }
+};
+
+struct WorkerHost::Group {
+  std::string name;
+  std::mutex op_mu;  // one Apply/Remove/restart/stop at a time
+  mutable std::mutex mu;
+  struct Entry {
+    DeploymentPlan plan;
+    bool started = false;
+  };
+  std::map<std::string, Entry> deps;
+  std::shared_ptr<Worker> worker;
+  std::string phase = "stopped";  // running, restarting, failed, stopped
+  std::string failure;
+  std::string last_exit;
+  uint32_t restarts = 0;
+  platform::Backoff backoff;
+  uint64_t generation = 0;  // bumped by every planned change; stale restarts do nothing
+
+  explicit Group(std::string n, platform::BackoffOptions b) : name(std::move(n)), backoff(b) {}
+
+  bool Wanted() const {
+    for (const auto& [id, e] : deps)
+      if (e.started && e.plan.replicas > 0) return true;
+    return false;
+  }
+  Grants WantedGrants() const {
+    Grants out;
+    for (const auto& [id, e] : deps)
+      for (const auto& d : e.plan.dirs) {
+        auto [it, fresh] = out.emplace(d.host_path, d.read_only);
+        if (!fresh) it->second = it->second && d.read_only;
+      }
+    return out;
+  }
+};
+
+namespace {
+
+// Every grant of `want` is in `have` with at least the access it needs.
+bool Covers(const Grants& have, const Grants& want) {
+  for (const auto& [path, ro] : want) {
+    auto it = have.find(path);
+    if (it == have.end() || (it->second && !ro)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+WorkerHost::WorkerHost(platform::CodeProvider* code, platform::LogHub* logs,
+                       platform::EventBus* events, WorkerHostOptions options)
+    : code_(code), logs_(logs), events_(events), options_(std::move(options)) {
+  if (geteuid() == 0 && !options_.uid) options_.uid = 65534;
+  supervisor_ = std::thread([this] { SupervisorLoop(); });
+}
+
+WorkerHost::~WorkerHost() {
+  Shutdown();
+  {
+    std::lock_guard<std::mutex> lock(sup_mu_);
+    sup_stop_ = true;
+  }
+  sup_cv_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
+  std::unique_lock<std::mutex> lock(threads_mu_);
+  threads_cv_.wait(lock, [this] { return threads_live_ == 0; });
+}
+
+void WorkerHost::Detach(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(threads_mu_);
+    ++threads_live_;
+  }
+  std::thread([this, fn = std::move(fn)] {
+    fn();
+    std::lock_guard<std::mutex> lock(threads_mu_);
+    --threads_live_;
+    threads_cv_.notify_all();
+  }).detach();
+}
+
+void WorkerHost::SupervisorLoop() {
+  std::unique_lock<std::mutex> lock(sup_mu_);
+  for (;;) {
+    if (sup_stop_ && sup_tasks_.empty()) return;
+    if (!sup_tasks_.empty()) {
+      auto task = std::move(sup_tasks_.front());
+      sup_tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+      continue;
+    }
+    if (!sup_timers_.empty() && sup_timers_.begin()->first <= Clock::now()) {
+      auto task = std::move(sup_timers_.begin()->second);
+      sup_timers_.erase(sup_timers_.begin());
+      lock.unlock();
+      task();
+      lock.lock();
+      continue;
+    }
+    if (sup_timers_.empty()) {
+      sup_cv_.wait(lock);
+    } else {
+      sup_cv_.wait_until(lock, sup_timers_.begin()->first);
+    }
+  }
+}
+
+void WorkerHost::OnSupervisor(const std::function<void()>& fn) {
+  if (std::this_thread::get_id() == supervisor_.get_id()) return fn();
+  auto done = std::make_shared<Pending>();
+  {
+    std::lock_guard<std::mutex> lock(sup_mu_);
+    sup_tasks_.push_back([fn, done] {
+      fn();
+      std::lock_guard<std::mutex> l(done->mu);
+      done->done = true;
+      done->cv.notify_all();
+    });
+  }
+  sup_cv_.notify_all();
+  std::unique_lock<std::mutex> lock(done->mu);
+  done->cv.wait(lock, [&] { return done->done; });
+}
+
+std::shared_ptr<WorkerHost::Group> WorkerHost::FindGroup(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = groups_.find(name);
+  return it == groups_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<WorkerHost::Group> WorkerHost::GroupOf(const std::string& deployment) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = group_of_.find(deployment);
+  if (it == group_of_.end()) return nullptr;
+  auto g = groups_.find(it->second);
+  return g == groups_.end() ? nullptr : g->second;
+}
+
+Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
+  Result<std::shared_ptr<Worker>> out = Status::Internal("not spawned");
+  Grants grants;
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    grants = g.WantedGrants();
+  }
+  OnSupervisor([&] {
+    auto w = std::make_shared<Worker>();
+    w->group = g.name;
+    w->grants = grants;
+    std::vector<UniqueFd> dirs;
+    std::vector<bool> ro;
+    for (const auto& [path, read_only] : grants) {
+      auto fd = OpenGrant(path);
+      if (!fd.ok()) {
+        out = fd.status();
+        return;
+      }
+      dirs.push_back(std::move(*fd));
+      ro.push_back(read_only);
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      out = Status::IoError("socketpair: " + Errno(errno));
+      return;
+    }
+    UniqueFd mine(sv[0]), theirs(sv[1]);
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) != 0) {
+      out = Status::IoError("pipe2: " + Errno(errno));
+      return;
+    }
+    UniqueFd err_r(ep[0]), err_w(ep[1]);
+    UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+    // Sources above every target slot, so no dup2 clobbers a later source.
+    const int floor = 4 + static_cast<int>(dirs.size()) + 8;
+    auto lift = [&](UniqueFd& fd) {
+      if (fd) fd.reset(fcntl(fd.get(), F_DUPFD_CLOEXEC, floor));
+    };
+    lift(theirs);
+    lift(err_w);
+    lift(devnull);
+    for (auto& d : dirs) lift(d);
+    if (!theirs || !err_w || !devnull) {
+      out = Status::IoError("cannot prepare the worker's descriptors: " + Errno(errno));
+      return;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, devnull.get(), 0);
+    posix_spawn_file_actions_adddup2(&fa, devnull.get(), 1);
+    posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+    posix_spawn_file_actions_adddup2(&fa, theirs.get(), 3);
+    std::vector<std::string> args = {options_.worker_path, "--socket-fd", "3", "--parent",
+                                     std::to_string(getpid())};
+    for (size_t i = 0; i < dirs.size(); ++i) {
+      posix_spawn_file_actions_adddup2(&fa, dirs[i].get(), 4 + static_cast<int>(i));
+      args.push_back(ro[i] ? "--ro-dir-fd" : "--rw-dir-fd");
+      args.push_back(std::to_string(4 + i));
+    }
+    if (geteuid() == 0 && options_.uid) {
+      args.push_back("--uid");
+      args.push_back(std::to_string(*options_.uid));
+      args.push_back("--gid");
+      args.push_back(std::to_string(options_.gid ? *options_.gid : *options_.uid));
+    }
+    if (options_.memory_cap_bytes) {
+      args.push_back("--memory-cap");
+      args.push_back(std::to_string(options_.memory_cap_bytes));
+    }
+    if (!options_.seccomp) args.push_back("--no-seccomp");
+    if (!options_.landlock) args.push_back("--no-landlock");
+    if (!options_.new_netns) args.push_back("--no-netns");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    char* envp[] = {nullptr};
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, options_.worker_path.c_str(), &fa, &attr, argv.data(), envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+      out = Status::Unavailable("cannot start " + options_.worker_path + ": " + Errno(rc));
+      return;
+    }
+    theirs.reset();
+    err_w.reset();
+    dirs.clear();
+    w->pid = pid;
+    w->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    w->started = Clock::now();
+    w->ch = std::make_unique<Channel>(mine.release());
+    Worker* raw = w.get();
+    w->err_reader = std::thread([raw, fd = std::move(err_r)] {
+      std::string buf;
+      char chunk[4096];
+      for (;;) {
+        ssize_t n = read(fd.get(), chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        buf.append(chunk, static_cast<size_t>(n));
+        size_t nl;
+        while ((nl = buf.find('\n')) != std::string::npos) {
+          std::string line = buf.substr(0, nl);
+          buf.erase(0, nl + 1);
+          spdlog::warn("{}: {}", raw->Name(), line);
+          std::lock_guard<std::mutex> lock(raw->mu);
+          raw->err_tail += line + "\n";
+          if (raw->err_tail.size() > 4096) raw->err_tail.erase(0, raw->err_tail.size() - 4096);
+        }
+      }
+    });
+    // The worker says hello once sandboxed.
+    auto fail = [&](const std::string& why) {
+      syscall(SYS_pidfd_send_signal, w->pidfd.get(), SIGKILL, nullptr, 0);
+      int status = 0;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      w->err_reader.join();
+      std::string tail;
+      {
+        std::lock_guard<std::mutex> lock(w->mu);
+        tail = w->err_tail;
+        w->dead = true;
+      }
+      while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+      out = Status::Unavailable("arcella-worker for group " + g.name + " did not start: " + why +
+                                (tail.empty() ? std::string() : " (" + tail + ")"));
+    };
+    pollfd pfd{w->ch->fd(), POLLIN, 0};
+    int pr;
+    do {
+      pr = poll(&pfd, 1, static_cast<int>(options_.start_timeout.count()));
+    } while (pr < 0 && errno == EINTR);
+    if (pr == 0)
+      return fail("no hello within " + std::to_string(options_.start_timeout.count()) + " ms");
+    auto hello = w->ch->Receive();
+    if (!hello.ok()) return fail(hello.status().message());
+    if (hello->type() != "hello") return fail("first message was \"" + hello->type() + "\"");
+    auto h = DecodeHello(hello->body);
+    if (!h.ok()) return fail(h.status().message());
+    if (h->version != kProtocolVersion)
+      return fail("protocol version " + std::to_string(h->version) + ", expected " +
+                  std::to_string(kProtocolVersion));
+    w->sandbox = h->sandbox;
+    out = w;
+  });
+  return out;
+}
+
+void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g) {
+  for (;;) {
+    auto m = w->ch->Receive();
+    if (!m.ok()) {
+      if (m.status().code() != StatusCode::kUnavailable)
+        spdlog::error("{}: {}", w->Name(), m.status().ToString());
+      break;
+    }
+    const std::string& t = m->type();
+    if (t == "reply") {
+      auto id = ReplyId(m->body);
+      if (!id.ok()) continue;
+      std::shared_ptr<Pending> p;
+      {
+        std::lock_guard<std::mutex> lock(w->mu);
+        auto it = w->pending.find(*id);
+        if (it != w->pending.end()) p = it->second;
+      }
+      if (!p) continue;
+      std::lock_guard<std::mutex> lock(p->mu);
+      p->body = std::move(m->body);
+      p->done = true;
+      p->cv.notify_all();
+    } else if (t == "log") {
+      auto l = DecodeLog(m->body);
+      if (l.ok() && logs_) logs_->Line(l->dep, l->index, l->stream, l->line);
+    } else if (t == "event") {
+      auto e = DecodeEvent(m->body);
+      if (e.ok() && events_) events_->Publish(std::move(*e));
+    }
+  }
+  WorkerDied(g, w);
+}
+
+void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_ptr<Worker>& w) {
+  w->ch->Close();
+  w->Kill();  // a worker that broke the protocol is ended too
+  int status = 0;
+  while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (w->err_reader.joinable()) w->err_reader.join();
+  const std::string exit = ExitText(status);
+  std::map<uint64_t, std::shared_ptr<Pending>> pending;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->dead = true;
+    w->exit_text = exit;
+    pending.swap(w->pending);
+  }
+  w->cv.notify_all();
+  for (auto& [id, p] : pending) {
+    std::lock_guard<std::mutex> lock(p->mu);
+    p->error = Status::Unavailable(w->Name() + " " + exit);
+    p->done = true;
+    p->cv.notify_all();
+  }
+  if (w->stopping) return;
+  spdlog::warn("{} {}", w->Name(), exit);
+  std::chrono::milliseconds delay{0};
+  uint64_t gen = 0;
+  std::vector<std::string> deps;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    if (g->worker != w) return;
+    g->worker = nullptr;
+    g->last_exit = exit;
+    delay = g->backoff.Next(w->started);
+    if (g->backoff.failures() > options_.max_quick_crashes) {
+      g->phase = "failed";
+      g->failure = "the worker of group " + g->name + " crashed " +
+                   std::to_string(g->backoff.failures()) + " times in a row, each within " +
+                   std::to_string(options_.backoff.healthy_after.count()) +
+                   " ms of starting; last: " + exit + "; not restarted until the next deploy";
+      for (const auto& [id, e] : g->deps) deps.push_back(id);
+    } else {
+      g->phase = "restarting";
+      gen = g->generation;
+    }
+  }
+  if (!deps.empty()) {
+    spdlog::error("{}", g->failure);
+    for (const auto& id : deps) {
+      if (events_) events_->Publish({0, "deployment", id, "failed", g->failure});
+      if (logs_) logs_->Line(id, 0, platform::LogStream::kPlatform, g->failure);
+    }
+    return;
+  }
+  for (const auto& [id, e] : g->deps) {
+    (void)e;
+    if (logs_)
+      logs_->Line(id, 0, platform::LogStream::kPlatform,
+                  w->Name() + " " + exit + "; restarting in " + std::to_string(delay.count()) +
+                      " ms");
+  }
+  {
+    std::lock_guard<std::mutex> lock(sup_mu_);
+    if (sup_stop_) return;
+    sup_timers_.emplace(Clock::now() + delay, [this, g, gen] {
+      Detach([this, g, gen] {
+        std::lock_guard<std::mutex> op(g->op_mu);
+        {
+          std::lock_guard<std::mutex> lock(g->mu);
+          if (g->generation != gen || g->phase != "restarting") return;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (shut_down_) return;
+        }
+        Restart(g);
+      });
+    });
+  }
+  sup_cv_.notify_all();
+}
+
+// g.op_mu held.
+void WorkerHost::Restart(const std::shared_ptr<Group>& g) {
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    ++g->restarts;
+  }
+  Status st = Ensure(*g, true);
+  if (!st.ok()) spdlog::error("group {}: restart failed: {}", g->name, st.ToString());
+}
+
+// g.op_mu held. Starts (or restarts, or stops) the group's worker as its
+// plans need; a fresh worker gets every plan of the group.
+Status WorkerHost::Ensure(Group& g, bool restart) {
+  std::shared_ptr<Worker> cur;
+  bool wanted;
+  Grants want;
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    cur = g.worker;
+    wanted = g.Wanted();
+    want = g.WantedGrants();
+  }
+  if (!wanted) {
+    StopWorker(g);
+    return Status::Ok();
+  }
+  if (cur && !restart && Covers(cur->grants, want)) return Status::Ok();
+  if (cur) StopWorker(g);
+  std::shared_ptr<Group> self = FindGroup(g.name);
+  auto w = Spawn(g);
+  if (!w.ok()) {
+    std::vector<std::string> ids;
+    {
+      std::lock_guard<std::mutex> lock(g.mu);
+      g.phase = "failed";
+      g.failure = w.status().message();
+      for (const auto& [id, e] : g.deps) ids.push_back(id);
+    }
+    for (const auto& id : ids)
+      if (events_) events_->Publish({0, "deployment", id, "failed", w.status().message()});
+    return w.status();
+  }
+  std::vector<Group::Entry> entries;
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.worker = *w;
+    g.phase = "running";
+    g.failure.clear();
+    for (const auto& [id, e] : g.deps) entries.push_back(e);
+  }
+  Detach([this, w = *w, self] { ReaderLoop(w, self); });
+  Status first;
+  for (const auto& e : entries) {
+    Status st = SendApply(g, **w, e.plan, e.started);
+    if (!st.ok()) {
+      spdlog::warn("group {}: apply {}: {}", g.name, e.plan.id, st.ToString());
+      if (first.ok()) first = st;
+    }
+  }
+  return first;
+}
+
+Status WorkerHost::SendApply(Group& g, Worker& w, const DeploymentPlan& plan, bool started) {
+  (void)g;
+  auto code = code_->Export(plan.code);
+  if (!code.ok()) return code.status().WithContext("deployment " + plan.id);
+  std::vector<UniqueFd> dirs;
+  std::vector<int> fds = {code->fd.get()};
+  for (const auto& d : plan.dirs) {
+    auto fd = OpenGrant(d.host_path);
+    if (!fd.ok()) return fd.status().WithContext("deployment " + plan.id);
+    fds.push_back(fd->get());
+    dirs.push_back(std::move(*fd));
+  }
+  ApplyRequest req;
+  req.plan = plan;
+  req.started = started;
+  req.meta = code->meta;
+  auto reply = w.Request(EncodeApply(req), fds, options_.grace * 5);
+  if (!reply.ok()) return reply.status();
+  return ReplyStatus(*reply);
+}
+
+// g.op_mu held.
+void WorkerHost::StopWorker(Group& g) {
+  std::shared_ptr<Worker> w;
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    w = std::move(g.worker);
+    g.worker = nullptr;
+    if (g.phase != "failed") g.phase = "stopped";
+    ++g.generation;
+  }
+  if (!w) return;
+  w->stopping = true;
+  (void)w->ch->Send(EncodeShutdown());
+  std::unique_lock<std::mutex> lock(w->mu);
+  if (!w->cv.wait_for(lock, options_.grace, [&] { return w->dead; })) {
+    lock.unlock();
+    spdlog::warn("{} did not stop within {} ms; killing it", w->Name(), options_.grace.count());
+    w->Kill();
+    lock.lock();
+    w->cv.wait(lock, [&] { return w->dead; });
+  }
+}
+
+Status WorkerHost::Apply(const DeploymentPlan& plan, bool started) {
+  std::shared_ptr<Group> g;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return Status::FailedPrecondition("the worker host is shut down");
+    auto it = group_of_.find(plan.id);
+    if (it != group_of_.end() && it->second != plan.group)
+      return Status::InvalidArgument("deployment " + plan.id + " is in group " + it->second +
+                                     ", not " + plan.group);
+    auto& slot = groups_[plan.group];
+    if (!slot) slot = std::make_shared<Group>(plan.group, options_.backoff);
+    g = slot;
+    group_of_[plan.id] = plan.group;
+  }
+  std::lock_guard<std::mutex> op(g->op_mu);
+  std::shared_ptr<Worker> before;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    g->deps[plan.id] = {plan, started};
+    ++g->generation;
+    if (g->phase == "failed" || g->phase == "restarting") {
+      g->phase = "stopped";  // an operator's apply retries at once
+      g->failure.clear();
+      g->backoff.Reset();
+    }
+    before = g->worker;
+  }
+  ARCELLA_RETURN_IF_ERROR(Ensure(*g, false));
+  std::shared_ptr<Worker> now;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    now = g->worker;
+  }
+  // A fresh worker got every plan in Ensure; a running one gets this plan.
+  if (now && now == before) return SendApply(*g, *now, plan, started);
+  return Status::Ok();
+}
+
+Status WorkerHost::Remove(const std::string& id) {
+  auto g = GroupOf(id);
+  if (!g) return Status::NotFound("deployment " + id + " not found");
+  std::lock_guard<std::mutex> op(g->op_mu);
+  std::shared_ptr<Worker> w;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    w = g->worker;
+  }
+  if (w) {
+    DeploymentRequest r{0, id};
+    auto reply = w->Request(EncodeRemove(r), {}, options_.grace * 5);
+    if (reply.ok() && ReplyStatus(*reply).code() != StatusCode::kNotFound &&
+        !ReplyStatus(*reply).ok())
+      spdlog::warn("{}: remove {}: {}", w->Name(), id, ReplyStatus(*reply).ToString());
+  }
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    g->deps.erase(id);
+    ++g->generation;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    group_of_.erase(id);
+  }
+  if (logs_) logs_->Forget(id);
+  return Ensure(*g, false);
+}
+
+DeploymentStatus WorkerHost::LocalStatus(const Group& g, const std::string& id) const {
+  DeploymentStatus s;
+  s.id = id;
+  auto it = g.deps.find(id);
+  if (it == g.deps.end()) return s;
+  s.started = it->second.started;
+  s.command = it->second.plan.command;
+  if (!s.started || it->second.plan.replicas == 0) return s;
+  platform::State st = platform::State::kResolved;
+  std::string why;
+  if (g.phase == "failed") {
+    st = platform::State::kFailed;
+    why = g.failure;
+  } else if (g.phase == "restarting" || g.phase == "running") {
+    st = platform::State::kStarting;
+    why = g.last_exit.empty() ? std::string() : "worker " + g.last_exit + "; restarting";
+  }
+  s.state = st;
+  for (uint32_t i = 0; i < it->second.plan.replicas; ++i) {
+    platform::ReplicaStatus r;
+    r.index = i;
+    r.state = st;
+    r.last_error = why;
+    s.replicas.push_back(r);
+  }
+  return s;
+}
+
+Result<DeploymentStatus> WorkerHost::GetStatus(const std::string& id) const {
+  auto g = GroupOf(id);
+  if (!g) return Status::NotFound("deployment " + id + " not found");
+  std::shared_ptr<Worker> w;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    if (!g->deps.count(id)) return Status::NotFound("deployment " + id + " not found");
+    w = g->worker;
+  }
+  if (w) {
+    DeploymentRequest r{0, id};
+    auto reply = w->Request(EncodeStatus(r), {}, options_.grace * 5);
+    if (reply.ok()) {
+      Status st = ReplyStatus(*reply);
+      if (st.ok()) return DecodeStatusReply(*reply);
+      if (st.code() != StatusCode::kNotFound) return st;
+    }
+  }
+  std::lock_guard<std::mutex> lock(g->mu);
+  return LocalStatus(*g, id);
+}
+
+std::vector<std::string> WorkerHost::Deployments() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, group] : group_of_) out.push_back(id);
+  return out;
+}
+
+Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& export_name,
+                                    const std::vector<std::string>& args,
+                                    platform::CallControl* control) {
+  auto g = GroupOf(id);
+  if (!g) return Status::NotFound("deployment " + id + " not found");
+  std::shared_ptr<Worker> w;
+  std::chrono::milliseconds timeout{0};
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    auto it = g->deps.find(id);
+    if (it == g->deps.end()) return Status::NotFound("deployment " + id + " not found");
+    if (!it->second.started) return Status::FailedPrecondition("deployment " + id + " is stopped");
+    w = g->worker;
+    if (!w) {
+      if (g->phase == "failed") return Status::Unavailable(g->failure);
+      return Status::Unavailable("the worker of group " + g->name + " is restarting" +
+                                 (g->last_exit.empty() ? "" : " (it " + g->last_exit + ")"));
+    }
+    if (it->second.plan.timeout.count() > 0) timeout = it->second.plan.timeout + options_.grace;
+  }
+  CallRequest req;
+  req.dep = id;
+  req.export_name = export_name;
+  req.args = args;
+  uint64_t call_id = 0;
+  Status err;
+  auto p = w->Begin(&call_id, &err);
+  if (!p) return err;
+  req.id = call_id;
+  Status sent = w->ch->Send(EncodeCall(req));
+  if (!sent.ok()) {
+    w->End(call_id);
+    return Status::Unavailable(w->Name() + ": " + sent.message());
+  }
+  std::atomic<int64_t> cancelled_at{0};
+  if (control) {
+    control->Arm([&, call_id] {
+      cancelled_at = Clock::now().time_since_epoch().count();
+      (void)w->ch->Send(EncodeCancel(call_id));
+    });
+  }
+  const auto began = Clock::now();
+  bool killed = false;
+  {
+    std::unique_lock<std::mutex> lock(p->mu);
+    while (!p->done) {
+      p->cv.wait_for(lock, std::chrono::milliseconds(50));
+      if (p->done || killed) continue;
+      auto now = Clock::now();
+      int64_t c = cancelled_at.load();
+      bool runaway = timeout.count() > 0 && now - began > timeout;
+      bool stuck = c != 0 && now - Clock::time_point(Clock::duration(c)) > options_.grace;
+      if (runaway || stuck) {
+        lock.unlock();
+        spdlog::warn("{}: call {} of {} still running {} ms past its {}; ending the worker",
+                     w->Name(), export_name, id, options_.grace.count(),
+                     runaway ? "deadline" : "cancel");
+        w->Kill();
+        killed = true;
+        lock.lock();
+      }
+    }
+  }
+  if (control) control->Disarm();
+  w->End(call_id);
+  if (!p->error.ok()) return p->error;
+  Status st = ReplyStatus(p->body);
+  if (!st.ok()) return st;
+  return DecodeCallReply(p->body);
+}
+
+void WorkerHost::Shutdown() {
+  std::vector<std::shared_ptr<Group>> groups;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shut_down_ = true;
+    for (auto& [name, g] : groups_) groups.push_back(g);
+  }
+  for (auto& g : groups) {
+    std::lock_guard<std::mutex> op(g->op_mu);
+    StopWorker(*g);
+    std::lock_guard<std::mutex> lock(g->mu);
+    g->deps.clear();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  group_of_.clear();
+}
+
+std::vector<platform::WorkerInfo> WorkerHost::Workers() const {
+  std::vector<std::shared_ptr<Group>> groups;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, g] : groups_) groups.push_back(g);
+  }
+  std::vector<platform::WorkerInfo> out;
+  for (const auto& g : groups) {
+    platform::WorkerInfo i;
+    std::lock_guard<std::mutex> lock(g->mu);
+    if (g->deps.empty()) continue;
+    i.group = g->name;
+    i.state = g->phase;
+    i.restarts = g->restarts;
+    i.last_exit = g->last_exit;
+    for (const auto& [id, e] : g->deps)
+      if (e.started) i.replicas += e.plan.replicas;
+    if (g->worker) {
+      i.pid = g->worker->pid;
+      i.sandbox = g->worker->sandbox;
+      i.rss_bytes = RssOf(g->worker->pid);
+    }
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+pid_t WorkerHost::WorkerPid(const std::string& group) const {
+  auto g = FindGroup(group);
+  if (!g) return 0;
+  std::lock_guard<std::mutex> lock(g->mu);
+  return g->worker ? g->worker->pid : 0;
+}
+
+}  // namespace arcella::worker

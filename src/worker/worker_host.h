@@ -1,0 +1,135 @@
+// WorkerHost: a ReplicaHost whose replicas run in `arcella-worker`
+// processes, one per group (docs/WORKER.md). The daemon side of the worker
+// protocol and the supervisor of the workers.
+//
+// A group's worker starts when one of its deployments first needs replicas
+// and stops when none of them does. It is spawned from the host's
+// supervisor thread (so the worker's parent-death signal is tied to a thread
+// that lives as long as the host), sandboxed (sandbox.h) with the group's
+// granted directories as its only file access; a plan that grants a
+// directory the worker was not started with restarts the worker with the
+// larger set.
+//
+// Supervision: a worker that dies (crash, kill -9, OOM) is restarted after
+// a backoff (platform/backoff.h) and every plan of its group is applied
+// again, so replicas come back; calls in flight fail with Unavailable naming
+// the worker's exit. A worker that dies `max_quick_crashes` times in a row,
+// each soon after it started, leaves its deployments `failed` with the
+// reason until the next Apply of one of them. A call still running
+// `grace` past its deadline (or past a cancel) ends the worker: a guest that
+// interruption cannot reach is stopped that way.
+//
+// Thread-safety: every method is thread-safe. Apply/Remove are serialised
+// per group; calls and status requests of a group run concurrently over its
+// one connection.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "platform/backoff.h"
+#include "platform/events.h"
+#include "platform/log_hub.h"
+#include "platform/replica_host.h"
+#include "platform/run_plan.h"
+
+namespace arcella::worker {
+
+struct WorkerHostOptions {
+  std::string worker_path;  // the arcella-worker executable
+  // Ids the worker drops to when the daemon runs as root (default 65534,
+  // "nobody"); ignored otherwise.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  // Linear-memory budget cap of one worker (its replicas' caps summed, then
+  // capped by this); 0: no cap beyond the sum.
+  uint64_t memory_cap_bytes = 0;
+  platform::BackoffOptions backoff{std::chrono::milliseconds(10), std::chrono::milliseconds(5000),
+                                   std::chrono::milliseconds(10'000)};
+  uint32_t max_quick_crashes = 5;
+  std::chrono::milliseconds grace{2000};            // runaway calls, stop requests
+  std::chrono::milliseconds start_timeout{10'000};  // until the worker says hello
+  // Sandbox switches (all on in production; a test may turn one off to
+  // tell the layers apart).
+  bool seccomp = true;
+  bool landlock = true;
+  bool new_netns = true;
+};
+
+class WorkerHost : public platform::ReplicaHost {
+ public:
+  // `code` exports compiled code (the platform); `logs` and `events` receive
+  // what the workers forward (may be null). All must outlive the host.
+  WorkerHost(platform::CodeProvider* code, platform::LogHub* logs, platform::EventBus* events,
+             WorkerHostOptions options);
+  ~WorkerHost() override;
+
+  Status Apply(const platform::DeploymentPlan& plan, bool started) override;
+  Status Remove(const std::string& id) override;
+  Result<platform::DeploymentStatus> GetStatus(const std::string& id) const override;
+  std::vector<std::string> Deployments() const override;
+  Result<platform::CallResult> Call(const std::string& id, const std::string& export_name,
+                                    const std::vector<std::string>& args,
+                                    platform::CallControl* control = nullptr) override;
+  void Shutdown() override;
+
+  std::vector<platform::WorkerInfo> Workers() const override;
+  // The pid of `group`'s worker (0: none). For tests and benchmarks.
+  pid_t WorkerPid(const std::string& group) const;
+
+  struct Worker;  // one worker process (worker_host.cc)
+  struct Group;
+
+ private:
+  std::shared_ptr<Group> FindGroup(const std::string& name) const;
+  std::shared_ptr<Group> GroupOf(const std::string& deployment) const;
+  // Runs `fn` on the supervisor thread and waits for it.
+  void OnSupervisor(const std::function<void()>& fn);
+  // Runs `fn` on a thread of its own that the destructor waits for.
+  void Detach(std::function<void()> fn);
+  void SupervisorLoop();
+  Result<std::shared_ptr<Worker>> Spawn(Group& g);
+  Status Ensure(Group& g, bool restart);  // g.op_mu held
+  Status SendApply(Group& g, Worker& w, const platform::DeploymentPlan& plan, bool started);
+  void StopWorker(Group& g);  // g.op_mu held
+  void ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
+  void WorkerDied(const std::shared_ptr<Group>& g, const std::shared_ptr<Worker>& w);
+  void Restart(const std::shared_ptr<Group>& g);
+  void FailGroup(Group& g, const std::string& reason);
+  platform::DeploymentStatus LocalStatus(const Group& g, const std::string& id) const;
+
+  platform::CodeProvider* code_;
+  platform::LogHub* logs_;
+  platform::EventBus* events_;
+  WorkerHostOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Group>> groups_;
+  std::map<std::string, std::string> group_of_;  // deployment -> group
+  bool shut_down_ = false;
+
+  std::mutex sup_mu_;
+  std::condition_variable sup_cv_;
+  std::deque<std::function<void()>> sup_tasks_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> sup_timers_;
+  bool sup_stop_ = false;
+  std::thread supervisor_;
+
+  std::mutex threads_mu_;
+  std::condition_variable threads_cv_;
+  size_t threads_live_ = 0;
+};
+
+}  // namespace arcella::worker

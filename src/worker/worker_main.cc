@@ -1,0 +1,137 @@
+// arcella-worker: a sandboxed process that runs the worker-isolated replicas
+// of one group for the daemon (docs/WORKER.md). Started only by the daemon
+// (WorkerHost), never by users:
+//
+//   arcella-worker --socket-fd 3 --parent PID [--uid U --gid G]
+//                  [--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES]
+//
+// The process enters its sandbox (sandbox.h) before it reads a single
+// message, then serves the protocol on the socket until the daemon closes it.
+//
+// Test-only: `--selftest-escape` enters the same sandbox, then tries execve
+// and socket creation and says on stderr what happened; exit 0 if both were
+// refused, 1 otherwise.
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "worker/channel.h"
+#include "worker/sandbox.h"
+#include "worker/worker_server.h"
+
+namespace {
+
+bool ParseNumber(const char* s, uint64_t* out) {
+  if (s == nullptr || *s == '\0') return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+int Usage(const std::string& why) {
+  fprintf(stderr,
+          "arcella-worker: %s\n"
+          "usage: arcella-worker --socket-fd N --parent PID [--uid U] [--gid G] "
+          "[--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES] [--no-seccomp] "
+          "[--no-landlock] [--no-netns] [--selftest-escape]\n"
+          "(started by the arcella daemon; not a user command)\n",
+          why.c_str());
+  return 2;
+}
+
+int SelftestEscape() {
+  char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+  char* const envp[] = {nullptr};
+  int rc = execve("/bin/true", argv, envp);
+  int exec_errno = errno;
+  fprintf(stderr, "arcella-worker: selftest: execve: %s\n",
+          rc == 0 ? "allowed" : strerror(exec_errno));
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int sock_errno = errno;
+  fprintf(stderr, "arcella-worker: selftest: socket: %s\n",
+          s >= 0 ? "allowed" : strerror(sock_errno));
+  if (s >= 0) close(s);
+  return (rc != 0 && s < 0) ? 0 : 1;
+}
+
+}  // namespace
+
+namespace {
+
+int Main(int argc, char** argv) {
+  using arcella::worker::SandboxOptions;
+  SandboxOptions sandbox;
+  arcella::worker::WorkerServerOptions server;
+  int socket_fd = -1;
+  bool selftest = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](uint64_t* out) {
+      if (i + 1 >= argc || !ParseNumber(argv[i + 1], out)) return false;
+      ++i;
+      return true;
+    };
+    uint64_t v = 0;
+    if (a == "--socket-fd" && value(&v) && v <= 1 << 20) {
+      socket_fd = static_cast<int>(v);
+    } else if (a == "--parent" && value(&v) && v > 0 && v < (1u << 31)) {
+      sandbox.expected_parent = static_cast<pid_t>(v);
+    } else if (a == "--uid" && value(&v) && v < (1ull << 32) - 1) {
+      sandbox.uid = static_cast<uid_t>(v);
+    } else if (a == "--gid" && value(&v) && v < (1ull << 32) - 1) {
+      sandbox.gid = static_cast<gid_t>(v);
+    } else if (a == "--ro-dir-fd" && value(&v) && v >= 3 && v <= 1 << 20) {
+      sandbox.ro_dir_fds.push_back(static_cast<int>(v));
+    } else if (a == "--rw-dir-fd" && value(&v) && v >= 3 && v <= 1 << 20) {
+      sandbox.rw_dir_fds.push_back(static_cast<int>(v));
+    } else if (a == "--memory-cap" && value(&v)) {
+      server.memory_cap_bytes = v;
+    } else if (a == "--no-seccomp") {
+      sandbox.seccomp = false;
+    } else if (a == "--no-landlock") {
+      sandbox.landlock = false;
+    } else if (a == "--no-netns") {
+      sandbox.new_netns = false;
+    } else if (a == "--selftest-escape") {
+      selftest = true;
+    } else {
+      return Usage("bad argument \"" + a + "\"" +
+                   (i + 1 < argc ? " \"" + std::string(argv[i + 1]) + "\"" : ""));
+    }
+  }
+  if (socket_fd < 3 && !selftest) return Usage("--socket-fd N (N >= 3) is required");
+  if (socket_fd >= 0) sandbox.keep_fds.push_back(socket_fd);
+  auto report = arcella::worker::EnterSandbox(sandbox);
+  if (!report.ok()) {
+    fprintf(stderr, "arcella-worker: sandbox: %s\n", report.status().ToString().c_str());
+    return 3;
+  }
+  for (const auto& note : report->notes)
+    fprintf(stderr, "arcella-worker: sandbox: %s\n", note.c_str());
+  if (selftest) return SelftestEscape();
+  server.sandbox = arcella::worker::DescribeSandbox(*report);
+  arcella::worker::Channel channel(socket_fd);
+  int code = arcella::worker::RunWorkerServer(&channel, server);
+  fflush(stderr);
+  _exit(code);  // replicas' threads are gone or abandoned with the process
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    fprintf(stderr, "arcella-worker: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,305 @@
+#include "worker/worker_server.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/portable_code.h"
+#include "platform/events.h"
+#include "platform/inprocess_host.h"
+#include "platform/log_hub.h"
+#include "platform/run_plan.h"
+#include "worker/messages.h"
+
+namespace arcella::worker {
+namespace {
+
+using platform::DeploymentPlan;
+using platform::RunPlan;
+
+// Runs tasks on up to `max` threads, created on demand and kept.
+class Pool {
+ public:
+  explicit Pool(size_t max) : max_(max == 0 ? 1 : max) {}
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Post(std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(task));
+    if (idle_ == 0 && threads_.size() < max_) {
+      threads_.emplace_back([this] { Loop(); });
+    } else {
+      cv_.notify_one();
+    }
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      --idle_;
+      if (queue_.empty()) return;  // stop_
+      auto task = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<std::thread> threads_;
+  size_t idle_ = 0;
+  bool stop_ = false;
+};
+
+class Server {
+ public:
+  Server(Channel* ch, const WorkerServerOptions& options)
+      : ch_(ch),
+        options_(options),
+        logs_("", platform::LogHubOptions{.ring_lines = 1, .ring_bytes = 1}),
+        calls_(options.max_call_threads),
+        control_(1) {}
+
+  int Run() {
+    auto engine = engine::Engine::Create({.cache_dir = "", .metering = engine::Metering::kFuel});
+    if (!engine.ok()) {
+      fprintf(stderr, "arcella-worker: %s\n", engine.status().ToString().c_str());
+      return 2;
+    }
+    engine_ = *engine;
+    event_token_ = events_.Subscribe(
+        [this](const platform::Event& e) { (void)ch_->Send(EncodeEvent(e)); });
+    host_ = std::make_unique<platform::InProcessHost>(
+        [this](const DeploymentPlan& plan) { return Staged(plan); }, &logs_, &events_);
+    if (!ch_->Send(
+                EncodeHello({kProtocolVersion, static_cast<int64_t>(getpid()), options_.sandbox}))
+             .ok())
+      return 0;
+    int code = 0;
+    for (;;) {
+      auto msg = ch_->Receive();
+      if (!msg.ok()) {
+        if (msg.status().code() != StatusCode::kUnavailable) {
+          fprintf(stderr, "arcella-worker: protocol error: %s\n", msg.status().message().c_str());
+          code = 2;
+        }
+        break;
+      }
+      if (!Dispatch(std::move(*msg))) break;
+    }
+    host_->Shutdown();
+    events_.Unsubscribe(event_token_);
+    return code;
+  }
+
+ private:
+  // False: stop serving.
+  bool Dispatch(Message msg) {
+    const std::string& t = msg.type();
+    if (t == "call") {
+      auto req = DecodeCall(msg.body);
+      if (!req.ok()) return Refuse(msg.body, req.status());
+      calls_.Post([this, r = std::move(*req)] { DoCall(r); });
+    } else if (t == "status") {
+      auto req = DecodeDeploymentRequest(msg.body);
+      if (!req.ok()) return Refuse(msg.body, req.status());
+      calls_.Post([this, r = std::move(*req)] {
+        auto st = host_->GetStatus(r.dep);
+        (void)ch_->Send(st.ok() ? EncodeStatusReply(r.id, *st) : EncodeReply(r.id, st.status()));
+      });
+    } else if (t == "apply") {
+      auto req = DecodeApply(msg.body);
+      if (!req.ok()) return Refuse(msg.body, req.status());
+      auto fds = std::make_shared<std::vector<UniqueFd>>(std::move(msg.fds));
+      control_.Post([this, r = std::move(*req), fds]() mutable { DoApply(std::move(r), fds); });
+    } else if (t == "remove") {
+      auto req = DecodeDeploymentRequest(msg.body);
+      if (!req.ok()) return Refuse(msg.body, req.status());
+      control_.Post([this, r = std::move(*req)] {
+        Status st = host_->Remove(r.dep);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (auto it = log_tokens_.find(r.dep); it != log_tokens_.end()) {
+            logs_.Unsubscribe(it->second);
+            log_tokens_.erase(it);
+          }
+          staged_.erase(r.dep);
+          budgets_.erase(r.dep);
+        }
+        logs_.Forget(r.dep);
+        UpdateBudget();
+        (void)ch_->Send(EncodeReply(r.id, st));
+      });
+    } else if (t == "cancel") {
+      auto id = DecodeCancel(msg.body);
+      if (!id.ok()) return Refuse(msg.body, id.status());
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = in_flight_.find(*id); it != in_flight_.end()) it->second->Cancel();
+    } else if (t == "ping") {
+      auto id = ReplyId(msg.body);
+      if (!id.ok()) return Refuse(msg.body, id.status());
+      (void)ch_->Send(EncodeReply(*id, Status::Ok()));
+    } else if (t == "shutdown") {
+      return false;
+    } else {
+      fprintf(stderr, "arcella-worker: unknown message type \"%s\" ignored\n", t.c_str());
+    }
+    return true;
+  }
+
+  // A request that does not decode: answered if it has an id, else logged.
+  bool Refuse(const nlohmann::json& body, const Status& st) {
+    auto id = ReplyId(body);
+    if (id.ok()) {
+      (void)ch_->Send(EncodeReply(*id, st));
+    } else {
+      fprintf(stderr, "arcella-worker: bad message: %s\n", st.message().c_str());
+    }
+    return true;
+  }
+
+  void DoCall(const CallRequest& r) {
+    platform::CallControl control;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_flight_[r.id] = &control;
+    }
+    auto res = host_->Call(r.dep, r.export_name, r.args, &control);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_flight_.erase(r.id);
+    }
+    (void)ch_->Send(res.ok() ? EncodeCallReply(r.id, *res) : EncodeReply(r.id, res.status()));
+  }
+
+  void DoApply(ApplyRequest r, const std::shared_ptr<std::vector<UniqueFd>>& fds) {
+    auto run = Prepare(r, fds);
+    if (!run.ok()) {
+      (void)ch_->Send(EncodeReply(r.id, run.status()));
+      return;
+    }
+    const std::string dep = r.plan.id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      staged_[dep] = *run;
+      budgets_[dep] = r.started ? static_cast<uint64_t>(r.plan.replicas) *
+                                      (r.plan.max_memory_bytes ? r.plan.max_memory_bytes
+                                                               : options_.default_memory_bytes)
+                                : 0;
+      if (!log_tokens_.count(dep))
+        log_tokens_[dep] = logs_.Subscribe(dep,
+                                           [this](const platform::LogLine& l) { ForwardLog(l); });
+    }
+    UpdateBudget();
+    Status st = host_->Apply(r.plan, r.started);
+    (void)ch_->Send(EncodeReply(r.id, st));
+  }
+
+  Result<std::shared_ptr<const RunPlan>> Prepare(
+      const ApplyRequest& r, const std::shared_ptr<std::vector<UniqueFd>>& fds) {
+    const DeploymentPlan& plan = r.plan;
+    if (fds->size() != plan.dirs.size() + 1)
+      return Status::InvalidArgument(
+          "apply " + plan.id + ": expected " + std::to_string(plan.dirs.size() + 1) +
+          " descriptors (code and one per directory), got " + std::to_string(fds->size()));
+    engine::PortableCode code;
+    code.tier = plan.code.tier;
+    code.metering = plan.code.metering;
+    code.hash = plan.code.module_hash;
+    code.meta = r.meta;
+    code.fd = std::move((*fds)[0]);
+    auto mod = engine::AdoptCode(engine_, std::move(code));
+    if (!mod.ok()) return mod.status().WithContext("deployment " + plan.id);
+    auto run = std::make_shared<RunPlan>();
+    run->plan = plan;
+    run->module = *mod;
+    ARCELLA_RETURN_IF_ERROR(platform::CheckRunnable(plan, *run->module));
+    for (size_t i = 0; i < plan.dirs.size(); ++i) {
+      const platform::PlanDir& d = plan.dirs[i];
+      wasi::WasiConfig::Preopen p;
+      p.host_path = d.host_path;
+      p.guest_path = d.guest_path;
+      p.read_only = d.read_only;
+      p.host_fd = (*fds)[1 + i].get();
+      run->preopens.push_back(std::move(p));
+    }
+    run->resources = fds;  // the directory descriptors live as long as the plan
+    return std::shared_ptr<const RunPlan>(std::move(run));
+  }
+
+  Result<std::shared_ptr<const RunPlan>> Staged(const DeploymentPlan& plan) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = staged_.find(plan.id);
+    if (it == staged_.end() || !(it->second->plan == plan))
+      return Status::Internal("worker: no code staged for deployment " + plan.id);
+    return it->second;
+  }
+
+  void UpdateBudget() {
+    uint64_t sum = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [dep, bytes] : budgets_) sum += bytes;
+    }
+    if (options_.memory_cap_bytes != 0 && (sum == 0 || sum > options_.memory_cap_bytes))
+      sum = options_.memory_cap_bytes;
+    engine_->SetMemoryBudget(sum);
+  }
+
+  void ForwardLog(const platform::LogLine& l) {
+    LogMessage m;
+    auto hash = l.replica.rfind('#');
+    if (hash == std::string::npos) return;
+    m.dep = l.replica.substr(0, hash);
+    m.index = static_cast<uint32_t>(std::strtoul(l.replica.c_str() + hash + 1, nullptr, 10));
+    m.stream = l.stream;
+    m.line = l.line;
+    (void)ch_->Send(EncodeLog(m));
+  }
+
+  Channel* ch_;
+  WorkerServerOptions options_;
+  std::shared_ptr<engine::Engine> engine_;
+  platform::EventBus events_;
+  platform::LogHub logs_;
+  std::unique_ptr<platform::InProcessHost> host_;
+  uint64_t event_token_ = 0;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const RunPlan>> staged_;
+  std::map<std::string, uint64_t> budgets_;
+  std::map<std::string, uint64_t> log_tokens_;
+  std::map<uint64_t, platform::CallControl*> in_flight_;
+  Pool calls_;
+  Pool control_;
+};
+
+}  // namespace
+
+int RunWorkerServer(Channel* channel, const WorkerServerOptions& options) {
+  Server server(channel, options);
+  return server.Run();
+}
+
+}  // namespace arcella::worker

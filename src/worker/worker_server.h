@@ -1,0 +1,37 @@
+// WorkerServer: the inside of an `arcella-worker` process. It serves the
+// worker protocol (messages.h, docs/WORKER.md) on one Channel: applies plans
+// to an InProcessHost of its own (replicas run here exactly as they would in
+// the daemon), answers status and calls, and forwards every captured log
+// line and state event upstream.
+//
+// Code arrives as engine::PortableCode (adopted, never compiled: the worker
+// has no AOT cache and no compiler) and directories as open descriptors.
+// The linear-memory budget of the worker's Engine is the sum of its
+// replicas' memory caps, capped by `memory_cap_bytes`.
+//
+// Threads: Run() reads frames on the calling thread; applies and removes run
+// on one control thread in arrival order; calls and status requests on a
+// bounded pool. Run() returns when the daemon closes the connection or sends
+// shutdown.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "worker/channel.h"
+
+namespace arcella::worker {
+
+struct WorkerServerOptions {
+  std::string sandbox;                         // DescribeSandbox() text, sent in hello
+  uint64_t memory_cap_bytes = 0;               // budget cap of the worker; 0: none
+  uint64_t default_memory_bytes = 4ull << 30;  // a replica without a cap counts this much
+  size_t max_call_threads = 64;                // calls served at once
+};
+
+// Serves `channel` until the daemon goes away or says shutdown. Returns the
+// process exit code (0: shutdown or daemon gone; 2: protocol error, logged
+// to stderr).
+int RunWorkerServer(Channel* channel, const WorkerServerOptions& options);
+
+}  // namespace arcella::worker

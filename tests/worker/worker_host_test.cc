@@ -1,0 +1,276 @@
+// WorkerHost with real arcella-worker processes: calls, logs, status, kill -9
+// recovery, in-flight calls failing `unavailable`, crash loops, memory
+// budgets, grants, and the worker going away with its group.
+#include "worker/worker_host.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "../platform/runtime_test_util.h"
+
+namespace arcella::worker {
+namespace {
+
+using namespace platform::testing;  // NOLINT
+using platform::State;
+using std::chrono::milliseconds;
+
+constexpr char kId[] = "counter@1.0.0/web";
+
+bool Alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+class WorkerHostTest : public ::testing::Test {
+ protected:
+  WorkerHostTest() : logs_(test::TempDir("worker-logs")) {}
+  void SetUp() override {
+    counter_ = LoadFixture("reactor_counter.wasm");
+    ASSERT_NE(counter_, nullptr);
+  }
+  WorkerHostOptions Options() {
+    WorkerHostOptions o;
+    o.worker_path = ARCELLA_WORKER_BIN_PATH;
+    o.grace = milliseconds(500);
+    return o;
+  }
+  void Open(WorkerHostOptions o) {
+    host_ = std::make_unique<WorkerHost>(&TestCode(), &logs_, &events_, std::move(o));
+  }
+  void StartCounter(uint32_t n, const std::string& id = kId) {
+    auto plan = MakePlan(id, counter_, n);
+    plan.isolation = platform::Isolation::kWorker;
+    Status st = host_->Apply(plan, true);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, id, State::kActive, n); }));
+  }
+  std::string CallAdd(const std::string& id = kId) {
+    auto r = host_->Call(id, "add", {"2", "40"});
+    if (!r.ok()) return "error: " + r.status().ToString();
+    if (r->trap) return "trap: " + r->trap->ToString();
+    return r->results.empty() ? "" : r->results[0];
+  }
+
+  platform::EventBus events_;
+  platform::LogHub logs_;
+  std::unique_ptr<WorkerHost> host_;
+  std::shared_ptr<const engine::Module> counter_;
+};
+
+TEST_F(WorkerHostTest, ReactorRunsInASeparateSandboxedProcess) {
+  Open(Options());
+  StartCounter(2);
+  pid_t pid = host_->WorkerPid("web");
+  ASSERT_GT(pid, 0);
+  EXPECT_NE(pid, getpid());
+  EXPECT_EQ(CallAdd(), "42");
+  // Per-instance state lives in the worker: two replicas, round robin.
+  auto a = host_->Call(kId, "next", {});
+  auto b = host_->Call(kId, "next", {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->replica, b->replica);
+  // Traps and bad arguments come back typed.
+  auto t = host_->Call(kId, "boom", {});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_TRUE(t->trap.has_value());
+  EXPECT_EQ(t->trap->kind, engine::TrapKind::kUnreachable);
+  auto bad = host_->Call(kId, "add", {"x", "1"});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument) << bad.status().ToString();
+  auto missing = host_->Call(kId, "nope", {});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  auto workers = host_->Workers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].group, "web");
+  EXPECT_EQ(workers[0].pid, pid);
+  EXPECT_EQ(workers[0].state, "running");
+  EXPECT_EQ(workers[0].replicas, 2u);
+  EXPECT_GT(workers[0].rss_bytes, 0u);
+  EXPECT_NE(workers[0].sandbox.find("seccomp"), std::string::npos) << workers[0].sandbox;
+}
+
+TEST_F(WorkerHostTest, OutputAndEventsReachTheDaemon) {
+  Open(Options());
+  std::mutex mu;
+  std::vector<std::string> states;
+  uint64_t token = events_.Subscribe([&](const platform::Event& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (e.kind == "replica") states.push_back(e.id + " " + e.state);
+  });
+  StartCounter(1);
+  auto r = host_->Call(kId, "say", {"7"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& l : logs_.Tail(kId, 10))
+      if (l.line == "say 7") return true;
+    return false;
+  }));
+  events_.Unsubscribe(token);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_NE(std::find(states.begin(), states.end(), std::string(kId) + "#0 active"), states.end());
+}
+
+TEST_F(WorkerHostTest, KillNineRestartsTheWorkerAndItsReplicas) {
+  Open(Options());
+  StartCounter(3);
+  pid_t first = host_->WorkerPid("web");
+  ASSERT_GT(first, 0);
+  // A call in flight when the worker dies fails `unavailable`, naming the signal.
+  auto spinning = std::async(std::launch::async, [&] { return host_->Call(kId, "spin", {}); });
+  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  auto r = spinning.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("killed by signal 9 (SIGKILL)"), std::string::npos)
+      << r.status().message();
+  // The group comes back by itself: a new worker, every replica active.
+  ASSERT_TRUE(WaitFor([&] {
+    pid_t p = host_->WorkerPid("web");
+    return p > 0 && p != first && AllInState(*host_, kId, State::kActive, 3);
+  }));
+  EXPECT_EQ(CallAdd(), "42");
+  auto workers = host_->Workers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].restarts, 1u);
+  EXPECT_EQ(workers[0].last_exit, "killed by signal 9 (SIGKILL)");
+}
+
+TEST_F(WorkerHostTest, GroupsHaveTheirOwnWorkersAndDieAlone) {
+  Open(Options());
+  StartCounter(1, "counter@1.0.0/a");
+  StartCounter(1, "counter@1.0.0/b");
+  pid_t a = host_->WorkerPid("a"), b = host_->WorkerPid("b");
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  EXPECT_NE(a, b);
+  ASSERT_EQ(kill(a, SIGKILL), 0);
+  // Group b never notices.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(CallAdd("counter@1.0.0/b"), "42");
+  EXPECT_EQ(host_->WorkerPid("b"), b);
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, "counter@1.0.0/a", State::kActive, 1); }));
+}
+
+TEST_F(WorkerHostTest, ACrashLoopingWorkerBacksOffAndLeavesItsDeploymentsFailed) {
+  auto o = Options();
+  o.max_quick_crashes = 3;
+  o.backoff.initial = milliseconds(5);
+  Open(o);
+  StartCounter(1);
+  // Kill every worker the group gets, as soon as it is there.
+  pid_t last = 0;
+  for (int kills = 0; kills < 4; ++kills) {
+    ASSERT_TRUE(WaitFor([&] {
+      pid_t p = host_->WorkerPid("web");
+      return p > 0 && p != last;
+    })) << "kill "
+        << kills;
+    last = host_->WorkerPid("web");
+    kill(last, SIGKILL);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = host_->GetStatus(kId);
+    return st.ok() && st->state == State::kFailed;
+  }));
+  auto st = host_->GetStatus(kId);
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->replicas.size(), 1u);
+  EXPECT_NE(st->replicas[0].last_error.find("crashed 4 times in a row"), std::string::npos)
+      << st->replicas[0].last_error;
+  EXPECT_EQ(host_->WorkerPid("web"), 0);
+  auto call = host_->Call(kId, "add", {"1", "2"});
+  EXPECT_EQ(call.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(host_->Workers().at(0).state, "failed");
+  // The next deploy (apply) tries again.
+  StartCounter(1);
+  EXPECT_EQ(CallAdd(), "42");
+}
+
+TEST_F(WorkerHostTest, TheWorkerStopsWithItsLastDeployment) {
+  Open(Options());
+  StartCounter(1);
+  pid_t pid = host_->WorkerPid("web");
+  ASSERT_TRUE(Alive(pid));
+  // Stopped (not removed): no replicas wanted, no worker.
+  auto plan = MakePlan(kId, counter_, 1);
+  ASSERT_TRUE(host_->Apply(plan, false).ok());
+  EXPECT_EQ(host_->WorkerPid("web"), 0);
+  EXPECT_TRUE(WaitFor([&] { return !Alive(pid); }));
+  auto st = host_->GetStatus(kId);
+  ASSERT_TRUE(st.ok());
+  EXPECT_FALSE(st->started);
+  EXPECT_EQ(host_->Call(kId, "add", {"1", "2"}).status().code(), StatusCode::kFailedPrecondition);
+  StartCounter(1);
+  pid = host_->WorkerPid("web");
+  ASSERT_TRUE(host_->Remove(kId).ok());
+  EXPECT_TRUE(WaitFor([&] { return !Alive(pid); }));
+  EXPECT_EQ(host_->GetStatus(kId).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(WorkerHostTest, AMemoryBombFailsOnlyInsideItsWorkersBudget) {
+  auto o = Options();
+  o.memory_cap_bytes = 16u << 20;
+  Open(o);
+  auto grow = LoadFixture("platcore_grow.wasm");
+  ASSERT_NE(grow, nullptr);
+  auto plan = MakePlan("grow@1.0.0/bomb", grow, 1);
+  plan.max_memory_bytes = 1ull << 30;  // the replica's own cap would allow 1 GiB
+  ASSERT_TRUE(host_->Apply(plan, true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, plan.id, State::kActive, 1); }));
+  auto pages = host_->Call(plan.id, "pages", {});
+  ASSERT_TRUE(pages.ok()) << pages.status().ToString();
+  // The worker's budget (16 MiB) stopped the growth, not the 1 GiB cap.
+  EXPECT_LE(std::stoul(pages->results.at(0)), 256u);
+  EXPECT_GE(std::stoul(pages->results.at(0)), 1u);
+  StartCounter(1);  // another group is untouched
+  EXPECT_EQ(CallAdd(), "42");
+}
+
+TEST_F(WorkerHostTest, RunawayCallPastItsDeadlineIsStoppedByInterruptOrByEndingTheWorker) {
+  Open(Options());
+  auto plan = MakePlan(kId, counter_, 1);
+  plan.timeout = milliseconds(100);
+  ASSERT_TRUE(host_->Apply(plan, true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, kId, State::kActive, 1); }));
+  auto r = host_->Call(kId, "spin", {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->trap.has_value());
+  EXPECT_EQ(r->trap->kind, engine::TrapKind::kDeadline);
+}
+
+TEST(WorkerSelftest, ExecveAndSocketAreRefusedInTheSandbox) {
+  int err[2];
+  ASSERT_EQ(pipe(err), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(err[1], 2);
+    close(err[0]);
+    close(err[1]);
+    execl(ARCELLA_WORKER_BIN_PATH, ARCELLA_WORKER_BIN_PATH, "--selftest-escape",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(err[1]);
+  std::string text;
+  char buf[512];
+  for (ssize_t n; (n = read(err[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<size_t>(n));
+  close(err[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << text;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << text;
+  EXPECT_NE(text.find("execve: Operation not permitted"), std::string::npos) << text;
+  EXPECT_NE(text.find("socket: Operation not permitted"), std::string::npos) << text;
+  EXPECT_NE(text.find("seccomp refused syscall 59 (execve)"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace arcella::worker
