@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +59,27 @@ Result<UniqueFd> OpenGrant(const std::string& path) {
                                       (e == ELOOP ? "a component is a symlink" : Errno(e)));
   }
   return UniqueFd(static_cast<int>(fd));
+}
+
+// Whether a process with ids uid/gid (no supplementary groups, no
+// capabilities: a worker after its drop) may list and open files in the
+// directory `fd` (and write there unless read-only). Unix permissions
+// still apply beneath Landlock, so a grant the worker cannot use is refused
+// here, with a message, rather than failing inside the guest.
+Status CheckAccess(int fd, const std::string& path, bool read_only, uid_t uid, gid_t gid) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Status::IoError("stat " + path + ": " + Errno(errno));
+  unsigned bits = st.st_uid == uid   ? (st.st_mode >> 6) & 7
+                  : st.st_gid == gid ? (st.st_mode >> 3) & 7
+                                     : st.st_mode & 7;
+  unsigned need = read_only ? 5u : 7u;  // r-x / rwx
+  if ((bits & need) == need) return Status::Ok();
+  char mode[8];
+  snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return Status::FailedPrecondition(
+      "granted directory " + path + " is not " + (read_only ? "readable" : "writable") +
+      " by the worker's uid " + std::to_string(uid) + " (owner uid " + std::to_string(st.st_uid) +
+      ", mode " + mode + "): make it accessible to that uid, or set [worker] uid in arcella.toml");
 }
 
 uint64_t RssOf(pid_t pid) {
@@ -314,6 +336,10 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
         out = fd.status();
         return;
       }
+      if (Status st = CheckWorkerAccess(fd->get(), path, read_only); !st.ok()) {
+        out = st;
+        return;
+      }
       dirs.push_back(std::move(*fd));
       ro.push_back(read_only);
     }
@@ -452,6 +478,12 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     out = w;
   });
   return out;
+}
+
+Status WorkerHost::CheckWorkerAccess(int fd, const std::string& path, bool read_only) const {
+  if (geteuid() != 0 || !options_.uid) return Status::Ok();  // the worker keeps the daemon's ids
+  return CheckAccess(fd, path, read_only, *options_.uid,
+                     options_.gid ? *options_.gid : static_cast<gid_t>(*options_.uid));
 }
 
 void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g) {
@@ -640,6 +672,8 @@ Status WorkerHost::SendApply(Group& g, Worker& w, const DeploymentPlan& plan, bo
   for (const auto& d : plan.dirs) {
     auto fd = OpenGrant(d.host_path);
     if (!fd.ok()) return fd.status().WithContext("deployment " + plan.id);
+    ARCELLA_RETURN_IF_ERROR(CheckWorkerAccess(fd->get(), d.host_path, d.read_only)
+                                .WithContext("deployment " + plan.id));
     fds.push_back(fd->get());
     dirs.push_back(std::move(*fd));
   }

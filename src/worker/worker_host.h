@@ -104,6 +104,8 @@ class WorkerHost : public platform::ReplicaHost {
   Status Ensure(Group& g, bool restart);  // g.op_mu held
   Status SendApply(Group& g, Worker& w, const platform::DeploymentPlan& plan, bool started);
   void StopWorker(Group& g);  // g.op_mu held
+  // FailedPrecondition if the worker's uid could not use the granted directory.
+  Status CheckWorkerAccess(int fd, const std::string& path, bool read_only) const;
   void ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
   void WorkerDied(const std::shared_ptr<Group>& g, const std::shared_ptr<Worker>& w);
   void Restart(const std::shared_ptr<Group>& g);

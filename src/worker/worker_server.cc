@@ -125,10 +125,9 @@ class Server {
     } else if (t == "status") {
       auto req = DecodeDeploymentRequest(msg.body);
       if (!req.ok()) return Refuse(msg.body, req.status());
-      calls_.Post([this, r = std::move(*req)] {
-        auto st = host_->GetStatus(r.dep);
-        (void)ch_->Send(st.ok() ? EncodeStatusReply(r.id, *st) : EncodeReply(r.id, st.status()));
-      });
+      // Answered at once (a snapshot): never queued behind calls.
+      auto st = host_->GetStatus(req->dep);
+      (void)ch_->Send(st.ok() ? EncodeStatusReply(req->id, *st) : EncodeReply(req->id, st.status()));
     } else if (t == "apply") {
       auto req = DecodeApply(msg.body);
       if (!req.ok()) return Refuse(msg.body, req.status());

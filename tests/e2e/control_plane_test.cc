@@ -421,7 +421,10 @@ void StartBlockedGuest(BlockedGuest* b, const std::string& grace) {
   b->d = std::make_unique<Daemon>(HomeWithConfig(
       "[daemon]\nshutdown_grace = \"" + grace + "\"\n[policy]\nallow_dirs = [\"" + data + "\"]\n"));
   Daemon& d = *b->d;
+  // The worker runs as uid 65534 when the daemon is root: it must reach the FIFO.
+  ::chmod(data.c_str(), 0777);
   ASSERT_EQ(::mkfifo((data + "/fifo").c_str(), 0600), 0);
+  ::chmod((data + "/fifo").c_str(), 0666);
   std::string dir = test::TempDir("control-fifo-mod");
   CopyFile(test::FixturePath("control_fifo_block.wasm"), dir + "/fifo-block@1.0.0.wasm");
   ASSERT_EQ(d.Cli("install " + ShellQuote(dir + "/fifo-block@1.0.0.wasm")).code, 0);

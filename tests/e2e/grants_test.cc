@@ -52,6 +52,9 @@ Json StatusJson(const Daemon& d, const std::string& id) {
 
 TEST(E2eGrants, ManifestRequestingRootGetsNothing) {
   std::string work = Real(test::TempDir("arcella-e2e-grants-work"));
+  // The worker drops to uid 65534 when the daemon is root: a granted
+  // directory must be readable by it (docs/WORKER.md "Configuration").
+  chmod(work.c_str(), 0755);
   Daemon d(HomeWithPolicy("allow_dirs_ro = [\"" + work + "\"]\n"));
   WriteText(work + "/marker", "secret-marker\n");
   InstallReader(d, work);
@@ -124,6 +127,9 @@ TEST(E2eGrants, ManifestRequestingRootGetsNothing) {
 
 TEST(E2eGrants, DeployFolderCannotGrantItselfRoot) {
   std::string work = Real(test::TempDir("arcella-e2e-grants-work"));
+  // The worker drops to uid 65534 when the daemon is root: a granted
+  // directory must be readable by it (docs/WORKER.md "Configuration").
+  chmod(work.c_str(), 0755);
   Daemon d(HomeWithPolicy("allow_dirs = [\"/\"]\n"));  // even a wide-open operator policy
   InstallReader(d, work);
   // A guest (or anyone) able to write deploy/ asks for "/" read-write, and for a directory.
@@ -161,6 +167,9 @@ TEST(E2eGrants, DeployFolderCannotGrantItselfRoot) {
 
 TEST(E2eGrants, NoGrantReachesTheHome) {
   std::string work = Real(test::TempDir("arcella-e2e-grants-work"));
+  // The worker drops to uid 65534 when the daemon is root: a granted
+  // directory must be readable by it (docs/WORKER.md "Configuration").
+  chmod(work.c_str(), 0755);
   Daemon d(HomeWithPolicy("allow_dirs = [\"/\"]\n"));
   InstallReader(d, work);
   const std::string home = Real(d.home());
@@ -221,7 +230,10 @@ class E2eBlockedFifo : public ::testing::Test {
  protected:
   void SetUp() override {
     work_ = Real(test::TempDir("arcella-e2e-fifo"));
+    // The worker runs as uid 65534 when the daemon is root: it must reach the FIFO.
+    chmod(work_.c_str(), 0777);
     ASSERT_EQ(mkfifo((work_ + "/fifo").c_str(), 0600), 0);
+    chmod((work_ + "/fifo").c_str(), 0666);
     CopyFile(test::FixturePath("grants_fifo.wasm"), work_ + "/grants-fifo@1.0.0.wasm");
   }
   std::string work_;

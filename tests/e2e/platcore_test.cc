@@ -75,7 +75,10 @@ TEST(PlatCore, SlowStopOfOneDeploymentFreezesNothingElse) {
   std::string grant = test::TempDir("platcore-fifo");
   Daemon d(HomeWithConfig("[policy]\nallow_dirs = [\"" + grant + "\"]\n"));
   std::string fifo = grant + "/fifo";
+  // The worker runs as uid 65534 when the daemon is root: it must reach the FIFO.
+  chmod(grant.c_str(), 0777);
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  chmod(fifo.c_str(), 0666);
   InstallFixture(d, "platcore_fifo_read", "reader@1.0.0");
   InstallFixture(d, "platcore_fast", "fast@1.0.0");
   ASSERT_EQ(d.Cli("deploy reader@1.0.0 --group g --dir " + ShellQuote(grant + "::/data")).code, 0);

@@ -244,6 +244,23 @@ TEST_F(WorkerHostTest, RunawayCallPastItsDeadlineIsStoppedByInterruptOrByEndingT
   EXPECT_EQ(r->trap->kind, engine::TrapKind::kDeadline);
 }
 
+TEST_F(WorkerHostTest, AGrantTheWorkersUidCannotUseIsRefusedWithTheReason) {
+  if (geteuid() != 0) GTEST_SKIP() << "the worker keeps the daemon's uid unless it is root";
+  Open(Options());
+  std::string dir = test::TempDir("worker-grant");  // 0700, owned by root
+  auto plan = MakePlan(kId, counter_, 1);
+  plan.dirs.push_back({std::filesystem::canonical(dir).string(), "/data", false});
+  Status st = host_->Apply(plan, true);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("is not writable by the worker's uid 65534 (owner uid 0, mode 0700)"),
+            std::string::npos)
+      << st.message();
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);
+  st = host_->Apply(plan, true);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, kId, State::kActive, 1); }));
+}
+
 TEST(WorkerSelftest, ExecveAndSocketAreRefusedInTheSandbox) {
   int err[2];
   ASSERT_EQ(pipe(err), 0);
