@@ -43,13 +43,13 @@ stage() {  # stage NAME CMD...: runs CMD, prints its wall time and CPU time
 # requests on many threads (ALME server/client, replica host, platform,
 # daemon end to end, engine interrupt/deadline). A ctest -R regex over
 # gtest names "<Suite>.<Test>"; docs/TESTING.md lists why each is here.
-TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetTest|PlatformTest|BadInput|Call|CommandModule|Concurrency|DaemonLifecycle|HotDeploy|QuickStart|Security|Streams)\.|Concurren|Thread|Interrupt|Deadline'
+TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetTest|PlatformTest|BadInput|Call|CommandModule|Concurrency|DaemonLifecycle|HotDeploy|QuickStart|Security|Streams|WorkerHostTest|WorkerIsolation|Channel)\.|Concurren|Thread|Interrupt|Deadline'
 # Not under TSan: guest traps unwound by siglongjmp out of the AOT runtime's
 # SIGSEGV handler (thousands of traps, native stack exhaustion) crash inside
 # TSan's signal interception; ASan and the plain run cover them. The
 # 64-thread interpreter trap test takes minutes under TSan.
 TSAN_EXCLUDE='^(RuntimeTest\.|AotTest\.StackDepth|InterpTest\.ManyThreads|HostScale\.)'
-TSAN_BINARIES="alme_tests platform_tests e2e_tests engine_tests wasi_tests"
+TSAN_BINARIES="alme_tests platform_tests e2e_tests engine_tests wasi_tests worker_tests arcella-worker"
 
 # Tests run with their own ARCELLA_HOME under the build tree, never ~/.arcella.
 run_ctest() {  # run_ctest BUILD_DIR CTEST_ARGS...

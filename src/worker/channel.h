@@ -40,7 +40,7 @@ constexpr uint64_t MaxFrameValues(uint64_t bytes) { return (uint64_t{1} << 20) +
 
 // One received frame: its decoded body and the descriptors that came with it
 // (owned; closed with the Message unless released).
-struct Message {
+struct Message {        // NOLINT(bugprone-exception-escape): json members
   nlohmann::json body;  // an object; body["t"] is a string
   std::vector<UniqueFd> fds;
   const std::string& type() const { return body["t"].get_ref<const std::string&>(); }

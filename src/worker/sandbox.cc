@@ -1,4 +1,4 @@
-// The worker sandbox (sandbox.h; docs/WORKER_SANDBOX.md).
+// The worker sandbox (sandbox.h; docs/WORKER.md "Sandbox").
 //
 // Everything here runs once, single-threaded, before the worker runs any
 // guest; only the SIGSYS handler runs later, and it is async-signal-safe.
@@ -389,7 +389,7 @@ extern "C" void ArcellaSandboxOnSigsys(int sig, siginfo_t* info, void* context) 
   errno = saved_errno;
 }
 
-// Allowed without conditions. Per area; see docs/WORKER_SANDBOX.md.
+// Allowed without conditions. Per area; see docs/WORKER.md "Sandbox".
 // clang-format off
 const char* const kAllowed[] = {
     // memory

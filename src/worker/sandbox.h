@@ -1,5 +1,5 @@
 // The worker sandbox: what an `arcella-worker` process does to itself, early
-// in main(), before it runs any guest (issue 9, docs/WORKER_SANDBOX.md).
+// in main(), before it runs any guest (issue 9, docs/WORKER.md "Sandbox").
 //
 // EnterSandbox() turns the calling process into a hardened worker, in this
 // order (each step is described where it is done, in sandbox.cc):

@@ -188,6 +188,9 @@ struct WorkerHost::Group {
   };
   std::map<std::string, Entry> deps;
   std::shared_ptr<Worker> worker;
+  // False while a restarted worker brings its replicas back: calls fail
+  // `unavailable` (restarting) rather than "no active replica".
+  bool serving = false;
   std::string phase = "stopped";  // running, restarting, failed, stopped
   std::string failure;
   std::string last_exit;
@@ -647,6 +650,7 @@ Status WorkerHost::Ensure(Group& g, bool restart) {
   {
     std::lock_guard<std::mutex> lock(g.mu);
     g.worker = *w;
+    g.serving = !restart;
     g.phase = "running";
     g.failure.clear();
     for (const auto& [id, e] : g.deps) entries.push_back(e);
@@ -659,6 +663,26 @@ Status WorkerHost::Ensure(Group& g, bool restart) {
       spdlog::warn("group {}: apply {}: {}", g.name, e.plan.id, st.ToString());
       if (first.ok()) first = st;
     }
+  }
+  if (restart) {
+    // Calls resume once every started replica is back (or 10 s passed).
+    auto until = Clock::now() + std::chrono::seconds(10);
+    for (const auto& e : entries) {
+      if (!e.started || e.plan.replicas == 0) continue;
+      while (Clock::now() < until) {
+        auto reply = (*w)->Request(EncodeStatus({0, e.plan.id}), {}, options_.grace * 5);
+        if (!reply.ok()) break;
+        auto st = DecodeStatusReply(*reply);
+        if (!st.ok()) break;
+        bool settled = st->replicas.size() >= e.plan.replicas;
+        for (const auto& r : st->replicas)
+          settled = settled && r.state != platform::State::kStarting;
+        if (settled) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    std::lock_guard<std::mutex> lock(g.mu);
+    if (g.worker == *w) g.serving = true;
   }
   return first;
 }
@@ -846,7 +870,7 @@ Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& ex
     if (it == g->deps.end()) return Status::NotFound("deployment " + id + " not found");
     if (!it->second.started) return Status::FailedPrecondition("deployment " + id + " is stopped");
     w = g->worker;
-    if (!w) {
+    if (!w || !g->serving) {
       if (g->phase == "failed") return Status::Unavailable(g->failure);
       return Status::Unavailable("the worker of group " + g->name + " is restarting" +
                                  (g->last_exit.empty() ? "" : " (it " + g->last_exit + ")"));

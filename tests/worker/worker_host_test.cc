@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "../platform/runtime_test_util.h"
@@ -259,6 +260,31 @@ TEST_F(WorkerHostTest, AGrantTheWorkersUidCannotUseIsRefusedWithTheReason) {
   st = host_->Apply(plan, true);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, kId, State::kActive, 1); }));
+}
+
+// 1,000 replicas of one deployment live in one worker process.
+TEST_F(WorkerHostTest, ThousandReplicasInOneWorker) {
+  Open(Options());
+  auto plan = MakePlan(kId, counter_, 1000);
+  ASSERT_TRUE(host_->Apply(plan, true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, kId, State::kActive, 1000); },
+                      std::chrono::seconds(60)));
+  std::set<std::string> served;
+  for (int i = 0; i < 1000; ++i) {
+    auto r = host_->Call(kId, "add", {"1", "2"});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    served.insert(r->replica);
+  }
+  EXPECT_EQ(served.size(), 1000u);  // round robin reached every replica
+  auto w = host_->Workers();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].replicas, 1000u);
+  // Scale down to 10 in place: the same worker, survivors kept.
+  pid_t pid = host_->WorkerPid("web");
+  plan.replicas = 10;
+  ASSERT_TRUE(host_->Apply(plan, true).ok());
+  EXPECT_TRUE(AllInState(*host_, kId, State::kActive, 10));
+  EXPECT_EQ(host_->WorkerPid("web"), pid);
 }
 
 TEST(WorkerSelftest, ExecveAndSocketAreRefusedInTheSandbox) {
