@@ -13,7 +13,7 @@ export ARCELLA_HOME=${ARCELLA_HOME:-$HOME/.arcella}
 # The npm test tools (jco, componentize-js) are for the test suite only.
 ARCELLA_NPM_TOOLS=0 "$ROOT/scripts/bootstrap.sh"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target arcella arcella-cli examples
+cmake --build "$BUILD" -j"$(nproc)" --target arcella arcella-worker arcella-cli examples
 ARCELLA="$BUILD/arcella"
 CLI="$BUILD/arcella-cli"
 

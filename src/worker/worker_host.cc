@@ -835,7 +835,8 @@ Result<DeploymentStatus> WorkerHost::GetStatus(const std::string& id) const {
   {
     std::lock_guard<std::mutex> lock(g->mu);
     if (!g->deps.count(id)) return Status::NotFound("deployment " + id + " not found");
-    w = g->worker;
+    // A restarted worker's replicas show `starting` until it serves calls.
+    if (g->serving) w = g->worker;
   }
   if (w) {
     DeploymentRequest r{0, id};
@@ -872,8 +873,9 @@ Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& ex
     w = g->worker;
     if (!w || !g->serving) {
       if (g->phase == "failed") return Status::Unavailable(g->failure);
-      return Status::Unavailable("the worker of group " + g->name + " is restarting" +
-                                 (g->last_exit.empty() ? "" : " (it " + g->last_exit + ")"));
+      return Status::Unavailable(
+          "the worker of group " + g->name + " is restarting" +
+          (g->last_exit.empty() ? "" : " (last exit: " + g->last_exit + ")"));
     }
     if (it->second.plan.timeout.count() > 0) timeout = it->second.plan.timeout + options_.grace;
   }

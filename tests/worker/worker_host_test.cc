@@ -3,9 +3,12 @@
 // budgets, grants, and the worker going away with its group.
 #include "worker/worker_host.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -260,6 +263,93 @@ TEST_F(WorkerHostTest, AGrantTheWorkersUidCannotUseIsRefusedWithTheReason) {
   st = host_->Apply(plan, true);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, kId, State::kActive, 1); }));
+}
+
+// A guest in a worker trying every way out of its grant — `..`, absolute
+// paths, symlinks to / and to a parent, chains — while the host swaps a
+// directory inside the grant with a symlink to / back and forth (a `..`
+// race): nothing outside is read or written, in 6 runs.
+TEST_F(WorkerHostTest, AGuestCannotLeaveItsGrantThroughSymlinksOrRaces) {
+  Open(Options());
+  std::string root = std::filesystem::canonical(test::TempDir("worker-escape")).string();
+  std::string box = root + "/box";
+  ASSERT_EQ(mkdir(box.c_str(), 0777), 0);
+  ASSERT_EQ(chmod(box.c_str(), 0777), 0);  // the worker's uid (65534 under root) writes here
+  ASSERT_EQ(chmod(root.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((box + "/sub").c_str(), 0777), 0);
+  std::ofstream(root + "/secret") << "SECRET";
+  std::ofstream(box + "/inside") << "INSIDE";
+  ASSERT_EQ(chmod((box + "/inside").c_str(), 0644), 0);
+  ASSERT_EQ(symlink("/etc", (box + "/etc_link").c_str()), 0);
+  ASSERT_EQ(symlink("../secret", (box + "/up_link").c_str()), 0);
+  ASSERT_EQ(symlink("../../secret", (box + "/sub/up2").c_str()), 0);
+  ASSERT_EQ(symlink("sub/up2", (box + "/chain1").c_str()), 0);
+  ASSERT_EQ(symlink("/", (box + "/flip").c_str()), 0);
+  auto escape = LoadFixture("wasi_escape.wasm");
+  ASSERT_NE(escape, nullptr);
+  auto plan = MakePlan("escape@1.0.0/jail", escape, 1);
+  plan.dirs.push_back({box, "/sandbox", false});
+  plan.restart = platform::RestartPolicy::kAlways;
+  std::atomic<bool> stop{false};
+  std::thread racer([&] {
+    // `sub` (a real directory) and `flip` (a symlink to /) trade places.
+    while (!stop) {
+      syscall(SYS_renameat2, AT_FDCWD, (box + "/sub").c_str(), AT_FDCWD, (box + "/flip").c_str(),
+              RENAME_EXCHANGE);
+    }
+  });
+  ASSERT_TRUE(host_->Apply(plan, true).ok());
+  std::string out;
+  bool done = WaitFor(
+      [&] {
+        auto st = host_->GetStatus(plan.id);
+        return st.ok() && !st->replicas.empty() && st->replicas[0].restarts >= 5;
+      },
+      std::chrono::seconds(60));
+  stop = true;
+  racer.join();
+  ASSERT_TRUE(done);
+  for (const auto& l : logs_.Tail(plan.id, 100000)) out += l.line + "\n";
+  ASSERT_TRUE(host_->Remove(plan.id).ok());
+  EXPECT_EQ(out.find("LEAK"), std::string::npos) << out;
+  EXPECT_NE(out.find("leaks=0"), std::string::npos) << out;
+  EXPECT_NE(out.find("inside=INSIDE"), std::string::npos) << out;
+  EXPECT_EQ(access((root + "/stolen").c_str(), F_OK), -1);
+  EXPECT_EQ(access((root + "/evil_dir").c_str(), F_OK), -1);
+  EXPECT_EQ(access("/evil_dir", F_OK), -1);
+  std::ifstream secret(root + "/secret");
+  std::string text;
+  secret >> text;
+  EXPECT_EQ(text, "SECRET");
+}
+
+// A worker that stops answering (here: frozen with SIGSTOP, as a guest
+// stuck where no interrupt check reaches would leave it; the WASI layer's
+// own blocking calls are interruptible, docs/WASI.md): past the call's
+// deadline plus the grace the daemon ends the worker, the call fails
+// `unavailable` naming the kill, and the group comes back.
+TEST_F(WorkerHostTest, AWorkerThatStopsAnsweringIsEndedAfterTheGrace) {
+  auto o = Options();
+  o.grace = milliseconds(300);
+  Open(o);
+  auto plan = MakePlan(kId, counter_, 1);
+  plan.timeout = milliseconds(100);
+  ASSERT_TRUE(host_->Apply(plan, true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, kId, State::kActive, 1); }));
+  pid_t before = host_->WorkerPid("web");
+  ASSERT_EQ(kill(before, SIGSTOP), 0);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = host_->Call(kId, "add", {"1", "2"});
+  double ms = MsSince(t0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("killed by signal 9 (SIGKILL)"), std::string::npos)
+      << r.status().message();
+  EXPECT_GE(ms, 400.0);  // deadline 100 ms + grace 300 ms, not before
+  ASSERT_TRUE(WaitFor([&] {
+    pid_t p = host_->WorkerPid("web");
+    return p > 0 && p != before && CallAdd() == "42";
+  }));
 }
 
 // 1,000 replicas of one deployment live in one worker process.
