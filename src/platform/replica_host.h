@@ -100,6 +100,7 @@ struct WorkerInfo {
   uint32_t replicas = 0;  // wanted by its started deployments
   std::string last_exit;  // e.g. "killed by signal 9 (SIGKILL)"
   std::string sandbox;    // what the worker reported when it started
+  std::string cgroup;     // its memory cgroup directory ("" if none)
 };
 
 class ReplicaHost {

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -82,6 +83,73 @@ Status CheckAccess(int fd, const std::string& path, bool read_only, uid_t uid, g
       ", mode " + mode + "): make it accessible to that uid, or set [worker] uid in arcella.toml");
 }
 
+// The daemon's own cgroup directory for the memory controller: cgroup v1
+// ("N:memory:/path") or v2 ("0::/path" where the unified hierarchy has a
+// memory controller). "" if there is none.
+std::string OwnMemoryCgroup(bool* v2) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line, unified;
+  while (std::getline(in, line)) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (ctrls == "memory" || ctrls.find("memory,") == 0 ||
+        ctrls.find(",memory") != std::string::npos) {
+      *v2 = false;
+      return "/sys/fs/cgroup/memory" + (path == "/" ? std::string() : path);
+    }
+    if (ctrls.empty() && line.compare(0, 2, "0:") == 0) unified = path;
+  }
+  std::ifstream ctl("/sys/fs/cgroup" + (unified == "/" ? std::string() : unified) +
+                    "/cgroup.subtree_control");
+  std::string controllers;
+  std::getline(ctl, controllers);
+  if (!unified.empty() && controllers.find("memory") != std::string::npos) {
+    *v2 = true;
+    return "/sys/fs/cgroup" + (unified == "/" ? std::string() : unified);
+  }
+  return "";
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
+// Puts `pid` in a memory cgroup of its own, limited to `limit` bytes, below
+// the daemon's cgroup. Returns its directory, or "" with `*why` set where the
+// daemon cannot create one (no memory controller, no permission).
+std::string JoinMemoryCgroup(pid_t pid, const std::string& group, uint64_t limit,
+                             std::string* why) {
+  bool v2 = false;
+  std::string base = OwnMemoryCgroup(&v2);
+  if (base.empty()) {
+    *why = "no memory cgroup controller is available to the daemon";
+    return "";
+  }
+  std::string name = "arcella-worker-";
+  for (char c : group) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  name += "-" + std::to_string(pid);
+  std::string dir = base + "/" + name;
+  if (mkdir(dir.c_str(), 0755) != 0) {
+    *why = "cannot create " + dir + ": " + Errno(errno);
+    return "";
+  }
+  const std::string value = std::to_string(limit);
+  bool ok = v2 ? WriteFile(dir + "/memory.max", value) && WriteFile(dir + "/memory.swap.max", "0")
+               : WriteFile(dir + "/memory.limit_in_bytes", value);
+  if (ok) ok = WriteFile(dir + "/cgroup.procs", std::to_string(pid));
+  if (!ok) {
+    *why = "cannot set up " + dir + ": " + Errno(errno);
+    rmdir(dir.c_str());
+    return "";
+  }
+  return dir;
+}
+
 uint64_t RssOf(pid_t pid) {
   if (pid <= 0) return 0;
   std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
@@ -120,6 +188,7 @@ struct WorkerHost::Worker {
   bool dead = false;
   std::string exit_text;
   std::string err_tail;  // the last stderr bytes (start failures)
+  std::string cgroup;    // its memory cgroup directory ("" if none)
 
   std::string Name() const {
     return "worker of group " + group + " (pid " + std::to_string(pid) + ")";
@@ -424,6 +493,16 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     w->pid = pid;
     w->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     w->started = Clock::now();
+    if (options_.memory_cap_bytes != 0) {
+      // Host memory too, where the daemon can create a cgroup: the guests'
+      // budget plus room for the worker itself (code, stacks, buffers).
+      std::string why;
+      w->cgroup = JoinMemoryCgroup(pid, g.name, options_.memory_cap_bytes + (512ull << 20), &why);
+      if (w->cgroup.empty()) {
+        static std::atomic<bool> said{false};
+        if (!said.exchange(true)) spdlog::info("worker memory cgroups: none ({})", why);
+      }
+    }
     w->ch = std::make_unique<Channel>(mine.release());
     Worker* raw = w.get();
     w->err_reader = std::thread([raw, fd = std::move(err_r)] {
@@ -452,6 +531,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       w->err_reader.join();
+      if (!w->cgroup.empty()) rmdir(w->cgroup.c_str());
       std::string tail;
       {
         std::lock_guard<std::mutex> lock(w->mu);
@@ -530,6 +610,7 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
   while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (w->err_reader.joinable()) w->err_reader.join();
+  if (!w->cgroup.empty()) rmdir(w->cgroup.c_str());
   const std::string exit = ExitText(status);
   std::map<uint64_t, std::shared_ptr<Pending>> pending;
   {
@@ -967,6 +1048,7 @@ std::vector<platform::WorkerInfo> WorkerHost::Workers() const {
     if (g->worker) {
       i.pid = g->worker->pid;
       i.sandbox = g->worker->sandbox;
+      i.cgroup = g->worker->cgroup;
       i.rss_bytes = RssOf(g->worker->pid);
     }
     out.push_back(std::move(i));

@@ -234,6 +234,24 @@ TEST_F(WorkerHostTest, AMemoryBombFailsOnlyInsideItsWorkersBudget) {
   EXPECT_GE(std::stoul(pages->results.at(0)), 1u);
   StartCounter(1);  // another group is untouched
   EXPECT_EQ(CallAdd(), "42");
+  // Where the daemon can create memory cgroups, the worker is in one of its
+  // own, limited to the budget cap plus room for the worker itself.
+  std::string cg;
+  for (const auto& w : host_->Workers())
+    if (w.group == "bomb") cg = w.cgroup;
+  if (cg.empty()) {
+    std::printf("no memory cgroup here; the engine's budget alone applied\n");
+    return;
+  }
+  std::string limit;
+  std::ifstream(cg + "/memory.limit_in_bytes") >> limit;
+  if (limit.empty()) std::ifstream(cg + "/memory.max") >> limit;
+  EXPECT_EQ(limit, std::to_string((16ull << 20) + (512ull << 20)));
+  std::string procs;
+  std::ifstream(cg + "/cgroup.procs") >> procs;
+  EXPECT_EQ(procs, std::to_string(host_->WorkerPid("bomb")));
+  ASSERT_TRUE(host_->Remove(plan.id).ok());
+  EXPECT_TRUE(WaitFor([&] { return access(cg.c_str(), F_OK) != 0; }));
 }
 
 TEST_F(WorkerHostTest, RunawayCallPastItsDeadlineIsStoppedByInterruptOrByEndingTheWorker) {
