@@ -203,13 +203,29 @@ Status Channel::Send(const json& body, std::span<const int> fds) {
     st = AppendFrame(body, &buf);
   }
   if (!st.ok()) return st;
+  st = Write(buf, fds);
+  if (buf.capacity() > kSendBufferKeep) std::vector<uint8_t>().swap(buf);
+  return st;
+}
 
+Status Channel::SendFrame(std::span<const uint8_t> frame) {
+  if (frame.size() < 4) return Status::InvalidArgument("frame: no length prefix");
+  const uint8_t* h = frame.data();
+  uint32_t n = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
+  if (n != frame.size() - 4 || n > kMaxFrameBytes)
+    return Status::InvalidArgument("frame: length prefix " + std::to_string(n) + " for a body of " +
+                                   std::to_string(frame.size() - 4) + " bytes (cap " +
+                                   std::to_string(kMaxFrameBytes) + ")");
+  return Write(frame, {});
+}
+
+Status Channel::Write(std::span<const uint8_t> buf, std::span<const int> fds) {
   std::lock_guard<std::mutex> lock(send_mu_);
   if (closed_.load()) return SendError(0, true);
   size_t off = 0;
   if (!fds.empty()) {
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerFrame)];
-    iovec iov{buf.data(), buf.size()};
+    iovec iov{const_cast<uint8_t*>(buf.data()), buf.size()};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -252,7 +268,6 @@ Status Channel::Send(const json& body, std::span<const int> fds) {
     if (off > 0) Close();
     return SendError(err, closed);
   }
-  if (buf.capacity() > kSendBufferKeep) std::vector<uint8_t>().swap(buf);
   return Status::Ok();
 }
 

@@ -62,6 +62,11 @@ class Channel {
   // kMaxFrameBytes, or there are more than kMaxFdsPerFrame descriptors.
   Status Send(const nlohmann::json& body, std::span<const int> fds = {});
 
+  // Sends a whole frame built by Append*Frame (messages.h): the 4-byte
+  // length, then that many bytes of body; no descriptors. InvalidArgument if
+  // the length does not match or is over kMaxFrameBytes; otherwise as Send().
+  Status SendFrame(std::span<const uint8_t> frame);
+
   // Blocks for the next frame. Unavailable when the peer closed the
   // connection (or Close() was called); InvalidArgument naming what is wrong
   // for a malformed frame (length over the cap, undecodable MessagePack, not
@@ -79,6 +84,8 @@ class Channel {
   int fd() const { return fd_; }
 
  private:
+  // Writes one whole frame (under send_mu_).
+  Status Write(std::span<const uint8_t> frame, std::span<const int> fds);
   // Reads until at least `n` bytes are buffered (n <= kMaxFrameBytes + 4).
   Status Fill(size_t n);
 

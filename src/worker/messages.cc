@@ -1,9 +1,11 @@
 #include "worker/messages.h"
 
 #include <limits>
+#include <string_view>
 #include <utility>
 
 #include "platform/spec.h"
+#include "worker/channel.h"
 
 namespace arcella::worker {
 namespace {
@@ -182,6 +184,79 @@ json CallResultToJson(const platform::CallResult& r) {
 
 json Request(const char* t, uint64_t id) { return {{"t", t}, {"id", id}}; }
 
+// Writes MessagePack the way nlohmann::json::to_msgpack does (the smallest
+// form of each value), for the fixed shapes of AppendCall*Frame. A map's keys
+// must come in the order json's std::map keeps them (sorted).
+class PackWriter {
+ public:
+  explicit PackWriter(std::vector<uint8_t>* out) : out_(out), start_(out->size()) {
+    out_->resize(start_ + 4);  // the length, set by Finish()
+  }
+  void Map(uint8_t n) { out_->push_back(static_cast<uint8_t>(0x80 | n)); }  // n <= 15
+  void Array(size_t n) {
+    if (n <= 15) {
+      out_->push_back(static_cast<uint8_t>(0x90 | n));
+    } else if (n <= 0xffff) {
+      Head(0xdc, n, 2);
+    } else {
+      Head(0xdd, n, 4);
+    }
+  }
+  void Str(std::string_view s) {
+    const size_t n = s.size();
+    if (n > kMaxFrameBytes) {
+      too_big_ = true;
+      return;
+    }
+    if (n <= 31) {
+      out_->push_back(static_cast<uint8_t>(0xa0 | n));
+    } else if (n <= 0xff) {
+      Head(0xd9, n, 1);
+    } else if (n <= 0xffff) {
+      Head(0xda, n, 2);
+    } else {
+      Head(0xdb, n, 4);
+    }
+    out_->insert(out_->end(), s.begin(), s.end());
+  }
+  void Uint(uint64_t v) {
+    if (v <= 0x7f) {
+      out_->push_back(static_cast<uint8_t>(v));
+    } else if (v <= 0xff) {
+      Head(0xcc, v, 1);
+    } else if (v <= 0xffff) {
+      Head(0xcd, v, 2);
+    } else if (v <= 0xffffffff) {
+      Head(0xce, v, 4);
+    } else {
+      Head(0xcf, v, 8);
+    }
+  }
+  Status Finish() {
+    const size_t n = out_->size() - start_ - 4;
+    if (too_big_ || n > kMaxFrameBytes) {
+      out_->resize(start_);
+      return Status::InvalidArgument("frame: body is over the cap of " +
+                                     std::to_string(kMaxFrameBytes) + " bytes");
+    }
+    uint8_t* p = out_->data() + start_;
+    p[0] = static_cast<uint8_t>(n >> 24);
+    p[1] = static_cast<uint8_t>(n >> 16);
+    p[2] = static_cast<uint8_t>(n >> 8);
+    p[3] = static_cast<uint8_t>(n);
+    return Status::Ok();
+  }
+
+ private:
+  void Head(uint8_t tag, uint64_t v, int bytes) {
+    out_->push_back(tag);
+    for (int i = bytes - 1; i >= 0; --i) out_->push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  std::vector<uint8_t>* out_;
+  const size_t start_;
+  bool too_big_ = false;
+};
+
 }  // namespace
 
 json EncodeHello(const Hello& h) {
@@ -297,6 +372,50 @@ json EncodeCallReply(uint64_t id, const platform::CallResult& r) {
   json j = EncodeReply(id, Status::Ok());
   j["result"] = CallResultToJson(r);
   return j;
+}
+
+Status AppendCallFrame(const CallRequest& r, std::vector<uint8_t>* out) {
+  PackWriter w(out);
+  w.Map(5);
+  w.Str("args");
+  w.Array(r.args.size());
+  for (const auto& a : r.args) w.Str(a);
+  w.Str("dep");
+  w.Str(r.dep);
+  w.Str("export");
+  w.Str(r.export_name);
+  w.Str("id");
+  w.Uint(r.id);
+  w.Str("t");
+  w.Str("call");
+  return w.Finish();
+}
+
+Status AppendCallReplyFrame(uint64_t id, const platform::CallResult& r, std::vector<uint8_t>* out) {
+  if (r.trap) {  // rare: the JSON path
+    auto frame = EncodeFrame(EncodeCallReply(id, r));
+    if (!frame.ok()) return frame.status();
+    out->insert(out->end(), frame->begin(), frame->end());
+    return Status::Ok();
+  }
+  PackWriter w(out);
+  w.Map(5);
+  w.Str("code");
+  w.Uint(0);
+  w.Str("id");
+  w.Uint(id);
+  w.Str("msg");
+  w.Str("");
+  w.Str("result");
+  w.Map(2);
+  w.Str("replica");
+  w.Str(r.replica);
+  w.Str("results");
+  w.Array(r.results.size());
+  for (const auto& v : r.results) w.Str(v);
+  w.Str("t");
+  w.Str("reply");
+  return w.Finish();
 }
 
 Result<uint64_t> ReplyId(const json& body) {

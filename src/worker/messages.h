@@ -91,6 +91,15 @@ Status ReplyStatus(const nlohmann::json& body);
 Result<platform::DeploymentStatus> DecodeStatusReply(const nlohmann::json& body);
 Result<platform::CallResult> DecodeCallReply(const nlohmann::json& body);
 
+// The hot frames of the call path written straight to MessagePack, without
+// a JSON tree: appended to `out` is, byte for byte, what
+// EncodeFrame(EncodeCall(r)) and EncodeFrame(EncodeCallReply(id, r)) give
+// (messages_test checks), ready for Channel::SendFrame. InvalidArgument (and
+// `out` unchanged) for a body over kMaxFrameBytes. Receiving is unchanged:
+// such frames decode through DecodeFrameBody like any other.
+Status AppendCallFrame(const CallRequest& r, std::vector<uint8_t>* out);
+Status AppendCallReplyFrame(uint64_t id, const platform::CallResult& r, std::vector<uint8_t>* out);
+
 struct LogMessage {
   std::string dep;
   uint32_t index = 0;

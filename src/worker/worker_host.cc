@@ -460,6 +460,10 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
       args.push_back("--gid");
       args.push_back(std::to_string(options_.gid ? *options_.gid : *options_.uid));
     }
+    if (options_.max_calls_per_worker) {
+      args.push_back("--max-calls");
+      args.push_back(std::to_string(options_.max_calls_per_worker));
+    }
     if (options_.memory_cap_bytes) {
       args.push_back("--memory-cap");
       args.push_back(std::to_string(options_.memory_cap_bytes));
@@ -588,10 +592,12 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
         if (it != w->pending.end()) p = it->second;
       }
       if (!p) continue;
-      std::lock_guard<std::mutex> lock(p->mu);
-      p->body = std::move(m->body);
-      p->done = true;
-      p->cv.notify_all();
+      {
+        std::lock_guard<std::mutex> lock(p->mu);
+        p->body = std::move(m->body);
+        p->done = true;
+      }
+      p->cv.notify_all();  // `p` is ours too; outside the lock the waiter need not block on it
     } else if (t == "log") {
       auto l = DecodeLog(m->body);
       if (l.ok() && logs_) logs_->Line(l->dep, l->index, l->stream, l->line);
@@ -969,7 +975,10 @@ Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& ex
   auto p = w->Begin(&call_id, &err);
   if (!p) return err;
   req.id = call_id;
-  Status sent = w->ch->Send(EncodeCall(req));
+  thread_local std::vector<uint8_t> frame;  // reused: no allocation per call
+  frame.clear();
+  Status sent = AppendCallFrame(req, &frame);
+  if (sent.ok()) sent = w->ch->SendFrame(frame);
   if (!sent.ok()) {
     w->End(call_id);
     return Status::Unavailable(w->Name() + ": " + sent.message());

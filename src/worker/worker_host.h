@@ -56,6 +56,9 @@ struct WorkerHostOptions {
   // Linear-memory budget cap of one worker (its replicas' caps summed, then
   // capped by this); 0: no cap beyond the sum.
   uint64_t memory_cap_bytes = 0;
+  // Calls one worker runs at once (more wait in the worker); 0: the worker's
+  // default (WorkerServerOptions::max_call_threads, 64).
+  uint32_t max_calls_per_worker = 0;
   platform::BackoffOptions backoff{std::chrono::milliseconds(10), std::chrono::milliseconds(5000),
                                    std::chrono::milliseconds(10'000)};
   uint32_t max_quick_crashes = 5;

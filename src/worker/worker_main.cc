@@ -4,6 +4,7 @@
 //
 //   arcella-worker --socket-fd 3 --parent PID [--uid U --gid G]
 //                  [--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES]
+//                  [--max-calls N]
 //
 // The process enters its sandbox (sandbox.h) before it reads a single
 // message, then serves the protocol on the socket until the daemon closes it.
@@ -41,7 +42,8 @@ int Usage(const std::string& why) {
   fprintf(stderr,
           "arcella-worker: %s\n"
           "usage: arcella-worker --socket-fd N --parent PID [--uid U] [--gid G] "
-          "[--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES] [--no-seccomp] "
+          "[--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES] [--max-calls N] "
+          "[--no-seccomp] "
           "[--no-landlock] [--no-netns] [--selftest-escape]\n"
           "(started by the arcella daemon; not a user command)\n",
           why.c_str());
@@ -95,6 +97,8 @@ int Main(int argc, char** argv) {
       sandbox.rw_dir_fds.push_back(static_cast<int>(v));
     } else if (a == "--memory-cap" && value(&v)) {
       server.memory_cap_bytes = v;
+    } else if (a == "--max-calls" && value(&v) && v >= 1 && v <= 4096) {
+      server.max_call_threads = static_cast<size_t>(v);
     } else if (a == "--no-seccomp") {
       sandbox.seccomp = false;
     } else if (a == "--no-landlock") {

@@ -73,13 +73,19 @@ class Pool {
   bool stop_ = false;
 };
 
+// A call read from the channel, registered for cancel until it ends.
+struct Call {
+  CallRequest req;
+  std::unique_ptr<platform::CallControl> control;
+};
+
 class Server {
  public:
   Server(Channel* ch, const WorkerServerOptions& options)
       : ch_(ch),
         options_(options),
         logs_("", platform::LogHubOptions{.ring_lines = 1, .ring_bytes = 1}),
-        calls_(options.max_call_threads),
+        max_(options.max_call_threads == 0 ? 1 : options.max_call_threads),
         control_(1) {}
 
   int Run() {
@@ -98,36 +104,140 @@ class Server {
              .ok())
       return 0;
     int code = 0;
-    for (;;) {
-      auto msg = ch_->Receive();
-      if (!msg.ok()) {
-        if (msg.status().code() != StatusCode::kUnavailable) {
-          fprintf(stderr, "arcella-worker: protocol error: %s\n", msg.status().message().c_str());
-          code = 2;
-        }
-        break;
-      }
-      if (!Dispatch(std::move(*msg))) break;
+    {
+      std::unique_lock<std::mutex> lock(lf_mu_);
+      threads_.emplace_back([this] { CallThread(); });  // the first leader
+      done_cv_.wait(lock, [this] { return stop_; });
+      code = code_;
     }
     host_->Shutdown();
     events_.Unsubscribe(event_token_);
     return code;
   }
 
+  ~Server() {
+    {
+      std::lock_guard<std::mutex> lock(lf_mu_);
+      stop_ = true;
+    }
+    lf_cv_.notify_all();
+    // No thread is added once stop_ is set (only a leader adds one).
+    for (auto& t : threads_) t.join();
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
  private:
-  // False: stop serving.
+  // Leader/follower: the call threads take turns reading the channel. The
+  // leader blocks in Receive(); a call it reads runs on the leader's own
+  // thread once it has handed the role to an idle thread (woken, or started
+  // if none is idle), so no thread hand-off lies between a call frame and its
+  // reply. Everything else is handled by the leader in place (status, cancel,
+  // ping: quick) or posted to the control thread (apply, remove). At most
+  // max_ calls run at once and there are at most max_ + 1 call threads, so a
+  // leader is always reading, even while every other thread is in a long
+  // call: status and cancel are never queued behind calls. Calls past max_
+  // wait in waiting_ and run, in arrival order, on the next thread whose call
+  // ends.
+  void CallThread() {
+    std::unique_lock<std::mutex> lock(lf_mu_);
+    for (;;) {
+      if (!waiting_.empty() && running_ < max_) {
+        Call c = std::move(waiting_.front());
+        waiting_.pop_front();
+        ++running_;
+        lock.unlock();
+        DoCall(c);
+        lock.lock();
+        --running_;
+        continue;
+      }
+      if (stop_) return;
+      if (!leader_) {
+        leader_ = true;
+        Lead(lock);
+        continue;
+      }
+      ++idle_;
+      lf_cv_.wait(lock,
+                  [this] { return stop_ || !leader_ || (!waiting_.empty() && running_ < max_); });
+      --idle_;
+    }
+  }
+
+  // Reads frames while this thread is the leader. Returns (with `lock`
+  // held) after running a call, or once serving stops.
+  void Lead(std::unique_lock<std::mutex>& lock) {
+    for (;;) {
+      lock.unlock();
+      auto msg = ch_->Receive();
+      if (!msg.ok()) {
+        int code = 0;
+        if (msg.status().code() != StatusCode::kUnavailable) {
+          fprintf(stderr, "arcella-worker: protocol error: %s\n", msg.status().message().c_str());
+          code = 2;
+        }
+        lock.lock();
+        Stop(code);
+        return;
+      }
+      if (msg->type() != "call") {
+        bool go_on = Dispatch(std::move(*msg));
+        lock.lock();
+        if (!go_on) {
+          Stop(0);
+          return;
+        }
+        continue;
+      }
+      auto req = DecodeCall(msg->body);
+      if (!req.ok()) {
+        (void)Refuse(msg->body, req.status());
+        lock.lock();
+        continue;
+      }
+      // Cancellable from now on: a cancel read after its call always finds it.
+      Call c{std::move(*req), std::make_unique<platform::CallControl>()};
+      {
+        std::lock_guard<std::mutex> in_flight(mu_);
+        in_flight_[c.req.id] = c.control.get();
+      }
+      lock.lock();
+      if (running_ >= max_) {
+        waiting_.push_back(std::move(c));
+        continue;
+      }
+      ++running_;
+      leader_ = false;
+      const bool wake = idle_ > 0;
+      if (!wake && threads_.size() < max_ + 1) threads_.emplace_back([this] { CallThread(); });
+      lock.unlock();
+      if (wake) lf_cv_.notify_one();  // outside the lock: the woken thread need not block on it
+      DoCall(c);
+      lock.lock();
+      --running_;
+      return;
+    }
+  }
+
+  // Under lf_mu_. The leader keeps its role: nobody reads after this.
+  void Stop(int code) {
+    stop_ = true;
+    code_ = code;
+    lf_cv_.notify_all();
+    done_cv_.notify_all();
+  }
+
+  // Every frame but call. False: stop serving.
   bool Dispatch(Message msg) {
     const std::string& t = msg.type();
-    if (t == "call") {
-      auto req = DecodeCall(msg.body);
-      if (!req.ok()) return Refuse(msg.body, req.status());
-      calls_.Post([this, r = std::move(*req)] { DoCall(r); });
-    } else if (t == "status") {
+    if (t == "status") {
       auto req = DecodeDeploymentRequest(msg.body);
       if (!req.ok()) return Refuse(msg.body, req.status());
       // Answered at once (a snapshot): never queued behind calls.
       auto st = host_->GetStatus(req->dep);
-      (void)ch_->Send(st.ok() ? EncodeStatusReply(req->id, *st) : EncodeReply(req->id, st.status()));
+      (void)ch_->Send(st.ok() ? EncodeStatusReply(req->id, *st)
+                              : EncodeReply(req->id, st.status()));
     } else if (t == "apply") {
       auto req = DecodeApply(msg.body);
       if (!req.ok()) return Refuse(msg.body, req.status());
@@ -179,18 +289,22 @@ class Server {
     return true;
   }
 
-  void DoCall(const CallRequest& r) {
-    platform::CallControl control;
+  void DoCall(const Call& c) {
+    const CallRequest& r = c.req;
+    auto res = host_->Call(r.dep, r.export_name, r.args, c.control.get());
     {
       std::lock_guard<std::mutex> lock(mu_);
-      in_flight_[r.id] = &control;
+      if (auto it = in_flight_.find(r.id); it != in_flight_.end() && it->second == c.control.get())
+        in_flight_.erase(it);
     }
-    auto res = host_->Call(r.dep, r.export_name, r.args, &control);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      in_flight_.erase(r.id);
+    if (!res.ok()) {
+      (void)ch_->Send(EncodeReply(r.id, res.status()));
+      return;
     }
-    (void)ch_->Send(res.ok() ? EncodeCallReply(r.id, *res) : EncodeReply(r.id, res.status()));
+    thread_local std::vector<uint8_t> frame;  // reused: no allocation per call
+    frame.clear();
+    Status st = AppendCallReplyFrame(r.id, *res, &frame);
+    (void)(st.ok() ? ch_->SendFrame(frame) : ch_->Send(EncodeReply(r.id, st)));
   }
 
   void DoApply(ApplyRequest r, const std::shared_ptr<std::vector<UniqueFd>>& fds) {
@@ -289,8 +403,19 @@ class Server {
   std::map<std::string, std::shared_ptr<const RunPlan>> staged_;
   std::map<std::string, uint64_t> budgets_;
   std::map<std::string, uint64_t> log_tokens_;
-  std::map<uint64_t, platform::CallControl*> in_flight_;
-  Pool calls_;
+  std::map<uint64_t, platform::CallControl*> in_flight_;  // read, not ended: cancellable
+  // Call threads (CallThread).
+  const size_t max_;
+  std::mutex lf_mu_;
+  std::condition_variable lf_cv_;    // idle call threads
+  std::condition_variable done_cv_;  // Run(): stop_
+  std::vector<std::thread> threads_;
+  std::deque<Call> waiting_;  // calls past max_, in arrival order
+  size_t running_ = 0;        // calls running
+  size_t idle_ = 0;           // threads waiting in CallThread
+  bool leader_ = false;       // a thread holds the reading role
+  bool stop_ = false;
+  int code_ = 0;
   Pool control_;
 };
 

@@ -9,10 +9,12 @@
 // The linear-memory budget of the worker's Engine is the sum of its
 // replicas' memory caps, capped by `memory_cap_bytes`.
 //
-// Threads: Run() reads frames on the calling thread; applies and removes run
-// on one control thread in arrival order; calls and status requests on a
-// bounded pool. Run() returns when the daemon closes the connection or sends
-// shutdown.
+// Threads: up to max_call_threads + 1 call threads take turns reading the
+// channel (leader/follower): a call runs on the thread that read it, status,
+// cancel and ping are answered by the reader at once (never queued behind
+// calls); applies and removes run on one control thread in arrival order.
+// At most max_call_threads calls run at once, later ones wait. Run() returns
+// when the daemon closes the connection or sends shutdown.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +28,7 @@ struct WorkerServerOptions {
   std::string sandbox;                         // DescribeSandbox() text, sent in hello
   uint64_t memory_cap_bytes = 0;               // budget cap of the worker; 0: none
   uint64_t default_memory_bytes = 4ull << 30;  // a replica without a cap counts this much
-  size_t max_call_threads = 64;                // calls served at once
+  size_t max_call_threads = 64;                // calls run at once
 };
 
 // Serves `channel` until the daemon goes away or says shutdown. Returns the

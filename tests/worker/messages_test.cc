@@ -139,6 +139,61 @@ TEST(Messages, CallAndCancelRoundTrip) {
                 "cancel: \"call\" must be an unsigned 64-bit integer");
 }
 
+// The call path's hand-written frames are byte for byte the JSON path's, at
+// every MessagePack size boundary (fixstr/str8/16/32, fixarray/array16/32,
+// each unsigned width), and decode like it.
+TEST(Messages, CallFramesAreTheJsonPathsBytes) {
+  const std::vector<size_t> lengths = {0, 1, 31, 32, 255, 256, 65535, 65536};
+  const std::vector<uint64_t> ids = {0,     1,     127,        128,         255,       256,
+                                     65535, 65536, 0xffffffff, 0x100000000, UINT64_MAX};
+  const std::vector<size_t> counts = {0, 1, 15, 16, 65535, 65536};
+  auto same_call = [](const CallRequest& c) {
+    std::vector<uint8_t> fast = {0xee};  // appended after what is there
+    ASSERT_TRUE(AppendCallFrame(c, &fast).ok());
+    auto slow = EncodeFrame(EncodeCall(c));
+    ASSERT_TRUE(slow.ok());
+    EXPECT_EQ(std::vector<uint8_t>(fast.begin() + 1, fast.end()), *slow);
+  };
+  auto same_reply = [](uint64_t id, const platform::CallResult& r) {
+    std::vector<uint8_t> fast;
+    ASSERT_TRUE(AppendCallReplyFrame(id, r, &fast).ok());
+    auto slow = EncodeFrame(EncodeCallReply(id, r));
+    ASSERT_TRUE(slow.ok());
+    EXPECT_EQ(fast, *slow);
+  };
+  for (size_t n : lengths) {
+    std::string s(n, 'x');
+    same_call({7, s, "add", {s, "2"}});
+    same_call({7, "d", s, {}});
+    same_reply(7, {s, {s}, std::nullopt});
+  }
+  for (uint64_t id : ids) {
+    same_call({id, "calc@1.0.0/default", "add", {"1"}});
+    same_reply(id, {"calc@1.0.0/default#0", {"3"}, std::nullopt});
+  }
+  for (size_t n : counts) {
+    std::vector<std::string> v(n, "a");
+    same_call({1, "d", "e", v});
+    same_reply(1, {"d#0", v, std::nullopt});
+  }
+  same_call({1, "d\xff\x00", "\xc1", {std::string("\0", 1)}});  // bytes, not checked UTF-8
+  same_reply(3, {"d#1", {}, engine::Trap{engine::TrapKind::kInterrupted, "f", "m", 0}});
+
+  CallRequest c{11, "calc@1.0.0/default", "add", {"1", "2"}};
+  std::vector<uint8_t> frame;
+  ASSERT_TRUE(AppendCallFrame(c, &frame).ok());
+  auto body = DecodeFrameBody(std::span<const uint8_t>(frame).subspan(4));
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  auto back = DecodeCall(*body);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->args, c.args);
+
+  CallRequest huge{1, std::string(kMaxFrameBytes, 'x'), "e", {}};
+  std::vector<uint8_t> out = {1, 2};
+  EXPECT_EQ(AppendCallFrame(huge, &out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(out, (std::vector<uint8_t>{1, 2}));
+}
+
 TEST(Messages, PingAndShutdownAreTyped) {
   json ping = ThroughFrame(EncodePing(77));
   EXPECT_EQ(ping["t"], "ping");

@@ -266,6 +266,50 @@ TEST_F(WorkerHostTest, RunawayCallPastItsDeadlineIsStoppedByInterruptOrByEndingT
   EXPECT_EQ(r->trap->kind, engine::TrapKind::kDeadline);
 }
 
+// Every call slot of the worker (here 2) busy with a call that ends only
+// when cancelled, one more call waiting: status is still answered (an
+// unanswered one would end the worker), every cancel is processed, and the
+// waiting call runs once a slot frees.
+TEST_F(WorkerHostTest, StatusAndCancelAreServedWhileEveryCallSlotIsBusy) {
+  constexpr size_t kSlots = 2;
+  auto o = Options();
+  o.max_calls_per_worker = kSlots;
+  Open(o);
+  StartCounter(kSlots + 1);
+  const pid_t pid = host_->WorkerPid("web");
+  std::vector<platform::CallControl> controls(kSlots);
+  std::atomic<int> ended{0};
+  std::vector<std::future<Result<platform::CallResult>>> spins;
+  for (size_t i = 0; i < kSlots; ++i) {
+    spins.push_back(std::async(std::launch::async, [&, i] {
+      auto r = host_->Call(kId, "spin", {}, &controls[i]);
+      ++ended;
+      return r;
+    }));
+  }
+  auto extra = std::async(std::launch::async, [&] { return CallAdd(); });
+  for (int i = 0; i < 3; ++i) {
+    auto st = host_->GetStatus(kId);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (st.ok()) {
+      EXPECT_EQ(st->replicas.size(), kSlots + 1);
+    }
+  }
+  EXPECT_EQ(ended.load(), 0);  // a spin ends only when cancelled
+  for (auto& c : controls) c.Cancel();
+  for (auto& f : spins) {
+    auto r = f.get();
+    if (r.ok()) {
+      ASSERT_TRUE(r->trap.has_value());
+      EXPECT_EQ(r->trap->kind, engine::TrapKind::kInterrupted);
+    } else {  // cancelled while waiting for its replica
+      EXPECT_NE(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+    }
+  }
+  EXPECT_EQ(extra.get(), "42");
+  EXPECT_EQ(host_->WorkerPid("web"), pid);
+}
+
 TEST_F(WorkerHostTest, AGrantTheWorkersUidCannotUseIsRefusedWithTheReason) {
   if (geteuid() != 0) GTEST_SKIP() << "the worker keeps the daemon's uid unless it is root";
   Open(Options());
