@@ -121,7 +121,13 @@ int Main(int argc, char** argv) {
   }
   for (const auto& note : report->notes)
     fprintf(stderr, "arcella-worker: sandbox: %s\n", note.c_str());
-  if (selftest) return SelftestEscape();
+  if (selftest) {
+    // _exit like the server: exit handlers (a sanitizer's leak check) would
+    // make system calls the sandbox refuses.
+    int code = SelftestEscape();
+    fflush(stderr);
+    _exit(code);
+  }
   server.sandbox = arcella::worker::DescribeSandbox(*report);
   arcella::worker::Channel channel(socket_fd);
   int code = arcella::worker::RunWorkerServer(&channel, server);
