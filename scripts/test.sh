@@ -48,7 +48,7 @@ TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetT
 # SIGSEGV handler (thousands of traps, native stack exhaustion) crash inside
 # TSan's signal interception; ASan and the plain run cover them. The
 # 64-thread interpreter trap test takes minutes under TSan.
-TSAN_EXCLUDE='^(RuntimeTest\.|AotTest\.StackDepth|InterpTest\.ManyThreads|HostScale\.)|ThousandReplicas'
+TSAN_EXCLUDE='^(RuntimeTest\.|AotTest\.StackDepth|InterpTest\.ManyThreads|HostScale\.|SandboxTest\.)|ThousandReplicas'
 TSAN_BINARIES="alme_tests platform_tests e2e_tests engine_tests wasi_tests worker_tests arcella-worker"
 
 # Tests run with their own ARCELLA_HOME under the build tree, never ~/.arcella.
