@@ -185,6 +185,14 @@ class Platform : private CodeProvider, private LinkCaller {
   Result<CallResult> Call(const std::string& target, const std::string& export_name,
                           const std::vector<std::string>& args, CallControl* control = nullptr);
 
+  // Calls a component export ("IFACE#f", exact) of deployment `id` (not a
+  // module target) with values, as a link does: no text, no database read.
+  // Unsupported where the host cannot (a worker deployment).
+  Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
+                                   std::vector<component::Val> args) {
+    return host_->CallValues(id, export_name, std::move(args));
+  }
+
   // Cancels every compile in flight (installs and the compiles of deploys,
   // starts and Reconcile: their compiler processes are killed, temporary
   // files removed; they return kCancelled) and makes later compiles return
