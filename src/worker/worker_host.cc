@@ -1,7 +1,6 @@
 #include "worker/worker_host.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -21,6 +20,7 @@
 #include <span>
 #include <utility>
 
+#include "common/open_dir.h"
 #include "worker/channel.h"
 #include "worker/messages.h"
 
@@ -50,16 +50,13 @@ std::string ExitText(int status) {
 // A granted directory opened for a worker: the resolved path, refusing any
 // symlink in it (the grant was checked on the path as it was then).
 Result<UniqueFd> OpenGrant(const std::string& path) {
-  open_how how{};
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
-  if (fd < 0) {
+  UniqueFd fd = OpenDirNoSymlinks(path, O_PATH);
+  if (!fd) {
     int e = errno;
     return Status::FailedPrecondition("granted directory " + path + " cannot be opened: " +
                                       (e == ELOOP ? "a component is a symlink" : Errno(e)));
   }
-  return UniqueFd(static_cast<int>(fd));
+  return fd;
 }
 
 // Whether a process with ids uid/gid (no supplementary groups, no
