@@ -277,7 +277,9 @@ json EncodeApply(const ApplyRequest& r) {
   json j = Request("apply", r.id);
   j["plan"] = platform::PlanToJson(r.plan);
   j["started"] = r.started;
+  j["with_code"] = r.with_code;
   j["meta"] = json::binary(r.meta);
+  j["with_dirs"] = r.with_dirs;
   return j;
 }
 
@@ -293,7 +295,21 @@ Result<ApplyRequest> DecodeApply(const json& body) {
   if (!p.ok()) return p.status().WithContext("apply");
   r.plan = std::move(p).value();
   ARCELLA_RETURN_IF_ERROR(f.Bool("started", &r.started));
+  ARCELLA_RETURN_IF_ERROR(f.Bool("with_code", &r.with_code));
   ARCELLA_RETURN_IF_ERROR(f.Bin("meta", &r.meta));
+  if (!r.with_code && !r.meta.empty())
+    return Status::InvalidArgument("apply: \"meta\" must be empty without code");
+  const json* dirs = f.Find("with_dirs");
+  if (dirs == nullptr) return f.Missing("with_dirs");
+  const char* must = "an ascending array of indices into plan.dirs";
+  if (!dirs->is_array()) return f.Wrong("with_dirs", must);
+  for (const json& e : *dirs) {
+    bool fits = e.is_number_unsigned() || (e.is_number_integer() && e.get<int64_t>() >= 0);
+    if (!fits || e.get<uint64_t>() >= r.plan.dirs.size() ||
+        (!r.with_dirs.empty() && e.get<uint64_t>() <= r.with_dirs.back()))
+      return f.Wrong("with_dirs", must);
+    r.with_dirs.push_back(static_cast<uint32_t>(e.get<uint64_t>()));
+  }
   return r;
 }
 

@@ -3,7 +3,8 @@
 //
 // Daemon -> worker (requests carry a u64 "id", unique per connection; each
 // gets exactly one Reply with that id, in any order):
-//   apply    {id, plan, started, meta}  fds: [code, dir 0, dir 1, ...]
+//   apply    {id, plan, started, with_code, meta, with_dirs}
+//                                        fds: [code if sent, dirs sent]
 //   remove   {id, dep}
 //   status   {id, dep}
 //   call     {id, dep, export, args}
@@ -43,13 +44,23 @@ struct Hello {
 nlohmann::json EncodeHello(const Hello& h);
 Result<Hello> DecodeHello(const nlohmann::json& body);
 
-// apply: the code's tier/metering/hash are those of plan.code; `meta` is
-// PortableCode::meta. fds[0] is the code, fds[1 + i] is plan.dirs[i].
+// apply: the code's tier/metering/hash are those of plan.code. The daemon
+// sends the code only to a worker that does not hold code for plan.code yet
+// (`with_code`: fds[0] is the code, `meta` is PortableCode::meta; otherwise
+// `meta` is empty and the worker uses the code it holds, an error naming the
+// CodeRef if it holds none). Likewise for directories: `with_dirs` lists,
+// ascending, the indices i of plan.dirs whose descriptors follow (after the
+// code, in that order); every other directory the worker must hold already.
+// fds: [code if with_code] + [dir plan.dirs[i] for i in with_dirs].
 struct ApplyRequest {
   uint64_t id = 0;
   platform::DeploymentPlan plan;
   bool started = false;
+  bool with_code = true;
   std::vector<uint8_t> meta;
+  std::vector<uint32_t> with_dirs;
+  // The number of descriptors this request travels with.
+  size_t FdCount() const { return (with_code ? 1 : 0) + with_dirs.size(); }
 };
 nlohmann::json EncodeApply(const ApplyRequest& r);
 Result<ApplyRequest> DecodeApply(const nlohmann::json& body);

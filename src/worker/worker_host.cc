@@ -186,6 +186,25 @@ struct WorkerHost::Worker {
   std::string exit_text;
   std::string err_tail;  // the last stderr bytes (start failures)
   std::string cgroup;    // its memory cgroup directory ("" if none)
+  // Per deployment, the plan of its last successful apply (g.op_mu held).
+  // The worker keeps the code and the directories of every plan it runs, so
+  // an apply needs to send only what no other plan brought (HoldsCode,
+  // HoldsDir); a failed apply forgets its deployment's entry, which at worst
+  // sends something again.
+  std::map<std::string, DeploymentPlan> applied;
+
+  bool HoldsCode(const platform::CodeRef& ref) const {
+    for (const auto& [id, plan] : applied)
+      if (plan.code == ref) return true;
+    return false;
+  }
+  // A descriptor for `path`, checked for at least the access `read_only` needs.
+  bool HoldsDir(const std::string& path, bool read_only) const {
+    for (const auto& [id, plan] : applied)
+      for (const auto& d : plan.dirs)
+        if (d.host_path == path && (read_only || !d.read_only)) return true;
+    return false;
+  }
 
   std::string Name() const {
     return "worker of group " + group + " (pid " + std::to_string(pid) + ")";
@@ -263,6 +282,7 @@ struct WorkerHost::Group {
   uint32_t restarts = 0;
   platform::Backoff backoff;
   uint64_t generation = 0;  // bumped by every planned change; stale restarts do nothing
+  WorkerHost::Sent sent;    // to every worker of the group
 
   explicit Group(std::string n, platform::BackoffOptions b) : name(std::move(n)), backoff(b) {}
 
@@ -771,27 +791,44 @@ Status WorkerHost::Ensure(Group& g, bool restart) {
   return first;
 }
 
+// g.op_mu held.
 Status WorkerHost::SendApply(Group& g, Worker& w, const DeploymentPlan& plan, bool started) {
-  (void)g;
-  auto code = code_->Export(plan.code);
-  if (!code.ok()) return code.status().WithContext("deployment " + plan.id);
+  ApplyRequest req;
+  req.plan = plan;
+  req.started = started;
+  req.with_code = !w.HoldsCode(plan.code);
+  std::vector<int> fds;
+  engine::PortableCode code;
+  if (req.with_code) {
+    auto exported = code_->Export(plan.code);
+    if (!exported.ok()) return exported.status().WithContext("deployment " + plan.id);
+    code = std::move(*exported);
+    req.meta = code.meta;
+    fds.push_back(code.fd.get());
+  }
   std::vector<UniqueFd> dirs;
-  std::vector<int> fds = {code->fd.get()};
-  for (const auto& d : plan.dirs) {
+  for (size_t i = 0; i < plan.dirs.size(); ++i) {
+    const platform::PlanDir& d = plan.dirs[i];
+    if (w.HoldsDir(d.host_path, d.read_only)) continue;
     auto fd = OpenGrant(d.host_path);
     if (!fd.ok()) return fd.status().WithContext("deployment " + plan.id);
     ARCELLA_RETURN_IF_ERROR(CheckWorkerAccess(fd->get(), d.host_path, d.read_only)
                                 .WithContext("deployment " + plan.id));
     fds.push_back(fd->get());
     dirs.push_back(std::move(*fd));
+    req.with_dirs.push_back(static_cast<uint32_t>(i));
   }
-  ApplyRequest req;
-  req.plan = plan;
-  req.started = started;
-  req.meta = code->meta;
+  w.applied.erase(plan.id);  // until the worker confirms
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.sent.code += req.with_code ? 1 : 0;
+    g.sent.dirs += dirs.size();
+  }
   auto reply = w.Request(EncodeApply(req), fds, options_.grace * 5);
   if (!reply.ok()) return reply.status();
-  return ReplyStatus(*reply);
+  Status st = ReplyStatus(*reply);
+  if (st.ok()) w.applied[plan.id] = plan;
+  return st;
 }
 
 // g.op_mu held.
@@ -866,6 +903,7 @@ Status WorkerHost::Remove(const std::string& id) {
   }
   if (w) {
     DeploymentRequest r{0, id};
+    w->applied.erase(id);
     auto reply = w->Request(EncodeRemove(r), {}, options_.grace * 5);
     if (reply.ok() && ReplyStatus(*reply).code() != StatusCode::kNotFound &&
         !ReplyStatus(*reply).ok())
@@ -1060,6 +1098,13 @@ std::vector<platform::WorkerInfo> WorkerHost::Workers() const {
     out.push_back(std::move(i));
   }
   return out;
+}
+
+WorkerHost::Sent WorkerHost::SentTo(const std::string& group) const {
+  auto g = FindGroup(group);
+  if (!g) return {};
+  std::lock_guard<std::mutex> lock(g->mu);
+  return g->sent;
 }
 
 pid_t WorkerHost::WorkerPid(const std::string& group) const {

@@ -91,6 +91,15 @@ class WorkerHost : public platform::ReplicaHost {
   std::vector<platform::WorkerInfo> Workers() const override;
   // The pid of `group`'s worker (0: none). For tests and benchmarks.
   pid_t WorkerPid(const std::string& group) const;
+  // What applies sent `group`'s workers so far, over all its workers: code
+  // exports and directory descriptors. A worker keeps both for as long as a
+  // deployment uses them, so a change that keeps them (scale, stop, start)
+  // sends neither; a restarted worker holds nothing. For tests.
+  struct Sent {
+    uint64_t code = 0;
+    uint64_t dirs = 0;
+  };
+  Sent SentTo(const std::string& group) const;
 
   struct Worker;  // one worker process (worker_host.cc)
   struct Group;

@@ -103,6 +103,44 @@ TEST(Messages, ApplyRoundTripsWithBinaryMeta) {
   EXPECT_EQ(DecodeApply(EncodePing(1)).status().message(), "apply: \"t\" must be \"apply\"");
 }
 
+// Code and directories the worker holds are not sent again (protocol 2).
+TEST(Messages, ApplyNamesTheCodeAndDirectoriesItCarries) {
+  ApplyRequest r;
+  r.id = 3;
+  r.plan = SamplePlan();  // two dirs
+  r.with_code = false;
+  r.with_dirs = {1};
+  EXPECT_EQ(r.FdCount(), 1u);
+  auto back = DecodeApply(ThroughFrame(EncodeApply(r)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(back->with_code);
+  EXPECT_TRUE(back->meta.empty());
+  EXPECT_EQ(back->with_dirs, std::vector<uint32_t>{1});
+  r.with_code = true;
+  r.with_dirs = {0, 1};
+  EXPECT_EQ(r.FdCount(), 3u);
+  back = DecodeApply(ThroughFrame(EncodeApply(r)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->with_code);
+  EXPECT_EQ(back->with_dirs, (std::vector<uint32_t>{0, 1}));
+
+  json body = EncodeApply(r);
+  ExpectRefused(DecodeApply, body, "with_code", 1, "apply: \"with_code\" must be a boolean");
+  const std::string must = "apply: \"with_dirs\" must be an ascending array of indices into "
+                           "plan.dirs";
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({2}), must);  // only 2 dirs
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({1, 0}), must);
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({0, 0}), must);
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({-1}), must);
+  ExpectRefused(DecodeApply, body, "with_dirs", "0", must);
+  body.erase("with_dirs");
+  EXPECT_EQ(DecodeApply(body).status().message(), "apply: missing \"with_dirs\"");
+  body = EncodeApply(r);
+  body["with_code"] = false;
+  body["meta"] = json::binary({1, 2});
+  EXPECT_EQ(DecodeApply(body).status().message(), "apply: \"meta\" must be empty without code");
+}
+
 TEST(Messages, RemoveAndStatusRoundTrip) {
   auto rm = DecodeDeploymentRequest(ThroughFrame(EncodeRemove({5, "a@1.0.0/default"})));
   ASSERT_TRUE(rm.ok()) << rm.status().ToString();
