@@ -442,6 +442,20 @@ Result<uint64_t> ReplyId(const json& body) {
   return id;
 }
 
+Status CheckReply(const json& body) {
+  Fields f(body, "reply");
+  ARCELLA_RETURN_IF_ERROR(f.Type("reply"));
+  uint64_t id = 0;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &id));
+  uint32_t code = 0;
+  ARCELLA_RETURN_IF_ERROR(f.U32("code", &code));
+  if (const json* m = f.Find("msg"); m != nullptr && !m->is_string())
+    return f.Wrong("msg", "a string");
+  if (f.Find("status") != nullptr) ARCELLA_RETURN_IF_ERROR(DecodeStatusReply(body).status());
+  if (f.Find("result") != nullptr) ARCELLA_RETURN_IF_ERROR(f.Sub("result").status());
+  return Status::Ok();
+}
+
 Status ReplyStatus(const json& body) {
   Fields f(body, "reply");
   if (Status st = f.Type("reply"); !st.ok()) return Status::Internal(st.message());

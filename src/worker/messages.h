@@ -97,6 +97,12 @@ nlohmann::json EncodeStatusReply(uint64_t id, const platform::DeploymentStatus& 
 nlohmann::json EncodeCallReply(uint64_t id, const platform::CallResult& r);
 // The request id of a reply (InvalidArgument if none).
 Result<uint64_t> ReplyId(const nlohmann::json& body);
+// Whether a reply is well formed, as the daemon checks every reply before
+// matching it to its request: "id" u64, "code" u32, "msg" a string if
+// present, "status" a whole DeploymentStatus if present, "result" a map if
+// present (its fields are checked by DecodeCallReply, on the caller's
+// thread). InvalidArgument naming the field otherwise.
+Status CheckReply(const nlohmann::json& body);
 // The reply's Status (an unknown code decodes as Internal naming it).
 Status ReplyStatus(const nlohmann::json& body);
 Result<platform::DeploymentStatus> DecodeStatusReply(const nlohmann::json& body);

@@ -119,6 +119,10 @@ class WorkerHost : public platform::ReplicaHost {
   // FailedPrecondition if the worker's uid could not use the granted directory.
   Status CheckWorkerAccess(int fd, const std::string& path, bool read_only) const;
   void ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
+  // Whether a worker's log line or event names its own group's deployment
+  // (and a replica index that deployment may have had).
+  static bool OwnReplica(const Group& g, const std::string& dep, uint32_t index);
+  static bool OwnEvent(const Group& g, const platform::Event& e);
   void WorkerDied(const std::shared_ptr<Group>& g, const std::shared_ptr<Worker>& w);
   void Restart(const std::shared_ptr<Group>& g);
   void FailGroup(Group& g, const std::string& reason);

@@ -264,6 +264,29 @@ TEST(Messages, ReplyCarriesEveryStatusCode) {
   EXPECT_EQ(ReplyId(no_id).status().message(), "reply: missing \"id\"");
 }
 
+// What the daemon checks of every reply before it matches it to a request.
+TEST(Messages, CheckReplyRefusesAMalformedEnvelope) {
+  EXPECT_TRUE(CheckReply(ThroughFrame(EncodeReply(4, Status::NotFound("x")))).ok());
+  platform::DeploymentStatus ds;
+  ds.id = "a@1.0.0/w";
+  EXPECT_TRUE(CheckReply(ThroughFrame(EncodeStatusReply(5, ds))).ok());
+  EXPECT_TRUE(CheckReply(ThroughFrame(EncodeCallReply(6, {"a#0", {"1"}, std::nullopt}))).ok());
+  json body = EncodeReply(4, Status::Ok());
+  auto refused = [&](const std::string& key, const json& bad, const std::string& message) {
+    json b = body;
+    b[key] = bad;
+    Status st = CheckReply(b);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << key;
+    EXPECT_EQ(st.message(), message);
+  };
+  refused("id", "4", "reply: \"id\" must be an unsigned 64-bit integer");
+  refused("code", "zero", "reply: \"code\" must be an unsigned 32-bit integer");
+  refused("msg", 5, "reply: \"msg\" must be a string");
+  refused("result", json::array(), "reply: \"result\" must be a map");
+  refused("status", json::object({{"id", 1}}), "reply: \"status.id\" must be a string");
+  EXPECT_EQ(CheckReply(EncodePing(1)).message(), "reply: \"t\" must be \"reply\"");
+}
+
 TEST(Messages, StatusReplyRoundTrips) {
   platform::DeploymentStatus s;
   s.id = "job@1.0.0/default";
