@@ -68,6 +68,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = w::DecodeDeploymentRequest(Wire(enc));
     Check(again.ok() && again->id == d->id && again->dep == d->dep);
   }
+  if (auto st = w::DecodeStatuses(j); !Refused(st, "statuses")) {
+    auto again = w::DecodeStatuses(Wire(w::EncodeStatuses(*st)));
+    Check(again.ok() && again->id == st->id && again->deps == st->deps);
+  }
   if (auto c = w::DecodeCall(j); !Refused(c, "call")) {
     auto again = w::DecodeCall(Wire(w::EncodeCall(*c)));
     Check(again.ok() && again->id == c->id && again->dep == c->dep &&

@@ -131,6 +131,8 @@ class Fields {
   std::string prefix_;
 };
 
+Result<platform::DeploymentStatus> DeploymentStatusOf(const Fields& f);
+
 Result<platform::State> StateOf(const Fields& f, const char* key) {
   std::string name;
   ARCELLA_RETURN_IF_ERROR(f.Str(key, &name));
@@ -453,6 +455,8 @@ Status CheckReply(const json& body) {
     return f.Wrong("msg", "a string");
   if (f.Find("status") != nullptr) ARCELLA_RETURN_IF_ERROR(DecodeStatusReply(body).status());
   if (f.Find("result") != nullptr) ARCELLA_RETURN_IF_ERROR(f.Sub("result").status());
+  if (const json* all = f.Find("statuses"); all != nullptr && !all->is_array())
+    return f.Wrong("statuses", "an array");
   return Status::Ok();
 }
 
@@ -476,6 +480,74 @@ Result<platform::DeploymentStatus> DecodeStatusReply(const json& body) {
   Fields top(body, "reply");
   ARCELLA_RETURN_IF_ERROR(top.Type("reply"));
   ARCELLA_ASSIGN_OR_RETURN(Fields f, top.Sub("status"));
+  return DeploymentStatusOf(f);
+}
+
+json EncodeStatuses(const StatusesRequest& r) {
+  json j = Request("statuses", r.id);
+  j["deps"] = r.deps;
+  return j;
+}
+
+Result<StatusesRequest> DecodeStatuses(const json& body) {
+  Fields f(body, "statuses");
+  ARCELLA_RETURN_IF_ERROR(f.Type("statuses"));
+  StatusesRequest r;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &r.id));
+  ARCELLA_RETURN_IF_ERROR(f.StrList("deps", &r.deps));
+  return r;
+}
+
+json EncodeStatusesReply(uint64_t id,
+                         const std::vector<Result<platform::DeploymentStatus>>& statuses) {
+  json j = EncodeReply(id, Status::Ok());
+  json all = json::array();
+  for (const auto& s : statuses) {
+    const Status& st = s.status();
+    json e = {{"code", static_cast<int>(st.code())}, {"msg", st.message()}};
+    if (s.ok()) e["status"] = DeploymentStatusToJson(*s);
+    all.push_back(std::move(e));
+  }
+  j["statuses"] = std::move(all);
+  return j;
+}
+
+Result<std::vector<Result<platform::DeploymentStatus>>> DecodeStatusesReply(const json& body,
+                                                                            size_t count) {
+  Fields top(body, "reply");
+  ARCELLA_RETURN_IF_ERROR(top.Type("reply"));
+  const json* all = top.Find("statuses");
+  if (all == nullptr) return top.Missing("statuses");
+  if (!all->is_array()) return top.Wrong("statuses", "an array");
+  if (all->size() != count)
+    return Status::InvalidArgument("reply: \"statuses\" has " + std::to_string(all->size()) +
+                                   " entries for " + std::to_string(count) + " deployments");
+  std::vector<Result<platform::DeploymentStatus>> out;
+  out.reserve(count);
+  for (size_t i = 0; i < all->size(); ++i) {
+    Fields e((*all)[i], "reply", "statuses[" + std::to_string(i) + "].");
+    ARCELLA_RETURN_IF_ERROR(e.Object());
+    uint32_t code = 0;
+    ARCELLA_RETURN_IF_ERROR(e.U32("code", &code));
+    std::string msg;
+    ARCELLA_RETURN_IF_ERROR(e.Str("msg", &msg));
+    if (code == 0) {
+      ARCELLA_ASSIGN_OR_RETURN(Fields f, e.Sub("status"));
+      ARCELLA_ASSIGN_OR_RETURN(platform::DeploymentStatus s, DeploymentStatusOf(f));
+      out.emplace_back(std::move(s));
+    } else if (code > static_cast<uint32_t>(StatusCode::kUnavailable)) {
+      out.emplace_back(
+          Status::Internal("reply: unknown status code " + std::to_string(code) + ": " + msg));
+    } else {
+      out.emplace_back(Status(static_cast<StatusCode>(code), std::move(msg)));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+Result<platform::DeploymentStatus> DeploymentStatusOf(const Fields& f) {
   platform::DeploymentStatus s;
   ARCELLA_RETURN_IF_ERROR(f.Str("id", &s.id));
   ARCELLA_RETURN_IF_ERROR(f.Bool("started", &s.started));
@@ -502,6 +574,8 @@ Result<platform::DeploymentStatus> DecodeStatusReply(const json& body) {
   }
   return s;
 }
+
+}  // namespace
 
 Result<platform::CallResult> DecodeCallReply(const json& body) {
   Fields top(body, "reply");

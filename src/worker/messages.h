@@ -7,6 +7,7 @@
 //                                        fds: [code if sent, dirs sent]
 //   remove   {id, dep}
 //   status   {id, dep}
+//   statuses {id, deps}                  (several deployments' status at once)
 //   call     {id, dep, export, args}
 //   cancel   {call}                      (no reply; cancels call `call`)
 //   ping     {id}                        (reply: ok; health and benchmarks)
@@ -74,6 +75,20 @@ nlohmann::json EncodeRemove(const DeploymentRequest& r);
 nlohmann::json EncodeStatus(const DeploymentRequest& r);
 Result<DeploymentRequest> DecodeDeploymentRequest(const nlohmann::json& body);
 
+// statuses: the status of several deployments in one round trip. The reply's
+// "statuses" has one entry per dep, in order: {code, msg, status (if code
+// 0)}; DecodeStatusesReply checks there are `count` of them.
+struct StatusesRequest {
+  uint64_t id = 0;
+  std::vector<std::string> deps;
+};
+nlohmann::json EncodeStatuses(const StatusesRequest& r);
+Result<StatusesRequest> DecodeStatuses(const nlohmann::json& body);
+nlohmann::json EncodeStatusesReply(uint64_t id,
+                                   const std::vector<Result<platform::DeploymentStatus>>& s);
+Result<std::vector<Result<platform::DeploymentStatus>>> DecodeStatusesReply(
+    const nlohmann::json& body, size_t count);
+
 struct CallRequest {
   uint64_t id = 0;
   std::string dep;
@@ -101,7 +116,8 @@ Result<uint64_t> ReplyId(const nlohmann::json& body);
 // matching it to its request: "id" u64, "code" u32, "msg" a string if
 // present, "status" a whole DeploymentStatus if present, "result" a map if
 // present (its fields are checked by DecodeCallReply, on the caller's
-// thread). InvalidArgument naming the field otherwise.
+// thread), "statuses" an array if present (DecodeStatusesReply). InvalidArgument naming the field
+// otherwise.
 Status CheckReply(const nlohmann::json& body);
 // The reply's Status (an unknown code decodes as Internal naming it).
 Status ReplyStatus(const nlohmann::json& body);

@@ -1045,6 +1045,10 @@ Result<DeploymentStatus> WorkerHost::GetStatus(const std::string& id) const {
     if (g->serving) w = g->worker;
   }
   if (w) {
+    {
+      std::lock_guard<std::mutex> lock(g->mu);
+      ++g->sent.status_requests;
+    }
     DeploymentRequest r{0, id};
     auto reply = w->Request(EncodeStatus(r), {}, options_.grace * 5);
     if (reply.ok()) {
@@ -1055,6 +1059,53 @@ Result<DeploymentStatus> WorkerHost::GetStatus(const std::string& id) const {
   }
   std::lock_guard<std::mutex> lock(g->mu);
   return LocalStatus(*g, id);
+}
+
+std::vector<Result<DeploymentStatus>> WorkerHost::GetStatuses(
+    const std::vector<std::string>& ids) const {
+  std::vector<Result<DeploymentStatus>> out(ids.size(), Status::NotFound("not asked"));
+  std::map<std::shared_ptr<Group>, std::vector<size_t>> by_group;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto g = GroupOf(ids[i]);
+    if (g) {
+      by_group[g].push_back(i);
+    } else {
+      out[i] = Status::NotFound("deployment " + ids[i] + " not found");
+    }
+  }
+  for (const auto& [g, idx] : by_group) {
+    std::shared_ptr<Worker> w;
+    {
+      std::lock_guard<std::mutex> lock(g->mu);
+      // A restarted worker's replicas show `starting` until it serves calls.
+      if (g->serving) w = g->worker;
+      if (w) ++g->sent.status_requests;
+    }
+    std::vector<Result<DeploymentStatus>> got;
+    if (w) {
+      StatusesRequest r;
+      for (size_t i : idx) r.deps.push_back(ids[i]);
+      auto reply = w->Request(EncodeStatuses(r), {}, options_.grace * 5);
+      if (reply.ok() && ReplyStatus(*reply).ok()) {
+        auto all = DecodeStatusesReply(*reply, idx.size());
+        if (all.ok()) got = std::move(*all);
+      }
+    }
+    // As GetStatus: the worker's answer unless it does not know the
+    // deployment (or did not answer): then what the host knows.
+    std::lock_guard<std::mutex> lock(g->mu);
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const std::string& id = ids[idx[k]];
+      if (!g->deps.count(id)) {
+        out[idx[k]] = Status::NotFound("deployment " + id + " not found");
+      } else if (!got.empty() && (got[k].ok() || got[k].status().code() != StatusCode::kNotFound)) {
+        out[idx[k]] = std::move(got[k]);
+      } else {
+        out[idx[k]] = LocalStatus(*g, id);
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> WorkerHost::Deployments() const {

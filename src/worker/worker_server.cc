@@ -238,6 +238,13 @@ class Server {
       auto st = host_->GetStatus(req->dep);
       (void)ch_->Send(st.ok() ? EncodeStatusReply(req->id, *st)
                               : EncodeReply(req->id, st.status()));
+    } else if (t == "statuses") {
+      auto req = DecodeStatuses(msg.body);
+      if (!req.ok()) return Refuse(msg.body, req.status());
+      std::vector<Result<platform::DeploymentStatus>> all;
+      all.reserve(req->deps.size());
+      for (const auto& dep : req->deps) all.push_back(host_->GetStatus(dep));
+      (void)ch_->Send(EncodeStatusesReply(req->id, all));
     } else if (t == "apply") {
       auto req = DecodeApply(msg.body);
       if (!req.ok()) return Refuse(msg.body, req.status());

@@ -264,6 +264,43 @@ TEST(Messages, ReplyCarriesEveryStatusCode) {
   EXPECT_EQ(ReplyId(no_id).status().message(), "reply: missing \"id\"");
 }
 
+// Several deployments' status in one round trip.
+TEST(Messages, StatusesRoundTripWithPerDeploymentErrors) {
+  auto req = DecodeStatuses(ThroughFrame(EncodeStatuses({7, {"a@1.0.0/w", "b@1.0.0/w"}})));
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  EXPECT_EQ(req->id, 7u);
+  EXPECT_EQ(req->deps, (std::vector<std::string>{"a@1.0.0/w", "b@1.0.0/w"}));
+  ExpectRefused(DecodeStatuses, EncodeStatuses({7, {}}), "deps", json::array({1}),
+                "statuses: \"deps\" must be an array of strings");
+  platform::DeploymentStatus a;
+  a.id = "a@1.0.0/w";
+  a.started = true;
+  a.state = platform::State::kActive;
+  a.replicas.push_back({0, platform::State::kActive, 2, std::nullopt, ""});
+  std::vector<Result<platform::DeploymentStatus>> in = {a, Status::NotFound("no b")};
+  json wire = ThroughFrame(EncodeStatusesReply(7, in));
+  EXPECT_TRUE(CheckReply(wire).ok());
+  auto back = DecodeStatusesReply(wire, 2);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), 2u);
+  ASSERT_TRUE((*back)[0].ok());
+  EXPECT_EQ((*back)[0]->id, a.id);
+  EXPECT_EQ((*back)[0]->replicas.at(0).restarts, 2u);
+  EXPECT_EQ((*back)[1].status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*back)[1].status().message(), "no b");
+  EXPECT_EQ(DecodeStatusesReply(wire, 3).status().message(),
+            "reply: \"statuses\" has 2 entries for 3 deployments");
+  json bad = wire;
+  bad["statuses"][0]["status"]["state"] = "asleep";
+  EXPECT_NE(DecodeStatusesReply(bad, 2).status().message().find("\"statuses[0].status.state\""),
+            std::string::npos)
+      << DecodeStatusesReply(bad, 2).status().message();
+  bad = wire;
+  bad["statuses"][1]["code"] = "two";
+  EXPECT_EQ(DecodeStatusesReply(bad, 2).status().message(),
+            "reply: \"statuses[1].code\" must be an unsigned 32-bit integer");
+}
+
 // What the daemon checks of every reply before it matches it to a request.
 TEST(Messages, CheckReplyRefusesAMalformedEnvelope) {
   EXPECT_TRUE(CheckReply(ThroughFrame(EncodeReply(4, Status::NotFound("x")))).ok());

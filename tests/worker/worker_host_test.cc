@@ -441,6 +441,35 @@ TEST_F(WorkerHostTest, AppliesSendCodeAndDirectoriesOnlyToAWorkerWithoutThem) {
   std::filesystem::remove_all(dir);
 }
 
+// The status of many deployments: one round trip per worker.
+TEST_F(WorkerHostTest, StatusOfAGroupsDeploymentsIsOneRoundTrip) {
+  Open(Options());
+  const std::vector<std::string> web = {"c1@1.0.0/web", "c2@1.0.0/web", "c3@1.0.0/web"};
+  for (size_t i = 0; i < web.size(); ++i) StartCounter(static_cast<uint32_t>(i + 1), web[i]);
+  StartCounter(2, "c4@1.0.0/other");
+  auto plan = MakePlan("c5@1.0.0/web", counter_, 1);
+  ASSERT_TRUE(host_->Apply(plan, false).ok());  // stopped: known to the host
+  const uint64_t web_before = host_->SentTo("web").status_requests;
+  const uint64_t other_before = host_->SentTo("other").status_requests;
+  auto all = host_->GetStatuses(
+      {web[0], "nobody@1.0.0/web", web[1], "c4@1.0.0/other", web[2], "c5@1.0.0/web"});
+  ASSERT_EQ(all.size(), 6u);
+  for (size_t i : {0u, 2u, 4u}) {
+    ASSERT_TRUE(all[i].ok()) << all[i].status().ToString();
+    EXPECT_EQ(all[i]->state, State::kActive);
+  }
+  EXPECT_EQ(all[0]->id, web[0]);
+  EXPECT_EQ(all[2]->replicas.size(), 2u);
+  EXPECT_EQ(all[4]->replicas.size(), 3u);
+  EXPECT_EQ(all[1].status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(all[3].ok());
+  EXPECT_EQ(all[3]->replicas.size(), 2u);
+  ASSERT_TRUE(all[5].ok()) << all[5].status().ToString();
+  EXPECT_FALSE(all[5]->started);
+  EXPECT_EQ(host_->SentTo("web").status_requests, web_before + 1);
+  EXPECT_EQ(host_->SentTo("other").status_requests, other_before + 1);
+}
+
 // A worker that stops answering (here: frozen with SIGSTOP, as a guest
 // stuck where no interrupt check reaches would leave it; the WASI layer's
 // own blocking calls are interruptible, docs/WASI.md): past the call's
