@@ -64,8 +64,10 @@ class HostileWorkerTest : public ::testing::Test {
     ASSERT_NE(counter_, nullptr);
     WorkerHostOptions o;
     o.worker_path = ARCELLA_FAKE_WORKER_PATH;
-    o.grace = milliseconds(200);
-    o.start_timeout = milliseconds(300);
+    // Room for sanitizer-built real workers on a loaded machine: an apply
+    // unanswered for 5 x grace ends the worker, and so does no hello in time.
+    o.grace = milliseconds(500);
+    o.start_timeout = milliseconds(5000);
     o.max_quick_crashes = 2;
     o.backoff.initial = milliseconds(5);
     host_ = std::make_unique<WorkerHost>(&TestCode(), &logs_, &events_, o);
@@ -164,7 +166,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "broke the protocol (reply: \"code\" must be an unsigned 32-bit integer)"},
         BreakCase{"silent", "killed by signal 9 (SIGKILL)"},
         BreakCase{"close-mid-frame", "killed by signal 9 (SIGKILL)"},
-        BreakCase{"partial-hello", "no hello within 300 ms"}),
+        BreakCase{"partial-hello", "no hello within 5000 ms"}),
     [](const ::testing::TestParamInfo<BreakCase>& info) {
       std::string name = info.param.mode;
       std::erase(name, '-');
