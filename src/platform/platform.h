@@ -214,6 +214,7 @@ class Platform : private CodeProvider {
   // Removes an unreferenced blob and the modules compiled from it.
   void DropBlob(const std::string& hash);
   DeploymentView ViewOf(const DeploymentRecord& d);
+  DeploymentView ViewOf(const DeploymentRecord& d, const Result<DeploymentStatus>& st);
   void Publish(const std::string& kind, const std::string& id, const std::string& state,
                const std::string& message = "");
 
