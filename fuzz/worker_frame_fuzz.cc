@@ -58,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto a = w::DecodeApply(j); !Refused(a, "apply")) {
     auto again = w::DecodeApply(Wire(w::EncodeApply(*a)));
     Check(again.ok() && again->id == a->id && again->plan == a->plan &&
-          again->started == a->started && again->meta == a->meta);
+          again->started == a->started && again->with_code == a->with_code &&
+          again->meta == a->meta && again->with_dirs == a->with_dirs);
   }
   bool is_status = j["t"] == "status";  // else the error says "remove" or "remove/status"
   if (auto d = w::DecodeDeploymentRequest(j); !Refused(d, is_status ? "status" : "remove")) {
@@ -66,6 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     json enc = remove ? w::EncodeRemove(*d) : w::EncodeStatus(*d);
     auto again = w::DecodeDeploymentRequest(Wire(enc));
     Check(again.ok() && again->id == d->id && again->dep == d->dep);
+  }
+  if (auto st = w::DecodeStatuses(j); !Refused(st, "statuses")) {
+    auto again = w::DecodeStatuses(Wire(w::EncodeStatuses(*st)));
+    Check(again.ok() && again->id == st->id && again->deps == st->deps);
   }
   if (auto c = w::DecodeCall(j); !Refused(c, "call")) {
     auto again = w::DecodeCall(Wire(w::EncodeCall(*c)));

@@ -43,13 +43,13 @@ stage() {  # stage NAME CMD...: runs CMD, prints its wall time and CPU time
 # requests on many threads (ALME server/client, replica host, platform,
 # daemon end to end, engine interrupt/deadline). A ctest -R regex over
 # gtest names "<Suite>.<Test>"; docs/TESTING.md lists why each is here.
-TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetTest|PlatformTest|BadInput|Call|CommandModule|Concurrency|DaemonLifecycle|HotDeploy|QuickStart|Security|Streams|WorkerHostTest|WorkerIsolation|Channel)\.|Concurren|Thread|Interrupt|Deadline'
+TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetTest|PlatformTest|BadInput|Call|CommandModule|Concurrency|DaemonLifecycle|HotDeploy|QuickStart|Security|Streams|WorkerHostTest|WorkerIsolation|Channel)\.|^HostileWorker/ProtocolBreak\.|Concurren|Thread|Interrupt|Deadline'
 # Not under TSan: guest traps unwound by siglongjmp out of the AOT runtime's
 # SIGSEGV handler (thousands of traps, native stack exhaustion) crash inside
 # TSan's signal interception; ASan and the plain run cover them. The
 # 64-thread interpreter trap test takes minutes under TSan.
 TSAN_EXCLUDE='^(RuntimeTest\.|AotTest\.StackDepth|InterpTest\.ManyThreads|HostScale\.|SandboxTest\.)|ThousandReplicas'
-TSAN_BINARIES="alme_tests platform_tests e2e_tests engine_tests wasi_tests worker_tests arcella-worker"
+TSAN_BINARIES="alme_tests platform_tests e2e_tests engine_tests wasi_tests worker_tests arcella-worker fake_worker"
 
 # Tests run with their own ARCELLA_HOME under the build tree, never ~/.arcella.
 run_ctest() {  # run_ctest BUILD_DIR CTEST_ARGS...
@@ -96,7 +96,7 @@ sanitizer_stage() {  # sanitizer_stage DIR SANITIZERS "TARGETS|all-tests" CTEST_
 }
 
 # Not under ASan (run in the plain stage instead): see asan_stage.
-ASAN_EXCLUDE='^(Streams\.OpenStreamsAreCapped|CowTest\.ManyCyclesKeep|RuntimeTest\.TwentyThousandInstances|HostScale\.)'
+ASAN_EXCLUDE='^(Streams\.OpenStreamsAreCapped|CowTest\.ManyCyclesKeep|RuntimeTest\.TwentyThousandInstances|HostScale\.|HostileWorkerTest\.(ALogFlood|AnEndlessStderr))'
 
 asan_stage() {
   # allow_user_segv_handler=1: guest traps are SIGSEGV on guard pages, claimed
@@ -110,8 +110,9 @@ asan_stage() {
   # time budget (docs/TESTING.md has the numbers).
   # Streams.OpenStreamsAreCapped waits 500 ms for the daemon to take up 256
   # watches; an ASan daemon is slower and the test then blocks on an accepted
-  # watch (docs/TESTING.md, known issues). The RSS-flatness tests measure
-  # ASan's quarantine, not the engine. All run in the plain stage.
+  # watch (docs/TESTING.md, known issues). The RSS-flatness tests (and the
+  # hostile worker's flood tests, peak RSS of the daemon side) measure ASan's
+  # quarantine, not the engine. All run in the plain stage.
   sanitizer_stage "$ROOT/build-asan" address,undefined all-tests -LE spec -E "$ASAN_EXCLUDE"
 }
 

@@ -64,6 +64,11 @@ Result<RestartPolicy> RestartOf(const std::string& s) {
 
 }  // namespace
 
+std::string CodeRefName(const CodeRef& ref) {
+  return ref.module_hash + " (" + engine::TierName(ref.tier) + ", " + MeteringName(ref.metering) +
+         ")";
+}
+
 bool SameRuntime(const DeploymentPlan& a, const DeploymentPlan& b) {
   DeploymentPlan x = a;
   x.replicas = b.replicas;

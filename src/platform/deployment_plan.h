@@ -37,6 +37,9 @@ struct CodeRef {
   bool component = false;
   bool operator==(const CodeRef&) const = default;
 };
+// "<module hash> (<tier>, <metering>)": names a CodeRef in messages; two refs
+// have the same name exactly when they are equal (a key for maps).
+std::string CodeRefName(const CodeRef& ref);
 
 // A granted directory: `host_path` is resolved (realpath) and was checked
 // against the grant policy; hosts open it refusing symlinks (the daemon) or

@@ -790,13 +790,16 @@ Result<std::vector<DeploymentRecord>> Platform::Select(const std::string& target
 }
 
 DeploymentView Platform::ViewOf(const DeploymentRecord& d) {
+  return ViewOf(d, host_->GetStatus(d.id));
+}
+
+DeploymentView Platform::ViewOf(const DeploymentRecord& d, const Result<DeploymentStatus>& st) {
   DeploymentView v;
   v.record = d;
   auto spec = ParseDeploymentSpec(d.spec_toml, d.id);
   if (spec.ok()) v.spec = *spec;
   v.spec.replicas = d.replicas;
   v.links = LinkViews(v.spec);
-  auto st = host_->GetStatus(d.id);
   if (st.ok()) {
     v.state = st->state;
     v.replicas = st->replicas;
@@ -997,7 +1000,11 @@ Result<std::vector<DeploymentView>> Platform::StatusOf(const std::string& target
   ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, ""));
   std::vector<DeploymentView> out;
   out.reserve(deps.size());
-  for (const auto& d : deps) out.push_back(ViewOf(d));
+  std::vector<std::string> ids;
+  for (const auto& d : deps) ids.push_back(d.id);
+  // One round trip per worker, not one per deployment.
+  auto statuses = host_->GetStatuses(ids);
+  for (size_t i = 0; i < deps.size(); ++i) out.push_back(ViewOf(deps[i], statuses[i]));
   return out;
 }
 

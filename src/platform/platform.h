@@ -278,6 +278,7 @@ class Platform : private CodeProvider, private LinkCaller {
   // Removes an unreferenced blob and the modules compiled from it.
   void DropBlob(const std::string& hash);
   DeploymentView ViewOf(const DeploymentRecord& d);
+  DeploymentView ViewOf(const DeploymentRecord& d, const Result<DeploymentStatus>& st);
   void Publish(const std::string& kind, const std::string& id, const std::string& state,
                const std::string& message = "");
 

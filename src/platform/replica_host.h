@@ -131,6 +131,15 @@ class ReplicaHost {
   virtual Status Remove(const std::string& id) = 0;
 
   virtual Result<DeploymentStatus> GetStatus(const std::string& id) const = 0;
+  // GetStatus of each of `ids`, in order; a host may answer them together
+  // (a worker host: one round trip per worker).
+  virtual std::vector<Result<DeploymentStatus>> GetStatuses(
+      const std::vector<std::string>& ids) const {
+    std::vector<Result<DeploymentStatus>> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) out.push_back(GetStatus(id));
+    return out;
+  }
   virtual std::vector<std::string> Deployments() const = 0;
 
   // Calls function `export_name` on the next active replica (round robin).

@@ -1,13 +1,12 @@
 // WasiCtx creation, the descriptor table, and host errno mapping.
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "common/open_dir.h"
 #include "wasi/blocking.h"
 #include "wasi/state.h"
 
@@ -163,10 +162,7 @@ Result<std::shared_ptr<WasiCtx>> WasiCtx::Create(WasiConfig config) {
       // "." beneath it (no path walk, so no symlink can interfere).
       fd = openat(p.host_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     } else if (p.no_symlinks) {
-      struct open_how how = {};
-      how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-      how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-      fd = static_cast<int>(syscall(SYS_openat2, AT_FDCWD, p.host_path.c_str(), &how, sizeof how));
+      fd = OpenDirNoSymlinks(p.host_path, O_RDONLY).release();
       if (fd < 0 && errno == ENOSYS)  // kernels before 5.6
         fd = open(p.host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0 && errno == ELOOP)

@@ -131,6 +131,8 @@ class Fields {
   std::string prefix_;
 };
 
+Result<platform::DeploymentStatus> DeploymentStatusOf(const Fields& f);
+
 Result<platform::State> StateOf(const Fields& f, const char* key) {
   std::string name;
   ARCELLA_RETURN_IF_ERROR(f.Str(key, &name));
@@ -277,7 +279,9 @@ json EncodeApply(const ApplyRequest& r) {
   json j = Request("apply", r.id);
   j["plan"] = platform::PlanToJson(r.plan);
   j["started"] = r.started;
+  j["with_code"] = r.with_code;
   j["meta"] = json::binary(r.meta);
+  j["with_dirs"] = r.with_dirs;
   return j;
 }
 
@@ -293,7 +297,21 @@ Result<ApplyRequest> DecodeApply(const json& body) {
   if (!p.ok()) return p.status().WithContext("apply");
   r.plan = std::move(p).value();
   ARCELLA_RETURN_IF_ERROR(f.Bool("started", &r.started));
+  ARCELLA_RETURN_IF_ERROR(f.Bool("with_code", &r.with_code));
   ARCELLA_RETURN_IF_ERROR(f.Bin("meta", &r.meta));
+  if (!r.with_code && !r.meta.empty())
+    return Status::InvalidArgument("apply: \"meta\" must be empty without code");
+  const json* dirs = f.Find("with_dirs");
+  if (dirs == nullptr) return f.Missing("with_dirs");
+  const char* must = "an ascending array of indices into plan.dirs";
+  if (!dirs->is_array()) return f.Wrong("with_dirs", must);
+  for (const json& e : *dirs) {
+    bool fits = e.is_number_unsigned() || (e.is_number_integer() && e.get<int64_t>() >= 0);
+    if (!fits || e.get<uint64_t>() >= r.plan.dirs.size() ||
+        (!r.with_dirs.empty() && e.get<uint64_t>() <= r.with_dirs.back()))
+      return f.Wrong("with_dirs", must);
+    r.with_dirs.push_back(static_cast<uint32_t>(e.get<uint64_t>()));
+  }
   return r;
 }
 
@@ -426,6 +444,22 @@ Result<uint64_t> ReplyId(const json& body) {
   return id;
 }
 
+Status CheckReply(const json& body) {
+  Fields f(body, "reply");
+  ARCELLA_RETURN_IF_ERROR(f.Type("reply"));
+  uint64_t id = 0;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &id));
+  uint32_t code = 0;
+  ARCELLA_RETURN_IF_ERROR(f.U32("code", &code));
+  if (const json* m = f.Find("msg"); m != nullptr && !m->is_string())
+    return f.Wrong("msg", "a string");
+  if (f.Find("status") != nullptr) ARCELLA_RETURN_IF_ERROR(DecodeStatusReply(body).status());
+  if (f.Find("result") != nullptr) ARCELLA_RETURN_IF_ERROR(f.Sub("result").status());
+  if (const json* all = f.Find("statuses"); all != nullptr && !all->is_array())
+    return f.Wrong("statuses", "an array");
+  return Status::Ok();
+}
+
 Status ReplyStatus(const json& body) {
   Fields f(body, "reply");
   if (Status st = f.Type("reply"); !st.ok()) return Status::Internal(st.message());
@@ -446,6 +480,74 @@ Result<platform::DeploymentStatus> DecodeStatusReply(const json& body) {
   Fields top(body, "reply");
   ARCELLA_RETURN_IF_ERROR(top.Type("reply"));
   ARCELLA_ASSIGN_OR_RETURN(Fields f, top.Sub("status"));
+  return DeploymentStatusOf(f);
+}
+
+json EncodeStatuses(const StatusesRequest& r) {
+  json j = Request("statuses", r.id);
+  j["deps"] = r.deps;
+  return j;
+}
+
+Result<StatusesRequest> DecodeStatuses(const json& body) {
+  Fields f(body, "statuses");
+  ARCELLA_RETURN_IF_ERROR(f.Type("statuses"));
+  StatusesRequest r;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &r.id));
+  ARCELLA_RETURN_IF_ERROR(f.StrList("deps", &r.deps));
+  return r;
+}
+
+json EncodeStatusesReply(uint64_t id,
+                         const std::vector<Result<platform::DeploymentStatus>>& statuses) {
+  json j = EncodeReply(id, Status::Ok());
+  json all = json::array();
+  for (const auto& s : statuses) {
+    const Status& st = s.status();
+    json e = {{"code", static_cast<int>(st.code())}, {"msg", st.message()}};
+    if (s.ok()) e["status"] = DeploymentStatusToJson(*s);
+    all.push_back(std::move(e));
+  }
+  j["statuses"] = std::move(all);
+  return j;
+}
+
+Result<std::vector<Result<platform::DeploymentStatus>>> DecodeStatusesReply(const json& body,
+                                                                            size_t count) {
+  Fields top(body, "reply");
+  ARCELLA_RETURN_IF_ERROR(top.Type("reply"));
+  const json* all = top.Find("statuses");
+  if (all == nullptr) return top.Missing("statuses");
+  if (!all->is_array()) return top.Wrong("statuses", "an array");
+  if (all->size() != count)
+    return Status::InvalidArgument("reply: \"statuses\" has " + std::to_string(all->size()) +
+                                   " entries for " + std::to_string(count) + " deployments");
+  std::vector<Result<platform::DeploymentStatus>> out;
+  out.reserve(count);
+  for (size_t i = 0; i < all->size(); ++i) {
+    Fields e((*all)[i], "reply", "statuses[" + std::to_string(i) + "].");
+    ARCELLA_RETURN_IF_ERROR(e.Object());
+    uint32_t code = 0;
+    ARCELLA_RETURN_IF_ERROR(e.U32("code", &code));
+    std::string msg;
+    ARCELLA_RETURN_IF_ERROR(e.Str("msg", &msg));
+    if (code == 0) {
+      ARCELLA_ASSIGN_OR_RETURN(Fields f, e.Sub("status"));
+      ARCELLA_ASSIGN_OR_RETURN(platform::DeploymentStatus s, DeploymentStatusOf(f));
+      out.emplace_back(std::move(s));
+    } else if (code > static_cast<uint32_t>(StatusCode::kUnavailable)) {
+      out.emplace_back(
+          Status::Internal("reply: unknown status code " + std::to_string(code) + ": " + msg));
+    } else {
+      out.emplace_back(Status(static_cast<StatusCode>(code), std::move(msg)));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+Result<platform::DeploymentStatus> DeploymentStatusOf(const Fields& f) {
   platform::DeploymentStatus s;
   ARCELLA_RETURN_IF_ERROR(f.Str("id", &s.id));
   ARCELLA_RETURN_IF_ERROR(f.Bool("started", &s.started));
@@ -472,6 +574,8 @@ Result<platform::DeploymentStatus> DecodeStatusReply(const json& body) {
   }
   return s;
 }
+
+}  // namespace
 
 Result<platform::CallResult> DecodeCallReply(const json& body) {
   Fields top(body, "reply");

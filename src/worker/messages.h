@@ -3,9 +3,11 @@
 //
 // Daemon -> worker (requests carry a u64 "id", unique per connection; each
 // gets exactly one Reply with that id, in any order):
-//   apply    {id, plan, started, meta}  fds: [code, dir 0, dir 1, ...]
+//   apply    {id, plan, started, with_code, meta, with_dirs}
+//                                        fds: [code if sent, dirs sent]
 //   remove   {id, dep}
 //   status   {id, dep}
+//   statuses {id, deps}                  (several deployments' status at once)
 //   call     {id, dep, export, args}
 //   cancel   {call}                      (no reply; cancels call `call`)
 //   ping     {id}                        (reply: ok; health and benchmarks)
@@ -43,13 +45,23 @@ struct Hello {
 nlohmann::json EncodeHello(const Hello& h);
 Result<Hello> DecodeHello(const nlohmann::json& body);
 
-// apply: the code's tier/metering/hash are those of plan.code; `meta` is
-// PortableCode::meta. fds[0] is the code, fds[1 + i] is plan.dirs[i].
+// apply: the code's tier/metering/hash are those of plan.code. The daemon
+// sends the code only to a worker that does not hold code for plan.code yet
+// (`with_code`: fds[0] is the code, `meta` is PortableCode::meta; otherwise
+// `meta` is empty and the worker uses the code it holds, an error naming the
+// CodeRef if it holds none). Likewise for directories: `with_dirs` lists,
+// ascending, the indices i of plan.dirs whose descriptors follow (after the
+// code, in that order); every other directory the worker must hold already.
+// fds: [code if with_code] + [dir plan.dirs[i] for i in with_dirs].
 struct ApplyRequest {
   uint64_t id = 0;
   platform::DeploymentPlan plan;
   bool started = false;
+  bool with_code = true;
   std::vector<uint8_t> meta;
+  std::vector<uint32_t> with_dirs;
+  // The number of descriptors this request travels with.
+  size_t FdCount() const { return (with_code ? 1 : 0) + with_dirs.size(); }
 };
 nlohmann::json EncodeApply(const ApplyRequest& r);
 Result<ApplyRequest> DecodeApply(const nlohmann::json& body);
@@ -62,6 +74,20 @@ struct DeploymentRequest {
 nlohmann::json EncodeRemove(const DeploymentRequest& r);
 nlohmann::json EncodeStatus(const DeploymentRequest& r);
 Result<DeploymentRequest> DecodeDeploymentRequest(const nlohmann::json& body);
+
+// statuses: the status of several deployments in one round trip. The reply's
+// "statuses" has one entry per dep, in order: {code, msg, status (if code
+// 0)}; DecodeStatusesReply checks there are `count` of them.
+struct StatusesRequest {
+  uint64_t id = 0;
+  std::vector<std::string> deps;
+};
+nlohmann::json EncodeStatuses(const StatusesRequest& r);
+Result<StatusesRequest> DecodeStatuses(const nlohmann::json& body);
+nlohmann::json EncodeStatusesReply(uint64_t id,
+                                   const std::vector<Result<platform::DeploymentStatus>>& s);
+Result<std::vector<Result<platform::DeploymentStatus>>> DecodeStatusesReply(
+    const nlohmann::json& body, size_t count);
 
 struct CallRequest {
   uint64_t id = 0;
@@ -86,6 +112,13 @@ nlohmann::json EncodeStatusReply(uint64_t id, const platform::DeploymentStatus& 
 nlohmann::json EncodeCallReply(uint64_t id, const platform::CallResult& r);
 // The request id of a reply (InvalidArgument if none).
 Result<uint64_t> ReplyId(const nlohmann::json& body);
+// Whether a reply is well formed, as the daemon checks every reply before
+// matching it to its request: "id" u64, "code" u32, "msg" a string if
+// present, "status" a whole DeploymentStatus if present, "result" a map if
+// present (its fields are checked by DecodeCallReply, on the caller's
+// thread), "statuses" an array if present (DecodeStatusesReply). InvalidArgument naming the field
+// otherwise.
+Status CheckReply(const nlohmann::json& body);
 // The reply's Status (an unknown code decodes as Internal naming it).
 Status ReplyStatus(const nlohmann::json& body);
 Result<platform::DeploymentStatus> DecodeStatusReply(const nlohmann::json& body);

@@ -1,6 +1,7 @@
 #include "worker/routing_host.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 namespace arcella::worker {
@@ -46,6 +47,30 @@ Result<platform::DeploymentStatus> RoutingHost::GetStatus(const std::string& id)
   platform::ReplicaHost* h = HostOf(id);
   if (h == nullptr) return Status::NotFound("deployment " + id + " not found");
   return h->GetStatus(id);
+}
+
+std::vector<Result<platform::DeploymentStatus>> RoutingHost::GetStatuses(
+    const std::vector<std::string>& ids) const {
+  // Each host answers its own deployments together; results keep `ids`' order.
+  std::map<platform::ReplicaHost*, std::vector<size_t>> by_host;
+  std::vector<Result<platform::DeploymentStatus>> out(ids.size(),
+                                                      Result<platform::DeploymentStatus>(
+                                                          Status::NotFound("")));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    platform::ReplicaHost* h = HostOf(ids[i]);
+    if (h == nullptr) {
+      out[i] = Status::NotFound("deployment " + ids[i] + " not found");
+    } else {
+      by_host[h].push_back(i);
+    }
+  }
+  for (const auto& [h, idx] : by_host) {
+    std::vector<std::string> some;
+    for (size_t i : idx) some.push_back(ids[i]);
+    auto got = h->GetStatuses(some);
+    for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = std::move(got[k]);
+  }
+  return out;
 }
 
 std::vector<std::string> RoutingHost::Deployments() const {

@@ -27,6 +27,8 @@ class RoutingHost : public platform::ReplicaHost {
   Status Apply(const platform::DeploymentPlan& plan, bool started) override;
   Status Remove(const std::string& id) override;
   Result<platform::DeploymentStatus> GetStatus(const std::string& id) const override;
+  std::vector<Result<platform::DeploymentStatus>> GetStatuses(
+      const std::vector<std::string>& ids) const override;
   std::vector<std::string> Deployments() const override;
   Result<platform::CallResult> Call(const std::string& id, const std::string& export_name,
                                     const std::vector<std::string>& args,

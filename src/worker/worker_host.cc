@@ -1,8 +1,6 @@
 #include "worker/worker_host.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
@@ -21,6 +19,7 @@
 #include <span>
 #include <utility>
 
+#include "common/open_dir.h"
 #include "worker/channel.h"
 #include "worker/messages.h"
 
@@ -50,16 +49,13 @@ std::string ExitText(int status) {
 // A granted directory opened for a worker: the resolved path, refusing any
 // symlink in it (the grant was checked on the path as it was then).
 Result<UniqueFd> OpenGrant(const std::string& path) {
-  open_how how{};
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
-  if (fd < 0) {
+  UniqueFd fd = OpenDirNoSymlinks(path, O_PATH);
+  if (!fd) {
     int e = errno;
     return Status::FailedPrecondition("granted directory " + path + " cannot be opened: " +
                                       (e == ELOOP ? "a component is a symlink" : Errno(e)));
   }
-  return UniqueFd(static_cast<int>(fd));
+  return fd;
 }
 
 // Whether a process with ids uid/gid (no supplementary groups, no
@@ -168,6 +164,32 @@ struct Pending {  // NOLINT(bugprone-exception-escape): std::condition_variable
 
 using Grants = std::map<std::string, bool>;  // host path -> read-only
 
+constexpr size_t kMaxErrLine = 4096;  // bytes of one stderr line of a worker
+
+// Waits for a worker's hello up to `timeout`, however the worker sends its
+// bytes (none, part of a frame, a frame trickled out slowly): past it the
+// channel is closed, which ends the Receive().
+Result<Message> ReceiveHello(Channel& ch, std::chrono::milliseconds timeout, bool* timed_out) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool got = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, timeout, [&] { return got; })) {
+      *timed_out = true;
+      ch.Close();
+    }
+  });
+  auto m = ch.Receive();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    got = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  return m;
+}
+
 }  // namespace
 
 struct WorkerHost::Worker {
@@ -188,7 +210,27 @@ struct WorkerHost::Worker {
   bool dead = false;
   std::string exit_text;
   std::string err_tail;  // the last stderr bytes (start failures)
+  std::string fault;     // how it broke the protocol ("" if it did not)
   std::string cgroup;    // its memory cgroup directory ("" if none)
+  // Per deployment, the plan of its last successful apply (g.op_mu held).
+  // The worker keeps the code and the directories of every plan it runs, so
+  // an apply needs to send only what no other plan brought (HoldsCode,
+  // HoldsDir); a failed apply forgets its deployment's entry, which at worst
+  // sends something again.
+  std::map<std::string, DeploymentPlan> applied;
+
+  bool HoldsCode(const platform::CodeRef& ref) const {
+    for (const auto& [id, plan] : applied)
+      if (plan.code == ref) return true;
+    return false;
+  }
+  // A descriptor for `path`, checked for at least the access `read_only` needs.
+  bool HoldsDir(const std::string& path, bool read_only) const {
+    for (const auto& [id, plan] : applied)
+      for (const auto& d : plan.dirs)
+        if (d.host_path == path && (read_only || !d.read_only)) return true;
+    return false;
+  }
 
   std::string Name() const {
     return "worker of group " + group + " (pid " + std::to_string(pid) + ")";
@@ -254,6 +296,9 @@ struct WorkerHost::Group {
   struct Entry {
     DeploymentPlan plan;
     bool started = false;
+    // The most replicas the deployment was planned with: the worker's log
+    // lines name replica indices below it (or replica 0).
+    uint32_t most_replicas = 0;
   };
   std::map<std::string, Entry> deps;
   std::shared_ptr<Worker> worker;
@@ -266,6 +311,7 @@ struct WorkerHost::Group {
   uint32_t restarts = 0;
   platform::Backoff backoff;
   uint64_t generation = 0;  // bumped by every planned change; stale restarts do nothing
+  WorkerHost::Sent sent;    // to every worker of the group
 
   explicit Group(std::string n, platform::BackoffOptions b) : name(std::move(n)), backoff(b) {}
 
@@ -447,8 +493,8 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     posix_spawn_file_actions_adddup2(&fa, devnull.get(), 1);
     posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
     posix_spawn_file_actions_adddup2(&fa, theirs.get(), 3);
-    std::vector<std::string> args = {options_.worker_path, "--socket-fd", "3", "--parent",
-                                     std::to_string(getpid())};
+    std::vector<std::string> args = {options_.worker_path,     "--socket-fd", "3",   "--parent",
+                                     std::to_string(getpid()), "--group",     g.name};
     for (size_t i = 0; i < dirs.size(); ++i) {
       posix_spawn_file_actions_adddup2(&fa, dirs[i].get(), 4 + static_cast<int>(i));
       args.push_back(ro[i] ? "--ro-dir-fd" : "--rw-dir-fd");
@@ -511,6 +557,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     Worker* raw = w.get();
     w->err_reader = std::thread([raw, fd = std::move(err_r)] {
       std::string buf;
+      bool cutting = false;  // dropping the rest of an overlong line
       char chunk[4096];
       for (;;) {
         ssize_t n = read(fd.get(), chunk, sizeof chunk);
@@ -518,9 +565,17 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
         if (n <= 0) break;
         buf.append(chunk, static_cast<size_t>(n));
         size_t nl;
-        while ((nl = buf.find('\n')) != std::string::npos) {
-          std::string line = buf.substr(0, nl);
-          buf.erase(0, nl + 1);
+        // A line is cut at kMaxErrLine bytes and the rest of it dropped: a
+        // worker writing without newlines grows neither this buffer nor the
+        // daemon's log without bound.
+        while ((nl = buf.find('\n')) != std::string::npos || buf.size() >= kMaxErrLine) {
+          const size_t cut = std::min(nl, kMaxErrLine);
+          std::string line = buf.substr(0, cut);
+          buf.erase(0, cut == nl ? cut + 1 : cut);
+          const bool was_cutting = cutting;
+          cutting = cut != nl;
+          if (was_cutting) continue;  // the rest of a line already cut
+          if (cutting) line += " [cut at " + std::to_string(kMaxErrLine) + " bytes]";
           spdlog::warn("{}: {}", raw->Name(), line);
           std::lock_guard<std::mutex> lock(raw->mu);
           raw->err_tail += line + "\n";
@@ -546,14 +601,10 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
       out = Status::Unavailable("arcella-worker for group " + g.name + " did not start: " + why +
                                 (tail.empty() ? std::string() : " (" + tail + ")"));
     };
-    pollfd pfd{w->ch->fd(), POLLIN, 0};
-    int pr;
-    do {
-      pr = poll(&pfd, 1, static_cast<int>(options_.start_timeout.count()));
-    } while (pr < 0 && errno == EINTR);
-    if (pr == 0)
+    bool timed_out = false;
+    auto hello = ReceiveHello(*w->ch, options_.start_timeout, &timed_out);
+    if (timed_out)
       return fail("no hello within " + std::to_string(options_.start_timeout.count()) + " ms");
-    auto hello = w->ch->Receive();
     if (!hello.ok()) return fail(hello.status().message());
     if (hello->type() != "hello") return fail("first message was \"" + hello->type() + "\"");
     auto h = DecodeHello(hello->body);
@@ -574,24 +625,38 @@ Status WorkerHost::CheckWorkerAccess(int fd, const std::string& path, bool read_
 }
 
 void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g) {
+  // A worker that breaks the protocol is ended: what it says can no longer be
+  // matched to requests. Its requests in flight fail naming why (WorkerDied).
+  auto broke = [&](const std::string& why) {
+    spdlog::error("{} broke the protocol: {}; ending it", w->Name(), why);
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->fault.empty()) w->fault = why;
+  };
   for (;;) {
     auto m = w->ch->Receive();
     if (!m.ok()) {
-      if (m.status().code() != StatusCode::kUnavailable)
-        spdlog::error("{}: {}", w->Name(), m.status().ToString());
+      if (m.status().code() != StatusCode::kUnavailable) broke(m.status().message());
       break;
     }
     const std::string& t = m->type();
     if (t == "reply") {
-      auto id = ReplyId(m->body);
-      if (!id.ok()) continue;
+      if (Status st = CheckReply(m->body); !st.ok()) {
+        broke(st.message());
+        break;
+      }
+      uint64_t id = *ReplyId(m->body);
       std::shared_ptr<Pending> p;
       {
         std::lock_guard<std::mutex> lock(w->mu);
-        auto it = w->pending.find(*id);
+        auto it = w->pending.find(id);
         if (it != w->pending.end()) p = it->second;
       }
-      if (!p) continue;
+      if (!p) {
+        // Every request waits for its reply (or for the worker's end), so an
+        // id with no waiter was never sent or was answered already.
+        broke("a reply to request " + std::to_string(id) + ", which is not waiting for one");
+        break;
+      }
       {
         std::lock_guard<std::mutex> lock(p->mu);
         p->body = std::move(m->body);
@@ -600,13 +665,45 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
       p->cv.notify_all();  // `p` is ours too; outside the lock the waiter need not block on it
     } else if (t == "log") {
       auto l = DecodeLog(m->body);
-      if (l.ok() && logs_) logs_->Line(l->dep, l->index, l->stream, l->line);
+      if (!l.ok()) {
+        broke(l.status().message());
+        break;
+      }
+      // Only lines of the group's own deployments, of replicas it may have:
+      // a worker cannot write into other deployments' logs or make the hub
+      // keep a ring for any index it names.
+      if (logs_ && OwnReplica(*g, l->dep, l->index))
+        logs_->Line(l->dep, l->index, l->stream, l->line);
     } else if (t == "event") {
       auto e = DecodeEvent(m->body);
-      if (e.ok() && events_) events_->Publish(std::move(*e));
+      if (!e.ok()) {
+        broke(e.status().message());
+        break;
+      }
+      if (events_ && OwnEvent(*g, *e)) events_->Publish(std::move(*e));
     }
   }
   WorkerDied(g, w);
+}
+
+bool WorkerHost::OwnReplica(const Group& g, const std::string& dep, uint32_t index) {
+  std::lock_guard<std::mutex> lock(g.mu);
+  auto it = g.deps.find(dep);
+  return it != g.deps.end() && (index == 0 || index < it->second.most_replicas);
+}
+
+bool WorkerHost::OwnEvent(const Group& g, const platform::Event& e) {
+  if (e.kind == "deployment") return OwnReplica(g, e.id, 0);
+  if (e.kind != "replica") return false;
+  auto hash = e.id.rfind('#');
+  if (hash == std::string::npos) return false;
+  uint64_t index = 0;
+  for (size_t i = hash + 1; i < e.id.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(e.id[i])) || index > UINT32_MAX) return false;
+    index = index * 10 + static_cast<uint64_t>(e.id[i] - '0');
+  }
+  return hash + 1 < e.id.size() && index <= UINT32_MAX &&
+         OwnReplica(g, e.id.substr(0, hash), static_cast<uint32_t>(index));
 }
 
 void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_ptr<Worker>& w) {
@@ -617,10 +714,11 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
   }
   if (w->err_reader.joinable()) w->err_reader.join();
   if (!w->cgroup.empty()) rmdir(w->cgroup.c_str());
-  const std::string exit = ExitText(status);
   std::map<uint64_t, std::shared_ptr<Pending>> pending;
+  std::string exit;
   {
     std::lock_guard<std::mutex> lock(w->mu);
+    exit = (w->fault.empty() ? "" : "broke the protocol (" + w->fault + "); ") + ExitText(status);
     w->dead = true;
     w->exit_text = exit;
     pending.swap(w->pending);
@@ -774,27 +872,44 @@ Status WorkerHost::Ensure(Group& g, bool restart) {
   return first;
 }
 
+// g.op_mu held.
 Status WorkerHost::SendApply(Group& g, Worker& w, const DeploymentPlan& plan, bool started) {
-  (void)g;
-  auto code = code_->Export(plan.code);
-  if (!code.ok()) return code.status().WithContext("deployment " + plan.id);
+  ApplyRequest req;
+  req.plan = plan;
+  req.started = started;
+  req.with_code = !w.HoldsCode(plan.code);
+  std::vector<int> fds;
+  engine::PortableCode code;
+  if (req.with_code) {
+    auto exported = code_->Export(plan.code);
+    if (!exported.ok()) return exported.status().WithContext("deployment " + plan.id);
+    code = std::move(*exported);
+    req.meta = code.meta;
+    fds.push_back(code.fd.get());
+  }
   std::vector<UniqueFd> dirs;
-  std::vector<int> fds = {code->fd.get()};
-  for (const auto& d : plan.dirs) {
+  for (size_t i = 0; i < plan.dirs.size(); ++i) {
+    const platform::PlanDir& d = plan.dirs[i];
+    if (w.HoldsDir(d.host_path, d.read_only)) continue;
     auto fd = OpenGrant(d.host_path);
     if (!fd.ok()) return fd.status().WithContext("deployment " + plan.id);
     ARCELLA_RETURN_IF_ERROR(CheckWorkerAccess(fd->get(), d.host_path, d.read_only)
                                 .WithContext("deployment " + plan.id));
     fds.push_back(fd->get());
     dirs.push_back(std::move(*fd));
+    req.with_dirs.push_back(static_cast<uint32_t>(i));
   }
-  ApplyRequest req;
-  req.plan = plan;
-  req.started = started;
-  req.meta = code->meta;
+  w.applied.erase(plan.id);  // until the worker confirms
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.sent.code += req.with_code ? 1 : 0;
+    g.sent.dirs += dirs.size();
+  }
   auto reply = w.Request(EncodeApply(req), fds, options_.grace * 5);
   if (!reply.ok()) return reply.status();
-  return ReplyStatus(*reply);
+  Status st = ReplyStatus(*reply);
+  if (st.ok()) w.applied[plan.id] = plan;
+  return st;
 }
 
 // g.op_mu held.
@@ -838,7 +953,10 @@ Status WorkerHost::Apply(const DeploymentPlan& plan, bool started) {
   std::shared_ptr<Worker> before;
   {
     std::lock_guard<std::mutex> lock(g->mu);
-    g->deps[plan.id] = {plan, started};
+    auto& entry = g->deps[plan.id];
+    entry.most_replicas = std::max(entry.most_replicas, plan.replicas);
+    entry.plan = plan;
+    entry.started = started;
     ++g->generation;
     if (g->phase == "failed" || g->phase == "restarting") {
       g->phase = "stopped";  // an operator's apply retries at once
@@ -869,6 +987,7 @@ Status WorkerHost::Remove(const std::string& id) {
   }
   if (w) {
     DeploymentRequest r{0, id};
+    w->applied.erase(id);
     auto reply = w->Request(EncodeRemove(r), {}, options_.grace * 5);
     if (reply.ok() && ReplyStatus(*reply).code() != StatusCode::kNotFound &&
         !ReplyStatus(*reply).ok())
@@ -926,6 +1045,10 @@ Result<DeploymentStatus> WorkerHost::GetStatus(const std::string& id) const {
     if (g->serving) w = g->worker;
   }
   if (w) {
+    {
+      std::lock_guard<std::mutex> lock(g->mu);
+      ++g->sent.status_requests;
+    }
     DeploymentRequest r{0, id};
     auto reply = w->Request(EncodeStatus(r), {}, options_.grace * 5);
     if (reply.ok()) {
@@ -936,6 +1059,53 @@ Result<DeploymentStatus> WorkerHost::GetStatus(const std::string& id) const {
   }
   std::lock_guard<std::mutex> lock(g->mu);
   return LocalStatus(*g, id);
+}
+
+std::vector<Result<DeploymentStatus>> WorkerHost::GetStatuses(
+    const std::vector<std::string>& ids) const {
+  std::vector<Result<DeploymentStatus>> out(ids.size(), Status::NotFound("not asked"));
+  std::map<std::shared_ptr<Group>, std::vector<size_t>> by_group;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto g = GroupOf(ids[i]);
+    if (g) {
+      by_group[g].push_back(i);
+    } else {
+      out[i] = Status::NotFound("deployment " + ids[i] + " not found");
+    }
+  }
+  for (const auto& [g, idx] : by_group) {
+    std::shared_ptr<Worker> w;
+    {
+      std::lock_guard<std::mutex> lock(g->mu);
+      // A restarted worker's replicas show `starting` until it serves calls.
+      if (g->serving) w = g->worker;
+      if (w) ++g->sent.status_requests;
+    }
+    std::vector<Result<DeploymentStatus>> got;
+    if (w) {
+      StatusesRequest r;
+      for (size_t i : idx) r.deps.push_back(ids[i]);
+      auto reply = w->Request(EncodeStatuses(r), {}, options_.grace * 5);
+      if (reply.ok() && ReplyStatus(*reply).ok()) {
+        auto all = DecodeStatusesReply(*reply, idx.size());
+        if (all.ok()) got = std::move(*all);
+      }
+    }
+    // As GetStatus: the worker's answer unless it does not know the
+    // deployment (or did not answer): then what the host knows.
+    std::lock_guard<std::mutex> lock(g->mu);
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const std::string& id = ids[idx[k]];
+      if (!g->deps.count(id)) {
+        out[idx[k]] = Status::NotFound("deployment " + id + " not found");
+      } else if (!got.empty() && (got[k].ok() || got[k].status().code() != StatusCode::kNotFound)) {
+        out[idx[k]] = std::move(got[k]);
+      } else {
+        out[idx[k]] = LocalStatus(*g, id);
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> WorkerHost::Deployments() const {
@@ -1063,6 +1233,13 @@ std::vector<platform::WorkerInfo> WorkerHost::Workers() const {
     out.push_back(std::move(i));
   }
   return out;
+}
+
+WorkerHost::Sent WorkerHost::SentTo(const std::string& group) const {
+  auto g = FindGroup(group);
+  if (!g) return {};
+  std::lock_guard<std::mutex> lock(g->mu);
+  return g->sent;
 }
 
 pid_t WorkerHost::WorkerPid(const std::string& group) const {

@@ -82,6 +82,9 @@ class WorkerHost : public platform::ReplicaHost {
   Status Apply(const platform::DeploymentPlan& plan, bool started) override;
   Status Remove(const std::string& id) override;
   Result<platform::DeploymentStatus> GetStatus(const std::string& id) const override;
+  // One `statuses` round trip per worker for all of `ids` it runs.
+  std::vector<Result<platform::DeploymentStatus>> GetStatuses(
+      const std::vector<std::string>& ids) const override;
   std::vector<std::string> Deployments() const override;
   Result<platform::CallResult> Call(const std::string& id, const std::string& export_name,
                                     const std::vector<std::string>& args,
@@ -93,6 +96,18 @@ class WorkerHost : public platform::ReplicaHost {
   bool RunsComponents(platform::Isolation) const override { return false; }
   // The pid of `group`'s worker (0: none). For tests and benchmarks.
   pid_t WorkerPid(const std::string& group) const;
+  // What the host sent `group`'s workers so far, over all its workers: code
+  // exports and directory descriptors with applies (a worker keeps both for
+  // as long as a deployment uses them, so a change that keeps them -- scale,
+  // stop, start -- sends neither; a restarted worker holds nothing), and
+  // status round trips (GetStatus: one per call; GetStatuses: one per
+  // worker). For tests.
+  struct Sent {
+    uint64_t code = 0;
+    uint64_t dirs = 0;
+    uint64_t status_requests = 0;
+  };
+  Sent SentTo(const std::string& group) const;
 
   struct Worker;  // one worker process (worker_host.cc)
   struct Group;
@@ -112,6 +127,10 @@ class WorkerHost : public platform::ReplicaHost {
   // FailedPrecondition if the worker's uid could not use the granted directory.
   Status CheckWorkerAccess(int fd, const std::string& path, bool read_only) const;
   void ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
+  // Whether a worker's log line or event names its own group's deployment
+  // (and a replica index that deployment may have had).
+  static bool OwnReplica(const Group& g, const std::string& dep, uint32_t index);
+  static bool OwnEvent(const Group& g, const platform::Event& e);
   void WorkerDied(const std::shared_ptr<Group>& g, const std::shared_ptr<Worker>& w);
   void Restart(const std::shared_ptr<Group>& g);
   void FailGroup(Group& g, const std::string& reason);

@@ -2,7 +2,7 @@
 // of one group for the daemon (docs/WORKER.md). Started only by the daemon
 // (WorkerHost), never by users:
 //
-//   arcella-worker --socket-fd 3 --parent PID [--uid U --gid G]
+//   arcella-worker --socket-fd 3 --parent PID [--group NAME] [--uid U --gid G]
 //                  [--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES]
 //                  [--max-calls N]
 //
@@ -41,7 +41,7 @@ bool ParseNumber(const char* s, uint64_t* out) {
 int Usage(const std::string& why) {
   fprintf(stderr,
           "arcella-worker: %s\n"
-          "usage: arcella-worker --socket-fd N --parent PID [--uid U] [--gid G] "
+          "usage: arcella-worker --socket-fd N --parent PID [--group NAME] [--uid U] [--gid G] "
           "[--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES] [--max-calls N] "
           "[--no-seccomp] "
           "[--no-landlock] [--no-netns] [--selftest-escape]\n"
@@ -87,6 +87,8 @@ int Main(int argc, char** argv) {
       socket_fd = static_cast<int>(v);
     } else if (a == "--parent" && value(&v) && v > 0 && v < (1u << 31)) {
       sandbox.expected_parent = static_cast<pid_t>(v);
+    } else if (a == "--group" && i + 1 < argc) {
+      ++i;  // the group served: shown by ps, otherwise unused
     } else if (a == "--uid" && value(&v) && v < (1ull << 32) - 1) {
       sandbox.uid = static_cast<uid_t>(v);
     } else if (a == "--gid" && value(&v) && v < (1ull << 32) - 1) {

@@ -238,6 +238,13 @@ class Server {
       auto st = host_->GetStatus(req->dep);
       (void)ch_->Send(st.ok() ? EncodeStatusReply(req->id, *st)
                               : EncodeReply(req->id, st.status()));
+    } else if (t == "statuses") {
+      auto req = DecodeStatuses(msg.body);
+      if (!req.ok()) return Refuse(msg.body, req.status());
+      std::vector<Result<platform::DeploymentStatus>> all;
+      all.reserve(req->deps.size());
+      for (const auto& dep : req->deps) all.push_back(host_->GetStatus(dep));
+      (void)ch_->Send(EncodeStatusesReply(req->id, all));
     } else if (t == "apply") {
       auto req = DecodeApply(msg.body);
       if (!req.ok()) return Refuse(msg.body, req.status());
@@ -330,24 +337,58 @@ class Server {
     (void)ch_->Send(EncodeReply(r.id, st));
   }
 
+  // The plan made runnable from the code and directories this apply sent
+  // and those the worker holds (adopted by an earlier apply and still used by
+  // a plan: held_code_, held_dirs_ point at them without keeping them).
   Result<std::shared_ptr<const RunPlan>> Prepare(
       const ApplyRequest& r, const std::shared_ptr<std::vector<UniqueFd>>& fds) {
     const DeploymentPlan& plan = r.plan;
-    if (fds->size() != plan.dirs.size() + 1)
-      return Status::InvalidArgument(
-          "apply " + plan.id + ": expected " + std::to_string(plan.dirs.size() + 1) +
-          " descriptors (code and one per directory), got " + std::to_string(fds->size()));
-    engine::PortableCode code;
-    code.tier = plan.code.tier;
-    code.metering = plan.code.metering;
-    code.hash = plan.code.module_hash;
-    code.meta = r.meta;
-    code.fd = std::move((*fds)[0]);
-    auto mod = engine::AdoptCode(engine_, std::move(code));
-    if (!mod.ok()) return mod.status().WithContext("deployment " + plan.id);
+    if (fds->size() != r.FdCount())
+      return Status::InvalidArgument("apply " + plan.id + ": expected " +
+                                     std::to_string(r.FdCount()) +
+                                     " descriptors (the code if sent, one per directory sent), "
+                                     "got " +
+                                     std::to_string(fds->size()));
+    const std::string code_name = platform::CodeRefName(plan.code);
+    auto dirs = std::make_shared<std::vector<std::shared_ptr<UniqueFd>>>(plan.dirs.size());
+    size_t next = r.with_code ? 1 : 0;
+    for (uint32_t i : r.with_dirs)
+      (*dirs)[i] = std::make_shared<UniqueFd>(std::move((*fds)[next++]));
+    std::shared_ptr<const engine::Module> module;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t i = 0; i < plan.dirs.size(); ++i) {
+        if ((*dirs)[i]) continue;
+        auto it = held_dirs_.find(plan.dirs[i].host_path);
+        if (it != held_dirs_.end()) (*dirs)[i] = it->second.lock();
+        if (!(*dirs)[i])
+          return Status::FailedPrecondition("apply " + plan.id +
+                                            ": the worker holds no descriptor for the granted "
+                                            "directory " +
+                                            plan.dirs[i].host_path + " and none was sent");
+      }
+      if (!r.with_code) {
+        auto it = held_code_.find(code_name);
+        if (it != held_code_.end()) module = it->second.lock();
+        if (!module)
+          return Status::FailedPrecondition("apply " + plan.id + ": the worker holds no code for " +
+                                            code_name + " and none was sent");
+      }
+    }
+    if (r.with_code) {
+      engine::PortableCode code;
+      code.tier = plan.code.tier;
+      code.metering = plan.code.metering;
+      code.hash = plan.code.module_hash;
+      code.meta = r.meta;
+      code.fd = std::move((*fds)[0]);
+      auto mod = engine::AdoptCode(engine_, std::move(code));
+      if (!mod.ok()) return mod.status().WithContext("deployment " + plan.id);
+      module = *mod;
+    }
     auto run = std::make_shared<RunPlan>();
     run->plan = plan;
-    run->module = *mod;
+    run->module = module;
     ARCELLA_RETURN_IF_ERROR(platform::CheckRunnable(plan, *run->module));
     for (size_t i = 0; i < plan.dirs.size(); ++i) {
       const platform::PlanDir& d = plan.dirs[i];
@@ -355,10 +396,19 @@ class Server {
       p.host_path = d.host_path;
       p.guest_path = d.guest_path;
       p.read_only = d.read_only;
-      p.host_fd = (*fds)[1 + i].get();
+      p.host_fd = (*dirs)[i]->get();
       run->preopens.push_back(std::move(p));
     }
-    run->resources = fds;  // the directory descriptors live as long as the plan
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_code_[code_name] = module;
+      for (size_t i = 0; i < plan.dirs.size(); ++i) held_dirs_[plan.dirs[i].host_path] = (*dirs)[i];
+      // Entries no plan keeps alive any more go (a map of dead pointers
+      // would grow with every code change).
+      std::erase_if(held_code_, [](const auto& e) { return e.second.expired(); });
+      std::erase_if(held_dirs_, [](const auto& e) { return e.second.expired(); });
+    }
+    run->resources = dirs;  // the directory descriptors live as long as the plans using them
     return std::shared_ptr<const RunPlan>(std::move(run));
   }
 
@@ -401,6 +451,11 @@ class Server {
   uint64_t event_token_ = 0;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const RunPlan>> staged_;
+  // Adopted code by CodeRefName and granted directories by host path, held
+  // as long as a plan (staged_, or a replica's) uses them: later applies
+  // that do not send them reuse these (docs/WORKER.md "Messages").
+  std::map<std::string, std::weak_ptr<const engine::Module>> held_code_;
+  std::map<std::string, std::weak_ptr<UniqueFd>> held_dirs_;
   std::map<std::string, uint64_t> budgets_;
   std::map<std::string, uint64_t> log_tokens_;
   std::map<uint64_t, platform::CallControl*> in_flight_;  // read, not ended: cancellable

@@ -103,6 +103,44 @@ TEST(Messages, ApplyRoundTripsWithBinaryMeta) {
   EXPECT_EQ(DecodeApply(EncodePing(1)).status().message(), "apply: \"t\" must be \"apply\"");
 }
 
+// Code and directories the worker holds are not sent again (protocol 2).
+TEST(Messages, ApplyNamesTheCodeAndDirectoriesItCarries) {
+  ApplyRequest r;
+  r.id = 3;
+  r.plan = SamplePlan();  // two dirs
+  r.with_code = false;
+  r.with_dirs = {1};
+  EXPECT_EQ(r.FdCount(), 1u);
+  auto back = DecodeApply(ThroughFrame(EncodeApply(r)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(back->with_code);
+  EXPECT_TRUE(back->meta.empty());
+  EXPECT_EQ(back->with_dirs, std::vector<uint32_t>{1});
+  r.with_code = true;
+  r.with_dirs = {0, 1};
+  EXPECT_EQ(r.FdCount(), 3u);
+  back = DecodeApply(ThroughFrame(EncodeApply(r)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->with_code);
+  EXPECT_EQ(back->with_dirs, (std::vector<uint32_t>{0, 1}));
+
+  json body = EncodeApply(r);
+  ExpectRefused(DecodeApply, body, "with_code", 1, "apply: \"with_code\" must be a boolean");
+  const std::string must = "apply: \"with_dirs\" must be an ascending array of indices into "
+                           "plan.dirs";
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({2}), must);  // only 2 dirs
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({1, 0}), must);
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({0, 0}), must);
+  ExpectRefused(DecodeApply, body, "with_dirs", json::array({-1}), must);
+  ExpectRefused(DecodeApply, body, "with_dirs", "0", must);
+  body.erase("with_dirs");
+  EXPECT_EQ(DecodeApply(body).status().message(), "apply: missing \"with_dirs\"");
+  body = EncodeApply(r);
+  body["with_code"] = false;
+  body["meta"] = json::binary({1, 2});
+  EXPECT_EQ(DecodeApply(body).status().message(), "apply: \"meta\" must be empty without code");
+}
+
 TEST(Messages, RemoveAndStatusRoundTrip) {
   auto rm = DecodeDeploymentRequest(ThroughFrame(EncodeRemove({5, "a@1.0.0/default"})));
   ASSERT_TRUE(rm.ok()) << rm.status().ToString();
@@ -224,6 +262,66 @@ TEST(Messages, ReplyCarriesEveryStatusCode) {
   json no_id = EncodeReply(1, Status::Ok());
   no_id.erase("id");
   EXPECT_EQ(ReplyId(no_id).status().message(), "reply: missing \"id\"");
+}
+
+// Several deployments' status in one round trip.
+TEST(Messages, StatusesRoundTripWithPerDeploymentErrors) {
+  auto req = DecodeStatuses(ThroughFrame(EncodeStatuses({7, {"a@1.0.0/w", "b@1.0.0/w"}})));
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  EXPECT_EQ(req->id, 7u);
+  EXPECT_EQ(req->deps, (std::vector<std::string>{"a@1.0.0/w", "b@1.0.0/w"}));
+  ExpectRefused(DecodeStatuses, EncodeStatuses({7, {}}), "deps", json::array({1}),
+                "statuses: \"deps\" must be an array of strings");
+  platform::DeploymentStatus a;
+  a.id = "a@1.0.0/w";
+  a.started = true;
+  a.state = platform::State::kActive;
+  a.replicas.push_back({0, platform::State::kActive, 2, std::nullopt, ""});
+  std::vector<Result<platform::DeploymentStatus>> in = {a, Status::NotFound("no b")};
+  json wire = ThroughFrame(EncodeStatusesReply(7, in));
+  EXPECT_TRUE(CheckReply(wire).ok());
+  auto back = DecodeStatusesReply(wire, 2);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), 2u);
+  ASSERT_TRUE((*back)[0].ok());
+  EXPECT_EQ((*back)[0]->id, a.id);
+  EXPECT_EQ((*back)[0]->replicas.at(0).restarts, 2u);
+  EXPECT_EQ((*back)[1].status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*back)[1].status().message(), "no b");
+  EXPECT_EQ(DecodeStatusesReply(wire, 3).status().message(),
+            "reply: \"statuses\" has 2 entries for 3 deployments");
+  json bad = wire;
+  bad["statuses"][0]["status"]["state"] = "asleep";
+  EXPECT_NE(DecodeStatusesReply(bad, 2).status().message().find("\"statuses[0].status.state\""),
+            std::string::npos)
+      << DecodeStatusesReply(bad, 2).status().message();
+  bad = wire;
+  bad["statuses"][1]["code"] = "two";
+  EXPECT_EQ(DecodeStatusesReply(bad, 2).status().message(),
+            "reply: \"statuses[1].code\" must be an unsigned 32-bit integer");
+}
+
+// What the daemon checks of every reply before it matches it to a request.
+TEST(Messages, CheckReplyRefusesAMalformedEnvelope) {
+  EXPECT_TRUE(CheckReply(ThroughFrame(EncodeReply(4, Status::NotFound("x")))).ok());
+  platform::DeploymentStatus ds;
+  ds.id = "a@1.0.0/w";
+  EXPECT_TRUE(CheckReply(ThroughFrame(EncodeStatusReply(5, ds))).ok());
+  EXPECT_TRUE(CheckReply(ThroughFrame(EncodeCallReply(6, {"a#0", {"1"}, std::nullopt}))).ok());
+  json body = EncodeReply(4, Status::Ok());
+  auto refused = [&](const std::string& key, const json& bad, const std::string& message) {
+    json b = body;
+    b[key] = bad;
+    Status st = CheckReply(b);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << key;
+    EXPECT_EQ(st.message(), message);
+  };
+  refused("id", "4", "reply: \"id\" must be an unsigned 64-bit integer");
+  refused("code", "zero", "reply: \"code\" must be an unsigned 32-bit integer");
+  refused("msg", 5, "reply: \"msg\" must be a string");
+  refused("result", json::array(), "reply: \"result\" must be a map");
+  refused("status", json::object({{"id", 1}}), "reply: \"status.id\" must be a string");
+  EXPECT_EQ(CheckReply(EncodePing(1)).message(), "reply: \"t\" must be \"reply\"");
 }
 
 TEST(Messages, StatusReplyRoundTrips) {

@@ -385,6 +385,91 @@ TEST_F(WorkerHostTest, AGuestCannotLeaveItsGrantThroughSymlinksOrRaces) {
   EXPECT_EQ(text, "SECRET");
 }
 
+// A worker keeps the code and the directories its deployments use: scaling
+// (1 -> 5 -> 2), stopping and starting, and a second deployment of the same
+// code and grant send neither again; a worker restarted after kill -9 holds
+// nothing, gets both once more, and its replicas come back.
+TEST_F(WorkerHostTest, AppliesSendCodeAndDirectoriesOnlyToAWorkerWithoutThem) {
+  Open(Options());
+  std::string dir = std::filesystem::canonical(test::TempDir("worker-held")).string();
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);  // the worker's uid (65534 under root) may use it
+  auto plan = MakePlan(kId, counter_, 1);
+  plan.dirs.push_back({dir, "/data", false});
+  for (uint32_t n : {1u, 5u, 2u}) {
+    plan.replicas = n;
+    Status st = host_->Apply(plan, true);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, kId, State::kActive, n); })) << n;
+    EXPECT_EQ(CallAdd(), "42");
+  }
+  const pid_t first = host_->WorkerPid("web");
+  auto sent = host_->SentTo("web");
+  EXPECT_EQ(sent.code, 1u);
+  EXPECT_EQ(sent.dirs, 1u);
+  // The same code and directory for a second deployment of the group.
+  auto twin = plan;
+  twin.id = "twin@1.0.0/web";
+  ASSERT_TRUE(host_->Apply(twin, true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, twin.id, State::kActive, 2); }));
+  EXPECT_EQ(host_->WorkerPid("web"), first);
+  sent = host_->SentTo("web");
+  EXPECT_EQ(sent.code, 1u);
+  EXPECT_EQ(sent.dirs, 1u);
+  // Removing the first deployment keeps both held for the second.
+  ASSERT_TRUE(host_->Remove(kId).ok());
+  twin.replicas = 3;
+  ASSERT_TRUE(host_->Apply(twin, true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, twin.id, State::kActive, 3); }));
+  EXPECT_EQ(CallAdd(twin.id), "42");
+  sent = host_->SentTo("web");
+  EXPECT_EQ(sent.code, 1u);
+  EXPECT_EQ(sent.dirs, 1u);
+  // A restarted worker holds nothing: sent once more, and everything comes back.
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    pid_t p = host_->WorkerPid("web");
+    return p > 0 && p != first && AllInState(*host_, twin.id, State::kActive, 3);
+  }));
+  EXPECT_EQ(CallAdd(twin.id), "42");
+  sent = host_->SentTo("web");
+  EXPECT_EQ(sent.code, 2u);
+  EXPECT_EQ(sent.dirs, 2u);
+  twin.replicas = 1;
+  ASSERT_TRUE(host_->Apply(twin, true).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, twin.id, State::kActive, 1); }));
+  EXPECT_EQ(host_->SentTo("web").code, 2u);
+  std::filesystem::remove_all(dir);
+}
+
+// The status of many deployments: one round trip per worker.
+TEST_F(WorkerHostTest, StatusOfAGroupsDeploymentsIsOneRoundTrip) {
+  Open(Options());
+  const std::vector<std::string> web = {"c1@1.0.0/web", "c2@1.0.0/web", "c3@1.0.0/web"};
+  for (size_t i = 0; i < web.size(); ++i) StartCounter(static_cast<uint32_t>(i + 1), web[i]);
+  StartCounter(2, "c4@1.0.0/other");
+  auto plan = MakePlan("c5@1.0.0/web", counter_, 1);
+  ASSERT_TRUE(host_->Apply(plan, false).ok());  // stopped: known to the host
+  const uint64_t web_before = host_->SentTo("web").status_requests;
+  const uint64_t other_before = host_->SentTo("other").status_requests;
+  auto all = host_->GetStatuses(
+      {web[0], "nobody@1.0.0/web", web[1], "c4@1.0.0/other", web[2], "c5@1.0.0/web"});
+  ASSERT_EQ(all.size(), 6u);
+  for (size_t i : {0u, 2u, 4u}) {
+    ASSERT_TRUE(all[i].ok()) << all[i].status().ToString();
+    EXPECT_EQ(all[i]->state, State::kActive);
+  }
+  EXPECT_EQ(all[0]->id, web[0]);
+  EXPECT_EQ(all[2]->replicas.size(), 2u);
+  EXPECT_EQ(all[4]->replicas.size(), 3u);
+  EXPECT_EQ(all[1].status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(all[3].ok());
+  EXPECT_EQ(all[3]->replicas.size(), 2u);
+  ASSERT_TRUE(all[5].ok()) << all[5].status().ToString();
+  EXPECT_FALSE(all[5]->started);
+  EXPECT_EQ(host_->SentTo("web").status_requests, web_before + 1);
+  EXPECT_EQ(host_->SentTo("other").status_requests, other_before + 1);
+}
+
 // A worker that stops answering (here: frozen with SIGSTOP, as a guest
 // stuck where no interrupt check reaches would leave it; the WASI layer's
 // own blocking calls are interruptible, docs/WASI.md): past the call's

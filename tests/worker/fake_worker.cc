@@ -1,0 +1,176 @@
+// fake_worker: a lying arcella-worker for hostile_worker_test.cc. WorkerHost
+// starts it like the real one (WorkerHostOptions::worker_path). For a group
+// named "hostile-<mode>" it says hello correctly and then misbehaves as
+// <mode> says; for any other group it execs the real arcella-worker with the
+// same arguments, so one host runs hostile and real workers side by side.
+//
+// Modes (what happens at the first request, usually the group's apply):
+//   garbage          a frame whose bytes are not MessagePack
+//   oversize         a length prefix over kMaxFrameBytes
+//   unknown-id       a reply to a request id that was never sent
+//   wrong-type       a reply whose "code" is a string
+//   silent           no answer, ever
+//   close-mid-frame  half a frame, then the socket is shut down
+//   partial-hello    (before any request) two bytes of the hello, then nothing
+//   log-flood        answers like a worker, then 256 MiB of log lines
+//   stderr-flood     answers like a worker, then 64 MiB on stderr without a newline
+//   foreign          answers like a worker, after log lines and events naming
+//                    other groups' deployments and replica indices it cannot have
+// A well-behaved answer: ok to apply/remove/ping, every planned replica
+// `active` to status, "42" to calls. The process never exits on its own
+// while the daemon keeps the socket open (the daemon has to end it).
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "worker/channel.h"
+#include "worker/messages.h"
+
+namespace {
+
+using arcella::Status;
+using namespace arcella::worker;  // NOLINT
+
+[[noreturn]] void Hang() {
+  for (;;) pause();
+}
+
+void WriteAll(int fd, const void* data, size_t n) {
+  const auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w <= 0) return;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+void SendLog(Channel& ch, const std::string& dep, uint32_t index, const std::string& line) {
+  (void)ch.Send(EncodeLog({dep, index, arcella::platform::LogStream::kStdout, line}));
+}
+
+int Serve(int fd, const std::string& mode) {
+  if (mode == "partial-hello") {
+    WriteAll(fd, "\0\0", 2);
+    Hang();
+  }
+  Channel ch(fd);
+  if (!ch.Send(EncodeHello({kProtocolVersion, getpid(), "none (fake_worker)"})).ok()) return 1;
+  std::map<std::string, uint32_t> replicas;  // planned, per deployment
+  std::vector<std::thread> floods;
+  for (;;) {
+    auto m = ch.Receive();
+    if (!m.ok() || m->type() == "shutdown") break;
+    const std::string t = m->type();
+    if (t == "cancel") continue;
+    uint64_t id = m->body.value("id", uint64_t{0});
+    if (mode == "garbage") {
+      const uint8_t junk[] = {0, 0, 0, 8, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1};
+      WriteAll(fd, junk, sizeof junk);
+      Hang();
+    } else if (mode == "oversize") {
+      const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, 0x81, 0xa1, 't'};
+      WriteAll(fd, huge, sizeof huge);
+      Hang();
+    } else if (mode == "unknown-id") {
+      (void)ch.Send(EncodeReply(id + 1000, Status::Ok()));
+      continue;
+    } else if (mode == "wrong-type") {
+      (void)ch.Send({{"t", "reply"}, {"id", id}, {"code", "zero"}, {"msg", ""}});
+      continue;
+    } else if (mode == "silent") {
+      continue;
+    } else if (mode == "close-mid-frame") {
+      const uint8_t half[] = {0, 0, 0, 100, 0x83, 0xa1, 't', 0xa5, 'r', 'e', 'p'};
+      WriteAll(fd, half, sizeof half);
+      shutdown(fd, SHUT_RDWR);
+      Hang();
+    }
+    // Well-behaved answers (the flood and foreign modes misbehave elsewhere).
+    if (t == "apply") {
+      auto a = DecodeApply(m->body);
+      if (!a.ok()) {
+        (void)ch.Send(EncodeReply(id, a.status()));
+        continue;
+      }
+      const std::string dep = a->plan.id;
+      replicas[dep] = a->plan.replicas;
+      if (mode == "foreign") {
+        SendLog(ch, "counter@1.0.0/web", 0, "INJECTED into another group");
+        SendLog(ch, "nobody@1.0.0/nowhere", 0, "INJECTED into no deployment");
+        SendLog(ch, dep, 4'000'000'000u, "a replica index the deployment cannot have");
+        for (const char* kind : {"deployment", "replica", "module"}) {
+          std::string target = kind == std::string("replica") ? "counter@1.0.0/web#0"
+                                                              : "counter@1.0.0/web";
+          (void)ch.Send(EncodeEvent({0, kind, target, "failed", "INJECTED"}));
+        }
+        (void)ch.Send(EncodeEvent({0, "replica", dep + "#4000000000", "failed", "INJECTED"}));
+        SendLog(ch, dep, 0, "foreign done");
+      }
+      (void)ch.Send(EncodeReply(id, Status::Ok()));
+      if (mode == "log-flood" && floods.empty()) {
+        floods.emplace_back([&ch, dep] {
+          const std::string line(8192, 'f');
+          for (int i = 0; i < 32768; ++i) SendLog(ch, dep, 0, line);  // 256 MiB
+          SendLog(ch, dep, 0, "log flood done");
+        });
+      } else if (mode == "stderr-flood" && floods.empty()) {
+        floods.emplace_back([&ch, dep] {
+          const std::string chunk(1 << 20, 'e');
+          for (int i = 0; i < 64; ++i) WriteAll(2, chunk.data(), chunk.size());
+          WriteAll(2, "\n", 1);
+          SendLog(ch, dep, 0, "stderr flood done");
+        });
+      }
+    } else if (t == "status") {
+      auto r = DecodeDeploymentRequest(m->body);
+      if (!r.ok()) continue;
+      arcella::platform::DeploymentStatus s;
+      s.id = r->dep;
+      s.started = true;
+      s.state = arcella::platform::State::kActive;
+      for (uint32_t i = 0; i < replicas[r->dep]; ++i) {
+        arcella::platform::ReplicaStatus rs;
+        rs.index = i;
+        rs.state = arcella::platform::State::kActive;
+        s.replicas.push_back(rs);
+      }
+      (void)ch.Send(EncodeStatusReply(id, s));
+    } else if (t == "call") {
+      auto c = DecodeCall(m->body);
+      if (!c.ok()) continue;
+      (void)ch.Send(EncodeCallReply(id, {c->dep + "#0", {"42"}, std::nullopt}));
+    } else {
+      (void)ch.Send(EncodeReply(id, Status::Ok()));
+    }
+  }
+  ch.Close();
+  for (auto& f : floods) f.join();
+  _exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int fd = -1;
+  std::string group;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (strcmp(argv[i], "--socket-fd") == 0) fd = atoi(argv[i + 1]);
+    if (strcmp(argv[i], "--group") == 0) group = argv[i + 1];
+  }
+  const std::string prefix = "hostile-";
+  if (group.compare(0, prefix.size(), prefix) != 0) {
+    argv[0] = const_cast<char*>(ARCELLA_WORKER_BIN_PATH);
+    execv(ARCELLA_WORKER_BIN_PATH, argv);
+    perror("fake_worker: execv " ARCELLA_WORKER_BIN_PATH);
+    return 127;
+  }
+  if (fd < 3) return 2;
+  return Serve(fd, group.substr(prefix.size()));
+}
