@@ -90,6 +90,9 @@ struct Values {
   // install
   std::string path, manifest;
   bool force = false;
+  bool wit = false;                // inspect --wit
+  std::vector<std::string> links;  // deploy --link IMPORT=DEPLOYMENT
+  std::string import, provider;    // link / unlink
   // deploy / lifecycle
   std::string target, file, group, isolation, max_memory, timeout, restart;
   int64_t replicas = 0;
@@ -213,9 +216,9 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
                       "component manifest TOML (default: NAME.component.toml beside PATH)");
 
   add("list", "list installed modules");
-  add("inspect", "show a module: manifest, imports, exports, hash")
-      ->add_option("ID", v.target, "module id (name@x.y.z)")
-      ->required();
+  CLI::App* inspect = add("inspect", "show a module: manifest, imports, exports, hash");
+  inspect->add_option("ID", v.target, "module id (name@x.y.z)")->required();
+  inspect->add_flag("--wit", v.wit, "also print a component's world as WIT");
   add("remove", "remove an installed module (refused while deployed)")
       ->add_option("ID", v.target, "module id")
       ->required();
@@ -240,6 +243,11 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
       deploy->add_option("--restart", v.restart, "never | on-failure | always")
           ->check(CLI::IsMember({"never", "on-failure", "always"})),
+      deploy
+          ->add_option("--link", v.links,
+                       "link an import to a deployment: IMPORT=DEPLOYMENT (repeatable)")
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
   };
 
   std::map<std::string, CLI::Option*> group_opts;
@@ -254,7 +262,18 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
                                      "only the module's deployment in this group");
     if (name == "scale")
       s->add_option("--replicas", v.replicas, "new number of replicas")->required();
+    if (name == "stop" || name == "undeploy")
+      s->add_flag("--force", v.force, "also stop the deployments that link to it");
   }
+
+  CLI::App* link = add("link", "link a deployment's import to another deployment's export");
+  link->add_option("DEPLOYMENT", v.target, "the importing deployment (module@x.y.z/group)")
+      ->required();
+  link->add_option("IMPORT", v.import, "its import, e.g. example:logger/log@0.1.0")->required();
+  link->add_option("PROVIDER", v.provider, "the deployment that exports it")->required();
+  CLI::App* unlink = add("unlink", "remove a link of a deployment");
+  unlink->add_option("DEPLOYMENT", v.target, "the importing deployment")->required();
+  unlink->add_option("IMPORT", v.import, "the linked import")->required();
 
   CLI::App* status = add("status", "show deployments and their replicas");
   status->add_option("TARGET", v.target, "deployment id or module id");
@@ -280,7 +299,22 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
     err << app.help();
     return {std::nullopt, kExitUsage};
   }
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  // CLI11 splits a vector argument written as "[a,b]" into a and b; call
+  // arguments are WAVE values, where "[1,2]" is one list: such an argument
+  // of `call` is marked here and unmarked after parsing.
+  constexpr char kVerbatim = '\x1f';
+  std::vector<std::string> marked = args;
+  for (size_t i = 0, seen_call = 0; i < marked.size(); ++i) {
+    const std::string& a = marked[i];
+    if (!seen_call && (a == "--home" || a == "--socket" || a == "--timeout")) {
+      ++i;  // its value
+    } else if (!seen_call && a == "call") {
+      seen_call = 1;
+    } else if (seen_call && a.size() >= 2 && a.front() == '[' && a.back() == ']') {
+      marked[i].insert(marked[i].begin(), kVerbatim);
+    }
+  }
+  std::vector<std::string> reversed(marked.rbegin(), marked.rend());
   try {
 #ifdef ARCELLA_VERSION
     app.parse(reversed);
@@ -341,6 +375,7 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
     } else if (name == "inspect" || name == "remove") {
       inv.method = name == "inspect" ? "module.inspect" : "module.remove";
       p["id"] = v.target;
+      if (name == "inspect" && v.wit) p["wit"] = true;
     } else if (name == "deploy") {
       inv.method = "deployment.create";
       bool has_file = file_opt->count() > 0, has_module = module_opt->count() > 0;
@@ -371,12 +406,30 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
         if (!v.env.empty()) o["env"] = EnvMap(v.env);
         if (!v.restart.empty()) o["restart"] = v.restart;
         if (!o.empty()) p["overrides"] = o;
+        if (!v.links.empty()) {
+          Json links = Json::object();
+          for (const std::string& l : v.links) {
+            size_t eq = l.rfind('=');
+            if (eq == std::string::npos || eq == 0 || eq + 1 == l.size())
+              throw BuildError(kExitUsage, "deploy --link \"" + l +
+                                               "\": expected IMPORT=DEPLOYMENT, e.g. "
+                                               "example:logger/log@0.1.0=logger@0.1.0/core");
+            links[l.substr(0, eq)] = l.substr(eq + 1);
+          }
+          p["links"] = links;
+        }
       }
     } else if (std::find(kTargetCmds.begin(), kTargetCmds.end(), name) != kTargetCmds.end()) {
       inv.method = name == "undeploy" ? "deployment.remove" : "deployment." + name;
       p["target"] = v.target;
       if (group_opts[name]->count()) p["group"] = v.group;
       if (name == "scale") p["replicas"] = v.replicas;
+      if ((name == "stop" || name == "undeploy") && v.force) p["force"] = true;
+    } else if (name == "link" || name == "unlink") {
+      inv.method = "deployment." + name;
+      p["id"] = v.target;
+      p["import"] = v.import;
+      if (name == "link") p["provider"] = v.provider;
     } else if (name == "status") {
       inv.method = "status";
       if (!v.target.empty()) p["target"] = v.target;
@@ -388,6 +441,14 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
       if (auto dd = std::find(v.call_args.begin(), v.call_args.end(), "--");
           dd != v.call_args.end())
         v.call_args.erase(dd);
+      // Global flags written after the arguments (no value starts with "--").
+      std::vector<std::string> call_args;
+      for (std::string& a : v.call_args) {
+        if (a == "--json") inv.global.json = true;
+        else if (a == "-q" || a == "--quiet") inv.global.quiet = true;
+        else call_args.push_back(!a.empty() && a[0] == kVerbatim ? a.substr(1) : std::move(a));
+      }
+      v.call_args = std::move(call_args);
       p["args"] = v.call_args;
     } else if (name == "logs") {
       inv.method = "logs";

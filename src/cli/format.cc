@@ -189,6 +189,12 @@ std::string FormatStatus(const Json& result, bool verbose) {
               std::to_string(ReadyReplicas(d)) + "/" + Str(d, "replicas"), Str(d, "isolation")});
   }
   out += t.Render();
+  // Links: import -> provider (the provider's state).
+  Table links({"DEPLOYMENT", "IMPORT", "PROVIDER", "PROVIDER STATE"});
+  for (const Json& d : deps)
+    for (const Json& l : Arr(d, "links"))
+      links.AddRow({Str(d, "id"), Str(l, "import"), Str(l, "provider"), Str(l, "state")});
+  if (!links.empty()) out += "\nlinks:\n" + links.Render("  ");
   for (const Json& d : deps)
     if (std::string g = GrantBlock(Str(d, "id"), Member(d, "grants")); !g.empty()) out += "\n" + g;
   for (const Json& d : deps) {
@@ -245,9 +251,14 @@ std::string FormatInspect(const Json& m) {
     for (auto it = dg.begin(); it != dg.end(); ++it)
       if (std::string g = GrantBlock(it.key(), *it); !g.empty()) out += "\n" + g;
 
-  Table imports({"MODULE", "NAME", "KIND", "TYPE"});
-  for (const Json& i : Arr(m, "imports"))
-    imports.AddRow({Str(i, "module"), Str(i, "name"), Str(i, "kind"), Str(i, "type")});
+  // A component's imports are interfaces and functions (no module column).
+  const bool component = Str(m, "kind") == "component";
+  Table imports = component ? Table({"NAME", "KIND", "TYPE"})
+                            : Table({"MODULE", "NAME", "KIND", "TYPE"});
+  for (const Json& i : Arr(m, "imports")) {
+    if (component) imports.AddRow({Str(i, "name"), Str(i, "kind"), Str(i, "type")});
+    else imports.AddRow({Str(i, "module"), Str(i, "name"), Str(i, "kind"), Str(i, "type")});
+  }
   out += "\nimports:\n" + (imports.empty() ? "  (none)\n" : imports.Render("  "));
   Table exports({"NAME", "KIND", "TYPE"});
   for (const Json& e : Arr(m, "exports"))
@@ -311,10 +322,14 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
     return out;
   }
   if (c == "remove") return "removed " + Str(r, "removed") + "\n";
-  if (c == "deploy")
-    return "deployed " + Str(r, "id") + " (" + Str(r, "replicas") + " replicas, " +
-           Str(r, "state") + "); start it with `arcella-cli start " + Str(r, "id") + "`\n" +
-           GrantLines(Member(r, "grants"), "  ");
+  if (c == "deploy") {
+    std::string out = "deployed " + Str(r, "id") + " (" + Str(r, "replicas") + " replicas, " +
+                      Str(r, "state") + "); start it with `arcella-cli start " + Str(r, "id") +
+                      "`\n" + GrantLines(Member(r, "grants"), "  ");
+    for (const Json& l : Arr(r, "links"))
+      out += "  link " + Str(l, "import") + " -> " + Str(l, "provider") + "\n";
+    return out;
+  }
   if (c == "start" || c == "stop" || c == "scale") {
     std::string verb = c == "start" ? "started" : c == "stop" ? "stopped" : "scaled";
     std::string out;
@@ -326,6 +341,12 @@ std::string FormatResult(const Invocation& inv, const Json& r) {
     for (const Json& id : Arr(r, "removed"))
       out += "undeployed " + (id.is_string() ? id.get<std::string>() : DumpJson(id)) + "\n";
     return out.empty() ? "no deployments matched\n" : out;
+  }
+  if (c == "link" || c == "unlink") {
+    std::string out = (c == "link" ? "linked " : "unlinked ") + Str(r, "id") + "\n";
+    for (const Json& l : Arr(r, "links"))
+      out += "  " + Str(l, "import") + " -> " + Str(l, "provider") + " (" + Str(l, "state") + ")\n";
+    return out;
   }
   if (c == "shutdown") return "daemon shutting down\n";
   if (c == "logs" || c == "events") return "";

@@ -1,6 +1,7 @@
 // Canonical ABI strings: loading utf8 / utf16 / latin1+utf16 from memory and
 // storing with the spec's transcoding and exact realloc calls
 // (CanonicalABI.md "Loading" load_string, "Storing" store_string_*).
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,48 @@ bool DecodeUtf8(std::string_view s, std::vector<char32_t>* out) {
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
     out->push_back(cp);
     i += n + 1;
+  }
+  return true;
+}
+
+// As DecodeUtf8, validating only (no code points kept); ASCII runs are
+// checked eight bytes at a time.
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s.data() + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    auto b0 = static_cast<uint8_t>(s[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    int k;
+    char32_t cp, min;
+    if ((b0 & 0xE0) == 0xC0) {
+      k = 1, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      k = 2, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      k = 3, cp = b0 & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + k >= n) return false;
+    for (int j = 1; j <= k; ++j) {
+      auto b = static_cast<uint8_t>(s[i + j]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += k + 1;
   }
   return true;
 }
@@ -263,8 +306,7 @@ TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tag
   switch (origin) {
     case StringOrigin::kUtf8: {
       if (byte_length) out.assign(reinterpret_cast<const char*>(m), byte_length);
-      std::vector<char32_t> cps;
-      if (!DecodeUtf8(out, &cps)) return AbiTrap("string at " + Hex(ptr) + " is not valid UTF-8");
+      if (!ValidUtf8(out)) return AbiTrap("string at " + Hex(ptr) + " is not valid UTF-8");
       break;
     }
     case StringOrigin::kLatin1:
@@ -296,10 +338,21 @@ TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tag
 }
 
 TrapOr<Range> StoreStringIntoRange(LiftLowerContext& cx, const Val& v) {
-  std::vector<char32_t> cps;
-  if (!DecodeUtf8(v.str, &cps)) return AbiTrap("string value is not valid UTF-8");
   auto origin = static_cast<StringOrigin>(v.str_origin);
   if (v.str_origin > 3) origin = StringOrigin::kUtf8;
+  if (origin == StringOrigin::kUtf8 && cx.opts->encoding == StringEncoding::kUtf8) {
+    // UTF-8 to UTF-8 (the common case): validated, then copied as is.
+    if (!ValidUtf8(v.str)) return AbiTrap("string value is not valid UTF-8");
+    if (v.str.size() > kMaxStringByteLength) return AbiTrap("string too long to lower");
+    auto len = static_cast<uint32_t>(v.str.size());
+    auto p = Reallocate(cx, 0, 0, 1, len);
+    if (!p.ok()) return p.take_trap();
+    if (auto t = CheckDst(cx, p.value(), 1, len)) return *t;
+    Write(cx, p.value(), reinterpret_cast<const uint8_t*>(v.str.data()), len);
+    return Range{p.value(), len};
+  }
+  std::vector<char32_t> cps;
+  if (!DecodeUtf8(v.str, &cps)) return AbiTrap("string value is not valid UTF-8");
   if (origin == StringOrigin::kLatin1) {
     for (char32_t cp : cps)
       if (cp >= 0x100) origin = StringOrigin::kUtf8;  // not latin1 after all: a host edit

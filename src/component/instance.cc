@@ -257,4 +257,16 @@ uint64_t ComponentInstance::fuel_consumed() const {
   return n;
 }
 
+Status ComponentInstance::SetFuel(uint64_t fuel) {
+  Impl& m = *impl_;
+  if (!m.fuel_limited)
+    return Status::FailedPrecondition("the component instance was created without a fuel limit");
+  if (m.call_depth != 0) return Status::FailedPrecondition("SetFuel during a call");
+  for (const auto& c : m.cores) (void)c->SetFuel(0);
+  m.fuel_pool = fuel;
+  return Status::Ok();
+}
+
+bool ComponentInstance::poisoned() const { return impl_->poisoned.has_value(); }
+
 }  // namespace arcella::component

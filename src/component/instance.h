@@ -86,6 +86,12 @@ class ComponentInstance : public std::enable_shared_from_this<ComponentInstance>
   void Interrupt();
   // Fuel consumed by all core instances since creation.
   uint64_t fuel_consumed() const;
+  // Refills the shared pool: the next Call has exactly `fuel` units (a
+  // reactor's fuel per call). Between calls only. FailedPrecondition if the
+  // instance was created without a fuel limit.
+  Status SetFuel(uint64_t fuel);
+  // True once a call trapped (every later Call traps; see "Errors").
+  bool poisoned() const;
 
   struct Impl;  // instance-internal
   Impl& impl() { return *impl_; }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "alme/val_msgpack.h"
 #include "platform/manifest.h"
 
 namespace arcella::daemon {
@@ -204,8 +205,13 @@ Json InfoJson(const platform::ModuleInfo& info) {
     exports.push_back({{"name", e.name},
                        {"kind", engine::ExternKindName(e.desc.kind)},
                        {"type", ExternType(e.desc)}});
+  for (const auto& i : info.world_imports)
+    imports.push_back({{"module", ""}, {"name", i.name}, {"kind", i.kind}, {"type", i.type}});
+  for (const auto& e : info.world_exports)
+    exports.push_back({{"name", e.name}, {"kind", e.kind}, {"type", e.type}});
   j["imports"] = imports;
   j["exports"] = exports;
+  if (!info.wit.empty()) j["wit"] = info.wit;
   j["deployments"] = info.deployments;
   return j;
 }
@@ -236,6 +242,12 @@ Json DeploymentJson(const platform::DeploymentView& v) {
             {"async", o.async.value_or(false)},
             {"replicas_detail", reps},
             {"grants", GrantsJson(v.grants)}};
+  if (!v.links.empty()) {
+    Json links = Json::array();
+    for (const auto& l : v.links)
+      links.push_back({{"import", l.import}, {"provider", l.provider}, {"state", l.state}});
+    j["links"] = std::move(links);
+  }
   if (!v.error.empty()) j["error"] = v.error;
   return j;
 }
@@ -252,6 +264,14 @@ platform::DeploymentSpec SpecFromParams(const Json& p) {
   s.module_id = Str(p, "module_id", true);
   s.group = Str(p, "group", false, "default");
   s.replicas = static_cast<uint32_t>(Int(p, "replicas", false, 1, 0, UINT32_MAX));
+  if (const Json* links = Field(p, "links")) {
+    if (!links->is_object())
+      throw ParamError{"params.links: expected a map IMPORT -> PROVIDER DEPLOYMENT"};
+    for (auto it = links->begin(); it != links->end(); ++it) {
+      if (!it->is_string()) throw ParamError{"params.links." + it.key() + ": expected a string"};
+      s.links[it.key()] = it->get<std::string>();
+    }
+  }
   const Json* o = Field(p, "overrides");
   if (!o) return s;
   if (!o->is_object()) throw ParamError{"params.overrides: expected a map"};
@@ -342,6 +362,7 @@ void AlmeHandler::Handle(const std::string& method, const Json& params, Reply r)
              method == "deployment.scale")
       Lifecycle(method, params, r);
     else if (method == "deployment.remove") DeploymentRemove(params, r);
+    else if (method == "deployment.link" || method == "deployment.unlink") Link(method, params, r);
     else if (method == "status") StatusMethod(params, r);
     else if (method == "call") Call(params, r);
     else if (method == "logs") Logs(params, r);
@@ -414,7 +435,7 @@ void AlmeHandler::ModuleList(const Json&, const Reply& r) {
 }
 
 void AlmeHandler::ModuleInspect(const Json& p, const Reply& r) {
-  auto info = platform_->Inspect(Str(p, "id", true));
+  auto info = platform_->Inspect(Str(p, "id", true), Bool(p, "wit", false));
   if (!info.ok()) return FailWith(r, info.status());
   Json j = InfoJson(*info);
   Json grants = Json::object();
@@ -456,7 +477,7 @@ void AlmeHandler::Lifecycle(const std::string& method, const Json& p, const Repl
   if (method == "deployment.start") {
     out = platform_->Start(target, group);
   } else if (method == "deployment.stop") {
-    out = platform_->Stop(target, group);
+    out = platform_->Stop(target, group, Bool(p, "force", false));
   } else {
     auto n = Int(p, "replicas", true, 0, 1, UINT32_MAX);
     out = platform_->Scale(target, group, static_cast<uint32_t>(n));
@@ -466,9 +487,20 @@ void AlmeHandler::Lifecycle(const std::string& method, const Json& p, const Repl
 }
 
 void AlmeHandler::DeploymentRemove(const Json& p, const Reply& r) {
-  auto out = platform_->Undeploy(Str(p, "target", true), Str(p, "group", false));
+  auto out = platform_->Undeploy(Str(p, "target", true), Str(p, "group", false),
+                                 Bool(p, "force", false));
   if (!out.ok()) return FailWith(r, out.status());
   r->Finish(Json{{"removed", *out}});
+}
+
+void AlmeHandler::Link(const std::string& method, const Json& p, const Reply& r) {
+  std::string id = Str(p, "id", true);
+  std::string import = Str(p, "import", true);
+  std::optional<std::string> provider;
+  if (method == "deployment.link") provider = Str(p, "provider", true);
+  auto out = platform_->SetLink(id, import, provider);
+  if (!out.ok()) return FailWith(r, out.status());
+  r->Finish(DeploymentJson(*out));
 }
 
 void AlmeHandler::StatusMethod(const Json& p, const Reply& r) {
@@ -522,7 +554,13 @@ void AlmeHandler::Call(const Json& p, const Reply& r) {
     return r->Fail(ErrorCode::kFailedPrecondition,
                    out->replica + " was stopped during the call (stop, scale down or shutdown)");
   if (out->trap) return r->Fail(ErrorCode::kTrapped, out->replica + ": " + out->trap->ToString());
-  r->Finish(Json{{"replica", out->replica}, {"results", out->results}});
+  Json reply{{"replica", out->replica}, {"results", out->results}};
+  // A component's result also as a typed value (docs/ALME.md, "Component values").
+  if (out->value && out->type) {
+    auto typed = alme::EncodeVal(*out->value, *out->type, "result");
+    if (typed.ok()) reply["value"] = std::move(*typed);
+  }
+  r->Finish(reply);
 }
 
 void AlmeHandler::Logs(const Json& p, const Reply& r) {

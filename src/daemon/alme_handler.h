@@ -35,6 +35,7 @@ class AlmeHandler : public alme::Handler {
   void ModuleRemove(const Json& p, const Reply& r);
   void DeploymentCreate(const Json& p, const Reply& r);
   void Lifecycle(const std::string& method, const Json& p, const Reply& r);
+  void Link(const std::string& method, const Json& p, const Reply& r);
   void DeploymentRemove(const Json& p, const Reply& r);
   void StatusMethod(const Json& p, const Reply& r);
   void Call(const Json& p, const Reply& r);

@@ -88,7 +88,8 @@ json PlanToJson(const DeploymentPlan& p) {
             {"code",
              {{"hash", p.code.module_hash},
               {"tier", engine::TierName(p.code.tier)},
-              {"metering", MeteringName(p.code.metering)}}},
+              {"metering", MeteringName(p.code.metering)},
+              {"component", p.code.component}}},
             {"command", p.command},
             {"replicas", p.replicas},
             {"max_memory_bytes", p.max_memory_bytes},
@@ -97,6 +98,10 @@ json PlanToJson(const DeploymentPlan& p) {
             {"env", std::move(env)},
             {"restart", RestartPolicyName(p.restart)}};
   if (p.fuel) j["fuel"] = *p.fuel;
+  json links = json::array();
+  for (const PlanLink& l : p.links)
+    links.push_back({{"import", l.import}, {"provider", l.provider}, {"export", l.export_name}});
+  j["links"] = std::move(links);
   return j;
 }
 
@@ -120,6 +125,7 @@ Result<DeploymentPlan> PlanFromJson(const json& j) {
   ARCELLA_RETURN_IF_ERROR(Get(*code, "metering", &metering));
   ARCELLA_ASSIGN_OR_RETURN(p.code.tier, TierOf(tier));
   ARCELLA_ASSIGN_OR_RETURN(p.code.metering, MeteringOf(metering));
+  ARCELLA_RETURN_IF_ERROR(Get(*code, "component", &p.code.component));
   ARCELLA_RETURN_IF_ERROR(Get(j, "command", &p.command));
   ARCELLA_RETURN_IF_ERROR(Get(j, "replicas", &p.replicas));
   ARCELLA_RETURN_IF_ERROR(Get(j, "max_memory_bytes", &p.max_memory_bytes));
@@ -153,6 +159,17 @@ Result<DeploymentPlan> PlanFromJson(const json& j) {
   }
   ARCELLA_RETURN_IF_ERROR(Get(j, "restart", &restart));
   ARCELLA_ASSIGN_OR_RETURN(p.restart, RestartOf(restart));
+  auto links = j.find("links");
+  if (links == j.end() || !links->is_array())
+    return Status::InvalidArgument("plan: missing \"links\" array");
+  for (const json& l : *links) {
+    if (!l.is_object()) return Status::InvalidArgument("plan: a links entry is not an object");
+    PlanLink pl;
+    ARCELLA_RETURN_IF_ERROR(Get(l, "import", &pl.import));
+    ARCELLA_RETURN_IF_ERROR(Get(l, "provider", &pl.provider));
+    ARCELLA_RETURN_IF_ERROR(Get(l, "export", &pl.export_name));
+    p.links.push_back(std::move(pl));
+  }
   return p;
 }
 

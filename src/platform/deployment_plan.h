@@ -32,6 +32,9 @@ struct CodeRef {
   std::string module_hash;
   engine::Tier tier = engine::Tier::kAot;  // kAot or kInterp
   engine::Metering metering = engine::Metering::kFuel;
+  // A component: module_hash names the component's bytes; its core modules
+  // are compiled with `tier` and `metering`.
+  bool component = false;
   bool operator==(const CodeRef&) const = default;
 };
 // "<module hash> (<tier>, <metering>)": names a CodeRef in messages; two refs
@@ -48,13 +51,22 @@ struct PlanDir {
   bool operator==(const PlanDir&) const = default;
 };
 
+// A linked import (docs/COMPONENTS.md "Links"): calls to the importer's `import` go to
+// the provider deployment's export `export_name` (type-checked when made).
+struct PlanLink {
+  std::string import;       // as in the importer's binary: "example:logger/log@0.1.0", "f"
+  std::string provider;     // deployment id
+  std::string export_name;  // the provider's interface (or top-level function)
+  bool operator==(const PlanLink&) const = default;
+};
+
 struct DeploymentPlan {
   std::string id;         // "<module id>/<group>"
   std::string module_id;  // "name@x.y.z"; argv[0] of commands is the name
   std::string group = "default";
   Isolation isolation = Isolation::kMain;  // which host runs it (RoutingHost)
   CodeRef code;
-  bool command = false;  // the module exports `_start`
+  bool command = false;  // exports `_start` (core) or wasi:cli/run (component)
   uint32_t replicas = 1;
   std::optional<uint64_t> fuel;          // per call (reactor) / per run (command)
   uint64_t max_memory_bytes = 0;         // per linear memory; 0 = engine default
@@ -62,6 +74,7 @@ struct DeploymentPlan {
   std::vector<PlanDir> dirs;
   std::vector<std::pair<std::string, std::string>> env;
   RestartPolicy restart = RestartPolicy::kOnFailure;  // commands only
+  std::vector<PlanLink> links;                        // components only
   bool operator==(const DeploymentPlan&) const = default;
 };
 

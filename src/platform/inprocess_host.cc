@@ -251,8 +251,22 @@ std::vector<std::string> InProcessHost::Deployments() const {
   return ids;
 }
 
-Result<CallResult> InProcessHost::Call(const std::string& id, const std::string& export_name,
-                                       const std::vector<std::string>& args, CallControl* control) {
+Result<ValCallResult> InProcessHost::CallValues(const std::string& id,
+                                                const std::string& export_name,
+                                                std::vector<component::Val> args) {
+  std::shared_ptr<const RunPlan> plan;
+  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<Replica> chosen, Choose(id, &plan));
+  if (!plan->component) return Status::Unsupported("deployment " + id + " is a core module");
+  ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->CallValues(export_name, std::move(args)));
+  ValCallResult res;
+  res.replica = chosen->name();
+  res.trap = std::move(out.trap);
+  if (out.value) res.results.push_back(std::move(*out.value));
+  return res;
+}
+
+Result<std::shared_ptr<Replica>> InProcessHost::Choose(const std::string& id,
+                                                       std::shared_ptr<const RunPlan>* plan_out) {
   auto d = Find(id);
   if (!d) return Status::NotFound("no deployment " + id);
   std::shared_ptr<Replica> chosen;
@@ -263,8 +277,9 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
     if (!d->started || !plan) return Status::FailedPrecondition("deployment " + id + " is stopped");
     if (d->command)
       return Status::FailedPrecondition("deployment " + id +
-                                        " runs a command module (_start); "
-                                        "only reactor modules serve calls");
+                                        " runs a command (_start or wasi:cli/run); "
+                                        "only reactors serve calls");
+    *plan_out = plan;
     size_t n = d->replicas.size();
     for (size_t k = 0; k < n && !chosen; ++k) {
       auto& r = d->replicas[(d->next + k) % n];
@@ -274,23 +289,35 @@ Result<CallResult> InProcessHost::Call(const std::string& id, const std::string&
       }
     }
   }
-  const auto* fn = plan->module->FindExport(export_name);
-  if (!fn || fn->desc.kind != engine::ExternKind::kFunc) {
-    std::string names;
-    for (const auto& e : plan->module->exports())
-      if (e.desc.kind == engine::ExternKind::kFunc && e.name != "_initialize")
-        names += (names.empty() ? "" : ", ") + e.name;
-    return Status::NotFound("module " + plan->plan.module_id + " exports no function \"" +
-                            export_name + "\" (functions: " + (names.empty() ? "none" : names) +
-                            ")");
-  }
-  ARCELLA_ASSIGN_OR_RETURN(auto values, engine::ParseArgs(export_name, fn->desc.func, args));
   if (!chosen) return Status::FailedPrecondition("deployment " + id + " has no active replica");
-  ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->Call(export_name, values, control));
+  return chosen;
+}
+
+Result<CallResult> InProcessHost::Call(const std::string& id, const std::string& export_name,
+                                       const std::vector<std::string>& args, CallControl* control) {
+  std::shared_ptr<const RunPlan> plan;
+  auto chosen = Choose(id, &plan);
+  if (!plan) return chosen.status();  // unknown, stopped or a command
+  if (plan->module) {
+    // Core: name and arguments checked before any replica is involved.
+    const auto* fn = plan->module->FindExport(export_name);
+    if (!fn || fn->desc.kind != engine::ExternKind::kFunc) {
+      std::string names;
+      for (const auto& e : CallableExports(*plan)) names += (names.empty() ? "" : ", ") + e;
+      return Status::NotFound("module " + plan->plan.module_id + " exports no function \"" +
+                              export_name + "\" (functions: " + (names.empty() ? "none" : names) +
+                              ")");
+    }
+    ARCELLA_RETURN_IF_ERROR(engine::ParseArgs(export_name, fn->desc.func, args).status());
+  }
+  if (!chosen.ok()) return chosen.status();
+  ARCELLA_ASSIGN_OR_RETURN(auto out, (*chosen)->Call(export_name, args, control));
   CallResult res;
-  res.replica = chosen->name();
-  res.trap = out.trap;
-  for (const auto& v : out.results) res.results.push_back(engine::FormatValue(v));
+  res.replica = (*chosen)->name();
+  res.trap = std::move(out.trap);
+  res.results = std::move(out.results);
+  res.value = std::move(out.value);
+  res.type = std::move(out.type);
   return res;
 }
 

@@ -47,6 +47,9 @@ class InProcessHost : public ReplicaHost {
   Result<CallResult> Call(const std::string& id, const std::string& export_name,
                           const std::vector<std::string>& args,
                           CallControl* control = nullptr) override;
+  Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
+                                   std::vector<component::Val> args) override;
+  void SetLinkCaller(LinkCaller* caller) override { ctx_.links = caller; }
   void Shutdown() override;
 
  private:
@@ -62,6 +65,11 @@ class InProcessHost : public ReplicaHost {
     std::vector<std::shared_ptr<Replica>> retiring;
     uint64_t next = 0;  // round robin
   };
+  // The next active replica of `id` (round robin); *plan (if the
+  // deployment is started and a reactor) its plan, set even when no replica
+  // is active.
+  Result<std::shared_ptr<Replica>> Choose(const std::string& id,
+                                          std::shared_ptr<const RunPlan>* plan);
   std::shared_ptr<Deployment> Find(const std::string& id) const;
   void Post(std::function<void()> task);
   // Runs `task` on a thread of lane `lane` (created on demand, at most

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "component/names.h"
+
 namespace arcella::platform {
 namespace {
 
@@ -113,6 +115,30 @@ Result<ModuleId> ParseModuleId(std::string_view id) {
 }
 
 Status ValidateModuleId(std::string_view id) { return ParseModuleId(id).status(); }
+
+Status ValidateDeploymentId(std::string_view id) {
+  size_t slash = id.find('/');
+  if (slash == std::string_view::npos)
+    return Status::InvalidArgument("\"" + std::string(id) +
+                                   "\" is not a deployment id (name@x.y.z/group)");
+  ARCELLA_RETURN_IF_ERROR(ValidateModuleId(id.substr(0, slash)));
+  return ValidateGroup(id.substr(slash + 1));
+}
+
+Status ValidateLink(std::string_view import, std::string_view provider) {
+  component::ExternName name;
+  std::string why = import.size() > 512 ? "longer than 512 bytes"
+                                        : component::ParseExternName(import, &name);
+  if (!why.empty())
+    return Status::InvalidArgument("link \"" + std::string(import.substr(0, 512)) +
+                                   "\": not an import name (ns:pkg/iface@x.y.z or a "
+                                   "function name): " +
+                                   why);
+  if (Status s = ValidateDeploymentId(provider); !s.ok())
+    return Status::InvalidArgument("link \"" + std::string(import) + "\" = \"" +
+                                   std::string(provider.substr(0, 512)) + "\": " + s.message());
+  return Status::Ok();
+}
 
 Status ValidateGroup(std::string_view group) {
   Status s = ValidateModuleName(group);
@@ -338,6 +364,11 @@ std::string ToToml(const DeploymentSpec& spec) {
   if (!o.env.empty()) ov += "env = " + InlineEnv(o.env) + "\n";
   if (o.restart) ov += "restart = " + Quote(RestartPolicyName(*o.restart)) + "\n";
   if (!ov.empty()) out += "\n[deployment.overrides]\n" + ov;
+  if (!spec.links.empty()) {
+    out += "\n[deployment.links]\n";
+    for (const auto& [import, provider] : spec.links)
+      out += Quote(import) + " = " + Quote(provider) + "\n";
+  }
   return out;
 }
 

@@ -25,6 +25,12 @@ Status ValidateModuleName(std::string_view name);
 Status ValidateVersion(std::string_view version);
 // Group names use the module-name charset.
 Status ValidateGroup(std::string_view group);
+// A deployment id "name@x.y.z/group". InvalidArgument naming the bad part.
+Status ValidateDeploymentId(std::string_view id);
+// A link: `import` an interface name ("ns:pkg/iface[@version]") or a
+// function label, `provider` a deployment id. InvalidArgument naming it.
+Status ValidateLink(std::string_view import, std::string_view provider);
+inline constexpr size_t kMaxLinks = 64;  // per deployment
 
 // "64MiB", "512KiB", "1GiB", "1MB", "4096", "4096B" -> bytes.
 Result<uint64_t> ParseByteSize(std::string_view text);

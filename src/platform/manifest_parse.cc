@@ -139,7 +139,7 @@ Result<DeploymentSpec> ParseDeploymentSpec(std::string_view text, const std::str
   const toml::table* dep = dn->as_table();
   if (!dep) return r.Bad(*dn, "deployment", "expected a table");
   ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*dep, "deployment.",
-                                      {"module_id", "group", "replicas", "overrides"},
+                                      {"module_id", "group", "replicas", "overrides", "links"},
                                       {"metadata"}));
   DeploymentSpec spec;
   // The daemon's stored form records who made the deployment; in a file the
@@ -168,6 +168,20 @@ Result<DeploymentSpec> ParseDeploymentSpec(std::string_view text, const std::str
     ov = n->as_table();
     if (!ov) return r.Bad(*n, "deployment.overrides", "expected a table");
     ARCELLA_RETURN_IF_ERROR(ReadOverrides(r, *ov, &spec.overrides));
+  }
+  if ((n = dep->get("links"))) {
+    const toml::table* lt = n->as_table();
+    if (!lt)
+      return r.Bad(*n, "deployment.links",
+                   "expected a table of \"IMPORT\" = \"PROVIDER DEPLOYMENT\" strings");
+    if (lt->size() > kMaxLinks)
+      return r.Bad(*n, "deployment.links", "at most " + std::to_string(kMaxLinks) + " links");
+    for (auto&& [k, v] : *lt) {
+      std::string import(k.str()), key = "deployment.links.\"" + import + "\"", provider;
+      ARCELLA_RETURN_IF_ERROR(r.String(v, key, &provider));
+      if (Status s = ValidateLink(import, provider); !s.ok()) return r.Bad(v, key, s.message());
+      spec.links[import] = provider;
+    }
   }
   // Cross-key rules, located at the key that breaks them.
   const toml::node* iso = ov ? ov->get("isolation") : nullptr;

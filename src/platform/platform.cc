@@ -15,11 +15,14 @@
 #include <set>
 #include <thread>
 
+#include "component/decoder.h"
+#include "component/wit_print.h"
 #include "engine/loader.h"
 #include "platform/blob_store.h"
 #include "platform/file_read.h"
 #include "platform/import_check.h"
 #include "platform/inprocess_host.h"
+#include "platform/interface_names.h"
 
 namespace arcella::platform {
 namespace {
@@ -190,6 +193,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const Home& home, const Config&
     p->host_ = std::make_unique<InProcessHost>(LocalPlanLoader(p.get()), logs, events, ho);
   }
   if (!p->host_) return Status::Internal("Platform::Open: the host factory made no host");
+  p->host_->SetLinkCaller(p.get());
   return p;
 }
 
@@ -217,9 +221,7 @@ void Platform::Publish(const std::string& kind, const std::string& id, const std
 }
 
 Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const ModuleRecord& m) {
-  if (m.kind != "core")
-    return Status::Unsupported(m.id + " is a component; running components comes with the "
-                                      "Component Model milestone");
+  if (m.kind != "core") return Status::InvalidArgument(m.id + " is a component, not a core module");
   // Compiled outside every platform lock; concurrent requests for the same
   // bytes wait for one compilation in the Engine's registry.
   {
@@ -313,9 +315,25 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
                                         (existing->kind == "core" ? "component" : "core module"));
   }
   std::shared_ptr<const engine::Module> compiled;
+  std::shared_ptr<const LoadedComponent> component;
   if (engine::IsComponentBinary(bytes)) {
     rec.kind = "component";
-    rec.tier = "none";
+    // Decoded and validated; the manifest checked against it; every core
+    // module compiled now, so deploy/start are fast.
+    auto shared = std::make_shared<const std::vector<uint8_t>>(bytes);
+    auto decoded = component::DecodeComponent(*shared);
+    if (!decoded.ok()) return Status::InvalidArgument(path + ": " + decoded.status().message());
+    if (Status st = CheckManifestInterfaces(manifest, **decoded); !st.ok())
+      return Status::InvalidArgument(path + ": " + st.message());
+    auto c = CompileComponent(shared, path, compile, progress);
+    if (!c.ok() && (c.status().code() == StatusCode::kCancelled ||
+                    (compile.cancel && compile.cancel->load()))) {
+      spdlog::info("install of {} cancelled during the compile", path);
+      return Status::Cancelled("install of " + path + " cancelled");
+    }
+    if (!c.ok()) return Status::InvalidArgument(c.status().message());
+    component = *c;
+    rec.tier = engine::TierName(component->tier);
   } else {
     rec.kind = "core";
     // Validate and AOT-compile now, so deploy/start are fast and a broken
@@ -354,6 +372,10 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
       std::lock_guard<std::recursive_mutex> lock(mu_);
       compiled_[rec.hash] = compiled;
     }
+    if (component) {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      components_[rec.hash] = component;
+    }
     Status st = store_->PutModule(rec, /*replace=*/force);
     if (!st.ok()) {
       auto refs = store_->CountModulesWithHash(rec.hash);
@@ -382,13 +404,46 @@ void Platform::DropBlob(const std::string& hash) {
   (void)blobs_->Remove(hash);
   std::lock_guard<std::recursive_mutex> lock(mu_);
   shapes_.erase(hash);
+  components_.erase(hash);
   for (auto it = compiled_.begin(); it != compiled_.end();)
     it = it->first == hash ? compiled_.erase(it) : std::next(it);
 }
 
 Result<std::vector<ModuleRecord>> Platform::ListModules() { return store_->ListModules(); }
 
-Result<ModuleInfo> Platform::Inspect(const std::string& module_id) {
+namespace {
+
+// A component's imports or exports for `inspect`.
+std::vector<WorldItem> WorldItems(const std::vector<component::ExternDecl>& decls) {
+  std::vector<WorldItem> out;
+  for (const component::ExternDecl& d : decls) {
+    WorldItem w;
+    w.name = d.name.text;
+    switch (d.type.sort) {
+      case component::Sort::kFunc:
+        w.kind = "func";
+        if (d.type.func) w.type = d.type.func->ToString();
+        break;
+      case component::Sort::kInstance:
+        w.kind = "instance";
+        if (d.type.instance)
+          for (const auto& e : d.type.instance->exports)
+            if (e.type.sort == component::Sort::kFunc)
+              w.type += (w.type.empty() ? "" : ", ") + e.name.text;
+        break;
+      case component::Sort::kType: w.kind = "type"; break;
+      case component::Sort::kComponent: w.kind = "component"; break;
+      case component::Sort::kCoreModule: w.kind = "core module"; break;
+      default: w.kind = "value"; break;
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ModuleInfo> Platform::Inspect(const std::string& module_id, bool wit) {
   ModuleInfo info;
   ARCELLA_ASSIGN_OR_RETURN(info.record, store_->GetModule(module_id));
   ARCELLA_ASSIGN_OR_RETURN(info.manifest,
@@ -398,6 +453,16 @@ Result<ModuleInfo> Platform::Inspect(const std::string& module_id) {
     if (mod.ok()) {
       info.imports = (*mod)->imports();
       info.exports = (*mod)->exports();
+    }
+  } else if (info.record.kind == "component") {
+    auto c = CompiledComponent(info.record);
+    if (c.ok()) {
+      info.world_imports = WorldItems((*c)->component->type.imports);
+      info.world_exports = WorldItems((*c)->component->type.exports);
+      if (wit) {
+        auto text = component::PrintComponentWit(*(*c)->component);
+        info.wit = text.ok() ? *text : "// " + text.status().message() + "\n";
+      }
     }
   }
   ARCELLA_ASSIGN_OR_RETURN(auto deps, store_->ListDeployments(module_id));
@@ -443,6 +508,17 @@ Result<DeploymentPlan> Platform::PlanFor(const DeploymentRecord& d, const Deploy
   plan.restart = o.restart ? *o.restart : RestartPolicy::kOnFailure;
   plan.group = d.group;
   plan.isolation = o.isolation ? *o.isolation : Isolation::kWorker;
+  if (m.kind == "component") {
+    ARCELLA_ASSIGN_OR_RETURN(auto c, CompiledComponent(m));
+    ARCELLA_RETURN_IF_ERROR(CheckComponentImports(d.id, *c, spec.links));
+    ARCELLA_ASSIGN_OR_RETURN(plan.links, ResolveLinks(d.id, spec.links, *c));
+    if (plan.isolation == Isolation::kWorker && !host_->RunsComponents(plan.isolation))
+      return Status::Unsupported("deployment " + d.id + ": components run in the daemon only " +
+                                 "for now; deploy it with --isolation main");
+    plan.code = {m.hash, c->tier, c->metering, /*component=*/true};
+    plan.command = IsCommandComponent(*c->component);
+    return plan;
+  }
   ARCELLA_ASSIGN_OR_RETURN(auto module, CompiledModule(m));
   plan.code = {m.hash, module->tier(), module->metering()};
   const auto* start = module->FindExport("_start");
@@ -622,6 +698,14 @@ Result<ModuleShape> Platform::ShapeOf(const ModuleRecord& m) {
   if (m.kind == "core") {
     ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
     shape = ParseShape(bytes);
+  } else if (m.kind == "component") {
+    // Every memory of every core module (each instantiated once).
+    ARCELLA_ASSIGN_OR_RETURN(auto c, CompiledComponent(m));
+    for (std::span<const uint8_t> mod : CoreModuleBytes(*c->component)) {
+      ModuleShape s = ParseShape(std::vector<uint8_t>(mod.begin(), mod.end()));
+      shape.memories.insert(shape.memories.end(), s.memories.begin(), s.memories.end());
+    }
+    shape.command = IsCommandComponent(*c->component);
   }
   std::lock_guard<std::recursive_mutex> lock(mu_);
   shapes_[m.hash] = shape;
@@ -715,6 +799,7 @@ DeploymentView Platform::ViewOf(const DeploymentRecord& d, const Result<Deployme
   auto spec = ParseDeploymentSpec(d.spec_toml, d.id);
   if (spec.ok()) v.spec = *spec;
   v.spec.replicas = d.replicas;
+  v.links = LinkViews(v.spec);
   if (st.ok()) {
     v.state = st->state;
     v.replicas = st->replicas;
@@ -752,10 +837,20 @@ Result<DeploymentView> Platform::Deploy(const DeploymentSpec& spec_in, KeyStyle 
   if (!m.ok())
     return Status::NotFound(origin + ": module " + spec.module_id +
                             " is not installed (install it with `arcella-cli install`)");
-  if (m->kind != "core")
-    return Status::Unsupported(spec.module_id +
-                               " is a component; running components comes with the Component "
-                               "Model milestone");
+  if (m->kind != "component" && !spec.links.empty())
+    return Status::InvalidArgument(origin + ": " + spec.module_id +
+                                   " is a core module: only components have imports to link");
+  if (m->kind == "component") {
+    // Deny by default: every import must be provided (refused now, listed).
+    ARCELLA_ASSIGN_OR_RETURN(auto c, CompiledComponent(*m));
+    ARCELLA_RETURN_IF_ERROR(CheckComponentImports(spec.id(), *c, spec.links));
+    ARCELLA_RETURN_IF_ERROR(ResolveLinks(spec.id(), spec.links, *c).status());
+    Isolation iso = spec.overrides.isolation ? *spec.overrides.isolation : Isolation::kWorker;
+    if (!host_->RunsComponents(iso))
+      return Status::Unsupported("deployment " + spec.id() +
+                                 ": components run in the daemon only for now; deploy it with "
+                                 "--isolation main");
+  }
   if (auto mf = ParseComponentManifest(m->manifest_toml, m->id); mf.ok()) {
     auto grants = ResolveGrants(*mf, spec, config_.policy, home_.root(), grant_origin, style,
                                 origin);
@@ -825,7 +920,9 @@ Result<std::vector<DeploymentView>> Platform::Start(const std::string& target,
 }
 
 Result<std::vector<DeploymentView>> Platform::Stop(const std::string& target,
-                                                   const std::string& group) {
+                                                   const std::string& group, bool force) {
+  ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, group));
+  ARCELLA_RETURN_IF_ERROR(RefuseIfDepended("stop " + target, deps, /*started_only=*/true, force));
   return SetDesired(target, group, Desired::kStopped);
 }
 
@@ -871,8 +968,10 @@ Result<std::vector<DeploymentView>> Platform::Scale(const std::string& target,
 }
 
 Result<std::vector<std::string>> Platform::Undeploy(const std::string& target,
-                                                    const std::string& group) {
+                                                    const std::string& group, bool force) {
   ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, group));
+  ARCELLA_RETURN_IF_ERROR(
+      RefuseIfDepended("undeploy " + target, deps, /*started_only=*/false, force));
   std::vector<std::string> out;
   for (const auto& d : deps) {
     ARCELLA_RETURN_IF_ERROR(store_->RemoveDeployment(d.id));

@@ -64,12 +64,30 @@ struct ModuleShape {
   bool command = false;
 };
 
+// An import or export of a component's world, for `inspect`.
+struct WorldItem {
+  std::string name;  // "wasi:cli/stdout@0.2.3", "greet"
+  std::string kind;  // "instance", "func", "type", ...
+  std::string type;  // a function's type; an instance's function names
+};
+
 struct ModuleInfo {
   ModuleRecord record;
   ComponentManifest manifest;
   std::vector<engine::ImportDesc> imports;  // core modules only
   std::vector<engine::ExportDesc> exports;
+  std::vector<WorldItem> world_imports;  // components only
+  std::vector<WorldItem> world_exports;
+  std::string wit;                       // components, if asked for: the WIT text of its world
   std::vector<std::string> deployments;  // ids
+};
+
+// A link of a deployment and its health: the provider's state ("active",
+// "stopped", "failed", ... or "missing" when no such deployment exists).
+struct LinkView {
+  std::string import;
+  std::string provider;
+  std::string state;
 };
 
 struct DeploymentView {
@@ -79,6 +97,7 @@ struct DeploymentView {
   std::vector<ReplicaStatus> replicas;  // by index ("resolved" while stopped)
   std::string error;                    // why it cannot run, if so
   Grants grants;                        // effective grants, as last applied
+  std::vector<LinkView> links;
 };
 
 // The AOT compile of an install: its progress (called on the installing
@@ -99,7 +118,7 @@ struct InstallCompileHooks {
 // platform, which destroys the host first.
 using HostFactory = std::function<Result<std::unique_ptr<ReplicaHost>>(CodeProvider* code)>;
 
-class Platform : private CodeProvider {
+class Platform : private CodeProvider, private LinkCaller {
  public:
   // Opens the state database and blob store under `home` (which must exist).
   // `events` and `logs` must outlive the platform.
@@ -132,7 +151,8 @@ class Platform : private CodeProvider {
   Result<ModuleInfo> Install(const std::string& path, bool force, const std::string& manifest_text,
                              const Progress& progress = {}, const CompileHooks& compile = {});
   Result<std::vector<ModuleRecord>> ListModules();
-  Result<ModuleInfo> Inspect(const std::string& module_id);
+  // `wit`: also print a component's world as WIT text (ModuleInfo::wit).
+  Result<ModuleInfo> Inspect(const std::string& module_id, bool wit = false);
   // FailedPrecondition naming the deployments while deployed.
   Status RemoveModule(const std::string& module_id);
 
@@ -144,10 +164,19 @@ class Platform : private CodeProvider {
                                 const std::string& origin,
                                 GrantOrigin grant_origin = GrantOrigin::kHotDeploy);
   Result<std::vector<DeploymentView>> Start(const std::string& target, const std::string& group);
-  Result<std::vector<DeploymentView>> Stop(const std::string& target, const std::string& group);
+  // Stop and Undeploy refuse a deployment that started deployments (any,
+  // for Undeploy) link to, naming them, unless `force`, which stops them too.
+  Result<std::vector<DeploymentView>> Stop(const std::string& target, const std::string& group,
+                                           bool force = false);
   Result<std::vector<DeploymentView>> Scale(const std::string& target, const std::string& group,
                                             uint32_t replicas);
-  Result<std::vector<std::string>> Undeploy(const std::string& target, const std::string& group);
+  Result<std::vector<std::string>> Undeploy(const std::string& target, const std::string& group,
+                                            bool force = false);
+  // Links deployment `id`'s import `import` to deployment `provider`
+  // (type-checked, cycles refused; the deployment's replicas restart with
+  // it), or with no provider removes the link. docs/COMPONENTS.md "Links".
+  Result<DeploymentView> SetLink(const std::string& id, const std::string& import,
+                                 const std::optional<std::string>& provider);
   // All deployments, or those selected by target (empty: all).
   Result<std::vector<DeploymentView>> StatusOf(const std::string& target = "");
   // Calls an export on one replica: round robin over the replicas of a
@@ -155,6 +184,14 @@ class Platform : private CodeProvider {
   // `control` (may be null) lets the caller cancel it (ReplicaHost::Call).
   Result<CallResult> Call(const std::string& target, const std::string& export_name,
                           const std::vector<std::string>& args, CallControl* control = nullptr);
+
+  // Calls a component export ("IFACE#f", exact) of deployment `id` (not a
+  // module target) with values, as a link does: no text, no database read.
+  // Unsupported where the host cannot (a worker deployment).
+  Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
+                                   std::vector<component::Val> args) {
+    return host_->CallValues(id, export_name, std::move(args));
+  }
 
   // Cancels every compile in flight (installs and the compiles of deploys,
   // starts and Reconcile: their compiler processes are killed, temporary
@@ -185,6 +222,33 @@ class Platform : private CodeProvider {
   // CodeProvider: the compiled code of an installed module.
   Result<std::shared_ptr<const engine::Module>> Load(const CodeRef& code) override;
   Result<engine::PortableCode> Export(const CodeRef& code) override;
+  Result<std::shared_ptr<const LoadedComponent>> LoadComponent(const CodeRef& code) override;
+  // Components (platform_component.cc): decodes `bytes` and compiles every
+  // core module (progress per module through `hooks`; cancellable).
+  Result<std::shared_ptr<const LoadedComponent>> CompileComponent(
+      const std::shared_ptr<const std::vector<uint8_t>>& bytes, const std::string& what,
+      const CompileHooks& hooks, const Progress& progress);
+  // The installed component `m`, compiled (from memory, or the AOT cache).
+  Result<std::shared_ptr<const LoadedComponent>> CompiledComponent(const ModuleRecord& m);
+  // Refuses imports neither WASI 0.2 nor `links` provide, listing them all.
+  Status CheckComponentImports(const std::string& deployment, const LoadedComponent& c,
+                               const std::map<std::string, std::string>& links);
+  // Links (platform_links.cc). The links of deployment `id`, type-checked
+  // against their providers, cycles refused.
+  Result<std::vector<PlanLink>> ResolveLinks(const std::string& id,
+                                             const std::map<std::string, std::string>& links,
+                                             const LoadedComponent& importer);
+  Status CheckNoCycle(const std::string& id, const std::map<std::string, std::string>& links);
+  // (dependent deployment, its import) for every link to one of `providers`.
+  std::vector<std::pair<std::string, std::string>> DependentsOf(
+      const std::set<std::string>& providers, bool started_only);
+  Status RefuseIfDepended(const std::string& verb, const std::vector<DeploymentRecord>& deps,
+                          bool started_only, bool force);
+  std::vector<LinkView> LinkViews(const DeploymentSpec& spec);
+  // LinkCaller: a linked import's call, to an active replica of `provider`.
+  component::TrapOr<std::vector<component::Val>> CallLink(
+      const std::string& provider, const std::string& export_name,
+      std::vector<component::Val> args) override;
   // engine_->Compile with `cancel` (a fresh flag if null) registered for
   // CancelCompiles while it runs.
   Result<std::shared_ptr<const engine::Module>> CompileCancellable(
@@ -241,6 +305,8 @@ class Platform : private CodeProvider {
   // wait; a waiter whose leader was cancelled compiles itself).
   std::map<std::string, std::shared_ptr<const engine::Module>> compiled_;  // by hash
   std::shared_ptr<engine::Engine> engine_;                                 // set by Open
+  // Installed components, decoded and compiled (by blob hash).
+  std::map<std::string, std::shared_ptr<const LoadedComponent>> components_;
   // The cancel flags of the compiles in flight (CancelCompiles sets them).
   std::mutex cancel_mu_;
   std::set<std::atomic<bool>*> compile_flags_;                    // guarded by cancel_mu_

@@ -3,16 +3,8 @@
 #include <algorithm>
 #include <system_error>
 
-#include "wasi/wasi.h"
-
 namespace arcella::platform {
 namespace {
-
-bool ImportsWasi(const engine::Module& m) {
-  for (const auto& imp : m.imports())
-    if (imp.module == "wasi_snapshot_preview1") return true;
-  return false;
-}
 
 std::string ModuleName(const std::string& module_id) {
   size_t at = module_id.find('@');
@@ -42,54 +34,35 @@ void Replica::Log(const std::string& line) {
   if (ctx_->logs) ctx_->logs->Line(plan_->plan.id, index_, LogStream::kPlatform, line);
 }
 
-Result<std::shared_ptr<engine::Instance>> Replica::Instantiate() {
-  engine::Linker linker;
-  auto current = std::make_shared<std::weak_ptr<engine::Instance>>();
-  if (command_ || ImportsWasi(*plan_->module)) {
-    wasi::WasiConfig cfg;
-    cfg.args = {ModuleName(plan_->plan.module_id)};
-    cfg.env = plan_->plan.env;
-    cfg.preopens = plan_->preopens;
-    LogHub* logs = ctx_->logs;
-    std::string id = plan_->plan.id;
-    uint32_t index = index_;
-    if (logs) {
-      cfg.stdout_stream.sink = [logs, id, index](std::string_view s) {
-        logs->Write(id, index, LogStream::kStdout, s);
-      };
-      cfg.stderr_stream.sink = [logs, id, index](std::string_view s) {
-        logs->Write(id, index, LogStream::kStderr, s);
-      };
-    }
-    // Blocking WASI calls end when the guest is interrupted (stop, deadline).
-    // Weak references: the instance owns this context through its imports.
-    std::weak_ptr<Replica> self = weak_from_this();
-    cfg.interrupted = [current, self] {
-      auto r = self.lock();
-      if (r && r->stopping()) return true;
-      auto i = current->lock();
-      return i && i->InterruptPending();
+Result<std::shared_ptr<Guest>> Replica::Instantiate() {
+  GuestSetup setup;
+  setup.program_name = ModuleName(plan_->plan.module_id);
+  LogHub* logs = ctx_->logs;
+  std::string id = plan_->plan.id;
+  uint32_t index = index_;
+  if (logs) {
+    setup.stdout_sink = [logs, id, index](std::string_view s) {
+      logs->Write(id, index, LogStream::kStdout, s);
     };
-    auto ctx = wasi::WasiCtx::Create(std::move(cfg));
-    if (!ctx.ok()) return ctx.status();
-    ARCELLA_RETURN_IF_ERROR((*ctx)->AddToLinker(linker));
+    setup.stderr_sink = [logs, id, index](std::string_view s) {
+      logs->Write(id, index, LogStream::kStderr, s);
+    };
   }
-  engine::InstanceOptions opts;
-  opts.limits.fuel = plan_->plan.fuel;
-  opts.limits.max_memory_bytes = plan_->plan.max_memory_bytes;
-  opts.limits.deadline = plan_->plan.timeout;
-  std::weak_ptr<Replica> weak = weak_from_this();
-  opts.on_attach = [weak](engine::Instance& i) {
-    auto r = weak.lock();
+  // Weak: the guest owns these through its imports.
+  std::weak_ptr<Replica> self = weak_from_this();
+  setup.interrupted = [self] {
+    auto r = self.lock();
+    return r && r->stopping();
+  };
+  setup.on_attach = [self](const std::shared_ptr<Guest>& g) {
+    auto r = self.lock();
     if (!r) return;
     std::lock_guard<std::mutex> lock(r->mu_);
-    r->booting_ = i.shared_from_this();
-    if (r->stopping()) i.Interrupt();
+    r->booting_ = g;
+    if (r->stopping()) g->Interrupt();
   };
-  auto inst = engine::Instance::Create(plan_->module, linker, opts);
-  if (!inst.ok()) return inst.status();
-  *current = *inst;
-  return inst;
+  setup.links = ctx_->links;
+  return CreateGuest(*plan_, setup);
 }
 
 void Replica::FailToStart(const std::string& error) {
@@ -133,12 +106,9 @@ void Replica::RunReactorInit() {
     auto inst = Instantiate();
     if (!inst.ok()) {
       error = inst.status().message();
-    } else if (const auto* init = plan_->module->FindExport("_initialize");
-               init && init->desc.kind == engine::ExternKind::kFunc) {
+    } else {
       if (plan_->plan.fuel) (void)(*inst)->SetFuel(*plan_->plan.fuel);
-      auto out = (*inst)->Call("_initialize", {});
-      if (!out.ok()) error = "_initialize: " + out.status().message();
-      else if (out->trap) error = "_initialize: trap: " + out->trap->ToString();
+      if (Status st = (*inst)->Initialize(); !st.ok()) error = st.message();
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (error.empty()) instance_ = std::move(*inst);
@@ -172,7 +142,7 @@ bool Replica::RunOnce(std::string* what_out) {
     }
     if (stopping()) (*inst)->Interrupt();  // RequestStop raced with Instantiate
     SetState(State::kActive);
-    auto out = (*inst)->Call("_start", {});
+    auto out = (*inst)->Run();
     std::lock_guard<std::mutex> lock(mu_);
     instance_.reset();
     if (!out.ok()) {
@@ -233,7 +203,7 @@ void Replica::RequestStop() {
 void Replica::Join() {
   RequestStop();
   if (thread_.joinable()) thread_.join();
-  std::shared_ptr<engine::Instance> dead;
+  std::shared_ptr<Guest> dead;
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !init_pending_; });
@@ -248,9 +218,17 @@ void Replica::Join() {
   if (state() != State::kFailed) SetState(State::kResolved);
 }
 
-Result<engine::CallOutcome> Replica::Call(std::string_view name,
-                                          std::span<const engine::Value> args,
-                                          CallControl* control) {
+Result<GuestResult> Replica::Call(std::string_view name, const std::vector<std::string>& args,
+                                  CallControl* control) {
+  return OnGuest(name, control, [&](Guest& g) { return g.Call(name, args); });
+}
+
+Result<GuestResult> Replica::CallValues(std::string_view name, std::vector<component::Val> args) {
+  return OnGuest(name, nullptr, [&](Guest& g) { return g.CallValues(name, std::move(args)); });
+}
+
+Result<GuestResult> Replica::OnGuest(std::string_view name, CallControl* control,
+                                     const std::function<Result<GuestResult>(Guest&)>& fn) {
   auto cancelled = [&] {
     return Status::FailedPrecondition("the call to " + std::string(name) + " on " + this->name() +
                                       " was cancelled before it started");
@@ -281,7 +259,7 @@ Result<engine::CallOutcome> Replica::Call(std::string_view name,
     }
   } release{this};
   if (control) control->Disarm();
-  std::shared_ptr<engine::Instance> inst;
+  std::shared_ptr<Guest> inst;
   {
     std::lock_guard<std::mutex> lock(mu_);
     inst = instance_;
@@ -290,10 +268,10 @@ Result<engine::CallOutcome> Replica::Call(std::string_view name,
     return Status::FailedPrecondition("replica " + this->name() + " is " + StateName(state()) +
                                       ", not active");
   if (plan_->plan.fuel) ARCELLA_RETURN_IF_ERROR(inst->SetFuel(*plan_->plan.fuel));
-  if (!control) return inst->Call(name, args);
+  if (!control) return fn(*inst);
   // From here a cancel interrupts the guest (Interrupt() only sets a flag).
   control->Arm([inst] { inst->Interrupt(); });
-  auto out = inst->Call(name, args);
+  auto out = fn(*inst);
   control->Disarm();
   return out;
 }

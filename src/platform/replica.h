@@ -1,7 +1,7 @@
-// Replica: one running copy of a deployment's module inside the daemon
-// (used by InProcessHost). A command replica owns a thread that runs
-// `_start` and applies the restart policy with exponential backoff; a
-// reactor replica is instantiated on the host's executor and then serves
+// Replica: one running copy of a deployment's module or component inside
+// this process (used by InProcessHost), as a Guest (guest.h). A command
+// replica owns a thread that runs `_start` / `wasi:cli/run` and applies the restart policy with
+// exponential backoff; a reactor replica is instantiated on the host's executor and then serves
 // Call() one call at a time. State changes go to the EventBus, guest output
 // and platform messages to the LogHub.
 #pragma once
@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "platform/backoff.h"
 #include "platform/events.h"
+#include "platform/guest.h"
 #include "platform/log_hub.h"
 #include "platform/replica_host.h"
 #include "platform/run_plan.h"
@@ -35,7 +36,8 @@ struct ReplicaContext {
   // whose `_initialize` never ends holds up only its own deployment. An
   // error (no thread could be created) fails the replica, never the daemon.
   std::function<Status(const std::string& lane, std::function<void()>)> spawn;
-  BackoffOptions backoff;  // restarts of command replicas
+  BackoffOptions backoff;       // restarts of command replicas
+  LinkCaller* links = nullptr;  // the guests' linked imports (may be null)
 };
 
 class Replica : public std::enable_shared_from_this<Replica> {
@@ -53,12 +55,14 @@ class Replica : public std::enable_shared_from_this<Replica> {
   // Waits until stopped and releases the instance. Implies RequestStop().
   void Join();
 
-  // Reactor: calls `name` with `args` (already typed), refilling fuel first.
-  // FailedPrecondition unless active. One call at a time: later ones wait.
-  // `control` (may be null) cancels: a waiting call gives up
+  // Reactor: calls `name` with `args` (text, see guest.h), refilling fuel
+  // first. FailedPrecondition unless active. One call at a time: later ones
+  // wait. `control` (may be null) cancels: a waiting call gives up
   // (FailedPrecondition), a running one is interrupted (interrupted trap).
-  Result<engine::CallOutcome> Call(std::string_view name, std::span<const engine::Value> args,
-                                   CallControl* control = nullptr);
+  Result<GuestResult> Call(std::string_view name, const std::vector<std::string>& args,
+                           CallControl* control = nullptr);
+  // A component export with values (Guest::CallValues), as Call otherwise.
+  Result<GuestResult> CallValues(std::string_view name, std::vector<component::Val> args);
 
   State state() const { return state_.load(std::memory_order_acquire); }
   ReplicaStatus Snapshot() const;
@@ -66,7 +70,10 @@ class Replica : public std::enable_shared_from_this<Replica> {
   std::string name() const { return plan_->plan.id + "#" + std::to_string(index_); }
 
  private:
-  Result<std::shared_ptr<engine::Instance>> Instantiate();
+  Result<std::shared_ptr<Guest>> Instantiate();
+  // Runs `fn` on the active guest, one call at a time (Call, CallValues).
+  Result<GuestResult> OnGuest(std::string_view name, CallControl* control,
+                              const std::function<Result<GuestResult>(Guest&)>& fn);
   void RunCommand();                // the command thread's body
   bool RunOnce(std::string* what);  // one run of _start; true if it failed
   void RunReactorInit();            // the reactor's executor task
@@ -86,10 +93,10 @@ class Replica : public std::enable_shared_from_this<Replica> {
 
   mutable std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
-  std::shared_ptr<engine::Instance> instance_;
-  // The instance being created or initialised (start function, _initialize):
+  std::shared_ptr<Guest> instance_;
+  // The guest being created or initialised (start function, _initialize):
   // RequestStop interrupts it too.
-  std::weak_ptr<engine::Instance> booting_;
+  std::weak_ptr<Guest> booting_;
   bool init_pending_ = false;  // reactor: executor task not finished
   uint32_t restarts_ = 0;
   std::optional<int32_t> exit_code_;

@@ -28,8 +28,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "component/types.h"
+#include "component/value.h"
 #include "engine/engine.h"
 #include "platform/deployment_plan.h"
+#include "platform/link_caller.h"
 #include "platform/spec.h"
 
 namespace arcella::platform {
@@ -83,10 +86,19 @@ class CallControl {
 
 struct CallResult {
   std::string replica;               // "<deployment id>#<index>" that served it
-  std::vector<std::string> results;  // FormatValue() of each result
+  std::vector<std::string> results;  // FormatValue() / WAVE of each result
   // Set if the guest trapped; `results` is empty then. error() says it.
   std::optional<engine::Trap> trap;
+  // A component's result as a typed value of `type` (null type: none).
+  std::optional<component::Val> value{};
+  component::TypeRef type{};
   std::string error() const { return trap ? "trap: " + trap->ToString() : std::string(); }
+};
+
+struct ValCallResult {
+  std::string replica;
+  std::vector<component::Val> results;
+  std::optional<engine::Trap> trap;
 };
 
 // One group's worker process (hosts that run replicas in workers), for
@@ -141,9 +153,28 @@ class ReplicaHost {
                                   const std::vector<std::string>& args,
                                   CallControl* control = nullptr) = 0;
 
+  // As Call, with a component export's arguments and results as values (a
+  // link's call: docs/COMPONENTS.md "Links"). Unsupported where the host cannot (the
+  // caller then goes through Call with WAVE text).
+  virtual Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
+                                           std::vector<component::Val> args) {
+    (void)id;
+    (void)export_name;
+    (void)args;
+    return Status::Unsupported("calls with values");
+  }
+  // Where the guests' linked imports go. Set once, before any Apply; must
+  // outlive the host.
+  virtual void SetLinkCaller(LinkCaller* caller) { (void)caller; }
+
   // Removes every deployment. Later calls fail with FailedPrecondition.
   virtual void Shutdown() = 0;
   // The worker processes behind this host (none for in-daemon hosts).
+  // False if this host cannot run component plans with `isolation`.
+  virtual bool RunsComponents(Isolation isolation) const {
+    (void)isolation;
+    return true;
+  }
   virtual std::vector<WorkerInfo> Workers() const { return {}; }
 };
 

@@ -9,9 +9,11 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/status.h"
+#include "component/ast.h"
 #include "engine/engine.h"
 #include "engine/portable_code.h"
 #include "platform/deployment_plan.h"
@@ -19,9 +21,25 @@
 
 namespace arcella::platform {
 
+// A component's code in this process: decoded, with every core module
+// compiled by `engine` (kept alive here, so instantiation finds them there).
+struct LoadedComponent {
+  std::shared_ptr<const component::Component> component;
+  std::shared_ptr<engine::Engine> engine;
+  std::vector<std::shared_ptr<const engine::Module>> modules;
+  engine::Tier tier = engine::Tier::kAot;
+  engine::Metering metering = engine::Metering::kFuel;
+};
+
+// The bytes of every core module of `c` and of its nested components, in
+// order (spans into c's bytes).
+std::vector<std::span<const uint8_t>> CoreModuleBytes(const component::Component& c);
+
 struct RunPlan {
   DeploymentPlan plan;
-  std::shared_ptr<const engine::Module> module;     // never null
+  // Exactly one is set, as plan.code.component says.
+  std::shared_ptr<const engine::Module> module;
+  std::shared_ptr<const LoadedComponent> component;
   std::vector<wasi::WasiConfig::Preopen> preopens;  // from plan.dirs, in order
   // Keeps alive what the preopens use (e.g. directory descriptors).
   std::shared_ptr<void> resources;
@@ -41,6 +59,9 @@ class CodeProvider {
   // AOT code as a sealed copy of its verified object, interpreter code as
   // the module's bytes. NotFound as Load.
   virtual Result<engine::PortableCode> Export(const CodeRef& code) = 0;
+  // A component's code (code.component). NotFound as Load; Unsupported
+  // where components are not supported.
+  virtual Result<std::shared_ptr<const LoadedComponent>> LoadComponent(const CodeRef& code);
 };
 
 // The daemon's loader: code from `provider` (must outlive the loader);
@@ -51,5 +72,10 @@ PlanLoader LocalPlanLoader(CodeProvider* provider);
 // Checks that `module` can run `plan` (metering for stop and fuel; the
 // command flag matches). InvalidArgument naming the deployment otherwise.
 Status CheckRunnable(const DeploymentPlan& plan, const engine::Module& module);
+Status CheckRunnable(const DeploymentPlan& plan, const LoadedComponent& component);
+
+// True if the component is a WASI command (exports wasi:cli/run@0.2.x#run);
+// *run_export (if given) receives that export's name.
+bool IsCommandComponent(const component::Component& c, std::string* run_export = nullptr);
 
 }  // namespace arcella::platform

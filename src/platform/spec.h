@@ -72,6 +72,10 @@ struct DeploymentSpec {
   std::string group = "default";
   uint32_t replicas = 1;
   DeploymentOverrides overrides;
+  // [deployment.links]: an import of the component ("example:logger/log@0.1.0",
+  // or a top-level function's name) -> the deployment that provides it
+  // ("logger@0.1.0/core"). docs/COMPONENTS.md "Links".
+  std::map<std::string, std::string> links;
   // Set by Platform::Deploy from its caller, never from a file's contents;
   // stored as `x-arcella-origin` in the canonical TOML. The default is the
   // least trusted origin.

@@ -43,14 +43,6 @@ std::pair<std::string_view, std::string_view> SplitExport(std::string_view name)
   return {name.substr(0, hash), name.substr(hash + 1)};
 }
 
-// "ns:pkg/iface@1.2.3" without the version; and its bare interface name.
-std::string_view WithoutVersion(std::string_view iface) { return iface.substr(0, iface.find('@')); }
-std::string_view BareInterface(std::string_view iface) {
-  std::string_view v = WithoutVersion(iface);
-  size_t slash = v.rfind('/');
-  return slash == std::string_view::npos ? v : v.substr(slash + 1);
-}
-
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -110,34 +102,6 @@ std::pair<engine::Tier, std::string> ChooseComponentTier(
 }
 
 }  // namespace
-
-ExportMatch ResolveInvokeName(std::string_view written, const std::vector<std::string>& exports) {
-  ExportMatch m;
-  for (const std::string& e : exports) {
-    if (e == written) {
-      m.name = e;
-      return m;
-    }
-  }
-  auto [want_iface, want_fn] = SplitExport(written);
-  const bool qualified = written.find('#') != std::string_view::npos;
-  std::vector<std::string> candidates;
-  for (const std::string& e : exports) {
-    auto [iface, fn] = SplitExport(e);
-    if (iface.empty() || fn != want_fn) continue;
-    if (!qualified || WithoutVersion(iface) == want_iface || BareInterface(iface) == want_iface)
-      candidates.push_back(e);
-  }
-  if (candidates.size() == 1) {
-    m.name = candidates[0];
-  } else if (candidates.empty()) {
-    m.error = "exports no function `" + std::string(written) +
-              "` (functions: " + JoinNames(exports) + ")";
-  } else {
-    m.error = "`" + std::string(written) + "` is ambiguous: " + JoinNames(candidates);
-  }
-  return m;
-}
 
 int RunComponent(RunOptions o, std::vector<uint8_t> bytes) {
   auto decoded = comp::DecodeComponent(bytes);

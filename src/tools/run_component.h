@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "component/export_names.h"
 #include "tools/run_command.h"
 
 namespace arcella::tools {
@@ -30,18 +31,11 @@ namespace arcella::tools {
 // from o.file; returns the process exit code.
 int RunComponent(RunOptions o, std::vector<uint8_t> bytes);
 
-// The export an --invoke name designates, among `exports` (the names
-// ComponentInstance::Call takes: "f", "IFACE#f"). Accepted, in this order:
-//   the exact name ("greet", "my:app/api@1.0.0#greet");
-//   IFACE#f where IFACE is the interface without its version
-//     ("my:app/api#greet") or its bare name ("api#greet"), if unique;
-//   a bare function name of an exported interface ("greet"), if unique.
-// On failure `error` says why (unknown, listing the exports; or ambiguous,
-// listing the candidates) and `name` is empty.
-struct ExportMatch {
-  std::string name;
-  std::string error;
-};
-ExportMatch ResolveInvokeName(std::string_view written, const std::vector<std::string>& exports);
+// The export an --invoke name designates (component/export_names.h).
+using component::ExportMatch;
+inline ExportMatch ResolveInvokeName(std::string_view written,
+                                     const std::vector<std::string>& exports) {
+  return component::ResolveExportName(written, exports);
+}
 
 }  // namespace arcella::tools

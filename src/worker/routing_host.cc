@@ -98,4 +98,22 @@ void RoutingHost::Shutdown() {
 
 std::vector<platform::WorkerInfo> RoutingHost::Workers() const { return workers_->Workers(); }
 
+Result<platform::ValCallResult> RoutingHost::CallValues(const std::string& id,
+                                                        const std::string& export_name,
+                                                        std::vector<component::Val> args) {
+  platform::ReplicaHost* h = HostOf(id);
+  if (h == nullptr) return Status::NotFound("deployment " + id + " not found");
+  return h->CallValues(id, export_name, std::move(args));
+}
+
+void RoutingHost::SetLinkCaller(platform::LinkCaller* caller) {
+  main_->SetLinkCaller(caller);
+  workers_->SetLinkCaller(caller);
+}
+
+bool RoutingHost::RunsComponents(platform::Isolation isolation) const {
+  return isolation == platform::Isolation::kMain ? main_->RunsComponents(isolation)
+                                                 : workers_->RunsComponents(isolation);
+}
+
 }  // namespace arcella::worker

@@ -35,6 +35,10 @@ class RoutingHost : public platform::ReplicaHost {
                                     platform::CallControl* control = nullptr) override;
   void Shutdown() override;
   std::vector<platform::WorkerInfo> Workers() const override;
+  bool RunsComponents(platform::Isolation isolation) const override;
+  Result<platform::ValCallResult> CallValues(const std::string& id, const std::string& export_name,
+                                             std::vector<component::Val> args) override;
+  void SetLinkCaller(platform::LinkCaller* caller) override;
 
   WorkerHost* workers() const { return workers_.get(); }
 

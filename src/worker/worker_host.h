@@ -92,6 +92,8 @@ class WorkerHost : public platform::ReplicaHost {
   void Shutdown() override;
 
   std::vector<platform::WorkerInfo> Workers() const override;
+  // Not yet: the worker protocol carries one core module's code per plan.
+  bool RunsComponents(platform::Isolation) const override { return false; }
   // The pid of `group`'s worker (0: none). For tests and benchmarks.
   pid_t WorkerPid(const std::string& group) const;
   // What the host sent `group`'s workers so far, over all its workers: code

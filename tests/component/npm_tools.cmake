@@ -46,3 +46,12 @@ if(TARGET component_tests)
     add_dependencies(component_tests component_fixtures)
   endif()
 endif()
+
+# e2e tests of components on the platform (tests/e2e/component_platform_test.cc).
+if(TARGET e2e_tests)
+  target_compile_definitions(e2e_tests PRIVATE
+    ARCELLA_COMPONENT_FIXTURES="${CMAKE_BINARY_DIR}/fixtures/components")
+  if(TARGET component_fixtures)
+    add_dependencies(e2e_tests component_fixtures)
+  endif()
+endif()

@@ -15,6 +15,7 @@
 #include "component/fixture_util.h"
 #include "component/instance.h"
 #include "component/npm_tools_util.h"
+#include "component/wasip2/state.h"
 #include "component/wasip2/wasi_p2.h"
 #include "test_util.h"
 

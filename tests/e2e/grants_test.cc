@@ -15,7 +15,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-long long MsSince(Clock::time_point t0) {
+long long GrantMsSince(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 }
 
@@ -258,7 +258,7 @@ TEST_F(E2eBlockedFifo, StopAndSigtermComplete) {
     auto t0 = Clock::now();
     EXPECT_EQ(d.Cli("status").code, 0);
     r = d.Cli("stop " + id);
-    long long ms = MsSince(t0);
+    long long ms = GrantMsSince(t0);
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_LT(ms, 3000) << "stop of a guest blocked in " << mode;
     std::printf("status + stop of a guest blocked in fd_%s on a FIFO: %lld ms\n", mode, ms);
@@ -275,7 +275,7 @@ TEST_F(E2eBlockedFifo, StopAndSigtermComplete) {
       << logs;
   auto t0 = Clock::now();
   int code = d.Stop();
-  long long ms = MsSince(t0);
+  long long ms = GrantMsSince(t0);
   EXPECT_EQ(code, 0);
   EXPECT_LT(ms, 5000);
   std::printf("SIGTERM with a guest blocked on a FIFO: daemon exited in %lld ms\n", ms);
@@ -287,7 +287,7 @@ TEST_F(E2eBlockedFifo, RunTimeoutEndsTheGuest) {
   auto r = Sh("ARCELLA_HOME=" + ShellQuote(home) + " " + DaemonBin() +
               " run --timeout 500ms --dir " + work_ + "::/data --env FIFO=/data/fifo " +
               ShellQuote(work_ + "/grants-fifo@1.0.0.wasm"));
-  long long ms = MsSince(t0);
+  long long ms = GrantMsSince(t0);
   EXPECT_EQ(r.code, 134) << r.out;
   EXPECT_NE(r.out.find("deadline"), std::string::npos) << r.out;
   EXPECT_LT(ms, 10000) << r.out;

@@ -331,5 +331,32 @@ TEST(Manifest, FromFileNameAndResolution) {
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
+TEST(DeploymentLinks, ParsedCheckedAndWrittenBack) {
+  const std::string head = "[deployment]\nmodule_id = \"app@0.1.0\"\ngroup = \"web\"\n\n";
+  auto d = ParseDeploymentSpec(head + "[deployment.links]\n"
+                                      "\"example:logger/log@0.1.0\" = \"logger@0.1.0/core\"\n"
+                                      "greet = \"greeter@1.0.0/default\"\n",
+                               "app.deployment.toml");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->links.at("example:logger/log@0.1.0"), "logger@0.1.0/core");
+  EXPECT_EQ(d->links.at("greet"), "greeter@1.0.0/default");
+  // The stored form reads back to the same links.
+  auto back = ParseDeploymentSpec(ToToml(*d), "stored");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->links, d->links);
+
+  auto bad = [&](const std::string& table) {
+    auto r = ParseDeploymentSpec(head + "[deployment.links]\n" + table, "app.deployment.toml");
+    EXPECT_FALSE(r.ok()) << table;
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_NE(bad("\"example:logger/log@0.1.0\" = \"logger\"\n").find("not a deployment id"),
+            std::string::npos);
+  EXPECT_NE(bad("\"Not An Import\" = \"logger@0.1.0/core\"\n").find("not an import name"),
+            std::string::npos);
+  EXPECT_NE(bad("\"a:b/c\" = 3\n").find("app.deployment.toml:"), std::string::npos);
+  EXPECT_NE(bad("\"a:b/c\" = \"x@1.0.0/a b\"\n").find("deployment.links"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace arcella::platform

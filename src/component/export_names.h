@@ -1,0 +1,40 @@
+// Finding a component export from the name a user wrote (`arcella run
+// --invoke`, `arcella-cli call`). Exports are named as
+// ComponentInstance::Call takes them: "f" at the top level, "IFACE#f" for a
+// function of an exported interface ("my:app/api@1.0.0#greet").
+//
+// Accepted, in this order:
+//   the exact name ("greet", "my:app/api@1.0.0#greet");
+//   IFACE#f or IFACE.f (WAVE/wasmtime style: "example:app/greeter.greet")
+//     where IFACE is the full interface, the interface without its version
+//     ("my:app/api#greet") or its bare name ("api.greet"), if unique;
+//   a bare function name of an exported interface ("greet"), if unique.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "component/ast.h"
+
+namespace arcella::component {
+
+// On failure `error` says why (unknown, listing the exports; or ambiguous,
+// listing the candidates) and `name` is empty.
+struct ExportMatch {
+  std::string name;
+  std::string error;
+};
+ExportMatch ResolveExportName(std::string_view written, const std::vector<std::string>& exports);
+
+// Every exported function of `c` by the names above ("f", "IFACE#f"), in
+// export order, read from its type (no instance needed).
+std::vector<std::string> ExportedFuncNames(const Component& c);
+
+// The exported function type of `name` (an exact name from
+// ExportedFuncNames), or null.
+const FuncType* ExportedFuncType(const Component& c, std::string_view name);
+
+}  // namespace arcella::component

@@ -1,0 +1,234 @@
+// Guest for a component: a ComponentInstance with WASI 0.2 (the same
+// capability layer as preview 1: the plan's directories and environment
+// only, stdout/stderr to the replica's log).
+//
+// A call that traps poisons a component instance (component/instance.h);
+// the guest then makes a fresh instance before its next call, so a reactor
+// replica keeps serving (each trap costs one instantiation).
+#include <atomic>
+#include <mutex>
+
+#include "component/export_names.h"
+#include "component/instance.h"
+#include "component/linker.h"
+#include "component/wasip2/wasi_p2.h"
+#include "component/wave.h"
+#include "platform/guest.h"
+#include "platform/guest_internal.h"
+
+namespace arcella::platform {
+namespace {
+
+namespace comp = arcella::component;
+
+class ComponentGuest : public Guest {
+ public:
+  ComponentGuest(const RunPlan& run, GuestSetup setup) : run_(run), setup_(std::move(setup)) {
+    exports_ = comp::ExportedFuncNames(*run_.component->component);
+  }
+
+  // Makes (or remakes) the instance.
+  Status Instantiate(const std::shared_ptr<ComponentGuest>& self) {
+    wasi::WasiConfig cfg = WasiConfigFor(run_, setup_);
+    std::weak_ptr<ComponentGuest> weak = self;
+    auto outer = setup_.interrupted;
+    cfg.interrupted = [weak, outer] {
+      if (outer && outer()) return true;
+      auto g = weak.lock();
+      return g && g->InterruptPending();
+    };
+    auto wasi = comp::WasiP2::Create(std::move(cfg));
+    if (!wasi.ok()) return wasi.status();
+    comp::Linker linker;
+    ARCELLA_RETURN_IF_ERROR((*wasi)->AddToLinker(linker));
+    ARCELLA_RETURN_IF_ERROR(DefineLinks(linker));
+    comp::ComponentOptions opts;
+    opts.tier = run_.component->tier;
+    opts.limits.fuel = run_.plan.fuel;
+    opts.limits.max_memory_bytes = run_.plan.max_memory_bytes;
+    opts.limits.deadline = run_.plan.timeout;
+    auto inst = comp::ComponentInstance::Create(run_.component->engine, run_.component->component,
+                                                linker, opts);
+    if (!inst.ok()) return inst.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    instance_ = *inst;
+    wasi_ = *wasi;
+    if (interrupt_requested_) instance_->Interrupt();
+    return Status::Ok();
+  }
+
+  Status Initialize() override { return Status::Ok(); }
+
+  Result<GuestResult> Run() override {
+    std::string run;
+    if (!IsCommandComponent(*run_.component->component, &run))
+      return Status::FailedPrecondition("component exports no wasi:cli/run@0.2.x#run");
+    ARCELLA_ASSIGN_OR_RETURN(auto out, Instance()->Call(run, {}));
+    GuestResult r;
+    r.trap = out.trap;
+    if (!r.trap && wasi_->exit_code()) {
+      r.trap = engine::Trap{engine::TrapKind::kExit, run, "", *wasi_->exit_code()};
+    } else if (!r.trap && out.results.size() == 1 &&
+               out.results[0].kind == comp::TypeKind::kResult && out.results[0].index != 0) {
+      // run returned err: exit code 1, as wasmtime.
+      r.trap = engine::Trap{engine::TrapKind::kExit, run, "", 1};
+    }
+    return r;
+  }
+
+  Result<GuestResult> Call(std::string_view written,
+                           const std::vector<std::string>& args) override {
+    comp::ExportMatch m = comp::ResolveExportName(written, exports_);
+    if (m.name.empty()) return Status::NotFound(run_.plan.module_id + " " + m.error);
+    const comp::FuncType* f = comp::ExportedFuncType(*run_.component->component, m.name);
+    if (!f) return Status::NotFound(run_.plan.module_id + ": no type for export " + m.name);
+    ARCELLA_ASSIGN_OR_RETURN(std::vector<comp::Val> values, ParseArgs(m.name, *f, args));
+    if (instance_->poisoned()) {
+      // An earlier call trapped: a fresh instance serves this one.
+      ARCELLA_RETURN_IF_ERROR(Instantiate(self_.lock()));
+      if (fuel_) ARCELLA_RETURN_IF_ERROR(instance_->SetFuel(*fuel_));
+    }
+    auto inst = Instance();
+    ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(m.name, std::move(values)));
+    pending_.store(false, std::memory_order_relaxed);
+    GuestResult r;
+    r.trap = out.trap;
+    // The instance's own export type (its resources bound) prints the result.
+    const comp::FuncType* live = inst->FuncTypeOf(m.name);
+    if (!r.trap && live && live->result && !out.results.empty()) {
+      r.results.push_back(comp::PrintWave(out.results[0], *live->result));
+      r.value = std::move(out.results[0]);
+      r.type = live->result;
+    }
+    return r;
+  }
+
+  Result<GuestResult> CallValues(std::string_view name, std::vector<comp::Val> args) override {
+    if (instance_->poisoned()) {
+      ARCELLA_RETURN_IF_ERROR(Instantiate(self_.lock()));
+      if (fuel_) ARCELLA_RETURN_IF_ERROR(instance_->SetFuel(*fuel_));
+    }
+    auto inst = Instance();
+    ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(name, std::move(args)));
+    pending_.store(false, std::memory_order_relaxed);
+    GuestResult r;
+    r.trap = out.trap;
+    if (!r.trap && !out.results.empty()) r.value = std::move(out.results[0]);
+    return r;
+  }
+
+  Status SetFuel(uint64_t fuel) override {
+    fuel_ = fuel;
+    return Instance()->SetFuel(fuel);
+  }
+
+  void Interrupt() override {
+    pending_.store(true, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mu_);
+    interrupt_requested_ = true;
+    if (instance_) instance_->Interrupt();
+  }
+  bool InterruptPending() const override { return pending_.load(std::memory_order_relaxed); }
+
+  std::weak_ptr<ComponentGuest> self_;
+
+ private:
+  std::shared_ptr<comp::ComponentInstance> Instance() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return instance_;
+  }
+
+  // Each linked import becomes host functions that call the provider.
+  Status DefineLinks(comp::Linker& linker) const {
+    for (const PlanLink& l : run_.plan.links) {
+      const comp::ExternDecl* imp = nullptr;
+      for (const auto& d : run_.component->component->type.imports)
+        if (d.name.text == l.import) imp = &d;
+      if (!imp)
+        return Status::FailedPrecondition("link " + l.import + ": the component imports no " +
+                                          l.import);
+      auto forward = [caller = setup_.links, provider = l.provider](std::string target) {
+        return [caller, provider,
+                target](std::vector<comp::Val> args) -> comp::TrapOr<std::vector<comp::Val>> {
+          if (!caller)
+            return engine::Trap{engine::TrapKind::kHostError, target,
+                                "link to " + provider + ": no link caller in this host", 0};
+          return caller->CallLink(provider, target, std::move(args));
+        };
+      };
+      if (imp->type.sort == comp::Sort::kFunc && imp->type.func) {
+        ARCELLA_RETURN_IF_ERROR(
+            linker.DefineFunc("", l.import, *imp->type.func, forward(l.export_name)));
+      } else if (imp->type.sort == comp::Sort::kInstance && imp->type.instance) {
+        for (const auto& f : imp->type.instance->exports)
+          if (f.type.sort == comp::Sort::kFunc && f.type.func)
+            ARCELLA_RETURN_IF_ERROR(linker.DefineFunc(l.import, f.name.text, *f.type.func,
+                                                      forward(l.export_name + "#" + f.name.text)));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // One WAVE text per parameter; trailing option parameters may be left out.
+  static Result<std::vector<comp::Val>> ParseArgs(const std::string& name, const comp::FuncType& f,
+                                                  const std::vector<std::string>& args) {
+    size_t required = f.params.size();
+    while (required > 0 && f.params[required - 1].type &&
+           f.params[required - 1].type->kind == comp::TypeKind::kOption)
+      --required;
+    if (args.size() < required || args.size() > f.params.size()) {
+      return Status::InvalidArgument(name + " takes " + std::to_string(f.params.size()) +
+                                     " argument(s) (" + f.ToString() + "), got " +
+                                     std::to_string(args.size()));
+    }
+    std::vector<comp::Val> out;
+    for (size_t i = 0; i < f.params.size(); ++i) {
+      if (i >= args.size()) {
+        out.push_back(comp::Val::None());
+        continue;
+      }
+      auto v = comp::ParseWave(args[i], *f.params[i].type);
+      if (!v.ok())
+        return Status::InvalidArgument(name + ": argument " + std::to_string(i + 1) + " (" +
+                                       f.params[i].name + "): " + v.status().message());
+      out.push_back(std::move(*v));
+    }
+    return out;
+  }
+
+  const RunPlan run_;
+  const GuestSetup setup_;
+  std::vector<std::string> exports_;
+  std::optional<uint64_t> fuel_;
+  std::atomic<bool> pending_{false};
+  mutable std::mutex mu_;
+  std::shared_ptr<comp::ComponentInstance> instance_;
+  std::shared_ptr<comp::WasiP2> wasi_;
+  bool interrupt_requested_ = false;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Guest>> CreateComponentGuest(const RunPlan& run, const GuestSetup& setup) {
+  auto g = std::make_shared<ComponentGuest>(run, setup);
+  g->self_ = g;
+  if (setup.on_attach) setup.on_attach(g);
+  ARCELLA_RETURN_IF_ERROR(g->Instantiate(g));
+  return std::shared_ptr<Guest>(std::move(g));
+}
+
+Result<std::shared_ptr<Guest>> CreateGuest(const RunPlan& run, const GuestSetup& setup) {
+  if (run.component) return CreateComponentGuest(run, setup);
+  return CreateCoreGuest(run, setup);
+}
+
+std::vector<std::string> CallableExports(const RunPlan& run) {
+  if (run.component) return comp::ExportedFuncNames(*run.component->component);
+  std::vector<std::string> names;
+  for (const auto& e : run.module->exports())
+    if (e.desc.kind == engine::ExternKind::kFunc && e.name != "_initialize" && e.name != "_start")
+      names.push_back(e.name);
+  return names;
+}
+
+}  // namespace arcella::platform
