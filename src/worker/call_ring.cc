@@ -57,9 +57,23 @@ uint32_t ReadBigEndian32(const uint8_t* p) {
 
 }  // namespace
 
+int64_t SpinBudget::Next() {
+  const int64_t b = ns_.load(std::memory_order_relaxed);
+  if (b > 0 || max_ == 0) return b;
+  return (skipped_.fetch_add(1, std::memory_order_relaxed) & 31) == 31 ? max_ : 0;
+}
+
+void SpinBudget::Paid(bool paid) {
+  const int64_t b = ns_.load(std::memory_order_relaxed);
+  if (paid) {
+    if (b != max_) ns_.store(max_, std::memory_order_relaxed);
+  } else if (b != 0) {
+    ns_.store(b < 2000 ? 0 : b / 2, std::memory_order_relaxed);
+  }
+}
+
 Result<std::unique_ptr<CallRing>> CallRing::Create(uint32_t slots,
-                                                   std::chrono::nanoseconds worker_spin,
-                                                   uint32_t spin_limit) {
+                                                   std::chrono::nanoseconds worker_spin) {
   if (slots == 0 || slots > kRingMaxSlots)
     return Status::InvalidArgument("call ring: " + std::to_string(slots) + " slots, not 1.." +
                                    std::to_string(kRingMaxSlots));
@@ -83,7 +97,6 @@ Result<std::unique_ptr<CallRing>> CallRing::Create(uint32_t slots,
   h->slot_bytes = kRingSlotBytes;
   h->worker_spin_ns = static_cast<uint32_t>(
       std::min<int64_t>(worker_spin.count() < 0 ? 0 : worker_spin.count(), 10'000'000));
-  h->spin_limit = spin_limit;
   auto* p = static_cast<uint8_t*>(base);
   for (uint32_t i = 0; i < slots; ++i) new (p + size_t{kRingPageBytes} * (1 + i)) RingSlot{};
   return std::unique_ptr<CallRing>(new CallRing(p, bytes, slots, std::move(fd)));
@@ -122,7 +135,10 @@ CallRing::~CallRing() { munmap(base_, bytes_); }
 // ---- daemon end ------------------------------------------------------------
 
 RingClient::RingClient(std::unique_ptr<CallRing> ring, Options options)
-    : ring_(std::move(ring)), options_(options), posted_(ring_->slots(), false) {
+    : ring_(std::move(ring)),
+      options_(options),
+      budget_(options.spin.count()),
+      posted_(ring_->slots(), false) {
   for (uint32_t i = 0; i < ring_->slots(); ++i) free_.push_back(static_cast<int>(i));
 }
 
@@ -135,8 +151,6 @@ Result<int> RingClient::Acquire() {
     slot = free_.front();
     free_.pop_front();
     posted_[slot] = true;
-    in_flight_.fetch_add(1, std::memory_order_relaxed);
-    ring_->header()->in_flight.fetch_add(1, std::memory_order_relaxed);
   }
   // The daemon left it kRingFree; only a worker writing where it was not
   // asked changes that.
@@ -203,18 +217,19 @@ RingClient::Poll RingClient::Wait(int slot, std::chrono::milliseconds timeout,
   RingSlot* s = ring_->slot(slot);
   if (closed_.load(std::memory_order_acquire)) return Poll::kWaiting;
   uint32_t state = s->state.load(std::memory_order_acquire);
-  if (state == kRingCall && options_.spin.count() > 0 &&
-      in_flight_.load(std::memory_order_relaxed) <= options_.spin_limit) {
-    if (spinners_.fetch_add(1) < options_.spin_limit) {
-      const auto until = Clock::now() + options_.spin;
+  if (state == kRingCall) {
+    const int64_t budget = budget_.Next();
+    if (budget > 0 && spinners_.fetch_add(1) < options_.max_spinners) {
+      const auto until = Clock::now() + std::chrono::nanoseconds(budget);
       for (int i = 1;; ++i) {
         const bool check = SpinStep(i);
         state = s->state.load(std::memory_order_acquire);
         if (state != kRingCall) break;
         if (check && Clock::now() >= until) break;
       }
+      budget_.Paid(state != kRingCall);
     }
-    spinners_.fetch_sub(1);
+    if (budget > 0) spinners_.fetch_sub(1);
   }
   if (state == kRingCall) {
     // Dekker with RingServer::Publish: `waiting` before `state` here, `state`
@@ -238,8 +253,6 @@ void RingClient::Release(int slot) {
   if (!posted_[slot]) return;
   posted_[slot] = false;
   free_.push_back(slot);
-  in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  ring_->header()->in_flight.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void RingClient::Close() {
@@ -253,7 +266,8 @@ void RingClient::Close() {
 
 // ---- worker end ------------------------------------------------------------
 
-RingServer::RingServer(std::unique_ptr<CallRing> ring) : ring_(std::move(ring)) {}
+RingServer::RingServer(std::unique_ptr<CallRing> ring)
+    : ring_(std::move(ring)), budget_(ring_->header()->worker_spin_ns) {}
 
 int RingServer::TryTake() {
   RingHeader* h = ring_->header();
@@ -280,16 +294,17 @@ int RingServer::Take(bool spin) {
   for (;;) {
     if (stop_.load(std::memory_order_acquire)) break;
     if ((slot = TryTake()) >= 0) break;
-    if (spin && h->worker_spin_ns > 0) {
-      spin = false;  // once per call finished: an idle worker sleeps
-      if (h->spinning.fetch_add(1) == 0 &&
-          h->in_flight.load(std::memory_order_relaxed) <= h->spin_limit) {
-        const auto until = Clock::now() + std::chrono::nanoseconds(h->worker_spin_ns);
+    const int64_t budget = spin ? budget_.Next() : 0;
+    spin = false;  // once per call finished: an idle worker sleeps
+    if (budget > 0) {
+      if (h->spinning.fetch_add(1) == 0) {
+        const auto until = Clock::now() + std::chrono::nanoseconds(budget);
         for (int i = 1; !stop_.load(std::memory_order_relaxed); ++i) {
           const bool check = SpinStep(i);
           if (h->posted.load(std::memory_order_relaxed) != 0 && (slot = TryTake()) >= 0) break;
           if (check && Clock::now() >= until) break;
         }
+        budget_.Paid(slot >= 0);
       }
       h->spinning.fetch_sub(1);
       if (slot >= 0) break;

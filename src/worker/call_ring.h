@@ -64,13 +64,11 @@ struct RingHeader {
   uint32_t version;
   uint32_t slots;
   uint32_t slot_bytes;
-  uint32_t worker_spin_ns;  // how long an idle worker thread spins before sleeping
-  uint32_t spin_limit;      // ... and only while at most this many calls are in flight
+  uint32_t worker_spin_ns;  // how long an idle worker thread spins at most before sleeping
   alignas(64) std::atomic<uint64_t> posted;    // bit i: slot i holds a call no thread took yet
   alignas(64) std::atomic<uint32_t> doorbell;  // bumped per call posted (worker futex word)
   std::atomic<uint32_t> sleepers;              // worker threads asleep on the doorbell
   std::atomic<uint32_t> spinning;              // worker threads spinning for work
-  std::atomic<uint32_t> in_flight;             // calls posted and not yet released (daemon)
 };
 struct RingSlot {
   std::atomic<uint32_t> state;    // RingState; the caller's futex word
@@ -87,11 +85,9 @@ static_assert(sizeof(RingSlot) == kRingPageBytes);
 class CallRing {
  public:
   // Daemon: a new ring of `slots` (1..kRingMaxSlots) in a sealed memfd. A
-  // worker thread that finished a call spins up to `worker_spin` for the
-  // next while at most `spin_limit` calls are in flight.
+  // worker thread that finished a call spins up to `worker_spin` for the next.
   static Result<std::unique_ptr<CallRing>> Create(uint32_t slots,
-                                                  std::chrono::nanoseconds worker_spin,
-                                                  uint32_t spin_limit);
+                                                  std::chrono::nanoseconds worker_spin);
   // Worker: maps the ring passed as `fd` (taken, closed once mapped);
   // InvalidArgument if its size, magic, version or geometry is not ours.
   static Result<std::unique_ptr<CallRing>> Map(int fd);
@@ -117,12 +113,30 @@ class CallRing {
   UniqueFd fd_;
 };
 
+// A spin bound that follows whether spinning pays: the full bound after a
+// spin that ended with what it waited for, half after one that did not (down
+// to none: a loaded machine, long or sparse calls); while at none, every 32nd
+// wait spins the full bound again to see whether it pays now. Thread-safe.
+class SpinBudget {
+ public:
+  explicit SpinBudget(int64_t max_ns) : max_(max_ns < 0 ? 0 : max_ns), ns_(max_) {}
+  // How long the next wait may spin (ns; 0: sleep at once).
+  int64_t Next();
+  // The spin that Next() allowed ended with (true) or without (false) its answer.
+  void Paid(bool paid);
+
+ private:
+  const int64_t max_;
+  std::atomic<int64_t> ns_;
+  std::atomic<uint32_t> skipped_{0};
+};
+
 // The daemon's end.
 class RingClient {
  public:
   struct Options {
-    std::chrono::nanoseconds spin{0};  // a caller spins this long for its reply, then sleeps,
-    uint32_t spin_limit = 1;           // ... only while at most this many calls are in flight
+    std::chrono::nanoseconds spin{0};  // a caller spins at most this long, then sleeps
+    uint32_t max_spinners = 1;         // callers of this ring spinning at once
   };
   RingClient(std::unique_ptr<CallRing> ring, Options options);
 
@@ -139,8 +153,8 @@ class RingClient {
 
   enum class Poll { kWaiting, kReply, kSpilled, kBroken };
   // Waits up to `timeout` for the worker's answer in `slot`: spins first (if
-  // at most spin_limit calls are in flight and fewer callers spin), then
-  // sleeps on the slot's futex.
+  // fewer than max_spinners callers spin), then sleeps on the slot's futex.
+  // The spin adapts (SpinBudget).
   // kReply: `reply` holds a copy of the whole frame (length prefix checked
   // against the slot); kSpilled: the reply comes on the socket; kBroken:
   // `why` says what the worker wrote that it must not have; kWaiting: not
@@ -162,7 +176,7 @@ class RingClient {
   const Options options_;
   std::atomic<bool> closed_{false};
   std::atomic<uint32_t> spinners_{0};
-  std::atomic<uint32_t> in_flight_{0};  // the daemon's own count (the header's is a hint)
+  SpinBudget budget_;
   std::mutex mu_;
   std::deque<int> free_;      // free slots, first in first out; guarded by mu_
   std::vector<bool> posted_;  // the daemon's own per-slot state; guarded by mu_
@@ -174,9 +188,9 @@ class RingServer {
   explicit RingServer(std::unique_ptr<CallRing> ring);
 
   // Blocks until a call is posted and takes it (its slot), or Stop() (-1).
-  // With `spin` (the thread just finished a call) it spins for the header's
-  // bound first, unless another thread already spins or more calls than the
-  // header's spin_limit are in flight; then it sleeps.
+  // With `spin` (the thread just finished a call) it spins first, unless
+  // another thread already spins; then it sleeps. The spin adapts
+  // (SpinBudget).
   int Take(bool spin);
   // The call frame in `slot` (empty if its length is out of range).
   std::span<const uint8_t> Frame(int slot) const;
@@ -199,6 +213,7 @@ class RingServer {
   std::unique_ptr<CallRing> ring_;
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> idle_{0};
+  SpinBudget budget_;
 };
 
 }  // namespace arcella::worker

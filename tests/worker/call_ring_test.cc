@@ -35,7 +35,7 @@ std::vector<uint8_t> RingReplyFrame(uint64_t id) {
 // A daemon end and a worker end over one ring of `slots`.
 struct RingPair {
   explicit RingPair(uint32_t slots, RingClient::Options o = {}) {
-    auto ring = CallRing::Create(slots, std::chrono::microseconds(0), 1);
+    auto ring = CallRing::Create(slots, std::chrono::microseconds(0));
     EXPECT_TRUE(ring.ok()) << ring.status().ToString();
     UniqueFd fd = (*ring)->TakeFd();
     auto mapped = CallRing::Map(dup(fd.get()));
@@ -210,9 +210,26 @@ TEST(CallRingTest, StopEndsEveryTake) {
   for (auto& t : takers) EXPECT_EQ(t.get(), -1);
 }
 
+TEST(CallRingTest, TheSpinBudgetFollowsWhetherSpinningPays) {
+  SpinBudget b(50'000);
+  EXPECT_EQ(b.Next(), 50'000);
+  b.Paid(false);
+  EXPECT_EQ(b.Next(), 25'000);
+  for (int i = 0; i < 8; ++i) b.Paid(false);
+  EXPECT_EQ(b.Next(), 0);  // no spinning while it does not pay...
+  int probes = 0;
+  for (int i = 0; i < 64; ++i) probes += b.Next() == 50'000;
+  EXPECT_EQ(probes, 2);  // ...but every 32nd wait tries the full bound again
+  b.Paid(true);
+  EXPECT_EQ(b.Next(), 50'000);
+  SpinBudget none(0);
+  EXPECT_EQ(none.Next(), 0);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(none.Next(), 0);
+}
+
 TEST(CallRingTest, MapRefusesARingThatIsNotOurs) {
   {
-    auto ring = CallRing::Create(2, std::chrono::microseconds(0), 1);
+    auto ring = CallRing::Create(2, std::chrono::microseconds(0));
     ASSERT_TRUE(ring.ok());
     (*ring)->header()->version = kRingVersion + 1;
     auto mapped = CallRing::Map((*ring)->TakeFd().release());
@@ -220,7 +237,7 @@ TEST(CallRingTest, MapRefusesARingThatIsNotOurs) {
     EXPECT_NE(mapped.status().message().find("version 2, expected 1"), std::string::npos);
   }
   {
-    auto ring = CallRing::Create(2, std::chrono::microseconds(0), 1);
+    auto ring = CallRing::Create(2, std::chrono::microseconds(0));
     ASSERT_TRUE(ring.ok());
     (*ring)->header()->slots = 3;  // more than the file holds
     auto mapped = CallRing::Map((*ring)->TakeFd().release());
@@ -228,13 +245,13 @@ TEST(CallRingTest, MapRefusesARingThatIsNotOurs) {
     EXPECT_NE(mapped.status().message().find("geometry"), std::string::npos);
   }
   // The size is sealed: the worker can neither shrink nor grow the file.
-  auto ring = CallRing::Create(2, std::chrono::microseconds(0), 1);
+  auto ring = CallRing::Create(2, std::chrono::microseconds(0));
   ASSERT_TRUE(ring.ok());
   UniqueFd fd = (*ring)->TakeFd();
   EXPECT_NE(ftruncate(fd.get(), 4096), 0);
   EXPECT_NE(ftruncate(fd.get(), 1 << 20), 0);
-  EXPECT_FALSE(CallRing::Create(0, std::chrono::microseconds(0), 1).ok());
-  EXPECT_FALSE(CallRing::Create(kRingMaxSlots + 1, std::chrono::microseconds(0), 1).ok());
+  EXPECT_FALSE(CallRing::Create(0, std::chrono::microseconds(0)).ok());
+  EXPECT_FALSE(CallRing::Create(kRingMaxSlots + 1, std::chrono::microseconds(0)).ok());
 }
 
 }  // namespace
