@@ -165,6 +165,7 @@ class RingClient {
   void Release(int slot);
   // The worker is gone: every caller's Wait returns, Acquire gives -1.
   void Close();
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
 
   uint32_t slots() const { return ring_->slots(); }
   CallRing& ring() { return *ring_; }

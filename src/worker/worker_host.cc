@@ -303,7 +303,9 @@ struct WorkerHost::Worker {
           }
           r = RingClient::Poll::kBroken;
         }
-        if (r == RingClient::Poll::kSpilled) slot = -1;  // the reply comes on the socket
+        // Spilled: the reply comes on the socket. Closed: the worker is gone
+        // and its death completes `p` (waiting on the ring would not block).
+        if (r == RingClient::Poll::kSpilled || ring->closed()) slot = -1;
         if (r == RingClient::Poll::kBroken) {
           spdlog::error("{}: call ring: {}; ending the worker", Name(), why);
           Kill();
