@@ -307,7 +307,13 @@ int RingServer::Take(bool spin) {
         budget_.Paid(slot >= 0);
       }
       h->spinning.fetch_sub(1);
-      if (slot >= 0) break;
+      if (slot >= 0) {
+        // A call posted while this thread still counted as spinning woke
+        // nobody (Post leaves it to the spinner): pass it on now. Dekker with
+        // Post: `spinning` before `posted` here, `posted` before `spinning` there.
+        if (h->posted.load() != 0 && h->sleepers.load() != 0) FutexWake(&h->doorbell, 1);
+        break;
+      }
       continue;
     }
     h->sleepers.fetch_add(1);
