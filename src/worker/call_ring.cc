@@ -220,14 +220,19 @@ RingClient::Poll RingClient::Wait(int slot, std::chrono::milliseconds timeout,
   if (state == kRingCall) {
     const int64_t budget = budget_.Next();
     if (budget > 0 && spinners_.fetch_add(1) < options_.max_spinners) {
-      const auto until = Clock::now() + std::chrono::nanoseconds(budget);
+      const auto start = Clock::now();
+      const auto until = start + std::chrono::nanoseconds(budget);
       for (int i = 1;; ++i) {
         const bool check = SpinStep(i);
         state = s->state.load(std::memory_order_acquire);
         if (state != kRingCall) break;
         if (check && Clock::now() >= until) break;
       }
-      budget_.Paid(state != kRingCall);
+      // Paid only if the answer came in the first half: one that came late
+      // (the worker thread waited for this CPU) would have come as soon to
+      // a sleeping caller, for less CPU.
+      budget_.Paid(state != kRingCall &&
+                   Clock::now() - start <= std::chrono::nanoseconds(budget / 2));
     }
     if (budget > 0) spinners_.fetch_sub(1);
   }

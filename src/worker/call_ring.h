@@ -114,9 +114,12 @@ class CallRing {
 };
 
 // A spin bound that follows whether spinning pays: the full bound after a
-// spin that ended with what it waited for, half after one that did not (down
-// to none: a loaded machine, long or sparse calls); while at none, every 32nd
-// wait spins the full bound again to see whether it pays now. Thread-safe.
+// spin that paid, half after one that did not (down to none: a loaded
+// machine, long or sparse calls); while at none, every 32nd wait spins the
+// full bound again to see whether it pays now. A caller's spin pays if the
+// answer came within half the bound (a later one would have reached a
+// sleeping caller as soon: its worker thread was waiting for a CPU); a worker
+// thread's if a call came at all. Thread-safe.
 class SpinBudget {
  public:
   explicit SpinBudget(int64_t max_ns) : max_(max_ns < 0 ? 0 : max_ns), ns_(max_) {}
