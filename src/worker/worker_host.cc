@@ -444,6 +444,10 @@ WorkerHost::WorkerHost(platform::CodeProvider* code, platform::LogHub* logs,
                        platform::EventBus* events, WorkerHostOptions options)
     : code_(code), logs_(logs), events_(events), options_(std::move(options)) {
   if (geteuid() == 0 && !options_.uid) options_.uid = 65534;
+  // spdlog's default logger is made on first use inside libspdlog, where
+  // ThreadSanitizer cannot see it published: make it here, before any of
+  // this host's threads logs (two threads logging first at once is reported).
+  (void)spdlog::default_logger_raw();
   supervisor_ = std::thread([this] { SupervisorLoop(); });
 }
 
