@@ -6,11 +6,15 @@
 //   1. call round trip, p50/p99/mean, 1 caller and 16 concurrent callers
 //      (16 replicas), and a fork'd socketpair echo as the IPC floor;
 //   2. calls/s with 16 callers for a fixed duration;
+//   (1 and 2 for the worker twice: calls through the shared-memory call
+//   ring, the default, and with the ring off, every call on the socket)
 //   3. kill -9 of a worker with 100 replicas: time until all are active;
 //   4. RSS per idle replica: (RSS with 1,001 replicas - with 1) / 1,000;
 //   5. scale 0 -> 1,000 replicas: Apply until all are active.
 //
 //   worker_bench [--quick] [--json FILE] [--wasm FILE] [--worker PATH]
+//                [--caller-spin US] [--worker-spin US] [--spinners N]
+//                [--only-calls]
 //
 // bench/platform/run_worker.sh builds arcella-worker and this, and runs it.
 #include <signal.h>
@@ -65,6 +69,8 @@ struct Options {
   std::string json_out;
   std::string wasm = WORKER_BENCH_FIXTURE;
   std::string worker = WORKER_BENCH_WORKER;
+  std::optional<int> caller_spin_us, worker_spin_us, spinners;  // ring tuning (default: host's)
+  bool only_calls = false;                                      // sections 1 and 2 only
 };
 
 [[noreturn]] void Die(const std::string& what) {
@@ -403,8 +409,17 @@ int Run(int argc, char** argv) {
       o.wasm = value();
     } else if (a == "--worker") {
       o.worker = value();
+    } else if (a == "--caller-spin") {
+      o.caller_spin_us = std::stoi(value());
+    } else if (a == "--worker-spin") {
+      o.worker_spin_us = std::stoi(value());
+    } else if (a == "--spinners") {
+      o.spinners = std::stoi(value());
+    } else if (a == "--only-calls") {
+      o.only_calls = true;
     } else {
-      Die("usage: worker_bench [--quick] [--json FILE] [--wasm FILE] [--worker PATH]");
+      Die("usage: worker_bench [--quick] [--json FILE] [--wasm FILE] [--worker PATH] "
+          "[--caller-spin US] [--worker-spin US] [--spinners N] [--only-calls]");
     }
   }
   signal(SIGPIPE, SIG_IGN);
@@ -424,6 +439,11 @@ int Run(int argc, char** argv) {
   arcella::platform::InProcessHostOptions in_opts;
   arcella::worker::WorkerHostOptions w_opts;
   w_opts.worker_path = o.worker;
+  if (o.caller_spin_us) w_opts.ring_caller_spin = std::chrono::microseconds(*o.caller_spin_us);
+  if (o.worker_spin_us) w_opts.ring_worker_spin = std::chrono::microseconds(*o.worker_spin_us);
+  if (o.spinners) w_opts.ring_spinners = static_cast<uint32_t>(*o.spinners);
+  arcella::worker::WorkerHostOptions socket_opts = w_opts;
+  socket_opts.call_ring = false;
   std::vector<HostKind> kinds = {
       {"in-daemon",
        [&] {
@@ -433,6 +453,10 @@ int Run(int argc, char** argv) {
       {"worker",
        [&] {
          return std::make_unique<arcella::worker::WorkerHost>(&code, nullptr, nullptr, w_opts);
+       }},
+      {"socket",  // the worker with the call ring off: every call on the socket
+       [&] {
+         return std::make_unique<arcella::worker::WorkerHost>(&code, nullptr, nullptr, socket_opts);
        }},
   };
   auto worker_pid = [](ReplicaHost& h, const std::string& group) {
@@ -457,10 +481,11 @@ int Run(int argc, char** argv) {
   // delta is this process's).
   std::map<std::string, Json> scale, rss;
   for (const auto& k : kinds) {
+    if (k.name == "socket" || o.only_calls) continue;
     auto host = k.make();
     Start(*host, code, "one@1.0.0/bench", 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    pid_t pid = k.name == "worker" ? worker_pid(*host, "bench") : 0;
+    pid_t pid = k.name != "in-daemon" ? worker_pid(*host, "bench") : 0;
     uint64_t rss1 = Rss(pid);
     auto t0 = Clock::now();
     Check(host->Apply(Plan(code, "scale@1.0.0/bench", 1000), true), "apply 1000");
@@ -493,14 +518,21 @@ int Run(int argc, char** argv) {
   Latency codec = CodecCost(single_calls);
   std::map<std::string, Latency> one, many;
   std::map<std::string, Rate> cps;
+  std::map<std::string, double> idle_cpu;  // worker CPU ms per s, idle after the calls
   for (const auto& k : kinds) {
     auto host = k.make();
     Start(*host, code, "counter@1.0.0/bench", callers);
     for (int i = 0; i < 1000; ++i) CallAdd(*host, "counter@1.0.0/bench");
     one[k.name] = CallLatency(*host, "counter@1.0.0/bench", 1, single_calls);
     many[k.name] = CallLatency(*host, "counter@1.0.0/bench", callers, per_caller);
-    pid_t pid = k.name == "worker" ? worker_pid(*host, "bench") : 0;
+    pid_t pid = k.name != "in-daemon" ? worker_pid(*host, "bench") : 0;
     cps[k.name] = Throughput(*host, "counter@1.0.0/bench", callers, duration, pid);
+    if (pid != 0) {  // spinning stops soon after the last call: an idle worker uses no CPU
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      Usage u0 = UsageOf(pid);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      idle_cpu[k.name] = (UsageOf(pid).cpu_s - u0.cpu_s) / 0.5 * 1000;
+    }
     host->Shutdown();
   }
   auto row = [&](const char* what, const Latency& a, const Latency& b) {
@@ -512,6 +544,8 @@ int Run(int argc, char** argv) {
               "     | worker/in-daemon\n");
   row("1 caller", one["in-daemon"], one["worker"]);
   row("16 callers, 16 repl.", many["in-daemon"], many["worker"]);
+  row("1 caller, socket", one["in-daemon"], one["socket"]);
+  row("16 callers, socket", many["in-daemon"], many["socket"]);
   std::printf("  IPC floor (fork'd socketpair echo, 64 B): p50 %.1f  p99 %.1f  mean %.1f us\n",
               floor.p50, floor.p99, floor.mean);
   std::printf("  thread handoff and back (condition variables): p50 %.1f  p99 %.1f  mean %.1f us\n",
@@ -526,6 +560,8 @@ int Run(int argc, char** argv) {
       {"one_caller", {{"in_daemon", ToJson(one["in-daemon"])}, {"worker", ToJson(one["worker"])}}},
       {"sixteen_callers",
        {{"in_daemon", ToJson(many["in-daemon"])}, {"worker", ToJson(many["worker"])}}},
+      {"socket_path",
+       {{"one_caller", ToJson(one["socket"])}, {"sixteen_callers", ToJson(many["socket"])}}},
       {"socketpair_floor", ToJson(floor)},
       {"thread_handoff_floor", ToJson(handoff)},
       {"codec", ToJson(codec)}};
@@ -533,15 +569,20 @@ int Run(int argc, char** argv) {
   // 2. Calls/s.
   const Rate& cd = cps["in-daemon"];
   const Rate& cw = cps["worker"];
-  std::printf("\n2. calls/s, 16 callers, %.1f s        in-daemon     worker  worker/in-daemon\n",
+  const Rate& cs = cps["socket"];
+  std::printf("\n2. calls/s, 16 callers, %.1f s        in-daemon     worker  worker/in-daemon"
+              "  | socket\n",
               duration.count() / 1000.0);
-  std::printf("  calls/s                          %10.0f %10.0f  %8.3f\n", cd.calls_per_s,
-              cw.calls_per_s, cw.calls_per_s / cd.calls_per_s);
-  std::printf("  CPU us/call, calling process     %10.2f %10.2f\n", cd.cpu_us_per_call,
-              cw.cpu_us_per_call);
-  std::printf("  CPU us/call, worker process      %10s %10.2f\n", "-", cw.worker_cpu_us_per_call);
-  std::printf("  context switches/call            %10.2f %10.2f\n", cd.switches_per_call,
-              cw.switches_per_call);
+  std::printf("  calls/s                          %10.0f %10.0f  %8.3f         | %8.0f\n",
+              cd.calls_per_s, cw.calls_per_s, cw.calls_per_s / cd.calls_per_s, cs.calls_per_s);
+  std::printf("  CPU us/call, calling process     %10.2f %10.2f                   | %8.2f\n",
+              cd.cpu_us_per_call, cw.cpu_us_per_call, cs.cpu_us_per_call);
+  std::printf("  CPU us/call, worker process      %10s %10.2f                   | %8.2f\n", "-",
+              cw.worker_cpu_us_per_call, cs.worker_cpu_us_per_call);
+  std::printf("  context switches/call            %10.2f %10.2f                   | %8.2f\n",
+              cd.switches_per_call, cw.switches_per_call, cs.switches_per_call);
+  std::printf("  worker CPU when idle (ms/s)      %10s %10.1f                   | %8.1f\n", "-",
+              idle_cpu["worker"], idle_cpu["socket"]);
   std::printf("  target: worker >= 100,000 calls/s: %s\n",
               Verdict(cw.calls_per_s >= 100000).c_str());
   auto rate_json = [](const Rate& r) {
@@ -552,7 +593,16 @@ int Run(int argc, char** argv) {
   };
   report["calls_per_second"] = {{"in_daemon", rate_json(cd)},
                                 {"worker", rate_json(cw)},
+                                {"socket_path", rate_json(cs)},
+                                {"worker_idle_cpu_ms_per_s", idle_cpu["worker"]},
                                 {"duration_ms", duration.count()}};
+
+  if (o.only_calls) {
+    std::error_code ec;
+    std::filesystem::remove_all(cache, ec);
+    if (!o.json_out.empty()) std::ofstream(o.json_out) << report.dump(2) << "\n";
+    return 0;
+  }
 
   // 3. kill -9 recovery: a fresh host each time, so every kill is the
   // first crash of a healthy worker (no backoff series).

@@ -262,7 +262,9 @@ class PackWriter {
 }  // namespace
 
 json EncodeHello(const Hello& h) {
-  return {{"t", "hello"}, {"v", h.version}, {"pid", h.pid}, {"sandbox", h.sandbox}};
+  json j = {{"t", "hello"}, {"v", h.version}, {"pid", h.pid}, {"sandbox", h.sandbox}};
+  if (h.ring) j["ring"] = true;
+  return j;
 }
 
 Result<Hello> DecodeHello(const json& body) {
@@ -272,6 +274,7 @@ Result<Hello> DecodeHello(const json& body) {
   ARCELLA_RETURN_IF_ERROR(f.U32("v", &h.version));
   ARCELLA_RETURN_IF_ERROR(f.I64("pid", &h.pid, 1, INT32_MAX, "a positive process id"));
   ARCELLA_RETURN_IF_ERROR(f.Str("sandbox", &h.sandbox));
+  if (body.contains("ring")) ARCELLA_RETURN_IF_ERROR(f.Bool("ring", &h.ring));
   return h;
 }
 

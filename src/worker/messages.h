@@ -13,7 +13,7 @@
 //   ping     {id}                        (reply: ok; health and benchmarks)
 //   shutdown {}                          (no reply; the worker exits 0)
 // Worker -> daemon:
-//   hello    {v, pid, sandbox}           first frame, once
+//   hello    {v, pid, sandbox, ring}     first frame, once (ring: optional bool)
 //   reply    {id, code, msg, ...}        code 0: ok (plus the request's result)
 //   log      {dep, idx, stream, line}    one captured line of a replica
 //   event    {ts, kind, id, state, detail}  a state change (platform::Event)
@@ -41,6 +41,7 @@ struct Hello {
   uint32_t version = 0;
   int64_t pid = 0;
   std::string sandbox;  // DescribeSandbox() of the worker, for logs and status
+  bool ring = false;    // the worker mapped the call ring it was given (call_ring.h)
 };
 nlohmann::json EncodeHello(const Hello& h);
 Result<Hello> DecodeHello(const nlohmann::json& body);

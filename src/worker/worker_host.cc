@@ -15,11 +15,14 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include "common/open_dir.h"
+#include "worker/call_ring.h"
 #include "worker/channel.h"
 #include "worker/messages.h"
 
@@ -196,6 +199,7 @@ struct WorkerHost::Worker {
   pid_t pid = 0;
   UniqueFd pidfd;
   std::unique_ptr<Channel> ch;
+  std::unique_ptr<RingClient> ring;  // null: calls on the socket only
   std::thread err_reader;
   Clock::time_point started;
   std::string sandbox;
@@ -259,6 +263,101 @@ struct WorkerHost::Worker {
     pending.erase(id);
   }
 
+  // How Wait() waits for one request.
+  struct WaitOptions {
+    std::string_view what;               // for the log: "apply", or a call's export
+    std::string_view dep;                // a call's deployment
+    std::chrono::milliseconds limit{0};  // past it (0: no limit) the worker is ended
+    // Steady-clock ticks when the request was cancelled (0: not); `grace`
+    // past it the worker is ended.
+    const std::atomic<int64_t>* cancelled_at = nullptr;
+    std::chrono::milliseconds grace{0};
+    int slot = -1;    // the ring slot the reply comes in (-1: the socket)
+    uint64_t id = 0;  // the request's id (a ring reply must carry it)
+  };
+
+  // Waits until `p` is done: its reply arrived (from the reader, or read
+  // here from the ring slot) or the worker died. A request unanswered past
+  // its limit, or `grace` past its cancel, ends the worker (a worker that
+  // cannot answer in time never will), which then fails it Unavailable; so
+  // does a ring slot holding what the worker must not write there.
+  void Wait(Pending& p, const WaitOptions& o) {
+    constexpr std::chrono::milliseconds kTick{50};
+    const auto began = Clock::now();
+    bool killed = false;
+    int slot = o.slot;
+    thread_local std::vector<uint8_t> bytes;
+    for (;;) {
+      if (slot >= 0) {
+        std::string why;
+        auto r = ring->Wait(slot, kTick, &bytes, &why);
+        if (r == RingClient::Poll::kReply) {
+          auto body = DecodeRingReply(bytes, o.id, &why);
+          if (body) {
+            std::lock_guard<std::mutex> lock(p.mu);
+            if (!p.done) {
+              p.body = std::move(*body);
+              p.done = true;
+            }
+            return;
+          }
+          r = RingClient::Poll::kBroken;
+        }
+        // Spilled: the reply comes on the socket. Closed: the worker is gone
+        // and its death completes `p` (waiting on the ring would not block).
+        if (r == RingClient::Poll::kSpilled || ring->closed()) slot = -1;
+        if (r == RingClient::Poll::kBroken) {
+          spdlog::error("{}: call ring: {}; ending the worker", Name(), why);
+          Kill();
+          killed = true;
+          slot = -1;  // its death completes `p`
+        }
+        std::lock_guard<std::mutex> lock(p.mu);
+        if (p.done) return;
+      } else {
+        std::unique_lock<std::mutex> lock(p.mu);
+        if (p.cv.wait_for(lock, kTick, [&] { return p.done; })) return;
+      }
+      if (killed) continue;
+      const auto now = Clock::now();
+      const int64_t c = o.cancelled_at ? o.cancelled_at->load() : 0;
+      const bool runaway = o.limit.count() > 0 && now - began > o.limit;
+      const bool stuck = c != 0 && now - Clock::time_point(Clock::duration(c)) > o.grace;
+      if (runaway || stuck) {
+        const std::string what = o.dep.empty() ? std::string(o.what)
+                                               : fmt::format("call {} of {}", o.what, o.dep);
+        if (runaway) {
+          spdlog::warn("{}: no answer to {} within {} ms; ending the worker", Name(), what,
+                       o.limit.count());
+        } else {
+          spdlog::warn("{}: {} still running {} ms past its cancel; ending the worker", Name(),
+                       what, o.grace.count());
+        }
+        Kill();
+        killed = true;
+      }
+    }
+  }
+
+  // A reply frame copied from the ring: a `reply` to request `id`, or
+  // nullopt with `*why` set.
+  static std::optional<nlohmann::json> DecodeRingReply(const std::vector<uint8_t>& frame,
+                                                       uint64_t id, std::string* why) {
+    auto body = DecodeFrameBody(std::span<const uint8_t>(frame).subspan(4));
+    if (!body.ok()) {
+      *why = body.status().message();
+      return std::nullopt;
+    }
+    auto got = ReplyId(*body);
+    if ((*body)["t"] != "reply" || !got.ok() || *got != id) {
+      *why = "a \"" + (*body)["t"].get<std::string>() + "\" frame for request " +
+             (got.ok() ? std::to_string(*got) : std::string("?")) + " in the slot of request " +
+             std::to_string(id);
+      return std::nullopt;
+    }
+    return std::move(*body);
+  }
+
   // Sends a request and waits for its reply up to `timeout` (zero: no
   // limit); past it the worker is killed (the reply will never come from a
   // worker that cannot answer in time) and the call fails Unavailable.
@@ -274,15 +373,12 @@ struct WorkerHost::Worker {
       End(id);
       return Status::Unavailable(Name() + ": " + st.message());
     }
-    std::unique_lock<std::mutex> lock(p->mu);
-    if (timeout.count() > 0 && !p->cv.wait_for(lock, timeout, [&] { return p->done; })) {
-      lock.unlock();
-      spdlog::warn("{}: no answer to {} within {} ms; killing it", Name(),
-                   body.value("t", std::string("?")), timeout.count());
-      Kill();
-      lock.lock();
-    }
-    p->cv.wait(lock, [&] { return p->done; });
+    const std::string what = body.value("t", std::string("?"));
+    WaitOptions o;
+    o.what = what;
+    o.limit = timeout;
+    o.id = id;
+    Wait(*p, o);
     End(id);
     if (!p->error.ok()) return p->error;
     return std::move(p->body);
@@ -348,6 +444,10 @@ WorkerHost::WorkerHost(platform::CodeProvider* code, platform::LogHub* logs,
                        platform::EventBus* events, WorkerHostOptions options)
     : code_(code), logs_(logs), events_(events), options_(std::move(options)) {
   if (geteuid() == 0 && !options_.uid) options_.uid = 65534;
+  // spdlog's default logger is made on first use inside libspdlog, where
+  // ThreadSanitizer cannot see it published: make it here, before any of
+  // this host's threads logs (two threads logging first at once is reported).
+  (void)spdlog::default_logger_raw();
   supervisor_ = std::thread([this] { SupervisorLoop(); });
 }
 
@@ -474,6 +574,21 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     }
     UniqueFd err_r(ep[0]), err_w(ep[1]);
     UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+    std::unique_ptr<CallRing> ring;
+    UniqueFd ring_fd;
+    if (options_.call_ring) {
+      const uint32_t slots = options_.max_calls_per_worker == 0
+                                 ? kRingMaxSlots
+                                 : std::min(options_.max_calls_per_worker, kRingMaxSlots);
+      auto r = CallRing::Create(slots, options_.ring_worker_spin);
+      if (r.ok()) {
+        ring = std::move(*r);
+        ring_fd = ring->TakeFd();
+      } else {
+        spdlog::warn("group {}: no call ring ({}); calls use the socket", g.name,
+                     r.status().ToString());
+      }
+    }
     // Sources above every target slot, so no dup2 clobbers a later source.
     const int floor = 4 + static_cast<int>(dirs.size()) + 8;
     auto lift = [&](UniqueFd& fd) {
@@ -482,6 +597,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     lift(theirs);
     lift(err_w);
     lift(devnull);
+    lift(ring_fd);
     for (auto& d : dirs) lift(d);
     if (!theirs || !err_w || !devnull) {
       out = Status::IoError("cannot prepare the worker's descriptors: " + Errno(errno));
@@ -500,6 +616,12 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
       args.push_back(ro[i] ? "--ro-dir-fd" : "--rw-dir-fd");
       args.push_back(std::to_string(4 + i));
     }
+    if (ring_fd) {
+      const int at = 4 + static_cast<int>(dirs.size());
+      posix_spawn_file_actions_adddup2(&fa, ring_fd.get(), at);
+      args.push_back("--ring-fd");
+      args.push_back(std::to_string(at));
+    }
     if (geteuid() == 0 && options_.uid) {
       args.push_back("--uid");
       args.push_back(std::to_string(*options_.uid));
@@ -517,6 +639,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     if (!options_.seccomp) args.push_back("--no-seccomp");
     if (!options_.landlock) args.push_back("--no-landlock");
     if (!options_.new_netns) args.push_back("--no-netns");
+    for (const auto& a : options_.worker_args) args.push_back(a);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -539,6 +662,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     }
     theirs.reset();
     err_w.reset();
+    ring_fd.reset();
     dirs.clear();
     w->pid = pid;
     w->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
@@ -613,6 +737,10 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
       return fail("protocol version " + std::to_string(h->version) + ", expected " +
                   std::to_string(kProtocolVersion));
     w->sandbox = h->sandbox;
+    if (ring && h->ring)
+      w->ring = std::make_unique<RingClient>(std::move(ring),
+                                             RingClient::Options{options_.ring_caller_spin,
+                                                                 options_.ring_spinners});
     out = w;
   });
   return out;
@@ -730,6 +858,7 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
     p->done = true;
     p->cv.notify_all();
   }
+  if (w->ring) w->ring->Close();  // after the above: a woken caller finds its request done
   if (w->stopping) return;
   spdlog::warn("{} {}", w->Name(), exit);
   std::chrono::milliseconds delay{0};
@@ -1148,42 +1277,47 @@ Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& ex
   thread_local std::vector<uint8_t> frame;  // reused: no allocation per call
   frame.clear();
   Status sent = AppendCallFrame(req, &frame);
-  if (sent.ok()) sent = w->ch->SendFrame(frame);
-  if (!sent.ok()) {
-    w->End(call_id);
-    return Status::Unavailable(w->Name() + ": " + sent.message());
+  int slot = -1;
+  bool doomed = false;  // the worker broke the ring: it is being ended
+  if (sent.ok() && w->ring && frame.size() <= kRingSlotBytes) {
+    auto s = w->ring->Acquire();  // -1: every slot busy, the socket takes it
+    if (s.ok()) {
+      slot = *s;
+    } else {
+      spdlog::error("{}: {}; ending the worker", w->Name(), s.status().message());
+      w->Kill();
+      doomed = true;
+    }
+  }
+  if (slot >= 0) {
+    w->ring->Post(slot, frame);
+  } else if (!doomed) {
+    if (sent.ok()) sent = w->ch->SendFrame(frame);
+    if (!sent.ok()) {
+      w->End(call_id);
+      return Status::Unavailable(w->Name() + ": " + sent.message());
+    }
   }
   std::atomic<int64_t> cancelled_at{0};
   if (control) {
-    control->Arm([&, call_id] {
+    control->Arm([&, call_id, slot] {
       cancelled_at = Clock::now().time_since_epoch().count();
+      if (slot >= 0) w->ring->Cancel(slot);  // before the socket's cancel: see RingCall
       (void)w->ch->Send(EncodeCancel(call_id));
     });
   }
-  const auto began = Clock::now();
-  bool killed = false;
-  {
-    std::unique_lock<std::mutex> lock(p->mu);
-    while (!p->done) {
-      p->cv.wait_for(lock, std::chrono::milliseconds(50));
-      if (p->done || killed) continue;
-      auto now = Clock::now();
-      int64_t c = cancelled_at.load();
-      bool runaway = timeout.count() > 0 && now - began > timeout;
-      bool stuck = c != 0 && now - Clock::time_point(Clock::duration(c)) > options_.grace;
-      if (runaway || stuck) {
-        lock.unlock();
-        spdlog::warn("{}: call {} of {} still running {} ms past its {}; ending the worker",
-                     w->Name(), export_name, id, options_.grace.count(),
-                     runaway ? "deadline" : "cancel");
-        w->Kill();
-        killed = true;
-        lock.lock();
-      }
-    }
-  }
+  Worker::WaitOptions wait;
+  wait.what = export_name;
+  wait.dep = id;
+  wait.limit = timeout;
+  wait.cancelled_at = &cancelled_at;
+  wait.grace = options_.grace;
+  wait.slot = slot;
+  wait.id = call_id;
+  w->Wait(*p, wait);
   if (control) control->Disarm();
   w->End(call_id);
+  if (slot >= 0) w->ring->Release(slot);
   if (!p->error.ok()) return p->error;
   Status st = ReplyStatus(p->body);
   if (!st.ok()) return st;

@@ -19,6 +19,10 @@
 // `grace` past its deadline (or past a cancel) ends the worker: a guest that
 // interruption cannot reach is stopped that way.
 //
+// Calls go through a shared-memory call ring per worker when they fit
+// (call_ring.h; the worker is not trusted with it: anything out of place
+// ends the worker like any protocol error), else on the socket.
+//
 // Thread-safety: every method is thread-safe. Apply/Remove are serialised
 // per group; calls and status requests of a group run concurrently over its
 // one connection.
@@ -69,6 +73,20 @@ struct WorkerHostOptions {
   bool seccomp = true;
   bool landlock = true;
   bool new_netns = true;
+  // Calls through the shared-memory call ring (call_ring.h, docs/WORKER.md),
+  // one slot per call the worker runs at once (at most 64); off: every call
+  // on the socket. Calls whose frame or reply does not fit a slot use the
+  // socket either way.
+  bool call_ring = true;
+  // How long a caller spins at most for its reply before it sleeps (at most
+  // `ring_spinners` callers of a worker at once), and how long a worker
+  // thread that finished a call spins at most for the next one before it
+  // sleeps. Both adapt: no spinning while answers take longer (call_ring.h).
+  std::chrono::microseconds ring_caller_spin{20};
+  std::chrono::microseconds ring_worker_spin{50};
+  uint32_t ring_spinners = 16;
+  // Appended to the worker's command line (tests: --selftest-ring-garbage).
+  std::vector<std::string> worker_args;
 };
 
 class WorkerHost : public platform::ReplicaHost {

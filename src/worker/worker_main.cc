@@ -4,14 +4,19 @@
 //
 //   arcella-worker --socket-fd 3 --parent PID [--group NAME] [--uid U --gid G]
 //                  [--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES]
-//                  [--max-calls N]
+//                  [--max-calls N] [--ring-fd N]
 //
+// --ring-fd: the daemon's call ring (call_ring.h), a sealed memfd mapped
+// after the sandbox is entered; a ring that does not map is logged and not
+// used (the hello says so and every call comes on the socket).
 // The process enters its sandbox (sandbox.h) before it reads a single
 // message, then serves the protocol on the socket until the daemon closes it.
 //
 // Test-only: `--selftest-escape` enters the same sandbox, then tries execve
 // and socket creation and says on stderr what happened; exit 0 if both were
-// refused, 1 otherwise.
+// refused, 1 otherwise. `--selftest-ring-garbage MODE` makes the worker
+// write garbage into the call ring when a call's export is "garbage"
+// (worker_server.h), for the daemon's hostile-worker tests.
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,9 +24,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "worker/call_ring.h"
 #include "worker/channel.h"
 #include "worker/sandbox.h"
 #include "worker/worker_server.h"
@@ -43,8 +50,8 @@ int Usage(const std::string& why) {
           "arcella-worker: %s\n"
           "usage: arcella-worker --socket-fd N --parent PID [--group NAME] [--uid U] [--gid G] "
           "[--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES] [--max-calls N] "
-          "[--no-seccomp] "
-          "[--no-landlock] [--no-netns] [--selftest-escape]\n"
+          "[--ring-fd N] [--no-seccomp] "
+          "[--no-landlock] [--no-netns] [--selftest-escape] [--selftest-ring-garbage MODE]\n"
           "(started by the arcella daemon; not a user command)\n",
           why.c_str());
   return 2;
@@ -74,6 +81,7 @@ int Main(int argc, char** argv) {
   SandboxOptions sandbox;
   arcella::worker::WorkerServerOptions server;
   int socket_fd = -1;
+  int ring_fd = -1;
   bool selftest = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -101,6 +109,10 @@ int Main(int argc, char** argv) {
       server.memory_cap_bytes = v;
     } else if (a == "--max-calls" && value(&v) && v >= 1 && v <= 4096) {
       server.max_call_threads = static_cast<size_t>(v);
+    } else if (a == "--ring-fd" && value(&v) && v >= 3 && v <= 1 << 20) {
+      ring_fd = static_cast<int>(v);
+    } else if (a == "--selftest-ring-garbage" && i + 1 < argc) {
+      server.ring_garbage = argv[++i];
     } else if (a == "--no-seccomp") {
       sandbox.seccomp = false;
     } else if (a == "--no-landlock") {
@@ -116,6 +128,7 @@ int Main(int argc, char** argv) {
   }
   if (socket_fd < 3 && !selftest) return Usage("--socket-fd N (N >= 3) is required");
   if (socket_fd >= 0) sandbox.keep_fds.push_back(socket_fd);
+  if (ring_fd >= 0) sandbox.keep_fds.push_back(ring_fd);
   auto report = arcella::worker::EnterSandbox(sandbox);
   if (!report.ok()) {
     fprintf(stderr, "arcella-worker: sandbox: %s\n", report.status().ToString().c_str());
@@ -131,8 +144,18 @@ int Main(int argc, char** argv) {
     _exit(code);
   }
   server.sandbox = arcella::worker::DescribeSandbox(*report);
+  std::unique_ptr<arcella::worker::CallRing> ring;
+  if (ring_fd >= 0) {
+    auto mapped = arcella::worker::CallRing::Map(ring_fd);
+    if (mapped.ok()) {
+      ring = std::move(*mapped);
+    } else {
+      fprintf(stderr, "arcella-worker: %s; calls use the socket\n",
+              mapped.status().ToString().c_str());
+    }
+  }
   arcella::worker::Channel channel(socket_fd);
-  int code = arcella::worker::RunWorkerServer(&channel, server);
+  int code = arcella::worker::RunWorkerServer(&channel, std::move(ring), server);
   fflush(stderr);
   _exit(code);  // replicas' threads are gone or abandoned with the process
 }

@@ -1,9 +1,13 @@
 #include "worker/worker_server.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -81,8 +85,9 @@ struct Call {
 
 class Server {
  public:
-  Server(Channel* ch, const WorkerServerOptions& options)
+  Server(Channel* ch, std::unique_ptr<CallRing> ring, const WorkerServerOptions& options)
       : ch_(ch),
+        ring_(ring ? std::make_unique<RingServer>(std::move(ring)) : nullptr),
         options_(options),
         logs_("", platform::LogHubOptions{.ring_lines = 1, .ring_bytes = 1}),
         max_(options.max_call_threads == 0 ? 1 : options.max_call_threads),
@@ -99,10 +104,11 @@ class Server {
         [this](const platform::Event& e) { (void)ch_->Send(EncodeEvent(e)); });
     host_ = std::make_unique<platform::InProcessHost>(
         [this](const DeploymentPlan& plan) { return Staged(plan); }, &logs_, &events_);
-    if (!ch_->Send(
-                EncodeHello({kProtocolVersion, static_cast<int64_t>(getpid()), options_.sandbox}))
+    if (!ch_->Send(EncodeHello({kProtocolVersion, static_cast<int64_t>(getpid()), options_.sandbox,
+                                ring_ != nullptr}))
              .ok())
       return 0;
+    if (ring_) AddRingThread();
     int code = 0;
     {
       std::unique_lock<std::mutex> lock(lf_mu_);
@@ -123,6 +129,14 @@ class Server {
     lf_cv_.notify_all();
     // No thread is added once stop_ is set (only a leader adds one).
     for (auto& t : threads_) t.join();
+    std::vector<std::thread> ring_threads;
+    {
+      std::lock_guard<std::mutex> lock(ring_mu_);
+      ring_stop_ = true;  // no ring thread is added from now on
+      ring_threads.swap(ring_threads_);
+    }
+    if (ring_) ring_->Stop();
+    for (auto& t : ring_threads) t.join();
   }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -198,10 +212,7 @@ class Server {
       }
       // Cancellable from now on: a cancel read after its call always finds it.
       Call c{std::move(*req), std::make_unique<platform::CallControl>()};
-      {
-        std::lock_guard<std::mutex> in_flight(mu_);
-        in_flight_[c.req.id] = c.control.get();
-      }
+      Register(c);
       lock.lock();
       if (running_ >= max_) {
         waiting_.push_back(std::move(c));
@@ -224,6 +235,7 @@ class Server {
   void Stop(int code) {
     stop_ = true;
     code_ = code;
+    if (ring_) ring_->Stop();
     lf_cv_.notify_all();
     done_cv_.notify_all();
   }
@@ -296,22 +308,153 @@ class Server {
     return true;
   }
 
-  void DoCall(const Call& c) {
+  // Runs a registered call and unregisters it.
+  Result<platform::CallResult> RunCall(const Call& c) {
     const CallRequest& r = c.req;
     auto res = host_->Call(r.dep, r.export_name, r.args, c.control.get());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = in_flight_.find(r.id); it != in_flight_.end() && it->second == c.control.get())
-        in_flight_.erase(it);
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = in_flight_.find(r.id); it != in_flight_.end() && it->second == c.control.get())
+      in_flight_.erase(it);
+    return res;
+  }
+
+  void Register(const Call& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_[c.req.id] = c.control.get();
+  }
+
+  // The reply frame of a call (the result, or its error).
+  static void ReplyFrame(uint64_t id, const Result<platform::CallResult>& res,
+                         std::vector<uint8_t>* frame) {
+    frame->clear();
+    Status st = res.ok() ? AppendCallReplyFrame(id, *res, frame) : res.status();
+    if (st.ok()) return;
+    frame->clear();
+    auto f = EncodeFrame(EncodeReply(id, st));
+    if (f.ok()) *frame = std::move(*f);
+  }
+
+  void DoCall(const Call& c) {
+    auto res = RunCall(c);
     if (!res.ok()) {
-      (void)ch_->Send(EncodeReply(r.id, res.status()));
+      (void)ch_->Send(EncodeReply(c.req.id, res.status()));
       return;
     }
     thread_local std::vector<uint8_t> frame;  // reused: no allocation per call
-    frame.clear();
-    Status st = AppendCallReplyFrame(r.id, *res, &frame);
-    (void)(st.ok() ? ch_->SendFrame(frame) : ch_->Send(EncodeReply(r.id, st)));
+    ReplyFrame(c.req.id, res, &frame);
+    (void)ch_->SendFrame(frame);
+  }
+
+  // ---- the call ring ----
+
+  // Up to one thread per slot, each taking posted calls; a thread that takes
+  // one while no other is idle starts another (so a posted call never waits
+  // for a thread while a slot's call runs).
+  void AddRingThread() {
+    std::lock_guard<std::mutex> lock(ring_mu_);
+    if (ring_stop_ || ring_threads_.size() >= ring_->slots()) return;
+    ring_threads_.emplace_back([this] { RingThread(); });
+  }
+
+  void RingThread() {
+    bool spin = false;
+    for (;;) {
+      int slot = ring_->Take(spin);
+      if (slot < 0) return;
+      if (ring_->idle() == 0) AddRingThread();
+      RingCall(slot);
+      spin = true;
+    }
+  }
+
+  void RingCall(int slot) {
+    thread_local std::vector<uint8_t> frame;  // reused: no allocation per call
+    std::span<const uint8_t> in = ring_->Frame(slot);
+    Result<nlohmann::json> body = in.size() >= 4 ? DecodeFrameBody(in.subspan(4))
+                                                 : Status::InvalidArgument("call ring: no frame");
+    Result<CallRequest> req = body.ok() ? DecodeCall(*body) : body.status();
+    if (!req.ok()) {
+      auto id = body.ok() ? ReplyId(*body) : Result<uint64_t>(uint64_t{0});
+      ReplyFrame(id.ok() ? *id : 0, req.status(), &frame);
+      AnswerRing(slot, frame);
+      return;
+    }
+    // Cancellable from now on; a cancel sent before (the daemon flags the
+    // slot first, then sends it) is seen here or by the socket's reader.
+    Call c{std::move(*req), std::make_unique<platform::CallControl>()};
+    Register(c);
+    if (ring_->Cancelled(slot)) c.control->Cancel();
+    auto res = RunCall(c);
+    ReplyFrame(c.req.id, res, &frame);
+    if (!options_.ring_garbage.empty() && c.req.export_name == "garbage" &&
+        Scribble(slot, c.req.id, frame))
+      return;
+    AnswerRing(slot, frame);
+  }
+
+  void AnswerRing(int slot, const std::vector<uint8_t>& frame) {
+    if (frame.size() <= kRingSlotBytes) {
+      ring_->Reply(slot, frame);
+      return;
+    }
+    (void)ch_->SendFrame(frame);  // too big for the slot: on the socket, then say so
+    ring_->Spilled(slot);
+  }
+
+  // Test only (--selftest-ring-garbage): a hostile worker writing into the
+  // ring what it must not. True if the slot is answered (or never will be).
+  bool Scribble(int slot, uint64_t id, const std::vector<uint8_t>& frame) {
+    const std::string& mode = options_.ring_garbage;
+    CallRing& ring = ring_->ring();
+    RingSlot* s = ring.slot(slot);
+    auto wake = [&](uint32_t state) {
+      s->state.store(state);
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&s->state), FUTEX_WAKE, 1, nullptr, nullptr,
+              0);
+    };
+    if (mode == "length") {
+      s->len.store(0xFFFFFF00u);
+      wake(kRingReply);
+    } else if (mode == "state") {
+      wake(0xDEADu);
+    } else if (mode == "frame") {
+      std::memset(s->data, 0xC1, 64);  // 0xc1: never used in MessagePack
+      s->data[0] = s->data[1] = s->data[2] = 0;
+      s->data[3] = 60;
+      s->len.store(64);
+      wake(kRingReply);
+    } else if (mode == "id") {
+      std::vector<uint8_t> other;
+      platform::CallResult r{.replica = "x#0", .results = {"42"}, .trap = std::nullopt};
+      (void)AppendCallReplyFrame(id + 1000, r, &other);
+      std::memcpy(s->data, other.data(), other.size());
+      s->len.store(static_cast<uint32_t>(other.size()));
+      wake(kRingReply);
+    } else if (mode == "unasked") {
+      for (uint32_t i = 0; i < ring.slots(); ++i) {
+        if (static_cast<int>(i) == slot) continue;
+        RingSlot* o = ring.slot(i);
+        std::memcpy(o->data, frame.data(), std::min<size_t>(frame.size(), kRingSlotBytes));
+        o->len.store(static_cast<uint32_t>(frame.size()));
+        o->state.store(kRingReply);
+      }
+      return false;  // this one is answered properly
+    } else if (mode == "noise") {
+      uint64_t x = 0x9E3779B97F4A7C15ull ^ id;
+      auto* p = reinterpret_cast<uint8_t*>(ring.header());
+      for (size_t i = 0; i < ring.bytes(); ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = static_cast<uint8_t>(x);
+      }
+      for (uint32_t i = 0; i < ring.slots(); ++i)
+        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&ring.slot(i)->state), FUTEX_WAKE, 1,
+                nullptr, nullptr, 0);
+    } else {
+      return false;
+    }
+    return true;
   }
 
   void DoApply(ApplyRequest r, const std::shared_ptr<std::vector<UniqueFd>>& fds) {
@@ -443,6 +586,7 @@ class Server {
   }
 
   Channel* ch_;
+  std::unique_ptr<RingServer> ring_;  // null: no call ring
   WorkerServerOptions options_;
   std::shared_ptr<engine::Engine> engine_;
   platform::EventBus events_;
@@ -471,13 +615,18 @@ class Server {
   bool leader_ = false;       // a thread holds the reading role
   bool stop_ = false;
   int code_ = 0;
+  // Ring threads (RingThread).
+  std::mutex ring_mu_;
+  std::vector<std::thread> ring_threads_;  // guarded by ring_mu_
+  bool ring_stop_ = false;                 // guarded by ring_mu_
   Pool control_;
 };
 
 }  // namespace
 
-int RunWorkerServer(Channel* channel, const WorkerServerOptions& options) {
-  Server server(channel, options);
+int RunWorkerServer(Channel* channel, std::unique_ptr<CallRing> ring,
+                    const WorkerServerOptions& options) {
+  Server server(channel, std::move(ring), options);
   return server.Run();
 }
 

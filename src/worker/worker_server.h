@@ -15,11 +15,19 @@
 // calls); applies and removes run on one control thread in arrival order.
 // At most max_call_threads calls run at once, later ones wait. Run() returns
 // when the daemon closes the connection or sends shutdown.
+//
+// With a call ring (call_ring.h), calls also arrive there: up to one thread
+// per ring slot, started on demand, takes posted calls and answers them in
+// the slot (a reply too big for it goes on the channel). Ring calls are
+// cancellable like socket calls; they count against the ring's slots, not
+// max_call_threads.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "worker/call_ring.h"
 #include "worker/channel.h"
 
 namespace arcella::worker {
@@ -29,11 +37,17 @@ struct WorkerServerOptions {
   uint64_t memory_cap_bytes = 0;               // budget cap of the worker; 0: none
   uint64_t default_memory_bytes = 4ull << 30;  // a replica without a cap counts this much
   size_t max_call_threads = 64;                // calls run at once
+  // Test only: how to misbehave on the ring when a call's export is
+  // "garbage" (length, state, frame, id, unasked, noise; docs/WORKER.md).
+  std::string ring_garbage;
 };
 
 // Serves `channel` until the daemon goes away or says shutdown. Returns the
 // process exit code (0: shutdown or daemon gone; 2: protocol error, logged
 // to stderr).
-int RunWorkerServer(Channel* channel, const WorkerServerOptions& options);
+// `ring` (may be null: calls come on the channel only) is the mapped call
+// ring; the hello says whether there is one.
+int RunWorkerServer(Channel* channel, std::unique_ptr<CallRing> ring,
+                    const WorkerServerOptions& options);
 
 }  // namespace arcella::worker
