@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,21 +49,19 @@ struct Stats {
   double mean_ns = 0, p50_ns = 0, p99_ns = 0;
 };
 
-Stats Time(Platform& p, const std::string& target, const std::string& fn,
-           const std::vector<std::string>& args, int n) {
-  for (int i = 0; i < n / 10 + 10; ++i) {  // warm-up
-    auto r = p.Call(target, fn, args);
-    if (!r.ok() || r->trap)
-      Die(target + " " + fn + ": " + (r.ok() ? r->error() : r.status().message()));
-  }
+// Times `call` n times after a warm-up: the batch's mean, and p50/p99 of
+// single calls. `call` returns "" or what went wrong.
+Stats Time(const std::function<std::string()>& call, int n) {
+  for (int i = 0; i < n / 10 + 10; ++i)
+    if (std::string e = call(); !e.empty()) Die(e);
   std::vector<double> single;
   single.reserve(n);
   auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
     auto a = Clock::now();
-    auto r = p.Call(target, fn, args);
+    std::string e = call();
     single.push_back(std::chrono::duration<double, std::nano>(Clock::now() - a).count());
-    if (!r.ok() || r->trap) Die(target + " " + fn + " failed");
+    if (!e.empty()) Die(e);
   }
   Stats s;
   s.mean_ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
@@ -70,6 +69,13 @@ Stats Time(Platform& p, const std::string& target, const std::string& fn,
   s.p50_ns = single[single.size() / 2];
   s.p99_ns = single[single.size() * 99 / 100];
   return s;
+}
+
+void Print(const std::string& what, const Stats& d, const Stats& l) {
+  printf("%-36s %12.0f %12.0f %12.0f\n", ("direct " + what).c_str(), d.mean_ns, d.p50_ns, d.p99_ns);
+  printf("%-36s %12.0f %12.0f %12.0f\n", ("linked " + what).c_str(), l.mean_ns, l.p50_ns, l.p99_ns);
+  printf("%-36s %12.0f %12.0f %12s   (target <= 1000 ns)\n", "  the link adds",
+         l.mean_ns - d.mean_ns, l.p50_ns - d.p50_ns, "");
 }
 
 }  // namespace
@@ -126,50 +132,34 @@ int main(int argc, char** argv) {
   printf("%-36s %12s %12s %12s\n", "call", "mean ns", "p50 ns", "p99 ns");
   for (const std::string& s : {std::string("hello world"), std::string(1000, 'x')}) {
     std::vector<std::string> args = {"\"" + s + "\""};
-    Stats d = Time(p, "api@0.1.0", "api.f", args, n);
-    Stats l = Time(p, "relay@0.1.0", "relay.f", args, n);
-    std::string what = "f(string[" + std::to_string(s.size()) + "]) -> record";
-    printf("%-36s %12.0f %12.0f %12.0f\n", ("direct " + what).c_str(), d.mean_ns, d.p50_ns,
-           d.p99_ns);
-    printf("%-36s %12.0f %12.0f %12.0f\n", ("linked " + what).c_str(), l.mean_ns, l.p50_ns,
-           l.p99_ns);
-    printf("%-36s %12.0f %12.0f %12s   (target <= 1000 ns)\n", "  the link adds",
-           l.mean_ns - d.mean_ns, l.p50_ns - d.p50_ns, "");
+    auto text = [&](const std::string& target, const std::string& fn) {
+      return Time(
+          [&]() -> std::string {
+            auto r = p.Call(target, fn, args);
+            if (!r.ok()) return target + " " + fn + ": " + r.status().message();
+            return r->trap ? target + " " + fn + ": " + r->error() : "";
+          },
+          n);
+    };
+    Print("f(string[" + std::to_string(s.size()) + "]) -> record", text("api@0.1.0", "api.f"),
+          text("relay@0.1.0", "relay.f"));
   }
   // The same through the platform's value path (what a link itself uses):
   // no WAVE, no database read; `linked - direct` is the link alone.
   printf("\nwith values (Platform::CallValues, as a link calls its provider):\n");
   for (size_t len : {11u, 1000u}) {
-    auto time_values = [&](const std::string& id, const std::string& fn) {
-      auto once = [&] {
-        auto r = p.CallValues(id, fn, {arcella::component::Val::String(std::string(len, 'x'))});
-        if (!r.ok() || r->trap)
-          Die(id + " " + fn + ": " + (r.ok() ? r->trap->ToString() : r.status().message()));
-      };
-      for (int i = 0; i < n / 10 + 10; ++i) once();
-      std::vector<double> single;
-      auto t0 = Clock::now();
-      for (int i = 0; i < n; ++i) {
-        auto a = Clock::now();
-        once();
-        single.push_back(std::chrono::duration<double, std::nano>(Clock::now() - a).count());
-      }
-      Stats s;
-      s.mean_ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
-      std::sort(single.begin(), single.end());
-      s.p50_ns = single[single.size() / 2];
-      s.p99_ns = single[single.size() * 99 / 100];
-      return s;
+    auto values = [&](const std::string& id, const std::string& fn) {
+      return Time(
+          [&]() -> std::string {
+            auto r = p.CallValues(id, fn, {arcella::component::Val::String(std::string(len, 'x'))});
+            if (!r.ok()) return id + " " + fn + ": " + r.status().message();
+            return r->trap ? id + " " + fn + ": " + r->trap->ToString() : "";
+          },
+          n);
     };
-    Stats d = time_values("api@0.1.0/default", "arcella:bench/api@0.1.0#f");
-    Stats l = time_values("relay@0.1.0/default", "arcella:bench/relay@0.1.0#f");
-    std::string what = "f(string[" + std::to_string(len) + "]) -> record";
-    printf("%-36s %12.0f %12.0f %12.0f\n", ("direct " + what).c_str(), d.mean_ns, d.p50_ns,
-           d.p99_ns);
-    printf("%-36s %12.0f %12.0f %12.0f\n", ("linked " + what).c_str(), l.mean_ns, l.p50_ns,
-           l.p99_ns);
-    printf("%-36s %12.0f %12.0f %12s   (target <= 1000 ns)\n", "  the link adds",
-           l.mean_ns - d.mean_ns, l.p50_ns - d.p50_ns, "");
+    Print("f(string[" + std::to_string(len) + "]) -> record",
+          values("api@0.1.0/default", "arcella:bench/api@0.1.0#f"),
+          values("relay@0.1.0/default", "arcella:bench/relay@0.1.0#f"));
   }
   printf("(%ld CPUs; load average %s)\n", sysconf(_SC_NPROCESSORS_ONLN), [] {
     static char buf[64] = "?";

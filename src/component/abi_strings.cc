@@ -11,37 +11,43 @@ namespace arcella::component::abi {
 
 namespace {
 
-// Strict UTF-8 decoding (no overlongs, surrogates or values past U+10FFFF).
+// One code point of strict UTF-8 (no overlongs, surrogates or values past
+// U+10FFFF) at s[*i]; advances *i. False if the bytes there are not one.
+bool NextCodePoint(std::string_view s, size_t* i, char32_t* out) {
+  auto b0 = static_cast<uint8_t>(s[*i]);
+  if (b0 < 0x80) {
+    *out = b0;
+    ++*i;
+    return true;
+  }
+  int n;
+  char32_t cp, min;
+  if ((b0 & 0xE0) == 0xC0) {
+    n = 1, cp = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    n = 2, cp = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    n = 3, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    return false;
+  }
+  if (*i + n >= s.size()) return false;
+  for (int k = 1; k <= n; ++k) {
+    auto b = static_cast<uint8_t>(s[*i + k]);
+    if ((b & 0xC0) != 0x80) return false;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  *out = cp;
+  *i += n + 1;
+  return true;
+}
+
 bool DecodeUtf8(std::string_view s, std::vector<char32_t>* out) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto b0 = static_cast<uint8_t>(s[i]);
-    if (b0 < 0x80) {
-      out->push_back(b0);
-      ++i;
-      continue;
-    }
-    int n;
-    char32_t cp;
-    char32_t min;
-    if ((b0 & 0xE0) == 0xC0) {
-      n = 1, cp = b0 & 0x1F, min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      n = 2, cp = b0 & 0x0F, min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      n = 3, cp = b0 & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (int k = 1; k <= n; ++k) {
-      auto b = static_cast<uint8_t>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  char32_t cp;
+  for (size_t i = 0; i < s.size();) {
+    if (!NextCodePoint(s, &i, &cp)) return false;
     out->push_back(cp);
-    i += n + 1;
   }
   return true;
 }
@@ -49,41 +55,14 @@ bool DecodeUtf8(std::string_view s, std::vector<char32_t>* out) {
 // As DecodeUtf8, validating only (no code points kept); ASCII runs are
 // checked eight bytes at a time.
 bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t w;
-      memcpy(&w, s.data() + i, 8);
-      if ((w & 0x8080808080808080ull) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    auto b0 = static_cast<uint8_t>(s[i]);
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    }
-    int k;
-    char32_t cp, min;
-    if ((b0 & 0xE0) == 0xC0) {
-      k = 1, cp = b0 & 0x1F, min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      k = 2, cp = b0 & 0x0F, min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      k = 3, cp = b0 & 0x07, min = 0x10000;
-    } else {
+  char32_t cp;
+  for (size_t i = 0; i < s.size();) {
+    uint64_t w;
+    if (i + 8 <= s.size() && (memcpy(&w, s.data() + i, 8), (w & 0x8080808080808080ull) == 0)) {
+      i += 8;
+    } else if (!NextCodePoint(s, &i, &cp)) {
       return false;
     }
-    if (i + k >= n) return false;
-    for (int j = 1; j <= k; ++j) {
-      auto b = static_cast<uint8_t>(s[i + j]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += k + 1;
   }
   return true;
 }
