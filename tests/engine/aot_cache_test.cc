@@ -305,12 +305,12 @@ TEST(AotCacheIntegrityTest, CompilerRunsInItsOwnGroupWithOnlyStdio) {
   std::string dir = test::TempDir("aot-cache");
   std::string script = dir + "/fake-cc.sh";
   {
+    // The signal mask is read as the compiler's children inherit it:
+    // /proc/self of grep, not /proc/$$ of the shell, which dash reads while
+    // it briefly blocks every signal around its fork and wait (flaky 1 in 2).
     std::ofstream f(script);
     f << "#!/bin/sh\nls -l /proc/$$/fd/ > " << dir << "/fds.txt\n"
       << "cut -d' ' -f5 /proc/$$/stat > " << dir << "/pgid.txt\n"
-      // The compiler's signal mask as its children inherit it: /proc/self
-      // of grep, not /proc/$$ of the shell, which dash reads while it
-      // briefly blocks every signal around its fork and wait (a flaky 1 in 2).
       << "grep SigBlk /proc/self/status > " << dir << "/sigblk.txt\nexit 3\n";
   }
   ASSERT_EQ(chmod(script.c_str(), 0755), 0);
