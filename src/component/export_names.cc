@@ -76,6 +76,15 @@ ExportMatch ResolveExportName(std::string_view written, const std::vector<std::s
   return m;
 }
 
+std::string FindRunExport(const std::vector<std::string>& exports) {
+  constexpr std::string_view kPrefix = "wasi:cli/run@0.2.";
+  for (const std::string& e : exports) {
+    auto [iface, fn] = SplitExport(e);
+    if (fn == "run" && iface.substr(0, kPrefix.size()) == kPrefix) return e;
+  }
+  return {};
+}
+
 std::vector<std::string> ExportedFuncNames(const Component& c) {
   std::vector<std::string> out;
   for (const ExternDecl& e : c.type.exports) {

@@ -29,6 +29,10 @@ struct ExportMatch {
 };
 ExportMatch ResolveExportName(std::string_view written, const std::vector<std::string>& exports);
 
+// The `wasi:cli/run@0.2.x#run` export (any 0.2.x) among `exports`, or "":
+// what makes a component a WASI command.
+std::string FindRunExport(const std::vector<std::string>& exports);
+
 // Every exported function of `c` by the names above ("f", "IFACE#f"), in
 // export order, read from its type (no instance needed).
 std::vector<std::string> ExportedFuncNames(const Component& c);

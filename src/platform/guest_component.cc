@@ -83,12 +83,7 @@ class ComponentGuest : public Guest {
     const comp::FuncType* f = comp::ExportedFuncType(*run_.component->component, m.name);
     if (!f) return Status::NotFound(run_.plan.module_id + ": no type for export " + m.name);
     ARCELLA_ASSIGN_OR_RETURN(std::vector<comp::Val> values, ParseArgs(m.name, *f, args));
-    if (instance_->poisoned()) {
-      // An earlier call trapped: a fresh instance serves this one.
-      ARCELLA_RETURN_IF_ERROR(Instantiate(self_.lock()));
-      if (fuel_) ARCELLA_RETURN_IF_ERROR(instance_->SetFuel(*fuel_));
-    }
-    auto inst = Instance();
+    ARCELLA_ASSIGN_OR_RETURN(auto inst, Usable());
     ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(m.name, std::move(values)));
     pending_.store(false, std::memory_order_relaxed);
     GuestResult r;
@@ -104,11 +99,7 @@ class ComponentGuest : public Guest {
   }
 
   Result<GuestResult> CallValues(std::string_view name, std::vector<comp::Val> args) override {
-    if (instance_->poisoned()) {
-      ARCELLA_RETURN_IF_ERROR(Instantiate(self_.lock()));
-      if (fuel_) ARCELLA_RETURN_IF_ERROR(instance_->SetFuel(*fuel_));
-    }
-    auto inst = Instance();
+    ARCELLA_ASSIGN_OR_RETURN(auto inst, Usable());
     ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(name, std::move(args)));
     pending_.store(false, std::memory_order_relaxed);
     GuestResult r;
@@ -133,6 +124,16 @@ class ComponentGuest : public Guest {
   std::weak_ptr<ComponentGuest> self_;
 
  private:
+  // The instance for the next call: after a trap poisoned it, a fresh one
+  // (with the fuel of the call).
+  Result<std::shared_ptr<comp::ComponentInstance>> Usable() {
+    if (Instance()->poisoned()) {
+      ARCELLA_RETURN_IF_ERROR(Instantiate(self_.lock()));
+      if (fuel_) ARCELLA_RETURN_IF_ERROR(Instance()->SetFuel(*fuel_));
+    }
+    return Instance();
+  }
+
   std::shared_ptr<comp::ComponentInstance> Instance() {
     std::lock_guard<std::mutex> lock(mu_);
     return instance_;

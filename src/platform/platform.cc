@@ -67,7 +67,7 @@ bool ReadLimits(const uint8_t*& p, const uint8_t* end, std::optional<uint64_t>* 
   return true;
 }
 
-ModuleShape ParseShape(const std::vector<uint8_t>& wasm) {
+ModuleShape ParseShape(std::span<const uint8_t> wasm) {
   ModuleShape shape;
   const uint8_t* p = wasm.data() + std::min<size_t>(8, wasm.size());
   const uint8_t* end = wasm.data() + wasm.size();
@@ -237,7 +237,7 @@ Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const Mod
 }
 
 Result<std::shared_ptr<const engine::Module>> Platform::CompileCancellable(
-    const std::vector<uint8_t>& bytes, engine::CompileOptions options, std::atomic<bool>* cancel) {
+    std::span<const uint8_t> bytes, engine::CompileOptions options, std::atomic<bool>* cancel) {
   std::atomic<bool> own{false};
   if (cancel == nullptr) cancel = &own;
   {
@@ -702,7 +702,7 @@ Result<ModuleShape> Platform::ShapeOf(const ModuleRecord& m) {
     // Every memory of every core module (each instantiated once).
     ARCELLA_ASSIGN_OR_RETURN(auto c, CompiledComponent(m));
     for (std::span<const uint8_t> mod : CoreModuleBytes(*c->component)) {
-      ModuleShape s = ParseShape(std::vector<uint8_t>(mod.begin(), mod.end()));
+      ModuleShape s = ParseShape(mod);
       shape.memories.insert(shape.memories.end(), s.memories.begin(), s.memories.end());
     }
     shape.command = IsCommandComponent(*c->component);

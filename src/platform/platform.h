@@ -35,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -251,8 +252,9 @@ class Platform : private CodeProvider, private LinkCaller {
       std::vector<component::Val> args) override;
   // engine_->Compile with `cancel` (a fresh flag if null) registered for
   // CancelCompiles while it runs.
-  Result<std::shared_ptr<const engine::Module>> CompileCancellable(
-      const std::vector<uint8_t>& bytes, engine::CompileOptions options, std::atomic<bool>* cancel);
+  Result<std::shared_ptr<const engine::Module>> CompileCancellable(std::span<const uint8_t> bytes,
+                                                                   engine::CompileOptions options,
+                                                                   std::atomic<bool>* cancel);
   Result<DeploymentPlan> PlanFor(const DeploymentRecord& d, const DeploymentSpec& spec);
   // Caller holds DeploymentLock(d.id).
   Status ApplyRecord(const DeploymentRecord& d);

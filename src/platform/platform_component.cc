@@ -44,8 +44,7 @@ Result<std::shared_ptr<const LoadedComponent>> Platform::CompileComponent(
       progress(mods.size() == 1 ? std::string("compile")
                                 : "compile core module " + std::to_string(i + 1) + "/" +
                                       std::to_string(mods.size()));
-    std::vector<uint8_t> copy(mods[i].begin(), mods[i].end());
-    auto mod = CompileCancellable(copy, co, hooks.cancel);
+    auto mod = CompileCancellable(mods[i], co, hooks.cancel);
     if (!mod.ok())
       return mod.status().WithContext(what + " (core module " + std::to_string(i + 1) + "/" +
                                       std::to_string(mods.size()) + ")");

@@ -6,8 +6,6 @@
 #include <functional>
 #include <set>
 
-#include "component/export_names.h"
-#include "component/wave.h"
 #include "platform/link_check.h"
 #include "platform/platform.h"
 #include "platform/state_store.h"
@@ -165,41 +163,12 @@ comp::TrapOr<std::vector<comp::Val>> Platform::CallLink(const std::string& provi
     return engine::Trap{engine::TrapKind::kHostError, export_name,
                         "link to " + provider + ": " + why, 0};
   };
-  auto out = host_->CallValues(provider, export_name, args);
+  auto out = host_->CallValues(provider, export_name, std::move(args));
   if (out.ok()) {
     if (out->trap) return trap("trapped: " + out->trap->ToString());
     return std::move(out->results);
   }
-  if (out.status().code() != StatusCode::kUnsupported) return trap(out.status().message());
-  // A host without value calls (a worker): the arguments and the result
-  // cross as WAVE text, typed by the provider's export.
-  const comp::FuncType* f = nullptr;
-  std::shared_ptr<const LoadedComponent> keep;
-  {
-    auto rec = store_->GetDeployment(provider);
-    if (!rec.ok()) return trap(rec.status().message());
-    auto m = store_->GetModule(rec->module_id);
-    if (!m.ok()) return trap(m.status().message());
-    auto c = CompiledComponent(*m);
-    if (!c.ok()) return trap(c.status().message());
-    keep = *c;
-    f = comp::ExportedFuncType(*keep->component, export_name);
-  }
-  if (!f || f->params.size() != args.size()) return trap("no function " + export_name);
-  std::vector<std::string> text;
-  for (size_t i = 0; i < args.size(); ++i)
-    text.push_back(comp::PrintWave(args[i], *f->params[i].type));
-  auto res = host_->Call(provider, export_name, text);
-  if (!res.ok()) return trap(res.status().message());
-  if (res->trap) return trap("trapped: " + res->trap->ToString());
-  std::vector<comp::Val> results;
-  if (f->result) {
-    if (res->results.size() != 1) return trap("expected one result");
-    auto v = comp::ParseWave(res->results[0], *f->result);
-    if (!v.ok()) return trap("result: " + v.status().message());
-    results.push_back(std::move(*v));
-  }
-  return results;
+  return trap(out.status().message());
 }
 
 }  // namespace arcella::platform

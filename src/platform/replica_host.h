@@ -154,8 +154,8 @@ class ReplicaHost {
                                   CallControl* control = nullptr) = 0;
 
   // As Call, with a component export's arguments and results as values (a
-  // link's call: docs/COMPONENTS.md "Links"). Unsupported where the host cannot (the
-  // caller then goes through Call with WAVE text).
+  // link's call: docs/COMPONENTS.md "Links"). Unsupported where the host
+  // cannot (the worker host: components do not run in workers yet).
   virtual Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
                                            std::vector<component::Val> args) {
     (void)id;

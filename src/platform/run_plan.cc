@@ -45,16 +45,9 @@ std::vector<std::span<const uint8_t>> CoreModuleBytes(const component::Component
 }
 
 bool IsCommandComponent(const component::Component& c, std::string* run_export) {
-  constexpr std::string_view kPrefix = "wasi:cli/run@0.2.";
-  for (const std::string& e : component::ExportedFuncNames(c)) {
-    size_t hash = e.rfind('#');
-    if (hash == std::string::npos || e.compare(0, kPrefix.size(), kPrefix) != 0 ||
-        e.compare(hash, std::string::npos, "#run") != 0)
-      continue;
-    if (run_export) *run_export = e;
-    return true;
-  }
-  return false;
+  std::string run = component::FindRunExport(component::ExportedFuncNames(c));
+  if (run_export) *run_export = run;
+  return !run.empty();
 }
 
 Status CheckRunnable(const DeploymentPlan& p, const LoadedComponent& c) {

@@ -36,13 +36,6 @@ int ReportTrap(const engine::Trap& trap, const std::string& what) {
   return kExitTrap;
 }
 
-// "IFACE#f" -> ("IFACE", "f"); a top-level name -> ("", name).
-std::pair<std::string_view, std::string_view> SplitExport(std::string_view name) {
-  size_t hash = name.rfind('#');
-  if (hash == std::string_view::npos) return {{}, name};
-  return {name.substr(0, hash), name.substr(hash + 1)};
-}
-
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -53,16 +46,6 @@ std::string JoinNames(const std::vector<std::string>& names) {
 void CollectCoreModules(const comp::Component& c, std::vector<std::span<const uint8_t>>* out) {
   for (const comp::CoreModule& m : c.core_modules) out->push_back(m.bytes);
   for (const auto& nested : c.components) CollectCoreModules(*nested, out);
-}
-
-// The wasi:cli/run export of a command, any 0.2.x; empty if none.
-std::string FindRunExport(const std::vector<std::string>& exports) {
-  constexpr std::string_view kPrefix = "wasi:cli/run@0.2.";
-  for (const std::string& e : exports) {
-    auto [iface, fn] = SplitExport(e);
-    if (fn == "run" && iface.substr(0, kPrefix.size()) == kPrefix) return e;
-  }
-  return {};
 }
 
 // --tier auto for a component: the AOT tier if the cache holds every core
@@ -176,7 +159,7 @@ int RunComponent(RunOptions o, std::vector<uint8_t> bytes) {
   std::vector<comp::Val> args;
   const comp::FuncType* ftype = nullptr;
   if (!o.invoke) {
-    export_name = FindRunExport(exports);
+    export_name = comp::FindRunExport(exports);
     if (export_name.empty())
       return Fail(o.file +
                   " exports no wasi:cli/run@0.2.x#run (not a WASI 0.2 command); use --invoke "
