@@ -127,6 +127,28 @@ Result<std::shared_ptr<const Module>> AdoptAot(const std::shared_ptr<Engine>& en
   });
 }
 
+// The `size` bytes of memory file `fd`, whose sha256 must be `hash`.
+Result<std::vector<uint8_t>> ReadAll(int fd, uint64_t size, const std::string& hash) {
+  std::vector<uint8_t> out(static_cast<size_t>(size));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return Status::InvalidArgument("AdoptCode: reading the memory file: " + Errno(errno));
+    if (n == 0)
+      return Status::InvalidArgument("AdoptCode: the memory file ended after " +
+                                     std::to_string(done) + " of " + std::to_string(size) +
+                                     " bytes");
+    done += static_cast<size_t>(n);
+  }
+  const std::string actual = Sha256Hex(std::span<const uint8_t>(out));
+  if (actual != hash)
+    return Status::InvalidArgument("AdoptCode: the wasm bytes hash to " + actual + ", not to " +
+                                   hash);
+  return out;
+}
+
 Result<std::shared_ptr<const Module>> AdoptInterp(const std::shared_ptr<Engine>& engine,
                                                   const PortableCode& code, uint64_t size) {
   if (!code.meta.empty())
@@ -136,24 +158,7 @@ Result<std::shared_ptr<const Module>> AdoptInterp(const std::shared_ptr<Engine>&
     return Status::InvalidArgument("AdoptCode: the wasm memory file holds " + std::to_string(size) +
                                    " bytes, more than the " + std::to_string(kMaxWasmBytes) +
                                    " a module may have");
-  std::vector<uint8_t> wasm(static_cast<size_t>(size));
-  size_t done = 0;
-  while (done < wasm.size()) {
-    ssize_t n = pread(code.fd.get(), wasm.data() + done, wasm.size() - done,
-                      static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      return Status::InvalidArgument("AdoptCode: reading the wasm memory file: " + Errno(errno));
-    if (n == 0)
-      return Status::InvalidArgument("AdoptCode: the wasm memory file ended after " +
-                                     std::to_string(done) + " of " + std::to_string(size) +
-                                     " bytes");
-    done += static_cast<size_t>(n);
-  }
-  const std::string actual = Sha256Hex(std::span<const uint8_t>(wasm));
-  if (actual != code.hash)
-    return Status::InvalidArgument("AdoptCode: the wasm bytes hash to " + actual + ", not to " +
-                                   code.hash);
+  ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm, ReadAll(code.fd.get(), size, code.hash));
   CompileOptions options;
   options.tier = Tier::kInterp;
   return engine->Compile(wasm, options);
@@ -217,6 +222,23 @@ Result<std::shared_ptr<const Module>> AdoptCode(const std::shared_ptr<Engine>& e
   ARCELLA_RETURN_IF_ERROR(CheckSealed(code.fd.get(), &size));
   if (code.tier == Tier::kAot) return AdoptAot(engine, std::move(code));
   return AdoptInterp(engine, code, size);
+}
+
+Result<UniqueFd> ExportBytes(std::span<const uint8_t> bytes) {
+  return SealedCopy("arcella-bytes", bytes, /*executable=*/false);
+}
+
+Result<std::vector<uint8_t>> AdoptBytes(int fd, const std::string& hash, uint64_t max_bytes) {
+  if (!IsHashHex(hash))
+    return Status::InvalidArgument("AdoptBytes: the hash \"" + hash.substr(0, 80) +
+                                   "\" is not a sha256 hex digest");
+  uint64_t size = 0;
+  ARCELLA_RETURN_IF_ERROR(CheckSealed(fd, &size));
+  if (size > max_bytes)
+    return Status::InvalidArgument("AdoptBytes: the memory file holds " + std::to_string(size) +
+                                   " bytes, more than the " + std::to_string(max_bytes) +
+                                   " allowed");
+  return ReadAll(fd, size, hash);
 }
 
 }  // namespace arcella::engine

@@ -66,4 +66,12 @@ Result<PortableCode> ExportCode(const Module& module, std::span<const uint8_t> w
 Result<std::shared_ptr<const Module>> AdoptCode(const std::shared_ptr<Engine>& engine,
                                                 PortableCode code);
 
+// Plain bytes handed over the same way (a component's own bytes, whose core
+// modules travel as PortableCode): a fresh sealed memory file holding them.
+// Internal if the file cannot be made.
+Result<UniqueFd> ExportBytes(std::span<const uint8_t> bytes);
+// The bytes of a memory file from ExportBytes: InvalidArgument unless `fd`
+// is a sealed memory file of at most `max_bytes` whose sha256 is `hash`.
+Result<std::vector<uint8_t>> AdoptBytes(int fd, const std::string& hash, uint64_t max_bytes);
+
 }  // namespace arcella::engine

@@ -148,23 +148,32 @@ class ComponentGuest : public Guest {
       if (!imp)
         return Status::FailedPrecondition("link " + l.import + ": the component imports no " +
                                           l.import);
-      auto forward = [caller = setup_.links, provider = l.provider](std::string target) {
-        return [caller, provider,
-                target](std::vector<comp::Val> args) -> comp::TrapOr<std::vector<comp::Val>> {
+      auto forward = [this, caller = setup_.links, &l](std::string func,
+                                                       const comp::FuncType* type) {
+        LinkCall call;
+        call.importer = run_.plan.id;
+        call.import_name = l.import;
+        call.provider = l.provider;
+        call.export_name = func.empty() ? l.export_name : l.export_name + "#" + func;
+        call.func = std::move(func);
+        call.type = type;
+        call.interrupted = setup_.interrupted;
+        return [caller, call = std::move(call)](
+                   std::vector<comp::Val> args) -> comp::TrapOr<std::vector<comp::Val>> {
           if (!caller)
-            return engine::Trap{engine::TrapKind::kHostError, target,
-                                "link to " + provider + ": no link caller in this host", 0};
-          return caller->CallLink(provider, target, std::move(args));
+            return engine::Trap{engine::TrapKind::kHostError, call.export_name,
+                                "link to " + call.provider + ": no link caller in this host", 0};
+          return caller->CallLink(call, std::move(args));
         };
       };
       if (imp->type.sort == comp::Sort::kFunc && imp->type.func) {
         ARCELLA_RETURN_IF_ERROR(
-            linker.DefineFunc("", l.import, *imp->type.func, forward(l.export_name)));
+            linker.DefineFunc("", l.import, *imp->type.func, forward("", imp->type.func.get())));
       } else if (imp->type.sort == comp::Sort::kInstance && imp->type.instance) {
         for (const auto& f : imp->type.instance->exports)
           if (f.type.sort == comp::Sort::kFunc && f.type.func)
             ARCELLA_RETURN_IF_ERROR(linker.DefineFunc(l.import, f.name.text, *f.type.func,
-                                                      forward(l.export_name + "#" + f.name.text)));
+                                                      forward(f.name.text, f.type.func.get())));
       }
     }
     return Status::Ok();

@@ -5,24 +5,39 @@
 // Thread-safety: CallLink is called concurrently from replica threads.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "component/abi_result.h"
+#include "component/types.h"
 #include "component/value.h"
 
 namespace arcella::platform {
 
+// One call through a link, as the importing replica makes it.
+struct LinkCall {
+  std::string importer;     // the calling deployment
+  std::string import_name;  // its linked import: an interface, or a function
+  std::string func;         // the interface's function ("" for a function import)
+  std::string provider;     // the deployment the import is linked to
+  std::string export_name;  // what to call there: "IFACE#f", or a top-level "f"
+  // The import's function type (arguments and result); owned by the
+  // importer's component, alive for the call. Never null.
+  const component::FuncType* type = nullptr;
+  // True once the importing call is interrupted (stop, deadline); may be empty.
+  std::function<bool()> interrupted;
+};
+
 class LinkCaller {
  public:
   virtual ~LinkCaller() = default;
-  // Calls `export_name` ("IFACE#f", or a top-level "f") on an active replica
-  // of deployment `provider` with `args` (already of the export's parameter
-  // types); its results, or a trap naming the provider and why (a guest
-  // trap there, or the provider unavailable, stopped or gone).
+  // Calls call.export_name on an active replica of call.provider with
+  // `args` (of the function's parameter types); its results, or a trap
+  // naming the provider and why (a guest trap there, or the provider
+  // unavailable, stopped or gone).
   virtual component::TrapOr<std::vector<component::Val>> CallLink(
-      const std::string& provider, const std::string& export_name,
-      std::vector<component::Val> args) = 0;
+      const LinkCall& call, std::vector<component::Val> args) = 0;
 };
 
 }  // namespace arcella::platform

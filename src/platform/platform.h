@@ -246,10 +246,9 @@ class Platform : private CodeProvider, private LinkCaller {
   Status RefuseIfDepended(const std::string& verb, const std::vector<DeploymentRecord>& deps,
                           bool started_only, bool force);
   std::vector<LinkView> LinkViews(const DeploymentSpec& spec);
-  // LinkCaller: a linked import's call, to an active replica of `provider`.
+  // LinkCaller: a linked import's call, to an active replica of its provider.
   component::TrapOr<std::vector<component::Val>> CallLink(
-      const std::string& provider, const std::string& export_name,
-      std::vector<component::Val> args) override;
+      const LinkCall& call, std::vector<component::Val> args) override;
   // engine_->Compile with `cancel` (a fresh flag if null) registered for
   // CancelCompiles while it runs.
   Result<std::shared_ptr<const engine::Module>> CompileCancellable(std::span<const uint8_t> bytes,

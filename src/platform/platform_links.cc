@@ -156,19 +156,18 @@ std::vector<LinkView> Platform::LinkViews(const DeploymentSpec& spec) {
   return out;
 }
 
-comp::TrapOr<std::vector<comp::Val>> Platform::CallLink(const std::string& provider,
-                                                        const std::string& export_name,
+comp::TrapOr<std::vector<comp::Val>> Platform::CallLink(const LinkCall& call,
                                                         std::vector<comp::Val> args) {
   auto trap = [&](const std::string& why) {
-    return engine::Trap{engine::TrapKind::kHostError, export_name,
-                        "link to " + provider + ": " + why, 0};
+    return engine::Trap{engine::TrapKind::kHostError, call.export_name,
+                        "link to " + call.provider + ": " + why, 0};
   };
-  auto out = host_->CallValues(provider, export_name, std::move(args));
+  auto out = host_->CallValues(call.provider, call.export_name, std::move(args));
   if (out.ok()) {
     if (out->trap) return trap("trapped: " + out->trap->ToString());
     return std::move(out->results);
   }
-  return trap(out.status().message());
+  return trap(out.status().ToString());  // "unavailable: the worker of group ... is restarting"
 }
 
 }  // namespace arcella::platform

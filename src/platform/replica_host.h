@@ -155,7 +155,7 @@ class ReplicaHost {
 
   // As Call, with a component export's arguments and results as values (a
   // link's call: docs/COMPONENTS.md "Links"). Unsupported where the host
-  // cannot (the worker host: components do not run in workers yet).
+  // cannot.
   virtual Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
                                            std::vector<component::Val> args) {
     (void)id;

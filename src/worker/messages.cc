@@ -284,6 +284,9 @@ json EncodeApply(const ApplyRequest& r) {
   j["started"] = r.started;
   j["with_code"] = r.with_code;
   j["meta"] = json::binary(r.meta);
+  json metas = json::array();
+  for (const auto& m : r.metas) metas.push_back(json::binary(m));
+  j["metas"] = std::move(metas);
   j["with_dirs"] = r.with_dirs;
   return j;
 }
@@ -304,6 +307,18 @@ Result<ApplyRequest> DecodeApply(const json& body) {
   ARCELLA_RETURN_IF_ERROR(f.Bin("meta", &r.meta));
   if (!r.with_code && !r.meta.empty())
     return Status::InvalidArgument("apply: \"meta\" must be empty without code");
+  const json* metas = f.Find("metas");
+  if (metas == nullptr) return f.Missing("metas");
+  if (!metas->is_array()) return f.Wrong("metas", "an array of binaries");
+  for (const json& m : *metas) {
+    if (!m.is_binary()) return f.Wrong("metas", "an array of binaries");
+    r.metas.emplace_back(m.get_binary().begin(), m.get_binary().end());
+  }
+  if (!(r.with_code && r.plan.code.component) && !r.metas.empty())
+    return Status::InvalidArgument(
+        "apply: \"metas\" must be empty but for a component's code that is sent");
+  if (r.plan.code.component && !r.meta.empty())
+    return Status::InvalidArgument("apply: \"meta\" must be empty for a component");
   const json* dirs = f.Find("with_dirs");
   if (dirs == nullptr) return f.Missing("with_dirs");
   const char* must = "an ascending array of indices into plan.dirs";
@@ -600,6 +615,62 @@ Result<platform::CallResult> DecodeCallReply(const json& body) {
     ARCELLA_RETURN_IF_ERROR(t.I32("exit_code", &trap.exit_code));
     r.trap = std::move(trap);
   }
+  return r;
+}
+
+json EncodeLinkCall(const LinkCallRequest& r) {
+  json j = Request("link-call", r.id);
+  j["dep"] = r.dep;
+  j["import"] = r.import_name;
+  j["func"] = r.func;
+  j["args"] = r.args;
+  return j;
+}
+
+Result<LinkCallRequest> DecodeLinkCall(const json& body) {
+  Fields f(body, "link-call");
+  ARCELLA_RETURN_IF_ERROR(f.Type("link-call"));
+  LinkCallRequest r;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &r.id));
+  ARCELLA_RETURN_IF_ERROR(f.Str("dep", &r.dep));
+  ARCELLA_RETURN_IF_ERROR(f.Str("import", &r.import_name));
+  ARCELLA_RETURN_IF_ERROR(f.Str("func", &r.func));
+  ARCELLA_RETURN_IF_ERROR(f.StrList("args", &r.args));
+  return r;
+}
+
+json EncodeLinkReply(const LinkReply& r) {
+  json j = Request("link-reply", r.id);
+  j["code"] = static_cast<int>(r.status.code());
+  j["msg"] = r.status.message();
+  if (r.value) j["value"] = *r.value;
+  if (r.trap) j["trap"] = *r.trap;
+  return j;
+}
+
+Result<LinkReply> DecodeLinkReply(const json& body) {
+  Fields f(body, "link-reply");
+  ARCELLA_RETURN_IF_ERROR(f.Type("link-reply"));
+  LinkReply r;
+  ARCELLA_RETURN_IF_ERROR(f.U64("id", &r.id));
+  uint32_t code = 0;
+  ARCELLA_RETURN_IF_ERROR(f.U32("code", &code));
+  if (code > static_cast<uint32_t>(StatusCode::kUnavailable))
+    return f.Wrong("code", "a status code");
+  std::string msg;
+  ARCELLA_RETURN_IF_ERROR(f.Str("msg", &msg));
+  r.status = code == 0 ? Status::Ok() : Status(static_cast<StatusCode>(code), std::move(msg));
+  if (f.Find("value") != nullptr) {
+    std::string v;
+    ARCELLA_RETURN_IF_ERROR(f.Str("value", &v));
+    r.value = std::move(v);
+  }
+  if (f.Find("trap") != nullptr) {
+    std::string t;
+    ARCELLA_RETURN_IF_ERROR(f.Str("trap", &t));
+    r.trap = std::move(t);
+  }
+  if (r.value && r.trap) return Status::InvalidArgument("link-reply: both \"value\" and \"trap\"");
   return r;
 }
 

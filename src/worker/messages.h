@@ -3,7 +3,7 @@
 //
 // Daemon -> worker (requests carry a u64 "id", unique per connection; each
 // gets exactly one Reply with that id, in any order):
-//   apply    {id, plan, started, with_code, meta, with_dirs}
+//   apply    {id, plan, started, with_code, meta, metas, with_dirs}
 //                                        fds: [code if sent, dirs sent]
 //   remove   {id, dep}
 //   status   {id, dep}
@@ -15,6 +15,10 @@
 // Worker -> daemon:
 //   hello    {v, pid, sandbox, ring}     first frame, once (ring: optional bool)
 //   reply    {id, code, msg, ...}        code 0: ok (plus the request's result)
+//   link-call {id, dep, import, func, args}  a replica's call through a link
+//                                        (ids the worker's own; answered by link-reply)
+// Daemon -> worker, answering a link-call:
+//   link-reply {id, code, msg, value?, trap?}
 //   log      {dep, idx, stream, line}    one captured line of a replica
 //   event    {ts, kind, id, state, detail}  a state change (platform::Event)
 //
@@ -54,15 +58,24 @@ Result<Hello> DecodeHello(const nlohmann::json& body);
 // ascending, the indices i of plan.dirs whose descriptors follow (after the
 // code, in that order); every other directory the worker must hold already.
 // fds: [code if with_code] + [dir plan.dirs[i] for i in with_dirs].
+// A component's code (plan.code.component) is its bytes followed by each
+// of its core modules' code (platform/portable_component.h): `meta` is
+// empty, `metas` has one PortableCode::meta per core module, and the code
+// is 1 + metas.size() descriptors (bytes first); `metas` is empty
+// otherwise.
 struct ApplyRequest {
   uint64_t id = 0;
   platform::DeploymentPlan plan;
   bool started = false;
   bool with_code = true;
   std::vector<uint8_t> meta;
+  std::vector<std::vector<uint8_t>> metas;
   std::vector<uint32_t> with_dirs;
-  // The number of descriptors this request travels with.
-  size_t FdCount() const { return (with_code ? 1 : 0) + with_dirs.size(); }
+  // The descriptors of the code, and of the whole request.
+  size_t CodeFdCount() const {
+    return with_code ? (plan.code.component ? 1 + metas.size() : 1) : 0;
+  }
+  size_t FdCount() const { return CodeFdCount() + with_dirs.size(); }
 };
 nlohmann::json EncodeApply(const ApplyRequest& r);
 Result<ApplyRequest> DecodeApply(const nlohmann::json& body);
@@ -133,6 +146,34 @@ Result<platform::CallResult> DecodeCallReply(const nlohmann::json& body);
 // such frames decode through DecodeFrameBody like any other.
 Status AppendCallFrame(const CallRequest& r, std::vector<uint8_t>* out);
 Status AppendCallReplyFrame(uint64_t id, const platform::CallResult& r, std::vector<uint8_t>* out);
+
+// link-call: replica of deployment `dep` (of the worker's group) calls
+// function `func` of its linked import `import` ("" for an import that is
+// a function itself) with one WAVE text per parameter, typed by the
+// import. The daemon resolves the link itself (a worker names only its own
+// deployments' imports) and answers with a LinkReply of the same id.
+struct LinkCallRequest {
+  uint64_t id = 0;
+  std::string dep;
+  std::string import_name;
+  std::string func;
+  std::vector<std::string> args;
+};
+nlohmann::json EncodeLinkCall(const LinkCallRequest& r);
+Result<LinkCallRequest> DecodeLinkCall(const nlohmann::json& body);
+
+// link-reply: `code`/`msg` as a reply (non-zero: the call could not be
+// made, e.g. the link is gone); on success either `value` (the result as
+// WAVE text; absent for a function without result) or `trap` (what
+// trapped: the provider's guest, or the provider being unavailable).
+struct LinkReply {
+  uint64_t id = 0;
+  Status status;
+  std::optional<std::string> value;
+  std::optional<std::string> trap;
+};
+nlohmann::json EncodeLinkReply(const LinkReply& r);
+Result<LinkReply> DecodeLinkReply(const nlohmann::json& body);
 
 struct LogMessage {
   std::string dep;

@@ -22,9 +22,13 @@
 #include <utility>
 
 #include "common/open_dir.h"
+#include "component/export_names.h"
+#include "component/wave.h"
+#include "platform/portable_component.h"
 #include "worker/call_ring.h"
 #include "worker/channel.h"
 #include "worker/messages.h"
+#include "worker/pool.h"
 
 namespace arcella::worker {
 
@@ -385,6 +389,11 @@ struct WorkerHost::Worker {
   }
 };
 
+namespace {
+// Link-calls the host answers at once, over all workers.
+constexpr size_t kMaxLinkCalls = 256;
+}  // namespace
+
 struct WorkerHost::Group {
   std::string name;
   std::mutex op_mu;  // one Apply/Remove/restart/stop at a time
@@ -395,6 +404,9 @@ struct WorkerHost::Group {
     // The most replicas the deployment was planned with: the worker's log
     // lines name replica indices below it (or replica 0).
     uint32_t most_replicas = 0;
+    // A component plan's code in the daemon: its types check the values
+    // that cross to and from the worker (CallValues, link-calls).
+    std::shared_ptr<const platform::LoadedComponent> component;
   };
   std::map<std::string, Entry> deps;
   std::shared_ptr<Worker> worker;
@@ -442,7 +454,11 @@ bool Covers(const Grants& have, const Grants& want) {
 
 WorkerHost::WorkerHost(platform::CodeProvider* code, platform::LogHub* logs,
                        platform::EventBus* events, WorkerHostOptions options)
-    : code_(code), logs_(logs), events_(events), options_(std::move(options)) {
+    : code_(code),
+      logs_(logs),
+      events_(events),
+      options_(std::move(options)),
+      link_pool_(std::make_unique<Pool>(kMaxLinkCalls)) {
   if (geteuid() == 0 && !options_.uid) options_.uid = 65534;
   // spdlog's default logger is made on first use inside libspdlog, where
   // ThreadSanitizer cannot see it published: make it here, before any of
@@ -809,9 +825,110 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
         break;
       }
       if (events_ && OwnEvent(*g, *e)) events_->Publish(std::move(*e));
+    } else if (t == "link-call") {
+      auto r = DecodeLinkCall(m->body);
+      if (!r.ok()) {
+        broke(r.status().message());
+        break;
+      }
+      std::unique_lock<std::mutex> lock(link_mu_);
+      if (!link_pool_ || link_calls_ >= kMaxLinkCalls) {
+        const bool shut = !link_pool_;
+        lock.unlock();
+        LinkReply busy;
+        busy.id = r->id;
+        busy.status = Status::Unavailable(shut ? std::string("the daemon is shutting down")
+                                               : "the daemon answers at most " +
+                                                     std::to_string(kMaxLinkCalls) +
+                                                     " link calls from workers at once");
+        (void)w->ch->Send(EncodeLinkReply(busy));
+        continue;
+      }
+      ++link_calls_;
+      link_pool_->Post([this, w, g, req = std::move(*r)] {
+        HandleLinkCall(w, g, req);
+        std::lock_guard<std::mutex> l(link_mu_);
+        --link_calls_;
+      });
     }
   }
   WorkerDied(g, w);
+}
+
+namespace {
+// The type of function `func` of `c`'s import `import` ("" func: the import
+// is that function); null if there is none.
+const component::FuncType* ImportFuncType(const component::Component& c, const std::string& import,
+                                          const std::string& func) {
+  for (const auto& d : c.type.imports) {
+    if (d.name.text != import) continue;
+    if (func.empty()) return d.type.sort == component::Sort::kFunc ? d.type.func.get() : nullptr;
+    if (d.type.sort != component::Sort::kInstance || !d.type.instance) return nullptr;
+    for (const auto& f : d.type.instance->exports)
+      if (f.name.text == func && f.type.sort == component::Sort::kFunc) return f.type.func.get();
+  }
+  return nullptr;
+}
+}  // namespace
+
+void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
+                                const LinkCallRequest& req) {
+  LinkReply reply;
+  reply.id = req.id;
+  auto answer = [&](Status st) {
+    reply.status = std::move(st);
+    (void)w->ch->Send(EncodeLinkReply(reply));
+  };
+  std::optional<platform::PlanLink> link;
+  std::shared_ptr<const platform::LoadedComponent> c;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    auto it = g->deps.find(req.dep);
+    if (it == g->deps.end())
+      return answer(Status::NotFound("link call from deployment " + req.dep +
+                                     ", which is not in group " + g->name));
+    for (const auto& l : it->second.plan.links)
+      if (l.import == req.import_name) link = l;
+    c = it->second.component;
+  }
+  if (!link || !c)
+    return answer(
+        Status::NotFound("deployment " + req.dep + " has no link for import " + req.import_name));
+  const component::FuncType* f = ImportFuncType(*c->component, req.import_name, req.func);
+  if (!f)
+    return answer(Status::NotFound("deployment " + req.dep + ": import " + req.import_name +
+                                   " has no function " + req.func));
+  if (req.args.size() != f->params.size())
+    return answer(Status::InvalidArgument(req.import_name + " " + req.func + " takes " +
+                                          std::to_string(f->params.size()) + " arguments, got " +
+                                          std::to_string(req.args.size())));
+  std::vector<component::Val> args;
+  for (size_t i = 0; i < req.args.size(); ++i) {
+    auto v = component::ParseWave(req.args[i], *f->params[i].type);
+    if (!v.ok())
+      return answer(Status::InvalidArgument("argument " + std::to_string(i + 1) + ": " +
+                                            v.status().message()));
+    args.push_back(std::move(*v));
+  }
+  if (!links_) return answer(Status::Unsupported("no link caller in the daemon"));
+  platform::LinkCall call;
+  call.importer = req.dep;
+  call.import_name = req.import_name;
+  call.func = req.func;
+  call.provider = link->provider;
+  call.export_name = req.func.empty() ? link->export_name : link->export_name + "#" + req.func;
+  call.type = f;
+  auto out = links_->CallLink(call, std::move(args));
+  if (!out.ok()) {
+    const engine::Trap& t = out.trap();
+    reply.trap = t.message.empty() ? t.ToString() : t.message;
+  } else if (f->result) {
+    if (out.value().size() != 1)
+      return answer(Status::Internal("the provider returned " + std::to_string(out.value().size()) +
+                                     " results"));
+    reply.value = component::PrintWave(out.value()[0], *f->result);
+  }
+  answer(Status::Ok());
 }
 
 bool WorkerHost::OwnReplica(const Group& g, const std::string& dep, uint32_t index) {
@@ -1009,7 +1126,23 @@ Status WorkerHost::SendApply(Group& g, Worker& w, const DeploymentPlan& plan, bo
   req.with_code = !w.HoldsCode(plan.code);
   std::vector<int> fds;
   engine::PortableCode code;
-  if (req.with_code) {
+  platform::PortableComponent component;
+  if (req.with_code && plan.code.component) {
+    std::shared_ptr<const platform::LoadedComponent> loaded;
+    {
+      std::lock_guard<std::mutex> lock(g.mu);
+      if (auto it = g.deps.find(plan.id); it != g.deps.end()) loaded = it->second.component;
+    }
+    if (!loaded) return Status::Internal("deployment " + plan.id + ": its component is not loaded");
+    auto exported = platform::ExportComponent(*loaded);
+    if (!exported.ok()) return exported.status().WithContext("deployment " + plan.id);
+    component = std::move(*exported);
+    fds.push_back(component.bytes.get());
+    for (const engine::PortableCode& m : component.modules) {
+      req.metas.push_back(m.meta);
+      fds.push_back(m.fd.get());
+    }
+  } else if (req.with_code) {
     auto exported = code_->Export(plan.code);
     if (!exported.ok()) return exported.status().WithContext("deployment " + plan.id);
     code = std::move(*exported);
@@ -1028,6 +1161,11 @@ Status WorkerHost::SendApply(Group& g, Worker& w, const DeploymentPlan& plan, bo
     dirs.push_back(std::move(*fd));
     req.with_dirs.push_back(static_cast<uint32_t>(i));
   }
+  if (fds.size() > kMaxFdsPerFrame)
+    return Status::FailedPrecondition(
+        "deployment " + plan.id + ": its code and directories are " + std::to_string(fds.size()) +
+        " descriptors; a worker takes at most " + std::to_string(kMaxFdsPerFrame) +
+        " per apply (a component of that many core modules runs with --isolation main)");
   w.applied.erase(plan.id);  // until the worker confirms
   {
     std::lock_guard<std::mutex> lock(g.mu);
@@ -1078,6 +1216,12 @@ Status WorkerHost::Apply(const DeploymentPlan& plan, bool started) {
     g = slot;
     group_of_[plan.id] = plan.group;
   }
+  std::shared_ptr<const platform::LoadedComponent> component;
+  if (plan.code.component) {
+    auto c = code_->LoadComponent(plan.code);
+    if (!c.ok()) return c.status().WithContext("deployment " + plan.id);
+    component = *c;
+  }
   std::lock_guard<std::mutex> op(g->op_mu);
   std::shared_ptr<Worker> before;
   {
@@ -1085,6 +1229,7 @@ Status WorkerHost::Apply(const DeploymentPlan& plan, bool started) {
     auto& entry = g->deps[plan.id];
     entry.most_replicas = std::max(entry.most_replicas, plan.replicas);
     entry.plan = plan;
+    entry.component = component;
     entry.started = started;
     ++g->generation;
     if (g->phase == "failed" || g->phase == "restarting") {
@@ -1244,18 +1389,63 @@ std::vector<std::string> WorkerHost::Deployments() const {
   return out;
 }
 
+Result<platform::ValCallResult> WorkerHost::CallValues(const std::string& id,
+                                                       const std::string& export_name,
+                                                       std::vector<component::Val> args) {
+  auto g = GroupOf(id);
+  if (!g) return Status::NotFound("deployment " + id + " not found");
+  std::shared_ptr<const platform::LoadedComponent> c;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    if (auto it = g->deps.find(id); it != g->deps.end()) c = it->second.component;
+  }
+  if (!c) return Status::FailedPrecondition("deployment " + id + " does not run a component");
+  const component::FuncType* f = component::ExportedFuncType(*c->component, export_name);
+  if (!f) return Status::NotFound("deployment " + id + " exports no function " + export_name);
+  if (args.size() != f->params.size())
+    return Status::InvalidArgument(export_name + " takes " + std::to_string(f->params.size()) +
+                                   " arguments, got " + std::to_string(args.size()));
+  std::vector<std::string> text;
+  text.reserve(args.size());
+  for (size_t i = 0; i < args.size(); ++i)
+    text.push_back(component::PrintWave(args[i], *f->params[i].type));
+  ARCELLA_ASSIGN_OR_RETURN(platform::CallResult r,
+                           CallImpl(id, export_name, text, nullptr, /*typed=*/false));
+  platform::ValCallResult out;
+  out.replica = std::move(r.replica);
+  out.trap = std::move(r.trap);
+  if (out.trap || !f->result) return out;
+  if (r.results.size() != 1)
+    return Status::Internal("deployment " + id + ": its worker answered " + export_name + " with " +
+                            std::to_string(r.results.size()) + " results");
+  auto v = component::ParseWave(r.results[0], *f->result);
+  if (!v.ok())
+    return Status::Internal("deployment " + id + ": its worker's result of " + export_name +
+                            " does not parse: " + v.status().message());
+  out.results.push_back(std::move(*v));
+  return out;
+}
+
 Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& export_name,
                                     const std::vector<std::string>& args,
                                     platform::CallControl* control) {
+  return CallImpl(id, export_name, args, control, /*typed=*/true);
+}
+
+Result<CallResult> WorkerHost::CallImpl(const std::string& id, const std::string& export_name,
+                                        const std::vector<std::string>& args,
+                                        platform::CallControl* control, bool typed) {
   auto g = GroupOf(id);
   if (!g) return Status::NotFound("deployment " + id + " not found");
   std::shared_ptr<Worker> w;
   std::chrono::milliseconds timeout{0};
+  std::shared_ptr<const platform::LoadedComponent> component;
   {
     std::lock_guard<std::mutex> lock(g->mu);
     auto it = g->deps.find(id);
     if (it == g->deps.end()) return Status::NotFound("deployment " + id + " not found");
     if (!it->second.started) return Status::FailedPrecondition("deployment " + id + " is stopped");
+    component = it->second.component;
     w = g->worker;
     if (!w || !g->serving) {
       if (g->phase == "failed") return Status::Unavailable(g->failure);
@@ -1321,7 +1511,25 @@ Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& ex
   if (!p->error.ok()) return p->error;
   Status st = ReplyStatus(p->body);
   if (!st.ok()) return st;
-  return DecodeCallReply(p->body);
+  ARCELLA_ASSIGN_OR_RETURN(CallResult r, DecodeCallReply(p->body));
+  if (typed && component && !r.trap && r.results.size() == 1) {
+    // The typed value (`call --json`), parsed by the daemon's own copy of
+    // the export's type: what the worker printed must be a value of it.
+    const auto& c = *component->component;
+    component::ExportMatch m = component::ResolveExportName(export_name,
+                                                            component::ExportedFuncNames(c));
+    const component::FuncType* f = m.name.empty() ? nullptr
+                                                  : component::ExportedFuncType(c, m.name);
+    if (f && f->result) {
+      auto v = component::ParseWave(r.results[0], *f->result);
+      if (!v.ok())
+        return Status::Internal("deployment " + id + ": its worker's result of " + export_name +
+                                " does not parse: " + v.status().message());
+      r.value = std::move(*v);
+      r.type = f->result;
+    }
+  }
+  return r;
 }
 
 void WorkerHost::Shutdown() {
@@ -1337,8 +1545,16 @@ void WorkerHost::Shutdown() {
     std::lock_guard<std::mutex> lock(g->mu);
     g->deps.clear();
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  group_of_.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    group_of_.clear();
+  }
+  std::unique_ptr<Pool> pool;
+  {
+    std::lock_guard<std::mutex> lock(link_mu_);
+    pool = std::move(link_pool_);
+  }
+  pool.reset();  // the link-calls still being answered end (their workers are gone)
 }
 
 std::vector<platform::WorkerInfo> WorkerHost::Workers() const {

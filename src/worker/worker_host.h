@@ -45,11 +45,15 @@
 
 #include "platform/backoff.h"
 #include "platform/events.h"
+#include "platform/link_caller.h"
 #include "platform/log_hub.h"
 #include "platform/replica_host.h"
 #include "platform/run_plan.h"
 
 namespace arcella::worker {
+
+class Pool;
+struct LinkCallRequest;
 
 struct WorkerHostOptions {
   std::string worker_path;  // the arcella-worker executable
@@ -107,11 +111,19 @@ class WorkerHost : public platform::ReplicaHost {
   Result<platform::CallResult> Call(const std::string& id, const std::string& export_name,
                                     const std::vector<std::string>& args,
                                     platform::CallControl* control = nullptr) override;
+  // A component export's call with values: they cross as WAVE text, printed
+  // and parsed here by the export's type (the daemon's copy of the
+  // component), so a worker's answer is checked against it (Internal if it
+  // does not parse).
+  Result<platform::ValCallResult> CallValues(const std::string& id, const std::string& export_name,
+                                             std::vector<component::Val> args) override;
+  // Where the link-calls of the workers' replicas go (their linked
+  // imports). A worker names only its own group's deployments and their
+  // linked imports; the host resolves the link from the plan it applied.
+  void SetLinkCaller(platform::LinkCaller* caller) override { links_ = caller; }
   void Shutdown() override;
 
   std::vector<platform::WorkerInfo> Workers() const override;
-  // Not yet: the worker protocol carries one core module's code per plan.
-  bool RunsComponents(platform::Isolation) const override { return false; }
   // The pid of `group`'s worker (0: none). For tests and benchmarks.
   pid_t WorkerPid(const std::string& group) const;
   // What the host sent `group`'s workers so far, over all its workers: code
@@ -144,7 +156,14 @@ class WorkerHost : public platform::ReplicaHost {
   void StopWorker(Group& g);  // g.op_mu held
   // FailedPrecondition if the worker's uid could not use the granted directory.
   Status CheckWorkerAccess(int fd, const std::string& path, bool read_only) const;
+  // Call; `typed`: a component's result also as a typed value.
+  Result<platform::CallResult> CallImpl(const std::string& id, const std::string& export_name,
+                                        const std::vector<std::string>& args,
+                                        platform::CallControl* control, bool typed);
   void ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
+  // Answers a worker's link-call (on a link pool thread).
+  void HandleLinkCall(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
+                      const LinkCallRequest& req);
   // Whether a worker's log line or event names its own group's deployment
   // (and a replica index that deployment may have had).
   static bool OwnReplica(const Group& g, const std::string& dep, uint32_t index);
@@ -155,6 +174,7 @@ class WorkerHost : public platform::ReplicaHost {
   platform::DeploymentStatus LocalStatus(const Group& g, const std::string& id) const;
 
   platform::CodeProvider* code_;
+  platform::LinkCaller* links_ = nullptr;
   platform::LogHub* logs_;
   platform::EventBus* events_;
   WorkerHostOptions options_;
@@ -174,6 +194,13 @@ class WorkerHost : public platform::ReplicaHost {
   std::mutex threads_mu_;
   std::condition_variable threads_cv_;
   size_t threads_live_ = 0;
+
+  // Link-calls being answered (at most kMaxLinkCalls at once; more are
+  // refused `unavailable`, never queued: a chain of links through workers
+  // must not wait for a thread its own calls hold). Null once shut down.
+  std::mutex link_mu_;
+  std::unique_ptr<Pool> link_pool_;
+  size_t link_calls_ = 0;
 };
 
 }  // namespace arcella::worker

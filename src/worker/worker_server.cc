@@ -17,13 +17,17 @@
 #include <utility>
 #include <vector>
 
+#include "component/wave.h"
 #include "engine/engine.h"
 #include "engine/portable_code.h"
 #include "platform/events.h"
 #include "platform/inprocess_host.h"
+#include "platform/link_caller.h"
 #include "platform/log_hub.h"
+#include "platform/portable_component.h"
 #include "platform/run_plan.h"
 #include "worker/messages.h"
+#include "worker/pool.h"
 
 namespace arcella::worker {
 namespace {
@@ -31,59 +35,19 @@ namespace {
 using platform::DeploymentPlan;
 using platform::RunPlan;
 
-// Runs tasks on up to `max` threads, created on demand and kept.
-class Pool {
- public:
-  explicit Pool(size_t max) : max_(max == 0 ? 1 : max) {}
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Post(std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(task));
-    if (idle_ == 0 && threads_.size() < max_) {
-      threads_.emplace_back([this] { Loop(); });
-    } else {
-      cv_.notify_one();
-    }
-  }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      ++idle_;
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      --idle_;
-      if (queue_.empty()) return;  // stop_
-      auto task = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
-    }
-  }
-  const size_t max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  std::vector<std::thread> threads_;
-  size_t idle_ = 0;
-  bool stop_ = false;
-};
-
 // A call read from the channel, registered for cancel until it ends.
 struct Call {
   CallRequest req;
   std::unique_ptr<platform::CallControl> control;
 };
 
-class Server {
+// The daemon's answer to one link-call, once it comes.
+struct LinkWait {
+  bool done = false;
+  LinkReply reply;
+};
+
+class Server : public platform::LinkCaller {
  public:
   Server(Channel* ch, std::unique_ptr<CallRing> ring, const WorkerServerOptions& options)
       : ch_(ch),
@@ -104,6 +68,7 @@ class Server {
         [this](const platform::Event& e) { (void)ch_->Send(EncodeEvent(e)); });
     host_ = std::make_unique<platform::InProcessHost>(
         [this](const DeploymentPlan& plan) { return Staged(plan); }, &logs_, &events_);
+    host_->SetLinkCaller(this);
     if (!ch_->Send(EncodeHello({kProtocolVersion, static_cast<int64_t>(getpid()), options_.sandbox,
                                 ring_ != nullptr}))
              .ok())
@@ -121,7 +86,7 @@ class Server {
     return code;
   }
 
-  ~Server() {
+  ~Server() override {
     {
       std::lock_guard<std::mutex> lock(lf_mu_);
       stop_ = true;
@@ -235,6 +200,11 @@ class Server {
   void Stop(int code) {
     stop_ = true;
     code_ = code;
+    {
+      std::lock_guard<std::mutex> lock(link_mu_);
+      link_stop_ = true;
+    }
+    link_cv_.notify_all();
     if (ring_) ring_->Stop();
     lf_cv_.notify_all();
     done_cv_.notify_all();
@@ -289,6 +259,21 @@ class Server {
       auto id = ReplyId(msg.body);
       if (!id.ok()) return Refuse(msg.body, id.status());
       (void)ch_->Send(EncodeReply(*id, Status::Ok()));
+    } else if (t == "link-reply") {
+      auto r = DecodeLinkReply(msg.body);
+      if (!r.ok()) {
+        fprintf(stderr, "arcella-worker: bad link-reply ignored: %s\n",
+                r.status().message().c_str());
+        return true;
+      }
+      {
+        std::lock_guard<std::mutex> lock(link_mu_);
+        auto it = link_waits_.find(r->id);
+        if (it == link_waits_.end()) return true;  // its caller gave up (interrupted)
+        it->second->reply = std::move(*r);
+        it->second->done = true;
+      }
+      link_cv_.notify_all();
     } else if (t == "shutdown") {
       return false;
     } else {
@@ -494,10 +479,11 @@ class Server {
                                      std::to_string(fds->size()));
     const std::string code_name = platform::CodeRefName(plan.code);
     auto dirs = std::make_shared<std::vector<std::shared_ptr<UniqueFd>>>(plan.dirs.size());
-    size_t next = r.with_code ? 1 : 0;
+    size_t next = r.CodeFdCount();
     for (uint32_t i : r.with_dirs)
       (*dirs)[i] = std::make_shared<UniqueFd>(std::move((*fds)[next++]));
     std::shared_ptr<const engine::Module> module;
+    std::shared_ptr<const platform::LoadedComponent> component;
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (size_t i = 0; i < plan.dirs.size(); ++i) {
@@ -511,14 +497,35 @@ class Server {
                                             plan.dirs[i].host_path + " and none was sent");
       }
       if (!r.with_code) {
-        auto it = held_code_.find(code_name);
-        if (it != held_code_.end()) module = it->second.lock();
-        if (!module)
+        if (plan.code.component) {
+          auto it = held_components_.find(code_name);
+          if (it != held_components_.end()) component = it->second.lock();
+        } else {
+          auto it = held_code_.find(code_name);
+          if (it != held_code_.end()) module = it->second.lock();
+        }
+        if (!module && !component)
           return Status::FailedPrecondition("apply " + plan.id + ": the worker holds no code for " +
                                             code_name + " and none was sent");
       }
     }
-    if (r.with_code) {
+    if (r.with_code && plan.code.component) {
+      platform::PortableComponent p;
+      p.bytes = std::move((*fds)[0]);
+      for (size_t i = 0; i < r.metas.size(); ++i) {
+        engine::PortableCode code;
+        code.tier = plan.code.tier;
+        code.metering = plan.code.metering;
+        code.meta = r.metas[i];
+        code.fd = std::move((*fds)[1 + i]);
+        p.modules.push_back(std::move(code));
+      }
+      // Each module's hash is the sha256 of its bytes in the component,
+      // known only once the component is decoded: AdoptComponent fills it.
+      auto c = platform::AdoptComponent(engine_, plan.code, std::move(p));
+      if (!c.ok()) return c.status().WithContext("deployment " + plan.id);
+      component = *c;
+    } else if (r.with_code) {
       engine::PortableCode code;
       code.tier = plan.code.tier;
       code.metering = plan.code.metering;
@@ -531,8 +538,13 @@ class Server {
     }
     auto run = std::make_shared<RunPlan>();
     run->plan = plan;
-    run->module = module;
-    ARCELLA_RETURN_IF_ERROR(platform::CheckRunnable(plan, *run->module));
+    if (component) {
+      run->component = component;
+      ARCELLA_RETURN_IF_ERROR(platform::CheckRunnable(plan, *run->component));
+    } else {
+      run->module = module;
+      ARCELLA_RETURN_IF_ERROR(platform::CheckRunnable(plan, *run->module));
+    }
     for (size_t i = 0; i < plan.dirs.size(); ++i) {
       const platform::PlanDir& d = plan.dirs[i];
       wasi::WasiConfig::Preopen p;
@@ -544,11 +556,16 @@ class Server {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      held_code_[code_name] = module;
+      if (component) {
+        held_components_[code_name] = component;
+      } else {
+        held_code_[code_name] = module;
+      }
       for (size_t i = 0; i < plan.dirs.size(); ++i) held_dirs_[plan.dirs[i].host_path] = (*dirs)[i];
       // Entries no plan keeps alive any more go (a map of dead pointers
       // would grow with every code change).
       std::erase_if(held_code_, [](const auto& e) { return e.second.expired(); });
+      std::erase_if(held_components_, [](const auto& e) { return e.second.expired(); });
       std::erase_if(held_dirs_, [](const auto& e) { return e.second.expired(); });
     }
     run->resources = dirs;  // the directory descriptors live as long as the plans using them
@@ -585,6 +602,68 @@ class Server {
     (void)ch_->Send(EncodeLog(m));
   }
 
+  // LinkCaller: a replica's call through a link goes to the daemon, which
+  // resolves the link (docs/WORKER.md "Links"); values cross as WAVE text,
+  // typed by the import here and by the daemon's own copy of the types
+  // there. Waits until the answer, the importing call's interruption, or the
+  // end of the connection.
+  component::TrapOr<std::vector<component::Val>> CallLink(
+      const platform::LinkCall& call, std::vector<component::Val> args) override {
+    auto trap = [&](const std::string& why) {
+      return engine::Trap{engine::TrapKind::kHostError, call.export_name,
+                          "link to " + call.provider + ": " + why, 0};
+    };
+    const component::FuncType& f = *call.type;
+    if (args.size() != f.params.size())
+      return trap("expected " + std::to_string(f.params.size()) + " arguments, got " +
+                  std::to_string(args.size()));
+    LinkCallRequest req;
+    req.dep = call.importer;
+    req.import_name = call.import_name;
+    req.func = call.func;
+    for (size_t i = 0; i < args.size(); ++i)
+      req.args.push_back(component::PrintWave(args[i], *f.params[i].type));
+    auto wait = std::make_shared<LinkWait>();
+    {
+      std::lock_guard<std::mutex> lock(link_mu_);
+      if (link_stop_) return trap("the daemon is gone");
+      req.id = next_link_id_++;
+      link_waits_[req.id] = wait;
+    }
+    auto forget = [&] {
+      std::lock_guard<std::mutex> lock(link_mu_);
+      link_waits_.erase(req.id);
+    };
+    if (Status st = ch_->Send(EncodeLinkCall(req)); !st.ok()) {
+      forget();
+      return trap("sending the call to the daemon: " + st.message());
+    }
+    {
+      std::unique_lock<std::mutex> lock(link_mu_);
+      while (!wait->done && !link_stop_) {
+        if (call.interrupted && call.interrupted()) break;
+        link_cv_.wait_for(lock, std::chrono::milliseconds(5));
+      }
+      link_waits_.erase(req.id);
+      if (!wait->done) {
+        if (link_stop_) return trap("the daemon is gone");
+        return engine::Trap{engine::TrapKind::kInterrupted, call.export_name,
+                            "interrupted while calling " + call.provider + " through a link", 0};
+      }
+    }
+    LinkReply& r = wait->reply;
+    if (!r.status.ok()) return trap(r.status.message());
+    if (r.trap) return engine::Trap{engine::TrapKind::kHostError, call.export_name, *r.trap, 0};
+    std::vector<component::Val> out;
+    if (f.result) {
+      if (!r.value) return trap("the daemon's answer has no value");
+      auto v = component::ParseWave(*r.value, *f.result);
+      if (!v.ok()) return trap("its result does not parse: " + v.status().message());
+      out.push_back(std::move(*v));
+    }
+    return out;
+  }
+
   Channel* ch_;
   std::unique_ptr<RingServer> ring_;  // null: no call ring
   WorkerServerOptions options_;
@@ -599,6 +678,7 @@ class Server {
   // as long as a plan (staged_, or a replica's) uses them: later applies
   // that do not send them reuse these (docs/WORKER.md "Messages").
   std::map<std::string, std::weak_ptr<const engine::Module>> held_code_;
+  std::map<std::string, std::weak_ptr<const platform::LoadedComponent>> held_components_;
   std::map<std::string, std::weak_ptr<UniqueFd>> held_dirs_;
   std::map<std::string, uint64_t> budgets_;
   std::map<std::string, uint64_t> log_tokens_;
@@ -619,6 +699,12 @@ class Server {
   std::mutex ring_mu_;
   std::vector<std::thread> ring_threads_;  // guarded by ring_mu_
   bool ring_stop_ = false;                 // guarded by ring_mu_
+  // Link calls waiting for the daemon (CallLink).
+  std::mutex link_mu_;
+  std::condition_variable link_cv_;
+  std::map<uint64_t, std::shared_ptr<LinkWait>> link_waits_;
+  uint64_t next_link_id_ = 1;
+  bool link_stop_ = false;
   Pool control_;
 };
 
