@@ -456,3 +456,90 @@ TEST(Messages, DecodersRefuseNonMaps) {
 
 }  // namespace
 }  // namespace arcella::worker
+
+namespace arcella::worker {
+namespace {
+
+TEST(Messages, AComponentsApplyCarriesItsBytesAndEachCoreModulesCode) {
+  ApplyRequest r;
+  r.id = 4;
+  r.plan = SamplePlan();  // two dirs
+  r.plan.code.component = true;
+  r.metas = {{1, 2, 3}, {}, {255}};
+  r.with_dirs = {0};
+  EXPECT_EQ(r.CodeFdCount(), 4u);  // the component's bytes + three modules
+  EXPECT_EQ(r.FdCount(), 5u);
+  json wire = ThroughFrame(EncodeApply(r));
+  ASSERT_TRUE(wire["metas"][0].is_binary());
+  auto back = DecodeApply(wire);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->metas, r.metas);
+  EXPECT_EQ(back->FdCount(), 5u);
+  // Without code, only the directories travel.
+  r.with_code = false;
+  r.metas.clear();
+  EXPECT_EQ(r.FdCount(), 1u);
+
+  ApplyRequest plain;
+  plain.id = 1;
+  plain.plan = SamplePlan();
+  json body = EncodeApply(plain);
+  ExpectRefused(DecodeApply, body, "metas", "x", "apply: \"metas\" must be an array of binaries");
+  ExpectRefused(DecodeApply, body, "metas", json::array({1}),
+                "apply: \"metas\" must be an array of binaries");
+  body.erase("metas");
+  EXPECT_EQ(DecodeApply(body).status().message(), "apply: missing \"metas\"");
+  // metas belong to a component's code only.
+  ApplyRequest core;
+  core.plan = SamplePlan();
+  core.metas = {{1}};
+  EXPECT_NE(DecodeApply(EncodeApply(core)).status().message().find("\"metas\" must be empty"),
+            std::string::npos);
+  ApplyRequest comp;
+  comp.plan = SamplePlan();
+  comp.plan.code.component = true;
+  comp.meta = {1};
+  EXPECT_EQ(DecodeApply(EncodeApply(comp)).status().message(),
+            "apply: \"meta\" must be empty for a component");
+}
+
+TEST(Messages, LinkCallAndLinkReplyRoundTrip) {
+  LinkCallRequest c{7, "app@0.1.0/web", "arcella:fixtures/host@0.1.0", "add", {"1", "2"}};
+  auto back = DecodeLinkCall(ThroughFrame(EncodeLinkCall(c)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->id, 7u);
+  EXPECT_EQ(back->dep, c.dep);
+  EXPECT_EQ(back->import_name, c.import_name);
+  EXPECT_EQ(back->func, "add");
+  EXPECT_EQ(back->args, c.args);
+  json body = EncodeLinkCall(c);
+  ExpectRefused(DecodeLinkCall, body, "import", 3, "link-call: \"import\" must be a string");
+  ExpectRefused(DecodeLinkCall, body, "args", json::array({1}),
+                "link-call: \"args\" must be an array of strings");
+  ExpectRefused(DecodeLinkCall, body, "id", "x",
+                "link-call: \"id\" must be an unsigned 64-bit integer");
+
+  LinkReply value{7, Status::Ok(), std::string("3"), std::nullopt};
+  auto v = DecodeLinkReply(ThroughFrame(EncodeLinkReply(value)));
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->status.ok());
+  EXPECT_EQ(v->value, std::optional<std::string>("3"));
+  EXPECT_FALSE(v->trap);
+  LinkReply trap{8, Status::Ok(), std::nullopt, std::string("link to p: unavailable: gone")};
+  auto t = DecodeLinkReply(ThroughFrame(EncodeLinkReply(trap)));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->trap, trap.trap);
+  LinkReply refused{9, Status::NotFound("no link for import x"), std::nullopt, std::nullopt};
+  auto n = DecodeLinkReply(ThroughFrame(EncodeLinkReply(refused)));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(n->status.message(), "no link for import x");
+  json both = EncodeLinkReply(value);
+  both["trap"] = "x";
+  EXPECT_EQ(DecodeLinkReply(both).status().message(), "link-reply: both \"value\" and \"trap\"");
+  ExpectRefused(DecodeLinkReply, EncodeLinkReply(value), "code", 99,
+                "link-reply: \"code\" must be a status code");
+}
+
+}  // namespace
+}  // namespace arcella::worker
