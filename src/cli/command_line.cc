@@ -88,7 +88,7 @@ std::string ReadLocalFile(const std::string& path, const char* what) {
 // Subcommand-local option values. CLI11 binds options to these addresses.
 struct Values {
   // install
-  std::string path, manifest;
+  std::string path, manifest, tier;
   bool force = false;
   bool wit = false;                // inspect --wit
   std::vector<std::string> links;  // deploy --link IMPORT=DEPLOYMENT
@@ -214,6 +214,10 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
   install->add_flag("--force", v.force, "replace an installed module with the same id");
   install->add_option("--manifest", v.manifest,
                       "component manifest TOML (default: NAME.component.toml beside PATH)");
+  install
+      ->add_option("--tier", v.tier,
+                   "auto (default: AOT unless the module needs the interpreter) | aot | interp")
+      ->check(CLI::IsMember({"auto", "aot", "interp"}));
 
   add("list", "list installed modules");
   CLI::App* inspect = add("inspect", "show a module: manifest, imports, exports, hash");
@@ -370,6 +374,7 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
       p["path"] = Absolute(v.path);
       p["force"] = v.force;
       if (!v.manifest.empty()) p["manifest"] = ReadLocalFile(v.manifest, "manifest");
+      if (!v.tier.empty()) p["tier"] = v.tier;
     } else if (name == "list") {
       inv.method = "module.list";
     } else if (name == "inspect" || name == "remove") {

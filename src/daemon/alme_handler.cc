@@ -397,12 +397,19 @@ void AlmeHandler::Install(const Json& p, const Reply& r) {
     throw ParamError{"params.path = \"" + path + "\": expected an absolute path"};
   bool force = Bool(p, "force", false);
   std::string manifest = Str(p, "manifest", false);
+  std::string tier = Str(p, "tier", false, "auto");
+  engine::Tier t = engine::Tier::kAuto;
+  if (tier == "aot") t = engine::Tier::kAot;
+  else if (tier == "interp") t = engine::Tier::kInterp;
+  else if (tier != "auto")
+    throw ParamError{"params.tier = \"" + tier + "\": expected \"auto\", \"aot\" or \"interp\""};
   // Cancelling the request (or closing its connection) stops the compile.
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   r->OnCancel([cancel] { cancel->store(true); });
   CompileProgressStream compile(r);
   platform::Platform::CompileHooks hooks;
   hooks.cancel = cancel.get();
+  hooks.tier = t;
   hooks.on_progress = [&](const engine::CompileProgress& cp) { compile.Report(cp); };
   auto info = platform_->Install(
       path, force, manifest,

@@ -220,6 +220,11 @@ void Platform::Publish(const std::string& kind, const std::string& id, const std
   if (events_) events_->Publish(Event{0, kind, id, state, message});
 }
 
+engine::Tier Platform::InstalledTier(const ModuleRecord& m) {
+  return m.tier == engine::TierName(engine::Tier::kInterp) ? engine::Tier::kInterp
+                                                           : engine::Tier::kAuto;
+}
+
 Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const ModuleRecord& m) {
   if (m.kind != "core") return Status::InvalidArgument(m.id + " is a component, not a core module");
   // Compiled outside every platform lock; concurrent requests for the same
@@ -229,7 +234,9 @@ Result<std::shared_ptr<const engine::Module>> Platform::CompiledModule(const Mod
     if (auto it = compiled_.find(m.hash); it != compiled_.end()) return it->second;
   }
   ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
-  auto mod = CompileCancellable(bytes, {}, nullptr);
+  engine::CompileOptions co;
+  co.tier = InstalledTier(m);
+  auto mod = CompileCancellable(bytes, co, nullptr);
   if (!mod.ok()) return mod.status().WithContext("compiling " + m.id);
   std::lock_guard<std::recursive_mutex> lock(mu_);
   compiled_[m.hash] = *mod;
@@ -343,6 +350,7 @@ Result<ModuleInfo> Platform::Install(const std::string& path, bool force,
       return Status::InvalidArgument(path + ": " + st.message());
     step("compile");
     engine::CompileOptions co;
+    co.tier = compile.tier;
     co.on_progress = compile.on_progress;
     auto mod = CompileCancellable(bytes, co, compile.cancel);
     if (!mod.ok() && (mod.status().code() == StatusCode::kCancelled ||

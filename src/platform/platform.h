@@ -109,9 +109,12 @@ struct DeploymentView {
 // (CancelCompiles, Shutdown), so it must outlive the Install call. An
 // install of bytes another install is compiling waits for that compile
 // (engine.h, registry) and gets no progress until it compiles itself.
+// `tier`: the tier the module is compiled on (kAuto: AOT unless the module
+// needs the interpreter, engine.h); persisted with the module (its tier).
 struct InstallCompileHooks {
   std::function<void(const engine::CompileProgress&)> on_progress;
   std::atomic<bool>* cancel = nullptr;
+  engine::Tier tier = engine::Tier::kAuto;
 };
 
 // Makes the platform's ReplicaHost. `code` hands out the compiled code of
@@ -220,6 +223,9 @@ class Platform : private CodeProvider, private LinkCaller {
   Result<std::vector<DeploymentRecord>> Select(const std::string& target, const std::string& group);
   // One artefact per module serves replicas with and without fuel/timeout.
   Result<std::shared_ptr<const engine::Module>> CompiledModule(const ModuleRecord& m);
+  // The tier to compile installed `m` on again (after a restart): kInterp if
+  // it was installed on the interpreter, else kAuto (as installed).
+  static engine::Tier InstalledTier(const ModuleRecord& m);
   // CodeProvider: the compiled code of an installed module.
   Result<std::shared_ptr<const engine::Module>> Load(const CodeRef& code) override;
   Result<engine::PortableCode> Export(const CodeRef& code) override;

@@ -35,7 +35,7 @@ Result<std::shared_ptr<const LoadedComponent>> Platform::CompileComponent(
   out->component = decoded;
   out->engine = engine_;
   std::vector<std::span<const uint8_t>> mods = CoreModuleBytes(*decoded);
-  engine::Tier tier = engine::Tier::kAuto;
+  engine::Tier tier = hooks.tier;
   for (size_t i = 0; i < mods.size(); ++i) {
     engine::CompileOptions co;
     co.tier = tier;
@@ -65,7 +65,9 @@ Result<std::shared_ptr<const LoadedComponent>> Platform::CompiledComponent(const
   }
   ARCELLA_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, blobs_->Get(m.hash));
   auto shared = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
-  auto c = CompileComponent(shared, "compiling " + m.id, {}, {});
+  CompileHooks hooks;
+  hooks.tier = InstalledTier(m);
+  auto c = CompileComponent(shared, "compiling " + m.id, hooks, {});
   if (!c.ok()) return c.status();
   std::lock_guard<std::recursive_mutex> lock(mu_);
   components_[m.hash] = *c;

@@ -72,7 +72,9 @@ class Daemon {
   std::string socket() const { return home_ + "/alme"; }
   pid_t pid() const { return pid_; }
 
-  void Start() {
+  // Waits up to `wait_s` seconds for the daemon to answer (it reconciles,
+  // compiling what is not in the AOT cache, before it listens).
+  void Start(int wait_s = 15) {
     fflush(nullptr);  // the child must not flush the test's buffered output again
     pid_ = fork();
     if (pid_ == 0) {
@@ -85,7 +87,7 @@ class Daemon {
       _exit(127);
     }
     // Wait for the socket to accept a ping.
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < wait_s * 20; ++i) {
       if (Cli("ping").code == 0) return;
       int st;
       if (waitpid(pid_, &st, WNOHANG) == pid_) {
@@ -95,7 +97,7 @@ class Daemon {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    ADD_FAILURE() << "daemon did not answer ping in 15 s";
+    ADD_FAILURE() << "daemon did not answer ping in " << wait_s << " s";
   }
 
   // Graceful stop (SIGTERM); returns the exit status.
