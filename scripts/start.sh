@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Starts the Arcella platform with an example deployment: installs packages,
-# builds, starts the daemon (ALME at $ARCELLA_HOME/alme, default ~/.arcella),
-# installs, deploys and starts examples/http-logger (the seed's manifests,
-# verbatim), calls it, and shows `arcella-cli status`. The daemon then runs
-# in the foreground: Ctrl-C (or `arcella-cli shutdown`) stops it.
+# Starts the Arcella platform with the examples: installs packages and the
+# pinned npm tools, builds, starts the daemon (ALME at $ARCELLA_HOME/alme,
+# default ~/.arcella), then
+#  - installs, deploys and starts examples/http-logger (a core-module reactor,
+#    the seed's manifests verbatim) and calls it;
+#  - installs the component examples logger@0.1.0 and app@0.1.0
+#    (examples/logger, examples/app: C components built from source), deploys
+#    them with app's import example:logger/log@0.1.0 linked to the logger's
+#    deployment (the README's "Components" lines), starts both, calls
+#    app's greet, and shows the logger's log: the line app logged crossed the
+#    link;
+# and shows `arcella-cli status`. The daemon then runs in the foreground:
+# Ctrl-C (or `arcella-cli shutdown`) stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${ARCELLA_BUILD_DIR:-$ROOT/build}
 export ARCELLA_HOME=${ARCELLA_HOME:-$HOME/.arcella}
 
-# The npm test tools (jco, componentize-js) are for the test suite only.
-ARCELLA_NPM_TOOLS=0 "$ROOT/scripts/bootstrap.sh"
+# The npm tools (jco) build the component examples (examples/components.cmake).
+"$ROOT/scripts/bootstrap.sh"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target arcella arcella-worker arcella-cli examples
 ARCELLA="$BUILD/arcella"
@@ -29,6 +37,15 @@ else
   "$CLI" ping
 fi
 
+# `start` returns once the replicas are starting; a call needs an active one.
+wait_active() {  # wait_active DEPLOYMENT: up to 10 s
+  for _ in $(seq 100); do
+    "$CLI" status "$1" 2>/dev/null | grep -Eq '[[:space:]]active[[:space:]]' && return 0
+    sleep 0.1
+  done
+  "$CLI" status -v "$1"
+}
+
 cd "$BUILD/examples"
 echo "== arcella-cli install ./http-logger.wasm"
 "$CLI" install ./http-logger.wasm --force
@@ -38,13 +55,50 @@ if ! "$CLI" status http-logger@0.1.0/web >/dev/null 2>&1; then
 fi
 echo "== arcella-cli start http-logger@0.1.0"
 "$CLI" start http-logger@0.1.0
+wait_active http-logger@0.1.0/web
 echo "== arcella-cli call http-logger@0.1.0/web log_request 200"
 "$CLI" call http-logger@0.1.0/web log_request 200
+
+# The components, linked (README, "Components"). Both run in the daemon
+# (--isolation main) for now: components do not run in workers yet.
+if [ ! -f logger@0.1.0.wasm ] || [ ! -f app@0.1.0.wasm ]; then
+  echo "== no logger@0.1.0.wasm / app@0.1.0.wasm in $BUILD/examples (they need the npm tools)" >&2
+  exit 1
+fi
+echo "== arcella-cli install ./logger@0.1.0.wasm ; arcella-cli install ./app@0.1.0.wasm"
+"$CLI" install ./logger@0.1.0.wasm --force
+"$CLI" install ./app@0.1.0.wasm --force
+echo "== arcella-cli inspect app@0.1.0 --wit"
+"$CLI" inspect app@0.1.0 --wit
+if ! "$CLI" status logger@0.1.0/core >/dev/null 2>&1; then
+  echo "== arcella-cli deploy logger@0.1.0 --group core --isolation main"
+  "$CLI" deploy logger@0.1.0 --group core --isolation main
+fi
+if ! "$CLI" status app@0.1.0/default >/dev/null 2>&1; then
+  echo "== arcella-cli deploy app@0.1.0 --isolation main --link example:logger/log@0.1.0=logger@0.1.0/core"
+  "$CLI" deploy app@0.1.0 --isolation main --link example:logger/log@0.1.0=logger@0.1.0/core
+fi
+echo "== arcella-cli start logger@0.1.0 ; arcella-cli start app@0.1.0"
+"$CLI" start logger@0.1.0
+"$CLI" start app@0.1.0
+wait_active logger@0.1.0/core
+wait_active app@0.1.0/default
+echo "== arcella-cli call app@0.1.0 example:app/greeter.greet '\"world\"'"
+"$CLI" call app@0.1.0 example:app/greeter.greet '"world"'
+echo "== arcella-cli call app@0.1.0 greet '\"world\"' --json"
+"$CLI" call app@0.1.0 greet '"world"' --json
+echo "== arcella-cli logs logger@0.1.0 (app's greet logged through the link)"
+for _ in $(seq 50); do
+  "$CLI" logs logger@0.1.0 2>/dev/null | grep -q 'greeting world' && break
+  sleep 0.1
+done
+"$CLI" logs logger@0.1.0
+
 echo "== arcella-cli status"
 "$CLI" status
 
 if [ -n "$daemon_pid" ]; then
-  echo "== Arcella is running (pid $daemon_pid). Try: $CLI logs http-logger@0.1.0 -f"
+  echo "== Arcella is running (pid $daemon_pid). Try: $CLI logs logger@0.1.0 -f"
   echo "== Ctrl-C or \`$CLI shutdown\` stops it."
   wait "$daemon_pid"
 fi

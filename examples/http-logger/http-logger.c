@@ -2,6 +2,14 @@
 // every replica and serves calls. `log_request(status)` records one request
 // and prints a log line (captured per replica: `arcella-cli logs`);
 // `count()` returns how many requests this replica has seen.
+//
+// Decision (issue 10, docs/COMPONENTS.md "The examples"): it stays a core
+// module, not a component. Its seed manifest (http-logger.component.toml)
+// lists imports = ["wasi:http/incoming-handler@0.2.0"], whose `handle`
+// passes wasi:http resources: Arcella serves no wasi:http/incoming-handler
+// yet (no HTTP ingress) and links do not carry resources yet, and the seed's
+// CLI and TOML examples must keep working verbatim. The component examples,
+// linked to each other, are examples/logger and examples/app.
 #include <stdint.h>
 #include <stdio.h>
 

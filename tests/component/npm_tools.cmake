@@ -1,7 +1,6 @@
-# The npm test tools (tools/npm: jco, componentize-js, preview2-shim), pinned
-# by tools/npm/package-lock.json and installed by scripts/bootstrap.sh with
-# `npm ci` into tools/npm/node_modules. Tests reach them through compile
-# definitions of component_tests:
+# The npm test tools (tools/npm: jco, componentize-js, preview2-shim), found
+# by tools/npm/npm_tools.cmake (included by the top CMakeLists.txt before
+# this file). Tests reach them through compile definitions of component_tests:
 #   ARCELLA_NPM_TOOLS_DIR   tools/npm (node_modules inside)
 #   ARCELLA_JCO             tools/npm/node_modules/.bin/jco
 #   ARCELLA_NODE            node
@@ -9,13 +8,7 @@
 #   ARCELLA_COMPONENT_WAT_CACHE       build/component-wat (jco parse results)
 # A test that needs the tools fails when they are missing, unless
 # ARCELLA_SKIP_NPM_TESTS=1 is set in its environment (docs/TESTING.md).
-set(ARCELLA_NPM_TOOLS_DIR ${CMAKE_SOURCE_DIR}/tools/npm)
-set(ARCELLA_JCO ${ARCELLA_NPM_TOOLS_DIR}/node_modules/.bin/jco)
-set(ARCELLA_COMPONENTIZE_JS ${ARCELLA_NPM_TOOLS_DIR}/node_modules/.bin/componentize-js)
-find_program(ARCELLA_NODE node)
-if(NOT ARCELLA_NODE)
-  set(ARCELLA_NODE node)
-endif()
+
 # Like the core testsuite (tests/wast/spec_tests.cmake), beside the checkout;
 # a worktree elsewhere passes -DARCELLA_COMPONENT_TESTSUITE_DIR=...
 set(ARCELLA_COMPONENT_TESTSUITE_DIR ${CMAKE_SOURCE_DIR}/../shared/component-model/test
@@ -23,15 +16,6 @@ set(ARCELLA_COMPONENT_TESTSUITE_DIR ${CMAKE_SOURCE_DIR}/../shared/component-mode
 if(NOT EXISTS ${ARCELLA_COMPONENT_TESTSUITE_DIR})
   message(STATUS "component spec tests: ${ARCELLA_COMPONENT_TESTSUITE_DIR} not found, none run")
 endif()
-if(EXISTS ${ARCELLA_JCO})
-  set(ARCELLA_NPM_TOOLS_FOUND ON)
-  message(STATUS "npm test tools: ${ARCELLA_NPM_TOOLS_DIR}/node_modules")
-else()
-  set(ARCELLA_NPM_TOOLS_FOUND OFF)
-  message(STATUS "npm test tools: not installed (scripts/bootstrap.sh installs them); "
-    "component fixtures are not built and the tests that need them fail")
-endif()
-
 include(${CMAKE_SOURCE_DIR}/tests/fixtures/components/components.cmake OPTIONAL)
 
 if(TARGET component_tests)

@@ -1,0 +1,130 @@
+// The component examples (examples/logger, examples/app; issue 10) as the
+// README's "Components" lines use them: the eight lines are read from
+// README.md and run verbatim in a directory holding build/examples/logger@0.1.0.wasm,
+// app@0.1.0.wasm and build/arcella-cli, against a real daemon. app's greet
+// logs through its import, linked to the logger's deployment: the line must
+// show in the logger's replica log. scripts/start.sh runs the same commands
+// (too slow to test here: it bootstraps and builds). Skipped when the
+// examples were not built (no npm tools: examples/components.cmake).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "e2e/e2e_util.h"
+
+#ifndef ARCELLA_SOURCE_DIR
+#define ARCELLA_SOURCE_DIR "."
+#endif
+
+namespace arcella::e2e {
+namespace {
+
+// The indented lines of the paragraph after the one starting with `heading`
+// in README.md.
+std::vector<std::string> ReadmeBlock(const std::string& heading) {
+  std::ifstream in(std::string(ARCELLA_SOURCE_DIR) + "/README.md");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line) && line.rfind(heading, 0) != 0) {
+  }
+  while (std::getline(in, line) && !line.empty()) {
+  }
+  while (std::getline(in, line) && !line.empty())
+    lines.push_back(line.substr(line.find_first_not_of(' ')));
+  return lines;
+}
+
+bool ExampleReady(const Daemon& d, const std::string& id) {
+  Json status = Request(d, "status");
+  for (const auto& x : status["deployments"])
+    if (x.value("id", "") == id) return x.value("ready", 0) >= 1;
+  return false;
+}
+
+TEST(Examples, TheReadmeComponentLinesDeployLoggerAndAppLinkedAndGreetCrossesTheLink) {
+  std::string ex = ExamplesDir();
+  for (const char* f : {"logger@0.1.0.wasm", "app@0.1.0.wasm"}) {
+    if (!Exists(ex + "/" + f)) {
+      GTEST_SKIP() << ex << "/" << f
+                   << " was not built: the component examples need the npm tools "
+                      "(scripts/bootstrap.sh; examples/components.cmake)";
+    }
+  }
+  std::vector<std::string> lines = ReadmeBlock(
+      "Components, and a link from one deployment's import to another's export");
+  ASSERT_EQ(lines.size(), 8u) << "README.md's Components block changed; update this test";
+
+  // The user's directory: the two components and build/arcella-cli.
+  std::string work = test::TempDir("examples-work");
+  for (const char* f : {"logger@0.1.0.wasm", "app@0.1.0.wasm"})
+    CopyFile(ex + "/" + f, work + "/" + f);
+  ASSERT_EQ(Sh("mkdir -p " + ShellQuote(work + "/build") + " && ln -s " + ShellQuote(CliBin()) +
+               " " + ShellQuote(work + "/build/arcella-cli"))
+                .code,
+            0);
+  Daemon d;
+  auto run = [&](const std::string& line) {
+    return Sh("cd " + ShellQuote(work) + " && export ARCELLA_HOME=" + ShellQuote(d.home()) +
+              " && " + line);
+  };
+
+  // install ; install, inspect --wit, deploy logger, deploy app --link, start ; start.
+  for (size_t i = 0; i < 5; ++i) {
+    auto r = run(lines[i]);
+    ASSERT_EQ(r.code, 0) << lines[i] << "\n" << r.out;
+    if (i == 0) {
+      EXPECT_NE(r.out.find("installed logger@0.1.0 (component"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("installed app@0.1.0 (component"), std::string::npos) << r.out;
+    }
+    if (i == 1) {
+      EXPECT_NE(r.out.find("import example:logger/log@0.1.0;"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("export example:app/greeter@0.1.0;"), std::string::npos) << r.out;
+    }
+    if (i == 3) {
+      EXPECT_NE(r.out.find("link example:logger/log@0.1.0 -> logger@0.1.0/core"), std::string::npos)
+          << r.out;
+    }
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] { return ExampleReady(d, "logger@0.1.0/core") && ExampleReady(d, "app@0.1.0/default"); },
+      10'000))
+      << Request(d, "status").dump();
+
+  // call ... example:app/greeter.greet '"world"': WAVE in, WAVE out.
+  auto r = run(lines[5]);
+  EXPECT_EQ(r.code, 0) << lines[5] << "\n" << r.out;
+  EXPECT_EQ(r.out, "\"Hello, world!\"\n") << lines[5];
+  // call ... greet '"world"' --json: the WAVE text and the typed value.
+  r = run(lines[6]);
+  ASSERT_EQ(r.code, 0) << lines[6] << "\n" << r.out;
+  Json j = Json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["results"][0], "\"Hello, world!\"") << r.out;
+  EXPECT_EQ(j["value"], "Hello, world!") << r.out;
+
+  // logs logger@0.1.0: both greetings crossed the link; the logger's replica
+  // printed them.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = run(lines[7]);
+        size_t first = r.out.find("[info] greeting world");
+        return r.code == 0 && first != std::string::npos &&
+               r.out.find("[info] greeting world", first + 1) != std::string::npos;
+      },
+      5'000))
+      << lines[7] << "\n"
+      << r.out;
+  // logged() returns the logger's count, through the link.
+  EXPECT_EQ(d.Cli("call app@0.1.0 logged").out, "2\n");
+  Json app, status = Request(d, "status");
+  for (const auto& x : status["deployments"])
+    if (x.value("id", "") == "app@0.1.0/default") app = x;
+  ASSERT_EQ(app["links"].size(), 1u) << app.dump();
+  EXPECT_EQ(app["links"][0]["import"], "example:logger/log@0.1.0");
+  EXPECT_EQ(app["links"][0]["provider"], "logger@0.1.0/core");
+  EXPECT_EQ(app["links"][0]["state"], "active");
+}
+
+}  // namespace
+}  // namespace arcella::e2e
