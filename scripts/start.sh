@@ -59,8 +59,8 @@ wait_active http-logger@0.1.0/web
 echo "== arcella-cli call http-logger@0.1.0/web log_request 200"
 "$CLI" call http-logger@0.1.0/web log_request 200
 
-# The components, linked (README, "Components"). Both run in the daemon
-# (--isolation main) for now: components do not run in workers yet.
+# The components, linked (README, "Components"): each in its group's worker
+# process (the default isolation); the link crosses from one worker to the other.
 if [ ! -f logger@0.1.0.wasm ] || [ ! -f app@0.1.0.wasm ]; then
   echo "== no logger@0.1.0.wasm / app@0.1.0.wasm in $BUILD/examples (they need the npm tools)" >&2
   exit 1
@@ -71,12 +71,12 @@ echo "== arcella-cli install ./logger@0.1.0.wasm ; arcella-cli install ./app@0.1
 echo "== arcella-cli inspect app@0.1.0 --wit"
 "$CLI" inspect app@0.1.0 --wit
 if ! "$CLI" status logger@0.1.0/core >/dev/null 2>&1; then
-  echo "== arcella-cli deploy logger@0.1.0 --group core --isolation main"
-  "$CLI" deploy logger@0.1.0 --group core --isolation main
+  echo "== arcella-cli deploy logger@0.1.0 --group core"
+  "$CLI" deploy logger@0.1.0 --group core
 fi
 if ! "$CLI" status app@0.1.0/default >/dev/null 2>&1; then
-  echo "== arcella-cli deploy app@0.1.0 --isolation main --link example:logger/log@0.1.0=logger@0.1.0/core"
-  "$CLI" deploy app@0.1.0 --isolation main --link example:logger/log@0.1.0=logger@0.1.0/core
+  echo "== arcella-cli deploy app@0.1.0 --link example:logger/log@0.1.0=logger@0.1.0/core"
+  "$CLI" deploy app@0.1.0 --link example:logger/log@0.1.0=logger@0.1.0/core
 fi
 echo "== arcella-cli start logger@0.1.0 ; arcella-cli start app@0.1.0"
 "$CLI" start logger@0.1.0

@@ -7,8 +7,7 @@
 //
 // On the platform its import is satisfied by a link to a logger@0.1.0
 // deployment (README, "Components"):
-//   arcella-cli deploy app@0.1.0 --isolation main \
-//       --link example:logger/log@0.1.0=logger@0.1.0/core
+//   arcella-cli deploy app@0.1.0 --link example:logger/log@0.1.0=logger@0.1.0/core
 // so greet's log line crosses the link and shows in the logger's replica log.
 //
 // The canonical ABI is written by hand, like the component fixtures in

@@ -124,6 +124,11 @@ TEST(Examples, TheReadmeComponentLinesDeployLoggerAndAppLinkedAndGreetCrossesThe
   EXPECT_EQ(app["links"][0]["import"], "example:logger/log@0.1.0");
   EXPECT_EQ(app["links"][0]["provider"], "logger@0.1.0/core");
   EXPECT_EQ(app["links"][0]["state"], "active");
+  // Both run in worker processes (the default isolation), in two groups: the
+  // link crossed from one worker to the other.
+  EXPECT_EQ(app["isolation"], "worker") << app.dump();
+  Json workers = status["workers"];
+  EXPECT_EQ(workers.size(), 2u) << status.dump();
 }
 
 }  // namespace
