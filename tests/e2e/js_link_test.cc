@@ -3,7 +3,7 @@
 // componentize-js) exports it and imports it again, bench_api (C) exports it.
 // A call of bench_link's relay.f crosses both links each way: a string in, a
 // record (string and numbers) out; api.sum takes a list and returns an s64.
-// Real daemon, isolation main. The JS component embeds StarlingMonkey (a
+// Real daemon, in the daemon and across workers. The JS component embeds StarlingMonkey (a
 // 10 MB core module, minutes of AOT compile on 2 cores), so it is installed
 // with `--tier interp` (the C components stay on the default tier).
 #include <gtest/gtest.h>
@@ -117,6 +117,45 @@ TEST(JsLink, ACallCrossesFromCThroughJsToCAndBack) {
   r = d.Cli("--timeout 120s call app@0.1.0 f '\"again\"'");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, "{upper: \"[JS:AGAIN]\", length: 1008, words: 10}\n") << r.out;
+}
+
+// The same chain with each deployment in a worker process of its own group
+// (the default isolation): C in one worker -> JS in another -> C in a third.
+// The JS's interpreter code travels as its bytes and is validated again in
+// its worker.
+TEST(JsLink, TheChainCrossesThreeWorkerProcesses) {
+  Daemon d;
+  ASSERT_EQ(
+      d.Cli("install --tier interp " + ShellQuote(StageJs("js_api_relay", "js@0.1.0.wasm"))).code,
+      0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageJs("bench_api", "api@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageJs("bench_link", "app@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("deploy api@0.1.0 --group c1").code, 0);
+  auto r = d.Cli(std::string("deploy js@0.1.0 --group js --link ") + kBenchApi + "=api@0.1.0/c1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = d.Cli(std::string("deploy app@0.1.0 --group c2 --link ") + kBenchApi + "=js@0.1.0/js");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto t = std::chrono::steady_clock::now();
+  for (const char* id : {"api@0.1.0", "js@0.1.0", "app@0.1.0"})
+    ASSERT_EQ(d.Cli(std::string("start ") + id).code, 0) << id;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadyJs(d, "api@0.1.0/c1") && ReadyJs(d, "js@0.1.0/js") &&
+               ReadyJs(d, "app@0.1.0/c2");
+      },
+      120'000))
+      << Request(d, "status").dump();
+  std::printf("start in three workers (js validated again in its worker): %.1f s\n",
+              SecondsSinceJs(t));
+  Json status = Request(d, "status");
+  EXPECT_EQ(status["workers"].size(), 3u) << status.dump();
+  for (const auto& x : status["deployments"]) EXPECT_EQ(x["isolation"], "worker") << x.dump();
+  r = d.Cli("--timeout 120s call app@0.1.0 f '\"across workers\"'");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "{upper: \"[JS:ACROSS WORKERS]\", length: 1017, words: 20}\n") << r.out;
+  r = d.Cli("call js@0.1.0 sum '[5, 6]'");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "111\n") << r.out;
 }
 
 TEST(JsLink, InstallTierIsCheckedAndShown) {
