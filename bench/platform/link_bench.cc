@@ -1,21 +1,43 @@
 // link_bench: what a link between deployments costs (issue 10). Two
-// components in one Platform (replicas in this process, as `isolation =
-// "main"` in the daemon): bench_api (tests/fixtures/components) exports
+// components: bench_api (tests/fixtures/components) exports
 // arcella:bench/api with f(s: string) -> stats (a record), and bench_link
-// imports that interface, linked to the bench_api deployment, and exports
-// relay.f, which calls api.f through the link. Side by side, per call:
+// imports that interface, linked to a bench_api deployment, and exports
+// relay.f, which calls api.f through the link. The platform's host is the
+// daemon's (a RoutingHost: an InProcessHost for `isolation = "main"`, a
+// WorkerHost running each group's replicas in an `arcella-worker`), so the
+// same two modules are deployed several times, in groups that put importer
+// and provider where each case needs them. Per call, through
+// Platform::Call (WAVE text in, text out, as `arcella call`):
 //
-//   direct   Platform::Call(bench_api, "api.f", "\"...\"")
-//   linked   Platform::Call(bench_link, "relay.f", "\"...\"")
+//   daemon direct        api/d                     (isolation main)
+//   daemon linked        relay/d  -> api/d         both in the daemon
+//   worker direct        api/wa                    the worker call round trip
+//   linked, one worker   relay/wa -> api/wa        importer and provider in worker wa
+//   linked, two workers  relay/wb -> api/wa        importer in wb, provider in wa
+//   worker -> daemon     relay/wd -> api/d         importer in worker wd, provider in the daemon
+//   daemon -> worker     relay/dw -> api/wa        importer in the daemon, provider in wa
 //
-// Both pay the same WAVE parse and print at the top; `linked - direct` is
-// what the link adds (the importer's lift/lower of the argument and the
-// record, the host function, the provider's call). Times are means over
-// timed batches after a warm-up, with p50/p99 of single calls.
+// A link from a worker is a `link-call` frame on the worker's socket, a
+// daemon pool thread, Platform::CallLink, the host's CallValues to the
+// provider (in the daemon, or in a worker through the call ring with WAVE
+// text), and a `link-reply` (docs/WORKER.md "Links from a worker"). The last
+// two rows split that: `worker -> daemon - worker direct` is about the
+// worker -> daemon hop, `daemon -> worker - daemon linked` the daemon ->
+// provider-in-a-worker hop. Then the same through the platform's value path
+// (Platform::CallValues: no WAVE at the top, no database read), where
+// `linked - direct` in the daemon is the link alone. Times are means over
+// all calls after a warm-up, with p50/p99 of single calls; the cases of a
+// table run interleaved in 5 rounds (1 with --quick).
 //
-//   link_bench [--quick] [--fixtures DIR]
+//   link_bench [--quick] [--fixtures DIR] [--worker PATH]
+//              [--loop TARGET [--loop-len N]]
 //
-// bench/platform/run_link.sh builds the fixtures and this, and runs it.
+// --loop TARGET calls only TARGET (a deployment, e.g. relay@0.1.0/wd) with a
+// string of N bytes (default 11) for 5 s, for a profiler.
+//
+// bench/platform/run_link.sh builds the fixtures, arcella-worker and this,
+// and runs it.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,10 +46,15 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "platform/inprocess_host.h"
 #include "platform/platform.h"
+#include "platform/run_plan.h"
+#include "worker/routing_host.h"
+#include "worker/worker_host.h"
 
 namespace {
 
@@ -49,33 +76,69 @@ struct Stats {
   double mean_ns = 0, p50_ns = 0, p99_ns = 0;
 };
 
-// Times `call` n times after a warm-up: the batch's mean, and p50/p99 of
-// single calls. `call` returns "" or what went wrong.
-Stats Time(const std::function<std::string()>& call, int n) {
-  for (int i = 0; i < n / 10 + 10; ++i)
-    if (std::string e = call(); !e.empty()) Die(e);
-  std::vector<double> single;
-  single.reserve(n);
-  auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) {
-    auto a = Clock::now();
-    std::string e = call();
-    single.push_back(std::chrono::duration<double, std::nano>(Clock::now() - a).count());
-    if (!e.empty()) Die(e);
+// One measured call: returns "" or what went wrong; `calls` per run.
+struct Case {
+  std::function<std::string()> call;
+  int calls = 0;
+};
+
+// Warms every case up, then times them in `rounds` interleaved rounds of
+// calls/rounds each (so a change of the machine's load during the run falls
+// on every case alike): per case the mean over all its calls, and p50/p99 of
+// single calls.
+std::vector<Stats> Measure(const std::vector<Case>& cases, int rounds) {
+  for (const Case& c : cases)
+    for (int i = 0; i < c.calls / 10 + 10; ++i)
+      if (std::string e = c.call(); !e.empty()) Die(e);
+  std::vector<std::vector<double>> single(cases.size());
+  std::vector<double> total_ns(cases.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t k = 0; k < cases.size(); ++k) {
+      const int n = std::max(1, cases[k].calls / rounds);
+      auto t0 = Clock::now();
+      for (int i = 0; i < n; ++i) {
+        auto a = Clock::now();
+        std::string e = cases[k].call();
+        single[k].push_back(std::chrono::duration<double, std::nano>(Clock::now() - a).count());
+        if (!e.empty()) Die(e);
+      }
+      total_ns[k] += std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+    }
   }
-  Stats s;
-  s.mean_ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
-  std::sort(single.begin(), single.end());
-  s.p50_ns = single[single.size() / 2];
-  s.p99_ns = single[single.size() * 99 / 100];
-  return s;
+  std::vector<Stats> out(cases.size());
+  for (size_t k = 0; k < cases.size(); ++k) {
+    std::vector<double>& v = single[k];
+    std::sort(v.begin(), v.end());
+    out[k].mean_ns = total_ns[k] / static_cast<double>(v.size());
+    out[k].p50_ns = v[v.size() / 2];
+    out[k].p99_ns = v[v.size() * 99 / 100];
+  }
+  return out;
 }
 
-void Print(const std::string& what, const Stats& d, const Stats& l) {
-  printf("%-36s %12.0f %12.0f %12.0f\n", ("direct " + what).c_str(), d.mean_ns, d.p50_ns, d.p99_ns);
-  printf("%-36s %12.0f %12.0f %12.0f\n", ("linked " + what).c_str(), l.mean_ns, l.p50_ns, l.p99_ns);
-  printf("%-36s %12.0f %12.0f %12s   (target <= 1000 ns)\n", "  the link adds",
-         l.mean_ns - d.mean_ns, l.p50_ns - d.p50_ns, "");
+void Row(const std::string& what, const Stats& s, const std::string& note = "") {
+  printf("  %-34s %11.0f %11.0f %11.0f  %s\n", what.c_str(), s.mean_ns, s.p50_ns, s.p99_ns,
+         note.c_str());
+}
+
+void Diff(const std::string& what, const Stats& a, const Stats& b, const std::string& note = "") {
+  printf("  %-34s %11.0f %11.0f %11s  %s\n", what.c_str(), a.mean_ns - b.mean_ns,
+         a.p50_ns - b.p50_ns, "", note.c_str());
+}
+
+void Ratio(const std::string& what, const Stats& a, const Stats& b, const std::string& note = "") {
+  printf("  %-34s %10.2fx %10.2fx %11s  %s\n", what.c_str(), a.mean_ns / b.mean_ns,
+         a.p50_ns / b.p50_ns, "", note.c_str());
+}
+
+const char* LoadAverage() {
+  static char buf[64] = "?";
+  if (FILE* f = fopen("/proc/loadavg", "r")) {
+    if (!fgets(buf, sizeof buf, f)) strcpy(buf, "?");
+    fclose(f);
+    buf[strcspn(buf, "\n")] = 0;
+  }
+  return buf;
 }
 
 }  // namespace
@@ -83,20 +146,39 @@ void Print(const std::string& what, const Stats& d, const Stats& l) {
 int main(int argc, char** argv) {
   bool quick = false;
   std::string fixtures = LINK_BENCH_FIXTURES;
+  std::string worker = LINK_BENCH_WORKER;
+  std::string loop;      // --loop TARGET: only call TARGET's f for 5 s (perf)
+  size_t loop_len = 11;  // --loop-len N: with a string of N bytes
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) quick = true;
     else if (!strcmp(argv[i], "--fixtures") && i + 1 < argc) fixtures = argv[++i];
+    else if (!strcmp(argv[i], "--worker") && i + 1 < argc) worker = argv[++i];
+    else if (!strcmp(argv[i], "--loop") && i + 1 < argc) loop = argv[++i];
+    else if (!strcmp(argv[i], "--loop-len") && i + 1 < argc) loop_len = std::stoul(argv[++i]);
     else
       Die(std::string("unknown argument ") + argv[i] +
-          " (usage: link_bench [--quick] [--fixtures DIR])");
+          " (usage: link_bench [--quick] [--fixtures DIR] [--worker PATH] [--loop TARGET [--loop-len N]])");
   }
+  signal(SIGPIPE, SIG_IGN);
   std::string root = std::filesystem::temp_directory_path() /
                      ("link-bench-" + std::to_string(getpid()));
   Home home(root);
   if (auto st = home.Create(); !st.ok()) Die(st.message());
   EventBus events;
   LogHub logs(home.log_dir());
-  auto opened = Platform::Open(home, Config{}, &events, &logs);
+  // The daemon's host (src/daemon/daemon.cc): isolation = "main" in this
+  // process, "worker" in the group's arcella-worker.
+  arcella::worker::WorkerHostOptions wo;
+  wo.worker_path = worker;
+  auto make_host = [&](arcella::platform::CodeProvider* code)
+      -> arcella::Result<std::unique_ptr<arcella::platform::ReplicaHost>> {
+    auto main = std::make_unique<arcella::platform::InProcessHost>(
+        arcella::platform::LocalPlanLoader(code), &logs, &events);
+    auto workers = std::make_unique<arcella::worker::WorkerHost>(code, &logs, &events, wo);
+    return std::unique_ptr<arcella::platform::ReplicaHost>(
+        std::make_unique<arcella::worker::RoutingHost>(std::move(main), std::move(workers)));
+  };
+  auto opened = Platform::Open(home, Config{}, &events, &logs, "cc", make_host);
   if (!opened.ok()) Die(opened.status().message());
   Platform& p = **opened;
   auto install = [&](const std::string& fixture, const std::string& name) {
@@ -106,70 +188,123 @@ int main(int argc, char** argv) {
   };
   install("bench_api", "api");
   install("bench_link", "relay");
-  auto deploy = [&](const std::string& toml) {
+  // Group d and dw: in the daemon; wa, wb, wd: one worker each.
+  auto deploy = [&](const std::string& module, const std::string& group,
+                    const std::string& isolation, const std::string& provider) {
+    std::string toml = "[deployment]\nmodule_id = \"" + module + "@0.1.0\"\ngroup = \"" + group +
+                       "\"\n[deployment.overrides]\nisolation = \"" + isolation + "\"\n";
+    if (!provider.empty())
+      toml += "[deployment.links]\n\"arcella:bench/api@0.1.0\" = \"" + provider + "\"\n";
     auto spec = arcella::platform::ParseDeploymentSpec(toml, "bench");
     if (!spec.ok()) Die(spec.status().message());
     auto v = p.Deploy(*spec, KeyStyle::kToml, "bench", GrantOrigin::kOperator);
-    if (!v.ok()) Die(v.status().message());
+    if (!v.ok()) Die(module + "/" + group + ": " + v.status().message());
   };
-  deploy("[deployment]\nmodule_id = \"api@0.1.0\"\n[deployment.overrides]\nisolation = \"main\"\n");
-  deploy("[deployment]\nmodule_id = \"relay@0.1.0\"\n[deployment.overrides]\nisolation = \"main\"\n"
-         "[deployment.links]\n\"arcella:bench/api@0.1.0\" = \"api@0.1.0/default\"\n");
+  deploy("api", "d", "main", "");
+  deploy("api", "wa", "worker", "");
+  deploy("relay", "d", "main", "api@0.1.0/d");
+  deploy("relay", "wa", "worker", "api@0.1.0/wa");
+  deploy("relay", "wb", "worker", "api@0.1.0/wa");
+  deploy("relay", "wd", "worker", "api@0.1.0/d");
+  deploy("relay", "dw", "main", "api@0.1.0/wa");
+  const size_t deployments = 7;
   for (const char* id : {"api@0.1.0", "relay@0.1.0"})
     if (auto r = p.Start(id, ""); !r.ok()) Die(r.status().message());
-  for (int i = 0; i < 500; ++i) {
+  bool ready = false;
+  for (int i = 0; i < 3000 && !ready; ++i) {
     auto s = p.StatusOf("");
-    bool ready = s.ok() && s->size() == 2;
+    ready = s.ok() && s->size() == deployments;
     for (const auto& d : s.ok() ? *s : std::vector<arcella::platform::DeploymentView>{})
       ready = ready && d.state == arcella::platform::State::kActive;
-    if (ready) break;
-    usleep(10'000);
+    if (!ready) usleep(10'000);
   }
-  const int n = quick ? 2'000 : 20'000;
-  printf(
-      "link_bench: a call through a link vs a direct call, in-process replicas (%d calls each)\n",
-      n);
-  printf("%-36s %12s %12s %12s\n", "call", "mean ns", "p50 ns", "p99 ns");
+  if (!ready) Die("the deployments did not become active in 30 s");
+  if (!loop.empty()) {
+    // For a profiler: one deployment (e.g. relay@0.1.0/wd), 5 s of calls.
+    const std::string fn = loop.starts_with("relay@") ? "relay.f" : "api.f";
+    const std::vector<std::string> args = {"\"" + std::string(loop_len, 'x') + "\""};
+    int calls = 0;
+    const auto t0 = Clock::now();
+    while (Clock::now() - t0 < std::chrono::seconds(5)) {
+      auto r = p.Call(loop, fn, args);
+      if (!r.ok() || r->trap)
+        Die(loop + " " + fn + ": " + (r.ok() ? r->error() : r.status().message()));
+      ++calls;
+    }
+    printf("%s %s: %d calls, %.0f ns each\n", loop.c_str(), fn.c_str(), calls,
+           std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / calls);
+    p.Shutdown();
+    std::filesystem::remove_all(root);
+    return 0;
+  }
+  // Calls per case in the daemon, and (slower) per case with a worker.
+  const int n = quick ? 1'000 : 20'000;
+  const int nw = quick ? 500 : 5'000;
+  const int rounds = quick ? 1 : 5;  // interleaved
+  printf("link_bench: a call through a link vs a direct call, in the daemon and in "
+         "arcella-worker processes (%d calls per case in the daemon, %d with a worker%s)\n",
+         n, nw, quick ? ", --quick" : "");
+  printf("  %-34s %11s %11s %11s\n", "Platform::Call (WAVE text)", "mean ns", "p50 ns", "p99 ns");
   for (const std::string& s : {std::string("hello world"), std::string(1000, 'x')}) {
     std::vector<std::string> args = {"\"" + s + "\""};
-    auto text = [&](const std::string& target, const std::string& fn) {
-      return Time(
-          [&]() -> std::string {
-            auto r = p.Call(target, fn, args);
-            if (!r.ok()) return target + " " + fn + ": " + r.status().message();
-            return r->trap ? target + " " + fn + ": " + r->error() : "";
-          },
-          n);
+    auto text = [&](const std::string& group, bool relay) {
+      const std::string target = (relay ? "relay@0.1.0/" : "api@0.1.0/") + group;
+      const std::string fn = relay ? "relay.f" : "api.f";
+      return Case{[&p, &args, target, fn]() -> std::string {
+                    auto r = p.Call(target, fn, args);
+                    if (!r.ok()) return target + " " + fn + ": " + r.status().message();
+                    return r->trap ? target + " " + fn + ": " + r->error() : "";
+                  },
+                  group == "d" ? n : nw};
     };
-    Print("f(string[" + std::to_string(s.size()) + "]) -> record", text("api@0.1.0", "api.f"),
-          text("relay@0.1.0", "relay.f"));
+    printf("f(string[%zu]) -> record\n", s.size());
+    auto t = Measure({text("d", false), text("d", true), text("wa", false), text("wa", true),
+                      text("wb", true), text("wd", true), text("dw", true)},
+                     rounds);
+    const Stats &d = t[0], &dl = t[1], &w = t[2], &w1 = t[3], &w2 = t[4], &wd = t[5], &dw = t[6];
+    Row("daemon direct", d, "api/d");
+    Row("daemon linked", dl, "relay/d -> api/d");
+    Row("worker direct (round trip)", w, "api/wa");
+    Row("linked, one worker", w1, "relay/wa -> api/wa");
+    Row("linked, two workers", w2, "relay/wb -> api/wa");
+    Row("linked, worker -> daemon", wd, "relay/wd -> api/d");
+    Row("linked, daemon -> worker", dw, "relay/dw -> api/wa");
+    Diff("link in daemon adds", dl, d, "target <= 1000 ns");
+    Ratio("two workers / worker direct", w2, w, "target <= 2x");
+    Ratio("one worker / worker direct", w1, w);
+    Diff("worker -> daemon hop", wd, w, "(worker -> daemon) - (worker direct)");
+    Diff("daemon -> worker hop", dw, dl, "(daemon -> worker) - (daemon linked)");
   }
   // The same through the platform's value path (what a link itself uses):
-  // no WAVE, no database read; `linked - direct` is the link alone.
-  printf("\nwith values (Platform::CallValues, as a link calls its provider):\n");
+  // no WAVE at the top, no database read; in the daemon `linked - direct` is
+  // the link alone. A value call into a worker prints the arguments as WAVE
+  // and parses the result (what a link to a provider in a worker pays).
+  printf("\nPlatform::CallValues (as a link calls its provider)\n");
   for (size_t len : {11u, 1000u}) {
     auto values = [&](const std::string& id, const std::string& fn) {
-      return Time(
-          [&]() -> std::string {
-            auto r = p.CallValues(id, fn, {arcella::component::Val::String(std::string(len, 'x'))});
-            if (!r.ok()) return id + " " + fn + ": " + r.status().message();
-            return r->trap ? id + " " + fn + ": " + r->trap->ToString() : "";
-          },
-          n);
+      return Case{[&p, id, fn, len]() -> std::string {
+                    auto r = p.CallValues(id, fn,
+                                          {arcella::component::Val::String(std::string(len, 'x'))});
+                    if (!r.ok()) return id + " " + fn + ": " + r.status().message();
+                    return r->trap ? id + " " + fn + ": " + r->trap->ToString() : "";
+                  },
+                  id.ends_with("/d") ? n : nw};
     };
-    Print("f(string[" + std::to_string(len) + "]) -> record",
-          values("api@0.1.0/default", "arcella:bench/api@0.1.0#f"),
-          values("relay@0.1.0/default", "arcella:bench/relay@0.1.0#f"));
+    printf("f(string[%zu]) -> record\n", len);
+    const std::string api = "arcella:bench/api@0.1.0#f";
+    const std::string relay = "arcella:bench/relay@0.1.0#f";
+    auto t = Measure({values("api@0.1.0/d", api), values("relay@0.1.0/d", relay),
+                      values("api@0.1.0/wa", api), values("relay@0.1.0/wb", relay)},
+                     rounds);
+    const Stats &d = t[0], &dl = t[1], &w = t[2], &w2 = t[3];
+    Row("daemon direct", d, "api/d");
+    Row("daemon linked", dl, "relay/d -> api/d");
+    Row("worker direct (round trip)", w, "api/wa");
+    Row("linked, two workers", w2, "relay/wb -> api/wa");
+    Diff("link in daemon adds", dl, d, "target <= 1000 ns");
+    Ratio("two workers / worker direct", w2, w, "target <= 2x");
   }
-  printf("(%ld CPUs; load average %s)\n", sysconf(_SC_NPROCESSORS_ONLN), [] {
-    static char buf[64] = "?";
-    if (FILE* f = fopen("/proc/loadavg", "r")) {
-      if (!fgets(buf, sizeof buf, f)) strcpy(buf, "?");
-      fclose(f);
-      buf[strcspn(buf, "\n")] = 0;
-    }
-    return buf;
-  }());
+  printf("(%ld CPUs; load average %s)\n", sysconf(_SC_NPROCESSORS_ONLN), LoadAverage());
   p.Shutdown();
   std::filesystem::remove_all(root);
   return 0;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Link benchmark (issue 10): one command, not part of the tests.
 #   bench/platform/run_link.sh [--quick]
-# Builds the component fixtures and link_bench into $BUILD_DIR (default
-# <repo>/build; NO_BUILD=1 skips the build) and runs it: a call through a
-# link between two in-process deployments vs the same call made directly.
+# Builds the component fixtures, arcella-worker and link_bench into
+# $BUILD_DIR (default <repo>/build; NO_BUILD=1 skips the build) and runs it:
+# a call through a link vs the same call made directly, with importer and
+# provider in the daemon, in one worker, in two workers, and across the
+# daemon/worker boundary each way (~25 s; --quick ~4 s).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
