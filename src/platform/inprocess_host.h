@@ -51,6 +51,8 @@ class InProcessHost : public ReplicaHost {
                                    std::vector<component::Val> args) override;
   void SetLinkCaller(LinkCaller* caller) override { ctx_.links = caller; }
   void Shutdown() override;
+  // Whether deployment `id` is applied here (started or not).
+  bool Has(const std::string& id) const { return Find(id) != nullptr; }
 
  private:
   struct Deployment {

@@ -617,6 +617,15 @@ class Server : public platform::LinkCaller {
     if (args.size() != f.params.size())
       return trap("expected " + std::to_string(f.params.size()) + " arguments, got " +
                   std::to_string(args.size()));
+    if (host_->Has(call.provider)) {
+      // A link within the worker's own group: the provider's replicas run
+      // here, so the call stays here, with values (the daemon would route it
+      // back to this worker). Same round robin and errors as the daemon's.
+      auto out = host_->CallValues(call.provider, call.export_name, std::move(args));
+      if (!out.ok()) return trap(out.status().ToString());
+      if (out->trap) return trap("trapped: " + out->trap->ToString());
+      return std::move(out->results);
+    }
     LinkCallRequest req;
     req.dep = call.importer;
     req.import_name = call.import_name;
