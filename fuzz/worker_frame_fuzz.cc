@@ -59,14 +59,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = w::DecodeApply(Wire(w::EncodeApply(*a)));
     Check(again.ok() && again->id == a->id && again->plan == a->plan &&
           again->started == a->started && again->with_code == a->with_code &&
-          again->meta == a->meta && again->metas == a->metas &&
-          again->with_dirs == a->with_dirs && again->FdCount() == a->FdCount());
+          again->meta == a->meta && again->metas == a->metas && again->with_dirs == a->with_dirs &&
+          again->FdCount() == a->FdCount());
   }
   if (auto c = w::DecodeLinkCall(j); !Refused(c, "link-call")) {
     auto again = w::DecodeLinkCall(Wire(w::EncodeLinkCall(*c)));
     Check(again.ok() && again->id == c->id && again->dep == c->dep &&
-          again->import_name == c->import_name && again->func == c->func &&
-          again->args == c->args);
+          again->import_name == c->import_name && again->func == c->func && again->args == c->args);
   }
   if (auto r = w::DecodeLinkReply(j); !Refused(r, "link-reply")) {
     auto again = w::DecodeLinkReply(Wire(w::EncodeLinkReply(*r)));
