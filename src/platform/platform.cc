@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "component/core_modules.h"
 #include "component/decoder.h"
 #include "component/wit_print.h"
 #include "engine/loader.h"
@@ -709,7 +710,7 @@ Result<ModuleShape> Platform::ShapeOf(const ModuleRecord& m) {
   } else if (m.kind == "component") {
     // Every memory of every core module (each instantiated once).
     ARCELLA_ASSIGN_OR_RETURN(auto c, CompiledComponent(m));
-    for (std::span<const uint8_t> mod : CoreModuleBytes(*c->component)) {
+    for (std::span<const uint8_t> mod : component::CoreModuleBytes(*c->component)) {
       ModuleShape s = ParseShape(mod);
       shape.memories.insert(shape.memories.end(), s.memories.begin(), s.memories.end());
     }

@@ -2,6 +2,7 @@
 // them while installed, checking their imports at deploy.
 #include <spdlog/spdlog.h>
 
+#include "component/core_modules.h"
 #include "component/decoder.h"
 #include "component/linker.h"
 #include "component/wasip2/wasi_p2.h"
@@ -34,7 +35,7 @@ Result<std::shared_ptr<const LoadedComponent>> Platform::CompileComponent(
   auto out = std::make_shared<LoadedComponent>();
   out->component = decoded;
   out->engine = engine_;
-  std::vector<std::span<const uint8_t>> mods = CoreModuleBytes(*decoded);
+  std::vector<std::span<const uint8_t>> mods = component::CoreModuleBytes(*decoded);
   engine::Tier tier = hooks.tier;
   for (size_t i = 0; i < mods.size(); ++i) {
     engine::CompileOptions co;

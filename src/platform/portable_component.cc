@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/sha256.h"
+#include "component/core_modules.h"
 #include "component/decoder.h"
 
 namespace arcella::platform {
@@ -15,7 +16,7 @@ constexpr uint64_t kMaxComponentBytes = uint64_t{1} << 30;
 Result<PortableComponent> ExportComponent(const LoadedComponent& c) {
   PortableComponent out;
   ARCELLA_ASSIGN_OR_RETURN(out.bytes, engine::ExportBytes(*c.component->bytes));
-  std::vector<std::span<const uint8_t>> mods = CoreModuleBytes(*c.component);
+  std::vector<std::span<const uint8_t>> mods = component::CoreModuleBytes(*c.component);
   if (mods.size() != c.modules.size())
     return Status::Internal("component " + Sha256Hex(*c.component->bytes).substr(0, 12) + ": " +
                             std::to_string(c.modules.size()) + " compiled modules for " +
@@ -39,7 +40,7 @@ Result<std::shared_ptr<const LoadedComponent>> AdoptComponent(
   if (!bytes.ok()) return bytes.status().WithContext("component " + CodeRefName(code));
   auto decoded = component::DecodeComponent(*bytes);
   if (!decoded.ok()) return decoded.status().WithContext("component " + CodeRefName(code));
-  std::vector<std::span<const uint8_t>> mods = CoreModuleBytes(**decoded);
+  std::vector<std::span<const uint8_t>> mods = component::CoreModuleBytes(**decoded);
   if (mods.size() != p.modules.size())
     return Status::InvalidArgument("component " + CodeRefName(code) + " has " +
                                    std::to_string(mods.size()) + " core modules; code for " +

@@ -31,19 +31,6 @@ Result<std::shared_ptr<const LoadedComponent>> CodeProvider::LoadComponent(const
                              ": this host does not run components");
 }
 
-namespace {
-void Collect(const component::Component& c, std::vector<std::span<const uint8_t>>* out) {
-  for (const component::CoreModule& m : c.core_modules) out->push_back(m.bytes);
-  for (const auto& nested : c.components) Collect(*nested, out);
-}
-}  // namespace
-
-std::vector<std::span<const uint8_t>> CoreModuleBytes(const component::Component& c) {
-  std::vector<std::span<const uint8_t>> out;
-  Collect(c, &out);
-  return out;
-}
-
 bool IsCommandComponent(const component::Component& c, std::string* run_export) {
   std::string run = component::FindRunExport(component::ExportedFuncNames(c));
   if (run_export) *run_export = run;

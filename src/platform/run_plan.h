@@ -31,10 +31,6 @@ struct LoadedComponent {
   engine::Metering metering = engine::Metering::kFuel;
 };
 
-// The bytes of every core module of `c` and of its nested components, in
-// order (spans into c's bytes).
-std::vector<std::span<const uint8_t>> CoreModuleBytes(const component::Component& c);
-
 struct RunPlan {
   DeploymentPlan plan;
   // Exactly one is set, as plan.code.component says.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "component/ast.h"
+#include "component/core_modules.h"
 #include "component/decoder.h"
 #include "component/instance.h"
 #include "component/linker.h"
@@ -40,12 +41,6 @@ std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
   return out.empty() ? "none" : out;
-}
-
-// Every core module of `c` and of its nested components.
-void CollectCoreModules(const comp::Component& c, std::vector<std::span<const uint8_t>>* out) {
-  for (const comp::CoreModule& m : c.core_modules) out->push_back(m.bytes);
-  for (const auto& nested : c.components) CollectCoreModules(*nested, out);
 }
 
 // --tier auto for a component: the AOT tier if the cache holds every core
@@ -118,8 +113,7 @@ int RunComponent(RunOptions o, std::vector<uint8_t> bytes) {
   // Compile the core modules before instantiating, with progress and
   // Ctrl-C/SIGTERM cancellation; the instance then finds them in the
   // engine (its registry, or the AOT cache).
-  std::vector<std::span<const uint8_t>> mods;
-  CollectCoreModules(*component, &mods);
+  std::vector<std::span<const uint8_t>> mods = comp::CoreModuleBytes(*component);
   const bool show = o.progress.value_or(CompileFeedback::DefaultShowProgress());
   auto [tier, how] = ChooseComponentTier(o, **eng, mods, show);
   std::vector<std::shared_ptr<const engine::Module>> keep;
