@@ -320,6 +320,18 @@ Status WaveLexer::LexString(WaveToken* t) {
                        "invalid string: unterminated on its line (a line break must be written "
                        "\\n)");
     }
+    // A run of printable ASCII without quote or escape is taken as it is.
+    size_t run = pos_;
+    while (run < src_.size()) {
+      const auto b = static_cast<unsigned char>(src_[run]);
+      if (b < 0x20 || b > 0x7E || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > pos_) {
+      t->text.append(src_.data() + pos_, run - pos_);
+      pos_ = run;
+      continue;
+    }
     char32_t ch = 0;
     ARCELLA_RETURN_IF_ERROR(DecodeOne(&ch));
     AppendUtf8(ch, &t->text);

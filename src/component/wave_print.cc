@@ -37,6 +37,18 @@ void PrintString(std::string_view s, std::string* out) {
   out->push_back('"');
   size_t i = 0;
   while (i < s.size()) {
+    // A run of printable ASCII that needs no escape goes out as it is.
+    size_t run = i;
+    while (run < s.size()) {
+      const auto b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b > 0x7E || b == '\\' || b == '\'' || b == '"') break;
+      ++run;
+    }
+    if (run > i) {
+      out->append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     char32_t c = 0;
     if (!DecodeUtf8(s, &i, &c)) {
       c = 0xFFFD;  // not UTF-8 (the value model requires it): shown, not crashed on
