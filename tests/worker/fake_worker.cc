@@ -69,6 +69,13 @@ int Serve(int fd, const std::string& mode) {
     if (!m.ok() || m->type() == "shutdown") break;
     const std::string t = m->type();
     if (t == "cancel") continue;
+    if (t == "link-reply") {  // answers to the link-calls of mode foreign-link, logged
+      auto r = DecodeLinkReply(m->body);
+      if (r.ok() && !replicas.empty())
+        SendLog(ch, replicas.begin()->first, 0,
+                "link-reply " + std::to_string(r->id) + ": " + r->status.ToString());
+      continue;
+    }
     uint64_t id = m->body.value("id", uint64_t{0});
     if (mode == "garbage") {
       const uint8_t junk[] = {0, 0, 0, 8, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1};
@@ -114,6 +121,13 @@ int Serve(int fd, const std::string& mode) {
         SendLog(ch, dep, 0, "foreign done");
       }
       (void)ch.Send(EncodeReply(id, Status::Ok()));
+      if (mode == "foreign-link") {
+        // Calls through links its deployments do not have: another group's
+        // deployment, and its own deployment's import that is not linked.
+        (void)ch.Send(EncodeLinkCall(
+            {1, "counter@1.0.0/web", "example:logger/log@0.1.0", "log", {"\"INJECTED\""}}));
+        (void)ch.Send(EncodeLinkCall({2, dep, "example:logger/log@0.1.0", "log", {"\"x\""}}));
+      }
       if (mode == "log-flood" && floods.empty()) {
         floods.emplace_back([&ch, dep] {
           const std::string line(8192, 'f');

@@ -241,6 +241,29 @@ TEST_F(HostileWorkerTest, LinesAndEventsAboutOtherDeploymentsAreDropped) {
   EXPECT_TRUE(WebServes());
 }
 
+// A worker's link-calls name only its own group's deployments and their
+// links: a call for another group's deployment, or through an import its
+// deployment has not linked, is answered `not found` (and reaches nobody).
+TEST_F(HostileWorkerTest, LinkCallsOutsideTheWorkersOwnLinksAreRefused) {
+  const std::string id = "counter@1.0.0/hostile-foreign-link";
+  ASSERT_TRUE(host_->Apply(MakePlan(id, counter_, 1), true).ok());
+  EXPECT_TRUE(WaitServing(
+      [&] {
+        return TailHas(id, "link-reply 1: not found: link call from deployment counter@1.0.0/web, "
+                           "which is not in group hostile-foreign-link");
+      },
+      std::chrono::seconds(10)));
+  EXPECT_TRUE(WaitServing(
+      [&] {
+        return TailHas(id, "link-reply 2: not found: deployment " + id +
+                               " has no link for import example:logger/log@0.1.0");
+      },
+      std::chrono::seconds(10)));
+  EXPECT_FALSE(TailHas(kWeb, "INJECTED"));
+  EXPECT_TRUE(AllInState(*host_, kWeb, State::kActive, 1));
+  EXPECT_TRUE(WebServes());
+}
+
 // The real worker, driven over a raw channel: an apply without code for a
 // CodeRef the worker does not hold is refused naming it, and so is an apply
 // whose descriptors do not match what it says it carries.
