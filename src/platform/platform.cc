@@ -1023,15 +1023,24 @@ Result<CallResult> Platform::Call(const std::string& target, const std::string& 
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
-    ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, ""));
-    // A module target spreads calls over its started deployments in turn;
-    // the host then balances over the replicas of the chosen one.
-    std::vector<std::string> started;
-    for (const auto& d : deps)
-      if (d.desired == Desired::kStarted) started.push_back(d.id);
-    if (started.empty())
-      return Status::FailedPrecondition(
-          target + " is not started (start it with `arcella-cli start " + target + "`)");
+    // The target's started deployments, read from the store once per change
+    // of it (a call does not pay a database query).
+    const uint64_t gen = store_->generation();
+    auto it = call_targets_.find(target);
+    if (it == call_targets_.end() || it->second.generation != gen) {
+      ARCELLA_ASSIGN_OR_RETURN(auto deps, Select(target, ""));
+      // A module target spreads calls over its started deployments in turn;
+      // the host then balances over the replicas of the chosen one.
+      std::vector<std::string> started;
+      for (const auto& d : deps)
+        if (d.desired == Desired::kStarted) started.push_back(d.id);
+      if (started.empty())
+        return Status::FailedPrecondition(
+            target + " is not started (start it with `arcella-cli start " + target + "`)");
+      if (call_targets_.size() >= 4096) call_targets_.clear();  // targets that exist; bounded
+      it = call_targets_.insert_or_assign(target, CallTargets{gen, std::move(started)}).first;
+    }
+    const std::vector<std::string>& started = it->second.started;
     id = started[call_turn_[target]++ % started.size()];
   }
   // Outside the platform lock: a long call must not block management.

@@ -330,6 +330,13 @@ class Platform : private CodeProvider, private LinkCaller {
   std::thread settler_;
   // target -> next turn, for calls spread over a module's deployments
   std::map<std::string, uint64_t> call_turn_;
+  // Call targets resolved to their started deployments, valid while the
+  // store's generation is (guarded by mu_).
+  struct CallTargets {
+    uint64_t generation = 0;
+    std::vector<std::string> started;
+  };
+  std::map<std::string, CallTargets> call_targets_;
   // deployment id -> why it could not be applied
   std::map<std::string, std::string> errors_;
   // deployment id -> its grants as last resolved (PlanFor)

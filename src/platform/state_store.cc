@@ -1,6 +1,7 @@
 #include "platform/state_store.h"
 
 #include <sqlite3.h>
+#include <atomic>
 
 #include <chrono>
 #include <functional>
@@ -160,7 +161,25 @@ const char* kDeploymentCols =
 class StateStore::Impl {
  public:
   std::mutex mu;
+  // Bumped after every write of a module or deployment (generation()).
+  std::atomic<uint64_t> generation{0};
 };
+
+namespace {
+// Bumps a generation when it goes out of scope: after the write it guards,
+// whether or not it committed (a reader that saw the old generation must
+// not keep what it read).
+class BumpOnExit {
+ public:
+  explicit BumpOnExit(std::atomic<uint64_t>& g) : g_(g) {}
+  ~BumpOnExit() { g_.fetch_add(1, std::memory_order_release); }
+  BumpOnExit(const BumpOnExit&) = delete;
+  BumpOnExit& operator=(const BumpOnExit&) = delete;
+
+ private:
+  std::atomic<uint64_t>& g_;
+};
+}  // namespace
 
 StateStore::StateStore(sqlite3* db, std::string path)
     : db_(db), path_(std::move(path)), impl_(std::make_unique<Impl>()) {}
@@ -263,8 +282,13 @@ Result<int> StateStore::SchemaVersion() {
   return static_cast<int>(q.Int(0));
 }
 
+uint64_t StateStore::generation() const {
+  return impl_->generation.load(std::memory_order_acquire);
+}
+
 Status StateStore::PutModule(const ModuleRecord& m, bool replace) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  BumpOnExit bump(impl_->generation);
   const std::string what = "storing module " + m.id;
   return InTransaction(db_, what, [&]() -> Status {
     Stmt q(db_, "SELECT 1 FROM modules WHERE id = ?");
@@ -320,6 +344,7 @@ Result<std::vector<ModuleRecord>> StateStore::ListModules() {
 
 Status StateStore::RemoveModule(const std::string& id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  BumpOnExit bump(impl_->generation);
   const std::string what = "removing module " + id;
   return InTransaction(db_, what, [&]() -> Status {
     Stmt deps(db_, "SELECT id FROM deployments WHERE module_id = ? ORDER BY id");
@@ -355,6 +380,7 @@ Result<int> StateStore::CountModulesWithHash(const std::string& hash) {
 
 Status StateStore::PutDeployment(const DeploymentRecord& d) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  BumpOnExit bump(impl_->generation);
   const std::string what = "storing deployment " + d.id;
   return InTransaction(db_, what, [&]() -> Status {
     Stmt m(db_, "SELECT 1 FROM modules WHERE id = ?");
@@ -417,6 +443,7 @@ Status StateStore::UpdateDeployment(const std::string& id, std::optional<uint32_
                                     std::optional<Desired> desired,
                                     std::optional<std::string> spec_toml) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  BumpOnExit bump(impl_->generation);
   const std::string what = "updating deployment " + id;
   return InTransaction(db_, what, [&]() -> Status {
     std::string sets;
@@ -439,6 +466,7 @@ Status StateStore::UpdateDeployment(const std::string& id, std::optional<uint32_
 
 Status StateStore::RemoveDeployment(const std::string& id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  BumpOnExit bump(impl_->generation);
   const std::string what = "removing deployment " + id;
   return InTransaction(db_, what, [&]() -> Status {
     Stmt del(db_, "DELETE FROM deployments WHERE id = ?");

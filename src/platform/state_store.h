@@ -111,6 +111,11 @@ class StateStore {
   Result<std::vector<HotDeployFile>> ListHotDeployFiles();
   Status RemoveHotDeployFile(const std::string& file);  // OK if absent
 
+  // Changes after every write of a module or deployment (Put*, Update*,
+  // Remove* of either), committed or not: a reader may keep what it read
+  // while the generation it read before is still current.
+  uint64_t generation() const;
+
   // PRAGMA integrity_check + foreign_key_check; OK or Corruption.
   Status CheckIntegrity();
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
+#include <thread>
 
 #include "platform/platform_fixture.h"
 #include "test_util.h"
@@ -71,6 +73,54 @@ TEST_F(PlatformTest, ForcedReinstallCannotTurnADeployedModuleIntoAComponent) {
     call = platform_->Call("http-logger@0.1.0/web", "count", {});
   }
   EXPECT_TRUE(call.ok()) << call.status().ToString();
+}
+
+// Call resolves its target from what the store says now: a call after a
+// stop, start, deploy or undeploy sees that change at once (the targets it
+// resolved before are not reused once the store changed).
+TEST_F(PlatformTest, CallsFollowEveryChangeOfTheirTarget) {
+  auto serving = [&](const std::string& target) {
+    auto call = platform_->Call(target, "count", {});
+    for (int i = 0; i < 200 && !call.ok(); ++i) {  // replicas becoming active
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      call = platform_->Call(target, "count", {});
+    }
+    return call;
+  };
+  ASSERT_TRUE(platform_->Deploy(Spec("a", 1, /*main=*/true), KeyStyle::kAlmeParams, "t").ok());
+  ASSERT_TRUE(platform_->Start("http-logger@0.1.0", "a").ok());
+  auto r = serving("http-logger@0.1.0");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->replica, "http-logger@0.1.0/a#0");
+  ASSERT_TRUE(platform_->Stop("http-logger@0.1.0", "a", false).ok());
+  r = platform_->Call("http-logger@0.1.0", "count", {});
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("is not started"), std::string::npos);
+  // A second deployment of the module, started: the module target reaches it.
+  ASSERT_TRUE(platform_->Deploy(Spec("b", 1, /*main=*/true), KeyStyle::kAlmeParams, "t").ok());
+  ASSERT_TRUE(platform_->Start("http-logger@0.1.0", "b").ok());
+  r = serving("http-logger@0.1.0");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->replica, "http-logger@0.1.0/b#0");
+  // Both started: calls of the module target alternate between them.
+  ASSERT_TRUE(platform_->Start("http-logger@0.1.0", "a").ok());
+  ASSERT_TRUE(serving("http-logger@0.1.0/a").ok());
+  std::set<std::string> seen;
+  for (int i = 0; i < 4; ++i) {
+    auto c = platform_->Call("http-logger@0.1.0", "count", {});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    seen.insert(c->replica);
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  // Undeployed: gone from the target at once.
+  ASSERT_TRUE(platform_->Undeploy("http-logger@0.1.0", "b", false).ok());
+  for (int i = 0; i < 4; ++i) {
+    auto c = platform_->Call("http-logger@0.1.0", "count", {});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(c->replica, "http-logger@0.1.0/a#0");
+  }
+  r = platform_->Call("http-logger@0.1.0/b", "count", {});
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
 }
 
 }  // namespace
