@@ -1172,7 +1172,26 @@ Status WorkerHost::SendApply(Group& g, Worker& w, const DeploymentPlan& plan, bo
     g.sent.code += req.with_code ? 1 : 0;
     g.sent.dirs += dirs.size();
   }
-  auto reply = w.Request(EncodeApply(req), fds, options_.grace * 5);
+  // The worker validates and instruments interpreter code again before it
+  // answers (AOT code is only mapped): its answer may take a while for a
+  // big module (a 12 MB componentize-js core module: ~6 s here, several
+  // times that under a sanitizer), which is no sign of a stuck worker.
+  uint64_t interp_bytes = 0;
+  auto count_interp = [&](const engine::PortableCode& c) {
+    struct stat st;
+    if (c.tier == engine::Tier::kInterp && fstat(c.fd.get(), &st) == 0)
+      interp_bytes += static_cast<uint64_t>(st.st_size);
+  };
+  if (req.with_code) {
+    if (plan.code.component) {
+      for (const engine::PortableCode& m : component.modules) count_interp(m);
+    } else {
+      count_interp(code);
+    }
+  }
+  const auto limit = options_.grace * 5 +
+                     std::chrono::milliseconds(interp_bytes / 100);  // 10 s/MiB
+  auto reply = w.Request(EncodeApply(req), fds, limit);
   if (!reply.ok()) return reply.status();
   Status st = ReplyStatus(*reply);
   if (st.ok()) w.applied[plan.id] = plan;
