@@ -137,7 +137,7 @@ TEST(JsLink, TheChainCrossesThreeWorkerProcesses) {
   ASSERT_EQ(r.code, 0) << r.out;
   auto t = std::chrono::steady_clock::now();
   for (const char* id : {"api@0.1.0", "js@0.1.0", "app@0.1.0"})
-    ASSERT_EQ(d.Cli(std::string("start ") + id).code, 0) << id;
+    ASSERT_EQ(d.Cli(std::string("--timeout 300s start ") + id).code, 0) << id;
   ASSERT_TRUE(WaitFor(
       [&] {
         return ReadyJs(d, "api@0.1.0/c1") && ReadyJs(d, "js@0.1.0/js") &&
