@@ -980,7 +980,9 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
   spdlog::warn("{} {}", w->Name(), exit);
   std::chrono::milliseconds delay{0};
   uint64_t gen = 0;
-  std::vector<std::string> deps;
+  bool failed = false;
+  std::string failure;            // copied under g->mu: an Apply may change it at once
+  std::vector<std::string> deps;  // likewise
   {
     std::lock_guard<std::mutex> lock(g->mu);
     if (g->worker != w) return;
@@ -993,22 +995,23 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
                    std::to_string(g->backoff.failures()) + " times in a row, each within " +
                    std::to_string(options_.backoff.healthy_after.count()) +
                    " ms of starting; last: " + exit + "; not restarted until the next deploy";
-      for (const auto& [id, e] : g->deps) deps.push_back(id);
+      failed = true;
+      failure = g->failure;
     } else {
       g->phase = "restarting";
       gen = g->generation;
     }
+    for (const auto& [id, e] : g->deps) deps.push_back(id);
   }
-  if (!deps.empty()) {
-    spdlog::error("{}", g->failure);
+  if (failed) {
+    spdlog::error("{}", failure);
     for (const auto& id : deps) {
-      if (events_) events_->Publish({0, "deployment", id, "failed", g->failure});
-      if (logs_) logs_->Line(id, 0, platform::LogStream::kPlatform, g->failure);
+      if (events_) events_->Publish({0, "deployment", id, "failed", failure});
+      if (logs_) logs_->Line(id, 0, platform::LogStream::kPlatform, failure);
     }
     return;
   }
-  for (const auto& [id, e] : g->deps) {
-    (void)e;
+  for (const auto& id : deps) {
     if (logs_)
       logs_->Line(id, 0, platform::LogStream::kPlatform,
                   w->Name() + " " + exit + "; restarting in " + std::to_string(delay.count()) +
