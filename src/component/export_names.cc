@@ -111,4 +111,16 @@ const FuncType* ExportedFuncType(const Component& c, std::string_view name) {
   return nullptr;
 }
 
+const FuncType* ImportedFuncType(const Component& c, std::string_view import,
+                                 std::string_view func) {
+  for (const ExternDecl& d : c.type.imports) {
+    if (d.name.text != import) continue;
+    if (func.empty()) return d.type.sort == Sort::kFunc ? d.type.func.get() : nullptr;
+    if (d.type.sort != Sort::kInstance || !d.type.instance) return nullptr;
+    for (const auto& f : d.type.instance->exports)
+      if (f.name.text == func && f.type.sort == Sort::kFunc) return f.type.func.get();
+  }
+  return nullptr;
+}
+
 }  // namespace arcella::component

@@ -41,4 +41,10 @@ std::vector<std::string> ExportedFuncNames(const Component& c);
 // ExportedFuncNames), or null.
 const FuncType* ExportedFuncType(const Component& c, std::string_view name);
 
+// Its twin on the import side: the type of function `func` of `c`'s import
+// `import` (an interface), or of the import itself when `func` is empty (a
+// function import); null if there is none.
+const FuncType* ImportedFuncType(const Component& c, std::string_view import,
+                                 std::string_view func);
+
 }  // namespace arcella::component

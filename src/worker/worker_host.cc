@@ -855,22 +855,6 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
   WorkerDied(g, w);
 }
 
-namespace {
-// The type of function `func` of `c`'s import `import` ("" func: the import
-// is that function); null if there is none.
-const component::FuncType* ImportFuncType(const component::Component& c, const std::string& import,
-                                          const std::string& func) {
-  for (const auto& d : c.type.imports) {
-    if (d.name.text != import) continue;
-    if (func.empty()) return d.type.sort == component::Sort::kFunc ? d.type.func.get() : nullptr;
-    if (d.type.sort != component::Sort::kInstance || !d.type.instance) return nullptr;
-    for (const auto& f : d.type.instance->exports)
-      if (f.name.text == func && f.type.sort == component::Sort::kFunc) return f.type.func.get();
-  }
-  return nullptr;
-}
-}  // namespace
-
 void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
                                 const LinkCallRequest& req) {
   LinkReply reply;
@@ -894,7 +878,8 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
   if (!link || !c)
     return answer(
         Status::NotFound("deployment " + req.dep + " has no link for import " + req.import_name));
-  const component::FuncType* f = ImportFuncType(*c->component, req.import_name, req.func);
+  const component::FuncType* f = component::ImportedFuncType(*c->component, req.import_name,
+                                                             req.func);
   if (!f)
     return answer(Status::NotFound("deployment " + req.dep + ": import " + req.import_name +
                                    " has no function " + req.func));
