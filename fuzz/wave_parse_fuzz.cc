@@ -63,6 +63,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     }
   }
+  // The worker protocol's handle form (WaveOptions::handles): handles at depth.
+  static const TypeRef kHandles = [] {
+    auto r = std::make_shared<ResourceType>(ResourceType{"counter"});
+    return ValueType::Result(ValueType::Tuple(
+                                 {ValueType::Own(r), ValueType::List(ValueType::Borrow(r))}),
+                             ValueType::String());
+  }();
+  const WaveOptions form{true};
+  Result<Val> h = ParseWave(text, *kHandles, form);
+  if (h.ok()) {
+    std::string printed = PrintWave(*h, *kHandles, form);
+    Result<Val> again = ParseWave(printed, *kHandles, form);
+    if (!again.ok() || PrintWave(*again, *kHandles, form) != printed) __builtin_trap();
+  } else {
+    CheckError(h.status());
+  }
   static const FuncType kF{{{"a", FuzzTypes()[2]}, {"b", ValueType::Option(ValueType::U8())}},
                            nullptr};
   auto lookup = [](std::string_view name) -> const FuncType* {

@@ -65,7 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto c = w::DecodeLinkCall(j); !Refused(c, "link-call")) {
     auto again = w::DecodeLinkCall(Wire(w::EncodeLinkCall(*c)));
     Check(again.ok() && again->id == c->id && again->dep == c->dep &&
-          again->import_name == c->import_name && again->func == c->func && again->args == c->args);
+          again->import_name == c->import_name && again->func == c->func &&
+          again->args == c->args && again->scope == c->scope);
+  }
+  const bool is_end = j["t"] == "link-end";
+  if (auto d = w::DecodeLinkDrop(j); !Refused(d, is_end ? "link-end" : "link-drop")) {
+    auto again = w::DecodeLinkDrop(Wire(w::EncodeLinkDrop(*d)));
+    Check(again.ok() && again->scope == d->scope && again->handle == d->handle);
   }
   if (auto r = w::DecodeLinkReply(j); !Refused(r, "link-reply")) {
     auto again = w::DecodeLinkReply(Wire(w::EncodeLinkReply(*r)));
@@ -87,7 +93,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto c = w::DecodeCall(j); !Refused(c, "call")) {
     auto again = w::DecodeCall(Wire(w::EncodeCall(*c)));
     Check(again.ok() && again->id == c->id && again->dep == c->dep &&
-          again->export_name == c->export_name && again->args == c->args);
+          again->export_name == c->export_name && again->args == c->args &&
+          again->handles == c->handles && again->replica == c->replica &&
+          again->instance == c->instance && again->drop == c->drop);
   }
   if (auto c = w::DecodeCancel(j); !Refused(c, "cancel")) {
     auto again = w::DecodeCancel(Wire(w::EncodeCancel(*c)));

@@ -123,4 +123,16 @@ const FuncType* ImportedFuncType(const Component& c, std::string_view import,
   return nullptr;
 }
 
+std::vector<std::pair<std::string, ResourceRef>> ImportedResources(const Component& c,
+                                                                   std::string_view import) {
+  std::vector<std::pair<std::string, ResourceRef>> out;
+  for (const ExternDecl& d : c.type.imports) {
+    if (d.name.text != import || d.type.sort != Sort::kInstance || !d.type.instance) continue;
+    for (const auto& r : d.type.instance->exports)
+      if (r.type.sort == Sort::kType && r.type.sub_resource && r.type.type && r.type.type->resource)
+        out.emplace_back(r.name.text, r.type.type->resource);
+  }
+  return out;
+}
+
 }  // namespace arcella::component

@@ -15,6 +15,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "component/ast.h"
@@ -46,5 +47,11 @@ const FuncType* ExportedFuncType(const Component& c, std::string_view name);
 // function import); null if there is none.
 const FuncType* ImportedFuncType(const Component& c, std::string_view import,
                                  std::string_view func);
+
+// The resource types interface import `import` of `c` declares (its
+// `resource` items), by name, in declaration order: the objects its
+// functions' own/borrow types point to. Empty for a function import.
+std::vector<std::pair<std::string, ResourceRef>> ImportedResources(const Component& c,
+                                                                   std::string_view import);
 
 }  // namespace arcella::component

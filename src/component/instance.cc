@@ -214,7 +214,12 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
       return Status::InvalidArgument("\"" + std::string(name) + "\" argument " +
                                      f.type.params[i].name + ": " + why);
   }
-  Impl& m = *impl_;
+  return impl_->RunOutermost(name, [&] { return InvokeFunc(f.fn, std::move(args)); });
+}
+
+CallResult ComponentInstance::Impl::RunOutermost(
+    std::string_view name, const std::function<TrapOr<std::vector<Val>>()>& run) {
+  Impl& m = *this;
   if (m.poisoned) {
     CallResult r;
     r.trap = engine::Trap{.kind = engine::TrapKind::kHostError,
@@ -232,7 +237,7 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
       for (const auto& c : m.cores) c->ExpireDeadline();
     });
   }
-  auto out = InvokeFunc(f.fn, std::move(args));
+  auto out = run();
   if (token) wd->Cancel(token);
   // A core instance that did not run keeps no stale interrupt for later calls.
   if (--m.call_depth == 0)
@@ -245,6 +250,32 @@ Result<CallResult> ComponentInstance::Call(std::string_view name, std::vector<Va
     if (m.call_depth == 0) m.poisoned = r.trap->ToString();
   }
   return r;
+}
+
+Result<CallResult> ComponentInstance::DropResource(const ResourceRef& rt, uint32_t rep) {
+  Impl& m = *impl_;
+  auto it = rt ? m.resource_impls.find(rt.get()) : m.resource_impls.end();
+  bool ours = false;
+  if (it != m.resource_impls.end())
+    for (const auto& st : m.states) ours = ours || st.get() == it->second.impl;
+  if (!ours)
+    return Status::NotFound("no resource " + (rt ? "'" + rt->name + "'" : std::string("(none)")) +
+                            " implemented by this instance");
+  const ResourceImpl& ri = it->second;
+  std::string name = "[dtor]" + rt->name;
+  return m.RunOutermost(name, [&]() -> TrapOr<std::vector<Val>> {
+    if (!ri.dtor) return std::vector<Val>{};
+    if (!ri.impl->MayEnterFrom(nullptr))
+      return engine::Trap{engine::TrapKind::kHostError, name,
+                          "resource destructor of '" + rt->name +
+                              "' would reenter its component instance",
+                          0};
+    ri.impl->EnterFrom(nullptr);
+    MaybeTrap t = ri.dtor(rep);
+    ri.impl->LeaveTo(nullptr);
+    if (t) return *t;
+    return std::vector<Val>{};
+  });
 }
 
 void ComponentInstance::Interrupt() {

@@ -83,6 +83,13 @@ class ComponentInstance : public std::enable_shared_from_this<ComponentInstance>
 
   Result<CallResult> Call(std::string_view name, std::vector<Val> args);
 
+  // The host drops an own handle it holds of a resource this instance
+  // implements (`rt` from ResourceTypeOf; `rep` as a Call result's
+  // Val::Own carried it): the resource's destructor runs, if it has one, as
+  // a Call does (deadline, fuel, a trap poisons). NotFound if this instance
+  // does not implement `rt`.
+  Result<CallResult> DropResource(const ResourceRef& rt, uint32_t rep);
+
   void Interrupt();
   // Fuel consumed by all core instances since creation.
   uint64_t fuel_consumed() const;

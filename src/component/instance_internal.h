@@ -150,6 +150,11 @@ struct ComponentInstance::Impl {
   Result<std::shared_ptr<engine::Instance>> Instantiate(std::shared_ptr<const engine::Module> m,
                                                         const engine::Linker& linker);
   void CollectExports(const std::string& prefix, const inst::RtInstance& in);
+  // A host's call into the instance (Call, DropResource): the poisoned
+  // check, the deadline of the outermost call, interrupts cleared after it,
+  // poisoning on a trap.
+  CallResult RunOutermost(std::string_view name,
+                          const std::function<TrapOr<std::vector<Val>>()>& run);
 };
 
 }  // namespace arcella::component

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "component/instance.h"
+#include "component/instance_internal.h"
 #include "component/names.h"
 
 namespace arcella::component {
@@ -182,6 +183,10 @@ const Linker::Interface* Linker::FindInterface(std::string_view iface, std::stri
     }
   }
   return best;
+}
+
+FuncType BindResources(const FuncType& f, const std::map<const ResourceType*, ResourceRef>& bind) {
+  return inst::SubstFunc(f, bind);
 }
 
 }  // namespace arcella::component

@@ -103,4 +103,9 @@ class Linker {
   std::map<std::string, Interface, std::less<>> interfaces_;
 };
 
+// `f` with every own/borrow of a resource in `bind` naming the resource it
+// is bound to instead: how a host that defines an import's resources itself
+// (DefineResource) types that import's functions for DefineFunc.
+FuncType BindResources(const FuncType& f, const std::map<const ResourceType*, ResourceRef>& bind);
+
 }  // namespace arcella::component

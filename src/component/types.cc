@@ -222,4 +222,21 @@ bool FuncTypeEquals(const FuncType& a, const FuncType& b) {
   return RefEquals(a.result, b.result);
 }
 
+bool HasHandles(const ValueType& t) {
+  if (t.kind == TypeKind::kOwn || t.kind == TypeKind::kBorrow) return true;
+  for (const auto* k : {&t.elem, &t.ok, &t.err})
+    if (*k && HasHandles(**k)) return true;
+  for (const auto& f : t.fields)
+    if (f.type && HasHandles(*f.type)) return true;
+  for (const auto& c : t.cases)
+    if (c.type && HasHandles(*c.type)) return true;
+  return false;
+}
+
+bool HasHandles(const FuncType& f) {
+  for (const auto& p : f.params)
+    if (p.type && HasHandles(*p.type)) return true;
+  return f.result && HasHandles(*f.result);
+}
+
 }  // namespace arcella::component

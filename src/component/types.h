@@ -136,5 +136,8 @@ struct FuncType {
   std::string ToString() const;  // "func(a: u32, b: string) -> list<u8>"
 };
 bool FuncTypeEquals(const FuncType& a, const FuncType& b);
+// True if an own/borrow occurs anywhere in `t` / in `f`'s parameters or result.
+bool HasHandles(const ValueType& t);
+bool HasHandles(const FuncType& f);
 
 }  // namespace arcella::component

@@ -244,4 +244,32 @@ bool ValMatches(const Val& v, const ValueType& t, std::string* why) {
   }
 }
 
+Status ForEachHandle(Val& v, const ValueType& type,
+                     const std::function<Status(Val&, const ValueType&)>& fn) {
+  auto payload = [&](const TypeRef& t) -> Status {
+    if (!t || v.items.empty()) return Status::Ok();
+    return ForEachHandle(v.items[0], *t, fn);
+  };
+  switch (type.kind) {
+    case TypeKind::kOwn:
+    case TypeKind::kBorrow: return fn(v, type);
+    case TypeKind::kList:
+    case TypeKind::kMap:
+      if (!type.elem) return Status::Ok();
+      for (Val& item : v.items) ARCELLA_RETURN_IF_ERROR(ForEachHandle(item, *type.elem, fn));
+      return Status::Ok();
+    case TypeKind::kRecord:
+    case TypeKind::kTuple:
+      for (size_t i = 0; i < v.items.size() && i < type.fields.size(); ++i)
+        if (type.fields[i].type)
+          ARCELLA_RETURN_IF_ERROR(ForEachHandle(v.items[i], *type.fields[i].type, fn));
+      return Status::Ok();
+    case TypeKind::kVariant:
+      return v.index < type.cases.size() ? payload(type.cases[v.index].type) : Status::Ok();
+    case TypeKind::kOption: return v.index == 1 ? payload(type.elem) : Status::Ok();
+    case TypeKind::kResult: return payload(v.index == 0 ? type.ok : type.err);
+    default: return Status::Ok();
+  }
+}
+
 }  // namespace arcella::component

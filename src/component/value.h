@@ -31,9 +31,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "component/types.h"
 
 namespace arcella::component {
@@ -99,5 +101,11 @@ inline TypeKind ValKindOf(const ValueType& t) {
 // otherwise false and *why (if given) names the path and problem, e.g.
 // "field 'tags', element 3: expected u8, got string".
 bool ValMatches(const Val& v, const ValueType& type, std::string* why = nullptr);
+
+// Calls `fn` on every own/borrow inside `v` (which matches `type`), with its
+// own<R>/borrow<R> type, depth first in value order; stops at (and returns)
+// the first error. How a host rewrites the handles in a value it forwards.
+Status ForEachHandle(Val& v, const ValueType& type,
+                     const std::function<Status(Val&, const ValueType&)>& fn);
 
 }  // namespace arcella::component

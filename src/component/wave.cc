@@ -209,7 +209,7 @@ bool IsOptionOrResult(const TypeRef& t) {
 
 class Typer {
  public:
-  explicit Typer(std::string_view src) : src_(src) {}
+  explicit Typer(std::string_view src, bool handles = false) : src_(src), handles_(handles) {}
 
   Status Err(const Node& n, const std::string& what) {
     return WaveError(src_, n.begin, n.end, what);
@@ -292,9 +292,15 @@ class Typer {
       case TypeKind::kOption: return Option(n, t, out);
       case TypeKind::kResult: return ResultValue(n, t, out);
       case TypeKind::kOwn:
-      case TypeKind::kBorrow:
-        return Err(n, "resource handles (" + TypeName(t) +
-                          ") have no WAVE form; they cannot be given as text");
+      case TypeKind::kBorrow: {
+        if (!handles_)
+          return Err(n, "resource handles (" + TypeName(t) +
+                            ") have no WAVE form; they cannot be given as text");
+        Val h;
+        ARCELLA_RETURN_IF_ERROR(Integer(n, *ValueType::U32(), &h));
+        *out = t.kind == TypeKind::kOwn ? Val::Own(nullptr, h.u) : Val::Borrow(nullptr, h.u);
+        return Status::Ok();
+      }
     }
     return Mismatch(n, t);
   }
@@ -526,6 +532,7 @@ class Typer {
   }
 
   std::string_view src_;
+  bool handles_ = false;
 };
 
 Status ExpectEnd(SyntaxParser& p) {
@@ -542,7 +549,11 @@ bool IsNameChar(char c) {
 }  // namespace
 
 Result<Val> ParseWave(std::string_view text, const ValueType& type) {
-  if (type.kind == TypeKind::kOwn || type.kind == TypeKind::kBorrow) {
+  return ParseWave(text, type, WaveOptions{});
+}
+
+Result<Val> ParseWave(std::string_view text, const ValueType& type, const WaveOptions& options) {
+  if (!options.handles && (type.kind == TypeKind::kOwn || type.kind == TypeKind::kBorrow)) {
     return WaveError(text, 0, text.size(),
                      "resource handles (" + TypeToString(type) + ") have no WAVE form");
   }
@@ -552,7 +563,7 @@ Result<Val> ParseWave(std::string_view text, const ValueType& type) {
   ARCELLA_RETURN_IF_ERROR(p.Value(&n, 0));
   ARCELLA_RETURN_IF_ERROR(ExpectEnd(p));
   Val v;
-  ARCELLA_RETURN_IF_ERROR(Typer(text).Convert(n, type, &v));
+  ARCELLA_RETURN_IF_ERROR(Typer(text, options.handles).Convert(n, type, &v));
   return v;
 }
 

@@ -36,9 +36,18 @@ namespace arcella::component {
 // are refused by the parser.
 inline constexpr int kWaveMaxDepth = 100;
 
+// Not WAVE: the worker protocol's extension (docs/WORKER.md "Protocol").
+// With `handles`, a resource handle (own/borrow, at any depth) is written as
+// the decimal u32 its holder knows it by (`7`) and parsed back as such (a
+// Val with no resource type). Never used on text a user gives.
+struct WaveOptions {
+  bool handles = false;
+};
+
 // Parses exactly one WAVE value of `type` (whitespace and `//` comments
 // allowed around it). The result satisfies ValMatches(v, type).
 Result<Val> ParseWave(std::string_view text, const ValueType& type);
+Result<Val> ParseWave(std::string_view text, const ValueType& type, const WaveOptions& options);
 
 // The canonical WAVE text of `v`, which must match `type` (ValMatches); a
 // part that does not, or that nests deeper than 4 * kWaveMaxDepth levels, is
@@ -50,6 +59,7 @@ Result<Val> ParseWave(std::string_view text, const ValueType& type);
 // exponent (`nan`, `inf`, `-inf`, `-0`), chars and strings with `\\`,
 // `\'`, `\"`, `\t`, `\n`, `\r` and `\u{x}` for other control characters.
 std::string PrintWave(const Val& v, const ValueType& type);
+std::string PrintWave(const Val& v, const ValueType& type, const WaveOptions& options);
 
 // A function call, as in `arcella run --invoke 'greet("world")'`.
 struct WaveCall {

@@ -93,6 +93,7 @@ void PrintFloat(F v, std::string* out) {
 
 class Printer {
  public:
+  explicit Printer(bool handles = false) : handles_(handles) {}
   void Print(const Val& v, const ValueType& t, int depth) {
     if (depth > kWaveMaxDepth * 4) return Bad("too deep");  // values nest as their types
     if (v.kind != ValKindOf(t) && !Compatible(v, t)) return Bad("mismatch");
@@ -168,6 +169,10 @@ class Printer {
         return;
       case TypeKind::kOwn:
       case TypeKind::kBorrow: {
+        if (handles_) {
+          out_.append(std::to_string(v.u));
+          return;
+        }
         out_.append(t.kind == TypeKind::kOwn ? "own<" : "borrow<");
         out_.append(t.resource ? t.resource->name : "?");
         out_.append(">(" + std::to_string(v.u) + ")");
@@ -216,12 +221,19 @@ class Printer {
   }
 
   std::string out_;
+  bool handles_ = false;
 };
 
 }  // namespace
 
 std::string PrintWave(const Val& v, const ValueType& type) {
   Printer p;
+  p.Print(v, type, 0);
+  return p.Take();
+}
+
+std::string PrintWave(const Val& v, const ValueType& type, const WaveOptions& options) {
+  Printer p(options.handles);
   p.Print(v, type, 0);
   return p.Take();
 }

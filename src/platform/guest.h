@@ -43,6 +43,9 @@ struct GuestResult {
   // Components: the result as a value of `type` (for typed output).
   std::optional<component::Val> value;
   component::TypeRef type;
+  // Components: the id of the instance that served the call (never 0), for
+  // a later CallValues pinned to it (ReplicaPin::instance).
+  uint64_t instance = 0;
 };
 
 // What a guest is given besides its plan.
@@ -72,10 +75,24 @@ class Guest {
   virtual Result<GuestResult> Call(std::string_view name, const std::vector<std::string>& args) = 0;
   // A component's export by its exact name with values (a link's call): the
   // result in GuestResult::value, no text. Unsupported for core modules.
-  virtual Result<GuestResult> CallValues(std::string_view name, std::vector<component::Val> args) {
+  // `instance` (0: any): only that instance may serve the call (it holds the
+  // resources the arguments name); Unavailable once it is gone (replaced
+  // after a trap).
+  virtual Result<GuestResult> CallValues(std::string_view name, std::vector<component::Val> args,
+                                         uint64_t instance = 0) {
     (void)name;
     (void)args;
+    (void)instance;
     return Status::Unsupported("calls with component values");
+  }
+  // Drops an own handle of exported resource `resource` ("IFACE#name") that a
+  // CallValues result gave, if `instance` is still the live one (else the
+  // resource went with it: Ok).
+  virtual Status DropResource(std::string_view resource, uint32_t rep, uint64_t instance) {
+    (void)resource;
+    (void)rep;
+    (void)instance;
+    return Status::Unsupported("resource handles");
   }
   // Refills the fuel of the next Initialize/Run/Call.
   virtual Status SetFuel(uint64_t fuel) = 0;

@@ -6,6 +6,8 @@
 // the guest then makes a fresh instance before its next call, so a reactor
 // replica keeps serving (each trap costs one instantiation).
 #include <atomic>
+#include <functional>
+#include <map>
 #include <mutex>
 
 #include "component/export_names.h"
@@ -21,10 +23,20 @@ namespace {
 
 namespace comp = arcella::component;
 
+// Ids of component instances in this process (GuestResult::instance).
+std::atomic<uint64_t> next_instance_id{1};
+
 class ComponentGuest : public Guest {
  public:
   ComponentGuest(const RunPlan& run, GuestSetup setup) : run_(run), setup_(std::move(setup)) {
     exports_ = comp::ExportedFuncNames(*run_.component->component);
+    for (const PlanLink& l : run_.plan.links)
+      if (!comp::ImportedResources(*run_.component->component, l.import).empty())
+        link_resources_ = true;
+  }
+
+  ~ComponentGuest() override {
+    if (link_scope_ && setup_.links) setup_.links->EndLinkScope(link_scope_);
   }
 
   // Makes (or remakes) the instance.
@@ -41,7 +53,17 @@ class ComponentGuest : public Guest {
     if (!wasi.ok()) return wasi.status();
     comp::Linker linker;
     ARCELLA_RETURN_IF_ERROR((*wasi)->AddToLinker(linker));
-    ARCELLA_RETURN_IF_ERROR(DefineLinks(linker));
+    // The handles the new instance takes through links live in a scope of
+    // its own; the old instance's end with it.
+    uint64_t scope = link_resources_ && setup_.links ? setup_.links->NewLinkScope() : 0;
+    struct EndScope {
+      LinkCaller* links;
+      uint64_t scope;
+      ~EndScope() {
+        if (scope) links->EndLinkScope(scope);
+      }
+    } unused{setup_.links, scope};
+    ARCELLA_RETURN_IF_ERROR(DefineLinks(linker, scope));
     comp::ComponentOptions opts;
     opts.tier = run_.component->tier;
     opts.limits.fuel = run_.plan.fuel;
@@ -50,10 +72,17 @@ class ComponentGuest : public Guest {
     auto inst = comp::ComponentInstance::Create(run_.component->engine, run_.component->component,
                                                 linker, opts);
     if (!inst.ok()) return inst.status();
-    std::lock_guard<std::mutex> lock(mu_);
-    instance_ = *inst;
-    wasi_ = *wasi;
-    if (interrupt_requested_) instance_->Interrupt();
+    std::shared_ptr<comp::ComponentInstance> old;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      old = std::move(instance_);
+      instance_ = *inst;
+      instance_id_ = next_instance_id.fetch_add(1, std::memory_order_relaxed);
+      wasi_ = *wasi;
+      if (interrupt_requested_) instance_->Interrupt();
+    }
+    std::swap(unused.scope, link_scope_);  // the old scope ends here
+    old.reset();
     return Status::Ok();
   }
 
@@ -98,14 +127,34 @@ class ComponentGuest : public Guest {
     return r;
   }
 
-  Result<GuestResult> CallValues(std::string_view name, std::vector<comp::Val> args) override {
+  Result<GuestResult> CallValues(std::string_view name, std::vector<comp::Val> args,
+                                 uint64_t instance) override {
+    if (instance && (instance != InstanceId() || Instance()->poisoned()))
+      return Status::Unavailable(Gone(instance));
     ARCELLA_ASSIGN_OR_RETURN(auto inst, Usable());
+    uint64_t id = InstanceId();
     ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(name, std::move(args)));
     pending_.store(false, std::memory_order_relaxed);
     GuestResult r;
     r.trap = out.trap;
+    r.instance = id;
     if (!r.trap && !out.results.empty()) r.value = std::move(out.results[0]);
     return r;
+  }
+
+  Status DropResource(std::string_view resource, uint32_t rep, uint64_t instance) override {
+    auto inst = Instance();
+    if (instance != InstanceId() || inst->poisoned()) return Status::Ok();  // gone with it
+    comp::ResourceRef rt = inst->ResourceTypeOf(resource);
+    if (!rt)
+      return Status::NotFound(run_.plan.module_id + " exports no resource " +
+                              std::string(resource));
+    ARCELLA_ASSIGN_OR_RETURN(auto out, inst->DropResource(rt, rep));
+    pending_.store(false, std::memory_order_relaxed);
+    if (out.trap)
+      return Status::FailedPrecondition("the destructor of " + std::string(resource) +
+                                        " trapped: " + out.trap->ToString());
+    return Status::Ok();
   }
 
   Status SetFuel(uint64_t fuel) override {
@@ -138,9 +187,20 @@ class ComponentGuest : public Guest {
     std::lock_guard<std::mutex> lock(mu_);
     return instance_;
   }
+  uint64_t InstanceId() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return instance_id_;
+  }
+  std::string Gone(uint64_t instance) const {
+    return "the instance of " + run_.plan.id + " that held the resource (" +
+           std::to_string(instance) + ") is gone: it was replaced after a trap";
+  }
 
-  // Each linked import becomes host functions that call the provider.
-  Status DefineLinks(comp::Linker& linker) const {
+  // Each linked import becomes host functions that call the provider. The
+  // resources its interface declares become host resources whose
+  // representations are the scope's tokens (LinkHandles); dropping one
+  // forwards the drop.
+  Status DefineLinks(comp::Linker& linker, uint64_t scope) const {
     for (const PlanLink& l : run_.plan.links) {
       const comp::ExternDecl* imp = nullptr;
       for (const auto& d : run_.component->component->type.imports)
@@ -148,8 +208,19 @@ class ComponentGuest : public Guest {
       if (!imp)
         return Status::FailedPrecondition("link " + l.import + ": the component imports no " +
                                           l.import);
-      auto forward = [this, caller = setup_.links, &l](std::string func,
-                                                       const comp::FuncType* type) {
+      std::map<const comp::ResourceType*, comp::ResourceRef> bind;
+      for (const auto& [name, abstract] :
+           comp::ImportedResources(*run_.component->component, l.import)) {
+        auto host = std::make_shared<comp::ResourceType>(comp::ResourceType{l.import + "#" + name});
+        bind[abstract.get()] = host;
+        LinkCaller* caller = setup_.links;
+        ARCELLA_RETURN_IF_ERROR(
+            linker.DefineResource(l.import, name, host, [caller, scope](uint32_t token) {
+              if (caller) caller->DropLinkHandle(scope, token);
+            }));
+      }
+      auto forward = [this, caller = setup_.links, &l, scope](std::string func,
+                                                              const comp::FuncType* type) {
         LinkCall call;
         call.importer = run_.plan.id;
         call.import_name = l.import;
@@ -158,6 +229,8 @@ class ComponentGuest : public Guest {
         call.func = std::move(func);
         call.type = type;
         call.interrupted = setup_.interrupted;
+        call.scope = scope;
+        call.handles = comp::HasHandles(*type);
         return [caller, call = std::move(call)](
                    std::vector<comp::Val> args) -> comp::TrapOr<std::vector<comp::Val>> {
           if (!caller)
@@ -172,7 +245,8 @@ class ComponentGuest : public Guest {
       } else if (imp->type.sort == comp::Sort::kInstance && imp->type.instance) {
         for (const auto& f : imp->type.instance->exports)
           if (f.type.sort == comp::Sort::kFunc && f.type.func)
-            ARCELLA_RETURN_IF_ERROR(linker.DefineFunc(l.import, f.name.text, *f.type.func,
+            ARCELLA_RETURN_IF_ERROR(linker.DefineFunc(l.import, f.name.text,
+                                                      comp::BindResources(*f.type.func, bind),
                                                       forward(f.name.text, f.type.func.get())));
       }
     }
@@ -214,7 +288,10 @@ class ComponentGuest : public Guest {
   mutable std::mutex mu_;
   std::shared_ptr<comp::ComponentInstance> instance_;
   std::shared_ptr<comp::WasiP2> wasi_;
+  uint64_t instance_id_ = 0;
   bool interrupt_requested_ = false;
+  bool link_resources_ = false;  // a link's interface declares resources
+  uint64_t link_scope_ = 0;      // the live instance's (Instantiate)
 };
 
 }  // namespace

@@ -253,16 +253,45 @@ std::vector<std::string> InProcessHost::Deployments() const {
 
 Result<ValCallResult> InProcessHost::CallValues(const std::string& id,
                                                 const std::string& export_name,
-                                                std::vector<component::Val> args) {
+                                                std::vector<component::Val> args,
+                                                const ReplicaPin* pin) {
   std::shared_ptr<const RunPlan> plan;
-  ARCELLA_ASSIGN_OR_RETURN(std::shared_ptr<Replica> chosen, Choose(id, &plan));
+  std::shared_ptr<Replica> chosen;
+  if (pin) {
+    ARCELLA_ASSIGN_OR_RETURN(chosen, Pinned(id, *pin, &plan));
+  } else {
+    ARCELLA_ASSIGN_OR_RETURN(chosen, Choose(id, &plan));
+  }
   if (!plan->component) return Status::Unsupported("deployment " + id + " is a core module");
-  ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->CallValues(export_name, std::move(args)));
+  ARCELLA_ASSIGN_OR_RETURN(auto out, chosen->CallValues(export_name, std::move(args),
+                                                        pin ? pin->instance : 0));
   ValCallResult res;
   res.replica = chosen->name();
+  res.served = ReplicaPin{chosen->index(), out.instance, 0};
   res.trap = std::move(out.trap);
   if (out.value) res.results.push_back(std::move(*out.value));
   return res;
+}
+
+Status InProcessHost::DropResource(const std::string& id, const ReplicaPin& pin,
+                                   const std::string& resource, uint32_t rep) {
+  std::shared_ptr<const RunPlan> plan;
+  auto chosen = Pinned(id, pin, &plan);
+  if (!chosen.ok()) return Status::Ok();  // the replica, and the resource, are gone
+  return (*chosen)->DropResource(resource, rep, pin.instance);
+}
+
+Result<std::shared_ptr<Replica>> InProcessHost::Pinned(const std::string& id, const ReplicaPin& pin,
+                                                       std::shared_ptr<const RunPlan>* plan_out) {
+  auto d = Find(id);
+  if (!d) return Status::Unavailable("deployment " + id + " is gone, and the resource with it");
+  std::lock_guard<std::mutex> lock(d->mu);
+  if (pin.epoch != 0 || pin.replica >= d->replicas.size() || !d->replicas[pin.replica] ||
+      !d->started || !d->plan || d->replicas[pin.replica]->state() != State::kActive)
+    return Status::Unavailable("replica " + id + "#" + std::to_string(pin.replica) +
+                               " that held the resource is gone");
+  *plan_out = d->plan;
+  return d->replicas[pin.replica];
 }
 
 Result<std::shared_ptr<Replica>> InProcessHost::Choose(const std::string& id,

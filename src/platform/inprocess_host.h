@@ -48,7 +48,10 @@ class InProcessHost : public ReplicaHost {
                           const std::vector<std::string>& args,
                           CallControl* control = nullptr) override;
   Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
-                                   std::vector<component::Val> args) override;
+                                   std::vector<component::Val> args,
+                                   const ReplicaPin* pin = nullptr) override;
+  Status DropResource(const std::string& id, const ReplicaPin& pin, const std::string& resource,
+                      uint32_t rep) override;
   void SetLinkCaller(LinkCaller* caller) override { ctx_.links = caller; }
   void Shutdown() override;
   // Whether deployment `id` is applied here (started or not).
@@ -71,6 +74,10 @@ class InProcessHost : public ReplicaHost {
   // deployment is started and a reactor) its plan, set even when no replica
   // is active.
   Result<std::shared_ptr<Replica>> Choose(const std::string& id,
+                                          std::shared_ptr<const RunPlan>* plan);
+  // Replica pin.replica of `id` if it is active (the instance is checked by
+  // the guest); Unavailable otherwise.
+  Result<std::shared_ptr<Replica>> Pinned(const std::string& id, const ReplicaPin& pin,
                                           std::shared_ptr<const RunPlan>* plan);
   std::shared_ptr<Deployment> Find(const std::string& id) const;
   void Post(std::function<void()> task);

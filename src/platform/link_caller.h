@@ -27,6 +27,12 @@ struct LinkCall {
   const component::FuncType* type = nullptr;
   // True once the importing call is interrupted (stop, deadline); may be empty.
   std::function<bool()> interrupted;
+  // The importing instance's scope of resource handles (NewLinkScope; 0:
+  // none, and a call passing handles traps).
+  uint64_t scope = 0;
+  // True if the function passes or returns resource handles of the linked
+  // interface: they are the importer's tokens here (see LinkHandles).
+  bool handles = false;
 };
 
 class LinkCaller {
@@ -38,6 +44,19 @@ class LinkCaller {
   // unavailable, stopped or gone).
   virtual component::TrapOr<std::vector<component::Val>> CallLink(
       const LinkCall& call, std::vector<component::Val> args) = 0;
+
+  // Resource handles across links (docs/COMPONENTS.md "Resources across
+  // links"). An importing instance whose links pass resources gets a scope
+  // when it is made and ends it when it goes; the handles it still holds
+  // are then dropped at their providers. DropLinkHandle: the importer
+  // dropped handle `token` (its resource's destructor runs at the
+  // provider). Neither fails: a handle already gone is ignored.
+  virtual uint64_t NewLinkScope() { return 0; }
+  virtual void DropLinkHandle(uint64_t scope, uint32_t token) {
+    (void)scope;
+    (void)token;
+  }
+  virtual void EndLinkScope(uint64_t scope) { (void)scope; }
 };
 
 }  // namespace arcella::platform

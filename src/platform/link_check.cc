@@ -1,5 +1,10 @@
 #include "platform/link_check.h"
 
+#include <map>
+#include <set>
+
+#include "component/export_names.h"
+
 namespace arcella::platform {
 namespace {
 
@@ -35,20 +40,31 @@ std::string Names(const std::vector<comp::ExternDecl>& decls, comp::Sort only) {
   return out.empty() ? "none" : out;
 }
 
-bool HasResource(const comp::ValueType& t) {
-  if (t.kind == comp::TypeKind::kOwn || t.kind == comp::TypeKind::kBorrow) return true;
-  if (t.elem && HasResource(*t.elem)) return true;
-  if (t.ok && HasResource(*t.ok)) return true;
-  if (t.err && HasResource(*t.err)) return true;
+// The first resource `t` passes that is not one of `own` (the linked
+// interface's own resources), or null.
+const comp::ResourceType* ForeignResource(const comp::ValueType& t,
+                                          const std::set<const comp::ResourceType*>& own) {
+  if (t.kind == comp::TypeKind::kOwn || t.kind == comp::TypeKind::kBorrow)
+    return own.count(t.resource.get()) ? nullptr : t.resource.get();
+  for (const auto* k : {&t.elem, &t.ok, &t.err})
+    if (*k)
+      if (auto r = ForeignResource(**k, own)) return r;
   for (const auto& f : t.fields)
-    if (f.type && HasResource(*f.type)) return true;
+    if (f.type)
+      if (auto r = ForeignResource(*f.type, own)) return r;
   for (const auto& c : t.cases)
-    if (c.type && HasResource(*c.type)) return true;
-  return false;
+    if (c.type)
+      if (auto r = ForeignResource(*c.type, own)) return r;
+  return nullptr;
 }
 
+// The provider's names of resources (its exported interface's type items:
+// its own resources carry internal names like "resource#24").
+using ResourceNames = std::map<const comp::ResourceType*, std::string>;
+
 // "" if equal, else where they first differ.
-std::string Differ(const comp::ValueType& want, const comp::ValueType& got) {
+std::string Differ(const comp::ValueType& want, const comp::ValueType& got,
+                   const ResourceNames* got_names) {
   auto mismatch = [&] {
     return "expected " + comp::TypeToString(want) + ", found " + comp::TypeToString(got);
   };
@@ -57,7 +73,7 @@ std::string Differ(const comp::ValueType& want, const comp::ValueType& got) {
                  const std::string& where) -> std::string {
     if (!a && !b) return "";
     if (!a || !b) return mismatch();
-    std::string d = Differ(*a, *b);
+    std::string d = Differ(*a, *b, got_names);
     return d.empty() ? "" : where + d;
   };
   switch (want.kind) {
@@ -101,13 +117,18 @@ std::string Differ(const comp::ValueType& want, const comp::ValueType& got) {
         size_t h = r->name.rfind('#');
         return h == std::string::npos ? r->name : r->name.substr(h + 1);
       };
-      return name(want.resource) == name(got.resource) ? "" : mismatch();
+      std::string got_name = name(got.resource);
+      if (got_names && got.resource)
+        if (auto it = got_names->find(got.resource.get()); it != got_names->end())
+          got_name = it->second;
+      return name(want.resource) == got_name ? "" : mismatch();
     }
     default: return "";
   }
 }
 
-std::string FuncDiffer(const comp::FuncType& want, const comp::FuncType& got) {
+std::string FuncDiffer(const comp::FuncType& want, const comp::FuncType& got,
+                       const ResourceNames* got_names = nullptr) {
   if (want.params.size() != got.params.size())
     return "expected " + want.ToString() + ", found " + got.ToString();
   for (size_t i = 0; i < want.params.size(); ++i) {
@@ -115,14 +136,15 @@ std::string FuncDiffer(const comp::FuncType& want, const comp::FuncType& got) {
     const auto& g = got.params[i];
     if (w.name != g.name)
       return "parameter " + std::to_string(i + 1) + ": expected " + w.name + ", found " + g.name;
-    if (std::string d = Differ(*w.type, *g.type); !d.empty())
+    if (std::string d = Differ(*w.type, *g.type, got_names); !d.empty())
       return "parameter " + w.name + ": " + d;
   }
   if (!want.result != !got.result)
     return "result: expected " + (want.result ? comp::TypeToString(*want.result) : "none") +
            ", found " + (got.result ? comp::TypeToString(*got.result) : "none");
   if (want.result)
-    if (std::string d = Differ(*want.result, *got.result); !d.empty()) return "result: " + d;
+    if (std::string d = Differ(*want.result, *got.result, got_names); !d.empty())
+      return "result: " + d;
   return "";
 }
 
@@ -151,6 +173,14 @@ Result<LinkMatch> CheckLink(const comp::Component& importer, std::string_view im
       if (e.type.sort != comp::Sort::kFunc || e.name.text != imp->name.text) continue;
       if (std::string d = FuncDiffer(*imp->type.func, *e.type.func); !d.empty())
         return Status::FailedPrecondition("function " + e.name.text + ": " + d);
+      for (const auto& p : imp->type.func->params)
+        if (auto r = ForeignResource(*p.type, {}))
+          return Status::Unsupported("function " + e.name.text + " passes a " + r->name +
+                                     " handle: only resources of a linked interface cross links");
+      if (imp->type.func->result)
+        if (auto r = ForeignResource(*imp->type.func->result, {}))
+          return Status::Unsupported("function " + e.name.text + " returns a " + r->name +
+                                     " handle: only resources of a linked interface cross links");
       m.export_name = e.name.text;
       m.functions.push_back(e.name.text);
       return m;
@@ -173,23 +203,40 @@ Result<LinkMatch> CheckLink(const comp::Component& importer, std::string_view im
     return Status::FailedPrecondition(provider_id + " exports no " + m.import + " (exports: " +
                                       Names(provider.type.exports, comp::Sort::kInstance) + ")");
   m.export_name = exp->name.text;
+  ResourceNames provider_names;
+  for (const auto& e : exp->type.instance->exports)
+    if (e.type.sort == comp::Sort::kType && e.type.type &&
+        e.type.type->kind == comp::TypeDef::Kind::kResource && e.type.type->resource)
+      provider_names[e.type.type->resource.get()] = e.name.text;
+  // Resources the interface declares cross as handles the provider keeps;
+  // the provider must export each one it passes.
+  std::set<const comp::ResourceType*> own;
+  for (const auto& [name, rt] : comp::ImportedResources(importer, imp->name.text)) {
+    own.insert(rt.get());
+    const comp::ExternDecl* r = exp->type.instance->Find(name);
+    if (!r || r->type.sort != comp::Sort::kType || !r->type.type ||
+        r->type.type->kind != comp::TypeDef::Kind::kResource)
+      return Status::FailedPrecondition(provider_id + "'s " + m.export_name + " has no resource " +
+                                        name);
+  }
   for (const auto& f : imp->type.instance->exports) {
     if (f.type.sort != comp::Sort::kFunc || !f.type.func) continue;
     const comp::ExternDecl* g = exp->type.instance->Find(f.name.text);
     if (!g || g->type.sort != comp::Sort::kFunc || !g->type.func)
       return Status::FailedPrecondition(provider_id + "'s " + m.export_name + " has no function " +
                                         f.name.text);
-    if (std::string d = FuncDiffer(*f.type.func, *g->type.func); !d.empty())
+    if (std::string d = FuncDiffer(*f.type.func, *g->type.func, &provider_names); !d.empty())
       return Status::FailedPrecondition("function " + f.name.text + ": " + d);
     for (const auto& p : f.type.func->params)
-      if (HasResource(*p.type))
-        return Status::Unsupported("function " + f.name.text +
-                                   " passes a resource handle: resources across links are not "
-                                   "supported yet");
-    if (f.type.func->result && HasResource(*f.type.func->result))
-      return Status::Unsupported("function " + f.name.text +
-                                 " returns a resource handle: resources across links are not "
-                                 "supported yet");
+      if (auto r = ForeignResource(*p.type, own))
+        return Status::Unsupported("function " + f.name.text + " passes a " + r->name +
+                                   " handle of another interface: only the linked interface's "
+                                   "own resources cross links");
+    if (f.type.func->result)
+      if (auto r = ForeignResource(*f.type.func->result, own))
+        return Status::Unsupported("function " + f.name.text + " returns a " + r->name +
+                                   " handle of another interface: only the linked interface's "
+                                   "own resources cross links");
     m.functions.push_back(f.name.text);
   }
   return m;

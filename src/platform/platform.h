@@ -46,6 +46,7 @@
 #include "platform/events.h"
 #include "platform/grants.h"
 #include "platform/home.h"
+#include "platform/link_handles.h"
 #include "platform/log_hub.h"
 #include "platform/manifest.h"
 #include "platform/replica_host.h"
@@ -255,6 +256,11 @@ class Platform : private CodeProvider, private LinkCaller {
   // LinkCaller: a linked import's call, to an active replica of its provider.
   component::TrapOr<std::vector<component::Val>> CallLink(
       const LinkCall& call, std::vector<component::Val> args) override;
+  uint64_t NewLinkScope() override { return link_handles_.NewScope(); }
+  void DropLinkHandle(uint64_t scope, uint32_t token) override;
+  void EndLinkScope(uint64_t scope) override;
+  // Drops `h` at its provider (its destructor runs there); failures logged.
+  void DropAtProvider(const LinkHandle& h);
   // engine_->Compile with `cancel` (a fresh flag if null) registered for
   // CancelCompiles while it runs.
   Result<std::shared_ptr<const engine::Module>> CompileCancellable(std::span<const uint8_t> bytes,
@@ -295,6 +301,9 @@ class Platform : private CodeProvider, private LinkCaller {
   std::unique_ptr<BlobStore> blobs_;
   EventBus* events_;
   LogHub* logs_;
+  // Before host_: replicas that end during the host's shutdown still end
+  // their link scopes here.
+  LinkHandles link_handles_;
   std::unique_ptr<ReplicaHost> host_;
   // Guards the in-memory maps below; held only briefly (never across a
   // compile, a guest call, an apply or blocking I/O).

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "platform/link_check.h"
@@ -162,12 +163,91 @@ comp::TrapOr<std::vector<comp::Val>> Platform::CallLink(const LinkCall& call,
     return engine::Trap{engine::TrapKind::kHostError, call.export_name,
                         "link to " + call.provider + ": " + why, 0};
   };
-  auto out = host_->CallValues(call.provider, call.export_name, std::move(args));
-  if (out.ok()) {
-    if (out->trap) return trap("trapped: " + out->trap->ToString());
-    return std::move(out->results);
+  if (!call.handles) {
+    auto out = host_->CallValues(call.provider, call.export_name, std::move(args));
+    if (out.ok()) {
+      if (out->trap) return trap("trapped: " + out->trap->ToString());
+      return std::move(out->results);
+    }
+    return trap(out.status().ToString());  // "unavailable: the worker of group ... is restarting"
   }
-  return trap(out.status().ToString());  // "unavailable: the worker of group ... is restarting"
+
+  // Resource handles (docs/COMPONENTS.md "Resources across links"): the
+  // importer's tokens become the provider's representations, and the call
+  // goes to the replica instance that holds them.
+  if (call.scope == 0) return trap("resource handles cannot cross this link (no handle scope)");
+  std::string iface = call.export_name.substr(0, call.export_name.find('#'));
+  std::optional<ReplicaPin> pin;
+  std::string pinned_by;
+  auto translate = [&](comp::Val& v, const comp::ValueType& t) -> Status {
+    std::string name = t.resource ? t.resource->name : "";
+    if (v.u > UINT32_MAX) return Status::InvalidArgument("handle " + std::to_string(v.u));
+    auto token = static_cast<uint32_t>(v.u);
+    auto h = t.kind == comp::TypeKind::kOwn ? link_handles_.Take(call.scope, token)
+                                            : link_handles_.Get(call.scope, token);
+    if (!h.ok()) return h.status();
+    if (h->provider != call.provider || h->import_name != call.import_name || h->resource != name)
+      return Status::InvalidArgument("handle " + std::to_string(token) + " is a " + h->resource +
+                                     " of " + h->provider + ", not a " + name + " of " +
+                                     call.provider);
+    if (pin && (pin->replica != h->pin.replica || pin->instance != h->pin.instance ||
+                pin->epoch != h->pin.epoch))
+      return Status::InvalidArgument("the call passes handles held by two different replicas of " +
+                                     call.provider + " (#" + std::to_string(pin->replica) +
+                                     " and #" + std::to_string(h->pin.replica) + ")");
+    pin = h->pin;
+    v.u = h->rep;
+    v.resource = nullptr;
+    return Status::Ok();
+  };
+  for (size_t i = 0; i < args.size() && i < call.type->params.size(); ++i) {
+    if (Status st = comp::ForEachHandle(args[i], *call.type->params[i].type, translate); !st.ok())
+      return trap("argument " + call.type->params[i].name + ": " + st.message());
+  }
+  auto out = host_->CallValues(call.provider, call.export_name, std::move(args),
+                               pin ? &*pin : nullptr);
+  if (!out.ok()) return trap(out.status().ToString());
+  if (out->trap) return trap("trapped: " + out->trap->ToString());
+  if (!call.type->result || out->results.empty()) return std::move(out->results);
+  // Returned own handles stay with the platform; the importer gets tokens.
+  std::vector<LinkHandle> kept;
+  auto keep = [&](comp::Val& v, const comp::ValueType& t) -> Status {
+    if (t.kind != comp::TypeKind::kOwn || v.u > UINT32_MAX)
+      return Status::Internal("the provider returned a " + std::string(comp::TypeKindName(t.kind)) +
+                              " handle " + std::to_string(v.u));
+    LinkHandle h{call.provider, call.import_name, t.resource ? t.resource->name : "",
+                 iface,         out->served,      static_cast<uint32_t>(v.u)};
+    auto token = link_handles_.Add(call.scope, h);
+    if (!token.ok()) {
+      DropAtProvider(h);
+      return token.status();
+    }
+    kept.push_back(std::move(h));
+    v.u = *token;
+    v.resource = nullptr;
+    return Status::Ok();
+  };
+  if (Status st = comp::ForEachHandle(out->results[0], *call.type->result, keep); !st.ok()) {
+    // Handles already swapped for tokens stay in the scope: the importer's
+    // instance traps, and its scope's end drops them.
+    return trap(st.ToString());
+  }
+  return std::move(out->results);
+}
+
+void Platform::DropAtProvider(const LinkHandle& h) {
+  Status st = host_->DropResource(h.provider, h.pin, h.export_name + "#" + h.resource, h.rep);
+  if (!st.ok())
+    spdlog::warn("link: dropping a {} held by {}: {}", h.resource, h.provider, st.ToString());
+}
+
+void Platform::DropLinkHandle(uint64_t scope, uint32_t token) {
+  auto h = link_handles_.Take(scope, token);
+  if (h.ok()) DropAtProvider(*h);
+}
+
+void Platform::EndLinkScope(uint64_t scope) {
+  for (const LinkHandle& h : link_handles_.EndScope(scope)) DropAtProvider(h);
 }
 
 }  // namespace arcella::platform

@@ -223,8 +223,19 @@ Result<GuestResult> Replica::Call(std::string_view name, const std::vector<std::
   return OnGuest(name, control, [&](Guest& g) { return g.Call(name, args); });
 }
 
-Result<GuestResult> Replica::CallValues(std::string_view name, std::vector<component::Val> args) {
-  return OnGuest(name, nullptr, [&](Guest& g) { return g.CallValues(name, std::move(args)); });
+Result<GuestResult> Replica::CallValues(std::string_view name, std::vector<component::Val> args,
+                                        uint64_t instance) {
+  return OnGuest(name, nullptr,
+                 [&](Guest& g) { return g.CallValues(name, std::move(args), instance); });
+}
+
+Status Replica::DropResource(std::string_view resource, uint32_t rep, uint64_t instance) {
+  return OnGuest(resource, nullptr,
+                 [&](Guest& g) -> Result<GuestResult> {
+                   ARCELLA_RETURN_IF_ERROR(g.DropResource(resource, rep, instance));
+                   return GuestResult{};
+                 })
+      .status();
 }
 
 Result<GuestResult> Replica::OnGuest(std::string_view name, CallControl* control,

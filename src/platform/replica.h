@@ -62,7 +62,11 @@ class Replica : public std::enable_shared_from_this<Replica> {
   Result<GuestResult> Call(std::string_view name, const std::vector<std::string>& args,
                            CallControl* control = nullptr);
   // A component export with values (Guest::CallValues), as Call otherwise.
-  Result<GuestResult> CallValues(std::string_view name, std::vector<component::Val> args);
+  Result<GuestResult> CallValues(std::string_view name, std::vector<component::Val> args,
+                                 uint64_t instance = 0);
+  // Guest::DropResource on the active guest, between calls.
+  Status DropResource(std::string_view resource, uint32_t rep, uint64_t instance);
+  uint32_t index() const { return index_; }
 
   State state() const { return state_.load(std::memory_order_acquire); }
   ReplicaStatus Snapshot() const;

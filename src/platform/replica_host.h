@@ -92,11 +92,23 @@ struct CallResult {
   // A component's result as a typed value of `type` (null type: none).
   std::optional<component::Val> value{};
   component::TypeRef type{};
+  // Components called with values (a worker's handle-form call): the id of
+  // the instance that served it (GuestResult::instance); 0 otherwise.
+  uint64_t instance = 0;
   std::string error() const { return trap ? "trap: " + trap->ToString() : std::string(); }
+};
+
+// The replica instance a call must reach: the holder of a resource handle
+// a link passes (docs/COMPONENTS.md "Resources across links").
+struct ReplicaPin {
+  uint32_t replica = 0;   // its index
+  uint64_t instance = 0;  // the host's id of the guest instance (never 0)
+  uint64_t epoch = 0;     // the host's incarnation of its process (a worker's; 0 in the daemon)
 };
 
 struct ValCallResult {
   std::string replica;
+  ReplicaPin served;  // who served it (components)
   std::vector<component::Val> results;
   std::optional<engine::Trap> trap;
 };
@@ -154,14 +166,30 @@ class ReplicaHost {
                                   CallControl* control = nullptr) = 0;
 
   // As Call, with a component export's arguments and results as values (a
-  // link's call: docs/COMPONENTS.md "Links"). Unsupported where the host
-  // cannot.
+  // link's call: docs/COMPONENTS.md "Links"). Resource handles in them are
+  // the provider's representations. `pin` (may be null): only that replica
+  // instance may serve the call; Unavailable once it is gone (stopped,
+  // restarted, replaced after a trap). Unsupported where the host cannot.
   virtual Result<ValCallResult> CallValues(const std::string& id, const std::string& export_name,
-                                           std::vector<component::Val> args) {
+                                           std::vector<component::Val> args,
+                                           const ReplicaPin* pin = nullptr) {
     (void)id;
     (void)export_name;
     (void)args;
+    (void)pin;
     return Status::Unsupported("calls with values");
+  }
+  // Drops a resource handle a CallValues result gave (an own<R> of the
+  // provider's exported resource `resource`, "IFACE#name", representation
+  // `rep`): its destructor runs in the pinned replica instance. Ok if that
+  // instance is gone already (the resource went with it).
+  virtual Status DropResource(const std::string& id, const ReplicaPin& pin,
+                              const std::string& resource, uint32_t rep) {
+    (void)id;
+    (void)pin;
+    (void)resource;
+    (void)rep;
+    return Status::Unsupported("resource handles");
   }
   // Where the guests' linked imports go. Set once, before any Apply; must
   // outlive the host.

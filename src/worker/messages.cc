@@ -175,6 +175,7 @@ json DeploymentStatusToJson(const platform::DeploymentStatus& s) {
 
 json CallResultToJson(const platform::CallResult& r) {
   json j = {{"replica", r.replica}, {"results", r.results}};
+  if (r.instance) j["instance"] = r.instance;
   if (r.trap) {
     j["trap"] = {{"kind", engine::TrapKindName(r.trap->kind)},
                  {"function", r.trap->function},
@@ -363,6 +364,12 @@ json EncodeCall(const CallRequest& r) {
   j["dep"] = r.dep;
   j["export"] = r.export_name;
   j["args"] = r.args;
+  if (r.handles) j["handles"] = true;
+  if (r.replica) {
+    j["replica"] = *r.replica;
+    j["instance"] = r.instance;
+  }
+  if (r.drop) j["drop"] = true;
   return j;
 }
 
@@ -374,6 +381,17 @@ Result<CallRequest> DecodeCall(const json& body) {
   ARCELLA_RETURN_IF_ERROR(f.Str("dep", &r.dep));
   ARCELLA_RETURN_IF_ERROR(f.Str("export", &r.export_name));
   ARCELLA_RETURN_IF_ERROR(f.StrList("args", &r.args));
+  if (f.Find("handles")) ARCELLA_RETURN_IF_ERROR(f.Bool("handles", &r.handles));
+  if (f.Find("drop")) ARCELLA_RETURN_IF_ERROR(f.Bool("drop", &r.drop));
+  if (f.Find("replica") || f.Find("instance")) {
+    uint32_t replica = 0;
+    ARCELLA_RETURN_IF_ERROR(f.U32("replica", &replica));
+    ARCELLA_RETURN_IF_ERROR(f.U64("instance", &r.instance));
+    if (r.instance == 0) return f.Wrong("instance", "a non-zero instance id");
+    r.replica = replica;
+  }
+  if (r.drop && (!r.replica || r.args.size() != 1))
+    return f.Wrong("drop", "set only on a pinned call with one argument (the handle)");
   return r;
 }
 
@@ -411,6 +429,12 @@ json EncodeCallReply(uint64_t id, const platform::CallResult& r) {
 }
 
 Status AppendCallFrame(const CallRequest& r, std::vector<uint8_t>* out) {
+  if (r.handles || r.replica || r.drop) {  // rare: the JSON path
+    auto frame = EncodeFrame(EncodeCall(r));
+    if (!frame.ok()) return frame.status();
+    out->insert(out->end(), frame->begin(), frame->end());
+    return Status::Ok();
+  }
   PackWriter w(out);
   w.Map(5);
   w.Str("args");
@@ -428,7 +452,7 @@ Status AppendCallFrame(const CallRequest& r, std::vector<uint8_t>* out) {
 }
 
 Status AppendCallReplyFrame(uint64_t id, const platform::CallResult& r, std::vector<uint8_t>* out) {
-  if (r.trap) {  // rare: the JSON path
+  if (r.trap || r.instance) {  // rare: the JSON path
     auto frame = EncodeFrame(EncodeCallReply(id, r));
     if (!frame.ok()) return frame.status();
     out->insert(out->end(), frame->begin(), frame->end());
@@ -602,6 +626,7 @@ Result<platform::CallResult> DecodeCallReply(const json& body) {
   platform::CallResult r;
   ARCELLA_RETURN_IF_ERROR(f.Str("replica", &r.replica));
   ARCELLA_RETURN_IF_ERROR(f.StrList("results", &r.results));
+  if (f.Find("instance") != nullptr) ARCELLA_RETURN_IF_ERROR(f.U64("instance", &r.instance));
   if (f.Find("trap") != nullptr) {
     ARCELLA_ASSIGN_OR_RETURN(Fields t, f.Sub("trap"));
     engine::Trap trap;
@@ -624,6 +649,7 @@ json EncodeLinkCall(const LinkCallRequest& r) {
   j["import"] = r.import_name;
   j["func"] = r.func;
   j["args"] = r.args;
+  if (r.scope) j["scope"] = r.scope;
   return j;
 }
 
@@ -636,7 +662,30 @@ Result<LinkCallRequest> DecodeLinkCall(const json& body) {
   ARCELLA_RETURN_IF_ERROR(f.Str("import", &r.import_name));
   ARCELLA_RETURN_IF_ERROR(f.Str("func", &r.func));
   ARCELLA_RETURN_IF_ERROR(f.StrList("args", &r.args));
+  if (f.Find("scope") != nullptr) ARCELLA_RETURN_IF_ERROR(f.U64("scope", &r.scope));
   return r;
+}
+
+json EncodeLinkDrop(const LinkDrop& d) {
+  json j = {{"t", d.handle ? "link-drop" : "link-end"}, {"scope", d.scope}};
+  if (d.handle) j["handle"] = *d.handle;
+  return j;
+}
+
+Result<LinkDrop> DecodeLinkDrop(const json& body) {
+  const json* t = body.is_object() ? &body : nullptr;
+  bool end = t && t->contains("t") && (*t)["t"] == "link-end";
+  Fields f(body, end ? "link-end" : "link-drop");
+  ARCELLA_RETURN_IF_ERROR(f.Type(end ? "link-end" : "link-drop"));
+  LinkDrop d;
+  ARCELLA_RETURN_IF_ERROR(f.U64("scope", &d.scope));
+  if (d.scope == 0) return f.Wrong("scope", "a non-zero scope");
+  if (!end) {
+    uint32_t h = 0;
+    ARCELLA_RETURN_IF_ERROR(f.U32("handle", &h));
+    d.handle = h;
+  }
+  return d;
 }
 
 json EncodeLinkReply(const LinkReply& r) {

@@ -108,6 +108,17 @@ struct CallRequest {
   std::string dep;
   std::string export_name;
   std::vector<std::string> args;
+  // Resource handles across links (docs/WORKER.md "Resource handles"); all
+  // absent from an ordinary call. `handles`: the args and the result are in
+  // the handle form (component::WaveOptions::handles). `replica` and
+  // `instance` (both or neither): only that replica's instance with that id
+  // may serve the call. `drop`: no call; the own handle args[0] (a u32) of
+  // exported resource `export` ("IFACE#name") is dropped in the pinned
+  // instance.
+  bool handles = false;
+  std::optional<uint32_t> replica{};
+  uint64_t instance = 0;
+  bool drop = false;
 };
 nlohmann::json EncodeCall(const CallRequest& r);
 Result<CallRequest> DecodeCall(const nlohmann::json& body);
@@ -158,6 +169,10 @@ struct LinkCallRequest {
   std::string import_name;
   std::string func;
   std::vector<std::string> args;
+  // The importing instance's handle scope in the worker (0: none). Args and
+  // value carry resource handles in the handle form when the function
+  // passes them (tokens the daemon gave within that scope).
+  uint64_t scope = 0;
 };
 nlohmann::json EncodeLinkCall(const LinkCallRequest& r);
 Result<LinkCallRequest> DecodeLinkCall(const nlohmann::json& body);
@@ -174,6 +189,17 @@ struct LinkReply {
 };
 nlohmann::json EncodeLinkReply(const LinkReply& r);
 Result<LinkReply> DecodeLinkReply(const nlohmann::json& body);
+
+// link-drop (worker -> daemon, no reply): the importing instance of scope
+// `scope` (LinkCallRequest::scope) dropped the handle `handle` it held
+// through a link. link-end: that instance is gone; every handle it still
+// held is dropped.
+struct LinkDrop {
+  uint64_t scope = 0;
+  std::optional<uint32_t> handle{};  // absent: link-end
+};
+nlohmann::json EncodeLinkDrop(const LinkDrop& d);
+Result<LinkDrop> DecodeLinkDrop(const nlohmann::json& body);  // link-drop or link-end
 
 struct LogMessage {
   std::string dep;

@@ -100,10 +100,18 @@ std::vector<platform::WorkerInfo> RoutingHost::Workers() const { return workers_
 
 Result<platform::ValCallResult> RoutingHost::CallValues(const std::string& id,
                                                         const std::string& export_name,
-                                                        std::vector<component::Val> args) {
+                                                        std::vector<component::Val> args,
+                                                        const platform::ReplicaPin* pin) {
   platform::ReplicaHost* h = HostOf(id);
   if (h == nullptr) return Status::NotFound("deployment " + id + " not found");
-  return h->CallValues(id, export_name, std::move(args));
+  return h->CallValues(id, export_name, std::move(args), pin);
+}
+
+Status RoutingHost::DropResource(const std::string& id, const platform::ReplicaPin& pin,
+                                 const std::string& resource, uint32_t rep) {
+  platform::ReplicaHost* h = HostOf(id);
+  if (h == nullptr) return Status::Ok();  // gone, and the resource with it
+  return h->DropResource(id, pin, resource, rep);
 }
 
 void RoutingHost::SetLinkCaller(platform::LinkCaller* caller) {

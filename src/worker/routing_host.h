@@ -37,7 +37,10 @@ class RoutingHost : public platform::ReplicaHost {
   std::vector<platform::WorkerInfo> Workers() const override;
   bool RunsComponents(platform::Isolation isolation) const override;
   Result<platform::ValCallResult> CallValues(const std::string& id, const std::string& export_name,
-                                             std::vector<component::Val> args) override;
+                                             std::vector<component::Val> args,
+                                             const platform::ReplicaPin* pin = nullptr) override;
+  Status DropResource(const std::string& id, const platform::ReplicaPin& pin,
+                      const std::string& resource, uint32_t rep) override;
   void SetLinkCaller(platform::LinkCaller* caller) override;
 
   WorkerHost* workers() const { return workers_.get(); }

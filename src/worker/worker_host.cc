@@ -220,6 +220,10 @@ struct WorkerHost::Worker {
   std::string err_tail;  // the last stderr bytes (start failures)
   std::string fault;     // how it broke the protocol ("" if it did not)
   std::string cgroup;    // its memory cgroup directory ("" if none)
+  uint64_t epoch = 0;    // this incarnation (ReplicaPin::epoch), never 0
+  // The worker's handle scopes -> the daemon's (LinkHandles), at most
+  // kMaxScopes.
+  std::map<uint64_t, uint64_t> link_scopes;
   // Per deployment, the plan of its last successful apply (g.op_mu held).
   // The worker keeps the code and the directories of every plan it runs, so
   // an apply needs to send only what no other plan brought (HoldsCode,
@@ -392,6 +396,8 @@ struct WorkerHost::Worker {
 namespace {
 // Link-calls the host answers at once, over all workers.
 constexpr size_t kMaxLinkCalls = 256;
+// Handle scopes (importing instances holding resources through links) per worker.
+constexpr size_t kMaxScopes = 4096;
 }  // namespace
 
 struct WorkerHost::Group {
@@ -561,6 +567,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
   OnSupervisor([&] {
     auto w = std::make_shared<Worker>();
     w->group = g.name;
+    w->epoch = next_epoch_.fetch_add(1, std::memory_order_relaxed);
     w->grants = grants;
     std::vector<UniqueFd> dirs;
     std::vector<bool> ro;
@@ -825,6 +832,34 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
         break;
       }
       if (events_ && OwnEvent(*g, *e)) events_->Publish(std::move(*e));
+    } else if (t == "link-drop" || t == "link-end") {
+      auto d = DecodeLinkDrop(m->body);
+      if (!d.ok()) {
+        broke(d.status().message());
+        break;
+      }
+      uint64_t scope = 0;
+      {
+        std::lock_guard<std::mutex> lock(w->mu);
+        auto it = w->link_scopes.find(d->scope);
+        if (it != w->link_scopes.end()) {
+          scope = it->second;
+          if (!d->handle) w->link_scopes.erase(it);
+        }
+      }
+      // A scope the worker never used through a link holds nothing.
+      std::unique_lock<std::mutex> lock(link_mu_);
+      if (scope == 0 || !links_ || !link_pool_) continue;
+      ++link_calls_;  // counted, never refused: a drop has no answer to refuse with
+      link_pool_->Post([this, scope, handle = d->handle] {
+        if (handle) {
+          links_->DropLinkHandle(scope, *handle);
+        } else {
+          links_->EndLinkScope(scope);
+        }
+        std::lock_guard<std::mutex> l(link_mu_);
+        --link_calls_;
+      });
     } else if (t == "link-call") {
       auto r = DecodeLinkCall(m->body);
       if (!r.ok()) {
@@ -887,9 +922,25 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
     return answer(Status::InvalidArgument(req.import_name + " " + req.func + " takes " +
                                           std::to_string(f->params.size()) + " arguments, got " +
                                           std::to_string(req.args.size())));
+  // Resource handles cross as the tokens of the importing instance's scope
+  // (docs/WORKER.md "Resource handles").
+  const bool handles = component::HasHandles(*f);
+  component::WaveOptions form{handles};
+  uint64_t scope = 0;
+  if (handles) {
+    if (req.scope == 0)
+      return answer(
+          Status::InvalidArgument(req.import_name + " " + req.func +
+                                  " passes resource handles: the link-call needs a scope"));
+    scope = ScopeOf(*w, req.scope);
+    if (scope == 0)
+      return answer(Status::Unavailable("the worker has " + std::to_string(kMaxScopes) +
+                                        " instances holding resources through links, the most "
+                                        "allowed"));
+  }
   std::vector<component::Val> args;
   for (size_t i = 0; i < req.args.size(); ++i) {
-    auto v = component::ParseWave(req.args[i], *f->params[i].type);
+    auto v = component::ParseWave(req.args[i], *f->params[i].type, form);
     if (!v.ok())
       return answer(Status::InvalidArgument("argument " + std::to_string(i + 1) + ": " +
                                             v.status().message()));
@@ -903,6 +954,8 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
   call.provider = link->provider;
   call.export_name = req.func.empty() ? link->export_name : link->export_name + "#" + req.func;
   call.type = f;
+  call.scope = scope;
+  call.handles = handles;
   auto out = links_->CallLink(call, std::move(args));
   if (!out.ok()) {
     const engine::Trap& t = out.trap();
@@ -911,9 +964,37 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
     if (out.value().size() != 1)
       return answer(Status::Internal("the provider returned " + std::to_string(out.value().size()) +
                                      " results"));
-    reply.value = component::PrintWave(out.value()[0], *f->result);
+    reply.value = component::PrintWave(out.value()[0], *f->result, form);
   }
   answer(Status::Ok());
+}
+
+uint64_t WorkerHost::ScopeOf(Worker& w, uint64_t worker_scope) {
+  std::lock_guard<std::mutex> lock(w.mu);
+  if (w.dead) return 0;
+  auto it = w.link_scopes.find(worker_scope);
+  if (it != w.link_scopes.end()) return it->second;
+  if (w.link_scopes.size() >= kMaxScopes) return 0;
+  uint64_t scope = links_->NewLinkScope();
+  w.link_scopes.emplace(worker_scope, scope);
+  return scope;
+}
+
+void WorkerHost::EndScopes(Worker& w) {
+  std::map<uint64_t, uint64_t> scopes;
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    scopes.swap(w.link_scopes);
+  }
+  if (scopes.empty() || !links_) return;
+  std::lock_guard<std::mutex> lock(link_mu_);
+  if (!link_pool_) return;  // shutting down: the providers go too
+  ++link_calls_;
+  link_pool_->Post([this, scopes = std::move(scopes)] {
+    for (const auto& [mine, scope] : scopes) links_->EndLinkScope(scope);
+    std::lock_guard<std::mutex> l(link_mu_);
+    --link_calls_;
+  });
 }
 
 bool WorkerHost::OwnReplica(const Group& g, const std::string& dep, uint32_t index) {
@@ -954,6 +1035,7 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
     pending.swap(w->pending);
   }
   w->cv.notify_all();
+  EndScopes(*w);  // the handles its instances held through links
   for (auto& [id, p] : pending) {
     std::lock_guard<std::mutex> lock(p->mu);
     p->error = Status::Unavailable(w->Name() + " " + exit);
@@ -1398,7 +1480,8 @@ std::vector<std::string> WorkerHost::Deployments() const {
 
 Result<platform::ValCallResult> WorkerHost::CallValues(const std::string& id,
                                                        const std::string& export_name,
-                                                       std::vector<component::Val> args) {
+                                                       std::vector<component::Val> args,
+                                                       const platform::ReplicaPin* pin) {
   auto g = GroupOf(id);
   if (!g) return Status::NotFound("deployment " + id + " not found");
   std::shared_ptr<const platform::LoadedComponent> c;
@@ -1412,25 +1495,66 @@ Result<platform::ValCallResult> WorkerHost::CallValues(const std::string& id,
   if (args.size() != f->params.size())
     return Status::InvalidArgument(export_name + " takes " + std::to_string(f->params.size()) +
                                    " arguments, got " + std::to_string(args.size()));
+  CallRequest extra;
+  extra.handles = component::HasHandles(*f);
+  if (pin) {
+    if (pin->epoch == 0)
+      return Status::Unavailable("replica " + id + "#" + std::to_string(pin->replica) +
+                                 " that held the resource is gone");
+    extra.replica = pin->replica;
+    extra.instance = pin->instance;
+  }
+  component::WaveOptions form{extra.handles};
   std::vector<std::string> text;
   text.reserve(args.size());
   for (size_t i = 0; i < args.size(); ++i)
-    text.push_back(component::PrintWave(args[i], *f->params[i].type));
+    text.push_back(component::PrintWave(args[i], *f->params[i].type, form));
+  uint64_t epoch = 0;
   ARCELLA_ASSIGN_OR_RETURN(platform::CallResult r,
-                           CallImpl(id, export_name, text, nullptr, /*typed=*/false));
+                           CallImpl(id, export_name, text, nullptr, /*typed=*/false, &extra,
+                                    pin ? pin->epoch : 0, &epoch));
   platform::ValCallResult out;
   out.replica = std::move(r.replica);
   out.trap = std::move(r.trap);
+  // Who served it, for a handle it returns: the replica index the worker
+  // named (of this deployment), its instance, this incarnation.
+  auto hash = out.replica.rfind('#');
+  uint32_t index = 0;
+  bool named = hash != std::string::npos && out.replica.compare(0, hash, id) == 0 &&
+               hash + 1 < out.replica.size() && out.replica.size() - hash - 1 <= 9;
+  for (size_t k = hash + 1; named && k < out.replica.size(); ++k) {
+    char ch = out.replica[k];
+    named = ch >= '0' && ch <= '9';
+    index = index * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  if (extra.handles && !out.trap && (!named || r.instance == 0))
+    return Status::Internal("deployment " + id + ": its worker did not say which instance served " +
+                            export_name + " (\"" + out.replica + "\")");
+  out.served = platform::ReplicaPin{index, r.instance, epoch};
   if (out.trap || !f->result) return out;
   if (r.results.size() != 1)
     return Status::Internal("deployment " + id + ": its worker answered " + export_name + " with " +
                             std::to_string(r.results.size()) + " results");
-  auto v = component::ParseWave(r.results[0], *f->result);
+  auto v = component::ParseWave(r.results[0], *f->result, form);
   if (!v.ok())
     return Status::Internal("deployment " + id + ": its worker's result of " + export_name +
                             " does not parse: " + v.status().message());
   out.results.push_back(std::move(*v));
   return out;
+}
+
+Status WorkerHost::DropResource(const std::string& id, const platform::ReplicaPin& pin,
+                                const std::string& resource, uint32_t rep) {
+  if (pin.epoch == 0) return Status::Ok();
+  CallRequest extra;
+  extra.drop = true;
+  extra.replica = pin.replica;
+  extra.instance = pin.instance;
+  auto r = CallImpl(id, resource, {std::to_string(rep)}, nullptr, /*typed=*/false, &extra,
+                    pin.epoch);
+  // Gone (the worker, the replica, the instance): the resource went with it.
+  if (!r.ok() && r.status().code() == StatusCode::kUnavailable) return Status::Ok();
+  return r.status();
 }
 
 Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& export_name,
@@ -1441,7 +1565,9 @@ Result<CallResult> WorkerHost::Call(const std::string& id, const std::string& ex
 
 Result<CallResult> WorkerHost::CallImpl(const std::string& id, const std::string& export_name,
                                         const std::vector<std::string>& args,
-                                        platform::CallControl* control, bool typed) {
+                                        platform::CallControl* control, bool typed,
+                                        const CallRequest* extra, uint64_t epoch,
+                                        uint64_t* served_epoch) {
   auto g = GroupOf(id);
   if (!g) return Status::NotFound("deployment " + id + " not found");
   std::shared_ptr<Worker> w;
@@ -1462,7 +1588,12 @@ Result<CallResult> WorkerHost::CallImpl(const std::string& id, const std::string
     }
     if (it->second.plan.timeout.count() > 0) timeout = it->second.plan.timeout + options_.grace;
   }
+  if (epoch != 0 && w->epoch != epoch)
+    return Status::Unavailable("the " + w->Name() +
+                               " is not the one that held the resource: that worker is gone");
+  if (served_epoch) *served_epoch = w->epoch;
   CallRequest req;
+  if (extra) req = *extra;
   req.dep = id;
   req.export_name = export_name;
   req.args = args;

@@ -30,6 +30,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -53,6 +54,7 @@
 namespace arcella::worker {
 
 class Pool;
+struct CallRequest;
 struct LinkCallRequest;
 
 struct WorkerHostOptions {
@@ -115,8 +117,14 @@ class WorkerHost : public platform::ReplicaHost {
   // and parsed here by the export's type (the daemon's copy of the
   // component), so a worker's answer is checked against it (Internal if it
   // does not parse).
+  // Resource handles in them cross in the handle form (docs/WORKER.md
+  // "Resource handles"); a pinned call or drop goes only to the worker
+  // incarnation (ReplicaPin::epoch) that served the call returning it.
   Result<platform::ValCallResult> CallValues(const std::string& id, const std::string& export_name,
-                                             std::vector<component::Val> args) override;
+                                             std::vector<component::Val> args,
+                                             const platform::ReplicaPin* pin = nullptr) override;
+  Status DropResource(const std::string& id, const platform::ReplicaPin& pin,
+                      const std::string& resource, uint32_t rep) override;
   // Where the link-calls of the workers' replicas go (their linked
   // imports). A worker names only its own group's deployments and their
   // linked imports; the host resolves the link from the plan it applied.
@@ -157,13 +165,23 @@ class WorkerHost : public platform::ReplicaHost {
   // FailedPrecondition if the worker's uid could not use the granted directory.
   Status CheckWorkerAccess(int fd, const std::string& path, bool read_only) const;
   // Call; `typed`: a component's result also as a typed value.
+  // `extra` (may be null): the handle-form, pin and drop fields of the
+  // request; with a pin, only the worker of incarnation `epoch` may take it
+  // (Unavailable otherwise). *served_epoch: the incarnation that did.
   Result<platform::CallResult> CallImpl(const std::string& id, const std::string& export_name,
                                         const std::vector<std::string>& args,
-                                        platform::CallControl* control, bool typed);
+                                        platform::CallControl* control, bool typed,
+                                        const CallRequest* extra = nullptr, uint64_t epoch = 0,
+                                        uint64_t* served_epoch = nullptr);
   void ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
   // Answers a worker's link-call (on a link pool thread).
   void HandleLinkCall(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
                       const LinkCallRequest& req);
+  // The daemon's handle scope for a worker's scope (made on first use;
+  // 0 if the worker has too many); EndScopes: every scope of a worker that
+  // is gone, ended (their handles dropped at the providers).
+  uint64_t ScopeOf(Worker& w, uint64_t worker_scope);
+  void EndScopes(Worker& w);
   // Whether a worker's log line or event names its own group's deployment
   // (and a replica index that deployment may have had).
   static bool OwnReplica(const Group& g, const std::string& dep, uint32_t index);
@@ -175,6 +193,7 @@ class WorkerHost : public platform::ReplicaHost {
 
   platform::CodeProvider* code_;
   platform::LinkCaller* links_ = nullptr;
+  std::atomic<uint64_t> next_epoch_{1};  // worker incarnations (Worker::epoch)
   platform::LogHub* logs_;
   platform::EventBus* events_;
   WorkerHostOptions options_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "component/export_names.h"
 #include "component/wave.h"
 #include "engine/engine.h"
 #include "engine/portable_code.h"
@@ -296,11 +298,60 @@ class Server : public platform::LinkCaller {
   // Runs a registered call and unregisters it.
   Result<platform::CallResult> RunCall(const Call& c) {
     const CallRequest& r = c.req;
-    auto res = host_->Call(r.dep, r.export_name, r.args, c.control.get());
+    auto res = r.handles || r.replica || r.drop
+                   ? RunValuesCall(r)
+                   : host_->Call(r.dep, r.export_name, r.args, c.control.get());
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = in_flight_.find(r.id); it != in_flight_.end() && it->second == c.control.get())
       in_flight_.erase(it);
     return res;
+  }
+
+  // A call with values in the handle form, or pinned, or a drop (a link's
+  // resources: docs/WORKER.md "Resource handles"), typed by the export.
+  Result<platform::CallResult> RunValuesCall(const CallRequest& r) {
+    std::shared_ptr<const RunPlan> plan;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = staged_.find(r.dep); it != staged_.end()) plan = it->second;
+    }
+    if (!plan || !plan->component)
+      return Status::NotFound("deployment " + r.dep + " runs no component here");
+    platform::ReplicaPin pin;
+    if (r.replica) pin = platform::ReplicaPin{*r.replica, r.instance, 0};
+    component::WaveOptions form{r.handles};
+    platform::CallResult out;
+    if (r.drop) {
+      auto rep = component::ParseWave(r.args[0], *component::ValueType::U32());
+      if (!rep.ok()) return Status::InvalidArgument("drop: handle: " + rep.status().message());
+      ARCELLA_RETURN_IF_ERROR(
+          host_->DropResource(r.dep, pin, r.export_name, static_cast<uint32_t>(rep->u)));
+      out.replica = r.dep + "#" + std::to_string(pin.replica);
+      return out;
+    }
+    const component::FuncType* f = component::ExportedFuncType(*plan->component->component,
+                                                               r.export_name);
+    if (!f)
+      return Status::NotFound("deployment " + r.dep + " exports no function " + r.export_name);
+    if (r.args.size() != f->params.size())
+      return Status::InvalidArgument(r.export_name + " takes " + std::to_string(f->params.size()) +
+                                     " arguments, got " + std::to_string(r.args.size()));
+    std::vector<component::Val> args;
+    for (size_t i = 0; i < r.args.size(); ++i) {
+      auto v = component::ParseWave(r.args[i], *f->params[i].type, form);
+      if (!v.ok())
+        return Status::InvalidArgument("argument " + std::to_string(i + 1) + ": " +
+                                       v.status().message());
+      args.push_back(std::move(*v));
+    }
+    ARCELLA_ASSIGN_OR_RETURN(auto res, host_->CallValues(r.dep, r.export_name, std::move(args),
+                                                         r.replica ? &pin : nullptr));
+    out.replica = std::move(res.replica);
+    out.instance = res.served.instance;
+    out.trap = std::move(res.trap);
+    if (!out.trap && f->result && !res.results.empty())
+      out.results.push_back(component::PrintWave(res.results[0], *f->result, form));
+    return out;
   }
 
   void Register(const Call& c) {
@@ -617,10 +668,11 @@ class Server : public platform::LinkCaller {
     if (args.size() != f.params.size())
       return trap("expected " + std::to_string(f.params.size()) + " arguments, got " +
                   std::to_string(args.size()));
-    if (host_->Has(call.provider)) {
+    if (host_->Has(call.provider) && !call.handles) {
       // A link within the worker's own group: the provider's replicas run
       // here, so the call stays here, with values (the daemon would route it
       // back to this worker). Same round robin and errors as the daemon's.
+      // Not for resource handles: the daemon keeps those (LinkHandles).
       auto out = host_->CallValues(call.provider, call.export_name, std::move(args));
       if (!out.ok()) return trap(out.status().ToString());
       if (out->trap) return trap("trapped: " + out->trap->ToString());
@@ -630,8 +682,13 @@ class Server : public platform::LinkCaller {
     req.dep = call.importer;
     req.import_name = call.import_name;
     req.func = call.func;
+    component::WaveOptions form{call.handles};
+    if (call.handles) {
+      if (call.scope == 0) return trap("resource handles cannot cross this link (no handle scope)");
+      req.scope = call.scope;
+    }
     for (size_t i = 0; i < args.size(); ++i)
-      req.args.push_back(component::PrintWave(args[i], *f.params[i].type));
+      req.args.push_back(component::PrintWave(args[i], *f.params[i].type, form));
     auto wait = std::make_shared<LinkWait>();
     {
       std::lock_guard<std::mutex> lock(link_mu_);
@@ -666,14 +723,25 @@ class Server : public platform::LinkCaller {
     std::vector<component::Val> out;
     if (f.result) {
       if (!r.value) return trap("the daemon's answer has no value");
-      auto v = component::ParseWave(*r.value, *f.result);
+      auto v = component::ParseWave(*r.value, *f.result, form);
       if (!v.ok()) return trap("its result does not parse: " + v.status().message());
       out.push_back(std::move(*v));
     }
     return out;
   }
 
+  // Handle scopes of importing instances here; the daemon keeps the handles
+  // (docs/WORKER.md "Resource handles").
+  uint64_t NewLinkScope() override { return next_scope_.fetch_add(1, std::memory_order_relaxed); }
+  void DropLinkHandle(uint64_t scope, uint32_t token) override {
+    (void)ch_->Send(EncodeLinkDrop({scope, token}));
+  }
+  void EndLinkScope(uint64_t scope) override {
+    (void)ch_->Send(EncodeLinkDrop({scope, std::nullopt}));
+  }
+
   Channel* ch_;
+  std::atomic<uint64_t> next_scope_{1};
   std::unique_ptr<RingServer> ring_;  // null: no call ring
   WorkerServerOptions options_;
   std::shared_ptr<engine::Engine> engine_;

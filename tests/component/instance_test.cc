@@ -583,6 +583,29 @@ TEST_P(InstanceTest, GuestResourcesPassThroughCalls) {
   EXPECT_EQ(dropped->results.at(0).u, 10u);
 }
 
+// The host drops an own it holds (a resource across a link whose importer
+// dropped it): the guest's destructor runs with the rep; a resource the
+// instance does not implement is refused.
+TEST_P(InstanceTest, TheHostDropsAGuestResourceItHolds) {
+  auto c = FromText(kGuestResource);
+  ASSERT_TRUE(c);
+  auto inst = ComponentInstance::Create(engine_, c, Linker(), Opts());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  ResourceRef rt = (*inst)->ResourceTypeOf("thing");
+  ASSERT_TRUE(rt);
+  auto made = (*inst)->Call("[constructor]thing", {Val::U32(21)});
+  ASSERT_TRUE(made.ok() && made->ok());
+  auto dropped = (*inst)->DropResource(rt, static_cast<uint32_t>(made->results.at(0).u));
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_TRUE(dropped->ok());
+  auto seen = (*inst)->Call("dropped", {});
+  ASSERT_TRUE(seen.ok() && seen->ok());
+  EXPECT_EQ(seen->results.at(0).u, 42u);  // the rep (2 * 21) reached the destructor
+  auto other = std::make_shared<ResourceType>(ResourceType{"thing"});
+  EXPECT_EQ((*inst)->DropResource(other, 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*inst)->DropResource(nullptr, 1).status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(InstanceTest, MaxMemoryBytesCapsEachMemory) {
   auto c = arcella::testing::LoadComponentFixture("text_reactor");
   ASSERT_TRUE(c);

@@ -395,6 +395,31 @@ TEST(Wave, ResourcesHaveNoTextForm) {
   EXPECT_EQ(PrintWave(Val::Record({Val::Borrow(r, 9)}), *rec), "{s: borrow<input-stream>(9)}");
 }
 
+// The worker protocol's handle form (WaveOptions::handles): a handle is the
+// u32 its holder knows it by, at any depth; never accepted without the option.
+TEST(Wave, TheHandleFormIsTheHandlesNumber) {
+  auto r = std::make_shared<ResourceType>(ResourceType{"counter"});
+  auto t = ValueType::Result(ValueType::Tuple({ValueType::Own(r), ValueType::Borrow(r)}),
+                             ValueType::String());
+  const WaveOptions form{true};
+  Val v = Val::ResultOk({Val::Tuple({Val::Own(r, 7), Val::Borrow(r, 4294967295u)})});
+  std::string text = PrintWave(v, *t, form);
+  EXPECT_EQ(text, "ok((7, 4294967295))");
+  auto back = ParseWave(text, *t, form);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->items[0].items[0].kind, TypeKind::kOwn);
+  EXPECT_EQ(back->items[0].items[0].u, 7u);
+  EXPECT_EQ(back->items[0].items[1].kind, TypeKind::kBorrow);
+  EXPECT_EQ(back->items[0].items[1].u, 4294967295u);
+  auto top = ParseWave("12", *ValueType::Own(r), form);
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(top->u, 12u);
+  EXPECT_FALSE(ParseWave("4294967296", *ValueType::Own(r), form).ok());
+  EXPECT_FALSE(ParseWave("-1", *ValueType::Borrow(r), form).ok());
+  EXPECT_FALSE(ParseWave("\"x\"", *ValueType::Own(r), form).ok());
+  EXPECT_FALSE(ParseWave(text, *t).ok());  // not WAVE
+}
+
 TEST(Wave, PrintingAMismatchedValueDoesNotCrash) {
   auto t = ValueType::Tuple({ValueType::U8(), ValueType::String()});
   EXPECT_EQ(PrintWave(Val::Tuple({Val::U8(1)}), *t), "<?tuple arity>");

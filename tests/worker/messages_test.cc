@@ -541,5 +541,77 @@ TEST(Messages, LinkCallAndLinkReplyRoundTrip) {
                 "link-reply: \"code\" must be a status code");
 }
 
+// Resource handles across links (docs/WORKER.md "Resource handles"): the
+// handle form, pins and drops ride on call frames; the worker's scopes on
+// link-call, link-drop and link-end.
+TEST(Messages, PinnedCallsDropsAndHandleScopesRoundTrip) {
+  CallRequest c{3,
+                "prov@0.1.0/p",
+                "arcella:fixtures/counters@0.1.0#[method]counter.add",
+                {"7", "5"}};
+  c.handles = true;
+  c.replica = 2;
+  c.instance = 99;
+  std::vector<uint8_t> frame;
+  ASSERT_TRUE(AppendCallFrame(c, &frame).ok());
+  auto body = DecodeFrameBody(std::span<const uint8_t>(frame).subspan(4));
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  auto back = DecodeCall(*body);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->handles);
+  EXPECT_EQ(back->replica, std::optional<uint32_t>(2));
+  EXPECT_EQ(back->instance, 99u);
+  EXPECT_FALSE(back->drop);
+  // An ordinary call carries none of them.
+  auto plain = DecodeCall(EncodeCall({4, "d", "f", {}}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->handles || plain->replica || plain->drop);
+
+  json pinned = EncodeCall(c);
+  ExpectRefused(DecodeCall, pinned, "instance", 0,
+                "call: \"instance\" must be a non-zero instance id");
+  json unpinned_drop = EncodeCall({5, "d", "IFACE#counter", {"7"}});
+  unpinned_drop["drop"] = true;
+  EXPECT_FALSE(DecodeCall(unpinned_drop).ok());
+  CallRequest drop{6, "d", "IFACE#counter", {"7"}};
+  drop.drop = true;
+  drop.replica = 0;
+  drop.instance = 1;
+  auto d = DecodeCall(EncodeCall(drop));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(d->drop);
+
+  platform::CallResult served;
+  served.replica = "prov@0.1.0/p#2";
+  served.results = {"1"};
+  served.instance = 99;
+  frame.clear();
+  ASSERT_TRUE(AppendCallReplyFrame(8, served, &frame).ok());
+  auto reply = DecodeFrameBody(std::span<const uint8_t>(frame).subspan(4));
+  ASSERT_TRUE(reply.ok());
+  auto r = DecodeCallReply(*reply);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->instance, 99u);
+
+  LinkCallRequest lc{
+      7, "user@0.1.0/u", "arcella:fixtures/counters@0.1.0", "[method]counter.get", {"3"}};
+  lc.scope = 12;
+  auto lb = DecodeLinkCall(ThroughFrame(EncodeLinkCall(lc)));
+  ASSERT_TRUE(lb.ok());
+  EXPECT_EQ(lb->scope, 12u);
+
+  auto ld = DecodeLinkDrop(ThroughFrame(EncodeLinkDrop({12, 3})));
+  ASSERT_TRUE(ld.ok()) << ld.status().ToString();
+  EXPECT_EQ(ld->scope, 12u);
+  EXPECT_EQ(ld->handle, std::optional<uint32_t>(3));
+  auto le = DecodeLinkDrop(ThroughFrame(EncodeLinkDrop({12, std::nullopt})));
+  ASSERT_TRUE(le.ok()) << le.status().ToString();
+  EXPECT_FALSE(le->handle);
+  ExpectRefused(DecodeLinkDrop, EncodeLinkDrop({12, 3}), "scope", 0,
+                "link-drop: \"scope\" must be a non-zero scope");
+  ExpectRefused(DecodeLinkDrop, EncodeLinkDrop({12, 3}), "handle", "x",
+                "link-drop: \"handle\" must be an unsigned 32-bit integer");
+}
+
 }  // namespace
 }  // namespace arcella::worker
