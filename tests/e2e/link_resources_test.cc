@@ -48,12 +48,17 @@ bool Dropped(const Daemon& d, const std::string& provider, uint32_t value) {
          std::string::npos;
 }
 
+// The importer's deployment id (its group comes from the flags DeployBoth got).
+std::string user_id = "user@0.1.0/u";
+
 // Installs both, deploys the provider (in a worker 3 replicas, so a call
 // that is not pinned to the handle's replica would reach one without that
 // counter; isolation "main" allows one) and the importer linked to it;
 // starts both.
 void DeployBoth(Daemon& d, const std::string& provider_flags, const std::string& user_flags) {
   const int replicas = provider_flags.find("main") == std::string::npos ? 3 : 1;
+  size_t g = user_flags.find("--group ") + 8;
+  user_id = "user@0.1.0/" + user_flags.substr(g, user_flags.find(' ', g) - g);
   ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("counters_provider", "prov@0.1.0.wasm"))).code, 0);
   ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("counters_user", "user@0.1.0.wasm"))).code, 0);
   auto r = d.Cli("deploy prov@0.1.0 --replicas " + std::to_string(replicas) + " " + provider_flags);
@@ -61,15 +66,14 @@ void DeployBoth(Daemon& d, const std::string& provider_flags, const std::string&
   r = d.Cli("deploy user@0.1.0 " + user_flags + " --link " + kCounters + "=prov@0.1.0/p");
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_EQ(d.Cli("start prov@0.1.0/p").code, 0);
-  ASSERT_EQ(d.Cli("start user@0.1.0/u").code, 0);
+  ASSERT_EQ(d.Cli("start " + user_id).code, 0);
   ASSERT_TRUE(
-      WaitFor([&] { return Ready(d, "prov@0.1.0/p", replicas) && Ready(d, "user@0.1.0/u"); },
-              20'000))
-      << Dep(d, "prov@0.1.0/p").dump() << Dep(d, "user@0.1.0/u").dump();
+      WaitFor([&] { return Ready(d, "prov@0.1.0/p", replicas) && Ready(d, user_id); }, 20'000))
+      << Dep(d, "prov@0.1.0/p").dump() << Dep(d, user_id).dump();
 }
 
 std::string Call(const Daemon& d, const std::string& fn, const std::string& args) {
-  auto r = d.Cli("call user@0.1.0/u " + fn + " " + args);
+  auto r = d.Cli("call " + user_id + " " + fn + " " + args);
   return r.code == 0 ? r.out : "error " + std::to_string(r.code) + ": " + r.out;
 }
 
@@ -110,13 +114,13 @@ TEST_P(LinkResources, HandlesStayWithTheirReplicaAndEveryDropReachesTheProvider)
   EXPECT_TRUE(WaitFor([&] { return Dropped(d, "prov@0.1.0/p", 8); }, 5'000))
       << d.Cli("logs prov@0.1.0/p").out;
   // A handle the importer gave away or dropped is gone for it: its guest traps.
-  auto r = d.Cli("call user@0.1.0/u bump 1 1");
+  auto r = d.Cli("call " + user_id + " bump 1 1");
   EXPECT_NE(r.code, 0) << r.out;
 
   // What the importer still holds when its instance ends is dropped at the provider.
   EXPECT_EQ(Call(d, "keep", "2 42"), "42\n");
   EXPECT_FALSE(Dropped(d, "prov@0.1.0/p", 42));
-  ASSERT_EQ(d.Cli("stop user@0.1.0/u").code, 0);
+  ASSERT_EQ(d.Cli("stop " + user_id).code, 0);
   EXPECT_TRUE(WaitFor([&] { return Dropped(d, "prov@0.1.0/p", 42); }, 10'000))
       << d.Cli("logs prov@0.1.0/p").out;
   // Every counter is gone from the provider's replicas (round robin over all).
@@ -137,7 +141,10 @@ INSTANTIATE_TEST_SUITE_P(
                             "--group u --isolation main"},
                       Combo{"DaemonToWorker", "--group p", "--group u --isolation main"},
                       Combo{"WorkerToDaemon", "--group p --isolation main", "--group u"},
-                      Combo{"WorkerToWorker", "--group p", "--group u"}),
+                      Combo{"WorkerToWorker", "--group p", "--group u"},
+                      // Importer and provider in one worker: handle-passing
+                      // calls go through the daemon, which keeps the handles.
+                      Combo{"OneWorker", "--group p", "--group p --replicas 1"}),
     [](const ::testing::TestParamInfo<Combo>& i) { return std::string(i.param.name); });
 
 // The provider's worker is killed while the importer holds a counter: calls
@@ -160,7 +167,7 @@ TEST(LinkResourcesWorker, AHandleWhoseProviderWorkerDiedFailsCleanlyThenNewOnesW
       },
       20'000))
       << Dep(d, "prov@0.1.0/p").dump();
-  auto r = d.Cli("call user@0.1.0/u bump 0 1");
+  auto r = d.Cli("call " + user_id + " bump 0 1");
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("link to prov@0.1.0/p: unavailable"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("resource"), std::string::npos) << r.out;
