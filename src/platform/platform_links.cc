@@ -178,7 +178,7 @@ comp::TrapOr<std::vector<comp::Val>> Platform::CallLink(const LinkCall& call,
   if (call.scope == 0) return trap("resource handles cannot cross this link (no handle scope)");
   std::string iface = call.export_name.substr(0, call.export_name.find('#'));
   std::optional<ReplicaPin> pin;
-  std::string pinned_by;
+  std::vector<LinkHandle> moved;  // own handles the importer gave away in this call
   auto translate = [&](comp::Val& v, const comp::ValueType& t) -> Status {
     std::string name = t.resource ? t.resource->name : "";
     if (v.u > UINT32_MAX) return Status::InvalidArgument("handle " + std::to_string(v.u));
@@ -186,6 +186,7 @@ comp::TrapOr<std::vector<comp::Val>> Platform::CallLink(const LinkCall& call,
     auto h = t.kind == comp::TypeKind::kOwn ? link_handles_.Take(call.scope, token)
                                             : link_handles_.Get(call.scope, token);
     if (!h.ok()) return h.status();
+    if (t.kind == comp::TypeKind::kOwn) moved.push_back(*h);
     if (h->provider != call.provider || h->import_name != call.import_name || h->resource != name)
       return Status::InvalidArgument("handle " + std::to_string(token) + " is a " + h->resource +
                                      " of " + h->provider + ", not a " + name + " of " +
@@ -201,8 +202,11 @@ comp::TrapOr<std::vector<comp::Val>> Platform::CallLink(const LinkCall& call,
     return Status::Ok();
   };
   for (size_t i = 0; i < args.size() && i < call.type->params.size(); ++i) {
-    if (Status st = comp::ForEachHandle(args[i], *call.type->params[i].type, translate); !st.ok())
+    if (Status st = comp::ForEachHandle(args[i], *call.type->params[i].type, translate); !st.ok()) {
+      // The call is not made: what the importer gave away goes back to its provider.
+      for (const LinkHandle& h : moved) DropAtProvider(h);
       return trap("argument " + call.type->params[i].name + ": " + st.message());
+    }
   }
   auto out = host_->CallValues(call.provider, call.export_name, std::move(args),
                                pin ? &*pin : nullptr);
