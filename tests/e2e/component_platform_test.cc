@@ -12,17 +12,6 @@
 namespace arcella::e2e {
 namespace {
 
-std::string ComponentFixture(const std::string& name) {
-  return std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + name + ".component.wasm";
-}
-
-// Copies fixture `name` into a fresh directory as `file` and returns its path.
-std::string Stage(const std::string& name, const std::string& file) {
-  std::string dir = test::TempDir("comp-" + name);
-  CopyFile(ComponentFixture(name), dir + "/" + file);
-  return dir + "/" + file;
-}
-
 void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 bool Ready(const Daemon& d, const std::string& id, int n) {
@@ -34,7 +23,7 @@ bool Ready(const Daemon& d, const std::string& id, int n) {
 
 TEST(ComponentPlatform, ReactorInstallsInspectsDeploysAndServesWaveCalls) {
   Daemon d;
-  std::string wasm = Stage("text_reactor", "text@0.1.0.wasm");
+  std::string wasm = StageComponent("text_reactor", "text@0.1.0.wasm");
   auto r = d.Cli("install " + ShellQuote(wasm));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("installed text@0.1.0 (component"), std::string::npos) << r.out;
@@ -84,7 +73,7 @@ TEST(ComponentPlatform, ReactorInstallsInspectsDeploysAndServesWaveCalls) {
 
 TEST(ComponentPlatform, ManifestInterfacesAreCheckedAgainstTheBinary) {
   Daemon d;
-  std::string wasm = Stage("text_reactor", "text.wasm");
+  std::string wasm = StageComponent("text_reactor", "text.wasm");
   std::string dir = wasm.substr(0, wasm.rfind('/'));
   // The seed's form: a package and a partial version.
   WriteText(dir + "/text.component.toml", "[component]\nname = \"text\"\nversion = \"1.2.3\"\n"
@@ -112,7 +101,7 @@ TEST(ComponentPlatform, ManifestInterfacesAreCheckedAgainstTheBinary) {
 
 TEST(ComponentPlatform, CommandRunsWithOutputCapturedAndItsExitCode) {
   Daemon d;
-  std::string wasm = Stage("cli_command", "cli@0.3.0.wasm");
+  std::string wasm = StageComponent("cli_command", "cli@0.3.0.wasm");
   ASSERT_EQ(d.Cli("install " + ShellQuote(wasm)).code, 0);
   ASSERT_EQ(d.Cli("deploy cli@0.3.0 --isolation main --restart never").code, 0);
   ASSERT_EQ(d.Cli("start cli@0.3.0").code, 0);
@@ -136,7 +125,7 @@ TEST(ComponentPlatform, CommandRunsWithOutputCapturedAndItsExitCode) {
 
 TEST(ComponentPlatform, ImportsNoneProvidesAreRefusedAtDeployWithTheList) {
   Daemon d;
-  std::string wasm = Stage("host_import", "hosted@0.1.0.wasm");
+  std::string wasm = StageComponent("host_import", "hosted@0.1.0.wasm");
   ASSERT_EQ(d.Cli("install " + ShellQuote(wasm)).code, 0);
   auto r = d.Cli("deploy hosted@0.1.0 --isolation main");
   EXPECT_NE(r.code, 0);
@@ -147,7 +136,7 @@ TEST(ComponentPlatform, ImportsNoneProvidesAreRefusedAtDeployWithTheList) {
 
 TEST(ComponentPlatform, FuelPerCallAndATrapLeaveTheReplicaServing) {
   Daemon d;
-  std::string wasm = Stage("text_reactor", "text@0.1.0.wasm");
+  std::string wasm = StageComponent("text_reactor", "text@0.1.0.wasm");
   ASSERT_EQ(d.Cli("install " + ShellQuote(wasm)).code, 0);
   ASSERT_EQ(d.Cli("deploy text@0.1.0 --isolation main --fuel 200000").code, 0);
   ASSERT_EQ(d.Cli("start text@0.1.0").code, 0);
@@ -167,7 +156,7 @@ TEST(ComponentPlatform, FuelPerCallAndATrapLeaveTheReplicaServing) {
 
 TEST(ComponentPlatform, DeploymentComesBackAfterTheDaemonIsKilled) {
   std::string home = test::TempDir("comp-restart");
-  std::string wasm = Stage("text_reactor", "text@0.1.0.wasm");
+  std::string wasm = StageComponent("text_reactor", "text@0.1.0.wasm");
   {
     Daemon d(home);
     ASSERT_EQ(d.Cli("install " + ShellQuote(wasm)).code, 0);

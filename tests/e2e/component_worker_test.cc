@@ -17,42 +17,18 @@ namespace component_worker {
 
 const char kHost[] = "arcella:fixtures/host@0.1.0";
 
-std::string Stage(const std::string& fixture, const std::string& file) {
-  std::string dir = test::TempDir("cworker-" + fixture);
-  CopyFile(std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + fixture + ".component.wasm",
-           dir + "/" + file);
-  return dir + "/" + file;
-}
-
-Json Dep(const Daemon& d, const std::string& id) {
-  Json status = Request(d, "status");
-  for (const auto& x : status["deployments"])
-    if (x.value("id", "") == id) return x;
-  return Json::object();
-}
-
-bool Ready(const Daemon& d, const std::string& id, int n = 1) {
-  return Dep(d, id).value("ready", 0) >= n;
-}
-
-int64_t WorkerPid(const Daemon& d, const std::string& group) {
-  const Json status = Request(d, "status");  // kept: the loop reads into it
-  for (const auto& w : status["workers"])
-    if (w.value("group", "") == group) return w.value("pid", int64_t{0});
-  return 0;
-}
-
 TEST(ComponentWorker, AReactorServesTypedCallsWithItsLimitsInItsGroupsWorker) {
   Daemon d;
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("text_reactor", "text@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("text_reactor", "text@0.1.0.wasm"))).code,
+            0);
   // The default isolation is worker: no --isolation.
   auto r = d.Cli("deploy text@0.1.0 --group texts --replicas 2 --fuel 200000");
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_EQ(d.Cli("start text@0.1.0").code, 0);
-  ASSERT_TRUE(WaitFor([&] { return Ready(d, "text@0.1.0/texts", 2); }, 15'000))
-      << Dep(d, "text@0.1.0/texts").dump();
-  EXPECT_EQ(Dep(d, "text@0.1.0/texts")["isolation"], "worker");
-  const int64_t pid = WorkerPid(d, "texts");
+  ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "text@0.1.0/texts", 2); }, 15'000))
+      << DeploymentEntry(d, "text@0.1.0/texts").dump();
+  EXPECT_EQ(DeploymentEntry(d, "text@0.1.0/texts")["isolation"], "worker");
+  const int64_t pid = WorkerPidOf(d, "texts");
   ASSERT_GT(pid, 0) << Request(d, "status").dump();
   EXPECT_NE(pid, d.pid());
 
@@ -81,24 +57,25 @@ TEST(ComponentWorker, AReactorServesTypedCallsWithItsLimitsInItsGroupsWorker) {
     r = d.Cli("call text@0.1.0/texts shout '\"ok\"'");
     EXPECT_EQ(r.out, "\"OK\"\n");
   }
-  EXPECT_EQ(WorkerPid(d, "texts"), pid) << "a trap does not end the worker";
+  EXPECT_EQ(WorkerPidOf(d, "texts"), pid) << "a trap does not end the worker";
 }
 
 TEST(ComponentWorker, ACommandRunsInAWorkerWithItsOutputAndExitCode) {
   Daemon d;
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("cli_command", "cli@0.3.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("cli_command", "cli@0.3.0.wasm"))).code,
+            0);
   ASSERT_EQ(d.Cli("deploy cli@0.3.0 --restart never").code, 0);
   ASSERT_EQ(d.Cli("start cli@0.3.0").code, 0);
   ASSERT_TRUE(WaitFor(
       [&] {
-        const Json s = Dep(d, "cli@0.3.0/default");
+        const Json s = DeploymentEntry(d, "cli@0.3.0/default");
         return s.contains("replicas_detail") && !s["replicas_detail"].empty() &&
                s["replicas_detail"][0].value("state", "") == "resolved" &&
                s["replicas_detail"][0].contains("exit_code");
       },
       15'000))
-      << Dep(d, "cli@0.3.0/default").dump();
-  const Json s = Dep(d, "cli@0.3.0/default");
+      << DeploymentEntry(d, "cli@0.3.0/default").dump();
+  const Json s = DeploymentEntry(d, "cli@0.3.0/default");
   EXPECT_EQ(s["isolation"], "worker");
   EXPECT_EQ(s["replicas_detail"][0]["exit_code"], 0) << s.dump();
   auto r = d.Cli("logs cli@0.3.0");
@@ -109,8 +86,10 @@ TEST(ComponentWorker, ACommandRunsInAWorkerWithItsOutputAndExitCode) {
 // host.add and logs each step through host.log (printed by the provider).
 TEST(ComponentWorker, LinksWorkInEveryCombinationOfIsolation) {
   Daemon d;
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("host_provider", "prov@0.1.0.wasm"))).code, 0);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("host_import", "app@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("host_provider", "prov@0.1.0.wasm"))).code,
+            0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("host_import", "app@0.1.0.wasm"))).code,
+            0);
   ASSERT_EQ(d.Cli("deploy prov@0.1.0 --group pmain --isolation main").code, 0);
   ASSERT_EQ(d.Cli("deploy prov@0.1.0 --group pwork").code, 0);
   struct Case {
@@ -134,8 +113,9 @@ TEST(ComponentWorker, LinksWorkInEveryCombinationOfIsolation) {
   for (const Case& c : cases)
     ASSERT_EQ(d.Cli(std::string("start app@0.1.0/") + c.group).code, 0) << c.group;
   for (const Case& c : cases)
-    ASSERT_TRUE(WaitFor([&] { return Ready(d, std::string("app@0.1.0/") + c.group); }, 15'000))
-        << c.group << ": " << Dep(d, std::string("app@0.1.0/") + c.group).dump();
+    ASSERT_TRUE(
+        WaitFor([&] { return ReadyAtLeast(d, std::string("app@0.1.0/") + c.group); }, 15'000))
+        << c.group << ": " << DeploymentEntry(d, std::string("app@0.1.0/") + c.group).dump();
   uint32_t n = 3;
   for (const Case& c : cases) {
     // Distinct sums per case, so each provider's log shows whose calls it served.
@@ -153,23 +133,26 @@ TEST(ComponentWorker, LinksWorkInEveryCombinationOfIsolation) {
         << c.group << ": " << d.Cli("logs prov@0.1.0/" + provider_group).out;
     ++n;
   }
-  EXPECT_EQ(Dep(d, "app@0.1.0/worker-to-worker")["links"][0]["state"], "active");
+  EXPECT_EQ(DeploymentEntry(d, "app@0.1.0/worker-to-worker")["links"][0]["state"], "active");
 }
 
 TEST(ComponentWorker, KillingTheProvidersWorkerFailsLinkedCallsUnavailableThenTheyRecover) {
   Daemon d;
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("host_provider", "prov@0.1.0.wasm"))).code, 0);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("host_import", "app@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("host_provider", "prov@0.1.0.wasm"))).code,
+            0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("host_import", "app@0.1.0.wasm"))).code,
+            0);
   ASSERT_EQ(d.Cli("deploy prov@0.1.0 --group core").code, 0);
   ASSERT_EQ(
       d.Cli(std::string("deploy app@0.1.0 --group web --link ") + kHost + "=prov@0.1.0/core").code,
       0);
   ASSERT_EQ(d.Cli("start prov@0.1.0").code, 0);
   ASSERT_EQ(d.Cli("start app@0.1.0").code, 0);
-  ASSERT_TRUE(
-      WaitFor([&] { return Ready(d, "app@0.1.0/web") && Ready(d, "prov@0.1.0/core"); }, 15'000));
-  const int64_t provider_pid = WorkerPid(d, "core");
-  const int64_t importer_pid = WorkerPid(d, "web");
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadyAtLeast(d, "app@0.1.0/web") && ReadyAtLeast(d, "prov@0.1.0/core"); },
+      15'000));
+  const int64_t provider_pid = WorkerPidOf(d, "core");
+  const int64_t importer_pid = WorkerPidOf(d, "web");
   ASSERT_GT(provider_pid, 0);
 
   // A steady call load from another thread over ALME while the provider's
@@ -202,8 +185,8 @@ TEST(ComponentWorker, KillingTheProvidersWorkerFailsLinkedCallsUnavailableThenTh
   EXPECT_EQ(kill(static_cast<pid_t>(provider_pid), SIGKILL), 0);
   const bool recovered = WaitFor(
       [&] {
-        return ok_after_failure >= 20 && WorkerPid(d, "core") != provider_pid &&
-               WorkerPid(d, "core") > 0;
+        return ok_after_failure >= 20 && WorkerPidOf(d, "core") != provider_pid &&
+               WorkerPidOf(d, "core") > 0;
       },
       15'000);
   stop = true;
@@ -222,7 +205,7 @@ TEST(ComponentWorker, KillingTheProvidersWorkerFailsLinkedCallsUnavailableThenTh
     EXPECT_TRUE(failures.empty() || named) << failures.front();
   }
   // The importer's own worker was untouched.
-  EXPECT_EQ(WorkerPid(d, "web"), importer_pid);
+  EXPECT_EQ(WorkerPidOf(d, "web"), importer_pid);
   auto r = d.Cli("call app@0.1.0/web run 4");
   EXPECT_EQ(r.out, "10\n") << r.out;
 }
@@ -237,14 +220,15 @@ TEST(ComponentWorker, KillingTheProvidersWorkerFailsLinkedCallsUnavailableThenTh
 // worker takes minutes.
 TEST(ComponentWorkerJs, EveryWitTypeCrossesCallToAComponentInAWorker) {
   Daemon d;
-  auto r = d.Cli("install --tier interp " + ShellQuote(Stage("all_types", "types@0.1.0.wasm")));
+  auto r = d.Cli("install --tier interp " +
+                 ShellQuote(StageComponent("all_types", "types@0.1.0.wasm")));
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_EQ(d.Cli("deploy types@0.1.0").code, 0);
   // start waits for the worker to adopt the code (under a sanitizer, tens of seconds).
   r = d.Cli("--timeout 300s start types@0.1.0");
   ASSERT_EQ(r.code, 0) << r.out;
-  ASSERT_TRUE(WaitFor([&] { return Ready(d, "types@0.1.0/default"); }, 120'000))
-      << Dep(d, "types@0.1.0/default").dump();
+  ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "types@0.1.0/default"); }, 120'000))
+      << DeploymentEntry(d, "types@0.1.0/default").dump();
   const std::pair<const char*, const char*> echoes[] = {
       {"echo-bool", "true"},
       {"echo-s8", "-128"},

@@ -225,4 +225,37 @@ inline Json StateOf(const Json& status) {
   return out;
 }
 
+// Components and workers (the component e2e suites share these).
+
+// Copies component fixture `fixture` (tests/fixtures/components, built into
+// ARCELLA_COMPONENT_FIXTURES) into a fresh directory as `file`, e.g.
+// "prov@0.1.0.wasm" (the name gives its identity), and returns its path.
+inline std::string StageComponent(const std::string& fixture, const std::string& file) {
+  std::string dir = test::TempDir("comp-" + fixture);
+  CopyFile(std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + fixture + ".component.wasm",
+           dir + "/" + file);
+  return dir + "/" + file;
+}
+
+// Deployment `id`'s entry in `status` (an empty object if there is none).
+inline Json DeploymentEntry(const Daemon& d, const std::string& id) {
+  const Json status = Request(d, "status");
+  for (const auto& x : status["deployments"])
+    if (x.value("id", "") == id) return x;
+  return Json::object();
+}
+
+// At least `n` replicas of `id` are ready.
+inline bool ReadyAtLeast(const Daemon& d, const std::string& id, int n = 1) {
+  return DeploymentEntry(d, id).value("ready", 0) >= n;
+}
+
+// The pid of `group`'s worker process (0: none running).
+inline int64_t WorkerPidOf(const Daemon& d, const std::string& group) {
+  const Json status = Request(d, "status");
+  for (const auto& w : status["workers"])
+    if (w.value("group", "") == group) return w.value("pid", int64_t{0});
+  return 0;
+}
+
 }  // namespace arcella::e2e

@@ -17,20 +17,6 @@ namespace {
 
 const char kBenchApi[] = "arcella:bench/api@0.1.0";
 
-std::string StageJs(const std::string& fixture, const std::string& file) {
-  std::string dir = test::TempDir("jslink-" + fixture);
-  CopyFile(std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + fixture + ".component.wasm",
-           dir + "/" + file);
-  return dir + "/" + file;
-}
-
-bool ReadyJs(const Daemon& d, const std::string& id) {
-  Json status = Request(d, "status");
-  for (const auto& x : status["deployments"])
-    if (x.value("id", "") == id) return x.value("ready", 0) >= 1;
-  return false;
-}
-
 double SecondsSinceJs(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -38,13 +24,14 @@ double SecondsSinceJs(std::chrono::steady_clock::time_point t) {
 TEST(JsLink, ACallCrossesFromCThroughJsToCAndBack) {
   Daemon d;
   auto t = std::chrono::steady_clock::now();
-  auto r = d.Cli("install --tier interp " + ShellQuote(StageJs("js_api_relay", "js@0.1.0.wasm")));
+  auto r = d.Cli("install --tier interp " +
+                 ShellQuote(StageComponent("js_api_relay", "js@0.1.0.wasm")));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("tier interp"), std::string::npos) << r.out;
   std::printf("install js (interp): %.1f s\n", SecondsSinceJs(t));
-  r = d.Cli("install " + ShellQuote(StageJs("bench_api", "api@0.1.0.wasm")));
+  r = d.Cli("install " + ShellQuote(StageComponent("bench_api", "api@0.1.0.wasm")));
   ASSERT_EQ(r.code, 0) << r.out;
-  r = d.Cli("install " + ShellQuote(StageJs("bench_link", "app@0.1.0.wasm")));
+  r = d.Cli("install " + ShellQuote(StageComponent("bench_link", "app@0.1.0.wasm")));
   ASSERT_EQ(r.code, 0) << r.out;
 
   // A chain of three deployments: app -> js -> api.
@@ -60,8 +47,8 @@ TEST(JsLink, ACallCrossesFromCThroughJsToCAndBack) {
     ASSERT_EQ(d.Cli(std::string("start ") + id).code, 0) << id;
   ASSERT_TRUE(WaitFor(
       [&] {
-        return ReadyJs(d, "api@0.1.0/default") && ReadyJs(d, "js@0.1.0/default") &&
-               ReadyJs(d, "app@0.1.0/default");
+        return ReadyAtLeast(d, "api@0.1.0/default") && ReadyAtLeast(d, "js@0.1.0/default") &&
+               ReadyAtLeast(d, "app@0.1.0/default");
       },
       120'000))
       << Request(d, "status").dump();
@@ -108,8 +95,8 @@ TEST(JsLink, ACallCrossesFromCThroughJsToCAndBack) {
   d.Start(/*wait_s=*/120);  // the daemon compiles the JS (5 s alone) before it listens
   ASSERT_TRUE(WaitFor(
       [&] {
-        return ReadyJs(d, "api@0.1.0/default") && ReadyJs(d, "js@0.1.0/default") &&
-               ReadyJs(d, "app@0.1.0/default");
+        return ReadyAtLeast(d, "api@0.1.0/default") && ReadyAtLeast(d, "js@0.1.0/default") &&
+               ReadyAtLeast(d, "app@0.1.0/default");
       },
       120'000))
       << Request(d, "status").dump();
@@ -125,11 +112,12 @@ TEST(JsLink, ACallCrossesFromCThroughJsToCAndBack) {
 // its worker.
 TEST(JsLink, TheChainCrossesThreeWorkerProcesses) {
   Daemon d;
-  ASSERT_EQ(
-      d.Cli("install --tier interp " + ShellQuote(StageJs("js_api_relay", "js@0.1.0.wasm"))).code,
-      0);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(StageJs("bench_api", "api@0.1.0.wasm"))).code, 0);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(StageJs("bench_link", "app@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install --tier interp " +
+                  ShellQuote(StageComponent("js_api_relay", "js@0.1.0.wasm")))
+                .code,
+            0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("bench_api", "api@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("bench_link", "app@0.1.0.wasm"))).code, 0);
   ASSERT_EQ(d.Cli("deploy api@0.1.0 --group c1").code, 0);
   auto r = d.Cli(std::string("deploy js@0.1.0 --group js --link ") + kBenchApi + "=api@0.1.0/c1");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -140,8 +128,8 @@ TEST(JsLink, TheChainCrossesThreeWorkerProcesses) {
     ASSERT_EQ(d.Cli(std::string("--timeout 300s start ") + id).code, 0) << id;
   ASSERT_TRUE(WaitFor(
       [&] {
-        return ReadyJs(d, "api@0.1.0/c1") && ReadyJs(d, "js@0.1.0/js") &&
-               ReadyJs(d, "app@0.1.0/c2");
+        return ReadyAtLeast(d, "api@0.1.0/c1") && ReadyAtLeast(d, "js@0.1.0/js") &&
+               ReadyAtLeast(d, "app@0.1.0/c2");
       },
       120'000))
       << Request(d, "status").dump();
@@ -160,7 +148,7 @@ TEST(JsLink, TheChainCrossesThreeWorkerProcesses) {
 
 TEST(JsLink, InstallTierIsCheckedAndShown) {
   Daemon d;
-  std::string path = StageJs("bench_api", "api@0.1.0.wasm");
+  std::string path = StageComponent("bench_api", "api@0.1.0.wasm");
   auto r = d.Cli("install --tier jit " + ShellQuote(path));
   EXPECT_NE(r.code, 0);
   // The ALME parameter is checked too (a client other than the CLI).

@@ -17,31 +17,6 @@ namespace link_resources {
 
 const char kCounters[] = "arcella:fixtures/counters@0.1.0";
 
-std::string Stage(const std::string& fixture, const std::string& file) {
-  std::string dir = test::TempDir("linkres-" + fixture);
-  CopyFile(std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + fixture + ".component.wasm",
-           dir + "/" + file);
-  return dir + "/" + file;
-}
-
-Json Dep(const Daemon& d, const std::string& id) {
-  Json status = Request(d, "status");
-  for (const auto& x : status["deployments"])
-    if (x.value("id", "") == id) return x;
-  return Json::object();
-}
-
-bool Ready(const Daemon& d, const std::string& id, int n = 1) {
-  return Dep(d, id).value("ready", 0) >= n;
-}
-
-int64_t WorkerPid(const Daemon& d, const std::string& group) {
-  const Json status = Request(d, "status");
-  for (const auto& w : status["workers"])
-    if (w.value("group", "") == group) return w.value("pid", int64_t{0});
-  return 0;
-}
-
 // The provider's log has a destructor line for a counter dropped at `value`.
 bool Dropped(const Daemon& d, const std::string& provider, uint32_t value) {
   return d.Cli("logs " + provider).out.find(" dropped at " + std::to_string(value) + "\n") !=
@@ -59,8 +34,11 @@ void DeployBoth(Daemon& d, const std::string& provider_flags, const std::string&
   const int replicas = provider_flags.find("main") == std::string::npos ? 3 : 1;
   size_t g = user_flags.find("--group ") + 8;
   user_id = "user@0.1.0/" + user_flags.substr(g, user_flags.find(' ', g) - g);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("counters_provider", "prov@0.1.0.wasm"))).code, 0);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("counters_user", "user@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(
+      d.Cli("install " + ShellQuote(StageComponent("counters_provider", "prov@0.1.0.wasm"))).code,
+      0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("counters_user", "user@0.1.0.wasm"))).code,
+            0);
   auto r = d.Cli("deploy prov@0.1.0 --replicas " + std::to_string(replicas) + " " + provider_flags);
   ASSERT_EQ(r.code, 0) << r.out;
   r = d.Cli("deploy user@0.1.0 " + user_flags + " --link " + kCounters + "=prov@0.1.0/p");
@@ -68,8 +46,9 @@ void DeployBoth(Daemon& d, const std::string& provider_flags, const std::string&
   ASSERT_EQ(d.Cli("start prov@0.1.0/p").code, 0);
   ASSERT_EQ(d.Cli("start " + user_id).code, 0);
   ASSERT_TRUE(
-      WaitFor([&] { return Ready(d, "prov@0.1.0/p", replicas) && Ready(d, user_id); }, 20'000))
-      << Dep(d, "prov@0.1.0/p").dump() << Dep(d, user_id).dump();
+      WaitFor([&] { return ReadyAtLeast(d, "prov@0.1.0/p", replicas) && ReadyAtLeast(d, user_id); },
+              20'000))
+      << DeploymentEntry(d, "prov@0.1.0/p").dump() << DeploymentEntry(d, user_id).dump();
 }
 
 std::string Call(const Daemon& d, const std::string& fn, const std::string& args) {
@@ -156,17 +135,17 @@ TEST(LinkResourcesWorker, AHandleWhoseProviderWorkerDiedFailsCleanlyThenNewOnesW
   if (HasFatalFailure()) return;
   EXPECT_EQ(Call(d, "keep", "0 100"), "100\n");
   EXPECT_EQ(Call(d, "bump", "0 1"), "101\n");
-  const int64_t provider = WorkerPid(d, "p");
-  const int64_t user = WorkerPid(d, "u");
+  const int64_t provider = WorkerPidOf(d, "p");
+  const int64_t user = WorkerPidOf(d, "u");
   ASSERT_GT(provider, 0);
   ASSERT_EQ(kill(static_cast<pid_t>(provider), SIGKILL), 0);
   ASSERT_TRUE(WaitFor(
       [&] {
-        int64_t now = WorkerPid(d, "p");
-        return now > 0 && now != provider && Ready(d, "prov@0.1.0/p", 3);
+        int64_t now = WorkerPidOf(d, "p");
+        return now > 0 && now != provider && ReadyAtLeast(d, "prov@0.1.0/p", 3);
       },
       20'000))
-      << Dep(d, "prov@0.1.0/p").dump();
+      << DeploymentEntry(d, "prov@0.1.0/p").dump();
   auto r = d.Cli("call " + user_id + " bump 0 1");
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("link to prov@0.1.0/p: unavailable"), std::string::npos) << r.out;
@@ -174,7 +153,7 @@ TEST(LinkResourcesWorker, AHandleWhoseProviderWorkerDiedFailsCleanlyThenNewOnesW
   // The trap replaced the importer's instance; a fresh counter works.
   EXPECT_EQ(Call(d, "keep", "1 5"), "5\n");
   EXPECT_EQ(Call(d, "bump", "1 2"), "7\n");
-  EXPECT_EQ(WorkerPid(d, "u"), user) << "the importer's worker is untouched";
+  EXPECT_EQ(WorkerPidOf(d, "u"), user) << "the importer's worker is untouched";
 }
 
 }  // namespace link_resources

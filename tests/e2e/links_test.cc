@@ -15,26 +15,12 @@ namespace {
 
 const char kHost[] = "arcella:fixtures/host@0.1.0";
 
-std::string Stage(const std::string& fixture, const std::string& file) {
-  std::string dir = test::TempDir("links-" + fixture);
-  CopyFile(std::string(ARCELLA_COMPONENT_FIXTURES) + "/" + fixture + ".component.wasm",
-           dir + "/" + file);
-  return dir + "/" + file;
-}
-
-Json Dep(const Daemon& d, const std::string& id) {
-  Json status = Request(d, "status");
-  for (const auto& x : status["deployments"])
-    if (x.value("id", "") == id) return x;
-  return Json::object();
-}
-
-bool Ready(const Daemon& d, const std::string& id) { return Dep(d, id).value("ready", 0) >= 1; }
-
 // prov@0.1.0/core provides kHost; app@0.1.0 imports it.
 void InstallBoth(Daemon& d) {
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("host_provider", "prov@0.1.0.wasm"))).code, 0);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("host_import", "app@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("host_provider", "prov@0.1.0.wasm"))).code,
+            0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("host_import", "app@0.1.0.wasm"))).code,
+            0);
   ASSERT_EQ(d.Cli("deploy prov@0.1.0 --group core --isolation main").code, 0);
 }
 
@@ -48,8 +34,9 @@ TEST(Links, ACallThroughALinkReachesTheProvider) {
       << r.out;
   ASSERT_EQ(d.Cli("start prov@0.1.0").code, 0);
   ASSERT_EQ(d.Cli("start app@0.1.0").code, 0);
-  ASSERT_TRUE(WaitFor([&] { return Ready(d, "app@0.1.0/default") && Ready(d, "prov@0.1.0/core"); },
-                      10'000));
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadyAtLeast(d, "app@0.1.0/default") && ReadyAtLeast(d, "prov@0.1.0/core"); },
+      10'000));
   // run(n) sums 1..n through host.add and logs each step through host.log:
   // both cross the link into the provider, which prints the log lines.
   r = d.Cli("call app@0.1.0 run 5");
@@ -62,7 +49,7 @@ TEST(Links, ACallThroughALinkReachesTheProvider) {
       5'000))
       << d.Cli("logs prov@0.1.0").out;
   // Status shows the link and its provider's health.
-  Json app = Dep(d, "app@0.1.0/default");
+  Json app = DeploymentEntry(d, "app@0.1.0/default");
   ASSERT_EQ(app["links"].size(), 1u) << app.dump();
   EXPECT_EQ(app["links"][0]["import"], kHost);
   EXPECT_EQ(app["links"][0]["provider"], "prov@0.1.0/core");
@@ -74,7 +61,8 @@ TEST(Links, ACallThroughALinkReachesTheProvider) {
 TEST(Links, AMistypedLinkIsRefusedNamingTheFirstMismatch) {
   Daemon d;
   InstallBoth(d);
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("host_mistyped", "bad@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("host_mistyped", "bad@0.1.0.wasm"))).code,
+            0);
   ASSERT_EQ(d.Cli("deploy bad@0.1.0 --isolation main").code, 0);
   auto r = d.Cli(std::string("deploy app@0.1.0 --isolation main --link ") + kHost +
                  "=bad@0.1.0/default");
@@ -84,7 +72,8 @@ TEST(Links, AMistypedLinkIsRefusedNamingTheFirstMismatch) {
             std::string::npos)
       << r.out;
   // A provider that does not export the interface at all.
-  ASSERT_EQ(d.Cli("install " + ShellQuote(Stage("text_reactor", "text@0.1.0.wasm"))).code, 0);
+  ASSERT_EQ(d.Cli("install " + ShellQuote(StageComponent("text_reactor", "text@0.1.0.wasm"))).code,
+            0);
   ASSERT_EQ(d.Cli("deploy text@0.1.0 --isolation main").code, 0);
   r = d.Cli(std::string("deploy app@0.1.0 --isolation main --link ") + kHost +
             "=text@0.1.0/default");
@@ -100,7 +89,7 @@ TEST(Links, AMistypedLinkIsRefusedNamingTheFirstMismatch) {
   EXPECT_NE(r.out.find("no deployment nope@1.0.0/x"), std::string::npos) << r.out;
   r = d.Cli("deploy app@0.1.0 --isolation main --link junk");
   EXPECT_NE(r.out.find("expected IMPORT=DEPLOYMENT"), std::string::npos) << r.out;
-  EXPECT_EQ(Dep(d, "app@0.1.0/default"), Json::object()) << "nothing deployed";
+  EXPECT_EQ(DeploymentEntry(d, "app@0.1.0/default"), Json::object()) << "nothing deployed";
 }
 
 TEST(Links, AProviderOthersLinkToIsNotStoppedOrUndeployedWithoutForce) {
@@ -112,7 +101,7 @@ TEST(Links, AProviderOthersLinkToIsNotStoppedOrUndeployedWithoutForce) {
             0);
   ASSERT_EQ(d.Cli("start prov@0.1.0").code, 0);
   ASSERT_EQ(d.Cli("start app@0.1.0").code, 0);
-  ASSERT_TRUE(WaitFor([&] { return Ready(d, "app@0.1.0/default"); }, 10'000));
+  ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "app@0.1.0/default"); }, 10'000));
 
   auto r = d.Cli("stop prov@0.1.0");
   EXPECT_NE(r.code, 0);
@@ -123,27 +112,28 @@ TEST(Links, AProviderOthersLinkToIsNotStoppedOrUndeployedWithoutForce) {
   r = d.Cli("undeploy prov@0.1.0/core");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("linked to by app@0.1.0/default"), std::string::npos) << r.out;
-  EXPECT_TRUE(Ready(d, "prov@0.1.0/core"));
+  EXPECT_TRUE(ReadyAtLeast(d, "prov@0.1.0/core"));
   EXPECT_EQ(d.Cli("call app@0.1.0 run 3").out, "6\n");
 
   // --force stops the dependents too (like a Karaf refresh).
   r = d.Cli("stop prov@0.1.0 --force");
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(Dep(d, "app@0.1.0/default")["desired"], "stopped");
-  EXPECT_EQ(Dep(d, "app@0.1.0/default")["links"][0]["state"], "stopped");
+  EXPECT_EQ(DeploymentEntry(d, "app@0.1.0/default")["desired"], "stopped");
+  EXPECT_EQ(DeploymentEntry(d, "app@0.1.0/default")["links"][0]["state"], "stopped");
   // A stopped provider may be undeployed once nothing started links to it?
   // No: a link would dangle; undeploy still needs --force.
   r = d.Cli("undeploy prov@0.1.0");
   EXPECT_NE(r.code, 0);
   EXPECT_EQ(d.Cli("undeploy prov@0.1.0 --force").code, 0);
-  EXPECT_EQ(Dep(d, "app@0.1.0/default")["links"][0]["state"], "missing");
+  EXPECT_EQ(DeploymentEntry(d, "app@0.1.0/default")["links"][0]["state"], "missing");
   // Starting the importer now fails, naming the missing provider.
   d.Cli("start app@0.1.0");
-  ASSERT_TRUE(WaitFor([&] { return Dep(d, "app@0.1.0/default").contains("error"); }, 5'000));
-  EXPECT_NE(Dep(d, "app@0.1.0/default")["error"].get<std::string>().find(
+  ASSERT_TRUE(
+      WaitFor([&] { return DeploymentEntry(d, "app@0.1.0/default").contains("error"); }, 5'000));
+  EXPECT_NE(DeploymentEntry(d, "app@0.1.0/default")["error"].get<std::string>().find(
                 "no deployment prov@0.1.0/core"),
             std::string::npos)
-      << Dep(d, "app@0.1.0/default").dump();
+      << DeploymentEntry(d, "app@0.1.0/default").dump();
 }
 
 TEST(Links, LinkAndUnlinkCommandsAndTheDeploymentFileForm) {
@@ -160,15 +150,16 @@ TEST(Links, LinkAndUnlinkCommandsAndTheDeploymentFileForm) {
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_EQ(d.Cli("start prov@0.1.0").code, 0);
   ASSERT_EQ(d.Cli("start app@0.1.0").code, 0);
-  ASSERT_TRUE(WaitFor([&] { return Ready(d, "app@0.1.0/web"); }, 10'000));
+  ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "app@0.1.0/web"); }, 10'000));
   EXPECT_EQ(d.Cli("call app@0.1.0/web run 4").out, "10\n");
 
   // unlink: the replicas restart without it and fail, naming the import.
   r = d.Cli(std::string("unlink app@0.1.0/web ") + kHost);
   EXPECT_EQ(r.code, 0) << r.out;
-  ASSERT_TRUE(WaitFor([&] { return Dep(d, "app@0.1.0/web").contains("error"); }, 5'000));
-  EXPECT_NE(Dep(d, "app@0.1.0/web")["error"].get<std::string>().find("unresolved imports: " +
-                                                                     std::string(kHost)),
+  ASSERT_TRUE(
+      WaitFor([&] { return DeploymentEntry(d, "app@0.1.0/web").contains("error"); }, 5'000));
+  EXPECT_NE(DeploymentEntry(d, "app@0.1.0/web")["error"].get<std::string>().find(
+                "unresolved imports: " + std::string(kHost)),
             std::string::npos);
   // link again: serving again.
   r = d.Cli(std::string("link app@0.1.0/web ") + kHost + " prov@0.1.0/core");
@@ -194,7 +185,7 @@ TEST(Links, TheLinksSurviveADaemonKill) {
               0);
     ASSERT_EQ(d.Cli("start prov@0.1.0").code, 0);
     ASSERT_EQ(d.Cli("start app@0.1.0").code, 0);
-    ASSERT_TRUE(WaitFor([&] { return Ready(d, "app@0.1.0/default"); }, 10'000));
+    ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "app@0.1.0/default"); }, 10'000));
     d.Kill9();
   }
   Daemon d(home);
