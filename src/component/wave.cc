@@ -567,6 +567,23 @@ Result<Val> ParseWave(std::string_view text, const ValueType& type, const WaveOp
   return v;
 }
 
+Result<std::vector<Val>> ParseWaveArgs(const FuncType& f, std::span<const std::string> texts,
+                                       const WaveOptions& options) {
+  if (texts.size() != f.params.size())
+    return Status::InvalidArgument("takes " + std::to_string(f.params.size()) +
+                                   " argument(s), got " + std::to_string(texts.size()));
+  std::vector<Val> out;
+  out.reserve(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto v = ParseWave(texts[i], *f.params[i].type, options);
+    if (!v.ok())
+      return Status::InvalidArgument("argument " + std::to_string(i + 1) + " (" + f.params[i].name +
+                                     "): " + v.status().message());
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
 Result<WaveCall> ParseWaveCall(std::string_view text,
                                const std::function<const FuncType*(std::string_view)>& lookup) {
   WaveLexer pre(text);

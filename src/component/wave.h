@@ -61,6 +61,16 @@ Result<Val> ParseWave(std::string_view text, const ValueType& type, const WaveOp
 std::string PrintWave(const Val& v, const ValueType& type);
 std::string PrintWave(const Val& v, const ValueType& type, const WaveOptions& options);
 
+// A call's arguments as one WAVE text per parameter of `f` (how values
+// cross to and from a worker). PrintWaveArgs: `args` match f.params one to
+// one. ParseWaveArgs: exactly one text per parameter, else InvalidArgument
+// "takes N argument(s), got M"; a text that does not parse is
+// InvalidArgument "argument I (NAME): <ParseWave's error>".
+std::vector<std::string> PrintWaveArgs(const FuncType& f, std::span<const Val> args,
+                                       const WaveOptions& options = {});
+Result<std::vector<Val>> ParseWaveArgs(const FuncType& f, std::span<const std::string> texts,
+                                       const WaveOptions& options = {});
+
 // A function call, as in `arcella run --invoke 'greet("world")'`.
 struct WaveCall {
   std::string name;       // as written (`greet`, `ns:pkg/iface.f@1.0.0`, `[method]r.f`)

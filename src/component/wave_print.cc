@@ -238,6 +238,15 @@ std::string PrintWave(const Val& v, const ValueType& type, const WaveOptions& op
   return p.Take();
 }
 
+std::vector<std::string> PrintWaveArgs(const FuncType& f, std::span<const Val> args,
+                                       const WaveOptions& options) {
+  std::vector<std::string> out;
+  out.reserve(args.size());
+  for (size_t i = 0; i < args.size() && i < f.params.size(); ++i)
+    out.push_back(PrintWave(args[i], *f.params[i].type, options));
+  return out;
+}
+
 std::string PrintWaveCall(std::string_view name, const FuncType& f, std::span<const Val> args) {
   std::string out(name);
   out.push_back('(');

@@ -918,10 +918,6 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
   if (!f)
     return answer(Status::NotFound("deployment " + req.dep + ": import " + req.import_name +
                                    " has no function " + req.func));
-  if (req.args.size() != f->params.size())
-    return answer(Status::InvalidArgument(req.import_name + " " + req.func + " takes " +
-                                          std::to_string(f->params.size()) + " arguments, got " +
-                                          std::to_string(req.args.size())));
   // Resource handles cross as the tokens of the importing instance's scope
   // (docs/WORKER.md "Resource handles").
   const bool handles = component::HasHandles(*f);
@@ -938,14 +934,10 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
                                         " instances holding resources through links, the most "
                                         "allowed"));
   }
-  std::vector<component::Val> args;
-  for (size_t i = 0; i < req.args.size(); ++i) {
-    auto v = component::ParseWave(req.args[i], *f->params[i].type, form);
-    if (!v.ok())
-      return answer(Status::InvalidArgument("argument " + std::to_string(i + 1) + ": " +
-                                            v.status().message()));
-    args.push_back(std::move(*v));
-  }
+  auto args = component::ParseWaveArgs(*f, req.args, form);
+  if (!args.ok())
+    return answer(
+        Status::InvalidArgument(req.import_name + " " + req.func + ": " + args.status().message()));
   if (!links_) return answer(Status::Unsupported("no link caller in the daemon"));
   platform::LinkCall call;
   call.importer = req.dep;
@@ -956,7 +948,7 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
   call.type = f;
   call.scope = scope;
   call.handles = handles;
-  auto out = links_->CallLink(call, std::move(args));
+  auto out = links_->CallLink(call, std::move(*args));
   if (!out.ok()) {
     const engine::Trap& t = out.trap();
     reply.trap = t.message.empty() ? t.ToString() : t.message;
@@ -1505,10 +1497,7 @@ Result<platform::ValCallResult> WorkerHost::CallValues(const std::string& id,
     extra.instance = pin->instance;
   }
   component::WaveOptions form{extra.handles};
-  std::vector<std::string> text;
-  text.reserve(args.size());
-  for (size_t i = 0; i < args.size(); ++i)
-    text.push_back(component::PrintWave(args[i], *f->params[i].type, form));
+  std::vector<std::string> text = component::PrintWaveArgs(*f, args, form);
   uint64_t epoch = 0;
   ARCELLA_ASSIGN_OR_RETURN(platform::CallResult r,
                            CallImpl(id, export_name, text, nullptr, /*typed=*/false, &extra,

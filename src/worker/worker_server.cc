@@ -333,18 +333,9 @@ class Server : public platform::LinkCaller {
                                                                r.export_name);
     if (!f)
       return Status::NotFound("deployment " + r.dep + " exports no function " + r.export_name);
-    if (r.args.size() != f->params.size())
-      return Status::InvalidArgument(r.export_name + " takes " + std::to_string(f->params.size()) +
-                                     " arguments, got " + std::to_string(r.args.size()));
-    std::vector<component::Val> args;
-    for (size_t i = 0; i < r.args.size(); ++i) {
-      auto v = component::ParseWave(r.args[i], *f->params[i].type, form);
-      if (!v.ok())
-        return Status::InvalidArgument("argument " + std::to_string(i + 1) + ": " +
-                                       v.status().message());
-      args.push_back(std::move(*v));
-    }
-    ARCELLA_ASSIGN_OR_RETURN(auto res, host_->CallValues(r.dep, r.export_name, std::move(args),
+    auto args = component::ParseWaveArgs(*f, r.args, form);
+    if (!args.ok()) return Status::InvalidArgument(r.export_name + ": " + args.status().message());
+    ARCELLA_ASSIGN_OR_RETURN(auto res, host_->CallValues(r.dep, r.export_name, std::move(*args),
                                                          r.replica ? &pin : nullptr));
     out.replica = std::move(res.replica);
     out.instance = res.served.instance;
@@ -687,8 +678,7 @@ class Server : public platform::LinkCaller {
       if (call.scope == 0) return trap("resource handles cannot cross this link (no handle scope)");
       req.scope = call.scope;
     }
-    for (size_t i = 0; i < args.size(); ++i)
-      req.args.push_back(component::PrintWave(args[i], *f.params[i].type, form));
+    req.args = component::PrintWaveArgs(f, args, form);
     auto wait = std::make_shared<LinkWait>();
     {
       std::lock_guard<std::mutex> lock(link_mu_);
