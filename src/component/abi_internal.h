@@ -102,6 +102,11 @@ TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tag
 // Stores `v` (a string Val) with realloc; returns (ptr, tagged code units).
 TrapOr<std::pair<uint32_t, uint32_t>> StoreStringIntoRange(LiftLowerContext& cx, const Val& v);
 
+// Load / Store (canonical_abi.h) without their alignment and bounds checks,
+// which the caller has made (abi_load_store.cc).
+TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t);
+MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32_t ptr);
+
 // Lists (abi_load_store.cc).
 TrapOr<Val> LoadListFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t length,
                               const ValueType& elem);

@@ -10,8 +10,6 @@ namespace arcella::component {
 namespace abi {
 namespace {
 
-TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t);
-
 TrapOr<Val> LoadRecord(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
   std::vector<Val> items;
   items.reserve(t.fields.size());
@@ -44,6 +42,8 @@ TrapOr<Val> LoadVariant(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) 
   }
   return abi::MakeCase(t, static_cast<uint32_t>(index), std::move(payload));
 }
+
+}  // namespace
 
 TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
   if (auto tr = CountNodes(cx, 1)) return *tr;
@@ -103,12 +103,12 @@ TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
   return AbiTrap("unknown type kind");
 }
 
+namespace {
+
 // Writes through a fresh view of memory (realloc may have moved it).
 void Put(LiftLowerContext& cx, uint32_t ptr, uint64_t v, uint32_t n) {
   StoreInt(cx.opts->memory->Bytes(), ptr, v, n);
 }
-
-MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32_t ptr);
 
 MaybeTrap CheckIntRange(const Val& v, const ValueType& t) {
   bool ok = true;
@@ -138,6 +138,8 @@ MaybeTrap StoreVariant(LiftLowerContext& cx, const Val& v, const ValueType& t, u
   if (c) return StoreAt(cx, v.items[0], *c, static_cast<uint32_t>(p));
   return std::nullopt;
 }
+
+}  // namespace
 
 MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32_t ptr) {
   if (v.kind != ValKindOf(t)) return ShapeTrap(v, t);
@@ -216,8 +218,6 @@ MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32
   }
   return AbiTrap("unknown type kind");
 }
-
-}  // namespace
 
 TrapOr<Val> LoadListFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t length,
                               const ValueType& elem) {
