@@ -358,9 +358,8 @@ TrapOr<std::vector<Val>> LiftValues(LiftLowerContext& cx, uint32_t max_flat, Fla
     uint64_t at = p.value();
     for (size_t i = 0; i < types.size(); ++i) {
       at = abi::AlignTo(at, AlignOf(types[i]));
-      auto v = abi::LoadAt(cx, static_cast<uint32_t>(at), types[i]);
-      if (!v.ok()) return v.take_trap();
-      out.push_back(std::move(v).value());
+      if (auto tr = abi::LoadInto(cx, static_cast<uint32_t>(at), types[i], &out.emplace_back()))
+        return *std::move(tr);
       at += SizeOf(types[i]);
     }
     return out;
