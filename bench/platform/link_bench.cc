@@ -30,14 +30,17 @@
 // table run interleaved in 5 rounds (1 with --quick).
 //
 //   link_bench [--quick] [--fixtures DIR] [--worker PATH]
-//              [--loop TARGET [--loop-len N]]
+//              [--loop TARGET [--loop-len N] [--loop-values]]
 //
 // --loop TARGET calls only TARGET (a deployment, e.g. relay@0.1.0/wd) with a
-// string of N bytes (default 11) for 5 s, for a profiler.
+// string of N bytes (default 11) for 5 s, for a profiler: through
+// Platform::Call, or with --loop-values through Platform::CallValues; it
+// prints the wall and the thread CPU time per call.
 //
 // bench/platform/run_link.sh builds the fixtures, arcella-worker and this,
 // and runs it.
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -147,17 +150,20 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string fixtures = LINK_BENCH_FIXTURES;
   std::string worker = LINK_BENCH_WORKER;
-  std::string loop;      // --loop TARGET: only call TARGET's f for 5 s (perf)
-  size_t loop_len = 11;  // --loop-len N: with a string of N bytes
+  std::string loop;          // --loop TARGET: only call TARGET's f for 5 s (perf)
+  size_t loop_len = 11;      // --loop-len N: with a string of N bytes
+  bool loop_values = false;  // --loop-values: through Platform::CallValues
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) quick = true;
     else if (!strcmp(argv[i], "--fixtures") && i + 1 < argc) fixtures = argv[++i];
     else if (!strcmp(argv[i], "--worker") && i + 1 < argc) worker = argv[++i];
     else if (!strcmp(argv[i], "--loop") && i + 1 < argc) loop = argv[++i];
     else if (!strcmp(argv[i], "--loop-len") && i + 1 < argc) loop_len = std::stoul(argv[++i]);
+    else if (!strcmp(argv[i], "--loop-values")) loop_values = true;
     else
       Die(std::string("unknown argument ") + argv[i] +
-          " (usage: link_bench [--quick] [--fixtures DIR] [--worker PATH] [--loop TARGET [--loop-len N]])");
+          " (usage: link_bench [--quick] [--fixtures DIR] [--worker PATH] [--loop TARGET "
+          "[--loop-len N] [--loop-values]])");
   }
   signal(SIGPIPE, SIG_IGN);
   std::string root = std::filesystem::temp_directory_path() /
@@ -221,18 +227,36 @@ int main(int argc, char** argv) {
   if (!ready) Die("the deployments did not become active in 30 s");
   if (!loop.empty()) {
     // For a profiler: one deployment (e.g. relay@0.1.0/wd), 5 s of calls.
-    const std::string fn = loop.starts_with("relay@") ? "relay.f" : "api.f";
-    const std::vector<std::string> args = {"\"" + std::string(loop_len, 'x') + "\""};
+    const bool relay = loop.starts_with("relay@");
+    const std::string fn = loop_values ? (relay ? "arcella:bench/relay@0.1.0#f"
+                                                : "arcella:bench/api@0.1.0#f")
+                                       : (relay ? "relay.f" : "api.f");
+    const std::string s(loop_len, 'x');
+    const std::vector<std::string> args = {"\"" + s + "\""};
+    auto cpu_ns = [] {
+      timespec ts;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      return ts.tv_sec * 1e9 + static_cast<double>(ts.tv_nsec);
+    };
     int calls = 0;
     const auto t0 = Clock::now();
+    const double c0 = cpu_ns();
     while (Clock::now() - t0 < std::chrono::seconds(5)) {
-      auto r = p.Call(loop, fn, args);
-      if (!r.ok() || r->trap)
-        Die(loop + " " + fn + ": " + (r.ok() ? r->error() : r.status().message()));
+      if (loop_values) {
+        auto r = p.CallValues(loop, fn, {arcella::component::Val::String(s)});
+        if (!r.ok() || r->trap)
+          Die(loop + " " + fn + ": " + (r.ok() ? r->trap->ToString() : r.status().message()));
+      } else {
+        auto r = p.Call(loop, fn, args);
+        if (!r.ok() || r->trap)
+          Die(loop + " " + fn + ": " + (r.ok() ? r->error() : r.status().message()));
+      }
       ++calls;
     }
-    printf("%s %s: %d calls, %.0f ns each\n", loop.c_str(), fn.c_str(), calls,
-           std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / calls);
+    printf("%s %s: %d calls, %.0f ns each, %.0f ns CPU (load average %s)\n", loop.c_str(),
+           fn.c_str(), calls,
+           std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / calls,
+           (cpu_ns() - c0) / calls, LoadAverage());
     p.Shutdown();
     std::filesystem::remove_all(root);
     return 0;

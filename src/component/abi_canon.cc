@@ -39,9 +39,12 @@ class EnterGuard {
 
 FuncInst CanonLift(CoreFn callee, FuncType ft, const CanonOptions* opts,
                    ComponentInstanceState* inst) {
-  return [callee = std::move(callee), ft = std::move(ft), opts,
-          inst](ComponentInstanceState* caller, const OnStart& on_start,
-                const OnResolve& on_resolve) -> MaybeTrap {
+  uint64_t flat_params = 0;  // of the core function: one pointer past kMaxFlatParams
+  for (const Field& p : ft.params) flat_params += FlatCount(*p.type);
+  if (flat_params > kMaxFlatParams) flat_params = 1;
+  return [callee = std::move(callee), ft = std::move(ft), opts, inst,
+          flat_params](ComponentInstanceState* caller, const OnStart& on_start,
+                       const OnResolve& on_resolve) -> MaybeTrap {
     if (!inst->MayEnterFrom(caller))
       return AbiTrap("cannot enter a component instance that is already running (reentrance)");
     EnterGuard guard(inst, caller);
@@ -50,6 +53,7 @@ FuncInst CanonLift(CoreFn callee, FuncType ft, const CanonOptions* opts,
     auto args = on_start();
     if (!args.ok()) return args.take_trap();
     std::vector<Value> flat_args;
+    flat_args.reserve(flat_params);  // one allocation
     if (auto t = LowerFuncArgs(cx, ft, args.value(), &flat_args)) return t;
     std::vector<Value> flat_results;
     if (auto t = callee(flat_args, &flat_results)) return t;
@@ -75,20 +79,30 @@ TrapOr<std::vector<Value>> CanonLower(const FuncInst& callee, const FuncType& ft
   if (!inst->may_leave)
     return AbiTrap("a component instance called an import during realloc or post-return "
                    "(may_leave is false)");
-  engine::FuncType core = FlattenFuncType(ft, FlattenContext::kLower);
-  if (core.params.size() != flat_args.size())
-    return AbiTrap("lowered function takes " + std::to_string(core.params.size()) +
-                   " core values, got " + std::to_string(flat_args.size()));
+  // The number of core parameters of FlattenFuncType(ft, kLower), counted.
+  uint64_t params = 0;
+  for (const Field& p : ft.params) params += FlatCount(*p.type);
+  const uint64_t core_params = (params > kMaxFlatParams ? 1 : params) +
+                               (ft.result && FlatCount(*ft.result) > kMaxFlatResults ? 1 : 0);
+  if (core_params != flat_args.size())
+    return AbiTrap("lowered function takes " + std::to_string(core_params) + " core values, got " +
+                   std::to_string(flat_args.size()));
   Subtask subtask;
   LiftLowerContext cx(opts, inst);
   cx.subtask = &subtask;
-  FlatReader in(flat_args);
-  std::vector<Value> flat_results;
-  bool resolved = false;
-  OnStart on_start = [&]() { return LiftFuncArgs(cx, ft, in); };
-  OnResolve on_resolve = [&](std::vector<Val> results) -> MaybeTrap {
-    resolved = true;
-    return LowerFuncResults(cx, ft, results, in, &flat_results);
+  // The callbacks' state behind one pointer, which std::function keeps
+  // without allocating.
+  struct State {
+    LiftLowerContext& cx;
+    const FuncType& ft;
+    FlatReader in;
+    std::vector<Value> flat_results;
+    bool resolved = false;
+  } st{cx, ft, FlatReader(flat_args), {}, false};
+  OnStart on_start = [s = &st]() { return LiftFuncArgs(s->cx, s->ft, s->in); };
+  OnResolve on_resolve = [s = &st](std::vector<Val> results) -> MaybeTrap {
+    s->resolved = true;
+    return LowerFuncResults(s->cx, s->ft, results, s->in, &s->flat_results);
   };
   MaybeTrap t = callee(inst, on_start, on_resolve);
   // The callee has returned: the caller's lent handles are free again.
@@ -97,8 +111,8 @@ TrapOr<std::vector<Value>> CanonLower(const FuncInst& callee, const FuncType& ft
     if (h.ok() && h.value()->num_lends > 0) h.value()->num_lends--;
   }
   if (t) return *t;
-  if (!resolved) return AbiTrap("the called function returned no results");
-  return flat_results;
+  if (!st.resolved) return AbiTrap("the called function returned no results");
+  return std::move(st.flat_results);
 }
 
 FuncInst HostFuncInst(HostComponentFn fn) {

@@ -2,6 +2,7 @@
 // values, and whole parameter / result lists with spilling to memory
 // (CanonicalABI.md "Flat Lifting", "Flat Lowering", "Lifting and Lowering
 // Values").
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -297,97 +298,137 @@ MaybeTrap LowerFlat(LiftLowerContext& cx, const Val& v, const ValueType& t,
 
 namespace {
 
-size_t FlatCount(std::span<const TypeRef> types) {
-  std::vector<ValType> flat;
-  for (const auto& t : types) Flatten(*t, &flat);
-  return flat.size();
+// The types of a parameter list (fields) or of values (TypeRefs), read in
+// place.
+class TypeList {
+ public:
+  explicit TypeList(std::span<const TypeRef> refs) : refs_(refs.data()), n_(refs.size()) {}
+  explicit TypeList(std::span<const Field> fields) : fields_(fields.data()), n_(fields.size()) {}
+  size_t size() const { return n_; }
+  const ValueType& operator[](size_t i) const { return refs_ ? *refs_[i] : *fields_[i].type; }
+
+ private:
+  const TypeRef* refs_ = nullptr;
+  const Field* fields_ = nullptr;
+  size_t n_;
+};
+
+// A function's result types: none or one.
+TypeList ResultTypes(const FuncType& ft) {
+  return TypeList(std::span<const TypeRef>(&ft.result, ft.result ? 1 : 0));
 }
 
-ValueType TupleOf(std::span<const TypeRef> types) {
-  ValueType t;
-  t.kind = TypeKind::kTuple;
-  for (const auto& e : types) t.fields.push_back({"", e});
-  return t;
+uint64_t FlatCount(const TypeList& types) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < types.size(); ++i) n += FlatCount(types[i]);
+  return n;
 }
 
-std::vector<TypeRef> ParamTypes(const FuncType& ft) {
-  std::vector<TypeRef> ts;
-  for (const auto& p : ft.params) ts.push_back(p.type);
-  return ts;
+// Alignment and size of tuple<types...>, the spilled values' layout.
+struct TupleLayout {
+  uint32_t align = 1;
+  uint32_t size = 0;
+};
+
+TupleLayout TupleLayoutOf(const TypeList& types) {
+  TupleLayout l;
+  uint64_t s = 0;
+  for (size_t i = 0; i < types.size(); ++i) {
+    uint32_t a = AlignOf(types[i]);
+    l.align = std::max(l.align, a);
+    s = abi::AlignTo(s, a) + SizeOf(types[i]);
+  }
+  s = abi::AlignTo(s, l.align);
+  l.size = s > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(s);
+  return l;
 }
 
-std::vector<TypeRef> ResultTypes(const FuncType& ft) {
-  if (ft.result) return {ft.result};
-  return {};
-}
-
-}  // namespace
-
-TrapOr<std::vector<Val>> LiftFlatValues(LiftLowerContext& cx, uint32_t max_flat, FlatReader& in,
-                                        std::span<const TypeRef> types) {
+TrapOr<std::vector<Val>> LiftValues(LiftLowerContext& cx, uint32_t max_flat, FlatReader& in,
+                                    const TypeList& types) {
   std::vector<Val> out;
+  out.reserve(types.size());
   if (FlatCount(types) > max_flat) {
+    // A tuple of the values in memory, loaded element by element.
     auto p = NextI32(in);
     if (!p.ok()) return p.take_trap();
-    ValueType tuple = TupleOf(types);
-    if (auto tr = abi::CheckAlign(p.value(), AlignOf(tuple), "spilled values")) return *tr;
-    if (auto tr = abi::CheckBounds(cx, p.value(), SizeOf(tuple), "spilled values")) return *tr;
-    auto v = Load(cx, p.value(), tuple);
-    if (!v.ok()) return v.take_trap();
-    return std::move(v.value().items);
+    TupleLayout tuple = TupleLayoutOf(types);
+    if (auto tr = abi::CheckAlign(p.value(), tuple.align, "spilled values")) return *tr;
+    if (auto tr = abi::CheckBounds(cx, p.value(), tuple.size, "spilled values")) return *tr;
+    if (auto tr = abi::CountNodes(cx, 1)) return *tr;  // the tuple
+    uint64_t at = p.value();
+    for (size_t i = 0; i < types.size(); ++i) {
+      at = abi::AlignTo(at, AlignOf(types[i]));
+      if (auto tr = abi::LoadInto(cx, static_cast<uint32_t>(at), types[i], &out.emplace_back()))
+        return *std::move(tr);
+      at += SizeOf(types[i]);
+    }
+    return out;
   }
-  for (const auto& t : types) {
-    auto v = LiftFlat(cx, in, *t);
+  for (size_t i = 0; i < types.size(); ++i) {
+    auto v = LiftFlat(cx, in, types[i]);
     if (!v.ok()) return v.take_trap();
     out.push_back(std::move(v).value());
   }
   return out;
 }
 
-MaybeTrap LowerFlatValues(LiftLowerContext& cx, uint32_t max_flat, std::span<const Val> vals,
-                          std::span<const TypeRef> types, std::vector<Value>* out,
-                          FlatReader* out_param) {
+MaybeTrap LowerValues(LiftLowerContext& cx, uint32_t max_flat, std::span<const Val> vals,
+                      const TypeList& types, std::vector<Value>* out, FlatReader* out_param) {
   if (vals.size() != types.size())
     return AbiTrap(std::to_string(vals.size()) + " values given for " +
                    std::to_string(types.size()) + " types");
   if (FlatCount(types) > max_flat) {
-    ValueType tuple = TupleOf(types);
+    // A tuple of the values in memory, stored element by element.
+    TupleLayout tuple = TupleLayoutOf(types);
     uint32_t ptr;
     if (!out_param) {
-      auto p = abi::Reallocate(cx, 0, 0, AlignOf(tuple), SizeOf(tuple));
+      auto p = abi::Reallocate(cx, 0, 0, tuple.align, tuple.size);
       if (!p.ok()) return p.take_trap();
       ptr = p.value();
       out->push_back(Value::I32(ptr));
+      if (auto tr = abi::CheckReallocResult(cx, ptr, tuple.align, tuple.size)) return tr;
     } else {
       auto p = NextI32(*out_param);
       if (!p.ok()) return p.take_trap();
       ptr = p.value();
+      if (auto tr = abi::CheckAlign(ptr, tuple.align, "return area")) return tr;
+      if (auto tr = abi::CheckBounds(cx, ptr, tuple.size, "return area")) return tr;
     }
-    if (!out_param) {
-      if (auto tr = abi::CheckReallocResult(cx, ptr, AlignOf(tuple), SizeOf(tuple))) return tr;
-    } else {
-      if (auto tr = abi::CheckAlign(ptr, AlignOf(tuple), "return area")) return tr;
-      if (auto tr = abi::CheckBounds(cx, ptr, SizeOf(tuple), "return area")) return tr;
+    uint64_t at = ptr;
+    for (size_t i = 0; i < types.size(); ++i) {
+      at = abi::AlignTo(at, AlignOf(types[i]));
+      if (auto tr = abi::StoreAt(cx, vals[i], types[i], static_cast<uint32_t>(at))) return tr;
+      at += SizeOf(types[i]);
     }
-    Val tv = Val::Tuple(std::vector<Val>(vals.begin(), vals.end()));
-    return Store(cx, tv, tuple, ptr);
+    return std::nullopt;
   }
   for (size_t i = 0; i < vals.size(); ++i)
-    if (auto tr = LowerFlat(cx, vals[i], *types[i], out)) return tr;
+    if (auto tr = LowerFlat(cx, vals[i], types[i], out)) return tr;
   return std::nullopt;
+}
+
+}  // namespace
+
+TrapOr<std::vector<Val>> LiftFlatValues(LiftLowerContext& cx, uint32_t max_flat, FlatReader& in,
+                                        std::span<const TypeRef> types) {
+  return LiftValues(cx, max_flat, in, TypeList(types));
+}
+
+MaybeTrap LowerFlatValues(LiftLowerContext& cx, uint32_t max_flat, std::span<const Val> vals,
+                          std::span<const TypeRef> types, std::vector<Value>* out,
+                          FlatReader* out_param) {
+  return LowerValues(cx, max_flat, vals, TypeList(types), out, out_param);
 }
 
 MaybeTrap LowerFuncArgs(LiftLowerContext& cx, const FuncType& ft, std::span<const Val> args,
                         std::vector<Value>* flat_args) {
-  auto ts = ParamTypes(ft);
-  return LowerFlatValues(cx, kMaxFlatParams, args, ts, flat_args);
+  return LowerValues(cx, kMaxFlatParams, args, TypeList(ft.params), flat_args, nullptr);
 }
 
 TrapOr<std::vector<Val>> LiftFuncResults(LiftLowerContext& cx, const FuncType& ft,
                                          std::span<const Value> flat_results) {
-  auto ts = ResultTypes(ft);
   FlatReader in(flat_results);
-  auto r = LiftFlatValues(cx, kMaxFlatResults, in, ts);
+  auto r = LiftValues(cx, kMaxFlatResults, in, ResultTypes(ft));
   if (r.ok() && !in.done())
     return AbiTrap("the core function returned " + std::to_string(flat_results.size()) +
                    " values, more than its type has");
@@ -396,14 +437,12 @@ TrapOr<std::vector<Val>> LiftFuncResults(LiftLowerContext& cx, const FuncType& f
 
 TrapOr<std::vector<Val>> LiftFuncArgs(LiftLowerContext& cx, const FuncType& ft,
                                       FlatReader& flat_args) {
-  auto ts = ParamTypes(ft);
-  return LiftFlatValues(cx, kMaxFlatParams, flat_args, ts);
+  return LiftValues(cx, kMaxFlatParams, flat_args, TypeList(ft.params));
 }
 
 MaybeTrap LowerFuncResults(LiftLowerContext& cx, const FuncType& ft, std::span<const Val> results,
                            FlatReader& flat_args, std::vector<Value>* flat_results) {
-  auto ts = ResultTypes(ft);
-  return LowerFlatValues(cx, kMaxFlatResults, results, ts, flat_results, &flat_args);
+  return LowerValues(cx, kMaxFlatResults, results, ResultTypes(ft), flat_results, &flat_args);
 }
 
 }  // namespace arcella::component

@@ -99,8 +99,17 @@ MaybeTrap CheckChar(uint32_t c);
 
 // Strings (abi_strings.cc).
 TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tagged_code_units);
+// The same into *out, a default Val (filled in place).
+MaybeTrap LoadStringInto(LiftLowerContext& cx, uint32_t ptr, uint32_t tagged_code_units, Val* out);
 // Stores `v` (a string Val) with realloc; returns (ptr, tagged code units).
 TrapOr<std::pair<uint32_t, uint32_t>> StoreStringIntoRange(LiftLowerContext& cx, const Val& v);
+
+// Load / Store (canonical_abi.h) without their alignment and bounds checks,
+// which the caller has made (abi_load_store.cc).
+TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t);
+// The same into *out, a default Val (filled in place, no Val moved).
+MaybeTrap LoadInto(LiftLowerContext& cx, uint32_t ptr, const ValueType& t, Val* out);
+MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32_t ptr);
 
 // Lists (abi_load_store.cc).
 TrapOr<Val> LoadListFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t length,

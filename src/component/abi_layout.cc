@@ -58,105 +58,120 @@ bool IsVariantLike(TypeKind k) {
          k == TypeKind::kResult;
 }
 
-}  // namespace
-
-uint32_t AlignOf(const ValueType& t) {
-  switch (t.kind) {
-    case TypeKind::kBool:
-    case TypeKind::kS8:
-    case TypeKind::kU8: return 1;
-    case TypeKind::kS16:
-    case TypeKind::kU16: return 2;
-    case TypeKind::kS32:
-    case TypeKind::kU32:
-    case TypeKind::kF32:
-    case TypeKind::kChar:
-    case TypeKind::kString:
-    case TypeKind::kOwn:
-    case TypeKind::kBorrow: return 4;
-    case TypeKind::kS64:
-    case TypeKind::kU64:
-    case TypeKind::kF64: return 8;
-    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
-    case TypeKind::kList: return t.length ? AlignOf(*t.elem) : 4;
-    case TypeKind::kRecord:
-    case TypeKind::kTuple: {
-      uint32_t a = 1;
-      for (const auto& f : t.fields) a = std::max(a, AlignOf(*f.type));
-      return a;
-    }
-    case TypeKind::kVariant:
-    case TypeKind::kEnum:
-    case TypeKind::kOption:
-    case TypeKind::kResult: {
-      std::vector<const ValueType*> cases;
-      abi::CaseTypes(t, &cases);
-      return std::max(DiscriminantSize(cases.size()), abi::MaxCaseAlignment(cases));
-    }
-    case TypeKind::kFlags: return FlagsSize(t.labels.size());
-  }
-  return 1;
-}
-
-uint32_t SizeOf(const ValueType& t) {
-  switch (t.kind) {
-    case TypeKind::kBool:
-    case TypeKind::kS8:
-    case TypeKind::kU8: return 1;
-    case TypeKind::kS16:
-    case TypeKind::kU16: return 2;
-    case TypeKind::kS32:
-    case TypeKind::kU32:
-    case TypeKind::kF32:
-    case TypeKind::kChar:
-    case TypeKind::kOwn:
-    case TypeKind::kBorrow: return 4;
-    case TypeKind::kS64:
-    case TypeKind::kU64:
-    case TypeKind::kF64:
-    case TypeKind::kString: return 8;
-    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
-    case TypeKind::kList: {
-      if (!t.length) return 8;
-      uint64_t s = uint64_t{t.length} * SizeOf(*t.elem);
-      return s > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(s);
-    }
-    case TypeKind::kRecord:
-    case TypeKind::kTuple: {
-      uint64_t s = 0;
-      for (const auto& f : t.fields) {
-        s = abi::AlignTo(s, AlignOf(*f.type));
-        s += SizeOf(*f.type);
-      }
-      s = abi::AlignTo(s, AlignOf(t));
-      return s > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(s);
-    }
-    case TypeKind::kVariant:
-    case TypeKind::kEnum:
-    case TypeKind::kOption:
-    case TypeKind::kResult: {
-      std::vector<const ValueType*> cases;
-      abi::CaseTypes(t, &cases);
-      uint64_t s = DiscriminantSize(cases.size());
-      s = abi::AlignTo(s, abi::MaxCaseAlignment(cases));
-      uint32_t cs = 0;
-      for (const ValueType* c : cases)
-        if (c) cs = std::max(cs, SizeOf(*c));
-      s += cs;
-      s = abi::AlignTo(s, AlignOf(t));
-      return s > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(s);
-    }
-    case TypeKind::kFlags: return FlagsSize(t.labels.size());
-  }
-  return 1;
-}
-
-namespace {
-
 // Flattening stops past this many values: any count past 16 spills to
 // memory anyway, and a hostile list<u8, 2^32-1> or a type DAG that doubles at
 // every level must not allocate gigabytes here.
 constexpr size_t kFlattenCap = 4096;
+
+struct Layout {
+  uint32_t align, size, flat;
+};
+
+uint32_t Saturate(uint64_t s) { return s > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(s); }
+
+uint32_t CapFlat(uint64_t n) {
+  return n > kFlattenCap + 1 ? kFlattenCap + 1 : static_cast<uint32_t>(n);
+}
+
+Layout LayoutOf(const ValueType& t);
+
+// The spec's alignment, elem_size and len(flatten_type) of `t` from its
+// children's (cached) layouts.
+Layout ComputeLayout(const ValueType& t) {
+  switch (t.kind) {
+    case TypeKind::kBool:
+    case TypeKind::kS8:
+    case TypeKind::kU8: return {1, 1, 1};
+    case TypeKind::kS16:
+    case TypeKind::kU16: return {2, 2, 1};
+    case TypeKind::kS32:
+    case TypeKind::kU32:
+    case TypeKind::kF32:
+    case TypeKind::kChar:
+    case TypeKind::kOwn:
+    case TypeKind::kBorrow: return {4, 4, 1};
+    case TypeKind::kS64:
+    case TypeKind::kU64:
+    case TypeKind::kF64: return {8, 8, 1};
+    case TypeKind::kString: return {4, 8, 2};
+    case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
+    case TypeKind::kList: {
+      if (!t.length) return {4, 8, 2};
+      Layout e = LayoutOf(*t.elem);
+      return {e.align, Saturate(uint64_t{t.length} * e.size), CapFlat(uint64_t{t.length} * e.flat)};
+    }
+    case TypeKind::kRecord:
+    case TypeKind::kTuple: {
+      uint32_t a = 1;
+      uint64_t s = 0, n = 0;
+      for (const auto& f : t.fields) {
+        Layout l = LayoutOf(*f.type);
+        a = std::max(a, l.align);
+        s = abi::AlignTo(s, l.align) + l.size;
+        n += l.flat;
+      }
+      return {a, Saturate(abi::AlignTo(s, a)), CapFlat(n)};
+    }
+    case TypeKind::kVariant:
+    case TypeKind::kEnum:
+    case TypeKind::kOption:
+    case TypeKind::kResult: {
+      std::vector<const ValueType*> cases;
+      abi::CaseTypes(t, &cases);
+      uint32_t a = DiscriminantSize(cases.size()), ca = 1, cs = 0, cn = 0;
+      for (const ValueType* c : cases) {
+        if (!c) continue;
+        Layout l = LayoutOf(*c);
+        ca = std::max(ca, l.align);
+        cs = std::max(cs, l.size);
+        cn = std::max(cn, l.flat);  // the cases' flat values are joined position by position
+      }
+      a = std::max(a, ca);
+      uint64_t s = abi::AlignTo(DiscriminantSize(cases.size()), ca) + cs;
+      return {a, Saturate(abi::AlignTo(s, a)), CapFlat(uint64_t{cn} + 1)};
+    }
+    case TypeKind::kFlags: return {FlagsSize(t.labels.size()), FlagsSize(t.labels.size()), 1};
+  }
+  return {1, 1, 1};
+}
+
+// The cached word: bit 63 set (computed); bits 48-55 the alignment (<= 8),
+// 32-47 the flat count, 0-31 the size.
+uint32_t AlignBits(uint64_t b) { return static_cast<uint32_t>(b >> 48) & 0xff; }
+uint32_t FlatBits(uint64_t b) { return static_cast<uint32_t>(b >> 32) & 0xffff; }
+uint32_t SizeBits(uint64_t b) { return static_cast<uint32_t>(b); }
+
+// The cached word of `t`, computed on first use.
+uint64_t LayoutBits(const ValueType& t) {
+  uint64_t b = t.abi_layout.Load();
+  if (b) return b;
+  Layout l = ComputeLayout(t);
+  b = uint64_t{1} << 63 | uint64_t{l.align} << 48 | uint64_t{l.flat} << 32 | l.size;
+  t.abi_layout.Store(b);
+  return b;
+}
+
+Layout LayoutOf(const ValueType& t) {
+  uint64_t b = LayoutBits(t);
+  return {AlignBits(b), SizeBits(b), FlatBits(b)};
+}
+
+}  // namespace
+
+uint32_t AlignOf(const ValueType& t) {
+  uint64_t b = t.abi_layout.Load();
+  return AlignBits(b ? b : LayoutBits(t));
+}
+uint32_t SizeOf(const ValueType& t) {
+  uint64_t b = t.abi_layout.Load();
+  return SizeBits(b ? b : LayoutBits(t));
+}
+uint32_t FlatCount(const ValueType& t) {
+  uint64_t b = t.abi_layout.Load();
+  return FlatBits(b ? b : LayoutBits(t));
+}
+
+namespace {
 
 ValType Join(ValType a, ValType b) {
   if (a == b) return a;

@@ -10,20 +10,24 @@ namespace arcella::component {
 namespace abi {
 namespace {
 
-TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t);
+// Moves a lifted value (or its trap) into *out.
+MaybeTrap Assign(TrapOr<Val> v, Val* out) {
+  if (!v.ok()) return v.take_trap();
+  *out = std::move(v).value();
+  return std::nullopt;
+}
 
-TrapOr<Val> LoadRecord(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
-  std::vector<Val> items;
-  items.reserve(t.fields.size());
+MaybeTrap LoadRecordInto(LiftLowerContext& cx, uint32_t ptr, const ValueType& t, Val* out) {
+  out->kind = t.kind;  // kRecord or kTuple
+  out->items.reserve(t.fields.size());
   uint64_t p = ptr;
   for (const auto& f : t.fields) {
     p = AlignTo(p, AlignOf(*f.type));
-    auto v = LoadAt(cx, static_cast<uint32_t>(p), *f.type);
-    if (!v.ok()) return v.take_trap();
-    items.push_back(std::move(v).value());
+    if (auto tr = LoadInto(cx, static_cast<uint32_t>(p), *f.type, &out->items.emplace_back()))
+      return tr;
     p += SizeOf(*f.type);
   }
-  return t.kind == TypeKind::kTuple ? Val::Tuple(std::move(items)) : Val::Record(std::move(items));
+  return std::nullopt;
 }
 
 TrapOr<Val> LoadVariant(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
@@ -45,70 +49,84 @@ TrapOr<Val> LoadVariant(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) 
   return abi::MakeCase(t, static_cast<uint32_t>(index), std::move(payload));
 }
 
-TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
-  if (auto tr = CountNodes(cx, 1)) return *tr;
+}  // namespace
+
+// Fills *out (a default Val) in place, as the Val factories would make it:
+// no intermediate Val to move for records, lists, strings and scalars.
+MaybeTrap LoadInto(LiftLowerContext& cx, uint32_t ptr, const ValueType& t, Val* out) {
+  if (auto tr = CountNodes(cx, 1)) return tr;
   auto mem = cx.opts->memory->Bytes();
+  out->kind = t.kind;
   switch (t.kind) {
-    case TypeKind::kBool: return Val::Bool(mem[ptr] != 0);
-    case TypeKind::kU8: return Val::U8(mem[ptr]);
-    case TypeKind::kU16: return Val::U16(static_cast<uint16_t>(LoadInt(mem, ptr, 2)));
-    case TypeKind::kU32: return Val::U32(static_cast<uint32_t>(LoadInt(mem, ptr, 4)));
-    case TypeKind::kU64: return Val::U64(LoadInt(mem, ptr, 8));
-    case TypeKind::kS8: return Val::S8(static_cast<int8_t>(mem[ptr]));
-    case TypeKind::kS16: return Val::S16(static_cast<int16_t>(LoadInt(mem, ptr, 2)));
-    case TypeKind::kS32: return Val::S32(static_cast<int32_t>(LoadInt(mem, ptr, 4)));
-    case TypeKind::kS64: return Val::S64(static_cast<int64_t>(LoadInt(mem, ptr, 8)));
+    case TypeKind::kBool: out->b = mem[ptr] != 0; return std::nullopt;
+    case TypeKind::kU8: out->u = mem[ptr]; return std::nullopt;
+    case TypeKind::kU16: out->u = static_cast<uint16_t>(LoadInt(mem, ptr, 2)); return std::nullopt;
+    case TypeKind::kU32: out->u = static_cast<uint32_t>(LoadInt(mem, ptr, 4)); return std::nullopt;
+    case TypeKind::kU64: out->u = LoadInt(mem, ptr, 8); return std::nullopt;
+    case TypeKind::kS8: out->s = static_cast<int8_t>(mem[ptr]); return std::nullopt;
+    case TypeKind::kS16: out->s = static_cast<int16_t>(LoadInt(mem, ptr, 2)); return std::nullopt;
+    case TypeKind::kS32: out->s = static_cast<int32_t>(LoadInt(mem, ptr, 4)); return std::nullopt;
+    case TypeKind::kS64: out->s = static_cast<int64_t>(LoadInt(mem, ptr, 8)); return std::nullopt;
     case TypeKind::kF32:
-      return Val::F32(CanonF32(BitsF32(static_cast<uint32_t>(LoadInt(mem, ptr, 4)))));
-    case TypeKind::kF64: return Val::F64(CanonF64(BitsF64(LoadInt(mem, ptr, 8))));
+      out->f32 = CanonF32(BitsF32(static_cast<uint32_t>(LoadInt(mem, ptr, 4))));
+      return std::nullopt;
+    case TypeKind::kF64: out->f64 = CanonF64(BitsF64(LoadInt(mem, ptr, 8))); return std::nullopt;
     case TypeKind::kChar: {
       auto c = static_cast<uint32_t>(LoadInt(mem, ptr, 4));
-      if (auto tr = CheckChar(c)) return *tr;
-      return Val::Char(c);
+      if (auto tr = CheckChar(c)) return tr;
+      out->c = c;
+      return std::nullopt;
     }
     case TypeKind::kString: {
       auto begin = static_cast<uint32_t>(LoadInt(mem, ptr, 4));
       auto units = static_cast<uint32_t>(LoadInt(mem, ptr + 4, 4));
-      return LoadStringFromRange(cx, begin, units);
+      return LoadStringInto(cx, begin, units, out);
     }
     case TypeKind::kMap:  // despecialises to list<tuple<k, v>>
     case TypeKind::kList: {
+      out->kind = TypeKind::kList;
       if (t.length) {
-        if (cx.lift_nodes + t.length > cx.max_lift_nodes) return CountNodes(cx, t.length).value();
-        std::vector<Val> items;
-        items.reserve(t.length);
+        if (cx.lift_nodes + t.length > cx.max_lift_nodes) return CountNodes(cx, t.length);
+        out->items.reserve(t.length);
         uint32_t size = SizeOf(*t.elem);
-        for (uint32_t i = 0; i < t.length; ++i) {
-          auto v = LoadAt(cx, ptr + i * size, *t.elem);
-          if (!v.ok()) return v.take_trap();
-          items.push_back(std::move(v).value());
-        }
-        return Val::List(std::move(items));
+        for (uint32_t i = 0; i < t.length; ++i)
+          if (auto tr = LoadInto(cx, ptr + i * size, *t.elem, &out->items.emplace_back()))
+            return tr;
+        return std::nullopt;
       }
       auto begin = static_cast<uint32_t>(LoadInt(mem, ptr, 4));
       auto length = static_cast<uint32_t>(LoadInt(mem, ptr + 4, 4));
-      return LoadListFromRange(cx, begin, length, *t.elem);
+      return Assign(LoadListFromRange(cx, begin, length, *t.elem), out);
     }
     case TypeKind::kRecord:
-    case TypeKind::kTuple: return LoadRecord(cx, ptr, t);
+    case TypeKind::kTuple: return LoadRecordInto(cx, ptr, t, out);
     case TypeKind::kVariant:
     case TypeKind::kEnum:
     case TypeKind::kOption:
-    case TypeKind::kResult: return LoadVariant(cx, ptr, t);
+    case TypeKind::kResult: return Assign(LoadVariant(cx, ptr, t), out);
     case TypeKind::kFlags:
-      return Val::Flags(LoadInt(mem, ptr, SizeOf(t)) & abi::FlagsMask(t.labels.size()));
-    case TypeKind::kOwn: return LiftOwn(cx, static_cast<uint32_t>(LoadInt(mem, ptr, 4)), t);
-    case TypeKind::kBorrow: return LiftBorrow(cx, static_cast<uint32_t>(LoadInt(mem, ptr, 4)), t);
+      out->u = LoadInt(mem, ptr, SizeOf(t)) & abi::FlagsMask(t.labels.size());
+      return std::nullopt;
+    case TypeKind::kOwn:
+      return Assign(LiftOwn(cx, static_cast<uint32_t>(LoadInt(mem, ptr, 4)), t), out);
+    case TypeKind::kBorrow:
+      return Assign(LiftBorrow(cx, static_cast<uint32_t>(LoadInt(mem, ptr, 4)), t), out);
   }
   return AbiTrap("unknown type kind");
 }
+
+TrapOr<Val> LoadAt(LiftLowerContext& cx, uint32_t ptr, const ValueType& t) {
+  Val v;
+  if (auto tr = LoadInto(cx, ptr, t, &v)) return *std::move(tr);
+  return v;
+}
+
+namespace {
 
 // Writes through a fresh view of memory (realloc may have moved it).
 void Put(LiftLowerContext& cx, uint32_t ptr, uint64_t v, uint32_t n) {
   StoreInt(cx.opts->memory->Bytes(), ptr, v, n);
 }
-
-MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32_t ptr);
 
 MaybeTrap CheckIntRange(const Val& v, const ValueType& t) {
   bool ok = true;
@@ -138,6 +156,8 @@ MaybeTrap StoreVariant(LiftLowerContext& cx, const Val& v, const ValueType& t, u
   if (c) return StoreAt(cx, v.items[0], *c, static_cast<uint32_t>(p));
   return std::nullopt;
 }
+
+}  // namespace
 
 MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32_t ptr) {
   if (v.kind != ValKindOf(t)) return ShapeTrap(v, t);
@@ -217,8 +237,6 @@ MaybeTrap StoreAt(LiftLowerContext& cx, const Val& v, const ValueType& t, uint32
   return AbiTrap("unknown type kind");
 }
 
-}  // namespace
-
 TrapOr<Val> LoadListFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t length,
                               const ValueType& elem) {
   uint32_t size = SizeOf(elem);
@@ -229,14 +247,12 @@ TrapOr<Val> LoadListFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t lengt
   if (auto tr = CheckAlign(ptr, AlignOf(elem), "list")) return *tr;
   if (auto tr = CheckBounds(cx, ptr, bytes, "list")) return *tr;
   if (cx.lift_nodes + length > cx.max_lift_nodes) return CountNodes(cx, length).value();
-  std::vector<Val> items;
-  items.reserve(length);
-  for (uint32_t i = 0; i < length; ++i) {
-    auto v = LoadAt(cx, ptr + i * size, elem);
-    if (!v.ok()) return v.take_trap();
-    items.push_back(std::move(v).value());
-  }
-  return Val::List(std::move(items));
+  Val list = Val::List({});
+  list.items.reserve(length);
+  for (uint32_t i = 0; i < length; ++i)
+    if (auto tr = LoadInto(cx, ptr + i * size, elem, &list.items.emplace_back()))
+      return *std::move(tr);
+  return list;
 }
 
 TrapOr<std::pair<uint32_t, uint32_t>> StoreListIntoRange(LiftLowerContext& cx, const Val& v,

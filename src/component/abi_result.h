@@ -15,7 +15,8 @@ namespace arcella::component {
 template <typename T>
 class [[nodiscard]] TrapOr {
  public:
-  TrapOr(T v) : v_(std::move(v)) {}             // NOLINT: implicit by design
+  TrapOr(T&& v) : v_(std::move(v)) {}           // NOLINT: implicit by design
+  TrapOr(const T& v) : v_(v) {}                 // NOLINT
   TrapOr(engine::Trap t) : v_(std::move(t)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   T& value() & { return std::get<0>(v_); }

@@ -247,7 +247,7 @@ TrapOr<Range> StoreProbablyUtf16(LiftLowerContext& cx, const std::vector<char32_
 
 }  // namespace
 
-TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tagged) {
+MaybeTrap LoadStringInto(LiftLowerContext& cx, uint32_t ptr, uint32_t tagged, Val* v) {
   uint64_t byte_length;
   uint32_t align = 2;
   StringOrigin origin;
@@ -279,9 +279,9 @@ TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tag
   if (auto t = CountNodes(cx, 1)) return *t;
   // Not formed for an empty range: the memory may be empty (no null + 0).
   const uint8_t* m = byte_length ? cx.opts->memory->Bytes().data() + ptr : nullptr;
-  Val v = Val::String("");
-  v.str_origin = static_cast<uint8_t>(origin);
-  std::string& out = v.str;
+  v->kind = TypeKind::kString;
+  v->str_origin = static_cast<uint8_t>(origin);
+  std::string& out = v->str;
   switch (origin) {
     case StringOrigin::kUtf8: {
       if (byte_length) out.assign(reinterpret_cast<const char*>(m), byte_length);
@@ -313,6 +313,12 @@ TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tag
       break;
     }
   }
+  return std::nullopt;
+}
+
+TrapOr<Val> LoadStringFromRange(LiftLowerContext& cx, uint32_t ptr, uint32_t tagged) {
+  Val v;
+  if (auto t = LoadStringInto(cx, ptr, tagged, &v)) return *std::move(t);
   return v;
 }
 

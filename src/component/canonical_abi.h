@@ -195,11 +195,15 @@ struct LiftLowerContext {
 inline constexpr uint32_t kMaxFlatParams = 16;
 inline constexpr uint32_t kMaxFlatResults = 1;
 
+// Computed once per type node (ValueType::abi_layout) and then read.
 uint32_t AlignOf(const ValueType& t);
 uint32_t SizeOf(const ValueType& t);  // the spec's elem_size
 // Appends the core types `t` flattens to (variants joined). Stops past 4096
 // values (any count past 16 spills anyway), so hostile types stay cheap.
 void Flatten(const ValueType& t, std::vector<engine::ValType>* out);
+// The number of core values `t` flattens to (len(flatten_type)), capped at
+// 4097; computed once per type node, without allocating.
+uint32_t FlatCount(const ValueType& t);
 // Bytes of the discriminant of a variant with `n` cases (1, 2 or 4).
 uint32_t DiscriminantSize(size_t n);
 

@@ -13,6 +13,7 @@
 // Threads: immutable after construction; safe to share across threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -73,6 +74,27 @@ struct Case {  // variant case; `type` null when the case has no payload
   TypeRef type;
 };
 
+// One word where the canonical ABI keeps a type's layout (alignment, size,
+// flat count) once it has computed it (component/abi_layout.cc). Not part of
+// the type: a copy starts empty (so a copy that is then changed never sees a
+// stale layout) and TypeEquals ignores it. Threads: concurrent first uses
+// store the same word (relaxed atomics; the layout depends only on the
+// immutable type).
+class AbiLayoutCache {
+ public:
+  AbiLayoutCache() = default;
+  AbiLayoutCache(const AbiLayoutCache&) noexcept {}
+  AbiLayoutCache& operator=(const AbiLayoutCache&) noexcept {
+    bits_.store(0, std::memory_order_relaxed);
+    return *this;
+  }
+  uint64_t Load() const { return bits_.load(std::memory_order_relaxed); }  // 0: not computed
+  void Store(uint64_t bits) const { bits_.store(bits, std::memory_order_relaxed); }
+
+ private:
+  mutable std::atomic<uint64_t> bits_{0};
+};
+
 struct ValueType {
   TypeKind kind = TypeKind::kBool;
   TypeRef elem;                     // list<elem>, option<elem>, map: tuple<k, v>
@@ -82,6 +104,7 @@ struct ValueType {
   std::vector<std::string> labels;  // enum cases, flags labels
   TypeRef ok, err;                  // result<ok, err>; either may be null
   ResourceRef resource;             // own<resource>, borrow<resource>
+  AbiLayoutCache abi_layout;        // the canonical ABI's, filled in on first use
 
   static TypeRef Prim(TypeKind k);  // a shared node per primitive kind
   static TypeRef Bool() { return Prim(TypeKind::kBool); }
