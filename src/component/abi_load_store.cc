@@ -63,7 +63,9 @@ MaybeTrap LoadInto(LiftLowerContext& cx, uint32_t ptr, const ValueType& t, Val* 
     case TypeKind::kU16: out->u = static_cast<uint16_t>(LoadInt(mem, ptr, 2)); return std::nullopt;
     case TypeKind::kU32: out->u = static_cast<uint32_t>(LoadInt(mem, ptr, 4)); return std::nullopt;
     case TypeKind::kU64: out->u = LoadInt(mem, ptr, 8); return std::nullopt;
-    case TypeKind::kS8: out->s = static_cast<int8_t>(mem[ptr]); return std::nullopt;
+    case TypeKind::kS8:  // sign-extended without a signed char (bugprone-signed-char-misuse)
+      out->s = static_cast<int64_t>(mem[ptr] ^ 0x80u) - 0x80;
+      return std::nullopt;
     case TypeKind::kS16: out->s = static_cast<int16_t>(LoadInt(mem, ptr, 2)); return std::nullopt;
     case TypeKind::kS32: out->s = static_cast<int32_t>(LoadInt(mem, ptr, 4)); return std::nullopt;
     case TypeKind::kS64: out->s = static_cast<int64_t>(LoadInt(mem, ptr, 8)); return std::nullopt;
