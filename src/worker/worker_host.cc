@@ -396,6 +396,22 @@ struct WorkerHost::Worker {
 namespace {
 // Link-calls the host answers at once, over all workers.
 constexpr size_t kMaxLinkCalls = 256;
+
+// A replica's name "<deployment>#<index>" split; false if `name` is not one
+// (no '#', no digits after it, or an index past u32).
+bool SplitReplicaName(const std::string& name, std::string* dep, uint32_t* index) {
+  auto hash = name.rfind('#');
+  if (hash == std::string::npos || hash + 1 == name.size()) return false;
+  uint64_t n = 0;
+  for (size_t i = hash + 1; i < name.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+    n = n * 10 + static_cast<uint64_t>(name[i] - '0');
+    if (n > UINT32_MAX) return false;
+  }
+  *dep = name.substr(0, hash);
+  *index = static_cast<uint32_t>(n);
+  return true;
+}
 // Handle scopes (importing instances holding resources through links) per worker.
 constexpr size_t kMaxScopes = 4096;
 }  // namespace
@@ -998,15 +1014,9 @@ bool WorkerHost::OwnReplica(const Group& g, const std::string& dep, uint32_t ind
 bool WorkerHost::OwnEvent(const Group& g, const platform::Event& e) {
   if (e.kind == "deployment") return OwnReplica(g, e.id, 0);
   if (e.kind != "replica") return false;
-  auto hash = e.id.rfind('#');
-  if (hash == std::string::npos) return false;
-  uint64_t index = 0;
-  for (size_t i = hash + 1; i < e.id.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(e.id[i])) || index > UINT32_MAX) return false;
-    index = index * 10 + static_cast<uint64_t>(e.id[i] - '0');
-  }
-  return hash + 1 < e.id.size() && index <= UINT32_MAX &&
-         OwnReplica(g, e.id.substr(0, hash), static_cast<uint32_t>(index));
+  std::string dep;
+  uint32_t index = 0;
+  return SplitReplicaName(e.id, &dep, &index) && OwnReplica(g, dep, index);
 }
 
 void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_ptr<Worker>& w) {
@@ -1507,15 +1517,9 @@ Result<platform::ValCallResult> WorkerHost::CallValues(const std::string& id,
   out.trap = std::move(r.trap);
   // Who served it, for a handle it returns: the replica index the worker
   // named (of this deployment), its instance, this incarnation.
-  auto hash = out.replica.rfind('#');
+  std::string named_dep;
   uint32_t index = 0;
-  bool named = hash != std::string::npos && out.replica.compare(0, hash, id) == 0 &&
-               hash + 1 < out.replica.size() && out.replica.size() - hash - 1 <= 9;
-  for (size_t k = hash + 1; named && k < out.replica.size(); ++k) {
-    char ch = out.replica[k];
-    named = ch >= '0' && ch <= '9';
-    index = index * 10 + static_cast<uint32_t>(ch - '0');
-  }
+  const bool named = SplitReplicaName(out.replica, &named_dep, &index) && named_dep == id;
   if (extra.handles && !out.trap && (!named || r.instance == 0))
     return Status::Internal("deployment " + id + ": its worker did not say which instance served " +
                             export_name + " (\"" + out.replica + "\")");
