@@ -29,13 +29,18 @@
 // all calls after a warm-up, with p50/p99 of single calls; the cases of a
 // table run interleaved in 5 rounds (1 with --quick).
 //
-//   link_bench [--quick] [--fixtures DIR] [--worker PATH]
-//              [--loop TARGET [--loop-len N] [--loop-values]]
+//   link_bench [--quick] [--no-link-ring] [--fixtures DIR] [--worker PATH]
+//              [--loop TARGET [--loop-len N] [--loop-values [--loop-times N]]]
+//
+// --no-link-ring: link calls from workers go on the socket (docs/WORKER.md
+// "The link ring"), for a side-by-side run.
 //
 // --loop TARGET calls only TARGET (a deployment, e.g. relay@0.1.0/wd) with a
 // string of N bytes (default 11) for 5 s, for a profiler: through
 // Platform::Call, or with --loop-values through Platform::CallValues; it
-// prints the wall and the thread CPU time per call.
+// prints the wall and the thread CPU time per call. --loop-times N (a relay
+// target, with --loop-values) calls relay.f-times(s, N) instead: N calls
+// through the link per call.
 //
 // bench/platform/run_link.sh builds the fixtures, arcella-worker and this,
 // and runs it.
@@ -124,6 +129,11 @@ void Row(const std::string& what, const Stats& s, const std::string& note = "") 
          note.c_str());
 }
 
+// A per-call difference of two means (and of two medians): no p99.
+void RowPerCall(const std::string& what, const Stats& s, const std::string& note = "") {
+  printf("  %-34s %11.0f %11.0f %11s  %s\n", what.c_str(), s.mean_ns, s.p50_ns, "", note.c_str());
+}
+
 void Diff(const std::string& what, const Stats& a, const Stats& b, const std::string& note = "") {
   printf("  %-34s %11.0f %11.0f %11s  %s\n", what.c_str(), a.mean_ns - b.mean_ns,
          a.p50_ns - b.p50_ns, "", note.c_str());
@@ -153,6 +163,8 @@ int main(int argc, char** argv) {
   std::string loop;          // --loop TARGET: only call TARGET's f for 5 s (perf)
   size_t loop_len = 11;      // --loop-len N: with a string of N bytes
   bool loop_values = false;  // --loop-values: through Platform::CallValues
+  uint32_t loop_times = 0;   // --loop-times N: relay.f-times(s, N) (with --loop-values)
+  bool link_ring = true;     // --no-link-ring: link calls from workers on the socket
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) quick = true;
     else if (!strcmp(argv[i], "--fixtures") && i + 1 < argc) fixtures = argv[++i];
@@ -160,10 +172,12 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--loop") && i + 1 < argc) loop = argv[++i];
     else if (!strcmp(argv[i], "--loop-len") && i + 1 < argc) loop_len = std::stoul(argv[++i]);
     else if (!strcmp(argv[i], "--loop-values")) loop_values = true;
+    else if (!strcmp(argv[i], "--no-link-ring")) link_ring = false;
+    else if (!strcmp(argv[i], "--loop-times") && i + 1 < argc) loop_times = std::stoul(argv[++i]);
     else
       Die(std::string("unknown argument ") + argv[i] +
-          " (usage: link_bench [--quick] [--fixtures DIR] [--worker PATH] [--loop TARGET "
-          "[--loop-len N] [--loop-values]])");
+          " (usage: link_bench [--quick] [--no-link-ring] [--fixtures DIR] [--worker PATH] "
+          "[--loop TARGET [--loop-len N] [--loop-values [--loop-times N]]])");
   }
   signal(SIGPIPE, SIG_IGN);
   std::string root = std::filesystem::temp_directory_path() /
@@ -176,6 +190,7 @@ int main(int argc, char** argv) {
   // process, "worker" in the group's arcella-worker.
   arcella::worker::WorkerHostOptions wo;
   wo.worker_path = worker;
+  wo.link_ring = link_ring;
   auto make_host = [&](arcella::platform::CodeProvider* code)
       -> arcella::Result<std::unique_ptr<arcella::platform::ReplicaHost>> {
     auto main = std::make_unique<arcella::platform::InProcessHost>(
@@ -228,8 +243,10 @@ int main(int argc, char** argv) {
   if (!loop.empty()) {
     // For a profiler: one deployment (e.g. relay@0.1.0/wd), 5 s of calls.
     const bool relay = loop.starts_with("relay@");
-    const std::string fn = loop_values ? (relay ? "arcella:bench/relay@0.1.0#f"
-                                                : "arcella:bench/api@0.1.0#f")
+    const bool times = relay && loop_values && loop_times > 0;
+    const std::string fn = loop_values ? (times   ? "arcella:bench/relay@0.1.0#f-times"
+                                          : relay ? "arcella:bench/relay@0.1.0#f"
+                                                  : "arcella:bench/api@0.1.0#f")
                                        : (relay ? "relay.f" : "api.f");
     const std::string s(loop_len, 'x');
     const std::vector<std::string> args = {"\"" + s + "\""};
@@ -243,7 +260,9 @@ int main(int argc, char** argv) {
     const double c0 = cpu_ns();
     while (Clock::now() - t0 < std::chrono::seconds(5)) {
       if (loop_values) {
-        auto r = p.CallValues(loop, fn, {arcella::component::Val::String(s)});
+        std::vector<arcella::component::Val> vals = {arcella::component::Val::String(s)};
+        if (times) vals.push_back(arcella::component::Val::U32(loop_times));
+        auto r = p.CallValues(loop, fn, std::move(vals));
         if (!r.ok() || r->trap)
           Die(loop + " " + fn + ": " + (r.ok() ? r->trap->ToString() : r.status().message()));
       } else {
@@ -266,8 +285,9 @@ int main(int argc, char** argv) {
   const int nw = quick ? 500 : 5'000;
   const int rounds = quick ? 1 : 5;  // interleaved
   printf("link_bench: a call through a link vs a direct call, in the daemon and in "
-         "arcella-worker processes (%d calls per case in the daemon, %d with a worker%s)\n",
-         n, nw, quick ? ", --quick" : "");
+         "arcella-worker processes (%d calls per case in the daemon, %d with a worker%s; "
+         "link calls from workers %s)\n",
+         n, nw, quick ? ", --quick" : "", link_ring ? "through the link ring" : "on the socket");
   printf("  %-34s %11s %11s %11s\n", "Platform::Call (WAVE text)", "mean ns", "p50 ns", "p99 ns");
   for (const std::string& s : {std::string("hello world"), std::string(1000, 'x')}) {
     std::vector<std::string> args = {"\"" + s + "\""};
@@ -327,6 +347,68 @@ int main(int argc, char** argv) {
     Row("linked, two workers", w2, "relay/wb -> api/wa");
     Diff("link in daemon adds", dl, d, "target <= 1000 ns");
     Ratio("two workers / worker direct", w2, w, "target <= 2x");
+  }
+  // One call through the link as the importer makes it. The rows above call
+  // relay.f from the platform, so "linked" pays a second component call (into
+  // relay) besides the link. relay.f-times(s, n) calls api.f n times through
+  // the link inside one call of relay: (T(1 + N) - T(1)) / N is one call
+  // through the link (relay's lowering of the import, the link's dispatch,
+  // the provider's call) without the outer call. Compared with api.f called
+  // directly through Platform::CallValues (the provider's call alone), the
+  // difference is what the link adds; with workers, the ratio to the worker
+  // round trip.
+  const uint32_t loop_daemon = 100, loop_worker = 20;
+  printf("\nOne call through the link from inside the importer: (relay.f-times(s, 1 + N) - "
+         "relay.f-times(s, 1)) / N, N = %u in the daemon, %u with workers\n",
+         loop_daemon, loop_worker);
+  for (size_t len : {11u, 1000u}) {
+    auto times = [&](const std::string& id, uint32_t count) {
+      const bool daemon = id.ends_with("/d");
+      const int per = daemon ? n / static_cast<int>(loop_daemon) * 2 : nw / 4;
+      return Case{[&p, id, count, len]() -> std::string {
+                    auto r = p.CallValues(id, "arcella:bench/relay@0.1.0#f-times",
+                                          {arcella::component::Val::String(std::string(len, 'x')),
+                                           arcella::component::Val::U32(count)});
+                    if (!r.ok()) return id + " f-times: " + r.status().message();
+                    return r->trap ? id + " f-times: " + r->trap->ToString() : "";
+                  },
+                  std::max(per, 20)};
+    };
+    auto direct = [&](const std::string& id) {
+      return Case{[&p, id, len]() -> std::string {
+                    auto r = p.CallValues(id, "arcella:bench/api@0.1.0#f",
+                                          {arcella::component::Val::String(std::string(len, 'x'))});
+                    if (!r.ok()) return id + " f: " + r.status().message();
+                    return r->trap ? id + " f: " + r->trap->ToString() : "";
+                  },
+                  id.ends_with("/d") ? n : nw};
+    };
+    const uint32_t nd = loop_daemon, nwk = loop_worker;
+    printf("f(string[%zu]) -> record\n", len);
+    auto t = Measure({direct("api@0.1.0/d"), times("relay@0.1.0/d", 1),
+                      times("relay@0.1.0/d", 1 + nd), direct("api@0.1.0/wa"),
+                      times("relay@0.1.0/wb", 1), times("relay@0.1.0/wb", 1 + nwk),
+                      times("relay@0.1.0/wa", 1), times("relay@0.1.0/wa", 1 + nwk),
+                      times("relay@0.1.0/wd", 1), times("relay@0.1.0/wd", 1 + nwk),
+                      times("relay@0.1.0/dw", 1), times("relay@0.1.0/dw", 1 + nwk)},
+                     rounds);
+    auto per_call = [](const Stats& one, const Stats& many, uint32_t k) {
+      return Stats{(many.mean_ns - one.mean_ns) / k, (many.p50_ns - one.p50_ns) / k, 0};
+    };
+    const Stats &d = t[0], &w = t[3];
+    const Stats dl = per_call(t[1], t[2], nd), w2 = per_call(t[4], t[5], nwk),
+                w1 = per_call(t[6], t[7], nwk), wd = per_call(t[8], t[9], nwk),
+                dw = per_call(t[10], t[11], nwk);
+    Row("daemon direct", d, "api/d");
+    RowPerCall("through the link, in the daemon", dl, "relay/d -> api/d");
+    Row("worker direct (round trip)", w, "api/wa");
+    RowPerCall("through the link, two workers", w2, "relay/wb -> api/wa");
+    RowPerCall("through the link, one worker", w1, "relay/wa -> api/wa");
+    RowPerCall("through the link, worker -> daemon", wd, "relay/wd -> api/d");
+    RowPerCall("through the link, daemon -> worker", dw, "relay/dw -> api/wa");
+    Diff("link in daemon adds", dl, d, "target <= 1000 ns");
+    Ratio("two workers / worker direct", w2, w, "target <= 2x");
+    Ratio("one worker / worker direct", w1, w);
   }
   printf("(%ld CPUs; load average %s)\n", sysconf(_SC_NPROCESSORS_ONLN), LoadAverage());
   p.Shutdown();

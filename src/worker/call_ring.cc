@@ -281,12 +281,16 @@ int RingServer::TryTake() {
     const int i = __builtin_ctzll(mask);
     const uint64_t bit = uint64_t{1} << i;
     const uint64_t before = h->posted.fetch_and(~bit);
-    if (before & bit) {
+    if ((before & bit) && static_cast<uint32_t>(i) < ring_->slots() &&
+        (serving_.fetch_or(bit) & bit) == 0) {
       // More posted and nobody spinning: pass the word on to a sleeper.
       if ((before & ~bit) != 0 && h->spinning.load() == 0 && h->sleepers.load() != 0)
         FutexWake(&h->doorbell, 1);
-      return static_cast<uint32_t>(i) < ring_->slots() ? i : -1;
+      return i;
     }
+    // Not posted after all (another thread took it), out of the ring's
+    // range, or still being served (posted again by a client that must not
+    // have): nothing to take in this slot.
     mask = before & ~bit;
   }
   return -1;
@@ -337,10 +341,29 @@ std::span<const uint8_t> RingServer::Frame(int slot) const {
   return {s->data, len};
 }
 
+Status RingServer::CopyFrame(int slot, std::vector<uint8_t>* frame) const {
+  const RingSlot* s = ring_->slot(slot);
+  // Read once, checked, copied once: the client may change anything at any time.
+  const uint32_t len = s->len.load(std::memory_order_relaxed);
+  if (len < 4 || len > kRingSlotBytes)
+    return Status::Corruption("slot " + std::to_string(slot) + " frame length " +
+                              std::to_string(len) + " out of range 4.." +
+                              std::to_string(kRingSlotBytes));
+  frame->resize(len);
+  std::memcpy(frame->data(), s->data, len);
+  const uint32_t body = ReadBigEndian32(frame->data());
+  if (body != len - 4)
+    return Status::Corruption("slot " + std::to_string(slot) + " frame says " +
+                              std::to_string(body) + " bytes, the slot holds " +
+                              std::to_string(len - 4));
+  return Status::Ok();
+}
+
 bool RingServer::Cancelled(int slot) const { return ring_->slot(slot)->cancel.load() != 0; }
 
 void RingServer::Publish(int slot, uint32_t state) {
   RingSlot* s = ring_->slot(slot);
+  serving_.fetch_and(~(uint64_t{1} << slot));
   s->state.store(state);
   if (s->waiting.load() != 0) FutexWake(&s->state, 1);
 }

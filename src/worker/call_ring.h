@@ -12,13 +12,21 @@
 // Wake-ups are futexes on shared words (the doorbell for the worker's idle
 // threads, each slot's state for its caller), after a bounded spin.
 //
-// The worker is not trusted. The daemon's end (RingClient) keeps each slot's
-// real state privately and reads the shared state only as a hint; a reply is
-// copied out once, its length checked against the slot and against the
-// frame's own length prefix, and nothing else the worker wrote is used.
-// Anything out of place is reported (kBroken, or an error from Acquire) so the
-// caller can end the worker; the daemon never crashes or hangs on it. The
-// worker's end (RingServer) trusts the daemon.
+// The same layout serves the other direction too: the link ring, where a
+// worker's replicas post `link-call` frames and daemon threads answer them
+// with `link-reply` (docs/WORKER.md "The link ring"). There the worker is
+// the RingClient and the daemon the RingServer.
+//
+// The worker is never trusted. As the caller (call ring), the daemon's
+// RingClient keeps each slot's real state privately and reads the shared
+// state only as a hint; a reply is copied out once, its length checked
+// against the slot and against the frame's own length prefix, and nothing
+// else the worker wrote is used. As the server (link ring), the daemon's
+// RingServer takes a slot only while it is not already serving it, and
+// copies a call out once with the same checks (CopyFrame). Anything out of
+// place is reported (kBroken, an error from Acquire or CopyFrame) so the
+// daemon can end the worker; it never crashes or hangs on it. The worker's
+// ends trust the daemon.
 //
 // Thread-safety: every RingClient and RingServer method may be called from
 // any thread; one slot is used by one caller at a time (Acquire to Release).
@@ -196,8 +204,14 @@ class RingServer {
   // another thread already spins; then it sleeps. The spin adapts
   // (SpinBudget).
   int Take(bool spin);
-  // The call frame in `slot` (empty if its length is out of range).
+  // The call frame in `slot` (empty if its length is out of range). Points
+  // into the shared mapping: for a client that is trusted (the daemon).
   std::span<const uint8_t> Frame(int slot) const;
+  // The call frame in `slot` copied into `frame`, its length read once and
+  // checked against the slot and against the frame's own length prefix:
+  // for an untrusted client (a worker), which may rewrite the slot at any
+  // time. Corruption naming the problem otherwise.
+  Status CopyFrame(int slot, std::vector<uint8_t>* frame) const;
   bool Cancelled(int slot) const;
   // Answers `slot` with `frame` (at most kRingSlotBytes) and wakes its caller.
   void Reply(int slot, std::span<const uint8_t> frame);
@@ -215,6 +229,10 @@ class RingServer {
   void Publish(int slot, uint32_t state);
 
   std::unique_ptr<CallRing> ring_;
+  // Bit i: slot i was taken and not answered yet. Private: a client posting
+  // a slot again before its answer (only an untrusted one would) is not
+  // served twice.
+  std::atomic<uint64_t> serving_{0};
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> idle_{0};
   SpinBudget budget_;

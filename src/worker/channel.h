@@ -30,7 +30,7 @@
 
 namespace arcella::worker {
 
-inline constexpr uint32_t kProtocolVersion = 4;  // docs/WORKER.md "Protocol"
+inline constexpr uint32_t kProtocolVersion = 5;  // docs/WORKER.md "Protocol"
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 inline constexpr uint32_t kMaxFdsPerFrame = 64;
 // Nesting of maps/arrays in a frame body (the MessagePack reader recurses).

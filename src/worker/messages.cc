@@ -265,6 +265,7 @@ class PackWriter {
 json EncodeHello(const Hello& h) {
   json j = {{"t", "hello"}, {"v", h.version}, {"pid", h.pid}, {"sandbox", h.sandbox}};
   if (h.ring) j["ring"] = true;
+  if (h.link_ring) j["link_ring"] = true;
   return j;
 }
 
@@ -276,6 +277,7 @@ Result<Hello> DecodeHello(const json& body) {
   ARCELLA_RETURN_IF_ERROR(f.I64("pid", &h.pid, 1, INT32_MAX, "a positive process id"));
   ARCELLA_RETURN_IF_ERROR(f.Str("sandbox", &h.sandbox));
   if (body.contains("ring")) ARCELLA_RETURN_IF_ERROR(f.Bool("ring", &h.ring));
+  if (body.contains("link_ring")) ARCELLA_RETURN_IF_ERROR(f.Bool("link_ring", &h.link_ring));
   return h;
 }
 

@@ -13,10 +13,13 @@
 //   ping     {id}                        (reply: ok; health and benchmarks)
 //   shutdown {}                          (no reply; the worker exits 0)
 // Worker -> daemon:
-//   hello    {v, pid, sandbox, ring}     first frame, once (ring: optional bool)
+//   hello    {v, pid, sandbox, ring, link_ring}  first frame, once (ring, link_ring:
+//                                        optional bools)
 //   reply    {id, code, msg, ...}        code 0: ok (plus the request's result)
 //   link-call {id, dep, import, func, args}  a replica's call through a link
-//                                        (ids the worker's own; answered by link-reply)
+//                                        (ids the worker's own; answered by link-reply;
+//                                        on the socket or in a link ring slot, whose
+//                                        reply comes in the slot or, if too big, here)
 // Daemon -> worker, answering a link-call:
 //   link-reply {id, code, msg, value?, trap?}
 //   log      {dep, idx, stream, line}    one captured line of a replica
@@ -44,8 +47,9 @@ namespace arcella::worker {
 struct Hello {
   uint32_t version = 0;
   int64_t pid = 0;
-  std::string sandbox;  // DescribeSandbox() of the worker, for logs and status
-  bool ring = false;    // the worker mapped the call ring it was given (call_ring.h)
+  std::string sandbox;     // DescribeSandbox() of the worker, for logs and status
+  bool ring = false;       // the worker mapped the call ring it was given (call_ring.h)
+  bool link_ring = false;  // the worker mapped the link ring it was given (call_ring.h)
 };
 nlohmann::json EncodeHello(const Hello& h);
 Result<Hello> DecodeHello(const nlohmann::json& body);

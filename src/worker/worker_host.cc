@@ -13,12 +13,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <optional>
 #include <set>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "common/open_dir.h"
@@ -204,6 +206,10 @@ struct WorkerHost::Worker {
   UniqueFd pidfd;
   std::unique_ptr<Channel> ch;
   std::unique_ptr<RingClient> ring;  // null: calls on the socket only
+  // The link ring's daemon end (null: link calls on the socket only); its
+  // threads (LinkRingLoop) run until it is stopped (WorkerDied, Shutdown).
+  std::unique_ptr<RingServer> link_ring;
+  std::atomic<uint32_t> link_ring_threads{0};
   std::thread err_reader;
   Clock::time_point started;
   std::string sandbox;
@@ -628,6 +634,19 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
                      r.status().ToString());
       }
     }
+    std::unique_ptr<CallRing> link_ring;
+    UniqueFd link_ring_fd;
+    if (options_.link_ring) {
+      auto r = CallRing::Create(std::clamp<uint32_t>(options_.link_ring_slots, 1, kRingMaxSlots),
+                                options_.link_ring_spin);
+      if (r.ok()) {
+        link_ring = std::move(*r);
+        link_ring_fd = link_ring->TakeFd();
+      } else {
+        spdlog::warn("group {}: no link ring ({}); link calls use the socket", g.name,
+                     r.status().ToString());
+      }
+    }
     // Sources above every target slot, so no dup2 clobbers a later source.
     const int floor = 4 + static_cast<int>(dirs.size()) + 8;
     auto lift = [&](UniqueFd& fd) {
@@ -637,6 +656,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     lift(err_w);
     lift(devnull);
     lift(ring_fd);
+    lift(link_ring_fd);
     for (auto& d : dirs) lift(d);
     if (!theirs || !err_w || !devnull) {
       out = Status::IoError("cannot prepare the worker's descriptors: " + Errno(errno));
@@ -659,6 +679,12 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
       const int at = 4 + static_cast<int>(dirs.size());
       posix_spawn_file_actions_adddup2(&fa, ring_fd.get(), at);
       args.push_back("--ring-fd");
+      args.push_back(std::to_string(at));
+    }
+    if (link_ring_fd) {
+      const int at = 5 + static_cast<int>(dirs.size());
+      posix_spawn_file_actions_adddup2(&fa, link_ring_fd.get(), at);
+      args.push_back("--link-ring-fd");
       args.push_back(std::to_string(at));
     }
     if (geteuid() == 0 && options_.uid) {
@@ -702,6 +728,7 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     theirs.reset();
     err_w.reset();
     ring_fd.reset();
+    link_ring_fd.reset();
     dirs.clear();
     w->pid = pid;
     w->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
@@ -780,6 +807,8 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
       w->ring = std::make_unique<RingClient>(std::move(ring),
                                              RingClient::Options{options_.ring_caller_spin,
                                                                  options_.ring_spinners});
+    if (link_ring && h->link_ring)
+      w->link_ring = std::make_unique<RingServer>(std::move(link_ring));
     out = w;
   });
   return out;
@@ -897,7 +926,7 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
       }
       ++link_calls_;
       link_pool_->Post([this, w, g, req = std::move(*r)] {
-        HandleLinkCall(w, g, req);
+        (void)w->ch->Send(EncodeLinkReply(AnswerLinkCall(w, g, req)));
         std::lock_guard<std::mutex> l(link_mu_);
         --link_calls_;
       });
@@ -906,13 +935,82 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
   WorkerDied(g, w);
 }
 
-void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
-                                const LinkCallRequest& req) {
+void WorkerHost::LinkRingLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g) {
+  bool spin = false;
+  for (;;) {
+    const int slot = w->link_ring->Take(spin);
+    if (slot < 0) break;
+    // Another thread takes the next call while this one answers (up to one
+    // per slot): a link call never waits behind another.
+    if (w->link_ring->idle() == 0) {
+      uint32_t n = w->link_ring_threads.load();
+      while (n < w->link_ring->slots() && !w->link_ring_threads.compare_exchange_weak(n, n + 1)) {
+      }
+      if (n < w->link_ring->slots()) Detach([this, w, g] { LinkRingLoop(w, g); });
+    }
+    ServeLinkSlot(w, g, slot);
+    spin = true;
+  }
+  w->link_ring_threads.fetch_sub(1);
+}
+
+void WorkerHost::ServeLinkSlot(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
+                               int slot) {
+  RingServer& ring = *w->link_ring;
+  thread_local std::vector<uint8_t> frame;  // reused: no allocation per call
+  // The worker wrote the slot and may rewrite it at any time: copied out
+  // once, checked, decoded like a frame from the socket. A slot that is not
+  // a well-formed link-call is a broken protocol: the worker is ended.
+  auto broke = [&](const std::string& why) {
+    spdlog::error("{} broke the protocol: link ring: {}; ending it", w->Name(), why);
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      if (w->fault.empty()) w->fault = "link ring: " + why;
+    }
+    w->Kill();
+  };
+  if (Status st = ring.CopyFrame(slot, &frame); !st.ok()) return broke(st.message());
+  auto body = DecodeFrameBody(std::span<const uint8_t>(frame).subspan(4));
+  if (!body.ok()) return broke("slot " + std::to_string(slot) + ": " + body.status().message());
+  if ((*body)["t"] != "link-call")
+    return broke("slot " + std::to_string(slot) + " holds a \"" + (*body)["t"].get<std::string>() +
+                 "\" frame, not a link-call");
+  auto req = DecodeLinkCall(*body);
+  if (!req.ok()) return broke("slot " + std::to_string(slot) + ": " + req.status().message());
+  LinkReply reply;
+  {
+    std::unique_lock<std::mutex> lock(link_mu_);
+    if (link_calls_ >= kMaxLinkCalls) {
+      lock.unlock();
+      reply.id = req->id;
+      reply.status = Status::Unavailable("the daemon answers at most " +
+                                         std::to_string(kMaxLinkCalls) +
+                                         " link calls from workers at once");
+    } else {
+      ++link_calls_;
+      lock.unlock();
+      reply = AnswerLinkCall(w, g, *req);
+      lock.lock();
+      --link_calls_;
+    }
+  }
+  auto out = EncodeFrame(EncodeLinkReply(reply));
+  if (out.ok() && out->size() <= kRingSlotBytes) {
+    ring.Reply(slot, *out);
+    return;
+  }
+  // Too big for the slot: on the socket, then the slot says so.
+  (void)w->ch->Send(EncodeLinkReply(reply));
+  ring.Spilled(slot);
+}
+
+LinkReply WorkerHost::AnswerLinkCall(const std::shared_ptr<Worker>& w,
+                                     const std::shared_ptr<Group>& g, const LinkCallRequest& req) {
   LinkReply reply;
   reply.id = req.id;
   auto answer = [&](Status st) {
     reply.status = std::move(st);
-    (void)w->ch->Send(EncodeLinkReply(reply));
+    return reply;
   };
   std::optional<platform::PlanLink> link;
   std::shared_ptr<const platform::LoadedComponent> c;
@@ -974,7 +1072,7 @@ void WorkerHost::HandleLinkCall(const std::shared_ptr<Worker>& w, const std::sha
                                      " results"));
     reply.value = component::PrintWave(out.value()[0], *f->result, form);
   }
-  answer(Status::Ok());
+  return answer(Status::Ok());
 }
 
 uint64_t WorkerHost::ScopeOf(Worker& w, uint64_t worker_scope) {
@@ -1044,7 +1142,8 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
     p->done = true;
     p->cv.notify_all();
   }
-  if (w->ring) w->ring->Close();  // after the above: a woken caller finds its request done
+  if (w->ring) w->ring->Close();           // after the above: a woken caller finds its request done
+  if (w->link_ring) w->link_ring->Stop();  // its threads end after the calls they answer
   if (w->stopping) return;
   spdlog::warn("{} {}", w->Name(), exit);
   std::chrono::milliseconds delay{0};
@@ -1159,6 +1258,10 @@ Status WorkerHost::Ensure(Group& g, bool restart) {
     for (const auto& [id, e] : g.deps) entries.push_back(e);
   }
   Detach([this, w = *w, self] { ReaderLoop(w, self); });
+  if ((*w)->link_ring) {
+    (*w)->link_ring_threads.fetch_add(1);
+    Detach([this, w = *w, self] { LinkRingLoop(w, self); });
+  }
   Status first;
   for (const auto& e : entries) {
     Status st = SendApply(g, **w, e.plan, e.started);
@@ -1670,11 +1773,24 @@ void WorkerHost::Shutdown() {
     shut_down_ = true;
     for (auto& [name, g] : groups_) groups.push_back(g);
   }
+  std::vector<std::shared_ptr<Worker>> workers;
   for (auto& g : groups) {
     std::lock_guard<std::mutex> op(g->op_mu);
+    {
+      std::lock_guard<std::mutex> lock(g->mu);
+      if (g->worker) workers.push_back(g->worker);
+    }
     StopWorker(*g);
     std::lock_guard<std::mutex> lock(g->mu);
     g->deps.clear();
+  }
+  // The link ring threads end once the link calls they answer do (their
+  // providers are gone or going too).
+  for (auto& w : workers) {
+    if (!w->link_ring) continue;
+    w->link_ring->Stop();
+    while (w->link_ring_threads.load() != 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -56,6 +56,7 @@ namespace arcella::worker {
 class Pool;
 struct CallRequest;
 struct LinkCallRequest;
+struct LinkReply;
 
 struct WorkerHostOptions {
   std::string worker_path;  // the arcella-worker executable
@@ -91,6 +92,14 @@ struct WorkerHostOptions {
   std::chrono::microseconds ring_caller_spin{20};
   std::chrono::microseconds ring_worker_spin{50};
   uint32_t ring_spinners = 16;
+  // The link ring (call_ring.h, docs/WORKER.md "The link ring"): the
+  // worker's replicas post their calls through links there, and up to one
+  // daemon thread per slot answers them; off: link calls on the socket. A
+  // daemon thread that answered one spins at most `link_ring_spin` for the
+  // next before it sleeps (adapting like the call ring's).
+  bool link_ring = true;
+  uint32_t link_ring_slots = 16;  // 1..64
+  std::chrono::microseconds link_ring_spin{50};
   // Appended to the worker's command line (tests: --selftest-ring-garbage).
   std::vector<std::string> worker_args;
 };
@@ -174,9 +183,13 @@ class WorkerHost : public platform::ReplicaHost {
                                         const CallRequest* extra = nullptr, uint64_t epoch = 0,
                                         uint64_t* served_epoch = nullptr);
   void ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
-  // Answers a worker's link-call (on a link pool thread).
-  void HandleLinkCall(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
-                      const LinkCallRequest& req);
+  // Answers a worker's link-call (on a link pool or link ring thread).
+  LinkReply AnswerLinkCall(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g,
+                           const LinkCallRequest& req);
+  // A daemon thread of a worker's link ring: takes posted link-calls and
+  // answers them in their slots; starts another while none is idle.
+  void LinkRingLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g);
+  void ServeLinkSlot(const std::shared_ptr<Worker>& w, const std::shared_ptr<Group>& g, int slot);
   // The daemon's handle scope for a worker's scope (made on first use;
   // 0 if the worker has too many); EndScopes: every scope of a worker that
   // is gone, ended (their handles dropped at the providers).

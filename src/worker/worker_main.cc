@@ -4,11 +4,13 @@
 //
 //   arcella-worker --socket-fd 3 --parent PID [--group NAME] [--uid U --gid G]
 //                  [--ro-dir-fd N]... [--rw-dir-fd N]... [--memory-cap BYTES]
-//                  [--max-calls N] [--ring-fd N]
+//                  [--max-calls N] [--ring-fd N] [--link-ring-fd N]
 //
 // --ring-fd: the daemon's call ring (call_ring.h), a sealed memfd mapped
 // after the sandbox is entered; a ring that does not map is logged and not
 // used (the hello says so and every call comes on the socket).
+// --link-ring-fd: likewise the link ring, where the worker posts its
+// replicas' calls through links for the daemon to answer (else the socket).
 // The process enters its sandbox (sandbox.h) before it reads a single
 // message, then serves the protocol on the socket until the daemon closes it.
 //
@@ -82,6 +84,7 @@ int Main(int argc, char** argv) {
   arcella::worker::WorkerServerOptions server;
   int socket_fd = -1;
   int ring_fd = -1;
+  int link_ring_fd = -1;
   bool selftest = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -111,6 +114,8 @@ int Main(int argc, char** argv) {
       server.max_call_threads = static_cast<size_t>(v);
     } else if (a == "--ring-fd" && value(&v) && v >= 3 && v <= 1 << 20) {
       ring_fd = static_cast<int>(v);
+    } else if (a == "--link-ring-fd" && value(&v) && v >= 3 && v <= 1 << 20) {
+      link_ring_fd = static_cast<int>(v);
     } else if (a == "--selftest-ring-garbage" && i + 1 < argc) {
       server.ring_garbage = argv[++i];
     } else if (a == "--no-seccomp") {
@@ -129,6 +134,7 @@ int Main(int argc, char** argv) {
   if (socket_fd < 3 && !selftest) return Usage("--socket-fd N (N >= 3) is required");
   if (socket_fd >= 0) sandbox.keep_fds.push_back(socket_fd);
   if (ring_fd >= 0) sandbox.keep_fds.push_back(ring_fd);
+  if (link_ring_fd >= 0) sandbox.keep_fds.push_back(link_ring_fd);
   auto report = arcella::worker::EnterSandbox(sandbox);
   if (!report.ok()) {
     fprintf(stderr, "arcella-worker: sandbox: %s\n", report.status().ToString().c_str());
@@ -154,8 +160,19 @@ int Main(int argc, char** argv) {
               mapped.status().ToString().c_str());
     }
   }
+  std::unique_ptr<arcella::worker::CallRing> link_ring;
+  if (link_ring_fd >= 0) {
+    auto mapped = arcella::worker::CallRing::Map(link_ring_fd);
+    if (mapped.ok()) {
+      link_ring = std::move(*mapped);
+    } else {
+      fprintf(stderr, "arcella-worker: link ring: %s; link calls use the socket\n",
+              mapped.status().ToString().c_str());
+    }
+  }
   arcella::worker::Channel channel(socket_fd);
-  int code = arcella::worker::RunWorkerServer(&channel, std::move(ring), server);
+  int code = arcella::worker::RunWorkerServer(&channel, std::move(ring), server,
+                                              std::move(link_ring));
   fflush(stderr);
   _exit(code);  // replicas' threads are gone or abandoned with the process
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -51,9 +53,15 @@ struct LinkWait {
 
 class Server : public platform::LinkCaller {
  public:
-  Server(Channel* ch, std::unique_ptr<CallRing> ring, const WorkerServerOptions& options)
+  Server(Channel* ch, std::unique_ptr<CallRing> ring, const WorkerServerOptions& options,
+         std::unique_ptr<CallRing> link_ring)
       : ch_(ch),
         ring_(ring ? std::make_unique<RingServer>(std::move(ring)) : nullptr),
+        link_ring_(link_ring
+                       ? std::make_unique<RingClient>(std::move(link_ring),
+                                                      RingClient::Options{kLinkCallerSpin,
+                                                                          kLinkCallerSpinners})
+                       : nullptr),
         options_(options),
         logs_("", platform::LogHubOptions{.ring_lines = 1, .ring_bytes = 1}),
         max_(options.max_call_threads == 0 ? 1 : options.max_call_threads),
@@ -72,7 +80,7 @@ class Server : public platform::LinkCaller {
         [this](const DeploymentPlan& plan) { return Staged(plan); }, &logs_, &events_);
     host_->SetLinkCaller(this);
     if (!ch_->Send(EncodeHello({kProtocolVersion, static_cast<int64_t>(getpid()), options_.sandbox,
-                                ring_ != nullptr}))
+                                ring_ != nullptr, link_ring_ != nullptr}))
              .ok())
       return 0;
     if (ring_) AddRingThread();
@@ -690,11 +698,78 @@ class Server : public platform::LinkCaller {
       std::lock_guard<std::mutex> lock(link_mu_);
       link_waits_.erase(req.id);
     };
-    if (Status st = ch_->Send(EncodeLinkCall(req)); !st.ok()) {
+    // The link ring when a slot is free and the frame fits one; the
+    // socket otherwise.
+    int slot = -1;
+    bool answered = false;                    // in the slot
+    thread_local std::vector<uint8_t> frame;  // reused: no allocation per call
+    if (link_ring_) {
+      auto bytes = EncodeFrame(EncodeLinkCall(req));
+      if (bytes.ok() && bytes->size() <= kRingSlotBytes) {
+        frame = std::move(*bytes);
+        SweepAbandonedLinkSlots();
+        auto got = link_ring_->Acquire();
+        if (got.ok()) slot = *got;
+      }
+    }
+    if (slot >= 0) {
+      link_ring_->Post(slot, frame);
+      std::optional<LinkReply> in_slot;
+      for (;;) {
+        std::string why;
+        auto r = link_ring_->Wait(slot, std::chrono::milliseconds(5), &frame, &why);
+        if (r == RingClient::Poll::kReply) {
+          auto body = DecodeFrameBody(std::span<const uint8_t>(frame).subspan(4));
+          auto reply = body.ok() ? DecodeLinkReply(*body) : body.status();
+          link_ring_->Release(slot);
+          if (!reply.ok() || reply->id != req.id) {
+            forget();
+            return trap("the daemon's answer in the link ring: " +
+                        (reply.ok() ? "for link call " + std::to_string(reply->id)
+                                    : reply.status().message()));
+          }
+          in_slot = std::move(*reply);
+          break;
+        }
+        if (r == RingClient::Poll::kSpilled) {  // the answer comes on the socket
+          link_ring_->Release(slot);
+          break;
+        }
+        if (r == RingClient::Poll::kBroken) {
+          link_ring_->Release(slot);
+          forget();
+          return trap("the daemon's answer in the link ring: " + why);
+        }
+        const bool interrupted = call.interrupted && call.interrupted();
+        bool stop = false;
+        {
+          std::lock_guard<std::mutex> lock(link_mu_);
+          stop = link_stop_;
+        }
+        if (interrupted || stop) {
+          // The daemon may still answer into the slot: it is given back
+          // once it has (SweepAbandonedLinkSlots).
+          {
+            std::lock_guard<std::mutex> lock(link_mu_);
+            abandoned_link_slots_.push_back(slot);
+          }
+          forget();
+          if (stop) return trap("the daemon is gone");
+          return engine::Trap{engine::TrapKind::kInterrupted, call.export_name,
+                              "interrupted while calling " + call.provider + " through a link", 0};
+        }
+      }
+      if (in_slot) {
+        forget();  // the socket's reader no longer touches `wait`
+        answered = true;
+        wait->done = true;
+        wait->reply = std::move(*in_slot);
+      }
+    } else if (Status st = ch_->Send(EncodeLinkCall(req)); !st.ok()) {
       forget();
       return trap("sending the call to the daemon: " + st.message());
     }
-    {
+    if (!answered) {
       std::unique_lock<std::mutex> lock(link_mu_);
       while (!wait->done && !link_stop_) {
         if (call.interrupted && call.interrupted()) break;
@@ -720,6 +795,29 @@ class Server : public platform::LinkCaller {
     return out;
   }
 
+  // Gives back the link ring slots of interrupted link calls whose answers
+  // have come since (the answers are dropped).
+  void SweepAbandonedLinkSlots() {
+    std::vector<int> done;
+    {
+      std::lock_guard<std::mutex> lock(link_mu_);
+      if (abandoned_link_slots_.empty()) return;
+      auto answered = [&](int slot) {
+        const uint32_t st = link_ring_->ring().slot(slot)->state.load(std::memory_order_acquire);
+        return st == kRingReply || st == kRingSpilled;
+      };
+      for (auto it = abandoned_link_slots_.begin(); it != abandoned_link_slots_.end();) {
+        if (answered(*it)) {
+          done.push_back(*it);
+          it = abandoned_link_slots_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (int slot : done) link_ring_->Release(slot);
+  }
+
   // Handle scopes of importing instances here; the daemon keeps the handles
   // (docs/WORKER.md "Resource handles").
   uint64_t NewLinkScope() override { return next_scope_.fetch_add(1, std::memory_order_relaxed); }
@@ -733,6 +831,12 @@ class Server : public platform::LinkCaller {
   Channel* ch_;
   std::atomic<uint64_t> next_scope_{1};
   std::unique_ptr<RingServer> ring_;  // null: no call ring
+  // The link ring's caller end (null: link calls on the socket). The daemon
+  // answers a slot's link-call within about a call's time: the caller spins
+  // up to 20 us (at most 16 callers at once), then sleeps on the slot.
+  static constexpr std::chrono::nanoseconds kLinkCallerSpin{100'000};
+  static constexpr uint32_t kLinkCallerSpinners = 16;
+  std::unique_ptr<RingClient> link_ring_;
   WorkerServerOptions options_;
   std::shared_ptr<engine::Engine> engine_;
   platform::EventBus events_;
@@ -770,6 +874,7 @@ class Server : public platform::LinkCaller {
   std::mutex link_mu_;
   std::condition_variable link_cv_;
   std::map<uint64_t, std::shared_ptr<LinkWait>> link_waits_;
+  std::vector<int> abandoned_link_slots_;  // link ring slots of interrupted calls
   uint64_t next_link_id_ = 1;
   bool link_stop_ = false;
   Pool control_;
@@ -778,8 +883,8 @@ class Server : public platform::LinkCaller {
 }  // namespace
 
 int RunWorkerServer(Channel* channel, std::unique_ptr<CallRing> ring,
-                    const WorkerServerOptions& options) {
-  Server server(channel, std::move(ring), options);
+                    const WorkerServerOptions& options, std::unique_ptr<CallRing> link_ring) {
+  Server server(channel, std::move(ring), options, std::move(link_ring));
   return server.Run();
 }
 

@@ -21,6 +21,11 @@
 // the slot (a reply too big for it goes on the channel). Ring calls are
 // cancellable like socket calls; they count against the ring's slots, not
 // max_call_threads.
+//
+// With a link ring (call_ring.h), a replica's call through a link that the
+// daemon answers goes there (a `link-call` frame in a free slot; the caller
+// spins briefly, then sleeps on the slot) instead of the socket; when every
+// slot is busy or the frame does not fit a slot, on the socket.
 #pragma once
 
 #include <cstdint>
@@ -46,8 +51,10 @@ struct WorkerServerOptions {
 // process exit code (0: shutdown or daemon gone; 2: protocol error, logged
 // to stderr).
 // `ring` (may be null: calls come on the channel only) is the mapped call
-// ring; the hello says whether there is one.
+// ring, `link_ring` (may be null: link calls go on the channel) the mapped
+// link ring; the hello says which there are.
 int RunWorkerServer(Channel* channel, std::unique_ptr<CallRing> ring,
-                    const WorkerServerOptions& options);
+                    const WorkerServerOptions& options,
+                    std::unique_ptr<CallRing> link_ring = nullptr);
 
 }  // namespace arcella::worker

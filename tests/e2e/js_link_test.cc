@@ -141,6 +141,16 @@ TEST(JsLink, TheChainCrossesThreeWorkerProcesses) {
   r = d.Cli("--timeout 120s call app@0.1.0 f '\"across workers\"'");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, "{upper: \"[JS:ACROSS WORKERS]\", length: 1017, words: 20}\n") << r.out;
+  // Link calls from a worker go through its link ring when their frames fit
+  // a slot (2,500 bytes each way) and on the socket when they do not (5,000):
+  // the same answers either way.
+  for (size_t n : {2500u, 5000u}) {
+    r = d.Cli("--timeout 120s call app@0.1.0 f '\"" + std::string(n, 'x') + "\"'");
+    EXPECT_EQ(r.code, 0) << r.out.substr(0, 300);
+    EXPECT_EQ(r.out, "{upper: \"[JS:" + std::string(n, 'X') +
+                         "]\", length: " + std::to_string(n + 1003) + ", words: 10}\n")
+        << r.out.substr(0, 300);
+  }
   r = d.Cli("call js@0.1.0 sum '[5, 6]'");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, "111\n") << r.out;

@@ -245,6 +245,60 @@ TEST(CallRingTest, ClosingWakesEveryWaiterAndStopsHandingOutSlots) {
   EXPECT_EQ(*p.client->Acquire(), -1);
 }
 
+// The link ring puts the untrusted side at the client's end: the server
+// (the daemon) copies a slot's frame out once and checks it, and never
+// serves a slot twice at once however often the client posts it.
+TEST(CallRingTest, AnUntrustedClientsFramesAreCopiedOutAndChecked) {
+  RingPair p(2);
+  RingSlot* s = p.WorkerSlot(0);
+  auto post = [&](uint32_t len, const std::vector<uint8_t>& bytes) {
+    std::memcpy(s->data, bytes.data(), std::min<size_t>(bytes.size(), kRingSlotBytes));
+    s->len.store(len);
+    s->state.store(kRingCall);
+    p.server->ring().header()->posted.fetch_or(1);
+  };
+  std::vector<uint8_t> frame;
+  auto call = RingCallFrame(9);
+  post(static_cast<uint32_t>(call.size()), call);
+  ASSERT_EQ(p.server->Take(false), 0);
+  ASSERT_TRUE(p.server->CopyFrame(0, &frame).ok());
+  EXPECT_EQ(frame, call);
+  // Posted again before its answer: not taken a second time (Take finds
+  // nothing to take and sleeps until Stop).
+  post(static_cast<uint32_t>(call.size()), call);
+  auto again = std::async(std::launch::async, [&p] { return p.server->Take(false); });
+  EXPECT_EQ(again.wait_for(milliseconds(50)), std::future_status::timeout);
+  p.server->Stop();
+  EXPECT_EQ(again.get(), -1);
+  // Lengths out of the slot, and a prefix that disagrees with the length.
+  post(kRingSlotBytes + 1, call);
+  Status st = p.server->CopyFrame(0, &frame);
+  EXPECT_EQ(st.message(), "slot 0 frame length 4033 out of range 4..4032");
+  post(3, call);
+  EXPECT_EQ(p.server->CopyFrame(0, &frame).message(), "slot 0 frame length 3 out of range 4..4032");
+  post(static_cast<uint32_t>(call.size() - 1), call);
+  EXPECT_EQ(p.server->CopyFrame(0, &frame).message(),
+            "slot 0 frame says " + std::to_string(call.size() - 4) + " bytes, the slot holds " +
+                std::to_string(call.size() - 5));
+  // Answered: the slot can be taken again.
+  p.server->Reply(0, RingReplyFrame(9));
+  RingPair q(2);
+  RingSlot* t = q.WorkerSlot(1);
+  std::memcpy(t->data, call.data(), call.size());
+  t->len.store(static_cast<uint32_t>(call.size()));
+  for (int round = 0; round < 2; ++round) {
+    q.server->ring().header()->posted.fetch_or(2);
+    ASSERT_EQ(q.server->Take(false), 1);
+    q.server->Reply(1, RingReplyFrame(9));
+  }
+  // Bits past the ring's slots are not slots.
+  q.server->ring().header()->posted.fetch_or(uint64_t{1} << 40);
+  auto past = std::async(std::launch::async, [&q] { return q.server->Take(false); });
+  EXPECT_EQ(past.wait_for(milliseconds(50)), std::future_status::timeout);
+  q.server->Stop();
+  EXPECT_EQ(past.get(), -1);
+}
+
 TEST(CallRingTest, StopEndsEveryTake) {
   RingPair p(4);
   std::vector<std::future<int>> takers;

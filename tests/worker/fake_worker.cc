@@ -16,6 +16,12 @@
 //   stderr-flood     answers like a worker, then 64 MiB on stderr without a newline
 //   foreign          answers like a worker, after log lines and events naming
 //                    other groups' deployments and replica indices it cannot have
+//   link-ring-length (with the link ring mapped, hello says so) instead of
+//                    answering, posts slot 0 of the link ring with a length
+//                    past the slot
+//   link-ring-prefix likewise, a frame whose length prefix disagrees with the slot's
+//   link-ring-junk   likewise, bytes that are not MessagePack
+//   link-ring-type   likewise, a well-formed frame that is not a link-call
 // A well-behaved answer: ok to apply/remove/ping, every planned replica
 // `active` to status, "42" to calls. The process never exits on its own
 // while the daemon keeps the socket open (the daemon has to end it).
@@ -29,6 +35,12 @@
 #include <thread>
 #include <vector>
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+#include <memory>
+
+#include "worker/call_ring.h"
 #include "worker/channel.h"
 #include "worker/messages.h"
 
@@ -55,13 +67,48 @@ void SendLog(Channel& ch, const std::string& dep, uint32_t index, const std::str
   (void)ch.Send(EncodeLog({dep, index, arcella::platform::LogStream::kStdout, line}));
 }
 
-int Serve(int fd, const std::string& mode) {
+// Posts slot 0 of the link ring with `len` and `bytes` (what a link-call
+// would be, or not), as a worker's replica would.
+void PostLinkSlot(CallRing& ring, uint32_t len, const std::vector<uint8_t>& bytes) {
+  RingSlot* s = ring.slot(0);
+  std::memcpy(s->data, bytes.data(), std::min<size_t>(bytes.size(), kRingSlotBytes));
+  s->len.store(len);
+  s->state.store(kRingCall);
+  RingHeader* h = ring.header();
+  h->posted.fetch_or(1);
+  h->doorbell.fetch_add(1);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&h->doorbell), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+void BreakLinkRing(CallRing& ring, const std::string& mode) {
+  auto frame = [](const nlohmann::json& body) {
+    auto f = EncodeFrame(body);
+    return f.ok() ? *f : std::vector<uint8_t>{};
+  };
+  if (mode == "link-ring-length") {
+    auto f = frame(EncodeLinkCall({1, "x", "y", "f", {}}));
+    PostLinkSlot(ring, kRingSlotBytes + 1, f);
+  } else if (mode == "link-ring-prefix") {
+    auto f = frame(EncodeLinkCall({1, "x", "y", "f", {}}));
+    PostLinkSlot(ring, static_cast<uint32_t>(f.size() - 1), f);
+  } else if (mode == "link-ring-junk") {
+    PostLinkSlot(ring, 8, {0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1});
+  } else if (mode == "link-ring-type") {
+    auto f = frame(EncodeReply(7, Status::Ok()));
+    PostLinkSlot(ring, static_cast<uint32_t>(f.size()), f);
+  }
+}
+
+int Serve(int fd, const std::string& mode, std::unique_ptr<CallRing> link_ring) {
   if (mode == "partial-hello") {
     WriteAll(fd, "\0\0", 2);
     Hang();
   }
   Channel ch(fd);
-  if (!ch.Send(EncodeHello({kProtocolVersion, getpid(), "none (fake_worker)"})).ok()) return 1;
+  if (!ch.Send(EncodeHello(
+                   {kProtocolVersion, getpid(), "none (fake_worker)", false, link_ring != nullptr}))
+           .ok())
+    return 1;
   std::map<std::string, uint32_t> replicas;  // planned, per deployment
   std::vector<std::thread> floods;
   for (;;) {
@@ -98,6 +145,10 @@ int Serve(int fd, const std::string& mode) {
       WriteAll(fd, half, sizeof half);
       shutdown(fd, SHUT_RDWR);
       Hang();
+    }
+    if (mode.starts_with("link-ring-") && t == "apply") {
+      if (link_ring) BreakLinkRing(*link_ring, mode);
+      continue;  // no answer: the daemon has to end this worker
     }
     // Well-behaved answers (the flood and foreign modes misbehave elsewhere).
     if (t == "apply") {
@@ -173,9 +224,11 @@ int Serve(int fd, const std::string& mode) {
 
 int main(int argc, char** argv) {
   int fd = -1;
+  int link_ring_fd = -1;
   std::string group;
   for (int i = 1; i + 1 < argc; ++i) {
     if (strcmp(argv[i], "--socket-fd") == 0) fd = atoi(argv[i + 1]);
+    if (strcmp(argv[i], "--link-ring-fd") == 0) link_ring_fd = atoi(argv[i + 1]);
     if (strcmp(argv[i], "--group") == 0) group = argv[i + 1];
   }
   const std::string prefix = "hostile-";
@@ -186,5 +239,10 @@ int main(int argc, char** argv) {
     return 127;
   }
   if (fd < 3) return 2;
-  return Serve(fd, group.substr(prefix.size()));
+  std::unique_ptr<CallRing> link_ring;
+  if (link_ring_fd >= 3) {
+    auto mapped = CallRing::Map(link_ring_fd);
+    if (mapped.ok()) link_ring = std::move(*mapped);
+  }
+  return Serve(fd, group.substr(prefix.size()), std::move(link_ring));
 }

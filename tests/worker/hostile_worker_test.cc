@@ -166,7 +166,16 @@ INSTANTIATE_TEST_SUITE_P(
                   "broke the protocol (reply: \"code\" must be an unsigned 32-bit integer)"},
         BreakCase{"silent", "killed by signal 9 (SIGKILL)"},
         BreakCase{"close-mid-frame", "killed by signal 9 (SIGKILL)"},
-        BreakCase{"partial-hello", "no hello within 5000 ms"}),
+        BreakCase{"partial-hello", "no hello within 5000 ms"},
+        // The link ring: what a worker posts there is copied out once and
+        // checked like a frame from the socket.
+        BreakCase{"link-ring-length",
+                  "broke the protocol (link ring: slot 0 frame length 4033 out of range 4..4032)"},
+        BreakCase{"link-ring-prefix", "broke the protocol (link ring: slot 0 frame says "},
+        BreakCase{"link-ring-junk", "broke the protocol (link ring: slot 0: "},
+        BreakCase{"link-ring-type",
+                  "broke the protocol (link ring: slot 0 holds a \"reply\" frame, not a "
+                  "link-call)"}),
     [](const ::testing::TestParamInfo<BreakCase>& info) {
       std::string name = info.param.mode;
       std::erase(name, '-');

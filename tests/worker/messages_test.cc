@@ -62,6 +62,15 @@ TEST(Messages, HelloRoundTrips) {
   EXPECT_EQ(back->version, kProtocolVersion);
   EXPECT_EQ(back->pid, 4242);
   EXPECT_EQ(back->sandbox, "landlock+seccomp");
+  EXPECT_FALSE(back->ring);
+  EXPECT_FALSE(back->link_ring);
+  Hello rings{kProtocolVersion, 4242, "none", true, true};
+  back = DecodeHello(ThroughFrame(EncodeHello(rings)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->ring);
+  EXPECT_TRUE(back->link_ring);
+  ExpectRefused(DecodeHello, EncodeHello(rings), "link_ring", 1,
+                "hello: \"link_ring\" must be a boolean");
   json body = EncodeHello(h);
   ExpectRefused(DecodeHello, body, "v", -1, "hello: \"v\" must be an unsigned 32-bit integer");
   ExpectRefused(DecodeHello, body, "v", uint64_t{1} << 32,
