@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "e2e/e2e_util.h"
 
 namespace arcella::e2e {
@@ -154,6 +157,48 @@ TEST(LinkResourcesWorker, AHandleWhoseProviderWorkerDiedFailsCleanlyThenNewOnesW
   EXPECT_EQ(Call(d, "keep", "1 5"), "5\n");
   EXPECT_EQ(Call(d, "bump", "1 2"), "7\n");
   EXPECT_EQ(WorkerPidOf(d, "u"), user) << "the importer's worker is untouched";
+}
+
+// A lying worker (tests/worker/fake_worker.cc, mode forge-handles) whose
+// deployment is linked to the same provider names handle tokens it was never
+// given, in scopes of its own choosing: the daemon keeps every worker's
+// scopes apart from every other importer's, so its calls and drops reach no
+// handle, while the real importer's counter lives on untouched. The daemon
+// runs the fake worker for every group (it execs the real arcella-worker for
+// groups not named hostile-*).
+TEST(LinkResourcesHostile, AWorkerForgingHandleTokensReachesNoOtherImportersHandles) {
+  const std::string home = test::TempDir("arcella-e2e");
+  std::filesystem::create_directories(home + "/config");
+  {
+    std::ofstream cfg(home + "/config/arcella.toml");
+    cfg << "[worker]\npath = \"" << ARCELLA_FAKE_WORKER_PATH << "\"\n";
+  }
+  Daemon d(home);
+  DeployBoth(d, "--group p --isolation main", "--group u");
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(Call(d, "keep", "0 100"), "100\n");
+  const std::string forger = "user@0.1.0/hostile-forge-handles";
+  auto r = d.Cli(std::string("deploy user@0.1.0 --group hostile-forge-handles --link ") +
+                 kCounters + "=prov@0.1.0/p");
+  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(d.Cli("start " + forger).code, 0);
+  auto logs = [&] { return d.Cli("logs " + forger).out; };
+  ASSERT_TRUE(WaitFor([&] { return logs().find("link-reply 21: ") != std::string::npos; }, 20'000))
+      << logs();
+  const std::string out = logs();
+  for (int id : {11, 12, 13, 20})
+    EXPECT_NE(out.find("link-reply " + std::to_string(id) +
+                       ": OK trap: link to prov@0.1.0/p: argument "),
+              std::string::npos)
+        << id << ": " << out;
+  EXPECT_NE(out.find("no resource handle 1 held through links"), std::string::npos) << out;
+  // What it may do, it can: the provider's live counters (the real one).
+  EXPECT_NE(out.find("link-reply 21: OK value: 1"), std::string::npos) << out;
+  // The real importer's counter: still there, still its own.
+  EXPECT_EQ(Call(d, "bump", "0 5"), "105\n");
+  EXPECT_EQ(Call(d, "live", ""), "1\n");
+  EXPECT_FALSE(Dropped(d, "prov@0.1.0/p", 100)) << d.Cli("logs prov@0.1.0/p").out;
+  EXPECT_FALSE(Dropped(d, "prov@0.1.0/p", 105)) << d.Cli("logs prov@0.1.0/p").out;
 }
 
 }  // namespace link_resources

@@ -22,6 +22,10 @@
 //   link-ring-prefix likewise, a frame whose length prefix disagrees with the slot's
 //   link-ring-junk   likewise, bytes that are not MessagePack
 //   link-ring-type   likewise, a well-formed frame that is not a link-call
+//   forge-handles    answers like a worker; after each apply, link-calls and
+//                    link-drops naming resource handle tokens it was never
+//                    given (handle 1 in scopes 1..3 of its counters import),
+//                    logging each link-reply
 // A well-behaved answer: ok to apply/remove/ping, every planned replica
 // `active` to status, "42" to calls. The process never exits on its own
 // while the daemon keeps the socket open (the daemon has to end it).
@@ -120,7 +124,9 @@ int Serve(int fd, const std::string& mode, std::unique_ptr<CallRing> link_ring) 
       auto r = DecodeLinkReply(m->body);
       if (r.ok() && !replicas.empty())
         SendLog(ch, replicas.begin()->first, 0,
-                "link-reply " + std::to_string(r->id) + ": " + r->status.ToString());
+                "link-reply " + std::to_string(r->id) + ": " + r->status.ToString() +
+                    (r->trap ? " trap: " + *r->trap : std::string()) +
+                    (r->value ? " value: " + *r->value : std::string()));
       continue;
     }
     uint64_t id = m->body.value("id", uint64_t{0});
@@ -178,6 +184,19 @@ int Serve(int fd, const std::string& mode, std::unique_ptr<CallRing> link_ring) 
         (void)ch.Send(EncodeLinkCall(
             {1, "counter@1.0.0/web", "example:logger/log@0.1.0", "log", {"\"INJECTED\""}}));
         (void)ch.Send(EncodeLinkCall({2, dep, "example:logger/log@0.1.0", "log", {"\"x\""}}));
+      }
+      if (mode == "forge-handles") {
+        // Another importer (a real one) holds handle 1 in its own scope:
+        // the daemon keeps scopes per worker, so these name nothing.
+        const std::string counters = "arcella:fixtures/counters@0.1.0";
+        for (uint64_t scope = 1; scope <= 3; ++scope) {
+          (void)ch.Send(
+              EncodeLinkCall({10 + scope, dep, counters, "[method]counter.get", {"1"}, scope}));
+          (void)ch.Send(EncodeLinkDrop({scope, 1}));
+        }
+        (void)ch.Send(EncodeLinkCall({20, dep, counters, "[static]counter.consume", {"1"}, 1}));
+        (void)ch.Send(EncodeLinkDrop({2, std::nullopt}));  // link-end of a scope
+        (void)ch.Send(EncodeLinkCall({21, dep, counters, "live", {}, 0}));
       }
       if (mode == "log-flood" && floods.empty()) {
         floods.emplace_back([&ch, dep] {
