@@ -22,6 +22,11 @@
 //   link-ring-prefix likewise, a frame whose length prefix disagrees with the slot's
 //   link-ring-junk   likewise, bytes that are not MessagePack
 //   link-ring-type   likewise, a well-formed frame that is not a link-call
+//   link-ring-spill  answers like a worker; after the first apply, posts in
+//                    slot 0 of the link ring a link-call that fits the slot
+//                    but whose refusal does not (a calling deployment's name
+//                    of ~3,970 bytes): logs the reply from the socket and
+//                    whether the slot said `spilled`
 //   forge-handles    answers like a worker; after each apply, link-calls and
 //                    link-drops naming resource handle tokens it was never
 //                    given (handle 1 in scopes 1..3 of its counters import),
@@ -114,6 +119,7 @@ int Serve(int fd, const std::string& mode, std::unique_ptr<CallRing> link_ring) 
            .ok())
     return 1;
   std::map<std::string, uint32_t> replicas;  // planned, per deployment
+  bool spilled_posted = false;               // mode link-ring-spill
   std::vector<std::thread> floods;
   for (;;) {
     auto m = ch.Receive();
@@ -151,6 +157,38 @@ int Serve(int fd, const std::string& mode, std::unique_ptr<CallRing> link_ring) 
       WriteAll(fd, half, sizeof half);
       shutdown(fd, SHUT_RDWR);
       Hang();
+    }
+    if (mode == "link-ring-spill" && t == "apply") {
+      auto a = DecodeApply(m->body);
+      if (a.ok()) replicas[a->plan.id] = a->plan.replicas;
+      (void)ch.Send(EncodeReply(id, Status::Ok()));
+      if (!link_ring || spilled_posted) continue;
+      spilled_posted = true;
+      // The longest calling deployment whose link-call still fits a slot.
+      LinkCallRequest req{1, "", "example:logger/log@0.1.0", "log", {"\"x\""}};
+      std::vector<uint8_t> f;
+      for (size_t len = kRingSlotBytes; len > 0; --len) {
+        req.dep.assign(len, 'd');
+        auto e = EncodeFrame(EncodeLinkCall(req));
+        if (e.ok() && e->size() <= kRingSlotBytes) {
+          f = std::move(*e);
+          break;
+        }
+      }
+      PostLinkSlot(*link_ring, static_cast<uint32_t>(f.size()), f);
+      std::string state = "no answer";
+      for (int i = 0; i < 5000; ++i) {
+        const uint32_t st = link_ring->slot(0)->state.load();
+        if (st != kRingCall) {
+          state = st == kRingSpilled ? "spilled" : "state " + std::to_string(st);
+          break;
+        }
+        usleep(1000);
+      }
+      SendLog(ch, a.ok() ? a->plan.id : "", 0,
+              "link ring slot 0: " + state + " (call frame " + std::to_string(f.size()) +
+                  " bytes)");
+      continue;
     }
     if (mode.starts_with("link-ring-") && t == "apply") {
       if (link_ring) BreakLinkRing(*link_ring, mode);

@@ -273,6 +273,23 @@ TEST_F(HostileWorkerTest, LinkCallsOutsideTheWorkersOwnLinksAreRefused) {
   EXPECT_TRUE(WebServes());
 }
 
+// A link-call that fits a link ring slot but whose answer does not: the
+// daemon sends the answer on the socket and marks the slot `spilled`.
+TEST_F(HostileWorkerTest, ALinkRingAnswerTooBigForItsSlotComesOnTheSocket) {
+  const std::string id = "counter@1.0.0/hostile-link-ring-spill";
+  ASSERT_TRUE(host_->Apply(MakePlan(id, counter_, 1), true).ok());
+  EXPECT_TRUE(WaitServing([&] { return TailHas(id, "link ring slot 0: spilled (call frame "); },
+                          std::chrono::seconds(10)));
+  EXPECT_TRUE(WaitServing(
+      [&] {
+        return TailHas(id, "link-reply 1: not found: link call from deployment ddddd") &&
+               TailHas(id, "ddd, which is not in group hostile-link-ring-spill");
+      },
+      std::chrono::seconds(10)));
+  EXPECT_TRUE(AllInState(*host_, kWeb, State::kActive, 1));
+  EXPECT_TRUE(WebServes());
+}
+
 // The real worker, driven over a raw channel: an apply without code for a
 // CodeRef the worker does not hold is refused naming it, and so is an apply
 // whose descriptors do not match what it says it carries.
