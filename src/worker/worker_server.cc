@@ -831,9 +831,12 @@ class Server : public platform::LinkCaller {
   Channel* ch_;
   std::atomic<uint64_t> next_scope_{1};
   std::unique_ptr<RingServer> ring_;  // null: no call ring
-  // The link ring's caller end (null: link calls on the socket). The daemon
-  // answers a slot's link-call within about a call's time: the caller spins
-  // up to 20 us (at most 16 callers at once), then sleeps on the slot.
+  // The link ring's caller end (null: link calls on the socket). The caller
+  // spins up to 100 us for the daemon's answer (at most 16 callers at once;
+  // adaptive, call_ring.h), then sleeps on the slot: a link call answered in
+  // the daemon takes ~11-14 us, one to a provider in another worker more
+  // (bench/README.md), and a 20 us bound lost most of them to a sleep and a
+  // wake-up (~50 us per worker -> daemon link call instead of ~13).
   static constexpr std::chrono::nanoseconds kLinkCallerSpin{100'000};
   static constexpr uint32_t kLinkCallerSpinners = 16;
   std::unique_ptr<RingClient> link_ring_;
