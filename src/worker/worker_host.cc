@@ -619,34 +619,28 @@ Result<std::shared_ptr<WorkerHost::Worker>> WorkerHost::Spawn(Group& g) {
     }
     UniqueFd err_r(ep[0]), err_w(ep[1]);
     UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
-    std::unique_ptr<CallRing> ring;
-    UniqueFd ring_fd;
-    if (options_.call_ring) {
-      const uint32_t slots = options_.max_calls_per_worker == 0
-                                 ? kRingMaxSlots
-                                 : std::min(options_.max_calls_per_worker, kRingMaxSlots);
-      auto r = CallRing::Create(slots, options_.ring_worker_spin);
+    // A ring that cannot be made leaves its calls on the socket.
+    auto make_ring = [&](uint32_t slots, std::chrono::nanoseconds spin, const char* what,
+                         std::unique_ptr<CallRing>* ring, UniqueFd* fd) {
+      auto r = CallRing::Create(slots, spin);
       if (r.ok()) {
-        ring = std::move(*r);
-        ring_fd = ring->TakeFd();
+        *ring = std::move(*r);
+        *fd = (*ring)->TakeFd();
       } else {
-        spdlog::warn("group {}: no call ring ({}); calls use the socket", g.name,
-                     r.status().ToString());
+        spdlog::warn("group {}: no {} ring ({}); {} calls use the socket", g.name, what,
+                     r.status().ToString(), what);
       }
-    }
-    std::unique_ptr<CallRing> link_ring;
-    UniqueFd link_ring_fd;
-    if (options_.link_ring) {
-      auto r = CallRing::Create(std::clamp<uint32_t>(options_.link_ring_slots, 1, kRingMaxSlots),
-                                options_.link_ring_spin);
-      if (r.ok()) {
-        link_ring = std::move(*r);
-        link_ring_fd = link_ring->TakeFd();
-      } else {
-        spdlog::warn("group {}: no link ring ({}); link calls use the socket", g.name,
-                     r.status().ToString());
-      }
-    }
+    };
+    std::unique_ptr<CallRing> ring, link_ring;
+    UniqueFd ring_fd, link_ring_fd;
+    if (options_.call_ring)
+      make_ring(options_.max_calls_per_worker == 0
+                    ? kRingMaxSlots
+                    : std::min(options_.max_calls_per_worker, kRingMaxSlots),
+                options_.ring_worker_spin, "call", &ring, &ring_fd);
+    if (options_.link_ring)
+      make_ring(std::clamp<uint32_t>(options_.link_ring_slots, 1, kRingMaxSlots),
+                options_.link_ring_spin, "link", &link_ring, &link_ring_fd);
     // Sources above every target slot, so no dup2 clobbers a later source.
     const int floor = 4 + static_cast<int>(dirs.size()) + 8;
     auto lift = [&](UniqueFd& fd) {

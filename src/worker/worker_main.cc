@@ -47,6 +47,17 @@ bool ParseNumber(const char* s, uint64_t* out) {
   return true;
 }
 
+// The ring `name` passed as `fd` (-1: none), mapped; null (logged) if it
+// does not map: then `what` use the socket.
+std::unique_ptr<arcella::worker::CallRing> MapRing(int fd, const char* name, const char* what) {
+  if (fd < 0) return nullptr;
+  auto mapped = arcella::worker::CallRing::Map(fd);
+  if (mapped.ok()) return std::move(*mapped);
+  fprintf(stderr, "arcella-worker: the %s does not map (%s); %s use the socket\n", name,
+          mapped.status().ToString().c_str(), what);
+  return nullptr;
+}
+
 int Usage(const std::string& why) {
   fprintf(stderr,
           "arcella-worker: %s\n"
@@ -150,26 +161,8 @@ int Main(int argc, char** argv) {
     _exit(code);
   }
   server.sandbox = arcella::worker::DescribeSandbox(*report);
-  std::unique_ptr<arcella::worker::CallRing> ring;
-  if (ring_fd >= 0) {
-    auto mapped = arcella::worker::CallRing::Map(ring_fd);
-    if (mapped.ok()) {
-      ring = std::move(*mapped);
-    } else {
-      fprintf(stderr, "arcella-worker: %s; calls use the socket\n",
-              mapped.status().ToString().c_str());
-    }
-  }
-  std::unique_ptr<arcella::worker::CallRing> link_ring;
-  if (link_ring_fd >= 0) {
-    auto mapped = arcella::worker::CallRing::Map(link_ring_fd);
-    if (mapped.ok()) {
-      link_ring = std::move(*mapped);
-    } else {
-      fprintf(stderr, "arcella-worker: link ring: %s; link calls use the socket\n",
-              mapped.status().ToString().c_str());
-    }
-  }
+  auto ring = MapRing(ring_fd, "call ring", "calls");
+  auto link_ring = MapRing(link_ring_fd, "link ring", "link calls");
   arcella::worker::Channel channel(socket_fd);
   int code = arcella::worker::RunWorkerServer(&channel, std::move(ring), server,
                                               std::move(link_ring));
