@@ -420,6 +420,11 @@ bool SplitReplicaName(const std::string& name, std::string* dep, uint32_t* index
 }
 // Handle scopes (importing instances holding resources through links) per worker.
 constexpr size_t kMaxScopes = 4096;
+// The answer to a link-call past kMaxLinkCalls (socket or link ring).
+Status TooManyLinkCalls() {
+  return Status::Unavailable("the daemon answers at most " + std::to_string(kMaxLinkCalls) +
+                             " link calls from workers at once");
+}
 }  // namespace
 
 struct WorkerHost::Group {
@@ -911,10 +916,8 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
         lock.unlock();
         LinkReply busy;
         busy.id = r->id;
-        busy.status = Status::Unavailable(shut ? std::string("the daemon is shutting down")
-                                               : "the daemon answers at most " +
-                                                     std::to_string(kMaxLinkCalls) +
-                                                     " link calls from workers at once");
+        busy.status = shut ? Status::Unavailable("the daemon is shutting down")
+                           : TooManyLinkCalls();
         (void)w->ch->Send(EncodeLinkReply(busy));
         continue;
       }
@@ -977,9 +980,7 @@ void WorkerHost::ServeLinkSlot(const std::shared_ptr<Worker>& w, const std::shar
     if (link_calls_ >= kMaxLinkCalls) {
       lock.unlock();
       reply.id = req->id;
-      reply.status = Status::Unavailable("the daemon answers at most " +
-                                         std::to_string(kMaxLinkCalls) +
-                                         " link calls from workers at once");
+      reply.status = TooManyLinkCalls();
     } else {
       ++link_calls_;
       lock.unlock();
