@@ -130,7 +130,7 @@ TEST(WasiP2Http, AFetchIsBuiltThenDenied) {
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.trap().message,
             "wasi:http/types: [method]incoming-response.status is not available in this host "
-            "(HTTP is denied)");
+            "(outgoing HTTP is denied)");
   EXPECT_EQ(h.Get(kTypes, "http-error-code", {Val::Borrow(nullptr, 1)}).index, 0u);
 }
 

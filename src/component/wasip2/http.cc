@@ -1,14 +1,15 @@
-// wasi:http@0.2.12 types and outgoing-handler, so components that import
-// them (componentize-js does) instantiate and a fetch fails politely. HTTP is
-// denied: outgoing-handler.handle answers error-code HTTP-request-denied.
-// What a guest builds before that works simply: fields (a list of pairs,
-// names lower-cased), outgoing-request, request-options and outgoing-body
-// (whose stream discards). Everything about responses and incoming requests
-// (which this host never produces) traps naming the function.
+// wasi:http@0.2.12 types (the client side) and outgoing-handler, so
+// components that import them (componentize-js does) instantiate and a fetch
+// fails politely. Outgoing HTTP is denied: outgoing-handler.handle answers
+// error-code HTTP-request-denied. What a guest builds before that works
+// simply: fields (a list of pairs, names lower-cased), outgoing-request,
+// request-options and outgoing-body (whose stream discards). The server side
+// (incoming requests, responses) is http_server.cc; what neither implements
+// (incoming-response, future-incoming-response: never produced here) traps
+// naming the function.
 #include <optional>
 
-#include "component/wasip2/host.h"
-#include "component/wasip2/stdio.h"
+#include "component/wasip2/http_state.h"
 
 namespace arcella::component {
 
@@ -17,61 +18,13 @@ namespace {
 using Vals = std::vector<Val>;
 using Ret = TrapOr<Vals>;
 
-constexpr const char* kTypes = "wasi:http/types@0.2.12";
 constexpr uint32_t kHttpRequestDenied = 15;             // types.error-code.HTTP-request-denied
 constexpr uint32_t kInvalidSyntax = 0, kImmutable = 2;  // types.header-error
 
-struct Fields {
-  std::vector<std::pair<std::string, std::string>> entries;  // lower-case name, value
-  bool immutable = false;
-};
-
-struct Request {
-  std::shared_ptr<Fields> headers;  // immutable once in a request
-  Val method = Val::Variant(0);     // get
-  Val path = Val::None(), scheme = Val::None(), authority = Val::None();
-  bool body_taken = false;
-};
-
-struct Options {
-  Val timeouts[3] = {Val::None(), Val::None(), Val::None()};  // connect, first byte, between
-};
-
-struct Body {
-  bool stream_taken = false;
-};
-
-struct Http {
-  explicit Http(std::shared_ptr<WasiP2State> s) : st(std::move(s)) {}
-  std::shared_ptr<WasiP2State> st;
-  ResourceTable<Fields> fields;
-  ResourceTable<Request> requests;
-  ResourceTable<Options> options;
-  ResourceTable<Body> bodies;
-  ResourceRef fields_t = WitResource(kTypes, "fields");
-  ResourceRef request_t = WitResource(kTypes, "outgoing-request");
-  ResourceRef options_t = WitResource(kTypes, "request-options");
-  ResourceRef body_t = WitResource(kTypes, "outgoing-body");
-};
-
-template <typename T>
-TrapOr<Val> Own(ResourceTable<T>& table, std::shared_ptr<T> v, const ResourceRef& type) {
-  uint32_t rep = table.Insert(std::move(v));
-  if (rep == 0) return WasiTrap("wasi:http/types: too many open " + type->name + "s");
-  return Val::Own(type, rep);
-}
-
-template <typename T>
-TrapOr<std::shared_ptr<T>> Get(ResourceTable<T>& table, const Val& h, const char* what) {
-  auto v = table.Get(static_cast<uint32_t>(h.u));
-  if (!v) return WasiTrap(std::string("wasi:http/types: unknown ") + what + " handle");
-  return v;
-}
-
-Ret One(TrapOr<Val> v) {
-  if (!v.ok()) return v.take_trap();
-  return Vals{std::move(v).value()};
-}
+using Http = HttpState;
+using Fields = HttpFields;
+using Request = HttpOutgoingRequest;
+using Options = HttpOptions;
 
 bool TokenChar(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
@@ -79,80 +32,90 @@ bool TokenChar(unsigned char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-// A lower-cased header name, or nullopt if it is not an HTTP token.
-std::optional<std::string> Name(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  std::string out;
-  for (unsigned char c : s) {
-    if (!TokenChar(c)) return std::nullopt;
-    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
-  }
-  return out;
+Ret One(TrapOr<Val> v) {
+  if (!v.ok()) return v.take_trap();
+  return Vals{std::move(v).value()};
 }
 
-std::optional<std::string> Value(const Val& bytes) {
-  std::string v;
-  for (const Val& b : bytes.items) {
-    if (b.u == '\r' || b.u == '\n' || b.u == 0) return std::nullopt;
-    v.push_back(static_cast<char>(b.u));
+// Appends to an outgoing body's data, keeping at most its limit.
+class BodyOutput : public OutputStreamImpl {
+ public:
+  explicit BodyOutput(std::shared_ptr<HttpBodyData> d) : d_(std::move(d)) {}
+  StreamStatus CheckWrite(uint64_t* permit, IoError* error) override {
+    if (d_->overflow) return Failed(error);
+    *permit = kMaxStreamChunk;
+    return StreamStatus::kOk;
   }
-  return v;
-}
+  StreamStatus Write(std::string_view bytes, IoError* error) override {
+    if (d_->finished) return StreamStatus::kClosed;
+    if (!d_->keep) return StreamStatus::kOk;
+    if (d_->overflow || bytes.size() > d_->limit - d_->bytes.size()) {
+      d_->overflow = true;
+      return Failed(error);
+    }
+    d_->bytes.append(bytes);
+    return StreamStatus::kOk;
+  }
+  StreamStatus Flush(bool, IoError*) override { return StreamStatus::kOk; }
+  std::shared_ptr<PollSource> Subscribe() override { return ReadyPollable(); }
 
-Val ByteList(const std::string& s) {
-  std::vector<Val> items;
-  for (unsigned char c : s) items.push_back(Val::U8(c));
-  return Val::List(std::move(items));
-}
+ private:
+  StreamStatus Failed(IoError* error) const {
+    error->debug = "the response body is larger than the limit of " + std::to_string(d_->limit) +
+                   " bytes";
+    return StreamStatus::kFailed;
+  }
+  std::shared_ptr<HttpBodyData> d_;
+};
 
 Val HeaderError(uint32_t which) { return Val::ResultErr({Val::Variant(which)}); }
 
 void AddFields(const std::shared_ptr<Http>& h, HostImpls* f) {
   f->emplace_back("[constructor]fields", [h](Vals) {
-    return One(Own(h->fields, std::make_shared<Fields>(), h->fields_t));
+    return One(HttpOwn(h->fields, std::make_shared<Fields>(), h->fields_t));
   });
   f->emplace_back("[static]fields.from-list", [h](Vals a) -> Ret {
     auto fl = std::make_shared<Fields>();
     for (const Val& e : a[0].items) {
-      auto name = Name(e.items[0].str);
-      auto value = Value(e.items[1]);
+      auto name = HttpFieldName(e.items[0].str);
+      auto value = HttpFieldValue(e.items[1]);
       if (!name || !value) return Vals{HeaderError(kInvalidSyntax)};
       fl->entries.emplace_back(*name, *value);
     }
-    TrapOr<Val> v = Own(h->fields, std::move(fl), h->fields_t);
+    TrapOr<Val> v = HttpOwn(h->fields, std::move(fl), h->fields_t);
     if (!v.ok()) return v.take_trap();
     return Vals{Val::ResultOk({std::move(v).value()})};
   });
   f->emplace_back("[method]fields.get", [h](Vals a) -> Ret {
-    auto fl = Get(h->fields, a[0], "fields");
+    auto fl = HttpGet(h->fields, a[0], "fields");
     if (!fl.ok()) return fl.take_trap();
     std::vector<Val> out;
-    if (auto name = Name(a[1].str))
+    if (auto name = HttpFieldName(a[1].str))
       for (const auto& [n, v] : fl.value()->entries)
-        if (n == *name) out.push_back(ByteList(v));
+        if (n == *name) out.push_back(HttpByteList(v));
     return Vals{Val::List(std::move(out))};
   });
   f->emplace_back("[method]fields.has", [h](Vals a) -> Ret {
-    auto fl = Get(h->fields, a[0], "fields");
+    auto fl = HttpGet(h->fields, a[0], "fields");
     if (!fl.ok()) return fl.take_trap();
     bool has = false;
-    if (auto name = Name(a[1].str))
+    if (auto name = HttpFieldName(a[1].str))
       for (const auto& e : fl.value()->entries) has |= e.first == *name;
     return Vals{Val::Bool(has)};
   });
   // set (replace all), delete, append.
   auto edit = [h](const Vals& a, bool remove, bool add_all, bool append) -> Ret {
-    auto fl = Get(h->fields, a[0], "fields");
+    auto fl = HttpGet(h->fields, a[0], "fields");
     if (!fl.ok()) return fl.take_trap();
     Fields& fs = *fl.value();
-    auto name = Name(a[1].str);
+    auto name = HttpFieldName(a[1].str);
     if (!name) return Vals{HeaderError(kInvalidSyntax)};
     if (fs.immutable) return Vals{HeaderError(kImmutable)};
     std::vector<std::string> values;
     if (add_all || append) {
       const std::vector<Val>& in = add_all ? a[2].items : std::vector<Val>{a[2]};
       for (const Val& v : in) {
-        auto value = Value(v);
+        auto value = HttpFieldValue(v);
         if (!value) return Vals{HeaderError(kInvalidSyntax)};
         values.push_back(*value);
       }
@@ -165,45 +128,47 @@ void AddFields(const std::shared_ptr<Http>& h, HostImpls* f) {
   f->emplace_back("[method]fields.delete", [edit](Vals a) { return edit(a, true, false, false); });
   f->emplace_back("[method]fields.append", [edit](Vals a) { return edit(a, false, false, true); });
   f->emplace_back("[method]fields.entries", [h](Vals a) -> Ret {
-    auto fl = Get(h->fields, a[0], "fields");
+    auto fl = HttpGet(h->fields, a[0], "fields");
     if (!fl.ok()) return fl.take_trap();
     std::vector<Val> out;
     for (const auto& [n, v] : fl.value()->entries)
-      out.push_back(Val::Tuple({Val::String(n), ByteList(v)}));
+      out.push_back(Val::Tuple({Val::String(n), HttpByteList(v)}));
     return Vals{Val::List(std::move(out))};
   });
   f->emplace_back("[method]fields.clone", [h](Vals a) -> Ret {
-    auto fl = Get(h->fields, a[0], "fields");
+    auto fl = HttpGet(h->fields, a[0], "fields");
     if (!fl.ok()) return fl.take_trap();
     auto copy = std::make_shared<Fields>(*fl.value());
     copy->immutable = false;
-    return One(Own(h->fields, std::move(copy), h->fields_t));
+    return One(HttpOwn(h->fields, std::move(copy), h->fields_t));
   });
 }
 
 void AddRequest(const std::shared_ptr<Http>& h, HostImpls* f) {
   f->emplace_back("[constructor]outgoing-request", [h](Vals a) -> Ret {
-    auto fl = Get(h->fields, a[0], "fields");
+    auto fl = HttpGet(h->fields, a[0], "fields");
     if (!fl.ok()) return fl.take_trap();
     h->fields.Remove(static_cast<uint32_t>(a[0].u));  // the request owns them now
     auto r = std::make_shared<Request>();
     r->headers = std::make_shared<Fields>(*fl.value());
     r->headers->immutable = true;
-    return One(Own(h->requests, std::move(r), h->request_t));
+    return One(HttpOwn(h->requests, std::move(r), h->request_t));
   });
   f->emplace_back("[method]outgoing-request.body", [h](Vals a) -> Ret {
-    auto r = Get(h->requests, a[0], "outgoing-request");
+    auto r = HttpGet(h->requests, a[0], "outgoing-request");
     if (!r.ok()) return r.take_trap();
     if (r.value()->body_taken) return Vals{Val::ResultErr()};
     r.value()->body_taken = true;
-    TrapOr<Val> b = Own(h->bodies, std::make_shared<Body>(), h->body_t);
+    auto body = std::make_shared<HttpOutgoingBody>();
+    body->data = std::make_shared<HttpBodyData>();  // discards: never sent
+    TrapOr<Val> b = HttpOwn(h->bodies, std::move(body), h->body_t);
     if (!b.ok()) return b.take_trap();
     return Vals{Val::ResultOk({std::move(b).value()})};
   });
   f->emplace_back("[method]outgoing-request.headers", [h](Vals a) -> Ret {
-    auto r = Get(h->requests, a[0], "outgoing-request");
+    auto r = HttpGet(h->requests, a[0], "outgoing-request");
     if (!r.ok()) return r.take_trap();
-    return One(Own(h->fields, std::make_shared<Fields>(*r.value()->headers), h->fields_t));
+    return One(HttpOwn(h->fields, std::make_shared<Fields>(*r.value()->headers), h->fields_t));
   });
   // Getters and setters of the plain properties.
   struct Prop {
@@ -214,13 +179,13 @@ void AddRequest(const std::shared_ptr<Http>& h, HostImpls* f) {
                  Prop{"scheme", &Request::scheme}, Prop{"authority", &Request::authority}}) {
     auto member = p.member;
     f->emplace_back(std::string("[method]outgoing-request.") + p.name, [h, member](Vals a) -> Ret {
-      auto r = Get(h->requests, a[0], "outgoing-request");
+      auto r = HttpGet(h->requests, a[0], "outgoing-request");
       if (!r.ok()) return r.take_trap();
       return Vals{(*r.value()).*member};
     });
     f->emplace_back(std::string("[method]outgoing-request.set-") + p.name,
                     [h, member](Vals a) -> Ret {
-                      auto r = Get(h->requests, a[0], "outgoing-request");
+                      auto r = HttpGet(h->requests, a[0], "outgoing-request");
                       if (!r.ok()) return r.take_trap();
                       (*r.value()).*member = a[1];
                       return Vals{Val::ResultOk()};
@@ -230,49 +195,84 @@ void AddRequest(const std::shared_ptr<Http>& h, HostImpls* f) {
 
 void AddOptionsAndBody(const std::shared_ptr<Http>& h, HostImpls* f) {
   f->emplace_back("[constructor]request-options", [h](Vals) {
-    return One(Own(h->options, std::make_shared<Options>(), h->options_t));
+    return One(HttpOwn(h->options, std::make_shared<Options>(), h->options_t));
   });
   const char* names[3] = {"connect-timeout", "first-byte-timeout", "between-bytes-timeout"};
   for (int i = 0; i < 3; ++i) {
     f->emplace_back(std::string("[method]request-options.") + names[i], [h, i](Vals a) -> Ret {
-      auto o = Get(h->options, a[0], "request-options");
+      auto o = HttpGet(h->options, a[0], "request-options");
       if (!o.ok()) return o.take_trap();
       return Vals{o.value()->timeouts[i]};
     });
     f->emplace_back(std::string("[method]request-options.set-") + names[i], [h, i](Vals a) -> Ret {
-      auto o = Get(h->options, a[0], "request-options");
+      auto o = HttpGet(h->options, a[0], "request-options");
       if (!o.ok()) return o.take_trap();
       o.value()->timeouts[i] = a[1];
       return Vals{Val::ResultOk()};
     });
   }
   f->emplace_back("[method]outgoing-body.write", [h](Vals a) -> Ret {
-    auto b = Get(h->bodies, a[0], "outgoing-body");
+    auto b = HttpGet(h->bodies, a[0], "outgoing-body");
     if (!b.ok()) return b.take_trap();
     if (b.value()->stream_taken) return Vals{Val::ResultErr()};
     b.value()->stream_taken = true;
-    TrapOr<Val> s = OwnOutputStream(*h->st, MakeDiscardOutput());
+    TrapOr<Val> s = OwnOutputStream(*h->st, MakeHttpBodyOutput(b.value()->data));
     if (!s.ok()) return s.take_trap();
     return Vals{Val::ResultOk({std::move(s).value()})};
   });
   f->emplace_back("[static]outgoing-body.finish", [h](Vals a) -> Ret {
-    if (!h->bodies.Remove(static_cast<uint32_t>(a[0].u)))
-      return WasiTrap("wasi:http/types: unknown outgoing-body handle");
+    auto b = HttpGet(h->bodies, a[0], "outgoing-body");
+    if (!b.ok()) return b.take_trap();
+    h->bodies.Remove(static_cast<uint32_t>(a[0].u));
     if (a[1].index == 1) h->fields.Remove(static_cast<uint32_t>(a[1].payload().u));
+    b.value()->data->finished = true;
     return Vals{Val::ResultOk()};
   });
 }
 
 }  // namespace
 
+std::optional<std::string> HttpFieldName(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  std::string out;
+  for (unsigned char c : s) {
+    if (!TokenChar(c)) return std::nullopt;
+    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+  }
+  return out;
+}
+
+std::optional<std::string> HttpFieldValue(const Val& bytes) {
+  std::string v;
+  for (const Val& b : bytes.items) {
+    if (b.u == '\r' || b.u == '\n' || b.u == 0) return std::nullopt;
+    v.push_back(static_cast<char>(b.u));
+  }
+  return v;
+}
+
+Val HttpByteList(const std::string& s) {
+  std::vector<Val> items;
+  items.reserve(s.size());
+  for (unsigned char c : s) items.push_back(Val::U8(c));
+  return Val::List(std::move(items));
+}
+
+std::shared_ptr<OutputStreamImpl> MakeHttpBodyOutput(std::shared_ptr<HttpBodyData> data) {
+  return std::make_shared<BodyOutput>(std::move(data));
+}
+
 void AddHttpDefs(const std::shared_ptr<WasiP2State>& st, WasiDefs* out) {
   auto h = std::make_shared<Http>(st);
-  WasiInterfaceDef types{kTypes, {}, {}};
+  st->http = h;  // the server side's entry (WasiP2::NewIncomingRequest)
+  WasiInterfaceDef types{kHttpTypes, {}, {}};
   types.impls.emplace_back("http-error-code", [](Vals) -> Ret { return Vals{Val::None()}; });
   AddFields(h, &types.impls);
   AddRequest(h, &types.impls);
   AddOptionsAndBody(h, &types.impls);
-  FillWithTraps(types.name, "is not available in this host (HTTP is denied)", &types.impls);
+  AddHttpServerImpls(h, &types);
+  FillWithTraps(types.name, "is not available in this host (outgoing HTTP is denied)",
+                &types.impls);
   types.dtors["fields"] = [h](uint32_t rep) { h->fields.Remove(rep); };
   types.dtors["outgoing-request"] = [h](uint32_t rep) { h->requests.Remove(rep); };
   types.dtors["request-options"] = [h](uint32_t rep) { h->options.Remove(rep); };

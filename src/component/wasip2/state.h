@@ -17,6 +17,7 @@ namespace arcella::component {
 
 struct Descriptor;      // wasi:filesystem/types.descriptor (filesystem.h)
 struct DirEntryStream;  // wasi:filesystem/types.directory-entry-stream
+struct HttpState;       // wasi:http/types (http_state.h)
 
 // rep -> object. Reps start at 1 and are not reused while the table lives
 // (a stale rep finds nothing). At most kMaxEntries live entries: past that,
@@ -57,6 +58,8 @@ class WasiP2State {
   ResourceTable<DirEntryStream> dir_streams;
 
   std::optional<int32_t> exit_code;
+  // wasi:http/types' objects (the host functions own them; set by AddToLinker).
+  std::weak_ptr<HttpState> http;
 
  private:
   std::shared_ptr<wasi::WasiCtx> p1_;

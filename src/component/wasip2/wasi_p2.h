@@ -24,6 +24,8 @@
 
 #include "common/status.h"
 #include "component/linker.h"
+#include "component/value.h"
+#include "component/wasip2/http_message.h"
 #include "wasi/wasi.h"
 
 namespace arcella::component {
@@ -39,6 +41,15 @@ class WasiP2 : public std::enable_shared_from_this<WasiP2> {
   // Defines every implemented function and resource of WASI 0.2.12 in
   // `linker`; the functions keep this object alive.
   Status AddToLinker(Linker& linker);
+
+  // Serving one HTTP request (wasi:http/incoming-handler.handle): the
+  // request's own<incoming-request> and a fresh own<response-outparam>, to
+  // pass to `handle`; then TakeResponse(outparam) gives what the guest set
+  // (FailedPrecondition naming what is missing: no response set, an
+  // error-code set, a body not finished or over `max_body` bytes). Only
+  // after AddToLinker.
+  Result<std::vector<Val>> NewIncomingRequest(HttpRequest request, size_t max_body);
+  Result<HttpResponse> TakeResponse(const Val& outparam);
 
   // The code given to wasi:cli/exit once the guest called it (ok: 0, err: 1).
   std::optional<int32_t> exit_code() const;
