@@ -31,6 +31,8 @@ PACKAGES=(
   clang-format-14 clang-tidy-14
   # benchmark workloads
   duktape-dev nodejs
+  # scripts/start.sh sends the example an HTTP request
+  curl
 )
 
 missing=()

@@ -10,7 +10,7 @@ SECONDS_EACH=${1:-0}
 TARGETS=(loader_fuzz:loader alme_frame_fuzz:alme manifest_fuzz:manifest module_meta_fuzz:module_meta
   wave_parse_fuzz:wave_parse canonical_abi_fuzz:canonical_abi component_decode_fuzz:component_decode
   component_script_fuzz:component_script wit_print_fuzz:wit_print
-  val_msgpack_fuzz:val_msgpack worker_frame_fuzz:worker_frame)
+  val_msgpack_fuzz:val_msgpack worker_frame_fuzz:worker_frame http_request_fuzz:http_request)
 
 # -Werror is enforced by the GCC builds (scripts/test.sh); clang's warning set
 # differs, so this build only warns.

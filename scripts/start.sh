@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Starts the Arcella platform with the examples: installs packages and the
 # pinned npm tools, builds, starts the daemon (ALME at $ARCELLA_HOME/alme,
-# default ~/.arcella), then
-#  - installs, deploys and starts examples/http-logger (a core-module reactor,
-#    the seed's manifests verbatim) and calls it;
-#  - installs the component examples logger@0.1.0 and app@0.1.0
-#    (examples/logger, examples/app: C components built from source), deploys
-#    them with app's import example:logger/log@0.1.0 linked to the logger's
-#    deployment (the README's "Components" lines), starts both, calls
-#    app's greet, and shows the logger's log: the line app logged crossed the
-#    link;
+# default ~/.arcella; the HTTP ingress on [http] listen, default
+# 127.0.0.1:8080), then
+#  - installs, deploys and starts the seed's http-logger (examples/http-logger:
+#    a C component serving wasi:http/incoming-handler and exporting
+#    logger:log/log@1.0.0; the seed's manifests verbatim) and sends it an
+#    HTTP request through the ingress;
+#  - installs the component example app@0.1.0 (examples/app), deploys it with
+#    its import logger:log/log@1.0.0 linked to http-logger's deployment (the
+#    README's "Components" lines), starts it, calls app's greet, and shows
+#    http-logger's log: the line app logged crossed the link;
 # and shows `arcella-cli status`. The daemon then runs in the foreground:
 # Ctrl-C (or `arcella-cli shutdown`) stops it.
 set -euo pipefail
@@ -47,6 +48,10 @@ wait_active() {  # wait_active DEPLOYMENT: up to 10 s
 }
 
 cd "$BUILD/examples"
+if [ ! -f http-logger.wasm ] || [ ! -f app@0.1.0.wasm ]; then
+  echo "== no http-logger.wasm / app@0.1.0.wasm in $BUILD/examples (they need the npm tools)" >&2
+  exit 1
+fi
 echo "== arcella-cli install ./http-logger.wasm"
 "$CLI" install ./http-logger.wasm --force
 if ! "$CLI" status http-logger@0.1.0/web >/dev/null 2>&1; then
@@ -56,49 +61,44 @@ fi
 echo "== arcella-cli start http-logger@0.1.0"
 "$CLI" start http-logger@0.1.0
 wait_active http-logger@0.1.0/web
-echo "== arcella-cli call http-logger@0.1.0/web log_request 200"
-"$CLI" call http-logger@0.1.0/web log_request 200
-
-# The components, linked (README, "Components"): each in its group's worker
-# process (the default isolation); the link crosses from one worker to the other.
-if [ ! -f logger@0.1.0.wasm ] || [ ! -f app@0.1.0.wasm ]; then
-  echo "== no logger@0.1.0.wasm / app@0.1.0.wasm in $BUILD/examples (they need the npm tools)" >&2
-  exit 1
+if [ -f "$ARCELLA_HOME/http.address" ]; then
+  url="http://$(cat "$ARCELLA_HOME/http.address")/http-logger/hello"
+  echo "== curl $url"
+  curl -sS -i "$url" || true
+else
+  echo "== the daemon serves no HTTP (see its log: [http] listen)" >&2
 fi
-echo "== arcella-cli install ./logger@0.1.0.wasm ; arcella-cli install ./app@0.1.0.wasm"
-"$CLI" install ./logger@0.1.0.wasm --force
+
+# app, linked to http-logger (README, "Components"): each in its group's
+# worker process (the default isolation); the link crosses from one worker
+# to the other.
+echo "== arcella-cli install ./app@0.1.0.wasm"
 "$CLI" install ./app@0.1.0.wasm --force
 echo "== arcella-cli inspect app@0.1.0 --wit"
 "$CLI" inspect app@0.1.0 --wit
-if ! "$CLI" status logger@0.1.0/core >/dev/null 2>&1; then
-  echo "== arcella-cli deploy logger@0.1.0 --group core"
-  "$CLI" deploy logger@0.1.0 --group core
-fi
 if ! "$CLI" status app@0.1.0/default >/dev/null 2>&1; then
-  echo "== arcella-cli deploy app@0.1.0 --link example:logger/log@0.1.0=logger@0.1.0/core"
-  "$CLI" deploy app@0.1.0 --link example:logger/log@0.1.0=logger@0.1.0/core
+  echo "== arcella-cli deploy app@0.1.0 --link logger:log/log@1.0.0=http-logger@0.1.0/web"
+  "$CLI" deploy app@0.1.0 --link logger:log/log@1.0.0=http-logger@0.1.0/web
 fi
-echo "== arcella-cli start logger@0.1.0 ; arcella-cli start app@0.1.0"
-"$CLI" start logger@0.1.0
+echo "== arcella-cli start app@0.1.0"
 "$CLI" start app@0.1.0
-wait_active logger@0.1.0/core
 wait_active app@0.1.0/default
 echo "== arcella-cli call app@0.1.0 example:app/greeter.greet '\"world\"'"
 "$CLI" call app@0.1.0 example:app/greeter.greet '"world"'
 echo "== arcella-cli call app@0.1.0 greet '\"world\"' --json"
 "$CLI" call app@0.1.0 greet '"world"' --json
-echo "== arcella-cli logs logger@0.1.0 (app's greet logged through the link)"
+echo "== arcella-cli logs http-logger@0.1.0 (app's greet logged through the link)"
 for _ in $(seq 50); do
-  "$CLI" logs logger@0.1.0 2>/dev/null | grep -q 'greeting world' && break
+  "$CLI" logs http-logger@0.1.0 2>/dev/null | grep -q 'greeting world' && break
   sleep 0.1
 done
-"$CLI" logs logger@0.1.0
+"$CLI" logs http-logger@0.1.0
 
 echo "== arcella-cli status"
 "$CLI" status
 
 if [ -n "$daemon_pid" ]; then
-  echo "== Arcella is running (pid $daemon_pid). Try: $CLI logs logger@0.1.0 -f"
+  echo "== Arcella is running (pid $daemon_pid). Try: $CLI logs http-logger@0.1.0 -f"
   echo "== Ctrl-C or \`$CLI shutdown\` stops it."
   wait "$daemon_pid"
 fi

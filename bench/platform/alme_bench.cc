@@ -1,7 +1,8 @@
 // alme_bench: measures a running `arcella` daemon through ALME (alme::Client,
 // the same client arcella-cli uses). bench/platform/run.sh starts the daemon
-// in a temporary home, installs and deploys examples/http-logger (a small
-// reactor), then runs this. Everything here goes over the real socket.
+// in a temporary home, installs and deploys the core-module http-logger
+// (tests/fixtures/core/http-logger, a small reactor), then runs this. Everything here goes over the
+// real socket.
 //
 //   alme_bench --socket PATH --pid DAEMON_PID --target DEPLOYMENT_ID
 //              [--requests N] [--clients C] [--replicas R] [--rounds K]

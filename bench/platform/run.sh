@@ -3,8 +3,9 @@
 #   bench/platform/run.sh [--requests N] [--clients C] [--replicas R] [--rounds K] [--json FILE]
 # Builds arcella, arcella-cli, alme_bench and the examples into $BUILD_DIR
 # (default <repo>/build; NO_BUILD=1 skips the build), starts a real daemon
-# in a temporary ARCELLA_HOME, installs and deploys examples/http-logger (a
-# small reactor) with arcella-cli, runs alme_bench (ALME round trips, scale 1 -> 1000 -> 1,
+# in a temporary ARCELLA_HOME, installs and deploys the core-module
+# http-logger (tests/fixtures/core/http-logger, a small reactor) with
+# arcella-cli, runs alme_bench (ALME round trips, scale 1 -> 1000 -> 1,
 # start/stop 0 -> 1000 -> 0, status with 1000 replicas, calls, daemon RSS)
 # and stops the daemon. See bench/README.md, section "Platform".
 set -euo pipefail
@@ -70,7 +71,7 @@ if ! "$CLI" ping >/dev/null 2>&1; then
   exit 1
 fi
 
-cd "$build/examples"
+cd "$build/fixtures/http-logger-core"
 echo "daemon pid $daemon_pid, home $ARCELLA_HOME; installing and deploying http-logger ..." >&2
 "$CLI" --quiet install ./http-logger.wasm >/dev/null
 "$CLI" deploy -f web.deployment.toml >/dev/null

@@ -1,13 +1,13 @@
 // The app example (app.wit): a C reactor component that imports
-// example:logger/log@0.1.0 and exports example:app/greeter@0.1.0. Built from
+// logger:log/log@1.0.0 and exports example:app/greeter@0.1.0. Built from
 // source by the `examples` target (CMakeLists.txt, examples/components.cmake)
 // into build/examples/app@0.1.0.wasm: clang --target=wasm32-wasi
 // -mexec-model=reactor (wasi-libc), `jco embed` with app.wit, `jco new
 // --wasi-reactor`.
 //
-// On the platform its import is satisfied by a link to a logger@0.1.0
-// deployment (README, "Components"):
-//   arcella-cli deploy app@0.1.0 --link example:logger/log@0.1.0=logger@0.1.0/core
+// On the platform its import is satisfied by a link to a deployment of the
+// http-logger example (examples/http-logger), which exports that interface:
+//   arcella-cli deploy app@0.1.0 --link logger:log/log@1.0.0=http-logger@0.1.0/web
 // so greet's log line crosses the link and shows in the logger's replica log.
 //
 // The canonical ABI is written by hand, like the component fixtures in
@@ -27,9 +27,9 @@
 #define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
 #define EXPORT(name) __attribute__((export_name(name)))
 
-IMPORT("example:logger/log@0.1.0", "log")
+IMPORT("logger:log/log@1.0.0", "log")
 void logger_log(const char* level, size_t level_len, const char* msg, size_t msg_len);
-IMPORT("example:logger/log@0.1.0", "count") uint64_t logger_count(void);
+IMPORT("logger:log/log@1.0.0", "count") uint64_t logger_count(void);
 
 typedef struct {
   char* ptr;

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "alme/server.h"
 #include "daemon/alme_handler.h"
 #include "daemon/hot_deploy.h"
+#include "daemon/http_ingress.h"
 #include "platform/config.h"
 #include "platform/home.h"
 #include "platform/inprocess_host.h"
@@ -230,6 +232,24 @@ int RunDaemon(const DaemonOptions& options) {
   }
   spdlog::info("ALME listening on {}", so.socket_path);
 
+  // The HTTP ingress, if configured ([http] listen); its address (the real
+  // port for port 0) goes to HOME/http.address for scripts and tests.
+  std::unique_ptr<HttpIngress> ingress;
+  const std::string address_file = home.root() + "/http.address";
+  ::unlink(address_file.c_str());
+  if (!cfg->http.listen.empty()) {
+    // A port in use does not stop the daemon: management works without HTTP.
+    auto in = HttpIngress::Start(platform->get(), cfg->http);
+    if (!in.ok()) {
+      spdlog::warn("{}; HTTP is not served (set [http] listen in arcella.toml)",
+                   in.status().message());
+    } else {
+      ingress = std::move(*in);
+      spdlog::info("HTTP ingress listening on {}", ingress->address());
+      std::ofstream(address_file) << ingress->address() << "\n";
+    }
+  }
+
   std::unique_ptr<HotDeploy> hot;
   // --safe-mode also leaves deploy/ alone: a file there may be what kills the daemon.
   if (cfg->deploy.hot_deploy && !options.safe_mode && !g_shutdown_requested) {
@@ -259,6 +279,8 @@ int RunDaemon(const DaemonOptions& options) {
   // waiting on them return and the server can join its threads.
   (*platform)->Shutdown();  // replicas stop gracefully; new requests are refused
   (*server)->Stop();        // connections close, open streams end
+  if (ingress) ingress->Stop();
+  ::unlink(address_file.c_str());
   watchdog.Done();
   spdlog::info("stopped");
   spdlog::shutdown();

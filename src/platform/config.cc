@@ -257,6 +257,37 @@ const KeyDef kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return std::to_string(c.logs.file_count); }},
+    {"http", "listen",
+     "the HTTP ingress's \"ADDRESS:PORT\" (port 0: any free one); \"\" = no ingress",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       std::string s;
+       ARCELLA_RETURN_IF_ERROR(r.String(n, k, &s));
+       size_t colon = s.rfind(':');
+       if (!s.empty() && (colon == std::string::npos || colon == 0 || colon + 1 == s.size() ||
+                          s.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+                          s.size() - colon - 1 > 5 || std::stoul(s.substr(colon + 1)) > 65535))
+         return r.Bad(n, k, "expected \"ADDRESS:PORT\" (e.g. \"127.0.0.1:8080\") or \"\"");
+       c->http.listen = s;
+       return Status::Ok();
+     },
+     [](const Config& c) { return "\"" + c.http.listen + "\""; }},
+    {"http", "max_connections", "HTTP connections open at once; more wait to be accepted",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       uint64_t v;
+       ARCELLA_RETURN_IF_ERROR(UInt(r, n, k, 1, 65536, &v));
+       c->http.max_connections = static_cast<uint32_t>(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::to_string(c.http.max_connections); }},
+    {"http", "read_timeout", "how long reading one request (header and body) may take",
+     [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
+       ARCELLA_RETURN_IF_ERROR(DurationOrZero(r, n, k, &c->http.read_timeout));
+       if (c->http.read_timeout < std::chrono::milliseconds(100) ||
+           c->http.read_timeout > std::chrono::minutes(10))
+         return r.Bad(n, k, "expected a duration from 100ms to 10min");
+       return Status::Ok();
+     },
+     [](const Config& c) { return Ms(c.http.read_timeout); }},
     {"worker", "path", "the arcella-worker executable; \"\" = the one beside the daemon",
      [](const Reader& r, const toml::node& n, const std::string& k, Config* c) {
        std::string s;
@@ -344,7 +375,8 @@ const KeyDef kKeys[] = {
      [](const Config& c) { return std::string(c.policy.hot_deploy_allow_env ? "true" : "false"); }},
 };
 
-const char* kSections[] = {"daemon", "alme", "limits", "logs", "worker", "deploy", "policy"};
+const char* kSections[] = {"daemon", "alme",   "limits", "logs",
+                           "worker", "deploy", "policy", "http"};
 
 // Applies the keys of `doc` (not `includes`) to `cfg`.
 Status ApplyTable(const Reader& r, const toml::table& doc, Config* cfg) {
@@ -356,7 +388,8 @@ Status ApplyTable(const Reader& r, const toml::table& doc, Config* cfg) {
     if (!known)
       return Status::InvalidArgument(
           r.Where(k.source()) + ": unknown key " + sec +
-          "; allowed: includes, [daemon], [alme], [limits], [logs], [worker], [deploy], [policy]");
+          "; allowed: includes, [daemon], [alme], [limits], [logs], [worker], [deploy], [policy], "
+          "[http]");
     const toml::table* t = v.as_table();
     if (!t) return r.Bad(v, sec, "expected a table [" + sec + "]");
     for (auto&& [kk, vv] : *t) {

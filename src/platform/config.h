@@ -72,6 +72,16 @@ struct Config {
     // worker that does not stop within it is killed.
     std::chrono::milliseconds grace{2000};
   } worker;
+  // The HTTP ingress (docs/HTTP.md): serves the deployments whose
+  // components export wasi:http/incoming-handler.
+  struct Http {
+    // "ADDRESS:PORT" (port 0: any free one); "" = no ingress. Loopback by
+    // default, as Spin's; a port in use is logged and HTTP not served.
+    std::string listen = "127.0.0.1:8080";
+    uint32_t max_connections = 256;
+    // Reading one request (its header and body) must finish within this.
+    std::chrono::milliseconds read_timeout{10'000};
+  } http;
   struct Deploy {
     bool hot_deploy = true;
     uint32_t scan_interval_ms = 1000;

@@ -17,6 +17,7 @@
 #include "component/wave.h"
 #include "platform/guest.h"
 #include "platform/guest_internal.h"
+#include "platform/http_call.h"
 
 namespace arcella::platform {
 namespace {
@@ -107,6 +108,7 @@ class ComponentGuest : public Guest {
 
   Result<GuestResult> Call(std::string_view written,
                            const std::vector<std::string>& args) override {
+    if (written == kHttpCall) return ServeHttp(args);
     comp::ExportMatch m = comp::ResolveExportName(written, exports_);
     if (m.name.empty()) return Status::NotFound(run_.plan.module_id + " " + m.error);
     const comp::FuncType* f = comp::ExportedFuncType(*run_.component->component, m.name);
@@ -124,6 +126,39 @@ class ComponentGuest : public Guest {
       r.value = std::move(out.results[0]);
       r.type = live->result;
     }
+    return r;
+  }
+
+  // One HTTP request (http_call.h): the request's resources made in this
+  // instance's WASI, `handle` called, the response the guest set encoded as
+  // the one result. A handler that traps, sets no response (or an error),
+  // or leaves its body unfinished ends the call with a trap saying so.
+  Result<GuestResult> ServeHttp(const std::vector<std::string>& args) {
+    std::string handler = HttpHandlerExport(exports_);
+    if (handler.empty())
+      return Status::NotFound(run_.plan.module_id +
+                              " exports no wasi:http/incoming-handler: it does not serve HTTP");
+    if (args.size() != 1)
+      return Status::InvalidArgument("an HTTP call takes one argument, got " +
+                                     std::to_string(args.size()));
+    ARCELLA_ASSIGN_OR_RETURN(comp::HttpRequest request, DecodeHttpRequest(args[0]));
+    ARCELLA_ASSIGN_OR_RETURN(auto inst, Usable());
+    std::shared_ptr<comp::WasiP2> wasi;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wasi = wasi_;
+    }
+    ARCELLA_ASSIGN_OR_RETURN(std::vector<comp::Val> handles,
+                             wasi->NewIncomingRequest(std::move(request), kMaxHttpBody));
+    comp::Val outparam = handles[1];
+    ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(handler, std::move(handles)));
+    pending_.store(false, std::memory_order_relaxed);
+    auto response = wasi->TakeResponse(outparam);
+    GuestResult r;
+    r.trap = out.trap;
+    if (!r.trap && !response.ok())  // the guest's fault, as a trap is
+      r.trap = engine::Trap{engine::TrapKind::kHostError, handler, response.status().message(), 0};
+    if (!r.trap) r.results.push_back(EncodeHttpResponse(*response));
     return r;
   }
 

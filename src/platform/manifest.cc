@@ -125,6 +125,17 @@ Status ValidateDeploymentId(std::string_view id) {
   return ValidateGroup(id.substr(slash + 1));
 }
 
+std::optional<std::string> HttpRouteError(std::string_view route) {
+  if (route.empty() || route[0] != '/') return "a route starts with '/', e.g. \"/api\"";
+  if (route.size() > 256) return "a route is at most 256 characters";
+  for (char c : route)
+    if (c <= ' ' || c >= 127 || c == '?' || c == '#')
+      return "a route holds visible ASCII characters other than '?' and '#'";
+  if (route.find("//") != std::string_view::npos) return "a route has no empty segment (\"//\")";
+  if (route.size() > 1 && route.back() == '/') return "a route does not end in '/' (except \"/\")";
+  return std::nullopt;
+}
+
 Status ValidateLink(std::string_view import, std::string_view provider) {
   component::ExternName name;
   std::string why = import.size() > 512 ? "longer than 512 bytes"
@@ -364,6 +375,7 @@ std::string ToToml(const DeploymentSpec& spec) {
   if (!o.env.empty()) ov += "env = " + InlineEnv(o.env) + "\n";
   if (o.restart) ov += "restart = " + Quote(RestartPolicyName(*o.restart)) + "\n";
   if (!ov.empty()) out += "\n[deployment.overrides]\n" + ov;
+  if (o.http_route) out += "\n[deployment.overrides.http]\nroute = " + Quote(*o.http_route) + "\n";
   if (!spec.links.empty()) {
     out += "\n[deployment.links]\n";
     for (const auto& [import, provider] : spec.links)

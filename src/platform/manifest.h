@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,10 @@ Status ValidateDeploymentId(std::string_view id);
 // function label, `provider` a deployment id. InvalidArgument naming it.
 Status ValidateLink(std::string_view import, std::string_view provider);
 inline constexpr size_t kMaxLinks = 64;  // per deployment
+// An HTTP route ("/", "/api", "/a/b"): why it is not one (it must start with
+// '/', hold 1..256 visible ASCII characters without '?', '#' or "//", and
+// not end in '/' unless it is "/"), or nullopt.
+std::optional<std::string> HttpRouteError(std::string_view route);
 
 // "64MiB", "512KiB", "1GiB", "1MB", "4096", "4096B" -> bytes.
 Result<uint64_t> ParseByteSize(std::string_view text);

@@ -125,6 +125,18 @@ Status ReadOverrides(const Reader& r, const toml::table& t, DeploymentOverrides*
     else if (s == "always") o->restart = RestartPolicy::kAlways;
     else return r.Bad(*n, p + "restart", "expected \"never\", \"on-failure\" or \"always\"");
   }
+  if (auto* n = t.get("http")) {
+    const std::string h = p + "http.";
+    const toml::table* ht = n->as_table();
+    if (!ht) return r.Bad(*n, p + "http", "expected a table ([deployment.overrides.http])");
+    ARCELLA_RETURN_IF_ERROR(r.CheckKeys(*ht, h, {"route"}));
+    if (auto* rn = ht->get("route")) {
+      std::string route;
+      ARCELLA_RETURN_IF_ERROR(r.String(*rn, h + "route", &route));
+      if (auto why = HttpRouteError(route)) return r.Bad(*rn, h + "route", *why);
+      o->http_route = route;
+    }
+  }
   return Status::Ok();
 }
 

@@ -17,10 +17,12 @@
 
 #include "component/core_modules.h"
 #include "component/decoder.h"
+#include "component/export_names.h"
 #include "component/wit_print.h"
 #include "engine/loader.h"
 #include "platform/blob_store.h"
 #include "platform/file_read.h"
+#include "platform/http_call.h"
 #include "platform/import_check.h"
 #include "platform/inprocess_host.h"
 #include "platform/interface_names.h"
@@ -715,6 +717,7 @@ Result<ModuleShape> Platform::ShapeOf(const ModuleRecord& m) {
       shape.memories.insert(shape.memories.end(), s.memories.begin(), s.memories.end());
     }
     shape.command = IsCommandComponent(*c->component);
+    shape.http = !HttpHandlerExport(component::ExportedFuncNames(*c->component)).empty();
   }
   std::lock_guard<std::recursive_mutex> lock(mu_);
   shapes_[m.hash] = shape;
@@ -1019,6 +1022,8 @@ Result<std::vector<DeploymentView>> Platform::StatusOf(const std::string& target
 
 Result<CallResult> Platform::Call(const std::string& target, const std::string& export_name,
                                   const std::vector<std::string>& args, CallControl* control) {
+  if (export_name == kHttpCall)  // the ingress's own call (ServeHttp)
+    return Status::NotFound("no export named " + export_name);
   std::string id;
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);

@@ -64,6 +64,13 @@ class BlobStore;
 struct ModuleShape {
   std::vector<std::optional<uint64_t>> memories;
   bool command = false;
+  bool http = false;  // a component exporting wasi:http/incoming-handler
+};
+
+// One HTTP request served (Platform::ServeHttp).
+struct HttpServed {
+  std::string deployment;  // whose route matched
+  CallResult call;         // results[0]: the response (http_call.h); or a trap
 };
 
 // An import or export of a component's world, for `inspect`.
@@ -189,6 +196,14 @@ class Platform : private CodeProvider, private LinkCaller {
   // `control` (may be null) lets the caller cancel it (ReplicaHost::Call).
   Result<CallResult> Call(const std::string& target, const std::string& export_name,
                           const std::vector<std::string>& args, CallControl* control = nullptr);
+  // The HTTP ingress (docs/HTTP.md): the started deployment whose route is
+  // the longest prefix of `path` (at a '/' boundary) serves the request
+  // (`request_text`, http_call.h) on one of its replicas, round robin, as
+  // a call. NotFound when no route matches; the call's errors otherwise.
+  Result<HttpServed> ServeHttp(std::string_view path, const std::string& request_text,
+                               CallControl* control = nullptr);
+  // The routes of started deployments that serve HTTP: route -> ids.
+  Result<std::map<std::string, std::vector<std::string>>> HttpRoutes();
 
   // Calls a component export ("IFACE#f", exact) of deployment `id` (not a
   // module target) with values, as a link does: no text, no database read.
@@ -346,6 +361,9 @@ class Platform : private CodeProvider, private LinkCaller {
     std::vector<std::string> started;
   };
   std::map<std::string, CallTargets> call_targets_;
+  // HTTP routes as of a store generation (guarded by mu_; HttpRoutes()).
+  uint64_t routes_generation_ = UINT64_MAX;
+  std::map<std::string, std::vector<std::string>> routes_;
   // deployment id -> why it could not be applied
   std::map<std::string, std::string> errors_;
   // deployment id -> its grants as last resolved (PlanFor)

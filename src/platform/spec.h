@@ -64,6 +64,10 @@ struct DeploymentOverrides {
   std::vector<std::string> dirs;  // "HOST::GUEST[:ro]"
   std::map<std::string, std::string> env;
   std::optional<RestartPolicy> restart;  // command modules; default on-failure
+  // [deployment.overrides.http] route: the path prefix the HTTP ingress
+  // serves with this deployment (components exporting
+  // wasi:http/incoming-handler); default "/<module name>". docs/HTTP.md.
+  std::optional<std::string> http_route;
 };
 
 // A *.deployment.toml ([deployment] table) or the CLI's deploy flags.

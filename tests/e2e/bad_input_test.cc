@@ -72,8 +72,9 @@ class BadInput : public ::testing::Test {
   static void SetUpTestSuite() {
     daemon_ = new Daemon();
     work_ = test::TempDir("arcella-e2e-work");
-    CopyFile(ExamplesDir() + "/http-logger.wasm", work_ + "/http-logger.wasm");
-    CopyFile(ExamplesDir() + "/http-logger.component.toml", work_ + "/http-logger.component.toml");
+    CopyFile(CoreLoggerDir() + "/http-logger.wasm", work_ + "/http-logger.wasm");
+    CopyFile(CoreLoggerDir() + "/http-logger.component.toml",
+             work_ + "/http-logger.component.toml");
     ASSERT_EQ(daemon_->Cli("install " + work_ + "/http-logger.wasm").code, 0);
     ASSERT_EQ(daemon_->Cli("deploy http-logger@0.1.0 --group web --replicas 2").code, 0);
     ASSERT_EQ(daemon_->Cli("start http-logger@0.1.0").code, 0);
@@ -257,7 +258,7 @@ TEST_F(BadInput, InstallNonWasmMissingManifestAndDuplicates) {
   EXPECT_EQ(r.code, 4) << r.out;
   EXPECT_NE(r.out.find("junk@1.0.0.wasm"), std::string::npos) << r.out;
 
-  CopyFile(ExamplesDir() + "/http-logger.wasm", Path("plain.wasm"));
+  CopyFile(CoreLoggerDir() + "/http-logger.wasm", Path("plain.wasm"));
   r = Cli("install " + Path("plain.wasm"));
   EXPECT_EQ(r.code, 4) << r.out;
   EXPECT_NE(r.out.find("plain.component.toml"), std::string::npos)

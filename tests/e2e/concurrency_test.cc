@@ -13,8 +13,8 @@ namespace {
 TEST(Concurrency, TwentyClientsTimesHundredOperations) {
   Daemon d;
   std::string work = test::TempDir("arcella-e2e-work");
-  CopyFile(ExamplesDir() + "/http-logger.wasm", work + "/http-logger.wasm");
-  CopyFile(ExamplesDir() + "/http-logger.component.toml", work + "/http-logger.component.toml");
+  CopyFile(CoreLoggerDir() + "/http-logger.wasm", work + "/http-logger.wasm");
+  CopyFile(CoreLoggerDir() + "/http-logger.component.toml", work + "/http-logger.component.toml");
   ASSERT_EQ(d.Cli("install " + work + "/http-logger.wasm").code, 0);
   ASSERT_EQ(d.Cli("deploy http-logger@0.1.0 --group web --replicas 4").code, 0);
   ASSERT_EQ(d.Cli("deploy http-logger@0.1.0 --group api --replicas 2").code, 0);

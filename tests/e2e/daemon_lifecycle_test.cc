@@ -10,10 +10,10 @@ Json StatusJson(const Daemon& d) { return Request(d, "status"); }
 
 TEST(DaemonLifecycle, KillNineAndRestartRestoresEverything) {
   Daemon d;
-  const std::string wasm = ExamplesDir() + "/http-logger.wasm";
+  const std::string wasm = CoreLoggerDir() + "/http-logger.wasm";
   std::string work = test::TempDir("arcella-e2e-work");
   CopyFile(wasm, work + "/http-logger.wasm");
-  CopyFile(ExamplesDir() + "/http-logger.component.toml", work + "/http-logger.component.toml");
+  CopyFile(CoreLoggerDir() + "/http-logger.component.toml", work + "/http-logger.component.toml");
   CopyFile(test::FixturePath("cmd_loop.wasm"), work + "/loop@2.0.0.wasm");
   ASSERT_EQ(d.Cli("install " + work + "/http-logger.wasm").code, 0);
   ASSERT_EQ(d.Cli("install " + work + "/loop@2.0.0.wasm").code, 0);

@@ -2,8 +2,11 @@
 // and `arcella-cli` runs with captured output and exit codes.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -143,6 +147,11 @@ inline std::string ExamplesDir() {
   return f.substr(0, f.rfind('/')) + "/examples";
 }
 
+// build/fixtures/http-logger-core: the seed's http-logger as a core-module
+// reactor (log_request, count) with the seed's manifests, the module the
+// platform tests use (the example examples/http-logger is a component).
+inline std::string CoreLoggerDir() { return test::FixturePath("http-logger-core"); }
+
 inline void CopyFile(const std::string& from, const std::string& to) {
   auto r = Sh("cp " + ShellQuote(from) + " " + ShellQuote(to));
   ASSERT_EQ(r.code, 0) << r.out;
@@ -256,6 +265,87 @@ inline int64_t WorkerPidOf(const Daemon& d, const std::string& group) {
   for (const auto& w : status["workers"])
     if (w.value("group", "") == group) return w.value("pid", int64_t{0});
   return 0;
+}
+
+// ---- The HTTP ingress (docs/HTTP.md).
+
+// A fresh home whose arcella.toml puts the HTTP ingress on a free loopback
+// port (`extra`: more TOML appended).
+inline std::string HomeWithHttp(const std::string& extra = "") {
+  std::string home = test::TempDir("arcella-e2e-http");
+  Sh("mkdir -p " + ShellQuote(home + "/config"));
+  std::ofstream(home + "/config/arcella.toml") << "[http]\nlisten = \"127.0.0.1:0\"\n" << extra;
+  return home;
+}
+
+// The ingress's port (HOME/http.address, written once it listens); 0 if none.
+inline int HttpPort(const Daemon& d) {
+  std::string addr;
+  for (int i = 0; i < 100 && addr.empty(); ++i) {
+    std::ifstream in(d.home() + "/http.address");
+    std::getline(in, addr);
+    if (addr.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  size_t colon = addr.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(addr.c_str() + colon + 1);
+}
+
+struct HttpReply {
+  int status = 0;  // 0: no response (connection failed or closed)
+  std::string raw, body;
+  std::string Header(const std::string& lower_name) const {
+    size_t end = raw.find("\r\n\r\n");
+    std::string head = raw.substr(0, end);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    size_t at = head.find("\r\n" + lower_name + ":");
+    if (at == std::string::npos) return "";
+    size_t v = at + 3 + lower_name.size();
+    size_t eol = raw.find("\r\n", v);
+    std::string value = raw.substr(v, eol - v);
+    return value.substr(value.find_first_not_of(' '));
+  }
+};
+
+// Sends `bytes` to 127.0.0.1:`port` and reads until the peer closes (or
+// `timeout_ms`); the first response's status and body (by Content-Length).
+inline HttpReply HttpRaw(int port, const std::string& bytes, int timeout_ms = 10'000) {
+  HttpReply r;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return r;
+  }
+  for (size_t off = 0; off < bytes.size();) {
+    ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  char buf[65536];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+    r.raw.append(buf, static_cast<size_t>(n));
+  close(fd);
+  if (r.raw.rfind("HTTP/1.", 0) == 0 && r.raw.size() > 12) r.status = std::atoi(r.raw.c_str() + 9);
+  size_t end = r.raw.find("\r\n\r\n");
+  if (end != std::string::npos) {
+    std::string len = r.Header("content-length");
+    r.body = r.raw.substr(end + 4, len.empty() ? std::string::npos : std::stoul(len));
+  }
+  return r;
+}
+
+// One request (Connection: close) through `d`'s ingress.
+inline HttpReply HttpGet(const Daemon& d, const std::string& path,
+                         const std::string& method = "GET", const std::string& body = "") {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  return HttpRaw(HttpPort(d), req + "\r\n" + body);
 }
 
 }  // namespace arcella::e2e

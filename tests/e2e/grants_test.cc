@@ -212,7 +212,7 @@ TEST(E2eGrants, NoGrantReachesTheHome) {
 
 TEST(E2eGrants, QuickStartStillWorks) {
   Daemon d(HomeWithPolicy(""));  // the default, deny-by-default policy
-  std::string ex = ExamplesDir();
+  std::string ex = CoreLoggerDir();
   auto r = d.Cli("install " + ex + "/http-logger.wasm");
   ASSERT_EQ(r.code, 0) << r.out;
   r = d.Cli("deploy -f " + ex + "/web.deployment.toml");

@@ -44,8 +44,8 @@ TEST(HotDeploy, DropAndDeleteFiles) {
 
   // x.wasm + x.component.toml (the http-logger manifest) -> installed,
   // deployed in group "default" with 1 replica, and started.
-  Drop(ExamplesDir() + "/http-logger.component.toml", dir, "x.component.toml");
-  Drop(ExamplesDir() + "/http-logger.wasm", dir, "x.wasm");
+  Drop(CoreLoggerDir() + "/http-logger.component.toml", dir, "x.component.toml");
+  Drop(CoreLoggerDir() + "/http-logger.wasm", dir, "x.wasm");
   auto t0 = std::chrono::steady_clock::now();
   std::string s;
   EXPECT_TRUE(WaitFor([&] { return (s = Summary(d)) == "http-logger@0.1.0/default active 1/1;"; },

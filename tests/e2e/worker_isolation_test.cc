@@ -50,8 +50,8 @@ void CallLoop(const Daemon& d, const std::string& target, std::atomic<bool>* sto
 TEST(WorkerIsolation, KillNineUnderLoadRecoversTheGroupAndTouchesNothingElse) {
   Daemon d;
   std::string dir = test::TempDir("worker-e2e");
-  CopyFile(ExamplesDir() + "/http-logger.wasm", dir + "/http-logger.wasm");
-  CopyFile(ExamplesDir() + "/http-logger.component.toml", dir + "/http-logger.component.toml");
+  CopyFile(CoreLoggerDir() + "/http-logger.wasm", dir + "/http-logger.wasm");
+  CopyFile(CoreLoggerDir() + "/http-logger.component.toml", dir + "/http-logger.component.toml");
   ASSERT_EQ(d.Cli("install " + ShellQuote(dir + "/http-logger.wasm")).code, 0);
   ASSERT_EQ(d.Cli("deploy http-logger@0.1.0 --group a --replicas 4").code, 0);
   ASSERT_EQ(d.Cli("deploy http-logger@0.1.0 --group b --replicas 2").code, 0);

@@ -139,3 +139,37 @@ TEST(Config, ErrorsNameFileKeyAndAllowed) {
 
 }  // namespace
 }  // namespace arcella::platform
+
+namespace arcella::platform {
+namespace {
+
+TEST(Config, TheHttpIngressListensOnLoopbackByDefaultAndTakesAddressesOrNothing) {
+  Config c;
+  EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
+  for (const char* ok : {"\"0.0.0.0:80\"", "\"127.0.0.1:0\"", "\"[::1]:8443\"", "\"\""}) {
+    auto r = ApplyConfigText(Config(), std::string("[http]\nlisten = ") + ok + "\n", "h.toml");
+    ASSERT_TRUE(r.ok()) << ok << ": " << r.status().ToString();
+  }
+  EXPECT_EQ(ApplyConfigText(Config(), "[http]\nlisten = \"\"\n", "h.toml")->http.listen, "");
+  for (const char* bad : {"\"8080\"", "\"host:\"", "\":80\"", "\"h:99999\"", "\"h:8x\"", "80"}) {
+    auto r = ApplyConfigText(Config(), std::string("[http]\nlisten = ") + bad + "\n", "h.toml");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("h.toml:2:10: http.listen"), std::string::npos)
+        << r.status().message();
+  }
+  auto t = ApplyConfigText(Config(), "[http]\nread_timeout = \"1ms\"\n", "h.toml");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("expected a duration from 100ms to 10min"),
+            std::string::npos);
+  auto k = ApplyConfigText(Config(), "[http]\nport = 80\n", "h.toml");
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(k.status().message().find("unknown key http.port; allowed: listen, max_connections, "
+                                      "read_timeout"),
+            std::string::npos)
+      << k.status().message();
+  // The default file lists the keys and parses back to the defaults.
+  EXPECT_NE(DefaultConfigText().find("[http]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arcella::platform

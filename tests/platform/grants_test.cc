@@ -217,7 +217,7 @@ class PlatformGrantsTest : public ::testing::Test {
     auto p = Platform::Open(*home_, cfg, &events_, logs_.get());
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     platform_ = std::move(*p);
-    std::string ex = test::FixturePath("../examples/");
+    std::string ex = test::FixturePath("http-logger-core/");
     ASSERT_EQ(system(("cp " + ex + "http-logger.wasm " + ex + "http-logger.component.toml " + root_)
                          .c_str()),
               0);

@@ -360,3 +360,55 @@ TEST(DeploymentLinks, ParsedCheckedAndWrittenBack) {
 
 }  // namespace
 }  // namespace arcella::platform
+
+namespace arcella::platform {
+namespace {
+
+TEST(DeploymentManifest, AnHttpRouteIsReadCheckedAndKeptInTheCanonicalForm) {
+  auto d = ParseDeploymentSpec(
+      "[deployment]\nmodule_id = \"http-logger@0.1.0\"\n[deployment.overrides.http]\n"
+      "route = \"/api/v1\"\n",
+      "r.toml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->overrides.http_route, "/api/v1");
+  std::string canon = ToToml(*d);
+  EXPECT_NE(canon.find("[deployment.overrides.http]\nroute = \"/api/v1\"\n"), std::string::npos)
+      << canon;
+  auto again = ParseDeploymentSpec(canon, "canon");
+  ASSERT_TRUE(again.ok()) << again.status().ToString() << "\n" << canon;
+  EXPECT_EQ(again->overrides.http_route, "/api/v1");
+  EXPECT_EQ(ToToml(*again), canon);
+
+  auto bad = [](const std::string& route, const std::string& want) {
+    auto r = ParseDeploymentSpec("[deployment]\nmodule_id = \"a@1.0.0\"\n"
+                                 "[deployment.overrides.http]\nroute = " +
+                                     route + "\n",
+                                 "b.toml");
+    ASSERT_FALSE(r.ok()) << route;
+    EXPECT_NE(r.status().message().find("b.toml:4:9: deployment.overrides.http.route"),
+              std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  };
+  bad("\"api\"", "starts with '/'");
+  bad("\"/a?b\"", "other than '?' and '#'");
+  bad("\"/a b\"", "visible ASCII");
+  bad("\"/a//b\"", "no empty segment");
+  bad("\"/a/\"", "does not end in '/'");
+  bad("\"/" + std::string(300, 'a') + "\"", "at most 256 characters");
+  bad("3", "expected a string");
+  auto key = ParseDeploymentSpec(
+      "[deployment]\nmodule_id = \"a@1.0.0\"\n[deployment.overrides.http]\npath = \"/x\"\n",
+      "k.toml");
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.status().message().find("unknown key deployment.overrides.http.path"),
+            std::string::npos)
+      << key.status().message();
+  EXPECT_TRUE(ParseDeploymentSpec("[deployment]\nmodule_id = \"a@1.0.0\"\n"
+                                  "[deployment.overrides.http]\nroute = \"/\"\n",
+                                  "root.toml")
+                  .ok());
+}
+
+}  // namespace
+}  // namespace arcella::platform

@@ -20,7 +20,7 @@ class PlatformTest : public PlatformFixture {
     OpenPlatform("platform-home");
     if (HasFatalFailure()) return;
     dir_ = test::TempDir("platform-files");
-    std::string ex = test::FixturePath("../examples/");
+    std::string ex = test::FixturePath("http-logger-core/");
     ASSERT_EQ(system(("cp " + ex + "http-logger.wasm " + ex + "http-logger.component.toml " + dir_)
                          .c_str()),
               0);

@@ -1,0 +1,68 @@
+// The platform's side of the HTTP ingress (docs/HTTP.md): routes of started
+// deployments whose components serve wasi:http/incoming-handler, and one
+// request served as a kHttpCall call.
+#include <spdlog/spdlog.h>
+
+#include "platform/http_call.h"
+#include "platform/manifest.h"
+#include "platform/platform.h"
+
+namespace arcella::platform {
+
+Result<std::map<std::string, std::vector<std::string>>> Platform::HttpRoutes() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
+  const uint64_t gen = store_->generation();
+  if (gen == routes_generation_) return routes_;
+  std::map<std::string, std::vector<std::string>> routes;
+  ARCELLA_ASSIGN_OR_RETURN(auto deps, store_->ListDeployments());
+  for (const DeploymentRecord& d : deps) {
+    if (d.desired != Desired::kStarted) continue;
+    auto m = store_->GetModule(d.module_id);
+    if (!m.ok() || m->kind != "component") continue;
+    auto shape = ShapeOf(*m);
+    if (!shape.ok()) {
+      spdlog::warn("http: {}: {}", d.id, shape.status().ToString());
+      continue;
+    }
+    if (!shape->http) continue;
+    auto spec = ParseDeploymentSpec(d.spec_toml, d.id);
+    if (!spec.ok()) continue;
+    std::string route = spec->overrides.http_route ? *spec->overrides.http_route : "/" + m->name;
+    routes[route].push_back(d.id);
+  }
+  routes_ = std::move(routes);
+  routes_generation_ = gen;
+  return routes_;
+}
+
+Result<HttpServed> Platform::ServeHttp(std::string_view path, const std::string& request_text,
+                                       CallControl* control) {
+  ARCELLA_ASSIGN_OR_RETURN(auto routes, HttpRoutes());
+  // The longest route that is `path` or a prefix of it ending at a '/'
+  // ("/api" serves "/api", "/api/x" and "/api?q", not "/apix").
+  std::string_view p = path.substr(0, path.find('?'));
+  const std::vector<std::string>* ids = nullptr;
+  std::string matched;
+  for (const auto& [route, deps] : routes) {
+    bool match = route == "/" ||
+                 (p.rfind(route, 0) == 0 && (p.size() == route.size() || p[route.size()] == '/'));
+    if (match && route.size() >= matched.size()) {
+      matched = route;
+      ids = &deps;
+    }
+  }
+  if (!ids) return Status::NotFound("no deployment serves " + std::string(p));
+  std::string id;
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    id = (*ids)[call_turn_["http " + matched]++ % ids->size()];
+  }
+  HttpServed served;
+  served.deployment = id;
+  ARCELLA_ASSIGN_OR_RETURN(served.call,
+                           host_->Call(id, std::string(kHttpCall), {request_text}, control));
+  return served;
+}
+
+}  // namespace arcella::platform
