@@ -13,6 +13,9 @@ std::variant<component::HttpRequest, HttpRefusal> ToComponentRequest(
   using platform::kMaxHttpHeaders;
   component::HttpRequest r;
   r.method = std::string(req.method_string());
+  if (r.method.size() > platform::kMaxHttpMethodBytes)
+    return HttpRefusal{400, "bad request: the method is longer than " +
+                                std::to_string(platform::kMaxHttpMethodBytes) + " bytes"};
   std::string target(req.target());
   if (target.size() > kMaxHttpHeaderBytes)
     return HttpRefusal{414, "the request target is longer than " +

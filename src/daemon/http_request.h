@@ -22,7 +22,8 @@ struct HttpRefusal {
 
 // Origin-form targets ("/a?b") as they are; absolute-form
 // ("http://host/a?b") split into authority and path (RFC 9112 §3.2.2);
-// anything else refused. The authority otherwise comes from Host. At most
+// anything else refused. The authority otherwise comes from Host. A method
+// of at most kMaxHttpMethodBytes (else 400). At most
 // kMaxHttpHeaders fields of kMaxHttpHeaderBytes each (431), a target of at
 // most kMaxHttpHeaderBytes (414).
 std::variant<component::HttpRequest, HttpRefusal> ToComponentRequest(

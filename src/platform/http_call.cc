@@ -108,7 +108,7 @@ Result<component::HttpRequest> DecodeHttpRequest(std::string_view text) {
   const char* what = "HTTP request";
   ARCELLA_ASSIGN_OR_RETURN(json j, Map(text, what));
   component::HttpRequest r;
-  ARCELLA_RETURN_IF_ERROR(String(j, what, "method", 64, &r.method));
+  ARCELLA_RETURN_IF_ERROR(String(j, what, "method", kMaxHttpMethodBytes, &r.method));
   ARCELLA_RETURN_IF_ERROR(String(j, what, "path", kMaxHttpHeaderBytes, &r.path_with_query));
   ARCELLA_RETURN_IF_ERROR(String(j, what, "scheme", 64, &r.scheme));
   ARCELLA_RETURN_IF_ERROR(String(j, what, "authority", kMaxHttpHeaderBytes, &r.authority));

@@ -29,6 +29,7 @@ inline constexpr std::string_view kHttpCall = "!http";
 inline constexpr size_t kMaxHttpBody = 8u << 20;
 inline constexpr size_t kMaxHttpHeaders = 100;
 inline constexpr size_t kMaxHttpHeaderBytes = 8192;
+inline constexpr size_t kMaxHttpMethodBytes = 64;
 
 std::string EncodeHttpRequest(const component::HttpRequest& r);
 Result<component::HttpRequest> DecodeHttpRequest(std::string_view text);

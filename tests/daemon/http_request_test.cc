@@ -72,6 +72,11 @@ TEST(HttpRequest, TargetsThatAreNoPathAndTooManyOrTooLongFieldsAreRefusedNamingW
   EXPECT_EQ(std::get<HttpRefusal>(longf).status, 431u);
   EXPECT_NE(std::get<HttpRefusal>(longf).message.find("x-big"), std::string::npos);
 
+  auto method = Read(std::string(65, 'M') + " / HTTP/1.1\r\n\r\n");  // found by the fuzzer
+  ASSERT_TRUE(std::holds_alternative<HttpRefusal>(method));
+  EXPECT_EQ(std::get<HttpRefusal>(method).message,
+            "bad request: the method is longer than 64 bytes");
+
   auto target = Read("GET /" + std::string(platform::kMaxHttpHeaderBytes, 'a') +
                      " HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(std::holds_alternative<HttpRefusal>(target));
