@@ -43,7 +43,7 @@ stage() {  # stage NAME CMD...: runs CMD, prints its wall time and CPU time
 # requests on many threads (ALME server/client, replica host, platform,
 # daemon end to end, engine interrupt/deadline). A ctest -R regex over
 # gtest names "<Suite>.<Test>"; docs/TESTING.md lists why each is here.
-TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetTest|PlatformTest|BadInput|Call|CommandModule|Concurrency|DaemonLifecycle|HotDeploy|QuickStart|Security|Streams|WorkerHostTest|WorkerIsolation|ComponentWorker|Channel|CallRingTest)\.|^HostileWorker/ProtocolBreak\.|LinkResources|^LinkHandles\.|Concurren|Thread|Interrupt|Deadline'
+TSAN_TESTS='^(ClientTest|Conformance|HostTest|HostBoot|CommandTest|HealthyResetTest|PlatformTest|BadInput|Call|CommandModule|Concurrency|DaemonLifecycle|HotDeploy|QuickStart|Security|Streams|WorkerHostTest|WorkerIsolation|ComponentWorker|Channel|CallRingTest|HttpIngress)\.|^HostileWorker/ProtocolBreak\.|LinkResources|^LinkHandles\.|Concurren|Thread|Interrupt|Deadline'
 # Not under TSan: guest traps unwound by siglongjmp out of the AOT runtime's
 # SIGSEGV handler (thousands of traps, native stack exhaustion) crash inside
 # TSan's signal interception; ASan and the plain run cover them. The

@@ -62,7 +62,7 @@ bool Framing(const std::string& lower) {
 class HttpIngress::Impl {
  public:
   Impl(platform::Platform* p, const platform::Config::Http& c)
-      : platform_(p), config_(c), acceptor_(ioc_), calls_(kCallThreads) {}
+      : platform_(p), config_(c), acceptor_(asio::make_strand(ioc_)), calls_(kCallThreads) {}
 
   Status Listen();
   void Accept();
@@ -74,7 +74,7 @@ class HttpIngress::Impl {
   const platform::Config::Http config_;
   std::atomic<int> connections_{0};  // before ioc_: sessions outlive its handlers
   asio::io_context ioc_;
-  tcp::acceptor acceptor_;
+  tcp::acceptor acceptor_;  // on a strand of its own: accepts and the close never overlap
   asio::thread_pool calls_;
   std::vector<std::thread> io_threads_;
   std::string address_;
@@ -275,14 +275,12 @@ Response HttpIngress::Impl::Serve(const std::string& path, const std::string& re
 void HttpIngress::Impl::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  asio::post(ioc_, [this] {
-    beast::error_code ec;
-    acceptor_.close(ec);
-  });
   ioc_.stop();
   for (auto& t : io_threads_)
     if (t.joinable()) t.join();
-  calls_.join();  // calls in flight end (the platform's Shutdown interrupts them)
+  beast::error_code ec;
+  acceptor_.close(ec);  // no I/O thread runs any more
+  calls_.join();        // calls in flight end (the platform's Shutdown interrupts them)
 }
 
 Result<std::unique_ptr<HttpIngress>> HttpIngress::Start(platform::Platform* platform,
