@@ -195,6 +195,11 @@ std::string FormatStatus(const Json& result, bool verbose) {
     for (const Json& l : Arr(d, "links"))
       links.AddRow({Str(d, "id"), Str(l, "import"), Str(l, "provider"), Str(l, "state")});
   if (!links.empty()) out += "\nlinks:\n" + links.Render("  ");
+  // HTTP: the route each started deployment serving HTTP is served under.
+  Table http({"DEPLOYMENT", "HTTP ROUTE"});
+  for (const Json& d : deps)
+    if (std::string r = Str(d, "http_route"); !r.empty()) http.AddRow({Str(d, "id"), r});
+  if (!http.empty()) out += "\nhttp (docs/HTTP.md):\n" + http.Render("  ");
   for (const Json& d : deps)
     if (std::string g = GrantBlock(Str(d, "id"), Member(d, "grants")); !g.empty()) out += "\n" + g;
   for (const Json& d : deps) {

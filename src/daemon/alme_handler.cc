@@ -248,6 +248,7 @@ Json DeploymentJson(const platform::DeploymentView& v) {
       links.push_back({{"import", l.import}, {"provider", l.provider}, {"state", l.state}});
     j["links"] = std::move(links);
   }
+  if (!v.http_route.empty()) j["http_route"] = v.http_route;
   if (!v.error.empty()) j["error"] = v.error;
   return j;
 }

@@ -812,6 +812,7 @@ DeploymentView Platform::ViewOf(const DeploymentRecord& d, const Result<Deployme
   if (spec.ok()) v.spec = *spec;
   v.spec.replicas = d.replicas;
   v.links = LinkViews(v.spec);
+  if (d.desired == Desired::kStarted) v.http_route = HttpRouteOf(d.id);  // before mu_
   if (st.ok()) {
     v.state = st->state;
     v.replicas = st->replicas;

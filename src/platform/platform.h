@@ -107,6 +107,7 @@ struct DeploymentView {
   std::string error;                    // why it cannot run, if so
   Grants grants;                        // effective grants, as last applied
   std::vector<LinkView> links;
+  std::string http_route;  // served by the HTTP ingress under this route ("": not served)
 };
 
 // The AOT compile of an install: its progress (called on the installing
@@ -361,6 +362,11 @@ class Platform : private CodeProvider, private LinkCaller {
     std::vector<std::string> started;
   };
   std::map<std::string, CallTargets> call_targets_;
+  // Rebuilds routes_ if the store changed since (the caller must not hold
+  // mu_: a component's shape may have to be loaded).
+  Status RefreshHttpRoutes();
+  // The route deployment `id` is served under ("" if none).
+  std::string HttpRouteOf(const std::string& id);
   // HTTP routes as of a store generation (guarded by mu_; HttpRoutes()).
   uint64_t routes_generation_ = UINT64_MAX;
   std::map<std::string, std::vector<std::string>> routes_;

@@ -1,8 +1,6 @@
 // The platform's side of the HTTP ingress (docs/HTTP.md): routes of started
 // deployments whose components serve wasi:http/incoming-handler, and one
 // request served as a kHttpCall call.
-#include <spdlog/spdlog.h>
-
 #include "platform/http_call.h"
 #include "platform/manifest.h"
 #include "platform/platform.h"
@@ -10,10 +8,31 @@
 namespace arcella::platform {
 
 Result<std::map<std::string, std::vector<std::string>>> Platform::HttpRoutes() {
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
+  }
+  ARCELLA_RETURN_IF_ERROR(RefreshHttpRoutes());
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
+  return routes_;
+}
+
+std::string Platform::HttpRouteOf(const std::string& id) {
+  if (!RefreshHttpRoutes().ok()) return "";
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  for (const auto& [route, ids] : routes_)
+    for (const std::string& d : ids)
+      if (d == id) return route;
+  return "";
+}
+
+Status Platform::RefreshHttpRoutes() {
   const uint64_t gen = store_->generation();
-  if (gen == routes_generation_) return routes_;
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (gen == routes_generation_) return Status::Ok();
+  }
+  // Built without the platform lock: ShapeOf may load a component.
   std::map<std::string, std::vector<std::string>> routes;
   ARCELLA_ASSIGN_OR_RETURN(auto deps, store_->ListDeployments());
   for (const DeploymentRecord& d : deps) {
@@ -21,19 +40,16 @@ Result<std::map<std::string, std::vector<std::string>>> Platform::HttpRoutes() {
     auto m = store_->GetModule(d.module_id);
     if (!m.ok() || m->kind != "component") continue;
     auto shape = ShapeOf(*m);
-    if (!shape.ok()) {
-      spdlog::warn("http: {}: {}", d.id, shape.status().ToString());
-      continue;
-    }
-    if (!shape->http) continue;
+    if (!shape.ok() || !shape->http) continue;  // one that cannot load serves nothing
     auto spec = ParseDeploymentSpec(d.spec_toml, d.id);
     if (!spec.ok()) continue;
     std::string route = spec->overrides.http_route ? *spec->overrides.http_route : "/" + m->name;
     routes[route].push_back(d.id);
   }
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   routes_ = std::move(routes);
   routes_generation_ = gen;
-  return routes_;
+  return Status::Ok();
 }
 
 Result<HttpServed> Platform::ServeHttp(std::string_view path, const std::string& request_text,

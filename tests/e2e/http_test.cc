@@ -5,6 +5,7 @@
 // a killed worker's requests fail cleanly, then recover.
 #include <sys/socket.h>
 
+#include <regex>
 #include <set>
 
 #include "e2e/e2e_util.h"
@@ -78,10 +79,24 @@ TEST(HttpIngress, ServesTheHttpLoggerInAWorkerBalancedAndInTheDaemonUnderItsOwnR
       },
       5'000));
 
+  // status shows where each started deployment is served; `call` cannot
+  // name the ingress's reserved export.
+  Json web = DeploymentEntry(d, "http-logger@0.1.0/web");
+  EXPECT_EQ(web["http_route"], "/http-logger") << web.dump();
+  EXPECT_EQ(DeploymentEntry(d, "http-logger@0.1.0/core")["http_route"], "/main");
+  auto st = d.Cli("status");
+  EXPECT_NE(st.out.find("http (docs/HTTP.md):"), std::string::npos) << st.out;
+  EXPECT_TRUE(std::regex_search(st.out, std::regex(R"(http-logger@0\.1\.0/core\s+/main)")))
+      << st.out;
+  auto reserved = d.Cli("call http-logger@0.1.0/web '!http' x");
+  EXPECT_NE(reserved.code, 0);
+  EXPECT_NE(reserved.out.find("no export named !http"), std::string::npos) << reserved.out;
+
   // A stopped deployment serves nothing: its route is gone.
   ASSERT_EQ(d.Cli("stop http-logger@0.1.0/web").code, 0);
   EXPECT_EQ(HttpGet(d, "/http-logger/x").status, 404);
   EXPECT_EQ(HttpGet(d, "/main").status, 200);
+  EXPECT_FALSE(DeploymentEntry(d, "http-logger@0.1.0/web").contains("http_route"));
 }
 
 TEST(HttpIngress, BadRequestsSlowAndGreedyClientsGetClearErrorsAndTheIngressKeepsServing) {
@@ -148,7 +163,7 @@ TEST(HttpIngress, BadRequestsSlowAndGreedyClientsGetClearErrorsAndTheIngressKeep
   EXPECT_EQ(d.Cli("ping").code, 0);
 }
 
-TEST(HttpIngress, RequestsToAKilledWorkerFailCleanlyThenTheyRecover) {
+TEST(HttpIngress, RequestsToAKilledWorkerFailCleanlyThenTheyRecoverAndADaemonRestartServesAgain) {
   Daemon d(HomeWithHttp());
   REQUIRE_HTTP_LOGGER(d);
   ASSERT_EQ(d.Cli("deploy http-logger@0.1.0 --group web --replicas 2").code, 0);
@@ -172,6 +187,16 @@ TEST(HttpIngress, RequestsToAKilledWorkerFailCleanlyThenTheyRecover) {
   EXPECT_TRUE(back);
   EXPECT_NE(WorkerPidOf(d, "web"), pid);
   EXPECT_EQ(d.Cli("ping").code, 0);
+
+  // kill -9 of the daemon itself: once it is back (and has reconciled), the
+  // route serves again, on the new daemon's port.
+  d.Kill9();
+  unlink((d.home() + "/http.address").c_str());
+  d.Start();
+  ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "http-logger@0.1.0/web", 2); }, 15'000));
+  HttpReply again = HttpGet(d, "/http-logger/restarted");
+  EXPECT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(DeploymentEntry(d, "http-logger@0.1.0/web")["http_route"], "/http-logger");
 }
 
 // The HTTP fixture (tests/fixtures/components/http_echo.c), installed as
