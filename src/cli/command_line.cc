@@ -94,7 +94,7 @@ struct Values {
   std::vector<std::string> links;  // deploy --link IMPORT=DEPLOYMENT
   std::string import, provider;    // link / unlink
   // deploy / lifecycle
-  std::string target, file, group, isolation, max_memory, timeout, restart;
+  std::string target, file, group, isolation, max_memory, timeout, restart, http_route;
   int64_t replicas = 0;
   uint64_t fuel = 0;
   bool trusted = false;
@@ -247,6 +247,8 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
       deploy->add_option("--restart", v.restart, "never | on-failure | always")
           ->check(CLI::IsMember({"never", "on-failure", "always"})),
+      deploy->add_option("--http-route", v.http_route,
+                         "the path the HTTP ingress serves it under (default /MODULE_NAME)"),
       deploy
           ->add_option("--link", v.links,
                        "link an import to a deployment: IMPORT=DEPLOYMENT (repeatable)")
@@ -410,6 +412,7 @@ ParseOutcome ParseCommandLine(const std::vector<std::string>& args, std::ostream
         }
         if (!v.env.empty()) o["env"] = EnvMap(v.env);
         if (!v.restart.empty()) o["restart"] = v.restart;
+        if (!v.http_route.empty()) o["http_route"] = v.http_route;
         if (!o.empty()) p["overrides"] = o;
         if (!v.links.empty()) {
           Json links = Json::object();

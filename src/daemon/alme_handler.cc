@@ -326,6 +326,12 @@ platform::DeploymentSpec SpecFromParams(const Json& p) {
       throw ParamError{"params.overrides.restart = \"" + restart +
                        "\": expected \"never\", \"on-failure\" or \"always\""};
   }
+  if (Field(*o, "http_route")) {
+    std::string route = Str(*o, "http_route", false);
+    if (auto why = platform::HttpRouteError(route))
+      throw ParamError{"params.overrides.http_route = \"" + route + "\": " + *why};
+    ov.http_route = route;
+  }
   return s;
 }
 

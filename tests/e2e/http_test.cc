@@ -249,6 +249,20 @@ TEST(HttpIngress, TheComponentSeesMethodPathAuthorityHeadersAndBodyAndChoosesSta
   EXPECT_EQ(head.status, 404);
   EXPECT_EQ(head.Header("content-length"), "11") << head.raw;
   EXPECT_EQ(head.raw.substr(head.raw.find("\r\n\r\n") + 4), "");
+  // deploy --http-route: the same module under a route of its own; a bad
+  // route is refused naming the rule.
+  auto bad = d.Cli("deploy echo@0.1.0 --group v2 --http-route api");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("http_route = \"api\": a route starts with '/'"), std::string::npos)
+      << bad.out;
+  auto v2 = d.Cli("deploy echo@0.1.0 --group v2 --http-route /v2");
+  ASSERT_EQ(v2.code, 0) << v2.out;
+  ASSERT_EQ(d.Cli("start echo@0.1.0/v2").code, 0);
+  ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "echo@0.1.0/v2"); }, 15'000));
+  r = HttpGet(d, "/v2/a");
+  EXPECT_EQ(r.Header("x-arcella-replica"), "echo@0.1.0/v2#0") << r.raw;
+  EXPECT_EQ(r.body.rfind("method=GET\npath=/v2/a\n", 0), 0u) << r.body;
+
   // A 5 MB response crosses from the worker (past the call ring's slots).
   r = HttpGet(d, "/echo/big?n=5000000");
   ASSERT_EQ(r.status, 200) << r.raw.substr(0, 300);
