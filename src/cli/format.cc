@@ -198,7 +198,7 @@ std::string FormatStatus(const Json& result, bool verbose) {
   // HTTP: the route each started deployment serving HTTP is served under.
   Table http({"DEPLOYMENT", "HTTP ROUTE"});
   for (const Json& d : deps)
-    if (std::string r = Str(d, "http_route"); !r.empty()) http.AddRow({Str(d, "id"), r});
+    if (d.contains("http_route")) http.AddRow({Str(d, "id"), Str(d, "http_route")});
   if (!http.empty()) out += "\nhttp (docs/HTTP.md):\n" + http.Render("  ");
   for (const Json& d : deps)
     if (std::string g = GrantBlock(Str(d, "id"), Member(d, "grants")); !g.empty()) out += "\n" + g;

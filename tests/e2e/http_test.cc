@@ -88,6 +88,14 @@ TEST(HttpIngress, ServesTheHttpLoggerInAWorkerBalancedAndInTheDaemonUnderItsOwnR
   EXPECT_NE(st.out.find("http (docs/HTTP.md):"), std::string::npos) << st.out;
   EXPECT_TRUE(std::regex_search(st.out, std::regex(R"(http-logger@0\.1\.0/core\s+/main)")))
       << st.out;
+  // Only deployments served over HTTP are in that table.
+  ASSERT_EQ(d.Cli("deploy http-logger@0.1.0 --group quiet").code, 0);
+  st = d.Cli("status");
+  size_t table = st.out.find("http (docs/HTTP.md):");
+  ASSERT_NE(table, std::string::npos) << st.out;
+  std::string http_rows = st.out.substr(table, st.out.find("\n\n", table) - table);
+  EXPECT_NE(http_rows.find("/web"), std::string::npos) << http_rows;
+  EXPECT_EQ(http_rows.find("quiet"), std::string::npos) << http_rows;
   auto reserved = d.Cli("call http-logger@0.1.0/web '!http' x");
   EXPECT_NE(reserved.code, 0);
   EXPECT_NE(reserved.out.find("no export named !http"), std::string::npos) << reserved.out;
