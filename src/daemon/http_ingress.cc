@@ -110,10 +110,32 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(platform::kMaxHttpBody);
     parser_->header_limit(kHttpHeaderLimit);
     stream_.expires_after(in_->config_.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->OnRead(ec);
+                              self->ReadBody();
+                            });
+  }
+
+  // A client that sent `Expect: 100-continue` waits for an interim 100
+  // before its body (RFC 9110 §10.1.1); a refused header (too large a
+  // Content-Length) was answered before this.
+  void ReadBody() {
+    auto self = shared_from_this();
+    auto body = [self] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, size_t) { self->OnRead(ec); });
+    };
+    const auto& h = parser_->get();
+    auto expect = h.find(http::field::expect);
+    if (expect == h.end() || !beast::iequals(expect->value(), "100-continue") || parser_->is_done())
+      return body();
+    continue_ = std::make_unique<http::response<http::empty_body>>(http::status::continue_,
+                                                                   h.version());
+    http::async_write(stream_, *continue_, [self, body](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      body();
+    });
   }
 
   void OnRead(beast::error_code ec) {
@@ -200,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<Response> res_;
+  std::unique_ptr<http::response<http::empty_body>> continue_;  // the interim 100
   bool keep_alive_ = true;
   bool head_ = false;  // the request being answered is a HEAD
   char drain_[4096];

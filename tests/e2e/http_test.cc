@@ -271,6 +271,36 @@ TEST(HttpIngress, TheComponentSeesMethodPathAuthorityHeadersAndBodyAndChoosesSta
   EXPECT_EQ(r.Header("x-arcella-replica"), "echo@0.1.0/v2#0") << r.raw;
   EXPECT_EQ(r.body.rfind("method=GET\npath=/v2/a\n", 0), 0u) << r.body;
 
+  // Expect: 100-continue: the interim 100 comes after the header, then the
+  // body is read; too large a Content-Length gets the 413 instead.
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(HttpPort(d)));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::string head =
+        "PUT /echo/up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+        "Connection: close\r\n\r\n";
+    ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(std::string(buf, n), "HTTP/1.1 100 Continue\r\n\r\n");
+    ASSERT_EQ(send(fd, "hello", 5, MSG_NOSIGNAL), 5);
+    std::string rest;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) rest.append(buf, n);
+    close(fd);
+    EXPECT_EQ(rest.rfind("HTTP/1.1 200 OK", 0), 0u) << rest;
+    EXPECT_NE(rest.find("body-bytes=5\nbody=hello"), std::string::npos) << rest;
+    r = HttpRaw(HttpPort(d), "PUT /echo/up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                             "Content-Length: 9000000\r\n\r\n");
+    EXPECT_EQ(r.raw.rfind("HTTP/1.1 413", 0), 0u) << r.raw;
+  }
+
   // A 5 MB response crosses from the worker (past the call ring's slots).
   r = HttpGet(d, "/echo/big?n=5000000");
   ASSERT_EQ(r.status, 200) << r.raw.substr(0, 300);
