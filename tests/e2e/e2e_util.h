@@ -339,13 +339,15 @@ inline HttpReply HttpRaw(int port, const std::string& bytes, int timeout_ms = 10
   return r;
 }
 
-// One request (Connection: close) through `d`'s ingress.
+// One request (Connection: close) through `d`'s ingress; `timeout_ms` bounds
+// the wait for the answer (the multi-MB bodies take long under sanitizers).
 inline HttpReply HttpGet(const Daemon& d, const std::string& path,
-                         const std::string& method = "GET", const std::string& body = "") {
+                         const std::string& method = "GET", const std::string& body = "",
+                         int timeout_ms = 10'000) {
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
   if (!body.empty() || method == "POST" || method == "PUT")
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  return HttpRaw(HttpPort(d), req + "\r\n" + body);
+  return HttpRaw(HttpPort(d), req + "\r\n" + body, timeout_ms);
 }
 
 }  // namespace arcella::e2e

@@ -302,7 +302,7 @@ TEST(HttpIngress, TheComponentSeesMethodPathAuthorityHeadersAndBodyAndChoosesSta
   }
 
   // A 5 MB response crosses from the worker (past the call ring's slots).
-  r = HttpGet(d, "/echo/big?n=5000000");
+  r = HttpGet(d, "/echo/big?n=5000000", "GET", "", /*timeout_ms=*/180'000);
   ASSERT_EQ(r.status, 200) << r.raw.substr(0, 300);
   EXPECT_EQ(r.body.size(), 5'000'000u);
   EXPECT_TRUE(r.body == std::string(5'000'000, 'x'));
@@ -331,7 +331,7 @@ TEST(HttpIngress, GuestFailuresAre500sNamingThemInWorkersAndInTheDaemonWhichKeep
         {"/big?n=9000000", "larger than 8388608 bytes"},
     };
     for (const Case& c : cases) {
-      HttpReply r = HttpGet(d, p + c.path);
+      HttpReply r = HttpGet(d, p + c.path, "GET", "", /*timeout_ms=*/180'000);  // /big: slow
       EXPECT_EQ(r.status, 500) << c.path << "\n" << r.raw.substr(0, 300);
       EXPECT_NE(r.body.find(c.want), std::string::npos) << c.path << "\n" << r.body.substr(0, 300);
       // The next request is served (a trapped instance is replaced).
@@ -339,7 +339,7 @@ TEST(HttpIngress, GuestFailuresAre500sNamingThemInWorkersAndInTheDaemonWhichKeep
     }
   }
   // The in-daemon deployment's fuel bounds each request: a large echo runs out.
-  HttpReply r = HttpGet(d, "/in-daemon/x", "POST", std::string(1'000'000, 'z'));
+  HttpReply r = HttpGet(d, "/in-daemon/x", "POST", std::string(1'000'000, 'z'), 180'000);
   EXPECT_EQ(r.status, 500) << r.raw.substr(0, 300);
   EXPECT_NE(r.body.find("fuel"), std::string::npos) << r.body;
   EXPECT_EQ(HttpGet(d, "/in-daemon/ok").status, 200);
