@@ -100,14 +100,16 @@ Options Parse(int argc, char** argv) {
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
 }
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -197,7 +199,8 @@ class Conn {
     long long content_length = -1;
     bool chunked = false;
     bool keep_alive = !http10;
-    std::string_view fields = eol == std::string_view::npos ? std::string_view{} : head.substr(eol + 2);
+    std::string_view fields = eol == std::string_view::npos ? std::string_view{}
+                                                            : head.substr(eol + 2);
     while (!fields.empty()) {
       size_t e = fields.find("\r\n");
       std::string_view f = fields.substr(0, e);
@@ -331,7 +334,7 @@ void Worker(const Options& o, const sockaddr_in& addr, Clock::time_point measure
             Clock::time_point measure_to, Stats* s) {
   const std::string request = "GET " + o.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   Conn c(o, addr);
-  bool fresh = false;  // the connection was opened for this request
+  bool fresh = false;     // the connection was opened for this request
   bool retrying = false;  // sending the request again: keep its first start time
   Clock::time_point t0;
   s->latency_us.reserve(1 << 16);
@@ -428,7 +431,8 @@ int main(int argc, char** argv) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(o.port));
-  if (::inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1) Usage("--host must be an IPv4 address");
+  if (::inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1)
+    Usage("--host must be an IPv4 address");
 
   auto to_dur = [](double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
@@ -467,11 +471,11 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(all.ok),
       static_cast<unsigned long long>(all.non200 + all.broken),
       static_cast<unsigned long long>(all.non200), static_cast<unsigned long long>(all.broken),
-      static_cast<unsigned long long>(all.reconnects),
-      static_cast<double>(all.ok) / o.duration, Percentile(all.latency_us, 50),
-      Percentile(all.latency_us, 90), Percentile(all.latency_us, 99), mean,
+      static_cast<unsigned long long>(all.reconnects), static_cast<double>(all.ok) / o.duration,
+      Percentile(all.latency_us, 50), Percentile(all.latency_us, 90),
+      Percentile(all.latency_us, 99), mean,
       all.latency_us.empty() ? 0.0 : static_cast<double>(all.latency_us.back()),
-      static_cast<unsigned long long>(all.total_ok), o.connections,
-      o.duration, o.warmup, JsonString(o.path).c_str(), JsonString(all.first_error).c_str());
+      static_cast<unsigned long long>(all.total_ok), o.connections, o.duration, o.warmup,
+      JsonString(o.path).c_str(), JsonString(all.first_error).c_str());
   return 0;
 }
