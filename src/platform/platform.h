@@ -203,8 +203,6 @@ class Platform : private CodeProvider, private LinkCaller {
   // a call. NotFound when no route matches; the call's errors otherwise.
   Result<HttpServed> ServeHttp(std::string_view path, const std::string& request_text,
                                CallControl* control = nullptr);
-  // The routes of started deployments that serve HTTP: route -> ids.
-  Result<std::map<std::string, std::vector<std::string>>> HttpRoutes();
 
   // Calls a component export ("IFACE#f", exact) of deployment `id` (not a
   // module target) with values, as a link does: no text, no database read.
@@ -367,7 +365,7 @@ class Platform : private CodeProvider, private LinkCaller {
   Status RefreshHttpRoutes();
   // The route deployment `id` is served under ("" if none).
   std::string HttpRouteOf(const std::string& id);
-  // HTTP routes as of a store generation (guarded by mu_; HttpRoutes()).
+  // HTTP routes as of a store generation, route -> ids (guarded by mu_).
   uint64_t routes_generation_ = UINT64_MAX;
   std::map<std::string, std::vector<std::string>> routes_;
   // deployment id -> why it could not be applied

@@ -7,16 +7,6 @@
 
 namespace arcella::platform {
 
-Result<std::map<std::string, std::vector<std::string>>> Platform::HttpRoutes() {
-  {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
-  }
-  ARCELLA_RETURN_IF_ERROR(RefreshHttpRoutes());
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  return routes_;
-}
-
 std::string Platform::HttpRouteOf(const std::string& id) {
   if (!RefreshHttpRoutes().ok()) return "";
   std::lock_guard<std::recursive_mutex> lock(mu_);
@@ -54,25 +44,30 @@ Status Platform::RefreshHttpRoutes() {
 
 Result<HttpServed> Platform::ServeHttp(std::string_view path, const std::string& request_text,
                                        CallControl* control) {
-  ARCELLA_ASSIGN_OR_RETURN(auto routes, HttpRoutes());
-  // The longest route that is `path` or a prefix of it ending at a '/'
-  // ("/api" serves "/api", "/api/x" and "/api?q", not "/apix").
-  std::string_view p = path.substr(0, path.find('?'));
-  const std::vector<std::string>* ids = nullptr;
-  std::string matched;
-  for (const auto& [route, deps] : routes) {
-    bool match = route == "/" ||
-                 (p.rfind(route, 0) == 0 && (p.size() == route.size() || p[route.size()] == '/'));
-    if (match && route.size() >= matched.size()) {
-      matched = route;
-      ids = &deps;
-    }
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (shut_down_) return Status::FailedPrecondition("the daemon is shutting down");
   }
-  if (!ids) return Status::NotFound("no deployment serves " + std::string(p));
+  ARCELLA_RETURN_IF_ERROR(RefreshHttpRoutes());
+  // The longest route that is `path` or a prefix of it ending at a '/'
+  // ("/api" serves "/api", "/api/x" and "/api?q", not "/apix"); matched and
+  // taken in turn under the lock, without copying the table per request.
+  std::string_view p = path.substr(0, path.find('?'));
   std::string id;
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    id = (*ids)[call_turn_["http " + matched]++ % ids->size()];
+    const std::vector<std::string>* ids = nullptr;
+    const std::string* matched = nullptr;
+    for (const auto& [route, deps] : routes_) {
+      bool match = route == "/" ||
+                   (p.rfind(route, 0) == 0 && (p.size() == route.size() || p[route.size()] == '/'));
+      if (match && (!matched || route.size() >= matched->size())) {
+        matched = &route;
+        ids = &deps;
+      }
+    }
+    if (!ids) return Status::NotFound("no deployment serves " + std::string(p));
+    id = (*ids)[call_turn_["http " + *matched]++ % ids->size()];
   }
   HttpServed served;
   served.deployment = id;
