@@ -8,7 +8,8 @@
 // AppendCallFrame makes) and sets the slot's state to kRingCall and its bit
 // in `posted`; a worker thread takes the bit, runs the call and writes the
 // `reply` frame (AppendCallReplyFrame's bytes) with state kRingReply, or,
-// when the reply does not fit, sends it on the socket and sets kRingSpilled.
+// when the reply does not fit, sets kRingSpilled and then sends it on the
+// socket (in that order: the caller frees the slot once the reply arrives).
 // Wake-ups are futexes on shared words (the doorbell for the worker's idle
 // threads, each slot's state for its caller), after a bounded spin.
 //

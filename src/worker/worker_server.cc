@@ -432,8 +432,19 @@ class Server : public platform::LinkCaller {
       ring_->Reply(slot, frame);
       return;
     }
-    (void)ch_->SendFrame(frame);  // too big for the slot: on the socket, then say so
+    Spill(slot, frame, std::chrono::milliseconds(0));
+  }
+
+  // A reply too big for its slot: the slot says so first, then the reply
+  // goes on the socket. Not the other way round: the daemon's caller returns
+  // as soon as the reply arrives on the socket and gives the slot back; a
+  // kRingSpilled written after that would land on a slot with no call, which
+  // the daemon's next Acquire of it rightly takes for a hostile worker.
+  // `pause` (tests only, --selftest-ring-garbage slowspill) widens the gap.
+  void Spill(int slot, const std::vector<uint8_t>& frame, std::chrono::milliseconds pause) {
     ring_->Spilled(slot);
+    if (pause.count() > 0) std::this_thread::sleep_for(pause);
+    (void)ch_->SendFrame(frame);
   }
 
   // Test only (--selftest-ring-garbage): a hostile worker writing into the
@@ -447,7 +458,9 @@ class Server : public platform::LinkCaller {
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&s->state), FUTEX_WAKE, 1, nullptr, nullptr,
               0);
     };
-    if (mode == "length") {
+    if (mode == "slowspill") {  // a proper answer, spilled, slowly: nothing is wrong
+      Spill(slot, frame, std::chrono::milliseconds(200));
+    } else if (mode == "length") {
       s->len.store(0xFFFFFF00u);
       wake(kRingReply);
     } else if (mode == "state") {

@@ -611,6 +611,28 @@ TEST_F(WorkerHostTest, BigArgumentsAndResultsFallBackToTheSocket) {
   for (auto& c : callers) EXPECT_TRUE(c.get());
 }
 
+// A reply spilled to the socket while the worker is slow between its two
+// steps (--selftest-ring-garbage slowspill pauses 200 ms there): the worker
+// marks the slot spilled before it sends, so the daemon's caller never gives
+// the slot back before the worker is done with it. Regression: the worker
+// sent first; its late kRingSpilled then landed on a free slot and the
+// daemon's next Acquire of that slot ended the (innocent) worker.
+TEST_F(WorkerHostTest, ASlowSpilledReplyLeavesTheSlotFreeForTheNextCall) {
+  auto o = Options();
+  o.max_calls_per_worker = 2;  // two slots: the next calls reuse that one
+  o.worker_args = {"--selftest-ring-garbage", "slowspill"};
+  Open(o);
+  StartCounter(1);
+  const pid_t pid = host_->WorkerPid("web");
+  auto r = host_->Call(kId, "garbage", {});  // no such export: its error comes spilled
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+  std::this_thread::sleep_for(milliseconds(400));  // past the worker's pause
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(CallAdd(), "42") << i;
+  EXPECT_EQ(host_->WorkerPid("web"), pid);
+  EXPECT_EQ(host_->Workers().at(0).restarts, 0u);
+}
+
 // 32 callers x 300 calls, each with its own arguments: every reply is the
 // caller's own. Once with a slot for each (64), once with 8 slots (the other
 // callers overflow to the socket at the same time).
