@@ -163,6 +163,9 @@ uint64_t RssOf(pid_t pid) {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+// One request waiting for its reply. `done` is set once, under `mu`, with
+// `body` or `error`; from then on nobody writes them (the waiter reads them
+// without the lock).
 struct Pending {  // NOLINT(bugprone-exception-escape): std::condition_variable
   std::mutex mu;
   std::condition_variable cv;
@@ -853,9 +856,13 @@ void WorkerHost::ReaderLoop(std::shared_ptr<Worker> w, std::shared_ptr<Group> g)
         break;
       }
       {
+        // Once done (a ring reply, or the worker's end), the waiter reads
+        // the request without the lock: never written again.
         std::lock_guard<std::mutex> lock(p->mu);
-        p->body = std::move(m->body);
-        p->done = true;
+        if (!p->done) {
+          p->body = std::move(m->body);
+          p->done = true;
+        }
       }
       p->cv.notify_all();  // `p` is ours too; outside the lock the waiter need not block on it
     } else if (t == "log") {
@@ -1132,7 +1139,10 @@ void WorkerHost::WorkerDied(const std::shared_ptr<Group>& g, const std::shared_p
   w->cv.notify_all();
   EndScopes(*w);  // the handles its instances held through links
   for (auto& [id, p] : pending) {
+    // A request answered already (its waiter may be reading it now, without
+    // the lock) keeps its answer.
     std::lock_guard<std::mutex> lock(p->mu);
+    if (p->done) continue;
     p->error = Status::Unavailable(w->Name() + " " + exit);
     p->done = true;
     p->cv.notify_all();

@@ -663,6 +663,78 @@ TEST_F(WorkerHostTest, ManyConcurrentCallersEachGetTheirOwnReplies) {
 // Callers waiting on the ring (long calls asleep on their slot, short calls
 // spinning or sleeping) when the worker is killed: every one fails
 // `unavailable` naming the kill, none hangs, and the group comes back.
+// Callers in a tight loop while the worker is killed again and again: a call
+// answered just before the death keeps its answer (the death must not write
+// over a request its caller is already reading: a data race TSan reports),
+// the others fail `unavailable`; nothing else.
+TEST_F(WorkerHostTest, CallsRacingTheWorkersDeathGetTheirAnswerOrUnavailable) {
+  Open(Options());
+  StartCounter(4);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, ok{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      while (!stop) {
+        std::string r = CallAdd();
+        if (r == "42") {
+          ++ok;
+        } else if (r.find("unavailable") == std::string::npos) {
+          ++bad;
+          ADD_FAILURE() << r;
+        }
+      }
+    });
+  }
+  for (int round = 0; round < 4; ++round) {
+    const pid_t pid = host_->WorkerPid("web");
+    ASSERT_GT(pid, 0);
+    const int before = ok.load();
+    ASSERT_TRUE(WaitFor([&] { return ok.load() > before + 20; }));  // calls are flowing
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    ASSERT_TRUE(WaitFor([&] {
+      pid_t p = host_->WorkerPid("web");
+      return p > 0 && p != pid && AllInState(*host_, kId, State::kActive, 4);
+    }));
+  }
+  stop = true;
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(host_->Workers().at(0).restarts, 4u);
+}
+
+// The daemon's shutdown: running calls are cancelled, their worker answers
+// them (interrupted) and exits at once. Each caller gets the one answer, the
+// interrupt or `unavailable`: the worker's end does not write over an answer
+// its caller is already reading (the race TSan found in CI).
+TEST_F(WorkerHostTest, ShutdownRightAfterCancelledCallsAnswerEachCallOnce) {
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    Open(Options());
+    StartCounter(8);
+    std::vector<std::unique_ptr<platform::CallControl>> controls;
+    for (int i = 0; i < 8; ++i) controls.push_back(std::make_unique<platform::CallControl>());
+    std::vector<std::future<Result<platform::CallResult>>> spins;
+    for (int i = 0; i < 8; ++i) {
+      platform::CallControl* c = controls[i].get();
+      spins.push_back(
+          std::async(std::launch::async, [this, c] { return host_->Call(kId, "spin", {}, c); }));
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+    for (auto& c : controls) c->Cancel();
+    host_->Shutdown();
+    for (auto& f : spins) {
+      auto r = f.get();
+      if (r.ok()) {
+        ASSERT_TRUE(r->trap.has_value());
+        EXPECT_EQ(r->trap->kind, engine::TrapKind::kInterrupted) << r->trap->ToString();
+      } else {
+        EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+      }
+    }
+  }
+}
+
 TEST_F(WorkerHostTest, KillNineWakesEveryCallerWaitingOnTheRing) {
   Open(Options());
   StartCounter(12);
