@@ -4,17 +4,21 @@
 #include "daemon/http_ingress.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "daemon/http_request.h"
 #include "platform/http_call.h"
+#include "platform/replica_host.h"
 
 namespace arcella::daemon {
 
@@ -68,7 +72,8 @@ class HttpIngress::Impl {
   void Accept();
   void Stop();
   // The guest call and its response (a pool thread).
-  Response Serve(const std::string& path, const std::string& request_text);
+  Response Serve(const std::string& path, const std::string& request_text,
+                 platform::CallControl* control);
 
   platform::Platform* const platform_;
   const platform::Config::Http config_;
@@ -166,11 +171,47 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string text = platform::EncodeHttpRequest(r);
     stream_.expires_never();
     auto self = shared_from_this();
-    asio::post(in_->calls_, [self, path = std::move(path), text = std::move(text)]() mutable {
-      Response res = self->in_->Serve(path, text);
-      auto ex = self->stream_.get_executor();
-      asio::post(ex, [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
+    auto control = std::make_shared<platform::CallControl>();
+    Watch(control);
+    asio::post(in_->calls_,
+               [self, control, path = std::move(path), text = std::move(text)]() mutable {
+                 Response res = self->in_->Serve(path, text, control.get());
+                 auto ex = self->stream_.get_executor();
+                 asio::post(ex, [self, res = std::move(res)]() mutable {
+                   self->Unwatch();
+                   self->Write(std::move(res));
+                 });
+               });
+  }
+
+  // While its guest call runs, a client that closes its connection cancels
+  // it (as nginx aborts the upstream request on a client's close): the
+  // socket is watched for readability; end of stream or an error cancels
+  // the call, bytes (a pipelined request) end the watch and stay unread for
+  // the next Read. A stale watch (its call answered) does nothing.
+  void Watch(std::shared_ptr<platform::CallControl> control) {
+    watched_ = std::move(control);
+    const uint64_t gen = ++watch_gen_;
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(),
+                                                         gen](beast::error_code ec) {
+      if (gen != self->watch_gen_ || !self->watched_) return;
+      if (ec == asio::error::operation_aborted) return;
+      char c;
+      ssize_t n = ec ? -1
+                     : ::recv(self->stream_.socket().native_handle(), &c, 1,
+                              MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return self->Unwatch();
+      if (n < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return self->Watch(std::move(self->watched_));  // nothing after all
+      self->watched_->Cancel();  // 0: end of stream; < 0: the connection failed
+      self->Unwatch();
     });
+  }
+  void Unwatch() {
+    ++watch_gen_;
+    watched_.reset();
+    beast::error_code ec;
+    stream_.socket().cancel(ec);  // only the watch is pending now
   }
 
   void Write(Response res) {
@@ -223,6 +264,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<Response> res_;
   std::unique_ptr<http::response<http::empty_body>> continue_;  // the interim 100
+  std::shared_ptr<platform::CallControl> watched_;              // the running call's (Watch)
+  uint64_t watch_gen_ = 0;                                      // which Watch is current
   bool keep_alive_ = true;
   bool head_ = false;  // the request being answered is a HEAD
   char drain_[4096];
@@ -263,8 +306,9 @@ void HttpIngress::Impl::Accept() {
   });
 }
 
-Response HttpIngress::Impl::Serve(const std::string& path, const std::string& request_text) {
-  auto served = platform_->ServeHttp(path, request_text);
+Response HttpIngress::Impl::Serve(const std::string& path, const std::string& request_text,
+                                  platform::CallControl* control) {
+  auto served = platform_->ServeHttp(path, request_text, control);
   if (!served.ok()) {
     const Status& st = served.status();
     unsigned code = st.code() == StatusCode::kNotFound             ? 404

@@ -116,7 +116,7 @@ class ComponentGuest : public Guest {
     ARCELLA_ASSIGN_OR_RETURN(std::vector<comp::Val> values, ParseArgs(m.name, *f, args));
     ARCELLA_ASSIGN_OR_RETURN(auto inst, Usable());
     ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(m.name, std::move(values)));
-    pending_.store(false, std::memory_order_relaxed);
+    CallEnded();
     GuestResult r;
     r.trap = out.trap;
     // The instance's own export type (its resources bound) prints the result.
@@ -152,7 +152,7 @@ class ComponentGuest : public Guest {
                              wasi->NewIncomingRequest(std::move(request), kMaxHttpBody));
     comp::Val outparam = handles[1];
     ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(handler, std::move(handles)));
-    pending_.store(false, std::memory_order_relaxed);
+    CallEnded();
     auto response = wasi->TakeResponse(outparam);
     GuestResult r;
     r.trap = out.trap;
@@ -169,7 +169,7 @@ class ComponentGuest : public Guest {
     ARCELLA_ASSIGN_OR_RETURN(auto inst, Usable());
     uint64_t id = InstanceId();
     ARCELLA_ASSIGN_OR_RETURN(auto out, inst->Call(name, std::move(args)));
-    pending_.store(false, std::memory_order_relaxed);
+    CallEnded();
     GuestResult r;
     r.trap = out.trap;
     r.instance = id;
@@ -185,7 +185,7 @@ class ComponentGuest : public Guest {
       return Status::NotFound(run_.plan.module_id + " exports no resource " +
                               std::string(resource));
     ARCELLA_ASSIGN_OR_RETURN(auto out, inst->DropResource(rt, rep));
-    pending_.store(false, std::memory_order_relaxed);
+    CallEnded();
     if (out.trap)
       return Status::FailedPrecondition("the destructor of " + std::string(resource) +
                                         " trapped: " + out.trap->ToString());
@@ -216,6 +216,15 @@ class ComponentGuest : public Guest {
       if (fuel_) ARCELLA_RETURN_IF_ERROR(Instance()->SetFuel(*fuel_));
     }
     return Instance();
+  }
+
+  // A call is over: an Interrupt() it got (a cancel) is spent. Kept, it
+  // would interrupt the instance made after the trap it caused, and so the
+  // next, innocent call (a stop interrupts the replica's calls anyway).
+  void CallEnded() {
+    pending_.store(false, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mu_);
+    interrupt_requested_ = false;
   }
 
   std::shared_ptr<comp::ComponentInstance> Instance() {
@@ -324,9 +333,9 @@ class ComponentGuest : public Guest {
   std::shared_ptr<comp::ComponentInstance> instance_;
   std::shared_ptr<comp::WasiP2> wasi_;
   uint64_t instance_id_ = 0;
-  bool interrupt_requested_ = false;
-  bool link_resources_ = false;  // a link's interface declares resources
-  uint64_t link_scope_ = 0;      // the live instance's (Instantiate)
+  bool interrupt_requested_ = false;  // an Interrupt() since the last call ended
+  bool link_resources_ = false;       // a link's interface declares resources
+  uint64_t link_scope_ = 0;           // the live instance's (Instantiate)
 };
 
 }  // namespace

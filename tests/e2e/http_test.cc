@@ -346,6 +346,47 @@ TEST(HttpIngress, GuestFailuresAre500sNamingThemInWorkersAndInTheDaemonWhichKeep
   EXPECT_EQ(d.Cli("ping").code, 0);
 }
 
+// Sends `bytes` to 127.0.0.1:`port`, waits `ms` without reading, hangs up.
+void HangUpAfter(int port, const std::string& bytes, int ms) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  close(fd);
+}
+
+// A client that hangs up while its request runs cancels the guest call (as
+// nginx aborts the upstream request): the one replica, held by a request
+// that would never end, serves the next one at once; in a worker and in the
+// daemon. A client that keeps its connection open is not cancelled.
+TEST(HttpIngress, AClientHangingUpCancelsItsGuestCallAndFreesTheReplica) {
+  Daemon d(HomeWithHttp());
+  REQUIRE_ECHO(d, "--group web", "echo@0.1.0/web");
+  ASSERT_EQ(d.Cli("deploy echo@0.1.0 --group core --isolation main --http-route /in-daemon").code,
+            0);
+  ASSERT_EQ(d.Cli("start echo@0.1.0/core").code, 0);
+  ASSERT_TRUE(WaitFor([&] { return ReadyAtLeast(d, "echo@0.1.0/core"); }, 15'000));
+  const int port = HttpPort(d);
+  for (const char* route : {"/echo", "/in-daemon"}) {
+    SCOPED_TRACE(route);
+    const std::string p = route;
+    HangUpAfter(port, "GET " + p + "/spin HTTP/1.1\r\nHost: t\r\n\r\n", 300);
+    HttpReply r = HttpGet(d, p + "/ok", "GET", "", 20'000);
+    EXPECT_EQ(r.status, 200) << r.raw.substr(0, 300);
+    // A patient client is not cancelled: its request is still spinning
+    // when it gives up after a second (no answer at all), and only its own
+    // hang-up frees the replica.
+    HttpReply patient = HttpRaw(port, "GET " + p + "/spin HTTP/1.1\r\nHost: t\r\n\r\n", 1000);
+    EXPECT_EQ(patient.status, 0) << patient.raw.substr(0, 300);
+    EXPECT_EQ(HttpGet(d, p + "/ok", "GET", "", 20'000).status, 200);
+  }
+  EXPECT_EQ(d.Cli("ping").code, 0);
+}
+
 TEST(HttpIngress, ManyClientsAtOnceAreAllServedOverKeepAliveConnections) {
   Daemon d(HomeWithHttp());
   REQUIRE_ECHO(d, "--group web --replicas 4", "echo@0.1.0/web");
