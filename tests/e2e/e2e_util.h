@@ -306,21 +306,28 @@ struct HttpReply {
   }
 };
 
-// Sends `bytes` to 127.0.0.1:`port` and reads until the peer closes (or
-// `timeout_ms`); the first response's status and body (by Content-Length).
-inline HttpReply HttpRaw(int port, const std::string& bytes, int timeout_ms = 10'000) {
-  HttpReply r;
+// A TCP connection to 127.0.0.1:`port` (the caller closes it), or -1.
+inline int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `bytes` to 127.0.0.1:`port` and reads until the peer closes (or
+// `timeout_ms`); the first response's status and body (by Content-Length).
+inline HttpReply HttpRaw(int port, const std::string& bytes, int timeout_ms = 10'000) {
+  HttpReply r;
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return r;
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return r;
-  }
   for (size_t off = 0; off < bytes.size();) {
     ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n <= 0) break;

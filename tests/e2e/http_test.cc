@@ -152,12 +152,8 @@ TEST(HttpIngress, BadRequestsSlowAndGreedyClientsGetClearErrorsAndTheIngressKeep
   // Four idle connections fill max_connections: a fifth is answered 503.
   std::vector<int> idle;
   for (int i = 0; i < 4; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int fd = ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
     idle.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -274,14 +270,10 @@ TEST(HttpIngress, TheComponentSeesMethodPathAuthorityHeadersAndBodyAndChoosesSta
   // Expect: 100-continue: the interim 100 comes after the header, then the
   // body is read; too large a Content-Length gets the 413 instead.
   {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(HttpPort(d)));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = ConnectLoopback(HttpPort(d));
+    ASSERT_GE(fd, 0);
     timeval tv{10, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     std::string head =
         "PUT /echo/up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
         "Connection: close\r\n\r\n";
@@ -348,12 +340,8 @@ TEST(HttpIngress, GuestFailuresAre500sNamingThemInWorkersAndInTheDaemonWhichKeep
 
 // Sends `bytes` to 127.0.0.1:`port`, waits `ms` without reading, hangs up.
 void HangUpAfter(int port, const std::string& bytes, int ms) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int fd = ConnectLoopback(port);
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   close(fd);

@@ -55,6 +55,14 @@ class WorkerHostTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.ToString();
     ASSERT_TRUE(WaitFor([&] { return AllInState(*host_, id, State::kActive, n); }));
   }
+  // The group's worker is no longer `old` and its `n` replicas of `id` are
+  // all active again (waited for).
+  bool ReplacedAndActive(pid_t old, uint32_t n, const std::string& id = kId) {
+    return WaitFor([&] {
+      pid_t p = host_->WorkerPid("web");
+      return p > 0 && p != old && AllInState(*host_, id, State::kActive, n);
+    });
+  }
   std::string CallAdd(const std::string& id = kId) {
     auto r = host_->Call(id, "add", {"2", "40"});
     if (!r.ok()) return "error: " + r.status().ToString();
@@ -135,10 +143,7 @@ TEST_F(WorkerHostTest, KillNineRestartsTheWorkerAndItsReplicas) {
   EXPECT_NE(r.status().message().find("killed by signal 9 (SIGKILL)"), std::string::npos)
       << r.status().message();
   // The group comes back by itself: a new worker, every replica active.
-  ASSERT_TRUE(WaitFor([&] {
-    pid_t p = host_->WorkerPid("web");
-    return p > 0 && p != first && AllInState(*host_, kId, State::kActive, 3);
-  }));
+  ASSERT_TRUE(ReplacedAndActive(first, 3));
   EXPECT_EQ(CallAdd(), "42");
   auto workers = host_->Workers();
   ASSERT_EQ(workers.size(), 1u);
@@ -426,10 +431,7 @@ TEST_F(WorkerHostTest, AppliesSendCodeAndDirectoriesOnlyToAWorkerWithoutThem) {
   EXPECT_EQ(sent.dirs, 1u);
   // A restarted worker holds nothing: sent once more, and everything comes back.
   ASSERT_EQ(kill(first, SIGKILL), 0);
-  ASSERT_TRUE(WaitFor([&] {
-    pid_t p = host_->WorkerPid("web");
-    return p > 0 && p != first && AllInState(*host_, twin.id, State::kActive, 3);
-  }));
+  ASSERT_TRUE(ReplacedAndActive(first, 3, twin.id));
   EXPECT_EQ(CallAdd(twin.id), "42");
   sent = host_->SentTo("web");
   EXPECT_EQ(sent.code, 2u);
@@ -692,10 +694,7 @@ TEST_F(WorkerHostTest, CallsRacingTheWorkersDeathGetTheirAnswerOrUnavailable) {
     const int before = ok.load();
     ASSERT_TRUE(WaitFor([&] { return ok.load() > before + 20; }));  // calls are flowing
     ASSERT_EQ(kill(pid, SIGKILL), 0);
-    ASSERT_TRUE(WaitFor([&] {
-      pid_t p = host_->WorkerPid("web");
-      return p > 0 && p != pid && AllInState(*host_, kId, State::kActive, 4);
-    }));
+    ASSERT_TRUE(ReplacedAndActive(pid, 4));
   }
   stop = true;
   for (auto& t : callers) t.join();
@@ -814,10 +813,7 @@ TEST_F(WorkerHostTest, AWorkerWritingGarbageIntoTheRingIsEndedAndRestarted) {
       EXPECT_NE(r.status().message().find("killed by signal 9 (SIGKILL)"), std::string::npos)
           << r.status().message();
     }
-    ASSERT_TRUE(WaitFor([&] {
-      pid_t p = host_->WorkerPid("web");
-      return p > 0 && p != first && AllInState(*host_, kId, State::kActive, 6);
-    }));
+    ASSERT_TRUE(ReplacedAndActive(first, 6));
     stop = true;
     for (auto& t : innocent) t.join();
     EXPECT_EQ(bad.load(), 0);
